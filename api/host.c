@@ -1,0 +1,84 @@
+/* GET /v1, /v1/health, /v1/openapi.yaml: the daemon about itself. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api/handlers.h"
+#include "api/limits.h"
+#include "api/problem.h"
+#include "api/response.h"
+#include "core/timefmt.h"
+#include "db/db.h"
+
+static json_t *
+host_principal(const struct principal *pr)
+{
+	json_t *groups = json_array();
+	int i;
+
+	for (i = 0; i < pr->pr_ngroups; i++)
+		json_array_append_new(
+		    groups, json_integer((json_int_t)pr->pr_groups[i]));
+	return json_pack("{s:I, s:I, s:o, s:s, s:s}", "uid",
+			 (json_int_t)pr->pr_uid, "gid", (json_int_t)pr->pr_gid,
+			 "groups", groups, "jail", pr->pr_jail, "via",
+			 pr->pr_via);
+}
+
+void
+api_host_root(const struct api_context *ctx, const struct api_call *call,
+	      struct api_response *rs)
+{
+	char started[40];
+	json_t *doc;
+
+	timefmt_rfc3339((int64_t)ctx->ac_started_at_ms, started,
+			sizeof(started));
+	doc = json_pack(
+	    "{s:s, s:s, s:s, s:{s:s, s:s}, s:{s:i, s:i, s:i, s:i, s:i, s:i, "
+	    "s:i, s:i, s:i, s:i, s:i, s:I, s:I}, s:o, s:s, s:i}",
+	    "name", "vmmapid", "version", VMMAPID_VERSION, "api", "v1",
+	    "driver", "name", ctx->ac_driver, "reason", ctx->ac_driver_reason,
+	    "limits", "body_bytes", LIMIT_BODY_BYTES, "name_len",
+	    LIMIT_NAME_LEN, "labels", LIMIT_LABELS, "label_key_len",
+	    LIMIT_LABEL_KEY_LEN, "label_value_len", LIMIT_LABEL_VALUE_LEN,
+	    "description_len", LIMIT_DESCRIPTION_LEN, "cmdline_len",
+	    LIMIT_CMDLINE_LEN, "pptdevs", LIMIT_PPTDEVS, "page_default",
+	    LIMIT_PAGE_DEFAULT, "page_max", LIMIT_PAGE_MAX, "vms", LIMIT_VMS,
+	    "vcpus", (json_int_t)ctx->ac_max_vcpus, "memory_mib",
+	    (json_int_t)ctx->ac_max_memory_mib, "principal",
+	    host_principal(&call->ca_rq->rq_principal), "started_at", started,
+	    "schema_version", db_schema_version());
+	api_response_json(rs, 200, doc);
+	json_decref(doc);
+}
+
+void
+api_host_health(const struct api_context *ctx, const struct api_call *call,
+		struct api_response *rs)
+{
+	int db_ok = db_ping(ctx->ac_db) == 0;
+	json_t *doc =
+	    json_pack("{s:s, s:s, s:s}", "status", db_ok ? "ok" : "unavailable",
+		      "database", db_ok ? "ok" : "unavailable", "driver", "ok");
+
+	api_response_json(rs, db_ok ? 200 : 503, doc);
+	json_decref(doc);
+}
+
+void
+api_host_openapi(const struct api_context *ctx, const struct api_call *call,
+		 struct api_response *rs)
+{
+	char *copy = malloc(ctx->ac_openapi_len + 1);
+
+	if (copy == NULL) {
+		problem_from_errno(rs, ENOMEM, "out of memory");
+		return;
+	}
+	memcpy(copy, ctx->ac_openapi, ctx->ac_openapi_len + 1);
+	api_response_take(rs, 200, copy, ctx->ac_openapi_len);
+	rs->rs_content_type = "application/yaml";
+}

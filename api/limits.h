@@ -1,0 +1,41 @@
+/*
+ * Every size and count the API enforces, in one place.  Each has a test at
+ * the limit and one past it (tests/unit/test_vm_spec.c, tests/api/).
+ */
+#ifndef VMMAPID_API_LIMITS_H
+#define VMMAPID_API_LIMITS_H
+
+/* Names of VMs, images, jails: [a-zA-Z0-9][a-zA-Z0-9._-]{0,63} */
+#define LIMIT_NAME_LEN 64
+
+/* Request bodies (JSON documents); larger bodies get 413. */
+#define LIMIT_BODY_BYTES (64 * 1024)
+
+/* Labels on one VM, and the length of a label's key and value. */
+#define LIMIT_LABELS 64
+#define LIMIT_LABEL_KEY_LEN 63
+#define LIMIT_LABEL_VALUE_LEN 255
+
+/* Free-text description of a VM. */
+#define LIMIT_DESCRIPTION_LEN 1024
+
+/* Linux kernel command line (the boot protocol's usual cmdline_size). */
+#define LIMIT_CMDLINE_LEN 2048
+
+/* PCI passthrough devices attached to one VM. */
+#define LIMIT_PPTDEVS 8
+
+/* List pagination. */
+#define LIMIT_PAGE_DEFAULT 100
+#define LIMIT_PAGE_MAX 1000
+
+/* Label filters in one list request. */
+#define LIMIT_LABEL_FILTERS 16
+
+/* Request URL length (path and query). */
+#define LIMIT_URL_LEN 2048
+
+/* VMs defined on one daemon. */
+#define LIMIT_VMS 100000
+
+#endif

@@ -1,0 +1,107 @@
+#include "api/response.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+api_response_clear(struct api_response *rs)
+{
+	int i;
+
+	free(rs->rs_body);
+	for (i = 0; i < rs->rs_nheaders; i++)
+		free(rs->rs_headers[i].h_value);
+	memset(rs, 0, sizeof(*rs));
+}
+
+int
+api_response_header(struct api_response *rs, const char *name,
+		    const char *value)
+{
+	char *copy;
+
+	if (rs->rs_nheaders == API_MAX_HEADERS)
+		return -1;
+	if ((copy = strdup(value)) == NULL)
+		return -1;
+	rs->rs_headers[rs->rs_nheaders].h_name = name;
+	rs->rs_headers[rs->rs_nheaders].h_value = copy;
+	rs->rs_nheaders++;
+	return 0;
+}
+
+void
+api_response_take(struct api_response *rs, int status, char *body, size_t len)
+{
+	free(rs->rs_body);
+	rs->rs_status = status;
+	rs->rs_body = body;
+	rs->rs_body_len = len;
+	rs->rs_content_type = "application/json";
+}
+
+void
+api_response_json(struct api_response *rs, int status, const json_t *doc)
+{
+	char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+	if (text == NULL) {
+		/* Nothing left to build a problem with: a fixed body. */
+		static const char oom[] =
+		    "{\"type\":\"urn:vmmapid:problem:internal\","
+		    "\"title\":\"Internal error\",\"status\":500,"
+		    "\"detail\":\"out of memory\"}";
+
+		free(rs->rs_body);
+		rs->rs_status = 500;
+		rs->rs_body = strdup(oom);
+		rs->rs_body_len = rs->rs_body != NULL ? strlen(oom) : 0;
+		rs->rs_content_type = "application/problem+json";
+		return;
+	}
+	api_response_take(rs, status, text, strlen(text));
+}
+
+void
+etag_format(uint64_t revision, char buf[32])
+{
+	snprintf(buf, 32, "\"%" PRIu64 "\"", revision);
+}
+
+int
+etag_match(const char *header, int exists, uint64_t revision, int weak)
+{
+	char want[32];
+	size_t wlen;
+	const char *p = header;
+
+	etag_format(revision, want);
+	wlen = strlen(want);
+	while (*p != '\0') {
+		const char *end;
+		int is_weak = 0;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p == '*')
+			return exists;
+		if (p[0] == 'W' && p[1] == '/') {
+			is_weak = 1;
+			p += 2;
+		}
+		if (*p != '"')
+			return 0; /* malformed list: matches nothing */
+		end = strchr(p + 1, '"');
+		if (end == NULL)
+			return 0;
+		if (exists && (size_t)(end + 1 - p) == wlen &&
+		    memcmp(p, want, wlen) == 0 && (weak || !is_weak))
+			return 1;
+		p = end + 1;
+	}
+	return 0;
+}

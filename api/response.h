@@ -1,0 +1,33 @@
+/* Building responses: JSON bodies, cached bodies, ETags. */
+#ifndef VMMAPID_API_RESPONSE_H
+#define VMMAPID_API_RESPONSE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "api/api.h"
+
+/*
+ * Sets status and a compact JSON body serialized from doc (borrowed).
+ * doc NULL (an allocation failed upstream) gives a 500.
+ */
+void api_response_json(struct api_response *rs, int status, const json_t *doc);
+
+/* Sets status and takes ownership of a JSON body already serialized. */
+void api_response_take(struct api_response *rs, int status, char *body,
+		       size_t len);
+
+/* Formats the ETag of a revision: "\"<revision>\"". */
+void etag_format(uint64_t revision, char buf[32]);
+
+/*
+ * Whether an If-Match / If-None-Match header value (a comma-separated list
+ * of entity tags, or "*") matches revision.  exists: whether the resource
+ * exists ("*" matches any existing resource; nothing matches a missing one).
+ * Weak tags (W/"...") compare equal to strong ones when weak is set
+ * (If-None-Match uses weak comparison, If-Match strong: RFC 9110 13.1).
+ */
+int etag_match(const char *header, int exists, uint64_t revision, int weak);
+
+#endif

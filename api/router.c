@@ -1,0 +1,334 @@
+/*
+ * The route table and the one place that checks a request before any
+ * handler runs: existence (404), method (405 with Allow), authentication
+ * (401), Content-Type (415) and JSON syntax (400).  Handlers get a parsed
+ * body and their path parameters.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "api/api.h"
+#include "api/handlers.h"
+#include "api/limits.h"
+#include "api/problem.h"
+#include "api/response.h"
+#include "api/routes.h"
+#include "core/log.h"
+
+enum {
+	R_PUBLIC = 1 << 0,     /* no principal needed */
+	R_BLOCKS = 1 << 1,     /* may block: run on a worker thread */
+	R_BODY_JSON = 1 << 2,  /* application/json body required */
+	R_BODY_MERGE = 1 << 3, /* application/merge-patch+json required */
+};
+
+struct route {
+	const char *rt_pattern;
+	enum api_method rt_method;
+	api_handler rt_handler;
+	unsigned rt_flags;
+};
+
+static const struct route routes[] = {
+    {"/v1", API_GET, api_host_root, 0},
+    {"/v1/health", API_GET, api_host_health, R_PUBLIC | R_BLOCKS},
+    {"/v1/openapi.yaml", API_GET, api_host_openapi, 0},
+    {"/v1/vms", API_GET, api_vms_list, 0},
+    {"/v1/vms", API_POST, api_vms_create, R_BLOCKS | R_BODY_JSON},
+    {"/v1/vms/{name}", API_GET, api_vms_get, 0},
+    {"/v1/vms/{name}", API_PUT, api_vms_put, R_BLOCKS | R_BODY_JSON},
+    {"/v1/vms/{name}", API_PATCH, api_vms_patch, R_BLOCKS | R_BODY_MERGE},
+    {"/v1/vms/{name}", API_DELETE, api_vms_delete, R_BLOCKS},
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static const struct {
+	enum api_method m;
+	const char *name;
+} methods[] = {
+    {API_GET, "GET"}, {API_HEAD, "HEAD"},   {API_POST, "POST"},
+    {API_PUT, "PUT"}, {API_PATCH, "PATCH"}, {API_DELETE, "DELETE"},
+};
+
+enum api_method
+api_method_parse(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(methods[i].name, name) == 0)
+			return methods[i].m;
+	return 0;
+}
+
+size_t
+api_routes_count(void)
+{
+	return NROUTES;
+}
+
+struct api_route_info
+api_routes_at(size_t i)
+{
+	struct api_route_info ri = {routes[i].rt_pattern, routes[i].rt_method};
+
+	return ri;
+}
+
+/*
+ * Matches path against pattern segment by segment; {param} takes one
+ * non-empty segment.  Parameters are copied into buf (NUL-separated) and
+ * pointed to from params.  Returns 1 on a match.
+ */
+static int
+route_match(const char *pattern, const char *path, const char **params,
+	    char *buf, size_t buflen)
+{
+	size_t used = 0;
+	int np = 0;
+
+	while (*pattern != '\0' && *path != '\0') {
+		if (*pattern != '/' || *path != '/')
+			return 0;
+		pattern++;
+		path++;
+		const char *pe = strchrnul(pattern, '/');
+		const char *se = strchrnul(path, '/');
+		size_t plen = (size_t)(pe - pattern),
+		       slen = (size_t)(se - path);
+
+		if (plen > 1 && pattern[0] == '{') {
+			if (slen == 0 || np == API_MAX_PARAMS ||
+			    used + slen + 1 > buflen)
+				return 0;
+			if (params != NULL) {
+				memcpy(buf + used, path, slen);
+				buf[used + slen] = '\0';
+				params[np] = buf + used;
+			}
+			np++;
+			used += slen + 1;
+		} else if (plen != slen || memcmp(pattern, path, slen) != 0) {
+			return 0;
+		}
+		pattern = pe;
+		path = se;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+/* Matches a method against a route: HEAD is answered where GET is. */
+static int
+route_method_ok(const struct route *rt, enum api_method m)
+{
+	return rt->rt_method == m ||
+	       (m == API_HEAD && rt->rt_method == API_GET);
+}
+
+static const struct route *
+route_find(enum api_method m, const char *path, unsigned *allowed,
+	   struct api_call *call)
+{
+	const struct route *found = NULL;
+	size_t i;
+
+	*allowed = 0;
+	for (i = 0; i < NROUTES; i++) {
+		const struct route *rt = &routes[i];
+
+		if (!route_match(rt->rt_pattern, path, NULL, NULL,
+				 LIMIT_URL_LEN))
+			continue;
+		*allowed |= rt->rt_method;
+		if (found == NULL && route_method_ok(rt, m))
+			found = rt;
+	}
+	if (found != NULL && call != NULL)
+		route_match(found->rt_pattern, path, call->ca_params,
+			    call->ca_param_buf, sizeof(call->ca_param_buf));
+	return found;
+}
+
+int
+api_route_blocks(enum api_method method, const char *path)
+{
+	unsigned allowed;
+	const struct route *rt = route_find(method, path, &allowed, NULL);
+
+	return rt != NULL && (rt->rt_flags & R_BLOCKS);
+}
+
+int
+api_routes_check(void)
+{
+	size_t i, j;
+
+	for (i = 0; i < NROUTES; i++) {
+		const char *p = routes[i].rt_pattern;
+
+		if (p[0] != '/' || (strlen(p) > 1 && p[strlen(p) - 1] == '/') ||
+		    strstr(p, "//") != NULL) {
+			log_warnx("route %zu: malformed pattern \"%s\"", i, p);
+			return -1;
+		}
+		if (routes[i].rt_handler == NULL) {
+			log_warnx("route %s: no handler", p);
+			return -1;
+		}
+		for (j = i + 1; j < NROUTES; j++) {
+			if (routes[i].rt_method != routes[j].rt_method)
+				continue;
+			/* Two patterns that match each other's text overlap. */
+			if (strcmp(p, routes[j].rt_pattern) == 0 ||
+			    route_match(p, routes[j].rt_pattern, NULL, NULL,
+					LIMIT_URL_LEN) ||
+			    route_match(routes[j].rt_pattern, p, NULL, NULL,
+					LIMIT_URL_LEN)) {
+				log_warnx("routes %s and %s overlap", p,
+					  routes[j].rt_pattern);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static void
+allow_header(struct api_response *rs, unsigned allowed)
+{
+	char buf[128] = "";
+	size_t i;
+
+	if (allowed & API_GET)
+		allowed |= API_HEAD;
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (!(allowed & methods[i].m))
+			continue;
+		if (buf[0] != '\0')
+			strcat(buf, ", ");
+		strcat(buf, methods[i].name);
+	}
+	api_response_header(rs, "Allow", buf);
+}
+
+/* Whether Content-Type names want (ignoring parameters and case). */
+static int
+content_type_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ')
+		ct++;
+	return strncasecmp(ct, want, n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static int
+parse_body(const struct route *rt, const struct api_request *rq, json_t **body,
+	   struct api_response *rs)
+{
+	const char *want = (rt->rt_flags & R_BODY_MERGE)
+			       ? "application/merge-patch+json"
+			       : "application/json";
+	const char *ct = api_header(rq, "Content-Type");
+	json_error_t jerr;
+
+	if (rq->rq_body_len == 0) {
+		problem_set(rs, 400, "body-required", "Request body required",
+			    NULL, "%s %s needs a %s body", rq->rq_method_name,
+			    rq->rq_path, want);
+		return -1;
+	}
+	if (!content_type_is(ct, want)) {
+		problem_set(rs, 415, "unsupported-media-type",
+			    "Unsupported media type", NULL,
+			    "the body must be %s, not %s", want,
+			    ct != NULL ? ct : "(no Content-Type)");
+		return -1;
+	}
+	*body = json_loadb(rq->rq_body, rq->rq_body_len,
+			   JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	if (*body == NULL) {
+		problem_set(
+		    rs, 400, "malformed-json", "Malformed JSON", NULL,
+		    "malformed JSON at line %d, column %d (byte %d): %s",
+		    jerr.line, jerr.column, jerr.position, jerr.text);
+		return -1;
+	}
+	return 0;
+}
+
+void
+api_handle(const struct api_context *ctx, const struct api_request *rq,
+	   struct api_response *rs)
+{
+	struct api_call call;
+	const struct route *rt;
+	json_t *body = NULL;
+	unsigned allowed;
+
+	memset(&call, 0, sizeof(call));
+	call.ca_rq = rq;
+	rt = route_find(rq->rq_method, rq->rq_path, &allowed, &call);
+	if (rt == NULL && allowed == 0) {
+		if (!rq->rq_principal.pr_known)
+			goto unauthorized;
+		problem_set(rs, 404, "not-found", "Not found", NULL,
+			    "no resource at %s", rq->rq_path);
+		return;
+	}
+	if (!rq->rq_principal.pr_known &&
+	    (rt == NULL || !(rt->rt_flags & R_PUBLIC)))
+		goto unauthorized;
+	if (rt == NULL) {
+		problem_set(rs, 405, "method-not-allowed", "Method not allowed",
+			    NULL, "%s does not answer %s", rq->rq_path,
+			    rq->rq_method_name);
+		allow_header(rs, allowed);
+		return;
+	}
+	if (rq->rq_query_overflow) {
+		problem_set(rs, 400, "invalid-query", "Invalid query", NULL,
+			    "more than %d query arguments", API_MAX_QUERY);
+		return;
+	}
+	if ((rt->rt_flags & (R_BODY_JSON | R_BODY_MERGE)) &&
+	    parse_body(rt, rq, &body, rs) != 0)
+		return;
+	call.ca_body = body;
+	rt->rt_handler(ctx, &call, rs);
+	json_decref(body);
+	return;
+
+unauthorized:
+	problem_set(rs, 401, "unauthorized", "Unauthorized", NULL,
+		    "a valid bearer token is required on TCP; send "
+		    "\"Authorization: Bearer <token>\"");
+	api_response_header(rs, "WWW-Authenticate", "Bearer realm=\"vmmapid\"");
+}
+
+const char *
+api_query(const struct api_request *rq, const char *key)
+{
+	int i;
+
+	for (i = 0; i < rq->rq_nquery; i++)
+		if (strcmp(rq->rq_query[i].kv_key, key) == 0)
+			return rq->rq_query[i].kv_value;
+	return NULL;
+}
+
+const char *
+api_header(const struct api_request *rq, const char *name)
+{
+	if (rq->rq_header == NULL)
+		return NULL;
+	return rq->rq_header(rq->rq_header_cls, name);
+}

@@ -1,0 +1,506 @@
+/*
+ * /v1/vms and /v1/vms/{name}: VM definitions.
+ *
+ * Conditional requests: every representation carries an ETag made of the
+ * VM's revision; If-Match makes a write conditional on it (412 otherwise),
+ * If-None-Match turns a read into a 304 and "If-None-Match: *" a PUT into
+ * create-only.  Writes without a precondition that race with another write
+ * are retried on the newest version, so they behave as if serialized.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api/handlers.h"
+#include "api/limits.h"
+#include "api/problem.h"
+#include "api/response.h"
+#include "api/vm_spec.h"
+#include "core/vmreg.h"
+
+/* Attempts of a write without precondition that keeps losing races. */
+#define VMS_WRITE_RETRIES 8
+
+static const char *const vm_states[] = {
+    "defined",  "starting", "running", "paused",
+    "stopping", "stopped",  "crashed",
+};
+
+static void
+vms_limits(const struct api_context *ctx, struct vm_spec_limits *lim)
+{
+	lim->sl_max_vcpus = ctx->ac_max_vcpus;
+	lim->sl_max_memory_mib = ctx->ac_max_memory_mib;
+}
+
+/* Answers a representation with its ETag (and Location when created). */
+static void
+vms_reply_doc(struct api_response *rs, int status, struct vmreg_doc *doc,
+	      const char *name)
+{
+	char etag[32], location[LIMIT_NAME_LEN + 16];
+
+	api_response_take(rs, status, doc->vd_body, doc->vd_len);
+	doc->vd_body = NULL;
+	etag_format(doc->vd_revision, etag);
+	api_response_header(rs, "ETag", etag);
+	if (status == 201) {
+		snprintf(location, sizeof(location), "/v1/vms/%s", name);
+		api_response_header(rs, "Location", location);
+	}
+}
+
+static void
+vms_spec_problem(struct api_response *rs, const struct vm_spec_error *err)
+{
+	if (errno == ENOMEM) {
+		problem_from_errno(rs, ENOMEM,
+				   "out of memory validating a spec");
+		return;
+	}
+	problem_set(rs, 400, "validation", "Invalid VM spec", err->se_field,
+		    "%s: %s", err->se_field[0] ? err->se_field : "(document)",
+		    err->se_detail);
+}
+
+static void
+vms_precondition_failed(struct api_response *rs, const char *header,
+			const char *name)
+{
+	problem_set(rs, 412, "precondition-failed", "Precondition failed", NULL,
+		    "%s does not match the current version of VM %s", header,
+		    name);
+}
+
+void
+api_vms_list(const struct api_context *ctx, const struct api_call *call,
+	     struct api_response *rs)
+{
+	const struct api_request *rq = call->ca_rq;
+	struct vmreg_label labels[LIMIT_LABEL_FILTERS];
+	char label_buf[LIMIT_LABEL_FILTERS][LIMIT_LABEL_KEY_LEN + 1];
+	struct vmreg_filter f = {NULL, labels, 0, NULL, LIMIT_PAGE_DEFAULT};
+	char *body, *end;
+	size_t len, i;
+	int q;
+
+	for (q = 0; q < rq->rq_nquery; q++) {
+		const char *k = rq->rq_query[q].kv_key;
+		const char *v = rq->rq_query[q].kv_value;
+
+		if (v == NULL)
+			v = "";
+		if (strcmp(k, "limit") == 0) {
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(v, &end, 10);
+			if (errno != 0 || *v < '0' || *v > '9' ||
+			    *end != '\0' || n < 1 || n > LIMIT_PAGE_MAX) {
+				problem_set(
+				    rs, 400, "invalid-query", "Invalid query",
+				    "limit",
+				    "limit must be an integer from 1 to "
+				    "%d, not \"%s\"",
+				    LIMIT_PAGE_MAX, v);
+				return;
+			}
+			f.vf_limit = n;
+		} else if (strcmp(k, "after") == 0) {
+			f.vf_after = v;
+		} else if (strcmp(k, "state") == 0) {
+			for (i = 0; i < sizeof(vm_states) / sizeof(*vm_states);
+			     i++)
+				if (strcmp(v, vm_states[i]) == 0)
+					break;
+			if (i == sizeof(vm_states) / sizeof(*vm_states)) {
+				problem_set(rs, 400, "invalid-query",
+					    "Invalid query", "state",
+					    "state must be one of defined, "
+					    "starting, running, paused, "
+					    "stopping, stopped, crashed; not "
+					    "\"%s\"",
+					    v);
+				return;
+			}
+			f.vf_state = v;
+		} else if (strcmp(k, "label") == 0) {
+			const char *eq = strchr(v, '=');
+			size_t klen = eq != NULL ? (size_t)(eq - v) : 0;
+
+			if (eq == NULL || klen == 0 ||
+			    klen > LIMIT_LABEL_KEY_LEN) {
+				problem_set(rs, 400, "invalid-query",
+					    "Invalid query", "label",
+					    "label must be key=value with a "
+					    "key of 1 to %d characters, not "
+					    "\"%s\"",
+					    LIMIT_LABEL_KEY_LEN, v);
+				return;
+			}
+			if (f.vf_nlabels == LIMIT_LABEL_FILTERS) {
+				problem_set(rs, 400, "invalid-query",
+					    "Invalid query", "label",
+					    "at most %d label filters",
+					    LIMIT_LABEL_FILTERS);
+				return;
+			}
+			memcpy(label_buf[f.vf_nlabels], v, klen);
+			label_buf[f.vf_nlabels][klen] = '\0';
+			labels[f.vf_nlabels].vl_key = label_buf[f.vf_nlabels];
+			labels[f.vf_nlabels].vl_value = eq + 1;
+			f.vf_nlabels++;
+		} else {
+			problem_set(rs, 400, "invalid-query", "Invalid query",
+				    k,
+				    "unknown query parameter \"%s\" (known: "
+				    "limit, after, label, state)",
+				    k);
+			return;
+		}
+	}
+	if (vmreg_list(ctx->ac_vmreg, &f, &body, &len) != 0) {
+		problem_from_errno(rs, errno, "listing VMs failed");
+		return;
+	}
+	api_response_take(rs, 200, body, len);
+}
+
+static void
+vms_write_error(struct api_response *rs, int err, const char *name)
+{
+	switch (err) {
+	case EEXIST:
+		problem_set(rs, 409, "conflict", "Conflict", "name",
+			    "a VM named %s already exists", name);
+		break;
+	case ENOENT:
+		problem_set(rs, 404, "not-found", "Not found", NULL,
+			    "no VM named %s", name);
+		break;
+	case ESTALE:
+		vms_precondition_failed(rs, "If-Match", name);
+		break;
+	case EBUSY:
+		problem_set(rs, 409, "conflict", "Conflict", NULL,
+			    "VM %s is running; stop it first", name);
+		break;
+	case ENOSPC:
+		problem_set(
+		    rs, 507, "insufficient-storage", "Insufficient storage",
+		    NULL,
+		    "no room for VM %s: the daemon holds at most %d VMs "
+		    "or the disk is full",
+		    name, LIMIT_VMS);
+		break;
+	default:
+		problem_from_errno(rs, err, "writing VM %s failed", name);
+	}
+}
+
+static void
+vms_owner(const struct api_request *rq, struct vmreg_owner *owner)
+{
+	owner->vo_uid = rq->rq_principal.pr_uid;
+	owner->vo_gid = rq->rq_principal.pr_gid;
+	owner->vo_jail = rq->rq_principal.pr_jail;
+}
+
+void
+api_vms_create(const struct api_context *ctx, const struct api_call *call,
+	       struct api_response *rs)
+{
+	struct vm_spec_limits lim;
+	struct vm_spec_error err;
+	struct vmreg_owner owner;
+	struct vmreg_doc doc = {0};
+	const char *name;
+	json_t *spec;
+
+	vms_limits(ctx, &lim);
+	if ((spec = vm_spec_normalize(call->ca_body, NULL, &lim, &err)) ==
+	    NULL) {
+		vms_spec_problem(rs, &err);
+		return;
+	}
+	name = json_string_value(json_object_get(spec, "name"));
+	vms_owner(call->ca_rq, &owner);
+	if (vmreg_create(ctx->ac_vmreg, name, spec, &owner, &doc) != 0)
+		vms_write_error(rs, errno, name);
+	else
+		vms_reply_doc(rs, 201, &doc, name);
+	json_decref(spec);
+}
+
+void
+api_vms_get(const struct api_context *ctx, const struct api_call *call,
+	    struct api_response *rs)
+{
+	const char *name = call->ca_params[0];
+	const char *inm = api_header(call->ca_rq, "If-None-Match");
+	struct vmreg_doc doc = {0};
+	char etag[32];
+
+	if (vmreg_get(ctx->ac_vmreg, name, &doc) != 0) {
+		vms_write_error(rs, errno, name);
+		return;
+	}
+	if (inm != NULL && etag_match(inm, 1, doc.vd_revision, 1)) {
+		free(doc.vd_body);
+		rs->rs_status = 304;
+		etag_format(doc.vd_revision, etag);
+		api_response_header(rs, "ETag", etag);
+		return;
+	}
+	vms_reply_doc(rs, 200, &doc, name);
+}
+
+/*
+ * Writes spec as VM name's new version, honouring the preconditions:
+ * if_match (NULL: none) and create_only (If-None-Match: *).
+ */
+static void
+vms_apply(const struct api_context *ctx, const struct api_call *call,
+	  const char *name, const json_t *spec, const char *if_match,
+	  int create_only, struct api_response *rs)
+{
+	struct vmreg_owner owner;
+	struct vmreg_doc doc = {0};
+	int attempt;
+
+	vms_owner(call->ca_rq, &owner);
+	for (attempt = 0; attempt < VMS_WRITE_RETRIES; attempt++) {
+		json_t *cur = NULL;
+		uint64_t rev = 0;
+		int exists =
+		    vmreg_get_spec(ctx->ac_vmreg, name, &cur, &rev) == 0;
+
+		if ((create_only && exists) ||
+		    (if_match != NULL &&
+		     !etag_match(if_match, exists, rev, 0))) {
+			json_decref(cur);
+			vms_precondition_failed(
+			    rs, create_only ? "If-None-Match" : "If-Match",
+			    name);
+			return;
+		}
+		if (exists && json_equal(cur, (json_t *)spec)) {
+			/* Applying what is there changes nothing. */
+			json_decref(cur);
+			if (vmreg_get(ctx->ac_vmreg, name, &doc) == 0) {
+				vms_reply_doc(rs, 200, &doc, name);
+				return;
+			}
+			continue; /* deleted meanwhile */
+		}
+		json_decref(cur);
+		if (!exists && vmreg_create(ctx->ac_vmreg, name, spec, &owner,
+					    &doc) == 0) {
+			vms_reply_doc(rs, 201, &doc, name);
+			return;
+		}
+		if (exists &&
+		    vmreg_replace(ctx->ac_vmreg, name, spec,
+				  if_match != NULL ? rev : 0, &doc) == 0) {
+			vms_reply_doc(rs, 200, &doc, name);
+			return;
+		}
+		/* Lost a race with another write: precondition or retry. */
+		if (errno == EEXIST && create_only) {
+			vms_precondition_failed(rs, "If-None-Match", name);
+			return;
+		}
+		if ((errno == ENOENT || errno == ESTALE) && if_match != NULL) {
+			vms_precondition_failed(rs, "If-Match", name);
+			return;
+		}
+		if (errno != EEXIST && errno != ENOENT && errno != ESTALE) {
+			vms_write_error(rs, errno, name);
+			return;
+		}
+	}
+	problem_set(rs, 409, "conflict", "Conflict", NULL,
+		    "VM %s kept changing while this request was applied; "
+		    "try again",
+		    name);
+}
+
+/*
+ * Answers 412 when If-Match or "If-None-Match: *" already fails against
+ * the current version; 0 when the request may go on.
+ */
+static int
+vms_precheck(const struct api_context *ctx, const char *name,
+	     const char *if_match, int create_only, uint64_t *matched,
+	     struct api_response *rs)
+{
+	json_t *cur = NULL;
+	uint64_t rev = 0;
+	int exists = vmreg_get_spec(ctx->ac_vmreg, name, &cur, &rev) == 0;
+
+	json_decref(cur);
+	if (create_only && exists) {
+		vms_precondition_failed(rs, "If-None-Match", name);
+		return -1;
+	}
+	if (if_match != NULL && !etag_match(if_match, exists, rev, 0)) {
+		vms_precondition_failed(rs, "If-Match", name);
+		return -1;
+	}
+	if (matched != NULL)
+		*matched = if_match != NULL ? rev : 0;
+	return 0;
+}
+
+void
+api_vms_put(const struct api_context *ctx, const struct api_call *call,
+	    struct api_response *rs)
+{
+	const char *name = call->ca_params[0];
+	const char *inm = api_header(call->ca_rq, "If-None-Match");
+	struct vm_spec_limits lim;
+	struct vm_spec_error err;
+	json_t *spec;
+
+	if (!vm_spec_name_valid(name)) {
+		problem_set(rs, 400, "validation", "Invalid VM spec", "name",
+			    "name: \"%s\" is not a valid name "
+			    "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",
+			    name);
+		return;
+	}
+	if (inm != NULL && strcmp(inm, "*") != 0) {
+		problem_set(
+		    rs, 400, "invalid-header", "Invalid header",
+		    "If-None-Match",
+		    "PUT takes only \"If-None-Match: *\" (create only)");
+		return;
+	}
+	/* Preconditions first (RFC 9110 13.2.2); vms_apply checks again. */
+	if (vms_precheck(ctx, name, api_header(call->ca_rq, "If-Match"),
+			 inm != NULL, NULL, rs) != 0)
+		return;
+	vms_limits(ctx, &lim);
+	if ((spec = vm_spec_normalize(call->ca_body, name, &lim, &err)) ==
+	    NULL) {
+		vms_spec_problem(rs, &err);
+		return;
+	}
+	vms_apply(ctx, call, name, spec, api_header(call->ca_rq, "If-Match"),
+		  inm != NULL, rs);
+	json_decref(spec);
+}
+
+void
+api_vms_patch(const struct api_context *ctx, const struct api_call *call,
+	      struct api_response *rs)
+{
+	const char *name = call->ca_params[0];
+	const char *if_match = api_header(call->ca_rq, "If-Match");
+	const json_t *patch = call->ca_body;
+	struct vm_spec_limits lim;
+	struct vm_spec_error err;
+	struct vmreg_doc doc = {0};
+	const char *key;
+	json_t *value;
+	int attempt;
+
+	if (vms_precheck(ctx, name, if_match, 0, NULL, rs) != 0)
+		return;
+	if (!json_is_object(patch)) {
+		problem_set(rs, 400, "validation", "Invalid VM spec", "",
+			    "a merge patch for a VM must be a JSON object");
+		return;
+	}
+	json_object_foreach ((json_t *)patch, key, value) {
+		if (vm_spec_is_readonly_field(key)) {
+			problem_set(rs, 400, "validation", "Invalid VM spec",
+				    key, "%s: is read-only", key);
+			return;
+		}
+		if (strcmp(key, "name") == 0 &&
+		    (!json_is_string(value) ||
+		     strcmp(json_string_value(value), name) != 0)) {
+			problem_set(rs, 400, "validation", "Invalid VM spec",
+				    "name",
+				    "name: a VM cannot be renamed (define a "
+				    "new one and delete %s)",
+				    name);
+			return;
+		}
+	}
+	vms_limits(ctx, &lim);
+	for (attempt = 0; attempt < VMS_WRITE_RETRIES; attempt++) {
+		json_t *cur, *merged, *spec;
+		uint64_t rev;
+		int same;
+
+		if (vmreg_get_spec(ctx->ac_vmreg, name, &cur, &rev) != 0) {
+			if (if_match != NULL)
+				vms_precondition_failed(rs, "If-Match", name);
+			else
+				vms_write_error(rs, errno, name);
+			return;
+		}
+		if (if_match != NULL && !etag_match(if_match, 1, rev, 0)) {
+			json_decref(cur);
+			vms_precondition_failed(rs, "If-Match", name);
+			return;
+		}
+		merged = json_merge_patch(cur, patch);
+		spec = merged != NULL
+			   ? vm_spec_normalize(merged, name, &lim, &err)
+			   : NULL;
+		json_decref(merged);
+		if (spec == NULL) {
+			json_decref(cur);
+			if (merged == NULL)
+				problem_from_errno(rs, ENOMEM, "patch failed");
+			else
+				vms_spec_problem(rs, &err);
+			return;
+		}
+		same = json_equal(cur, spec);
+		json_decref(cur);
+		if (same ? vmreg_get(ctx->ac_vmreg, name, &doc) == 0
+			 : vmreg_replace(ctx->ac_vmreg, name, spec, rev,
+					 &doc) == 0) {
+			json_decref(spec);
+			vms_reply_doc(rs, 200, &doc, name);
+			return;
+		}
+		json_decref(spec);
+		if (errno != ESTALE && errno != ENOENT) {
+			vms_write_error(rs, errno, name);
+			return;
+		}
+		/* Changed or deleted under us: start over on what is there. */
+	}
+	problem_set(rs, 409, "conflict", "Conflict", NULL,
+		    "VM %s kept changing while this patch was applied; "
+		    "try again",
+		    name);
+}
+
+void
+api_vms_delete(const struct api_context *ctx, const struct api_call *call,
+	       struct api_response *rs)
+{
+	const char *name = call->ca_params[0];
+	const char *if_match = api_header(call->ca_rq, "If-Match");
+	uint64_t rev = 0;
+
+	/* With If-Match, delete exactly the version it matched. */
+	if (vms_precheck(ctx, name, if_match, 0, &rev, rs) != 0)
+		return;
+	if (vmreg_delete(ctx->ac_vmreg, name, rev) != 0) {
+		if (errno == ENOENT && if_match != NULL)
+			errno = ESTALE;
+		vms_write_error(rs, errno, name);
+		return;
+	}
+	rs->rs_status = 204;
+}

@@ -1,0 +1,28 @@
+/*
+ * Logging: one line per message, written with a single write(2) so lines
+ * from different threads never interleave.  In the foreground (-d) lines
+ * go to stderr with a timestamp; a daemonized process logs to syslog.
+ */
+#ifndef VMMAPID_CORE_LOG_H
+#define VMMAPID_CORE_LOG_H
+
+/* Sets where lines go; before it, lines go to stderr. */
+void log_init(int foreground, int verbose);
+
+/* Message with ": strerror(errno)" appended. */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Message as is. */
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Only with -v. */
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One access-log line (kept apart so it can be switched off). */
+void log_access(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Enables or disables log_access lines. */
+void log_access_enable(int on);
+
+/* Start-up only: logs and exits 1. */
+void fatalx(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

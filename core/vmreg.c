@@ -1,0 +1,512 @@
+#include "core/vmreg.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/limits.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "db/db.h"
+
+/* One published version of a VM; immutable once in the array. */
+struct vmrec {
+	char vr_name[65];
+	json_t *vr_spec;
+	char vr_state[16];
+	uint64_t vr_revision;
+	char *vr_body; /* rendered representation */
+	size_t vr_len;
+};
+
+struct vmreg {
+	struct db *vg_db;
+	pthread_rwlock_t vg_lock; /* guards vg_recs, vg_n, vg_cap */
+	struct vmrec **vg_recs;   /* sorted by name */
+	size_t vg_n, vg_cap;
+};
+
+static void
+vmrec_free(struct vmrec *rec)
+{
+	if (rec == NULL)
+		return;
+	json_decref(rec->vr_spec);
+	free(rec->vr_body);
+	free(rec);
+}
+
+static json_t *
+json_or_null_from(json_t *status, const char *key)
+{
+	json_t *v = json_object_get(status, key);
+
+	return v != NULL ? json_incref(v) : json_null();
+}
+
+/*
+ * Renders a row as the VM's representation: the spec's fields, then
+ * status, owner, generation, revision and timestamps.
+ */
+static struct vmrec *
+vmrec_from_row(const struct db_vm_row *row)
+{
+	struct vmrec *rec;
+	json_t *doc = NULL, *status = NULL, *st;
+	char created[40], updated[40];
+	json_error_t jerr;
+
+	if ((rec = calloc(1, sizeof(*rec))) == NULL)
+		return NULL;
+	snprintf(rec->vr_name, sizeof(rec->vr_name), "%s", row->vr_name);
+	snprintf(rec->vr_state, sizeof(rec->vr_state), "%s", row->vr_state);
+	rec->vr_revision = row->vr_revision;
+	rec->vr_spec = json_loads(row->vr_spec, 0, &jerr);
+	if (rec->vr_spec == NULL || !json_is_object(rec->vr_spec)) {
+		log_warnx("vm %s: stored spec is not a JSON object: %s",
+			  row->vr_name, jerr.text);
+		errno = EIO;
+		goto fail;
+	}
+	status = json_loads(row->vr_status != NULL ? row->vr_status : "{}", 0,
+			    &jerr);
+	if (status == NULL)
+		status = json_object();
+	timefmt_rfc3339(row->vr_created_ms, created, sizeof(created));
+	timefmt_rfc3339(row->vr_updated_ms, updated, sizeof(updated));
+
+	if ((doc = json_deep_copy(rec->vr_spec)) == NULL)
+		goto nomem;
+	st = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "state", row->vr_state,
+		       "state_changed_at",
+		       json_object_get(status, "state_changed_at") != NULL
+			   ? json_or_null_from(status, "state_changed_at")
+			   : json_string(created),
+		       "started_at", json_or_null_from(status, "started_at"),
+		       "stopped_at", json_or_null_from(status, "stopped_at"),
+		       "exit_reason", json_or_null_from(status, "exit_reason"),
+		       "exit_status", json_or_null_from(status, "exit_status"));
+	if (st == NULL || json_object_set_new(doc, "status", st) != 0 ||
+	    json_object_set_new(doc, "owner",
+				json_pack("{s:I, s:I, s:s}", "uid",
+					  (json_int_t)row->vr_owner_uid, "gid",
+					  (json_int_t)row->vr_owner_gid, "jail",
+					  row->vr_jail)) != 0 ||
+	    json_object_set_new(doc, "generation",
+				json_integer((json_int_t)row->vr_generation)) !=
+		0 ||
+	    json_object_set_new(doc, "revision",
+				json_integer((json_int_t)row->vr_revision)) !=
+		0 ||
+	    json_object_set_new(doc, "created_at", json_string(created)) != 0 ||
+	    json_object_set_new(doc, "updated_at", json_string(updated)) != 0)
+		goto nomem;
+	if ((rec->vr_body = json_dumps(doc, JSON_COMPACT)) == NULL)
+		goto nomem;
+	rec->vr_len = strlen(rec->vr_body);
+	json_decref(doc);
+	json_decref(status);
+	return rec;
+
+nomem:
+	errno = ENOMEM;
+fail:
+	json_decref(doc);
+	json_decref(status);
+	vmrec_free(rec);
+	return NULL;
+}
+
+/* Index of name, or of where it would go (*found says which). */
+static size_t
+vmreg_find(const struct vmreg *reg, const char *name, int *found)
+{
+	size_t lo = 0, hi = reg->vg_n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(reg->vg_recs[mid]->vr_name, name);
+
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = 0;
+	return lo;
+}
+
+/* Puts rec in place of its name's record, or inserts it. Write-locked. */
+static int
+vmreg_put_locked(struct vmreg *reg, struct vmrec *rec)
+{
+	int found;
+	size_t i = vmreg_find(reg, rec->vr_name, &found);
+
+	if (found) {
+		vmrec_free(reg->vg_recs[i]);
+		reg->vg_recs[i] = rec;
+		return 0;
+	}
+	if (reg->vg_n == reg->vg_cap) {
+		size_t ncap = reg->vg_cap ? reg->vg_cap * 2 : 64;
+		struct vmrec **n = realloc(reg->vg_recs, ncap * sizeof(*n));
+
+		if (n == NULL)
+			return -1;
+		reg->vg_recs = n;
+		reg->vg_cap = ncap;
+	}
+	memmove(&reg->vg_recs[i + 1], &reg->vg_recs[i],
+		(reg->vg_n - i) * sizeof(*reg->vg_recs));
+	reg->vg_recs[i] = rec;
+	reg->vg_n++;
+	return 0;
+}
+
+static void
+vmreg_remove_locked(struct vmreg *reg, const char *name)
+{
+	int found;
+	size_t i = vmreg_find(reg, name, &found);
+
+	if (!found)
+		return;
+	vmrec_free(reg->vg_recs[i]);
+	memmove(&reg->vg_recs[i], &reg->vg_recs[i + 1],
+		(reg->vg_n - i - 1) * sizeof(*reg->vg_recs));
+	reg->vg_n--;
+}
+
+static int
+vmreg_load_one(void *arg, const struct db_vm_row *row)
+{
+	struct vmreg *reg = arg;
+	struct vmrec *rec = vmrec_from_row(row);
+
+	if (rec == NULL)
+		return -1;
+	if (vmreg_put_locked(reg, rec) != 0) {
+		vmrec_free(rec);
+		return -1;
+	}
+	return 0;
+}
+
+int
+vmreg_open(struct vmreg **out, struct db *db)
+{
+	struct vmreg *reg;
+
+	if ((reg = calloc(1, sizeof(*reg))) == NULL)
+		return -1;
+	reg->vg_db = db;
+	pthread_rwlock_init(&reg->vg_lock, NULL);
+	if (db_vm_load_all(db, vmreg_load_one, reg) != 0) {
+		if (errno == 0)
+			errno = EIO;
+		vmreg_close(reg);
+		return -1;
+	}
+	log_info("%zu VM definitions loaded", reg->vg_n);
+	*out = reg;
+	return 0;
+}
+
+void
+vmreg_close(struct vmreg *reg)
+{
+	size_t i;
+
+	if (reg == NULL)
+		return;
+	for (i = 0; i < reg->vg_n; i++)
+		vmrec_free(reg->vg_recs[i]);
+	free(reg->vg_recs);
+	pthread_rwlock_destroy(&reg->vg_lock);
+	free(reg);
+}
+
+size_t
+vmreg_count(struct vmreg *reg)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&reg->vg_lock);
+	n = reg->vg_n;
+	pthread_rwlock_unlock(&reg->vg_lock);
+	return n;
+}
+
+static int
+vmreg_copy_doc(const struct vmrec *rec, struct vmreg_doc *doc)
+{
+	if ((doc->vd_body = malloc(rec->vr_len + 1)) == NULL)
+		return -1;
+	memcpy(doc->vd_body, rec->vr_body, rec->vr_len + 1);
+	doc->vd_len = rec->vr_len;
+	doc->vd_revision = rec->vr_revision;
+	return 0;
+}
+
+int
+vmreg_get(struct vmreg *reg, const char *name, struct vmreg_doc *doc)
+{
+	int found, rc = -1;
+	size_t i;
+
+	pthread_rwlock_rdlock(&reg->vg_lock);
+	i = vmreg_find(reg, name, &found);
+	if (!found)
+		errno = ENOENT;
+	else
+		rc = vmreg_copy_doc(reg->vg_recs[i], doc);
+	pthread_rwlock_unlock(&reg->vg_lock);
+	return rc;
+}
+
+int
+vmreg_get_spec(struct vmreg *reg, const char *name, json_t **spec,
+	       uint64_t *revision)
+{
+	int found;
+	size_t i;
+
+	pthread_rwlock_rdlock(&reg->vg_lock);
+	i = vmreg_find(reg, name, &found);
+	if (found) {
+		*spec = json_incref(reg->vg_recs[i]->vr_spec);
+		*revision = reg->vg_recs[i]->vr_revision;
+	}
+	pthread_rwlock_unlock(&reg->vg_lock);
+	if (!found) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+/* What a write hands to the commit hook, and gets back from it. */
+struct vmreg_commit {
+	struct vmreg *vc_reg;
+	int vc_delete;
+	struct vmreg_doc *vc_doc; /* NULL for deletes */
+	int vc_failed;            /* rendering failed: errno value */
+};
+
+/*
+ * The database's commit hook, on the writer thread in commit order: the
+ * registry changes exactly as the database did.
+ */
+static void
+vmreg_commit_hook(void *arg, const struct db_vm_row *row)
+{
+	struct vmreg_commit *vc = arg;
+	struct vmreg *reg = vc->vc_reg;
+	struct vmrec *rec = NULL;
+
+	if (!vc->vc_delete && (rec = vmrec_from_row(row)) == NULL) {
+		/*
+		 * The row is durable but could not be rendered (out of
+		 * memory): drop the stale version rather than serve it.
+		 */
+		vc->vc_failed = errno;
+		log_warn("vm %s: committed but not published", row->vr_name);
+	}
+	if (rec != NULL && vc->vc_doc != NULL &&
+	    vmreg_copy_doc(rec, vc->vc_doc) != 0)
+		vc->vc_failed = ENOMEM;
+	pthread_rwlock_wrlock(&reg->vg_lock);
+	if (rec == NULL) {
+		vmreg_remove_locked(reg, row->vr_name);
+	} else if (vmreg_put_locked(reg, rec) != 0) {
+		vmreg_remove_locked(reg, row->vr_name);
+		vmrec_free(rec);
+		vc->vc_failed = ENOMEM;
+	}
+	pthread_rwlock_unlock(&reg->vg_lock);
+}
+
+static int
+vmreg_commit_result(struct vmreg_commit *vc)
+{
+	if (vc->vc_failed) {
+		if (vc->vc_doc != NULL) {
+			free(vc->vc_doc->vd_body);
+			vc->vc_doc->vd_body = NULL;
+		}
+		errno = vc->vc_failed;
+		return -1;
+	}
+	return 0;
+}
+
+int
+vmreg_create(struct vmreg *reg, const char *name, const json_t *spec,
+	     const struct vmreg_owner *owner, struct vmreg_doc *doc)
+{
+	struct vmreg_commit vc = {reg, 0, doc, 0};
+	struct db_vm_row row;
+	int rc;
+
+	if (vmreg_count(reg) >= LIMIT_VMS) {
+		errno = ENOSPC;
+		return -1;
+	}
+	memset(&row, 0, sizeof(row));
+	snprintf(row.vr_name, sizeof(row.vr_name), "%s", name);
+	snprintf(row.vr_jail, sizeof(row.vr_jail), "%s",
+		 owner->vo_jail != NULL ? owner->vo_jail : "");
+	row.vr_owner_uid = owner->vo_uid;
+	row.vr_owner_gid = owner->vo_gid;
+	snprintf(row.vr_state, sizeof(row.vr_state), "defined");
+	row.vr_spec = json_dumps(spec, JSON_COMPACT);
+	row.vr_status = strdup("{}");
+	if (row.vr_spec == NULL || row.vr_status == NULL) {
+		db_vm_row_clear(&row);
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = db_vm_insert(reg->vg_db, &row, vmreg_commit_hook, &vc);
+	db_vm_row_clear(&row);
+	if (rc != 0)
+		return -1;
+	return vmreg_commit_result(&vc);
+}
+
+int
+vmreg_replace(struct vmreg *reg, const char *name, const json_t *spec,
+	      uint64_t expect_revision, struct vmreg_doc *doc)
+{
+	struct vmreg_commit vc = {reg, 0, doc, 0};
+	struct db_vm_row row;
+	int rc;
+
+	memset(&row, 0, sizeof(row));
+	snprintf(row.vr_name, sizeof(row.vr_name), "%s", name);
+	if ((row.vr_spec = json_dumps(spec, JSON_COMPACT)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = db_vm_update_spec(reg->vg_db, &row, expect_revision,
+			       vmreg_commit_hook, &vc);
+	db_vm_row_clear(&row);
+	if (rc != 0)
+		return -1;
+	return vmreg_commit_result(&vc);
+}
+
+int
+vmreg_delete(struct vmreg *reg, const char *name, uint64_t expect_revision)
+{
+	struct vmreg_commit vc = {reg, 1, NULL, 0};
+
+	return db_vm_delete(reg->vg_db, name, expect_revision,
+			    vmreg_commit_hook, &vc);
+}
+
+static int
+vmrec_matches(const struct vmrec *rec, const struct vmreg_filter *f)
+{
+	json_t *labels;
+	size_t i;
+
+	if (f->vf_state != NULL && strcmp(rec->vr_state, f->vf_state) != 0)
+		return 0;
+	if (f->vf_nlabels == 0)
+		return 1;
+	labels = json_object_get(rec->vr_spec, "labels");
+	for (i = 0; i < f->vf_nlabels; i++) {
+		const char *v = json_string_value(
+		    json_object_get(labels, f->vf_labels[i].vl_key));
+
+		if (v == NULL || strcmp(v, f->vf_labels[i].vl_value) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* A growing buffer for list bodies. */
+struct buf {
+	char *b_data;
+	size_t b_len, b_cap;
+};
+
+static int
+buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->b_len + n + 1 > b->b_cap) {
+		size_t ncap = b->b_cap ? b->b_cap : 1024;
+		char *d;
+
+		while (b->b_len + n + 1 > ncap)
+			ncap *= 2;
+		if ((d = realloc(b->b_data, ncap)) == NULL)
+			return -1;
+		b->b_data = d;
+		b->b_cap = ncap;
+	}
+	memcpy(b->b_data + b->b_len, s, n);
+	b->b_len += n;
+	b->b_data[b->b_len] = '\0';
+	return 0;
+}
+
+int
+vmreg_list(struct vmreg *reg, const struct vmreg_filter *f, char **body,
+	   size_t *len)
+{
+	struct buf b = {NULL, 0, 0};
+	const struct vmrec *last = NULL;
+	size_t i = 0, count = 0;
+	int found, more = 0, err = 0;
+
+	if (buf_add(&b, "{\"items\":[", 10) != 0)
+		goto nomem;
+	pthread_rwlock_rdlock(&reg->vg_lock);
+	if (f->vf_after != NULL) {
+		i = vmreg_find(reg, f->vf_after, &found);
+		if (found)
+			i++;
+	}
+	for (; i < reg->vg_n && !err; i++) {
+		const struct vmrec *rec = reg->vg_recs[i];
+
+		if (!vmrec_matches(rec, f))
+			continue;
+		if (count == f->vf_limit) {
+			more = 1; /* one more matches: the page gets a cursor */
+			break;
+		}
+		if ((count > 0 && buf_add(&b, ",", 1) != 0) ||
+		    buf_add(&b, rec->vr_body, rec->vr_len) != 0)
+			err = 1;
+		last = rec;
+		count++;
+	}
+	/* The cursor is the page's last name; names need no escaping. */
+	if (!err && more)
+		err = buf_add(&b, "],\"next\":\"", 10) != 0 ||
+		      buf_add(&b, last->vr_name, strlen(last->vr_name)) != 0 ||
+		      buf_add(&b, "\"}", 2) != 0;
+	else if (!err)
+		err = buf_add(&b, "],\"next\":null}", 14) != 0;
+	pthread_rwlock_unlock(&reg->vg_lock);
+	if (err)
+		goto nomem;
+	*body = b.b_data;
+	*len = b.b_len;
+	return 0;
+
+nomem:
+	free(b.b_data);
+	errno = ENOMEM;
+	return -1;
+}

@@ -1,0 +1,97 @@
+/*
+ * The VM registry: every VM definition in memory, authoritative for reads,
+ * persisted through db/.  Loaded from the database at start-up; every
+ * change is written to the database first and published here from the
+ * database's commit hook, so readers see changes in commit order and only
+ * once they are durable.
+ *
+ * Each VM's JSON representation is rendered once per change and kept, so
+ * a read is a lookup and a copy.
+ *
+ * Locking: one rwlock guards the sorted array of records; records are
+ * immutable once published (a change publishes a new record).
+ */
+#ifndef VMMAPID_CORE_VMREG_H
+#define VMMAPID_CORE_VMREG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+struct db;
+struct vmreg;
+
+/* Opens the registry over db, loading every VM. -1 with errno. */
+int vmreg_open(struct vmreg **out, struct db *db);
+
+/* Frees the registry (the db stays open). NULL ok. */
+void vmreg_close(struct vmreg *reg);
+
+/* Number of VMs defined. */
+size_t vmreg_count(struct vmreg *reg);
+
+/* A copy of one VM's representation. The caller frees *body. */
+struct vmreg_doc {
+	char *vd_body;
+	size_t vd_len;
+	uint64_t vd_revision; /* the ETag is "<revision>" in quotes */
+};
+
+/* Representation of VM name. ENOENT. */
+int vmreg_get(struct vmreg *reg, const char *name, struct vmreg_doc *doc);
+
+/* A new reference to VM name's spec and its revision. ENOENT. */
+int vmreg_get_spec(struct vmreg *reg, const char *name, json_t **spec,
+		   uint64_t *revision);
+
+struct vmreg_owner {
+	uid_t vo_uid;
+	gid_t vo_gid;
+	const char *vo_jail; /* "" outside any jail */
+};
+
+/*
+ * Defines VM name with a validated, normalized spec (borrowed).
+ * EEXIST: the name is taken.  ENOSPC: LIMIT_VMS reached.
+ * On success *doc holds the new representation.
+ */
+int vmreg_create(struct vmreg *reg, const char *name, const json_t *spec,
+		 const struct vmreg_owner *owner, struct vmreg_doc *doc);
+
+/*
+ * Replaces VM name's spec when its revision is expect_revision (0: any).
+ * ENOENT, ESTALE.  On success *doc holds the new representation.
+ */
+int vmreg_replace(struct vmreg *reg, const char *name, const json_t *spec,
+		  uint64_t expect_revision, struct vmreg_doc *doc);
+
+/*
+ * Deletes VM name when its revision is expect_revision (0: any).
+ * ENOENT, ESTALE, EBUSY (running).
+ */
+int vmreg_delete(struct vmreg *reg, const char *name, uint64_t expect_revision);
+
+struct vmreg_label {
+	const char *vl_key;
+	const char *vl_value;
+};
+
+struct vmreg_filter {
+	const char *vf_state;                /* NULL: any */
+	const struct vmreg_label *vf_labels; /* all must match */
+	size_t vf_nlabels;
+	const char *vf_after; /* names > after; NULL: from start */
+	size_t vf_limit;      /* >= 1 */
+};
+
+/*
+ * A page of VMs in name order, as {"items": [...], "next": "name"|null}.
+ * next is the last name of this page when more VMs match after it.
+ * The caller frees *body.
+ */
+int vmreg_list(struct vmreg *reg, const struct vmreg_filter *filter,
+	       char **body, size_t *len);
+
+#endif

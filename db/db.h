@@ -1,0 +1,134 @@
+/*
+ * The database: SQLite in WAL mode with synchronous=FULL, migrated forward
+ * by PRAGMA user_version.  The only module that includes <sqlite3.h>.
+ *
+ * Writes go through one writer thread that groups the writes waiting at
+ * the same moment into one transaction (group commit): each write runs in
+ * its own SAVEPOINT, so one failing write does not affect the others, and
+ * every caller returns only after the COMMIT that holds its write is on
+ * disk.  A write function returns 0 or -1 with errno; db_* functions below
+ * return what it returned.
+ *
+ * Every db_* write takes an optional commit hook: called on the writer
+ * thread after the COMMIT succeeded, in commit order, before the caller is
+ * woken.  The in-memory state (core/vmreg.c) publishes new versions there,
+ * so it sees writes in exactly the order the database applied them.
+ */
+#ifndef VMMAPID_DB_DB_H
+#define VMMAPID_DB_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct db;
+
+/* One row of the vms table. Strings are owned by the row (malloc'd). */
+struct db_vm_row {
+	char vr_name[65];
+	char vr_jail[65]; /* "" outside any jail */
+	uid_t vr_owner_uid;
+	gid_t vr_owner_gid;
+	char *vr_spec;          /* normalized spec, JSON text */
+	char vr_state[16];      /* defined, running, ... */
+	char *vr_status;        /* status details, JSON text ("{}" if none) */
+	uint64_t vr_generation; /* bumped when the spec changes */
+	uint64_t vr_revision;   /* unique across the database, never reused */
+	int64_t vr_created_ms;  /* Unix epoch milliseconds */
+	int64_t vr_updated_ms;
+};
+
+/* Frees the strings a row owns and zeroes them; the row itself stays. */
+void db_vm_row_clear(struct db_vm_row *row);
+
+typedef void (*db_commit_hook)(void *arg, const struct db_vm_row *row);
+
+/*
+ * Opens (creating if needed) the database at path, applies pragmas and
+ * migrations, and starts the writer thread.  -1 with errno and a logged
+ * reason on failure.
+ */
+int db_open(struct db **out, const char *path);
+
+/* Waits for queued writes, stops the writer thread and closes. NULL ok. */
+void db_close(struct db *db);
+
+/* The schema version (PRAGMA user_version) this build migrates to. */
+int db_schema_version(void);
+
+/* Whether the database answers a trivial query (for /v1/health). */
+int db_ping(struct db *db);
+
+/*
+ * Calls cb for every VM row, in name order, on the caller's thread (at
+ * start-up, before requests).  Stops and returns cb's non-zero result.
+ */
+int db_vm_load_all(struct db *db,
+                   int (*cb)(void *arg, const struct db_vm_row *row),
+                   void *arg);
+
+/*
+ * Inserts row.  The database assigns vr_revision, vr_generation (1),
+ * vr_created_ms and vr_updated_ms (now) and writes them back into *row.
+ * EEXIST: a VM of that name exists.
+ */
+int db_vm_insert(struct db *db, struct db_vm_row *row, db_commit_hook hook,
+                 void *arg);
+
+/*
+ * Replaces the spec of VM row->vr_name (row->vr_spec) when its revision is
+ * expect_revision (0: any).  Bumps generation, assigns a new revision and
+ * updated time; the full stored row is written back into *row (owner,
+ * state, status, created time as stored).
+ * ENOENT: no such VM.  ESTALE: revision differs.
+ */
+int db_vm_update_spec(struct db *db, struct db_vm_row *row,
+                      uint64_t expect_revision, db_commit_hook hook, void *arg);
+
+/*
+ * Sets state and status of VM row->vr_name (row->vr_state, vr_status),
+ * assigning a new revision; generation stays. The full row is written back.
+ * ENOENT: no such VM.
+ */
+int db_vm_update_state(struct db *db, struct db_vm_row *row,
+                       db_commit_hook hook, void *arg);
+
+/*
+ * Deletes VM name when its revision is expect_revision (0: any) and its
+ * state is one of defined, stopped, crashed. The hook gets the deleted row.
+ * ENOENT: no such VM.  ESTALE: revision differs.  EBUSY: it is running
+ * (or starting, paused, stopping).
+ */
+int db_vm_delete(struct db *db, const char *name, uint64_t expect_revision,
+                 db_commit_hook hook, void *arg);
+
+/*
+ * Counters of the writer: transactions committed and writes they held.
+ * writes / commits > 1 means writes shared commits.
+ */
+void db_write_stats(struct db *db, uint64_t *commits, uint64_t *writes);
+
+/* Bearer tokens: only a hash is stored. */
+struct db_token_row {
+	char tr_id[33];            /* public id, hex */
+	unsigned char tr_hash[32]; /* SHA-256 of the secret */
+	uid_t tr_uid;
+	char tr_gids[512]; /* comma-separated gids */
+	char tr_jail[65];
+	int64_t tr_created_ms;
+	int64_t tr_expires_ms; /* 0: never */
+	char tr_description[256];
+};
+
+/* Calls cb for every token (start-up), stops on cb's non-zero result. */
+int db_token_load_all(struct db *db,
+                      int (*cb)(void *arg, const struct db_token_row *row),
+                      void *arg);
+
+/* Inserts a token. EEXIST: the id or hash exists. */
+int db_token_insert(struct db *db, const struct db_token_row *row);
+
+/* Number of tokens stored, or -1 with errno. */
+int64_t db_token_count(struct db *db);
+
+#endif

@@ -1,0 +1,154 @@
+/*
+ * Private to db/: the database handle, the statement cache, the writer's
+ * job queue and the SQLite error mapping.  Only the sources in db/ and
+ * tests/unit/test_db.c include this.
+ *
+ * Two connections:
+ * - the writer connection (db_wconn) is used by db_open for pragmas and
+ *   migrations, then only by the writer thread until db_close joins it;
+ * - the reader connection (db_rconn, read-only) serves db_ping,
+ *   db_vm_load_all, db_token_load_all and db_token_count on the caller's
+ *   thread, one caller at a time under db_rlock.  WAL lets it read while
+ *   the writer writes, and a callback run from it may submit writes.
+ */
+#ifndef VMMAPID_DB_DB_INTERNAL_H
+#define VMMAPID_DB_DB_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "db/db.h"
+
+/* Jobs one transaction may hold; more wait for the next transaction. */
+#define DB_BATCH_MAX 256
+
+/* Slots of the statement cache; each connection has its own array. */
+enum db_stmt_id {
+	DB_STMT_BEGIN,
+	DB_STMT_COMMIT,
+	DB_STMT_ROLLBACK,
+	DB_STMT_SAVEPOINT,
+	DB_STMT_RELEASE,
+	DB_STMT_ROLLBACK_TO,
+	DB_STMT_PING,
+	DB_STMT_NEXT_REVISION,
+	DB_STMT_VM_INSERT,
+	DB_STMT_VM_UPDATE_SPEC,
+	DB_STMT_VM_UPDATE_STATE,
+	DB_STMT_VM_DELETE,
+	DB_STMT_VM_PROBE,
+	DB_STMT_VM_LOAD_ALL,
+	DB_STMT_TOKEN_INSERT,
+	DB_STMT_TOKEN_LOAD_ALL,
+	DB_STMT_TOKEN_COUNT,
+	DB_STMT_COUNT
+};
+
+/* A connection and its prepared statements, prepared on first use. */
+struct db_conn {
+	sqlite3 *dc_sql;
+	sqlite3_stmt *dc_stmts[DB_STMT_COUNT];
+};
+
+struct db_job;
+
+/*
+ * Runs one write on the writer thread, inside its own SAVEPOINT of the
+ * current transaction.  Returns 0, or -1 with errno; on -1 the writer
+ * rolls the savepoint back.
+ */
+typedef int (*db_job_fn)(struct db *db, struct db_job *job);
+
+/*
+ * One write waiting for, or going through, the writer.  Lives in the
+ * submitting caller's frame; j_done and j_next are guarded by db_lock,
+ * everything else belongs to the writer between submit and j_done.
+ */
+struct db_job {
+	db_job_fn j_run;
+	void *j_arg;             /* the write's own arguments */
+	struct db_vm_row *j_row; /* handed to j_hook; NULL: no row */
+	db_commit_hook j_hook;   /* NULL: none */
+	void *j_hook_arg;
+	int j_errno; /* 0: the write is committed */
+	int j_done;
+	pthread_cond_t j_cond; /* signalled when j_done is set */
+	struct db_job *j_next;
+};
+
+struct db {
+	char *db_path;
+	struct db_conn db_wconn; /* writer thread only, once started */
+	struct db_conn db_rconn; /* under db_rlock */
+	pthread_mutex_t db_rlock;
+
+	pthread_mutex_t db_lock; /* guards the fields below */
+	pthread_cond_t db_wake;  /* the writer waits here for jobs */
+	struct db_job *db_head;  /* queued jobs, oldest first */
+	struct db_job *db_tail;
+	size_t db_queued;
+	size_t db_waiting;      /* callers inside db_writer_submit */
+	pthread_cond_t db_idle; /* db_waiting fell to 0 while stopping */
+	int db_stopping;
+	int db_started;
+	pthread_t db_thread;
+	uint64_t db_commits;
+	uint64_t db_writes;
+};
+
+/*
+ * The cached statement id of conn, prepared from sql on first use.  The
+ * caller binds, steps, then calls db_stmt_done.  NULL with errno (and a
+ * log line) when it does not prepare.
+ */
+sqlite3_stmt *db_stmt(struct db_conn *conn, enum db_stmt_id id,
+		      const char *sql);
+
+/* Resets st and clears its bindings so the cache can hand it out again. */
+void db_stmt_done(sqlite3_stmt *st);
+
+/*
+ * Maps SQLite result rc on sql to errno and returns -1: UNIQUE and
+ * PRIMARY KEY violations EEXIST, CHECK and NOT NULL violations EINVAL,
+ * SQLITE_FULL ENOSPC, SQLITE_NOMEM ENOMEM, the rest EIO.  Logs what
+ * failed with SQLite's message unless the errno speaks for itself.
+ */
+int db_fail(sqlite3 *sql, int rc, const char *what);
+
+/* The errno db_fail sets for rc, without logging. */
+int db_errno_of(int rc);
+
+/* CLOCK_REALTIME in milliseconds since the Unix epoch. */
+int64_t db_now_ms(void);
+
+/*
+ * Copies column col of st (TEXT) into dst of size dstsz.  EIO when the
+ * stored value does not fit, which only a database edited by hand has.
+ */
+int db_column_copy(sqlite3_stmt *st, int col, char *dst, size_t dstsz);
+
+/* Whether s has a NUL within its size bytes (a fixed-size member is a C
+ * string). */
+int db_is_cstr(const char *s, size_t size);
+
+/* Starts the writer thread on db->db_wconn. -1 with errno. */
+int db_writer_start(struct db *db);
+
+/* Lets the writer finish every queued job, then joins it. */
+void db_writer_stop(struct db *db);
+
+/*
+ * Queues job (j_run, j_arg, j_row, j_hook, j_hook_arg set by the caller)
+ * and waits until the writer has finished it: 0 once the COMMIT holding
+ * it returned and its hook ran, else -1 with the job's errno.
+ * ESHUTDOWN once db_close has begun.
+ */
+int db_writer_submit(struct db *db, struct db_job *job);
+
+/* Jobs queued and not yet taken by the writer (tests, metrics). */
+size_t db_writer_queued(struct db *db);
+
+#endif

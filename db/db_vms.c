@@ -1,0 +1,546 @@
+/*
+ * The vms table.  Every write runs on the writer thread (db_writer.c) and
+ * returns the full stored row through RETURNING, so the commit hook sees
+ * the row exactly as the database holds it.
+ *
+ * Revisions: every insert and update takes the next value of
+ * meta.revision inside the same transaction, so revisions increase in
+ * commit order and are never handed out twice.  A delete takes none: the
+ * hook gets the row as it was stored, revision included.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "db/db.h"
+#include "db/db_internal.h"
+
+/* The column order db_vm_row_read expects. */
+#define DB_VM_COLUMNS                                                          \
+	"name, jail, owner_uid, owner_gid, spec, state, status, generation, "  \
+	"revision, created_ms, updated_ms"
+
+/* The arguments of one vms write, in the caller's frame. */
+struct db_vm_args {
+	const struct db_vm_row *va_in; /* insert, update_spec, update_state */
+	const char *va_name;           /* delete */
+	uint64_t va_expect;            /* 0: any revision */
+};
+
+/*
+ * Frees the strings row owns and sets their pointers to NULL; the rest of
+ * the row stays.
+ */
+void
+db_vm_row_clear(struct db_vm_row *row)
+{
+	if (row == NULL)
+		return;
+	free(row->vr_spec);
+	free(row->vr_status);
+	row->vr_spec = NULL;
+	row->vr_status = NULL;
+}
+
+/*
+ * Reads the current result row of st (DB_VM_COLUMNS) into row.  copy:
+ * the strings are malloc'd for row; else they point into st and are valid
+ * until st steps again (db_vm_load_all lends rows that way).
+ */
+static int
+db_vm_row_read(sqlite3_stmt *st, struct db_vm_row *row, int copy)
+{
+	const char *spec, *status;
+
+	memset(row, 0, sizeof(*row));
+	if (db_column_copy(st, 0, row->vr_name, sizeof(row->vr_name)) == -1 ||
+	    db_column_copy(st, 1, row->vr_jail, sizeof(row->vr_jail)) == -1 ||
+	    db_column_copy(st, 5, row->vr_state, sizeof(row->vr_state)) == -1)
+		return -1;
+	row->vr_owner_uid = (uid_t)sqlite3_column_int64(st, 2);
+	row->vr_owner_gid = (gid_t)sqlite3_column_int64(st, 3);
+	row->vr_generation = (uint64_t)sqlite3_column_int64(st, 7);
+	row->vr_revision = (uint64_t)sqlite3_column_int64(st, 8);
+	row->vr_created_ms = sqlite3_column_int64(st, 9);
+	row->vr_updated_ms = sqlite3_column_int64(st, 10);
+	spec = (const char *)sqlite3_column_text(st, 4);
+	status = (const char *)sqlite3_column_text(st, 6);
+	if (spec == NULL || status == NULL) {
+		errno = ENOMEM; /* both are NOT NULL */
+		return -1;
+	}
+	if (!copy) {
+		/* the callback gets a const row and cannot free these */
+		row->vr_spec = (char *)spec;
+		row->vr_status = (char *)status;
+		return 0;
+	}
+	row->vr_spec = strdup(spec);
+	row->vr_status = strdup(status);
+	if (row->vr_spec == NULL || row->vr_status == NULL) {
+		db_vm_row_clear(row);
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Steps a write ... RETURNING DB_VM_COLUMNS statement that changes at most
+ * one row, reading that row into out.  ENOENT when it changed none.
+ */
+static int
+db_vm_step_returning(struct db *db, sqlite3_stmt *st, struct db_vm_row *out,
+		     const char *what)
+{
+	int rc;
+
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		errno = ENOENT;
+		goto fail;
+	}
+	if (rc != SQLITE_ROW) {
+		db_fail(db->db_wconn.dc_sql, rc, what);
+		goto fail;
+	}
+	if (db_vm_row_read(st, out, 1) == -1)
+		goto fail;
+	/* RETURNING applies every change at the first step; finish it */
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		if (rc == SQLITE_ROW)
+			fprintf(stderr, "db: %s: changed more than one row\n",
+				what);
+		db_fail(db->db_wconn.dc_sql,
+			rc == SQLITE_ROW ? SQLITE_ERROR : rc, what);
+		db_vm_row_clear(out);
+		goto fail;
+	}
+	db_stmt_done(st);
+	return 0;
+fail:
+	db_stmt_done(st);
+	return -1;
+}
+
+/* Takes the next revision: meta.revision + 1, inside the transaction. */
+static int
+db_vm_next_revision(struct db *db, uint64_t *revision)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = db_stmt(&db->db_wconn, DB_STMT_NEXT_REVISION,
+		     "UPDATE meta SET revision = revision + 1 WHERE id = 1 "
+		     "RETURNING revision");
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*revision = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st);
+	} else if (rc == SQLITE_DONE) {
+		fprintf(stderr, "db: the meta row is missing\n");
+		rc = SQLITE_CORRUPT;
+	}
+	db_stmt_done(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db->db_wconn.dc_sql, rc, "next revision");
+	return 0;
+}
+
+/*
+ * Reads the stored revision and state of name into *revision and state.
+ * ENOENT: no such VM.
+ */
+static int
+db_vm_probe(struct db *db, const char *name, uint64_t *revision, char *state,
+	    size_t statesz)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = db_stmt(&db->db_wconn, DB_STMT_VM_PROBE,
+		     "SELECT revision, state FROM vms WHERE name = ?1");
+	if (st == NULL)
+		return -1;
+	if ((rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC)) !=
+	    SQLITE_OK)
+		goto fail;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		db_stmt_done(st);
+		errno = ENOENT;
+		return -1;
+	}
+	if (rc != SQLITE_ROW)
+		goto fail;
+	*revision = (uint64_t)sqlite3_column_int64(st, 0);
+	if (db_column_copy(st, 1, state, statesz) == -1) {
+		db_stmt_done(st);
+		return -1;
+	}
+	db_stmt_done(st);
+	return 0;
+fail:
+	db_fail(db->db_wconn.dc_sql, rc, "probe vm");
+	db_stmt_done(st);
+	return -1;
+}
+
+static int
+db_vm_insert_run(struct db *db, struct db_job *job)
+{
+	const struct db_vm_args *a = job->j_arg;
+	const struct db_vm_row *in = a->va_in;
+	sqlite3_stmt *st;
+	uint64_t revision;
+	int64_t now;
+	int rc;
+
+	if (db_vm_next_revision(db, &revision) == -1)
+		return -1;
+	now = db_now_ms();
+	st = db_stmt(&db->db_wconn, DB_STMT_VM_INSERT,
+		     "INSERT INTO vms (" DB_VM_COLUMNS ") VALUES (?1, ?2, ?3, "
+		     "?4, ?5, ?6, ?7, 1, ?8, ?9, ?9) RETURNING " DB_VM_COLUMNS);
+	if (st == NULL)
+		return -1;
+	if ((rc = sqlite3_bind_text(st, 1, in->vr_name, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 2, in->vr_jail, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 3, in->vr_owner_uid)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 4, in->vr_owner_gid)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 5, in->vr_spec, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_text(
+		 st, 6, in->vr_state[0] != '\0' ? in->vr_state : "defined", -1,
+		 SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(
+		 st, 7, in->vr_status != NULL ? in->vr_status : "{}", -1,
+		 SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 8, (sqlite3_int64)revision)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 9, now)) != SQLITE_OK) {
+		db_fail(db->db_wconn.dc_sql, rc, "bind vm insert");
+		db_stmt_done(st);
+		return -1;
+	}
+	return db_vm_step_returning(db, st, job->j_row, "insert vm");
+}
+
+static int
+db_vm_update_spec_run(struct db *db, struct db_job *job)
+{
+	const struct db_vm_args *a = job->j_arg;
+	const struct db_vm_row *in = a->va_in;
+	char state[sizeof(in->vr_state)];
+	sqlite3_stmt *st;
+	uint64_t revision, stored;
+	int rc;
+
+	if (db_vm_probe(db, in->vr_name, &stored, state, sizeof(state)) == -1)
+		return -1;
+	if (a->va_expect != 0 && a->va_expect != stored) {
+		errno = ESTALE;
+		return -1;
+	}
+	if (db_vm_next_revision(db, &revision) == -1)
+		return -1;
+	st = db_stmt(&db->db_wconn, DB_STMT_VM_UPDATE_SPEC,
+		     "UPDATE vms SET spec = ?2, generation = generation + 1, "
+		     "revision = ?3, updated_ms = ?4 WHERE name = ?1 "
+		     "RETURNING " DB_VM_COLUMNS);
+	if (st == NULL)
+		return -1;
+	if ((rc = sqlite3_bind_text(st, 1, in->vr_name, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 2, in->vr_spec, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 3, (sqlite3_int64)revision)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 4, db_now_ms())) != SQLITE_OK) {
+		db_fail(db->db_wconn.dc_sql, rc, "bind vm update spec");
+		db_stmt_done(st);
+		return -1;
+	}
+	return db_vm_step_returning(db, st, job->j_row, "update vm spec");
+}
+
+static int
+db_vm_update_state_run(struct db *db, struct db_job *job)
+{
+	const struct db_vm_args *a = job->j_arg;
+	const struct db_vm_row *in = a->va_in;
+	sqlite3_stmt *st;
+	uint64_t revision;
+	int rc;
+
+	/* Taken before we know the VM exists; ENOENT rolls it back. */
+	if (db_vm_next_revision(db, &revision) == -1)
+		return -1;
+	st =
+	    db_stmt(&db->db_wconn, DB_STMT_VM_UPDATE_STATE,
+		    "UPDATE vms SET state = ?2, status = ?3, revision = ?4, "
+		    "updated_ms = ?5 WHERE name = ?1 RETURNING " DB_VM_COLUMNS);
+	if (st == NULL)
+		return -1;
+	if ((rc = sqlite3_bind_text(st, 1, in->vr_name, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 2, in->vr_state, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_text(
+		 st, 3, in->vr_status != NULL ? in->vr_status : "{}", -1,
+		 SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)revision)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 5, db_now_ms())) != SQLITE_OK) {
+		db_fail(db->db_wconn.dc_sql, rc, "bind vm update state");
+		db_stmt_done(st);
+		return -1;
+	}
+	return db_vm_step_returning(db, st, job->j_row, "update vm state");
+}
+
+/* The states in which a VM has no running instance and may go. */
+static int
+db_vm_deletable(const char *state)
+{
+	return strcmp(state, "defined") == 0 || strcmp(state, "stopped") == 0 ||
+	       strcmp(state, "crashed") == 0;
+}
+
+static int
+db_vm_delete_run(struct db *db, struct db_job *job)
+{
+	const struct db_vm_args *a = job->j_arg;
+	char state[sizeof(job->j_row->vr_state)];
+	sqlite3_stmt *st;
+	uint64_t stored;
+	int rc;
+
+	if (db_vm_probe(db, a->va_name, &stored, state, sizeof(state)) == -1)
+		return -1;
+	if (a->va_expect != 0 && a->va_expect != stored) {
+		errno = ESTALE;
+		return -1;
+	}
+	if (!db_vm_deletable(state)) {
+		errno = EBUSY;
+		return -1;
+	}
+	st =
+	    db_stmt(&db->db_wconn, DB_STMT_VM_DELETE,
+		    "DELETE FROM vms WHERE name = ?1 RETURNING " DB_VM_COLUMNS);
+	if (st == NULL)
+		return -1;
+	if ((rc = sqlite3_bind_text(st, 1, a->va_name, -1, SQLITE_STATIC)) !=
+	    SQLITE_OK) {
+		db_fail(db->db_wconn.dc_sql, rc, "bind vm delete");
+		db_stmt_done(st);
+		return -1;
+	}
+	return db_vm_step_returning(db, st, job->j_row, "delete vm");
+}
+
+/*
+ * Whether row's fixed-size strings are terminated, its name is set and,
+ * when need_spec, it has a spec.
+ */
+static int
+db_vm_row_valid(const struct db_vm_row *row, int need_spec)
+{
+	return db_is_cstr(row->vr_name, sizeof(row->vr_name)) &&
+	       row->vr_name[0] != '\0' &&
+	       db_is_cstr(row->vr_jail, sizeof(row->vr_jail)) &&
+	       db_is_cstr(row->vr_state, sizeof(row->vr_state)) &&
+	       (!need_spec || row->vr_spec != NULL);
+}
+
+/*
+ * Moves the stored row out into the caller's row.  Strings the caller
+ * gave as input (keep_spec, keep_status) stay: they equal what is stored
+ * and the caller may hold them elsewhere.  The others are replaced.
+ */
+static void
+db_vm_row_adopt(struct db_vm_row *row, struct db_vm_row *out, int keep_spec,
+		int keep_status)
+{
+	char *spec = keep_spec ? row->vr_spec : out->vr_spec;
+	char *status = keep_status ? row->vr_status : out->vr_status;
+
+	if (keep_spec)
+		free(out->vr_spec);
+	else
+		free(row->vr_spec);
+	if (keep_status)
+		free(out->vr_status);
+	else
+		free(row->vr_status);
+	*row = *out;
+	row->vr_spec = spec;
+	row->vr_status = status;
+	memset(out, 0, sizeof(*out));
+}
+
+/* Submits a vms write whose hook gets the stored row, kept in *out. */
+static int
+db_vm_submit(struct db *db, db_job_fn run, struct db_vm_args *a,
+	     struct db_vm_row *out, db_commit_hook hook, void *arg)
+{
+	struct db_job job;
+	int saved;
+
+	memset(&job, 0, sizeof(job));
+	memset(out, 0, sizeof(*out));
+	job.j_run = run;
+	job.j_arg = a;
+	job.j_row = out;
+	job.j_hook = hook;
+	job.j_hook_arg = arg;
+	if (db_writer_submit(db, &job) == -1) {
+		/* the write may have run and then lost its COMMIT */
+		saved = errno;
+		db_vm_row_clear(out);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Inserts row (vr_state "" means "defined", vr_status NULL means "{}").
+ * On success the stored revision, generation, times, state and status
+ * are written back into *row; the caller's vr_spec and a non-NULL
+ * vr_status stay as they were.  *row is unchanged on failure.
+ * EEXIST: the name is taken.  EINVAL: a missing name or spec, or a value
+ * the schema refuses (an unknown state).
+ */
+int
+db_vm_insert(struct db *db, struct db_vm_row *row, db_commit_hook hook,
+	     void *arg)
+{
+	struct db_vm_args a = {.va_in = row};
+	struct db_vm_row out;
+
+	if (!db_vm_row_valid(row, 1)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (db_vm_submit(db, db_vm_insert_run, &a, &out, hook, arg) == -1)
+		return -1;
+	db_vm_row_adopt(row, &out, 1, row->vr_status != NULL);
+	return 0;
+}
+
+/*
+ * Replaces the spec of row->vr_name; see db.h.  The caller's vr_spec
+ * stays, vr_status is replaced by the stored one.  *row is unchanged on
+ * failure.  ENOENT, ESTALE, EINVAL.
+ */
+int
+db_vm_update_spec(struct db *db, struct db_vm_row *row,
+		  uint64_t expect_revision, db_commit_hook hook, void *arg)
+{
+	struct db_vm_args a = {.va_in = row, .va_expect = expect_revision};
+	struct db_vm_row out;
+
+	if (!db_vm_row_valid(row, 1)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (db_vm_submit(db, db_vm_update_spec_run, &a, &out, hook, arg) == -1)
+		return -1;
+	db_vm_row_adopt(row, &out, 1, 0);
+	return 0;
+}
+
+/*
+ * Sets state and status of row->vr_name (vr_status NULL means "{}"); see
+ * db.h.  The caller's vr_spec, if any, is freed and replaced by the
+ * stored spec.  *row is unchanged on failure.  ENOENT; EINVAL: an unknown
+ * state.
+ */
+int
+db_vm_update_state(struct db *db, struct db_vm_row *row, db_commit_hook hook,
+		   void *arg)
+{
+	struct db_vm_args a = {.va_in = row};
+	struct db_vm_row out;
+
+	if (!db_vm_row_valid(row, 0) || row->vr_state[0] == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	if (db_vm_submit(db, db_vm_update_state_run, &a, &out, hook, arg) == -1)
+		return -1;
+	db_vm_row_adopt(row, &out, 0, row->vr_status != NULL);
+	return 0;
+}
+
+/*
+ * Deletes VM name; see db.h.  The hook's row is the row as it was stored
+ * (its last revision).  ENOENT, ESTALE, EBUSY, EINVAL (no name).
+ */
+int
+db_vm_delete(struct db *db, const char *name, uint64_t expect_revision,
+	     db_commit_hook hook, void *arg)
+{
+	struct db_vm_args a = {.va_name = name, .va_expect = expect_revision};
+	struct db_vm_row out;
+
+	if (name == NULL || name[0] == '\0' ||
+	    strnlen(name, sizeof(out.vr_name)) >= sizeof(out.vr_name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (db_vm_submit(db, db_vm_delete_run, &a, &out, hook, arg) == -1)
+		return -1;
+	db_vm_row_clear(&out);
+	return 0;
+}
+
+/*
+ * Calls cb for every row in name order, on the caller's thread, from one
+ * read transaction (a consistent snapshot).  The row is lent: its strings
+ * are valid during the call only.  cb may submit writes, but must not
+ * call db_ping, db_vm_load_all or db_token_* readers (they take
+ * db_rlock, held here).  Returns 0, cb's non-zero result, or -1 with
+ * errno.
+ */
+int
+db_vm_load_all(struct db *db, int (*cb)(void *arg, const struct db_vm_row *row),
+	       void *arg)
+{
+	struct db_vm_row row;
+	sqlite3_stmt *st;
+	int rc, saved, ret = -1;
+
+	pthread_mutex_lock(&db->db_rlock);
+	st = db_stmt(&db->db_rconn, DB_STMT_VM_LOAD_ALL,
+		     "SELECT " DB_VM_COLUMNS " FROM vms ORDER BY name");
+	if (st == NULL)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (db_vm_row_read(st, &row, 0) == -1)
+			goto done;
+		if ((ret = cb(arg, &row)) != 0)
+			goto done;
+	}
+	if (rc != SQLITE_DONE)
+		db_fail(db->db_rconn.dc_sql, rc, "load vms");
+	else
+		ret = 0;
+done:
+	saved = errno;
+	db_stmt_done(st);
+	errno = saved;
+out:
+	pthread_mutex_unlock(&db->db_rlock);
+	return ret;
+}

@@ -1,0 +1,316 @@
+/*
+ * The writer thread: group commit.
+ *
+ * Callers queue jobs and sleep.  The writer takes every job queued at that
+ * moment (at most DB_BATCH_MAX), runs them in one BEGIN IMMEDIATE
+ * transaction, each inside its own SAVEPOINT so a failing job is rolled
+ * back alone, and COMMITs once.  Only after COMMIT returned does it run
+ * the commit hooks, in job order, and wake the callers.  There is no
+ * timer: batches form from the jobs that queue while the previous COMMIT
+ * waits for its fsync, so a lone write is never delayed.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "db/db.h"
+#include "db/db_internal.h"
+
+/* Steps a transaction-control statement; returns SQLite's result. */
+static int
+db_writer_exec(struct db *db, enum db_stmt_id id, const char *sql)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = db_stmt(&db->db_wconn, id, sql)) == NULL)
+		return errno == ENOMEM ? SQLITE_NOMEM : SQLITE_ERROR;
+	rc = sqlite3_step(st);
+	db_stmt_done(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int
+db_writer_rollback(struct db *db)
+{
+	int rc;
+
+	if (sqlite3_get_autocommit(db->db_wconn.dc_sql))
+		return 0;
+	rc = db_writer_exec(db, DB_STMT_ROLLBACK, "ROLLBACK");
+	if (rc != SQLITE_OK)
+		return db_fail(db->db_wconn.dc_sql, rc, "ROLLBACK");
+	return 0;
+}
+
+/*
+ * Runs job inside a savepoint of the open transaction and sets its
+ * j_errno.  Returns 1 when the transaction is gone (SQLite rolls a whole
+ * transaction back on some errors, e.g. SQLITE_FULL or an I/O error), so
+ * the jobs before it in the transaction are lost too; else 0.
+ */
+static int
+db_writer_run_job(struct db *db, struct db_job *job)
+{
+	sqlite3 *sql = db->db_wconn.dc_sql;
+	int rc;
+
+	rc = db_writer_exec(db, DB_STMT_SAVEPOINT, "SAVEPOINT db_job");
+	if (rc != SQLITE_OK) {
+		db_fail(sql, rc, "SAVEPOINT");
+		job->j_errno = errno;
+		return sqlite3_get_autocommit(sql) ? 1 : 0;
+	}
+	errno = 0;
+	if (job->j_run(db, job) == 0) {
+		rc = db_writer_exec(db, DB_STMT_RELEASE, "RELEASE db_job");
+		if (rc == SQLITE_OK) {
+			job->j_errno = 0;
+			return 0;
+		}
+		db_fail(sql, rc, "RELEASE");
+	}
+	job->j_errno = errno != 0 ? errno : EIO;
+	if (sqlite3_get_autocommit(sql))
+		return 1;
+	/* ROLLBACK TO keeps the savepoint open; RELEASE ends it. */
+	rc = db_writer_exec(db, DB_STMT_ROLLBACK_TO, "ROLLBACK TO db_job");
+	if (rc == SQLITE_OK)
+		rc = db_writer_exec(db, DB_STMT_RELEASE, "RELEASE db_job");
+	if (rc != SQLITE_OK) {
+		db_fail(sql, rc, "ROLLBACK TO");
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Commits the transaction holding jobs[0..n-1] and, once COMMIT returned,
+ * runs the successful jobs' hooks in order.  A transaction in which every
+ * job failed is rolled back instead: there is nothing to make durable.
+ */
+static void
+db_writer_commit(struct db *db, struct db_job **jobs, size_t n,
+		 uint64_t *commits, uint64_t *writes)
+{
+	sqlite3 *sql = db->db_wconn.dc_sql;
+	size_t i, ok = 0;
+	int rc, err;
+
+	for (i = 0; i < n; i++)
+		if (jobs[i]->j_errno == 0)
+			ok++;
+	if (ok == 0) {
+		(void)db_writer_rollback(db);
+		return;
+	}
+	rc = db_writer_exec(db, DB_STMT_COMMIT, "COMMIT");
+	if (rc != SQLITE_OK) {
+		db_fail(sql, rc, "COMMIT");
+		/* ENOSPC tells the operator more than EIO does */
+		err = errno == ENOSPC ? ENOSPC : EIO;
+		(void)db_writer_rollback(db);
+		for (i = 0; i < n; i++)
+			if (jobs[i]->j_errno == 0)
+				jobs[i]->j_errno = err;
+		return;
+	}
+	(*commits)++;
+	*writes += ok;
+	for (i = 0; i < n; i++)
+		if (jobs[i]->j_errno == 0 && jobs[i]->j_hook != NULL)
+			jobs[i]->j_hook(jobs[i]->j_hook_arg, jobs[i]->j_row);
+}
+
+/*
+ * Runs a batch: normally one transaction.  When SQLite drops the
+ * transaction half-way, the jobs it held fail with EIO and the rest run
+ * in a new one.
+ */
+static void
+db_writer_batch(struct db *db, struct db_job **jobs, size_t n,
+		uint64_t *commits, uint64_t *writes)
+{
+	sqlite3 *sql = db->db_wconn.dc_sql;
+	size_t i = 0, start, k;
+	int rc, lost;
+
+	while (i < n) {
+		start = i;
+		rc = db_writer_exec(db, DB_STMT_BEGIN, "BEGIN IMMEDIATE");
+		if (rc != SQLITE_OK) {
+			db_fail(sql, rc, "BEGIN IMMEDIATE");
+			for (; i < n; i++)
+				jobs[i]->j_errno = errno;
+			(void)db_writer_rollback(db);
+			return;
+		}
+		lost = 0;
+		while (i < n && !lost)
+			lost = db_writer_run_job(db, jobs[i++]);
+		if (lost) {
+			(void)db_writer_rollback(db);
+			/* jobs[i - 1] lost it and keeps its own errno */
+			for (k = start; k + 1 < i; k++)
+				if (jobs[k]->j_errno == 0)
+					jobs[k]->j_errno = EIO;
+			continue;
+		}
+		db_writer_commit(db, jobs + start, i - start, commits, writes);
+	}
+}
+
+static void *
+db_writer_main(void *arg)
+{
+	struct db *db = arg;
+	struct db_job *batch[DB_BATCH_MAX];
+	uint64_t commits, writes;
+	size_t n, i;
+
+	pthread_mutex_lock(&db->db_lock);
+	for (;;) {
+		while (db->db_head == NULL && !db->db_stopping)
+			pthread_cond_wait(&db->db_wake, &db->db_lock);
+		/* stopping drains the queue first */
+		if (db->db_head == NULL)
+			break;
+		for (n = 0; n < DB_BATCH_MAX && db->db_head != NULL; n++) {
+			batch[n] = db->db_head;
+			db->db_head = db->db_head->j_next;
+		}
+		if (db->db_head == NULL)
+			db->db_tail = NULL;
+		db->db_queued -= n;
+		pthread_mutex_unlock(&db->db_lock);
+
+		commits = writes = 0;
+		db_writer_batch(db, batch, n, &commits, &writes);
+
+		pthread_mutex_lock(&db->db_lock);
+		db->db_commits += commits;
+		db->db_writes += writes;
+		/*
+		 * Signalled under db_lock: a caller cannot see j_done, return
+		 * and destroy j_cond until we unlock, after the signal.
+		 */
+		for (i = 0; i < n; i++) {
+			batch[i]->j_done = 1;
+			pthread_cond_signal(&batch[i]->j_cond);
+		}
+	}
+	pthread_mutex_unlock(&db->db_lock);
+	return NULL;
+}
+
+/*
+ * Starts the writer thread with every signal blocked, so that process
+ * signals go to the threads that wait for them.
+ */
+int
+db_writer_start(struct db *db)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&db->db_thread, NULL, db_writer_main, db);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		fprintf(stderr, "db: writer thread: %s\n", strerror(rc));
+		errno = rc;
+		return -1;
+	}
+	db->db_started = 1;
+	return 0;
+}
+
+/*
+ * Refuses new jobs, lets the writer finish the queued ones, joins it, and
+ * waits until every woken caller has left db_writer_submit.
+ */
+void
+db_writer_stop(struct db *db)
+{
+	pthread_mutex_lock(&db->db_lock);
+	if (!db->db_started || db->db_stopping) {
+		pthread_mutex_unlock(&db->db_lock);
+		return;
+	}
+	db->db_stopping = 1;
+	pthread_cond_signal(&db->db_wake);
+	pthread_mutex_unlock(&db->db_lock);
+	pthread_join(db->db_thread, NULL);
+
+	/* Woken callers still need db_lock on their way out. */
+	pthread_mutex_lock(&db->db_lock);
+	while (db->db_waiting > 0)
+		pthread_cond_wait(&db->db_idle, &db->db_lock);
+	pthread_mutex_unlock(&db->db_lock);
+}
+
+/*
+ * Queues job and sleeps until the writer is done with it.  Any thread
+ * but the writer's (a commit hook must not write: it would wait for
+ * itself).
+ */
+int
+db_writer_submit(struct db *db, struct db_job *job)
+{
+	int err;
+
+	assert(job->j_run != NULL);
+	job->j_errno = 0;
+	job->j_done = 0;
+	job->j_next = NULL;
+	job->j_cond = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+
+	pthread_mutex_lock(&db->db_lock);
+	if (!db->db_started || db->db_stopping) {
+		pthread_mutex_unlock(&db->db_lock);
+		errno = ESHUTDOWN;
+		return -1;
+	}
+	if (db->db_tail != NULL)
+		db->db_tail->j_next = job;
+	else {
+		db->db_head = job;
+		/* the writer sleeps only on an empty queue */
+		pthread_cond_signal(&db->db_wake);
+	}
+	db->db_tail = job;
+	db->db_queued++;
+	db->db_waiting++;
+	while (!job->j_done)
+		pthread_cond_wait(&job->j_cond, &db->db_lock);
+	err = job->j_errno;
+	if (--db->db_waiting == 0 && db->db_stopping)
+		pthread_cond_signal(&db->db_idle);
+	pthread_mutex_unlock(&db->db_lock);
+	pthread_cond_destroy(&job->j_cond);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Jobs queued and not yet taken by the writer.
+ */
+size_t
+db_writer_queued(struct db *db)
+{
+	size_t n;
+
+	pthread_mutex_lock(&db->db_lock);
+	n = db->db_queued;
+	pthread_mutex_unlock(&db->db_lock);
+	return n;
+}

@@ -1,0 +1,385 @@
+#include "server/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	OPT_CONFIG = 256,
+	OPT_LISTEN,
+	OPT_DB,
+	OPT_STATE_DIR,
+	OPT_DRIVER,
+	OPT_MAX_VCPUS,
+	OPT_MAX_MEMORY,
+	OPT_HTTP_THREADS,
+	OPT_HTTP_MODEL,
+	OPT_ACCESS_LOG,
+	OPT_CONN_LIMIT,
+	OPT_CONN_TIMEOUT,
+	OPT_SHUTDOWN_TIMEOUT,
+	OPT_WORKERS,
+	OPT_PIDFILE,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"db", required_argument, NULL, OPT_DB},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+    {"driver", required_argument, NULL, OPT_DRIVER},
+    {"max-vcpus", required_argument, NULL, OPT_MAX_VCPUS},
+    {"max-memory-mib", required_argument, NULL, OPT_MAX_MEMORY},
+    {"http-threads", required_argument, NULL, OPT_HTTP_THREADS},
+    {"http-model", required_argument, NULL, OPT_HTTP_MODEL},
+    {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+    {"connection-limit", required_argument, NULL, OPT_CONN_LIMIT},
+    {"connection-timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
+    {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
+    {"workers", required_argument, NULL, OPT_WORKERS},
+    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+void
+config_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: vmmapid [-dv] [--config FILE] [--listen unix:PATH | "
+	    "--listen tcp:HOST:PORT]...\n"
+	    "               [--db PATH] [--state-dir DIR] "
+	    "[--driver auto|kvm|sim]\n"
+	    "\n"
+	    "  -d                      stay in the foreground, log to stderr\n"
+	    "  -v                      verbose (debug) logging\n"
+	    "  --config FILE           settings file: \"option value\" lines "
+	    "(long option names)\n"
+	    "  --listen ADDR           unix:PATH or tcp:HOST:PORT; repeatable "
+	    "(default unix:STATE_DIR/vmmapid.sock)\n"
+	    "  --state-dir DIR         state directory (default "
+	    "./vmmapid-state)\n"
+	    "  --db PATH               SQLite database (default "
+	    "STATE_DIR/vmmapid.db)\n"
+	    "  --driver NAME           auto (default), kvm or sim\n"
+	    "  --max-vcpus N           vCPUs per VM at most (default: host "
+	    "CPUs)\n"
+	    "  --max-memory-mib N      guest memory per VM at most (default: "
+	    "host RAM)\n"
+	    "  --http-threads N        HTTP threads per listener (default: "
+	    "host CPUs)\n"
+	    "  --http-model MODEL      pool (default) or per-connection\n"
+	    "  --access-log on|off     one line per request (default on)\n"
+	    "  --connection-limit N    open connections per listener "
+	    "(default 1024)\n"
+	    "  --connection-timeout S  idle connection timeout (default 60)\n"
+	    "  --shutdown-timeout S    time to finish requests on SIGTERM "
+	    "(default 10)\n"
+	    "  --workers N             threads for writes (default 64)\n"
+	    "  --pidfile PATH          pid file when daemonized\n"
+	    "  --help, --version\n");
+}
+
+static int
+parse_uint(const char *opt, const char *s, unsigned long max,
+	   unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *s == '-' || *end != '\0' || v > max) {
+		fprintf(stderr,
+			"vmmapid: --%s: \"%s\" is not a number from 0 "
+			"to %lu\n",
+			opt, s, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+set_str(char **dst, const char *v)
+{
+	free(*dst);
+	if ((*dst = strdup(v)) == NULL) {
+		perror("vmmapid");
+		return -1;
+	}
+	return 0;
+}
+
+/* Applies one option (from the command line or the file). */
+static int
+config_apply(struct config *cf, int opt, const char *name, const char *v)
+{
+	unsigned long n;
+
+	switch (opt) {
+	case OPT_LISTEN:
+		if (strncmp(v, "unix:", 5) != 0 && strncmp(v, "tcp:", 4) != 0) {
+			fprintf(stderr,
+				"vmmapid: --listen: \"%s\" is neither "
+				"unix:PATH nor tcp:HOST:PORT\n",
+				v);
+			return -1;
+		}
+		if (cf->cf_nlisten == CONFIG_MAX_LISTEN) {
+			fprintf(stderr, "vmmapid: at most %d --listen\n",
+				CONFIG_MAX_LISTEN);
+			return -1;
+		}
+		if ((cf->cf_listen[cf->cf_nlisten] = strdup(v)) == NULL)
+			return -1;
+		cf->cf_nlisten++;
+		return 0;
+	case OPT_DB:
+		return set_str(&cf->cf_db, v);
+	case OPT_STATE_DIR:
+		return set_str(&cf->cf_state_dir, v);
+	case OPT_PIDFILE:
+		return set_str(&cf->cf_pidfile, v);
+	case OPT_DRIVER:
+		if (strcmp(v, "auto") && strcmp(v, "kvm") && strcmp(v, "sim")) {
+			fprintf(stderr,
+				"vmmapid: --driver: \"%s\" is not "
+				"auto, kvm or sim\n",
+				v);
+			return -1;
+		}
+		return set_str(&cf->cf_driver, v);
+	case OPT_MAX_VCPUS:
+		if (parse_uint(name, v, 4096, &n) != 0)
+			return -1;
+		cf->cf_max_vcpus = (unsigned)n;
+		return 0;
+	case OPT_MAX_MEMORY:
+		if (parse_uint(name, v, ULONG_MAX >> 20, &n) != 0)
+			return -1;
+		cf->cf_max_memory_mib = n;
+		return 0;
+	case OPT_HTTP_THREADS:
+		if (parse_uint(name, v, 256, &n) != 0)
+			return -1;
+		cf->cf_http_threads = (unsigned)n;
+		return 0;
+	case OPT_HTTP_MODEL:
+		if (strcmp(v, "pool") == 0)
+			cf->cf_per_connection = 0;
+		else if (strcmp(v, "per-connection") == 0)
+			cf->cf_per_connection = 1;
+		else {
+			fprintf(stderr,
+				"vmmapid: --http-model: \"%s\" is not "
+				"pool or per-connection\n",
+				v);
+			return -1;
+		}
+		return 0;
+	case OPT_ACCESS_LOG:
+		if (strcmp(v, "on") == 0)
+			cf->cf_access_log = 1;
+		else if (strcmp(v, "off") == 0)
+			cf->cf_access_log = 0;
+		else {
+			fprintf(stderr,
+				"vmmapid: --access-log: \"%s\" is not "
+				"on or off\n",
+				v);
+			return -1;
+		}
+		return 0;
+	case OPT_CONN_LIMIT:
+		if (parse_uint(name, v, 65536, &n) != 0 || n == 0)
+			goto zero;
+		cf->cf_conn_limit = (unsigned)n;
+		return 0;
+	case OPT_CONN_TIMEOUT:
+		if (parse_uint(name, v, 86400, &n) != 0)
+			return -1;
+		cf->cf_conn_timeout = (unsigned)n;
+		return 0;
+	case OPT_SHUTDOWN_TIMEOUT:
+		if (parse_uint(name, v, 3600, &n) != 0)
+			return -1;
+		cf->cf_shutdown_timeout = (unsigned)n;
+		return 0;
+	case OPT_WORKERS:
+		if (parse_uint(name, v, 1024, &n) != 0 || n == 0)
+			goto zero;
+		cf->cf_workers = (unsigned)n;
+		return 0;
+	}
+	fprintf(stderr, "vmmapid: unknown option \"%s\"\n", name);
+	return -1;
+zero:
+	fprintf(stderr, "vmmapid: --%s must be at least 1\n", name);
+	return -1;
+}
+
+/* Reads "option value" lines; '#' starts a comment. */
+static int
+config_read_file(struct config *cf, const char *path)
+{
+	char line[4096];
+	FILE *f;
+	int lineno = 0, rc = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "vmmapid: --config %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		char *p = line, *key, *val, *e;
+		const struct option *o;
+
+		lineno++;
+		if ((e = strchr(p, '#')) != NULL)
+			*e = '\0';
+		while (isspace((unsigned char)*p))
+			p++;
+		e = p + strlen(p);
+		while (e > p && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		if (*p == '\0')
+			continue;
+		key = p;
+		while (*p != '\0' && !isspace((unsigned char)*p) && *p != '=')
+			p++;
+		if (*p != '\0')
+			*p++ = '\0';
+		while (isspace((unsigned char)*p) || *p == '=')
+			p++;
+		val = p;
+		for (o = long_opts; o->name != NULL; o++)
+			if (strcmp(o->name, key) == 0)
+				break;
+		if (o->name == NULL || o->has_arg != required_argument ||
+		    o->val == OPT_CONFIG || *val == '\0') {
+			fprintf(stderr, "vmmapid: %s:%d: %s \"%s\"\n", path,
+				lineno,
+				o->name == NULL ? "unknown setting"
+						: "setting needs a value:",
+				key);
+			rc = -1;
+			break;
+		}
+		rc = config_apply(cf, o->val, key, val);
+		if (rc != 0)
+			fprintf(stderr, "vmmapid: in %s line %d\n", path,
+				lineno);
+	}
+	fclose(f);
+	return rc;
+}
+
+int
+config_parse(struct config *cf, int argc, char **argv)
+{
+	int opt, i, idx, cmdline_listen = 0;
+	char *path;
+
+	memset(cf, 0, sizeof(*cf));
+	cf->cf_access_log = 1;
+	cf->cf_conn_limit = 1024;
+	cf->cf_conn_timeout = 60;
+	cf->cf_shutdown_timeout = 10;
+	cf->cf_workers = 64;
+	if (set_str(&cf->cf_driver, "auto") != 0)
+		return -1;
+
+	/* The file first, so the command line overrides it. */
+	for (i = 1; i < argc; i++) {
+		const char *file = NULL;
+
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			file = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			file = argv[i] + 9;
+		if (file != NULL && config_read_file(cf, file) != 0)
+			return -1;
+	}
+
+	optind = 1;
+	while ((idx = -1,
+		opt = getopt_long(argc, argv, "dvh", long_opts, &idx)) != -1) {
+		switch (opt) {
+		case 'd':
+			cf->cf_foreground = 1;
+			break;
+		case 'v':
+			cf->cf_verbose = 1;
+			break;
+		case 'h':
+		case OPT_HELP:
+			config_usage(stdout);
+			return 1;
+		case OPT_VERSION:
+			printf("vmmapid %s\n", VMMAPID_VERSION);
+			return 1;
+		case OPT_CONFIG:
+			break;
+		case OPT_LISTEN:
+			/* Listeners on the command line replace the file's. */
+			if (!cmdline_listen) {
+				while (cf->cf_nlisten > 0)
+					free(cf->cf_listen[--cf->cf_nlisten]);
+				cmdline_listen = 1;
+			}
+			/* FALLTHROUGH */
+		default:
+			if (opt == '?' ||
+			    config_apply(cf, opt,
+					 idx >= 0 ? long_opts[idx].name : "?",
+					 optarg) != 0) {
+				config_usage(stderr);
+				return -1;
+			}
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vmmapid: unexpected argument \"%s\"\n",
+			argv[optind]);
+		return -1;
+	}
+	if (cf->cf_state_dir == NULL &&
+	    set_str(&cf->cf_state_dir, "vmmapid-state") != 0)
+		return -1;
+	if (cf->cf_db == NULL) {
+		if (asprintf(&path, "%s/vmmapid.db", cf->cf_state_dir) < 0)
+			return -1;
+		cf->cf_db = path;
+	}
+	if (cf->cf_nlisten == 0) {
+		if (asprintf(&path, "unix:%s/vmmapid.sock", cf->cf_state_dir) <
+		    0)
+			return -1;
+		cf->cf_listen[cf->cf_nlisten++] = path;
+	}
+	return 0;
+}
+
+void
+config_free(struct config *cf)
+{
+	int i;
+
+	for (i = 0; i < cf->cf_nlisten; i++)
+		free(cf->cf_listen[i]);
+	free(cf->cf_state_dir);
+	free(cf->cf_db);
+	free(cf->cf_driver);
+	free(cf->cf_pidfile);
+	memset(cf, 0, sizeof(*cf));
+}

@@ -1,0 +1,47 @@
+/*
+ * The daemon's settings: defaults, then the --config file, then the
+ * command line (which wins; its --listen options replace the file's).
+ */
+#ifndef VMMAPID_SERVER_CONFIG_H
+#define VMMAPID_SERVER_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_MAX_LISTEN 16
+
+struct config {
+	int cf_foreground; /* -d: stay in the foreground, log to stderr */
+	int cf_verbose;    /* -v */
+	char *cf_listen[CONFIG_MAX_LISTEN]; /* "unix:PATH", "tcp:HOST:PORT" */
+	int cf_nlisten;
+	char *cf_state_dir;         /* default "vmmapid-state" */
+	char *cf_db;                /* default STATE_DIR/vmmapid.db */
+	char *cf_driver;            /* auto, kvm, sim */
+	unsigned cf_max_vcpus;      /* 0: the host's CPU count */
+	uint64_t cf_max_memory_mib; /* 0: the host's RAM */
+	unsigned cf_http_threads;   /* 0: the host's CPU count */
+	int cf_per_connection;      /* --http-model per-connection */
+	int cf_access_log;          /* --access-log on|off */
+	unsigned cf_conn_limit;     /* open connections per listener */
+	unsigned cf_conn_timeout; /* idle seconds before a connection closes */
+	unsigned
+	    cf_shutdown_timeout; /* seconds to finish requests on SIGTERM */
+	unsigned cf_workers;     /* threads for requests that may block */
+	char *cf_pidfile;        /* daemonized only; NULL: none */
+};
+
+/* Usage text for --help. */
+void config_usage(FILE *out);
+
+/*
+ * Fills cf from argv (and the file named by --config).  Returns 0, 1 when
+ * --help or --version was answered (exit 0), or -1 with a message on
+ * stderr (exit 2).
+ */
+int config_parse(struct config *cf, int argc, char **argv);
+
+/* Frees what config_parse allocated. */
+void config_free(struct config *cf);
+
+#endif

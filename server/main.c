@@ -1,0 +1,230 @@
+/*
+ * vmmapid: manages virtual machines over HTTP/JSON.
+ *
+ * Start-up order matters: sockets are opened before daemonizing (so a
+ * busy socket is reported on the terminal), and every thread is created
+ * after it, with SIGINT/SIGTERM blocked so that only main's sigwait()
+ * sees them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/routes.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "core/vmreg.h"
+#include "db/db.h"
+#include "server/auth.h"
+#include "server/config.h"
+#include "server/http.h"
+#include "server/listen.h"
+#include "vmm-driver/detect.h"
+
+extern const char vmmapid_openapi[];
+extern const size_t vmmapid_openapi_len;
+
+/* Applies the host's CPU and memory counts as the defaults and caps. */
+static int
+main_limits(const struct config *cf, struct api_context *ctx)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	uint64_t mem_mib = (uint64_t)pages * (uint64_t)psize >> 20;
+
+	if (cpus < 1)
+		cpus = 1;
+	ctx->ac_max_vcpus = (unsigned)cpus;
+	ctx->ac_max_memory_mib = mem_mib;
+	if (cf->cf_max_vcpus != 0) {
+		if (cf->cf_max_vcpus > (unsigned)cpus) {
+			log_warnx("--max-vcpus %u is more than the host's %ld "
+				  "CPUs",
+				  cf->cf_max_vcpus, cpus);
+			return -1;
+		}
+		ctx->ac_max_vcpus = cf->cf_max_vcpus;
+	}
+	if (cf->cf_max_memory_mib != 0) {
+		if (cf->cf_max_memory_mib > mem_mib) {
+			log_warnx("--max-memory-mib %llu is more than the "
+				  "host's %llu MiB",
+				  (unsigned long long)cf->cf_max_memory_mib,
+				  (unsigned long long)mem_mib);
+			return -1;
+		}
+		ctx->ac_max_memory_mib = cf->cf_max_memory_mib;
+	}
+	return 0;
+}
+
+static int
+main_daemonize(const char *pidfile)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	if (pidfile != NULL) {
+		FILE *f = fopen(pidfile, "w");
+
+		if (f == NULL)
+			return -1;
+		fprintf(f, "%ld\n", (long)getpid());
+		fclose(f);
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config cf;
+	struct api_context ctx;
+	struct listen_sock socks[CONFIG_MAX_LISTEN];
+	struct http_options hopt;
+	struct http_server *http = NULL;
+	struct db *db = NULL;
+	struct vmreg *reg = NULL;
+	struct auth *auth = NULL;
+	char reason[512];
+	sigset_t sigs;
+	int i, nsocks = 0, have_tcp = 0, sig, rc = 1;
+
+	switch (config_parse(&cf, argc, argv)) {
+	case 1:
+		config_free(&cf);
+		return 0;
+	case -1:
+		config_free(&cf);
+		return 2;
+	}
+	log_init(1, cf.cf_verbose);
+	log_access_enable(cf.cf_access_log);
+
+	/* Only main's sigwait() takes these; every thread inherits the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&ctx, 0, sizeof(ctx));
+	if (api_routes_check() != 0)
+		fatalx("the route table is inconsistent");
+	if (main_limits(&cf, &ctx) != 0)
+		goto out;
+	if (vmm_detect(cf.cf_driver, &ctx.ac_driver, reason, sizeof(reason)) !=
+	    0) {
+		log_warnx("%s", reason);
+		goto out;
+	}
+	ctx.ac_driver_reason = reason;
+	log_info("driver %s (%s)", ctx.ac_driver, reason);
+
+	if (mkdir(cf.cf_state_dir, 0750) != 0 && errno != EEXIST) {
+		log_warn("state directory %s", cf.cf_state_dir);
+		goto out;
+	}
+	for (i = 0; i < cf.cf_nlisten; i++) {
+		if (listen_open(cf.cf_listen[i], &socks[nsocks]) != 0)
+			goto out;
+		have_tcp |= !socks[nsocks].ls_unix;
+		nsocks++;
+	}
+	if (!cf.cf_foreground) {
+		if (main_daemonize(cf.cf_pidfile) != 0) {
+			log_warn("daemonize");
+			goto out;
+		}
+		log_init(0, cf.cf_verbose);
+	}
+
+	if (db_open(&db, cf.cf_db) != 0) {
+		log_warn("database %s", cf.cf_db);
+		goto out;
+	}
+	if (vmreg_open(&reg, db) != 0) {
+		log_warn("loading VM definitions");
+		goto out;
+	}
+	if (auth_open(&auth, db) != 0) {
+		log_warn("loading tokens");
+		goto out;
+	}
+	if (have_tcp && auth_bootstrap(auth, cf.cf_state_dir) != 0)
+		goto out;
+
+	ctx.ac_vmreg = reg;
+	ctx.ac_db = db;
+	ctx.ac_openapi = vmmapid_openapi;
+	ctx.ac_openapi_len = vmmapid_openapi_len;
+	ctx.ac_started_at_ms = (uint64_t)timefmt_now_ms();
+
+	memset(&hopt, 0, sizeof(hopt));
+	hopt.ho_threads = cf.cf_http_threads;
+	if (hopt.ho_threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		hopt.ho_threads = n > 0 ? (unsigned)n : 1;
+	}
+	hopt.ho_per_connection = cf.cf_per_connection;
+	hopt.ho_conn_limit = cf.cf_conn_limit;
+	hopt.ho_conn_timeout = cf.cf_conn_timeout;
+	hopt.ho_workers = cf.cf_workers;
+	hopt.ho_verbose = cf.cf_verbose;
+	if (http_start(&http, &ctx, auth, socks, nsocks, &hopt) != 0)
+		goto out;
+	log_info("vmmapid %s ready (database %s, schema %d)", VMMAPID_VERSION,
+		 cf.cf_db, db_schema_version());
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: nothing to reload; restart to apply "
+				 "new settings");
+			continue;
+		}
+		log_info("%s: finishing requests in flight (at most %us)",
+			 sig == SIGTERM ? "SIGTERM" : "SIGINT",
+			 cf.cf_shutdown_timeout);
+		break;
+	}
+	http_stop(http, cf.cf_shutdown_timeout);
+	http = NULL;
+	rc = 0;
+out:
+	http_stop(http, 0);
+	for (i = 0; i < nsocks; i++)
+		listen_close(&socks[i]);
+	auth_close(auth);
+	vmreg_close(reg);
+	db_close(db);
+	if (rc == 0)
+		log_info("stopped");
+	if (!cf.cf_foreground && cf.cf_pidfile != NULL)
+		unlink(cf.cf_pidfile);
+	config_free(&cf);
+	return rc;
+}

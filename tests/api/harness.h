@@ -1,0 +1,247 @@
+/*
+ * The API test harness: runs the real vmmapid binary (VMMAPID_BIN) on a
+ * temporary directory and talks to it with libcurl over its Unix socket or
+ * a TCP listener on 127.0.0.1.
+ *
+ * Each test case gets its own daemon: harness_setup() makes the directory
+ * and starts the daemon, harness_teardown() stops it with SIGTERM (failing
+ * unless it exits 0), prints the daemon's log when the case failed, and
+ * removes the directory.  A case is declared with HARNESS_CASE() so the
+ * harness knows whether it ran to the end:
+ *
+ *	static void test_vms__get_unknown_is_404(struct harness *h)
+ *	{
+ *		struct harness_response *r = harness_get(h, "/v1/vms/nope");
+ *		assert_problem(r, 404, NULL);
+ *	}
+ *	...
+ *	const struct CMUnitTest tests[] = {
+ *		HARNESS_CASE(test_vms__get_unknown_is_404, 0),
+ *	};
+ *	return cmocka_run_group_tests(tests, NULL, NULL);
+ *
+ * Responses returned by harness_send() and friends belong to the harness
+ * and are freed at teardown; a case never frees them.
+ */
+#ifndef VMMAPID_TESTS_API_HARNESS_H
+#define VMMAPID_TESTS_API_HARNESS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <sys/types.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+/* Case flags. */
+#define HARNESS_TCP 0x1     /* also listen on tcp:127.0.0.1:<free port> */
+#define HARNESS_NOSTART 0x2 /* setup makes the directory only */
+
+/* Longest path the harness builds (sun_path is 108 bytes on Linux). */
+#define HARNESS_PATH_MAX 108
+#define HARNESS_DIR_MAX 64
+#define HARNESS_MAX_HEADERS 64
+#define HARNESS_TIMEOUT_MS 5000
+
+struct harness;
+typedef void (*harness_fn)(struct harness *h);
+
+struct harness_case {
+	harness_fn hc_fn;
+	int hc_flags;
+	const char *const *hc_args; /* extra daemon arguments, NULL-ended */
+};
+
+/* One daemon and its directory, for one test case. */
+struct harness {
+	const struct harness_case *h_case;
+	char h_dir[HARNESS_DIR_MAX];
+	char h_sock[HARNESS_PATH_MAX];  /* DIR/vmmapid.sock */
+	char h_db[HARNESS_PATH_MAX];    /* DIR/vmmapid.db */
+	char h_log[HARNESS_PATH_MAX];   /* DIR/daemon.log, appended per start */
+	char h_token_path[HARNESS_PATH_MAX]; /* DIR/admin.token */
+	pid_t h_pid;                    /* the running daemon, or -1 */
+	int h_tcp_port;                 /* 0: no TCP listener */
+	char h_token[256];              /* admin.token's content, "" if none */
+	int h_exit_status;              /* waitpid() status of the last stop */
+	void *h_curl;                   /* CURL *, reused for keep-alive */
+	struct harness_response *h_responses; /* freed at teardown */
+	int h_passed;                   /* the case ran to its end */
+};
+
+/* What to send.  Zero-initialize and fill what matters. */
+struct harness_request {
+	const char *rq_method;          /* "GET", ... */
+	const char *rq_path;            /* "/v1/vms?limit=10", already encoded */
+	const char *const *rq_headers;  /* "Name: value" lines, NULL-ended */
+	const char *rq_body;            /* NULL: no body */
+	size_t rq_body_len;
+	int rq_chunked;                 /* send the body chunked, no length */
+	int rq_expect_continue;         /* keep curl's Expect: 100-continue */
+	int rq_tcp;                     /* over TCP instead of the Unix socket */
+	const char *rq_token;           /* bearer token over TCP, or NULL */
+	long rq_timeout_ms;             /* 0: HARNESS_TIMEOUT_MS */
+};
+
+/* What came back.  Headers are those of the final response only. */
+struct harness_response {
+	char hr_method[16];
+	char hr_path[256];              /* for messages; may be truncated */
+	long hr_status;
+	char *hr_body;                  /* NUL-terminated; "" when empty */
+	size_t hr_body_len;
+	json_t *hr_json;                /* the body when it parses as JSON */
+	char *hr_headers[HARNESS_MAX_HEADERS]; /* "Name: value" */
+	int hr_nheaders;
+	long hr_num_connects;           /* new connections curl opened */
+	struct harness_response *hr_next;
+};
+
+/* cmocka fixtures and the trampoline HARNESS_CASE() points at. */
+int harness_setup(void **state);
+int harness_teardown(void **state);
+void harness_run(void **state);
+
+#define HARNESS_CASE(fn, flags)                                              \
+	{                                                                    \
+		#fn, harness_run, harness_setup, harness_teardown,           \
+		    &(struct harness_case){fn, flags, NULL}                  \
+	}
+/* The same with extra daemon arguments, e.g. "--driver", "sim". */
+#define HARNESS_CASE_ARGS(fn, flags, ...)                                    \
+	{                                                                    \
+		#fn, harness_run, harness_setup, harness_teardown,           \
+		    &(struct harness_case){                                  \
+			fn, flags, (const char *const[]){__VA_ARGS__, NULL}  \
+		}                                                            \
+	}
+
+/*
+ * Starts the daemon on h's directory with the case's flags and arguments
+ * plus extra (NULL-ended, may be NULL), waits up to 10 s until its sockets
+ * accept, and reads admin.token when there is one.  Fails the case (with
+ * the daemon's log) when the daemon exits or does not get ready.
+ */
+void harness_start(struct harness *h, const char *const *extra);
+
+/*
+ * Sends sig to the daemon and waits up to timeout_ms for it to exit;
+ * returns its waitpid() status (also kept in h_exit_status).  Fails the
+ * case on timeout, after killing it.  Drops curl's kept connections.
+ */
+int harness_signal_and_wait(struct harness *h, int sig, int timeout_ms);
+
+/* SIGTERM, then fails the case unless the daemon exited 0 within 10 s. */
+void harness_stop(struct harness *h);
+
+/* harness_stop() then harness_start(h, NULL) on the same directory. */
+void harness_restart(struct harness *h);
+
+/*
+ * Forks and execs the daemon with exactly argv[1..] = args (NULL-ended),
+ * stdin from /dev/null, stdout and stderr appended to log_path.  Returns
+ * the pid; does not wait.  Fails the case when fork fails.
+ */
+pid_t harness_spawn(const char *const *args, const char *log_path);
+
+/*
+ * Waits up to timeout_ms for pid to exit: 0 with *status, or -1 when it
+ * is still running.
+ */
+int harness_wait_pid(pid_t pid, int timeout_ms, int *status);
+
+/*
+ * Sends one request with curl (a CURL * the caller owns, one per thread)
+ * and fills *rs, which the caller releases with harness_response_clear().
+ * Never asserts, so threads may call it: 0, or -1 with a message on stderr
+ * when the transfer failed (no HTTP response).
+ */
+int harness_fetch(const struct harness *h, void *curl,
+		  const struct harness_request *rq,
+		  struct harness_response *rs);
+
+/* Frees what rs holds. */
+void harness_response_clear(struct harness_response *rs);
+
+/* A new CURL * with nothing set, or fails the case. */
+void *harness_curl_new(void);
+void harness_curl_free(void *curl);
+
+/*
+ * harness_fetch() on h's own handle; fails the case when no HTTP response
+ * came.  The response belongs to h.
+ */
+struct harness_response *harness_send(struct harness *h,
+				      const struct harness_request *rq);
+
+/*
+ * A request over the Unix socket with a JSON body (or NULL) and header
+ * lines ending with NULL; "Content-Type: application/json" is added when
+ * there is a body and no Content-Type line.
+ */
+struct harness_response *harness_req(struct harness *h, const char *method,
+				     const char *path, const char *body, ...)
+    __attribute__((sentinel));
+
+/* GET path over the Unix socket. */
+struct harness_response *harness_get(struct harness *h, const char *path);
+
+/* The value of header name (case-insensitive) in r, or NULL. */
+const char *harness_header(const struct harness_response *r,
+			   const char *name);
+
+/* The value at a dotted path ("status.state") in v, or NULL. */
+json_t *harness_json_at(const json_t *v, const char *dotted);
+
+/*
+ * The number in a strong ETag `"<n>"`; fails the case when the header is
+ * missing or has another form.
+ */
+uint64_t harness_etag_number(const struct harness_response *r,
+			     const char *file, int line);
+
+/* 1 if s is an RFC 3339 date-time (e.g. 2024-05-01T12:00:00.123Z). */
+int harness_is_rfc3339(const char *s);
+
+/* The daemon's log so far (malloc'd), or NULL. */
+char *harness_read_log(const struct harness *h);
+
+/* Prints the daemon's log through cmocka's print_error(). */
+void harness_print_log(const struct harness *h);
+
+/* Assertion back ends; use the macros below. */
+void harness_assert_status(const struct harness_response *r, long status,
+			   const char *file, int line);
+void harness_assert_problem(const struct harness_response *r, long status,
+			    const char *field, const char *file, int line);
+void harness_assert_header(const struct harness_response *r,
+			   const char *name, const char *value,
+			   const char *file, int line);
+void harness_assert_json_str(const struct harness_response *r,
+			     const char *dotted, const char *value,
+			     const char *file, int line);
+void harness_assert_json_int(const struct harness_response *r,
+			     const char *dotted, long long value,
+			     const char *file, int line);
+
+/* Status is exactly s; on mismatch prints the request and the body. */
+#define assert_status(r, s) harness_assert_status(r, s, __FILE__, __LINE__)
+/*
+ * An RFC 9457 problem: status s, Content-Type application/problem+json,
+ * type/title/status/detail present, status member equal to s, and
+ * "field" equal to f unless f is NULL.
+ */
+#define assert_problem(r, s, f)                                              \
+	harness_assert_problem(r, s, f, __FILE__, __LINE__)
+/* Header n is present and equals v (media types compare without params). */
+#define assert_header(r, n, v)                                               \
+	harness_assert_header(r, n, v, __FILE__, __LINE__)
+#define assert_json_str(r, p, v)                                             \
+	harness_assert_json_str(r, p, v, __FILE__, __LINE__)
+#define assert_json_int(r, p, v)                                             \
+	harness_assert_json_int(r, p, v, __FILE__, __LINE__)
+#define etag_number(r) harness_etag_number(r, __FILE__, __LINE__)
+
+#endif

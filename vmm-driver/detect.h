@@ -1,0 +1,17 @@
+/*
+ * Choosing the backend: --driver auto picks kvm when /dev/kvm opens and
+ * speaks the stable KVM API, otherwise sim.
+ */
+#ifndef VMMAPID_VMM_DRIVER_DETECT_H
+#define VMMAPID_VMM_DRIVER_DETECT_H
+
+#include <stddef.h>
+
+/*
+ * want: "auto", "kvm" or "sim".  Sets *name to the chosen backend and
+ * writes why into reason.  -1 (with reason filled) when kvm was asked
+ * for and cannot be used.
+ */
+int vmm_detect(const char *want, const char **name, char *reason, size_t len);
+
+#endif
