@@ -61,8 +61,10 @@ vms_spec_problem(struct api_response *rs, const struct vm_spec_error *err)
 				   "out of memory validating a spec");
 		return;
 	}
-	problem_set(rs, 400, "validation", "Invalid VM spec", err->se_field,
-		    "%s: %s", err->se_field[0] ? err->se_field : "(document)",
+	/* A problem with the whole document names no field. */
+	problem_set(rs, 400, "validation", "Invalid VM spec",
+		    err->se_field[0] ? err->se_field : NULL, "%s: %s",
+		    err->se_field[0] ? err->se_field : "the document",
 		    err->se_detail);
 }
 
@@ -411,7 +413,7 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 	if (vms_precheck(ctx, name, if_match, 0, NULL, rs) != 0)
 		return;
 	if (!json_is_object(patch)) {
-		problem_set(rs, 400, "validation", "Invalid VM spec", "",
+		problem_set(rs, 400, "validation", "Invalid VM spec", NULL,
 			    "a merge patch for a VM must be a JSON object");
 		return;
 	}

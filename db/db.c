@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "core/log.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
@@ -103,9 +104,9 @@ db_fail(sqlite3 *sql, int rc, const char *what)
 	/* Constraint violations are the caller's to report; the rest are
 	 * the database's, and only the log says which. */
 	if (err != EEXIST && err != EINVAL)
-		fprintf(stderr, "db: %s: %s (%d)\n", what,
-			sql != NULL ? sqlite3_errmsg(sql) : sqlite3_errstr(rc),
-			rc);
+		log_warnx(
+		    "db: %s: %s (%d)", what,
+		    sql != NULL ? sqlite3_errmsg(sql) : sqlite3_errstr(rc), rc);
 	errno = err;
 	return -1;
 }
@@ -122,8 +123,8 @@ db_stmt(struct db_conn *conn, enum db_stmt_id id, const char *sql)
 	rc = sqlite3_prepare_v3(conn->dc_sql, sql, -1,
 				SQLITE_PREPARE_PERSISTENT, &st, NULL);
 	if (rc != SQLITE_OK) {
-		fprintf(stderr, "db: prepare \"%s\": %s\n", sql,
-			sqlite3_errmsg(conn->dc_sql));
+		log_warnx("db: prepare \"%s\": %s", sql,
+			  sqlite3_errmsg(conn->dc_sql));
 		errno = db_errno_of(rc) == ENOMEM ? ENOMEM : EIO;
 		return NULL;
 	}
@@ -162,8 +163,8 @@ db_column_copy(sqlite3_stmt *st, int col, char *dst, size_t dstsz)
 		return -1;
 	}
 	if ((size_t)n >= dstsz) {
-		fprintf(stderr, "db: stored %s is %d bytes, more than %zu\n",
-			sqlite3_column_name(st, col), n, dstsz - 1);
+		log_warnx("db: stored %s is %d bytes, more than %zu",
+			  sqlite3_column_name(st, col), n, dstsz - 1);
 		errno = EIO;
 		return -1;
 	}
@@ -205,8 +206,7 @@ db_exec_one(struct db *db, sqlite3 *sql, const char *text, char *out,
 	sqlite3_finalize(st);
 	return 0;
 fail:
-	fprintf(stderr, "db: %s: %s: %s\n", db->db_path, text,
-		sqlite3_errmsg(sql));
+	log_warnx("db: %s: %s: %s", db->db_path, text, sqlite3_errmsg(sql));
 	errno = db_errno_of(rc);
 	sqlite3_finalize(st);
 	return -1;
@@ -237,9 +237,9 @@ db_conn_open(struct db *db, struct db_conn *conn, int flags)
 	    db->db_path, &conn->dc_sql,
 	    flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
 	if (rc != SQLITE_OK) {
-		fprintf(stderr, "db: %s: open: %s\n", db->db_path,
-			conn->dc_sql != NULL ? sqlite3_errmsg(conn->dc_sql)
-					     : sqlite3_errstr(rc));
+		log_warnx("db: %s: open: %s", db->db_path,
+			  conn->dc_sql != NULL ? sqlite3_errmsg(conn->dc_sql)
+					       : sqlite3_errstr(rc));
 		/* the system's reason (ENOENT, EACCES, ...) says more */
 		err = conn->dc_sql != NULL ? sqlite3_system_errno(conn->dc_sql)
 					   : 0;
@@ -261,8 +261,8 @@ db_conn_close(struct db *db, struct db_conn *conn)
 		conn->dc_stmts[i] = NULL;
 	}
 	if (conn->dc_sql != NULL && sqlite3_close(conn->dc_sql) != SQLITE_OK)
-		fprintf(stderr, "db: %s: close: %s\n", db->db_path,
-			sqlite3_errmsg(conn->dc_sql));
+		log_warnx("db: %s: close: %s", db->db_path,
+			  sqlite3_errmsg(conn->dc_sql));
 	conn->dc_sql = NULL;
 }
 
@@ -281,10 +281,9 @@ db_pragmas(struct db *db)
 			sizeof(buf)) == -1)
 		return -1;
 	if (strcmp(buf, "wal") != 0) {
-		fprintf(stderr,
-			"db: %s: journal_mode is \"%s\", not \"wal\" (is the "
-			"file on a file system without shared memory?)\n",
-			db->db_path, buf);
+		log_warnx("db: %s: journal_mode is \"%s\", not \"wal\" (is the "
+			  "file on a file system without shared memory?)",
+			  db->db_path, buf);
 		errno = ENOTSUP;
 		return -1;
 	}
@@ -294,9 +293,8 @@ db_pragmas(struct db *db)
 	    db_exec_one(db, sql, "PRAGMA foreign_keys", buf, sizeof(buf)) == -1)
 		return -1;
 	if (strcmp(buf, "1") != 0) {
-		fprintf(stderr,
-			"db: %s: this SQLite does not enforce foreign keys\n",
-			db->db_path);
+		log_warnx("db: %s: this SQLite does not enforce foreign keys",
+			  db->db_path);
 		errno = ENOTSUP;
 		return -1;
 	}
@@ -323,17 +321,17 @@ db_migrate_one(struct db *db, const struct db_migration *m)
 	}
 	rc = sqlite3_exec(sql, m->dm_sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
-		fprintf(stderr, "db: %s: migration to version %d: %s\n",
-			db->db_path, m->dm_version,
-			msg != NULL ? msg : sqlite3_errstr(rc));
+		log_warnx("db: %s: migration to version %d: %s", db->db_path,
+			  m->dm_version,
+			  msg != NULL ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		errno = db_errno_of(rc);
 		goto fail;
 	}
 	if (db_exec_one(db, sql, "COMMIT", NULL, 0) == -1)
 		goto fail;
-	fprintf(stderr, "db: %s: migrated to schema version %d\n", db->db_path,
-		m->dm_version);
+	log_info("db: %s: migrated to schema version %d", db->db_path,
+		 m->dm_version);
 	return 0;
 fail:
 	rc = errno;
@@ -352,11 +350,11 @@ db_migrate(struct db *db)
 	if (db_user_version(db, db->db_wconn.dc_sql, &version) == -1)
 		return -1;
 	if (version > db_schema_version()) {
-		fprintf(stderr,
-			"db: %s: schema version %d is newer than this build's "
-			"%d; refusing to open it (upgrade vmmapid or restore a "
-			"backup)\n",
-			db->db_path, version, db_schema_version());
+		log_warnx(
+		    "db: %s: schema version %d is newer than this build's "
+		    "%d; refusing to open it (upgrade vmmapid or restore a "
+		    "backup)",
+		    db->db_path, version, db_schema_version());
 		errno = EPROTO;
 		return -1;
 	}
@@ -401,7 +399,7 @@ db_open(struct db **out, const char *path)
 		return -1;
 	}
 	if (!sqlite3_threadsafe()) {
-		fprintf(stderr, "db: this SQLite is built without threads\n");
+		log_warnx("db: this SQLite is built without threads");
 		errno = ENOTSUP;
 		return -1;
 	}
@@ -453,26 +451,29 @@ int
 db_ping(struct db *db)
 {
 	sqlite3_stmt *st;
-	int rc, ret = -1;
+	int rc;
 
 	pthread_mutex_lock(&db->db_rlock);
 	st = db_stmt(&db->db_rconn, DB_STMT_PING,
 		     "SELECT revision FROM meta WHERE id = 1");
 	if (st == NULL)
-		goto out;
+		goto fail;
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		ret = 0;
-	else if (rc == SQLITE_DONE) {
-		fprintf(stderr, "db: %s: the meta row is missing\n",
-			db->db_path);
-		errno = EIO;
-	} else
-		db_fail(db->db_rconn.dc_sql, rc, "ping");
 	db_stmt_done(st);
-out:
+	if (rc == SQLITE_DONE) {
+		log_warnx("db: %s: the meta row is missing", db->db_path);
+		errno = EIO;
+		goto fail;
+	}
+	if (rc != SQLITE_ROW) {
+		db_fail(db->db_rconn.dc_sql, rc, "ping");
+		goto fail;
+	}
 	pthread_mutex_unlock(&db->db_rlock);
-	return ret;
+	return 0;
+fail:
+	pthread_mutex_unlock(&db->db_rlock);
+	return -1;
 }
 
 /*

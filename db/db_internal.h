@@ -144,7 +144,8 @@ void db_writer_stop(struct db *db);
  * Queues job (j_run, j_arg, j_row, j_hook, j_hook_arg set by the caller)
  * and waits until the writer has finished it: 0 once the COMMIT holding
  * it returned and its hook ran, else -1 with the job's errno.
- * ESHUTDOWN once db_close has begun.
+ * ESHUTDOWN once db_close has begun; EDEADLK on the writer thread (from a
+ * commit hook).
  */
 int db_writer_submit(struct db *db, struct db_job *job);
 

@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "core/log.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
@@ -96,8 +97,8 @@ db_token_row_read(sqlite3_stmt *st, struct db_token_row *row)
 	hash = sqlite3_column_blob(st, 1);
 	if (hash == NULL ||
 	    sqlite3_column_bytes(st, 1) != (int)sizeof(row->tr_hash)) {
-		fprintf(stderr, "db: token %s: stored hash is not %zu bytes\n",
-			row->tr_id, sizeof(row->tr_hash));
+		log_warnx("db: token %s: stored hash is not %zu bytes",
+			  row->tr_id, sizeof(row->tr_hash));
 		errno = EIO;
 		return -1;
 	}
@@ -120,30 +121,34 @@ db_token_load_all(struct db *db,
 {
 	struct db_token_row row;
 	sqlite3_stmt *st;
-	int rc, saved, ret = -1;
+	int rc, saved, ret = 0;
 
 	pthread_mutex_lock(&db->db_rlock);
 	st = db_stmt(&db->db_rconn, DB_STMT_TOKEN_LOAD_ALL,
 		     "SELECT " DB_TOKEN_COLUMNS " FROM tokens ORDER BY id");
-	if (st == NULL)
-		goto out;
+	if (st == NULL) {
+		pthread_mutex_unlock(&db->db_rlock);
+		return -1;
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (db_token_row_read(st, &row) == -1)
-			goto done;
+			goto fail;
 		if ((ret = cb(arg, &row)) != 0)
-			goto done;
+			break;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		db_fail(db->db_rconn.dc_sql, rc, "load tokens");
-	else
-		ret = 0;
-done:
-	saved = errno;
+		goto fail;
+	}
 	db_stmt_done(st);
-	errno = saved;
-out:
 	pthread_mutex_unlock(&db->db_rlock);
 	return ret;
+fail:
+	saved = errno;
+	db_stmt_done(st);
+	pthread_mutex_unlock(&db->db_rlock);
+	errno = saved;
+	return -1;
 }
 
 /*
@@ -153,21 +158,24 @@ int64_t
 db_token_count(struct db *db)
 {
 	sqlite3_stmt *st;
-	int64_t n = -1;
+	int64_t n;
 	int rc;
 
 	pthread_mutex_lock(&db->db_rlock);
 	st = db_stmt(&db->db_rconn, DB_STMT_TOKEN_COUNT,
 		     "SELECT count(*) FROM tokens");
 	if (st == NULL)
-		goto out;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	else
+		goto fail;
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
 		db_fail(db->db_rconn.dc_sql, rc, "count tokens");
+		db_stmt_done(st);
+		goto fail;
+	}
+	n = sqlite3_column_int64(st, 0);
 	db_stmt_done(st);
-out:
 	pthread_mutex_unlock(&db->db_rlock);
 	return n;
+fail:
+	pthread_mutex_unlock(&db->db_rlock);
+	return -1;
 }

@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "core/log.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
@@ -113,8 +114,7 @@ db_vm_step_returning(struct db *db, sqlite3_stmt *st, struct db_vm_row *out,
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE) {
 		if (rc == SQLITE_ROW)
-			fprintf(stderr, "db: %s: changed more than one row\n",
-				what);
+			log_warnx("db: %s: changed more than one row", what);
 		db_fail(db->db_wconn.dc_sql,
 			rc == SQLITE_ROW ? SQLITE_ERROR : rc, what);
 		db_vm_row_clear(out);
@@ -144,7 +144,7 @@ db_vm_next_revision(struct db *db, uint64_t *revision)
 		*revision = (uint64_t)sqlite3_column_int64(st, 0);
 		rc = sqlite3_step(st);
 	} else if (rc == SQLITE_DONE) {
-		fprintf(stderr, "db: the meta row is missing\n");
+		log_warnx("db: the meta row is missing");
 		rc = SQLITE_CORRUPT;
 	}
 	db_stmt_done(st);
@@ -519,28 +519,32 @@ db_vm_load_all(struct db *db, int (*cb)(void *arg, const struct db_vm_row *row),
 {
 	struct db_vm_row row;
 	sqlite3_stmt *st;
-	int rc, saved, ret = -1;
+	int rc, saved, ret = 0;
 
 	pthread_mutex_lock(&db->db_rlock);
 	st = db_stmt(&db->db_rconn, DB_STMT_VM_LOAD_ALL,
 		     "SELECT " DB_VM_COLUMNS " FROM vms ORDER BY name");
-	if (st == NULL)
-		goto out;
+	if (st == NULL) {
+		pthread_mutex_unlock(&db->db_rlock);
+		return -1;
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (db_vm_row_read(st, &row, 0) == -1)
-			goto done;
+			goto fail;
 		if ((ret = cb(arg, &row)) != 0)
-			goto done;
+			break;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		db_fail(db->db_rconn.dc_sql, rc, "load vms");
-	else
-		ret = 0;
-done:
-	saved = errno;
+		goto fail;
+	}
 	db_stmt_done(st);
-	errno = saved;
-out:
 	pthread_mutex_unlock(&db->db_rlock);
 	return ret;
+fail:
+	saved = errno;
+	db_stmt_done(st);
+	pthread_mutex_unlock(&db->db_rlock);
+	errno = saved;
+	return -1;
 }

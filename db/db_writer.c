@@ -18,6 +18,7 @@
 
 #include <sqlite3.h>
 
+#include "core/log.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
@@ -223,7 +224,7 @@ db_writer_start(struct db *db)
 	rc = pthread_create(&db->db_thread, NULL, db_writer_main, db);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		fprintf(stderr, "db: writer thread: %s\n", strerror(rc));
+		log_warnx("db: writer thread: %s", strerror(rc));
 		errno = rc;
 		return -1;
 	}
@@ -257,8 +258,7 @@ db_writer_stop(struct db *db)
 
 /*
  * Queues job and sleeps until the writer is done with it.  Any thread
- * but the writer's (a commit hook must not write: it would wait for
- * itself).
+ * but the writer's: a commit hook that writes gets EDEADLK.
  */
 int
 db_writer_submit(struct db *db, struct db_job *job)
@@ -275,6 +275,14 @@ db_writer_submit(struct db *db, struct db_job *job)
 	if (!db->db_started || db->db_stopping) {
 		pthread_mutex_unlock(&db->db_lock);
 		errno = ESHUTDOWN;
+		return -1;
+	}
+	/* from a commit hook: the writer would wait for itself */
+	if (pthread_equal(pthread_self(), db->db_thread)) {
+		pthread_mutex_unlock(&db->db_lock);
+		log_warnx("db: a write from the writer thread (a commit "
+			  "hook?) would deadlock");
+		errno = EDEADLK;
 		return -1;
 	}
 	if (db->db_tail != NULL)
