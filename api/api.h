@@ -56,7 +56,33 @@ struct api_request {
 	void *rq_header_cls;
 	const char *rq_body; /* NUL-terminated copy of the body, or NULL */
 	size_t rq_body_len;
+	/*
+	 * Upload routes (api_route_uploads): the body spooled to a file in
+	 * ac_spool_dir, open for reading at offset 0; -1 / NULL otherwise.
+	 * The handler may rename the file away; server/ closes the fd and
+	 * removes whatever is left at rq_body_path.
+	 */
+	int rq_body_fd;
+	const char *rq_body_path;
 	struct principal rq_principal;
+};
+
+/*
+ * A response body produced over time (a console followed with ?follow=1).
+ * server/ calls st_read whenever it can send; when st_read has nothing
+ * yet, it parks the connection and calls st_watch, whose wake(arg) brings
+ * the connection back.  st_free is called once, when the response is over
+ * (the end was sent, the client went away, or the daemon stops); it must
+ * cancel a pending watch before returning.
+ */
+struct api_stream {
+	/* > 0: bytes copied into buf; 0: nothing yet; -1: the end. */
+	ssize_t (*st_read)(void *cls, char *buf, size_t max);
+	/* Calls wake(arg) once when st_read may have more or the end;
+	 * returns 1 instead when that is already so, -1 on error. */
+	int (*st_watch)(void *cls, void (*wake)(void *), void *arg);
+	void (*st_free)(void *cls);
+	void *st_cls;
 };
 
 #define API_MAX_HEADERS 6
@@ -76,10 +102,13 @@ struct api_response {
 		char *h_value;      /* owned */
 	} rs_headers[API_MAX_HEADERS];
 	int rs_nheaders;
+	struct api_stream *rs_stream; /* owned; with it, rs_body is unused */
 };
 
 struct vmreg;
 struct db;
+struct images;
+struct vmrun;
 
 /* What handlers need from the daemon; set once at start-up. */
 struct api_context {
@@ -89,6 +118,10 @@ struct api_context {
 	const char *ac_driver_reason; /* why it was chosen */
 	unsigned ac_max_vcpus;        /* hw.vmm.maxcpu's counterpart */
 	uint64_t ac_max_memory_mib;
+	const char *ac_spool_dir; /* uploads are spooled here */
+	uint64_t ac_upload_max;   /* bytes an upload may have */
+	struct images *ac_images;
+	struct vmrun *ac_vmrun;
 	const char *ac_openapi; /* the contract, served as is */
 	size_t ac_openapi_len;
 	uint64_t ac_started_at_ms;
@@ -108,6 +141,14 @@ void api_handle(const struct api_context *ctx, const struct api_request *rq,
  * on a worker thread with the connection suspended.  Unknown routes: 0.
  */
 int api_route_blocks(enum api_method method, const char *path);
+
+/*
+ * Whether the route matching method and path takes a file upload (its
+ * body is spooled to a file rather than kept in memory), and whether it
+ * needs no principal.  Unknown routes: 0.
+ */
+int api_route_uploads(enum api_method method, const char *path);
+int api_route_public(enum api_method method, const char *path);
 
 /* Frees what a response owns; safe on a zeroed response. */
 void api_response_clear(struct api_response *rs);

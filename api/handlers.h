@@ -46,6 +46,34 @@ void api_vms_patch(const struct api_context *, const struct api_call *,
 void api_vms_delete(const struct api_context *, const struct api_call *,
 		    struct api_response *);
 
+/* api/lifecycle.c */
+void api_vms_start(const struct api_context *, const struct api_call *,
+		   struct api_response *);
+void api_vms_stop(const struct api_context *, const struct api_call *,
+		  struct api_response *);
+void api_vms_reset(const struct api_context *, const struct api_call *,
+		   struct api_response *);
+void api_vms_pause(const struct api_context *, const struct api_call *,
+		   struct api_response *);
+void api_vms_resume(const struct api_context *, const struct api_call *,
+		    struct api_response *);
+
+/* api/console.c */
+void api_console_get(const struct api_context *, const struct api_call *,
+		     struct api_response *);
+void api_console_post(const struct api_context *, const struct api_call *,
+		      struct api_response *);
+
+/* api/images.c */
+void api_images_list(const struct api_context *, const struct api_call *,
+		     struct api_response *);
+void api_images_get(const struct api_context *, const struct api_call *,
+		    struct api_response *);
+void api_images_put(const struct api_context *, const struct api_call *,
+		    struct api_response *);
+void api_images_delete(const struct api_context *, const struct api_call *,
+		       struct api_response *);
+
 /* The value of query argument key (the first if repeated), or NULL. */
 const char *api_query(const struct api_request *rq, const char *key);
 

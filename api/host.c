@@ -38,7 +38,7 @@ api_host_root(const struct api_context *ctx, const struct api_call *call,
 			sizeof(started));
 	doc = json_pack(
 	    "{s:s, s:s, s:s, s:{s:s, s:s}, s:{s:i, s:i, s:i, s:i, s:i, s:i, "
-	    "s:i, s:i, s:i, s:i, s:i, s:I, s:I}, s:o, s:s, s:i}",
+	    "s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I}, s:o, s:s, s:i}",
 	    "name", "vmmapid", "version", VMMAPID_VERSION, "api", "v1",
 	    "driver", "name", ctx->ac_driver, "reason", ctx->ac_driver_reason,
 	    "limits", "body_bytes", LIMIT_BODY_BYTES, "name_len",
@@ -48,7 +48,8 @@ api_host_root(const struct api_context *ctx, const struct api_call *call,
 	    LIMIT_CMDLINE_LEN, "pptdevs", LIMIT_PPTDEVS, "page_default",
 	    LIMIT_PAGE_DEFAULT, "page_max", LIMIT_PAGE_MAX, "vms", LIMIT_VMS,
 	    "vcpus", (json_int_t)ctx->ac_max_vcpus, "memory_mib",
-	    (json_int_t)ctx->ac_max_memory_mib, "principal",
+	    (json_int_t)ctx->ac_max_memory_mib, "upload_bytes",
+	    (json_int_t)ctx->ac_upload_max, "principal",
 	    host_principal(&call->ca_rq->rq_principal), "started_at", started,
 	    "schema_version", db_schema_version());
 	api_response_json(rs, 200, doc);

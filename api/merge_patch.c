@@ -16,46 +16,52 @@
  * whose keys are C strings; there the C-string functions are exact.
  */
 #if JANSSON_VERSION_HEX >= 0x020e00
-static size_t merge_patch_key_len(void *iter)
+static size_t
+merge_patch_key_len(void *iter)
 {
 	return json_object_iter_key_len(iter);
 }
 
-static json_t *merge_patch_get(json_t *obj, const char *key, size_t len)
+static json_t *
+merge_patch_get(json_t *obj, const char *key, size_t len)
 {
 	return json_object_getn(obj, key, len);
 }
 
-static int merge_patch_set_new(json_t *obj, const char *key, size_t len,
-                               json_t *value)
+static int
+merge_patch_set_new(json_t *obj, const char *key, size_t len, json_t *value)
 {
 	return json_object_setn_new(obj, key, len, value);
 }
 
-static void merge_patch_del(json_t *obj, const char *key, size_t len)
+static void
+merge_patch_del(json_t *obj, const char *key, size_t len)
 {
 	json_object_deln(obj, key, len);
 }
 #else
-static size_t merge_patch_key_len(void *iter)
+static size_t
+merge_patch_key_len(void *iter)
 {
 	return strlen(json_object_iter_key(iter));
 }
 
-static json_t *merge_patch_get(json_t *obj, const char *key, size_t len)
+static json_t *
+merge_patch_get(json_t *obj, const char *key, size_t len)
 {
 	(void)len;
 	return json_object_get(obj, key);
 }
 
-static int merge_patch_set_new(json_t *obj, const char *key, size_t len,
-                               json_t *value)
+static int
+merge_patch_set_new(json_t *obj, const char *key, size_t len, json_t *value)
 {
 	(void)len;
 	return json_object_set_new(obj, key, value);
 }
 
-static void merge_patch_del(json_t *obj, const char *key, size_t len)
+static void
+merge_patch_del(json_t *obj, const char *key, size_t len)
 {
 	(void)len;
 	json_object_del(obj, key);
@@ -66,7 +72,8 @@ static void merge_patch_del(json_t *obj, const char *key, size_t len)
  * A deep copy of v.  Not json_deep_copy(): jansson 2.14's copies objects
  * through C-string keys, so a key holding NUL would overwrite another.
  */
-static json_t *merge_patch_copy(const json_t *v)
+static json_t *
+merge_patch_copy(const json_t *v)
 {
 	json_t *out, *member;
 	size_t i;
@@ -77,7 +84,7 @@ static json_t *merge_patch_copy(const json_t *v)
 			return NULL;
 		for (i = 0; i < json_array_size(v); i++)
 			if (json_array_append_new(
-			        out, merge_patch_copy(json_array_get(v, i))) ==
+				out, merge_patch_copy(json_array_get(v, i))) ==
 			    -1)
 				goto fail;
 		return out;
@@ -91,7 +98,7 @@ static json_t *merge_patch_copy(const json_t *v)
 	     it = json_object_iter_next((json_t *)v, it)) {
 		member = merge_patch_copy(json_object_iter_value(it));
 		if (merge_patch_set_new(out, json_object_iter_key(it),
-		                        merge_patch_key_len(it), member) == -1)
+					merge_patch_key_len(it), member) == -1)
 			goto fail;
 	}
 	return out;
@@ -104,7 +111,8 @@ fail:
  * Applies patch (an object) to target, an object this file owns, in place:
  * RFC 7396 section 2's MergePatch() for the object case.
  */
-static int merge_patch_apply(json_t *target, const json_t *patch)
+static int
+merge_patch_apply(json_t *target, const json_t *patch)
 {
 	const char *key;
 	size_t len;
@@ -123,7 +131,7 @@ static int merge_patch_apply(json_t *target, const json_t *patch)
 		}
 		if (!json_is_object(value)) {
 			if (merge_patch_set_new(target, key, len,
-			                        merge_patch_copy(value)) == -1)
+						merge_patch_copy(value)) == -1)
 				return -1;
 			continue;
 		}
@@ -144,7 +152,8 @@ static int merge_patch_apply(json_t *target, const json_t *patch)
  * target may be NULL (an absent document); patch may not.  On allocation
  * failure returns NULL with errno ENOMEM.
  */
-json_t *json_merge_patch(const json_t *target, const json_t *patch)
+json_t *
+json_merge_patch(const json_t *target, const json_t *patch)
 {
 	json_t *out;
 

@@ -13,6 +13,10 @@ api_response_clear(struct api_response *rs)
 	free(rs->rs_body);
 	for (i = 0; i < rs->rs_nheaders; i++)
 		free(rs->rs_headers[i].h_value);
+	if (rs->rs_stream != NULL) {
+		rs->rs_stream->st_free(rs->rs_stream->st_cls);
+		free(rs->rs_stream);
+	}
 	memset(rs, 0, sizeof(*rs));
 }
 

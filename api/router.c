@@ -25,6 +25,8 @@ enum {
 	R_BLOCKS = 1 << 1,     /* may block: run on a worker thread */
 	R_BODY_JSON = 1 << 2,  /* application/json body required */
 	R_BODY_MERGE = 1 << 3, /* application/merge-patch+json required */
+	R_UPLOAD = 1 << 4,     /* body spooled to a file (rq_body_fd) */
+	R_BODY_RAW = 1 << 5,   /* any body, as bytes (no JSON) */
 };
 
 struct route {
@@ -44,6 +46,17 @@ static const struct route routes[] = {
     {"/v1/vms/{name}", API_PUT, api_vms_put, R_BLOCKS | R_BODY_JSON},
     {"/v1/vms/{name}", API_PATCH, api_vms_patch, R_BLOCKS | R_BODY_MERGE},
     {"/v1/vms/{name}", API_DELETE, api_vms_delete, R_BLOCKS},
+    {"/v1/vms/{name}/start", API_POST, api_vms_start, R_BLOCKS},
+    {"/v1/vms/{name}/stop", API_POST, api_vms_stop, R_BLOCKS},
+    {"/v1/vms/{name}/reset", API_POST, api_vms_reset, R_BLOCKS},
+    {"/v1/vms/{name}/pause", API_POST, api_vms_pause, R_BLOCKS},
+    {"/v1/vms/{name}/resume", API_POST, api_vms_resume, R_BLOCKS},
+    {"/v1/vms/{name}/console", API_GET, api_console_get, 0},
+    {"/v1/vms/{name}/console", API_POST, api_console_post, R_BODY_RAW},
+    {"/v1/images", API_GET, api_images_list, 0},
+    {"/v1/images/{name}", API_GET, api_images_get, 0},
+    {"/v1/images/{name}", API_PUT, api_images_put, R_BLOCKS | R_UPLOAD},
+    {"/v1/images/{name}", API_DELETE, api_images_delete, R_BLOCKS},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -154,13 +167,31 @@ route_find(enum api_method m, const char *path, unsigned *allowed,
 	return found;
 }
 
-int
-api_route_blocks(enum api_method method, const char *path)
+static unsigned
+route_flags(enum api_method method, const char *path)
 {
 	unsigned allowed;
 	const struct route *rt = route_find(method, path, &allowed, NULL);
 
-	return rt != NULL && (rt->rt_flags & R_BLOCKS);
+	return rt != NULL ? rt->rt_flags : 0;
+}
+
+int
+api_route_blocks(enum api_method method, const char *path)
+{
+	return (route_flags(method, path) & R_BLOCKS) != 0;
+}
+
+int
+api_route_uploads(enum api_method method, const char *path)
+{
+	return (route_flags(method, path) & R_UPLOAD) != 0;
+}
+
+int
+api_route_public(enum api_method method, const char *path)
+{
+	return (route_flags(method, path) & R_PUBLIC) != 0;
 }
 
 int

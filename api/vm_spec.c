@@ -42,9 +42,9 @@ static const char *const spec_top_fields[] = {
     "name",    "vcpus",     "memory_mib",  "boot", "labels",
     "pptdevs", "autostart", "description", NULL};
 static const char *const spec_flat_fields[] = {"kind", "image", "load_address",
-                                               "entry", NULL};
+					       "entry", NULL};
 static const char *const spec_linux_fields[] = {"kind", "kernel", "initrd",
-                                                "cmdline", NULL};
+						"cmdline", NULL};
 static const char *const spec_readonly_fields[] = {
     "status",     "owner",      "generation", "revision",
     "created_at", "updated_at", NULL};
@@ -54,7 +54,8 @@ static const char *const spec_readonly_fields[] = {
  * the error is sent back inside a JSON document, and jansson refuses
  * strings that are not valid UTF-8.
  */
-static void spec_utf8_trim(char *s)
+static void
+spec_utf8_trim(char *s)
 {
 	size_t n = strlen(s), lead = n, need;
 	unsigned char c;
@@ -74,12 +75,12 @@ static void spec_utf8_trim(char *s)
 }
 
 static int spec_fail(struct vm_spec_error *err, const char *field,
-                     const char *fmt, ...)
+		     const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Fills *err and returns -1 with errno EINVAL, so callers can return it. */
-static int spec_fail(struct vm_spec_error *err, const char *field,
-                     const char *fmt, ...)
+static int
+spec_fail(struct vm_spec_error *err, const char *field, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -93,11 +94,12 @@ static int spec_fail(struct vm_spec_error *err, const char *field,
 	return -1;
 }
 
-static int spec_nomem(struct vm_spec_error *err)
+static int
+spec_nomem(struct vm_spec_error *err)
 {
 	err->se_field[0] = '\0';
 	snprintf(err->se_detail, sizeof(err->se_detail), "%s",
-	         "out of memory while normalizing the spec");
+		 "out of memory while normalizing the spec");
 	errno = ENOMEM;
 	return -1;
 }
@@ -107,7 +109,8 @@ static int spec_nomem(struct vm_spec_error *err)
  * keys (its parser refuses them), and a C-string view would then see a
  * different, perhaps valid, key.  Older versions cannot hold them at all.
  */
-static int spec_key_has_nul(const char *key)
+static int
+spec_key_has_nul(const char *key)
 {
 #if JANSSON_VERSION_HEX >= 0x020e00
 	return json_object_iter_key_len(json_object_key_to_iter(key)) !=
@@ -118,7 +121,8 @@ static int spec_key_has_nul(const char *key)
 #endif
 }
 
-static int spec_in_list(const char *const *list, const char *key)
+static int
+spec_in_list(const char *const *list, const char *key)
 {
 	for (; *list != NULL; list++)
 		if (strcmp(*list, key) == 0)
@@ -130,21 +134,21 @@ static int spec_in_list(const char *const *list, const char *key)
  * Rejects any member of obj that is not in fields (nor read-only, when
  * those are allowed), naming it as prefix + key.
  */
-static int spec_check_keys(const json_t *obj, const char *const *fields,
-                           const char *prefix, int allow_readonly,
-                           struct vm_spec_error *err)
+static int
+spec_check_keys(const json_t *obj, const char *const *fields,
+		const char *prefix, int allow_readonly,
+		struct vm_spec_error *err)
 {
 	char field[sizeof(err->se_field)];
 	const char *key;
 	json_t *value;
 
 	/* Iteration does not change obj; jansson's iterator is not const. */
-	json_object_foreach((json_t *)obj, key, value)
-	{
+	json_object_foreach ((json_t *)obj, key, value) {
 		snprintf(field, sizeof(field), "%s%s", prefix, key);
 		if (spec_key_has_nul(key))
 			return spec_fail(err, field,
-			                 "field names must not contain NUL");
+					 "field names must not contain NUL");
 		if (spec_in_list(fields, key))
 			continue;
 		if (allow_readonly && vm_spec_is_readonly_field(key))
@@ -155,7 +159,8 @@ static int spec_check_keys(const json_t *obj, const char *const *fields,
 }
 
 /* 1 if v is a JSON string exactly equal to s (no NUL hiding a suffix). */
-static int spec_str_eq(const json_t *v, const char *s)
+static int
+spec_str_eq(const json_t *v, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -164,35 +169,38 @@ static int spec_str_eq(const json_t *v, const char *s)
 }
 
 /* 1 if v is a string without embedded NUL. */
-static int spec_is_cstring(const json_t *v)
+static int
+spec_is_cstring(const json_t *v)
 {
 	return json_is_string(v) && memchr(json_string_value(v), '\0',
-	                                   json_string_length(v)) == NULL;
+					   json_string_length(v)) == NULL;
 }
 
 /* A string member of at most max bytes; absent leaves *out NULL. */
-static int spec_text(const json_t *v, const char *field, size_t max,
-                     const char **out, struct vm_spec_error *err)
+static int
+spec_text(const json_t *v, const char *field, size_t max, const char **out,
+	  struct vm_spec_error *err)
 {
 	*out = NULL;
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v))
 		return spec_fail(err, field,
-		                 "must be a string of at most %zu bytes", max);
+				 "must be a string of at most %zu bytes", max);
 	if (!spec_is_cstring(v))
 		return spec_fail(err, field, "must not contain NUL characters");
 	if (json_string_length(v) > max)
 		return spec_fail(err, field,
-		                 "is %zu bytes long; at most %zu are allowed",
-		                 json_string_length(v), max);
+				 "is %zu bytes long; at most %zu are allowed",
+				 json_string_length(v), max);
 	*out = json_string_value(v);
 	return 0;
 }
 
 /* A name member (VM, image, kernel); absent leaves *out NULL. */
-static int spec_name_member(const json_t *v, const char *field,
-                            const char **out, struct vm_spec_error *err)
+static int
+spec_name_member(const json_t *v, const char *field, const char **out,
+		 struct vm_spec_error *err)
 {
 	*out = NULL;
 	if (v == NULL)
@@ -208,8 +216,9 @@ static int spec_name_member(const json_t *v, const char *field,
  * and booleans are not integers even when they look like one: a spec that
  * says 1.5 vcpus or "2" is a client bug worth reporting.
  */
-static int spec_uint(const json_t *v, uint64_t lo, uint64_t hi, uint64_t dflt,
-                     uint64_t *out)
+static int
+spec_uint(const json_t *v, uint64_t lo, uint64_t hi, uint64_t dflt,
+	  uint64_t *out)
 {
 	json_int_t i;
 
@@ -226,8 +235,9 @@ static int spec_uint(const json_t *v, uint64_t lo, uint64_t hi, uint64_t dflt,
 	return 0;
 }
 
-static int spec_set_uint(json_t *obj, const char *key, uint64_t value,
-                         struct vm_spec_error *err)
+static int
+spec_set_uint(json_t *obj, const char *key, uint64_t value,
+	      struct vm_spec_error *err)
 {
 	/* Every bound we enforce is far below JSON_INTEGER_MAX. */
 	if (json_object_set_new(obj, key, json_integer((json_int_t)value)) ==
@@ -236,16 +246,18 @@ static int spec_set_uint(json_t *obj, const char *key, uint64_t value,
 	return 0;
 }
 
-static int spec_set_string(json_t *obj, const char *key, const char *value,
-                           struct vm_spec_error *err)
+static int
+spec_set_string(json_t *obj, const char *key, const char *value,
+		struct vm_spec_error *err)
 {
 	if (json_object_set_new(obj, key, json_string(value)) == -1)
 		return spec_nomem(err);
 	return 0;
 }
 
-static int spec_name(const json_t *doc, const char *url_name, json_t *out,
-                     struct vm_spec_error *err)
+static int
+spec_name(const json_t *doc, const char *url_name, json_t *out,
+	  struct vm_spec_error *err)
 {
 	const json_t *v = json_object_get(doc, "name");
 	const char *name;
@@ -253,7 +265,7 @@ static int spec_name(const json_t *doc, const char *url_name, json_t *out,
 	/* Checked first so that the URL's name is never echoed unchecked. */
 	if (url_name != NULL && !vm_spec_name_valid(url_name))
 		return spec_fail(err, "name", "the name in the URL must be %s",
-		                 SPEC_NAME_RULE);
+				 SPEC_NAME_RULE);
 	if (v == NULL && url_name == NULL)
 		return spec_fail(err, "name", "is required");
 	if (spec_name_member(v, "name", &name, err) == -1)
@@ -262,27 +274,29 @@ static int spec_name(const json_t *doc, const char *url_name, json_t *out,
 		name = url_name;
 	else if (url_name != NULL && strcmp(name, url_name) != 0)
 		return spec_fail(err, "name",
-		                 "does not match the name in the URL (%s)",
-		                 url_name);
+				 "does not match the name in the URL (%s)",
+				 url_name);
 	return spec_set_string(out, "name", name, err);
 }
 
-static int spec_vcpus(const json_t *doc, const struct vm_spec_limits *limits,
-                      json_t *out, struct vm_spec_error *err)
+static int
+spec_vcpus(const json_t *doc, const struct vm_spec_limits *limits, json_t *out,
+	   struct vm_spec_error *err)
 {
 	uint64_t n;
 
 	if (spec_uint(json_object_get(doc, "vcpus"), 1, limits->sl_max_vcpus, 1,
-	              &n) == -1)
+		      &n) == -1)
 		return spec_fail(err, "vcpus",
-		                 "must be an integer from 1 to %u (the host's "
-		                 "CPU count or --max-vcpus)",
-		                 limits->sl_max_vcpus);
+				 "must be an integer from 1 to %u (the host's "
+				 "CPU count or --max-vcpus)",
+				 limits->sl_max_vcpus);
 	return spec_set_uint(out, "vcpus", n, err);
 }
 
-static int spec_memory(const json_t *doc, const struct vm_spec_limits *limits,
-                       json_t *out, uint64_t *mib, struct vm_spec_error *err)
+static int
+spec_memory(const json_t *doc, const struct vm_spec_limits *limits, json_t *out,
+	    uint64_t *mib, struct vm_spec_error *err)
 {
 	uint64_t max = limits->sl_max_memory_mib;
 	uint64_t dflt =
@@ -291,14 +305,15 @@ static int spec_memory(const json_t *doc, const struct vm_spec_limits *limits,
 	if (spec_uint(json_object_get(doc, "memory_mib"), 1, max, dflt, mib) ==
 	    -1)
 		return spec_fail(err, "memory_mib",
-		                 "must be an integer from 1 to %llu (the "
-		                 "host's memory in MiB or --max-memory-mib)",
-		                 (unsigned long long)max);
+				 "must be an integer from 1 to %llu (the "
+				 "host's memory in MiB or --max-memory-mib)",
+				 (unsigned long long)max);
 	return spec_set_uint(out, "memory_mib", *mib, err);
 }
 
-static int spec_boot_flat(const json_t *boot, uint64_t memory_mib, json_t *out,
-                          struct vm_spec_error *err)
+static int
+spec_boot_flat(const json_t *boot, uint64_t memory_mib, json_t *out,
+	       struct vm_spec_error *err)
 {
 	const json_t *entry = json_object_get(boot, "entry");
 	const char *image;
@@ -308,9 +323,9 @@ static int spec_boot_flat(const json_t *boot, uint64_t memory_mib, json_t *out,
 		return -1;
 	if (json_object_get(boot, "image") == NULL)
 		return spec_fail(err, "boot.image",
-		                 "is required for a flat boot");
+				 "is required for a flat boot");
 	if (spec_name_member(json_object_get(boot, "image"), "boot.image",
-	                     &image, err) == -1)
+			     &image, err) == -1)
 		return -1;
 	/*
 	 * memory_mib is at least 1, so an image below 1 MiB is always inside
@@ -318,23 +333,23 @@ static int spec_boot_flat(const json_t *boot, uint64_t memory_mib, json_t *out,
 	 */
 	assert(memory_mib >= 1);
 	if (spec_uint(json_object_get(boot, "load_address"), 0,
-	              SPEC_FLAT_LOAD_END - 1, SPEC_FLAT_LOAD_DEFAULT,
-	              &load) == -1)
+		      SPEC_FLAT_LOAD_END - 1, SPEC_FLAT_LOAD_DEFAULT,
+		      &load) == -1)
 		return spec_fail(err, "boot.load_address",
-		                 "must be an integer from 0 to %u (below 1 "
-		                 "MiB: the flat loader runs the guest in "
-		                 "16-bit real mode)",
-		                 SPEC_FLAT_LOAD_END - 1);
+				 "must be an integer from 0 to %u (below 1 "
+				 "MiB: the flat loader runs the guest in "
+				 "16-bit real mode)",
+				 SPEC_FLAT_LOAD_END - 1);
 	if (entry == NULL && load > SPEC_FLAT_ENTRY_MAX)
 		return spec_fail(err, "boot.entry",
-		                 "is required when load_address is past "
-		                 "0xffff: it defaults to load_address, and the "
-		                 "guest starts at cs:ip = 0:entry");
+				 "is required when load_address is past "
+				 "0xffff: it defaults to load_address, and the "
+				 "guest starts at cs:ip = 0:entry");
 	if (spec_uint(entry, 0, SPEC_FLAT_ENTRY_MAX, load, &ip) == -1)
 		return spec_fail(err, "boot.entry",
-		                 "must be an integer from 0 to %u (0xffff: the "
-		                 "guest starts at cs:ip = 0:entry)",
-		                 SPEC_FLAT_ENTRY_MAX);
+				 "must be an integer from 0 to %u (0xffff: the "
+				 "guest starts at cs:ip = 0:entry)",
+				 SPEC_FLAT_ENTRY_MAX);
 	if (spec_set_string(out, "kind", "flat", err) == -1 ||
 	    spec_set_string(out, "image", image, err) == -1 ||
 	    spec_set_uint(out, "load_address", load, err) == -1 ||
@@ -343,8 +358,8 @@ static int spec_boot_flat(const json_t *boot, uint64_t memory_mib, json_t *out,
 	return 0;
 }
 
-static int spec_boot_linux(const json_t *boot, json_t *out,
-                           struct vm_spec_error *err)
+static int
+spec_boot_linux(const json_t *boot, json_t *out, struct vm_spec_error *err)
 {
 	const char *kernel, *initrd, *cmdline;
 
@@ -352,13 +367,13 @@ static int spec_boot_linux(const json_t *boot, json_t *out,
 		return -1;
 	if (json_object_get(boot, "kernel") == NULL)
 		return spec_fail(err, "boot.kernel",
-		                 "is required for a linux boot");
+				 "is required for a linux boot");
 	if (spec_name_member(json_object_get(boot, "kernel"), "boot.kernel",
-	                     &kernel, err) == -1 ||
+			     &kernel, err) == -1 ||
 	    spec_name_member(json_object_get(boot, "initrd"), "boot.initrd",
-	                     &initrd, err) == -1 ||
+			     &initrd, err) == -1 ||
 	    spec_text(json_object_get(boot, "cmdline"), "boot.cmdline",
-	              LIMIT_CMDLINE_LEN, &cmdline, err) == -1)
+		      LIMIT_CMDLINE_LEN, &cmdline, err) == -1)
 		return -1;
 	if (spec_set_string(out, "kind", "linux", err) == -1 ||
 	    spec_set_string(out, "kernel", kernel, err) == -1)
@@ -366,11 +381,12 @@ static int spec_boot_linux(const json_t *boot, json_t *out,
 	if (initrd != NULL && spec_set_string(out, "initrd", initrd, err) == -1)
 		return -1;
 	return spec_set_string(out, "cmdline", cmdline != NULL ? cmdline : "",
-	                       err);
+			       err);
 }
 
-static int spec_boot(const json_t *doc, uint64_t memory_mib, json_t *out,
-                     struct vm_spec_error *err)
+static int
+spec_boot(const json_t *doc, uint64_t memory_mib, json_t *out,
+	  struct vm_spec_error *err)
 {
 	const json_t *boot = json_object_get(doc, "boot"), *kind;
 	json_t *nboot;
@@ -379,15 +395,15 @@ static int spec_boot(const json_t *doc, uint64_t memory_mib, json_t *out,
 		return spec_fail(err, "boot", "is required");
 	if (!json_is_object(boot))
 		return spec_fail(err, "boot",
-		                 "must be an object whose \"kind\" is "
-		                 "\"flat\" or \"linux\"");
+				 "must be an object whose \"kind\" is "
+				 "\"flat\" or \"linux\"");
 	kind = json_object_get(boot, "kind");
 	if (kind == NULL)
 		return spec_fail(err, "boot.kind",
-		                 "is required (\"flat\" or \"linux\")");
+				 "is required (\"flat\" or \"linux\")");
 	if (!spec_str_eq(kind, "flat") && !spec_str_eq(kind, "linux"))
 		return spec_fail(err, "boot.kind",
-		                 "must be \"flat\" or \"linux\"");
+				 "must be \"flat\" or \"linux\"");
 	/* out holds the reference from here on, so failures free it. */
 	nboot = json_object();
 	if (json_object_set_new(out, "boot", nboot) == -1)
@@ -397,13 +413,15 @@ static int spec_boot(const json_t *doc, uint64_t memory_mib, json_t *out,
 	return spec_boot_linux(boot, nboot, err);
 }
 
-static int spec_is_alnum(unsigned char c)
+static int
+spec_is_alnum(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	       (c >= '0' && c <= '9');
 }
 
-static int spec_label_key_valid(const char *key)
+static int
+spec_label_key_valid(const char *key)
 {
 	size_t i;
 
@@ -425,7 +443,8 @@ static int spec_label_key_valid(const char *key)
  * Whether s (valid UTF-8, as jansson guarantees) holds a C0 or C1 control
  * character or DEL.  C1 controls (U+0080..U+009F) are 0xc2 0x80..0x9f.
  */
-static int spec_has_control(const char *s, size_t len)
+static int
+spec_has_control(const char *s, size_t len)
 {
 	size_t i;
 
@@ -442,13 +461,14 @@ static int spec_has_control(const char *s, size_t len)
 	return 0;
 }
 
-static int spec_cmp_str(const void *a, const void *b)
+static int
+spec_cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int spec_labels(const json_t *doc, json_t *out,
-                       struct vm_spec_error *err)
+static int
+spec_labels(const json_t *doc, json_t *out, struct vm_spec_error *err)
 {
 	const json_t *labels = json_object_get(doc, "labels");
 	const char *keys[LIMIT_LABELS];
@@ -464,13 +484,12 @@ static int spec_labels(const json_t *doc, json_t *out,
 		return 0;
 	if (!json_is_object(labels))
 		return spec_fail(err, "labels",
-		                 "must be an object of string values");
+				 "must be an object of string values");
 	if (json_object_size(labels) > LIMIT_LABELS)
 		return spec_fail(err, "labels",
-		                 "has %zu labels; at most %d are allowed",
-		                 json_object_size(labels), LIMIT_LABELS);
-	json_object_foreach((json_t *)labels, key, value)
-	{
+				 "has %zu labels; at most %d are allowed",
+				 json_object_size(labels), LIMIT_LABELS);
+	json_object_foreach ((json_t *)labels, key, value) {
 		snprintf(field, sizeof(field), "labels.%s", key);
 		if (spec_key_has_nul(key) || !spec_label_key_valid(key))
 			return spec_fail(
@@ -481,27 +500,27 @@ static int spec_labels(const json_t *doc, json_t *out,
 			    LIMIT_LABEL_KEY_LEN);
 		if (!json_is_string(value))
 			return spec_fail(err, field,
-			                 "must be a string of at most %d bytes",
-			                 LIMIT_LABEL_VALUE_LEN);
+					 "must be a string of at most %d bytes",
+					 LIMIT_LABEL_VALUE_LEN);
 		if (json_string_length(value) > LIMIT_LABEL_VALUE_LEN)
 			return spec_fail(err, field,
-			                 "is %zu bytes long; at most %d are "
-			                 "allowed",
-			                 json_string_length(value),
-			                 LIMIT_LABEL_VALUE_LEN);
+					 "is %zu bytes long; at most %d are "
+					 "allowed",
+					 json_string_length(value),
+					 LIMIT_LABEL_VALUE_LEN);
 		if (spec_has_control(json_string_value(value),
-		                     json_string_length(value)))
+				     json_string_length(value)))
 			return spec_fail(err, field,
-			                 "must not contain control characters");
+					 "must not contain control characters");
 		keys[n++] = key;
 	}
 	/* Sorted so that equal label sets always serialize alike. */
 	qsort(keys, n, sizeof(keys[0]), spec_cmp_str);
 	for (i = 0; i < n; i++)
 		if (spec_set_string(
-		        nlabels, keys[i],
-		        json_string_value(json_object_get(labels, keys[i])),
-		        err) == -1)
+			nlabels, keys[i],
+			json_string_value(json_object_get(labels, keys[i])),
+			err) == -1)
 			return -1;
 	return 0;
 }
@@ -510,8 +529,9 @@ static int spec_labels(const json_t *doc, json_t *out,
  * Parses one decimal component of "bus/slot/func" up to (not including)
  * stop; digits only, saturating so that long inputs cannot overflow.
  */
-static const char *spec_pci_part(const char *s, const char *end, char stop,
-                                 unsigned max, unsigned *out)
+static const char *
+spec_pci_part(const char *s, const char *end, char stop, unsigned max,
+	      unsigned *out)
 {
 	unsigned v = 0;
 	const char *p;
@@ -527,7 +547,8 @@ static const char *spec_pci_part(const char *s, const char *end, char stop,
 	return stop != '\0' ? p + 1 : p;
 }
 
-static int spec_pptdev_parse(const json_t *v, unsigned pci[3])
+static int
+spec_pptdev_parse(const json_t *v, unsigned pci[3])
 {
 	const char *s, *end;
 
@@ -536,17 +557,17 @@ static int spec_pptdev_parse(const json_t *v, unsigned pci[3])
 	s = json_string_value(v);
 	end = s + json_string_length(v);
 	if ((s = spec_pci_part(s, end, '/', SPEC_PCI_BUS_MAX, &pci[0])) ==
-	        NULL ||
+		NULL ||
 	    (s = spec_pci_part(s, end, '/', SPEC_PCI_SLOT_MAX, &pci[1])) ==
-	        NULL ||
+		NULL ||
 	    (s = spec_pci_part(s, end, '\0', SPEC_PCI_FUNC_MAX, &pci[2])) ==
-	        NULL)
+		NULL)
 		return -1;
 	return s == end ? 0 : -1;
 }
 
-static int spec_pptdevs(const json_t *doc, json_t *out,
-                        struct vm_spec_error *err)
+static int
+spec_pptdevs(const json_t *doc, json_t *out, struct vm_spec_error *err)
 {
 	const json_t *devs = json_object_get(doc, "pptdevs");
 	unsigned pci[LIMIT_PPTDEVS][3];
@@ -561,60 +582,61 @@ static int spec_pptdevs(const json_t *doc, json_t *out,
 		return 0;
 	if (!json_is_array(devs))
 		return spec_fail(err, "pptdevs",
-		                 "must be an array of \"bus/slot/func\" "
-		                 "strings");
+				 "must be an array of \"bus/slot/func\" "
+				 "strings");
 	if (json_array_size(devs) > LIMIT_PPTDEVS)
 		return spec_fail(err, "pptdevs",
-		                 "has %zu devices; at most %d are allowed",
-		                 json_array_size(devs), LIMIT_PPTDEVS);
+				 "has %zu devices; at most %d are allowed",
+				 json_array_size(devs), LIMIT_PPTDEVS);
 	for (i = 0; i < json_array_size(devs); i++) {
 		snprintf(field, sizeof(field), "pptdevs[%zu]", i);
 		if (spec_pptdev_parse(json_array_get(devs, i), pci[i]) == -1)
 			return spec_fail(err, field, SPEC_PPTDEV_RULE);
 		snprintf(norm, sizeof(norm), "%u/%u/%u", pci[i][0], pci[i][1],
-		         pci[i][2]);
+			 pci[i][2]);
 		for (j = 0; j < i; j++)
 			if (memcmp(pci[i], pci[j], sizeof(pci[i])) == 0)
 				return spec_fail(err, field,
-				                 "is the same device as "
-				                 "pptdevs[%zu] (%s)",
-				                 j, norm);
+						 "is the same device as "
+						 "pptdevs[%zu] (%s)",
+						 j, norm);
 		if (json_array_append_new(ndevs, json_string(norm)) == -1)
 			return spec_nomem(err);
 	}
 	return 0;
 }
 
-static int spec_autostart(const json_t *doc, json_t *out,
-                          struct vm_spec_error *err)
+static int
+spec_autostart(const json_t *doc, json_t *out, struct vm_spec_error *err)
 {
 	const json_t *v = json_object_get(doc, "autostart");
 
 	if (v != NULL && !json_is_boolean(v))
 		return spec_fail(err, "autostart", "must be true or false");
 	if (json_object_set_new(out, "autostart",
-	                        json_boolean(v != NULL && json_is_true(v))) ==
+				json_boolean(v != NULL && json_is_true(v))) ==
 	    -1)
 		return spec_nomem(err);
 	return 0;
 }
 
-static int spec_description(const json_t *doc, json_t *out,
-                            struct vm_spec_error *err)
+static int
+spec_description(const json_t *doc, json_t *out, struct vm_spec_error *err)
 {
 	const char *text;
 
 	if (spec_text(json_object_get(doc, "description"), "description",
-	              LIMIT_DESCRIPTION_LEN, &text, err) == -1)
+		      LIMIT_DESCRIPTION_LEN, &text, err) == -1)
 		return -1;
 	return spec_set_string(out, "description", text != NULL ? text : "",
-	                       err);
+			       err);
 }
 
 /*
  * Promises 1 for exactly the six members the daemon owns; NULL is not one.
  */
-int vm_spec_is_readonly_field(const char *key)
+int
+vm_spec_is_readonly_field(const char *key)
 {
 	return key != NULL && spec_in_list(spec_readonly_fields, key);
 }
@@ -625,9 +647,10 @@ int vm_spec_is_readonly_field(const char *key)
  * allow at least 1 vCPU and 1 MiB.  Checks run in canonical order after
  * the unknown-field check, so the first error reported is stable.
  */
-json_t *vm_spec_normalize(const json_t *doc, const char *name_from_url,
-                          const struct vm_spec_limits *limits,
-                          struct vm_spec_error *err)
+json_t *
+vm_spec_normalize(const json_t *doc, const char *name_from_url,
+		  const struct vm_spec_limits *limits,
+		  struct vm_spec_error *err)
 {
 	json_t *out = NULL;
 	uint64_t memory_mib;
@@ -667,7 +690,8 @@ fail:
  * Promises 1 only for [a-zA-Z0-9][a-zA-Z0-9._-]{0,63}, checked bytewise
  * (no locale); NULL is not a name.
  */
-int vm_spec_name_valid(const char *s)
+int
+vm_spec_name_valid(const char *s)
 {
 	size_t i;
 

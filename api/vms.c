@@ -20,6 +20,7 @@
 #include "api/response.h"
 #include "api/vm_spec.h"
 #include "core/vmreg.h"
+#include "core/vmrun.h"
 
 /* Attempts of a write without precondition that keeps losing races. */
 #define VMS_WRITE_RETRIES 8
@@ -77,6 +78,18 @@ vms_precondition_failed(struct api_response *rs, const char *header,
 		    name);
 }
 
+/* Whether query argument q repeats an earlier one's key. */
+static int
+vms_query_repeated(const struct api_request *rq, int q)
+{
+	int i;
+
+	for (i = 0; i < q; i++)
+		if (strcmp(rq->rq_query[i].kv_key, rq->rq_query[q].kv_key) == 0)
+			return 1;
+	return 0;
+}
+
 void
 api_vms_list(const struct api_context *ctx, const struct api_call *call,
 	     struct api_response *rs)
@@ -95,6 +108,11 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 
 		if (v == NULL)
 			v = "";
+		if (strcmp(k, "label") != 0 && vms_query_repeated(rq, q)) {
+			problem_set(rs, 400, "invalid-query", "Invalid query",
+				    k, "query parameter \"%s\" given twice", k);
+			return;
+		}
 		if (strcmp(k, "limit") == 0) {
 			unsigned long n;
 
@@ -498,7 +516,9 @@ api_vms_delete(const struct api_context *ctx, const struct api_call *call,
 	/* With If-Match, delete exactly the version it matched. */
 	if (vms_precheck(ctx, name, if_match, 0, &rev, rs) != 0)
 		return;
-	if (vmreg_delete(ctx->ac_vmreg, name, rev) != 0) {
+	if (vmreg_delete(ctx->ac_vmreg, name, rev) == 0) {
+		vmrun_forget(ctx->ac_vmrun, name);
+	} else {
 		if (errno == ENOENT && if_match != NULL)
 			errno = ESTALE;
 		vms_write_error(rs, errno, name);

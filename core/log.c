@@ -22,6 +22,12 @@ log_init(int foreground, int verbose)
 		openlog("vmmapid", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+int
+log_is_foreground(void)
+{
+	return log_foreground;
+}
+
 void
 log_access_enable(int on)
 {

@@ -9,6 +9,9 @@
 /* Sets where lines go; before it, lines go to stderr. */
 void log_init(int foreground, int verbose);
 
+/* Whether lines go to a terminal (stderr) rather than syslog. */
+int log_is_foreground(void);
+
 /* Message with ": strerror(errno)" appended. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Message as is. */

@@ -1,5 +1,6 @@
 #include "core/vmreg.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 struct vmrec {
 	char vr_name[65];
 	json_t *vr_spec;
+	json_t *vr_status; /* status details as stored */
 	char vr_state[16];
 	uint64_t vr_revision;
 	char *vr_body; /* rendered representation */
@@ -35,6 +37,7 @@ vmrec_free(struct vmrec *rec)
 	if (rec == NULL)
 		return;
 	json_decref(rec->vr_spec);
+	json_decref(rec->vr_status);
 	free(rec->vr_body);
 	free(rec);
 }
@@ -108,7 +111,7 @@ vmrec_from_row(const struct db_vm_row *row)
 		goto nomem;
 	rec->vr_len = strlen(rec->vr_body);
 	json_decref(doc);
-	json_decref(status);
+	rec->vr_status = status;
 	return rec;
 
 nomem:
@@ -404,12 +407,81 @@ vmreg_replace(struct vmreg *reg, const char *name, const json_t *spec,
 }
 
 int
+vmreg_set_state(struct vmreg *reg, const char *name, const char *state,
+		const json_t *status)
+{
+	struct vmreg_commit vc = {reg, 0, NULL, 0};
+	struct db_vm_row row;
+	int rc;
+
+	memset(&row, 0, sizeof(row));
+	snprintf(row.vr_name, sizeof(row.vr_name), "%s", name);
+	snprintf(row.vr_state, sizeof(row.vr_state), "%s", state);
+	if ((row.vr_status = json_dumps(status, JSON_COMPACT)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = db_vm_update_state(reg->vg_db, &row, vmreg_commit_hook, &vc);
+	db_vm_row_clear(&row);
+	if (rc != 0)
+		return -1;
+	return vmreg_commit_result(&vc);
+}
+
+int
+vmreg_get_state(struct vmreg *reg, const char *name, char state[16],
+		json_t **status)
+{
+	int found;
+	size_t i;
+
+	pthread_rwlock_rdlock(&reg->vg_lock);
+	i = vmreg_find(reg, name, &found);
+	if (found) {
+		memcpy(state, reg->vg_recs[i]->vr_state, 16);
+		*status = json_deep_copy(reg->vg_recs[i]->vr_status);
+	}
+	pthread_rwlock_unlock(&reg->vg_lock);
+	if (!found) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (*status == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+int
 vmreg_delete(struct vmreg *reg, const char *name, uint64_t expect_revision)
 {
 	struct vmreg_commit vc = {reg, 1, NULL, 0};
 
 	return db_vm_delete(reg->vg_db, name, expect_revision,
 			    vmreg_commit_hook, &vc);
+}
+
+int
+vmreg_names(struct vmreg *reg, const char *state, char (**names)[65], size_t *n)
+{
+	size_t i, k = 0;
+
+	pthread_rwlock_rdlock(&reg->vg_lock);
+	*names = calloc(reg->vg_n + 1, sizeof(**names));
+	if (*names == NULL) {
+		pthread_rwlock_unlock(&reg->vg_lock);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (i = 0; i < reg->vg_n; i++) {
+		if (state != NULL && strcmp(reg->vg_recs[i]->vr_state, state))
+			continue;
+		memcpy((*names)[k++], reg->vg_recs[i]->vr_name, 65);
+	}
+	pthread_rwlock_unlock(&reg->vg_lock);
+	*n = k;
+	return 0;
 }
 
 static int
@@ -468,6 +540,7 @@ vmreg_list(struct vmreg *reg, const struct vmreg_filter *f, char **body,
 	size_t i = 0, count = 0;
 	int found, more = 0, err = 0;
 
+	assert(f->vf_limit >= 1);
 	if (buf_add(&b, "{\"items\":[", 10) != 0)
 		goto nomem;
 	pthread_rwlock_rdlock(&reg->vg_lock);

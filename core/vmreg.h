@@ -73,6 +73,27 @@ int vmreg_replace(struct vmreg *reg, const char *name, const json_t *spec,
  */
 int vmreg_delete(struct vmreg *reg, const char *name, uint64_t expect_revision);
 
+/*
+ * Records VM name's run state (defined, starting, running, paused,
+ * stopping, stopped, crashed) and its status details (a JSON object with
+ * state_changed_at, started_at, stopped_at, exit_reason, exit_status;
+ * borrowed).  Generation stays; revision changes.  ENOENT.
+ */
+int vmreg_set_state(struct vmreg *reg, const char *name, const char *state,
+		    const json_t *status);
+
+/* VM name's state into buf (16 bytes) and a new reference to its status
+ * details. ENOENT. */
+int vmreg_get_state(struct vmreg *reg, const char *name, char state[16],
+		    json_t **status);
+
+/*
+ * The names of the VMs in state (NULL: every VM), in name order, as a new
+ * array the caller frees.  -1 ENOMEM.
+ */
+int vmreg_names(struct vmreg *reg, const char *state, char (**names)[65],
+		size_t *n);
+
 struct vmreg_label {
 	const char *vl_key;
 	const char *vl_value;

@@ -62,6 +62,17 @@ static const struct db_migration db_migrations[] = {
      " expires_ms INTEGER NOT NULL DEFAULT 0 CHECK (expires_ms >= 0),"
      " description TEXT NOT NULL DEFAULT '');"
      "PRAGMA user_version = 1;"},
+    {2,
+     /*
+      * The image store's metadata.  A row is written only once its file
+      * is complete and renamed into place (core/images.c).
+      */
+     "CREATE TABLE images ("
+     " name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),"
+     " size INTEGER NOT NULL CHECK (size >= 0),"
+     " sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
+     " created_ms INTEGER NOT NULL);"
+     "PRAGMA user_version = 2;"},
 };
 
 #define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))

@@ -64,8 +64,8 @@ int db_ping(struct db *db);
  * start-up, before requests).  Stops and returns cb's non-zero result.
  */
 int db_vm_load_all(struct db *db,
-                   int (*cb)(void *arg, const struct db_vm_row *row),
-                   void *arg);
+		   int (*cb)(void *arg, const struct db_vm_row *row),
+		   void *arg);
 
 /*
  * Inserts row.  The database assigns vr_revision, vr_generation (1),
@@ -73,7 +73,7 @@ int db_vm_load_all(struct db *db,
  * EEXIST: a VM of that name exists.
  */
 int db_vm_insert(struct db *db, struct db_vm_row *row, db_commit_hook hook,
-                 void *arg);
+		 void *arg);
 
 /*
  * Replaces the spec of VM row->vr_name (row->vr_spec) when its revision is
@@ -83,7 +83,7 @@ int db_vm_insert(struct db *db, struct db_vm_row *row, db_commit_hook hook,
  * ENOENT: no such VM.  ESTALE: revision differs.
  */
 int db_vm_update_spec(struct db *db, struct db_vm_row *row,
-                      uint64_t expect_revision, db_commit_hook hook, void *arg);
+		      uint64_t expect_revision, db_commit_hook hook, void *arg);
 
 /*
  * Sets state and status of VM row->vr_name (row->vr_state, vr_status),
@@ -91,7 +91,7 @@ int db_vm_update_spec(struct db *db, struct db_vm_row *row,
  * ENOENT: no such VM.
  */
 int db_vm_update_state(struct db *db, struct db_vm_row *row,
-                       db_commit_hook hook, void *arg);
+		       db_commit_hook hook, void *arg);
 
 /*
  * Deletes VM name when its revision is expect_revision (0: any) and its
@@ -100,7 +100,7 @@ int db_vm_update_state(struct db *db, struct db_vm_row *row,
  * (or starting, paused, stopping).
  */
 int db_vm_delete(struct db *db, const char *name, uint64_t expect_revision,
-                 db_commit_hook hook, void *arg);
+		 db_commit_hook hook, void *arg);
 
 /*
  * Counters of the writer: transactions committed and writes they held.
@@ -122,13 +122,44 @@ struct db_token_row {
 
 /* Calls cb for every token (start-up), stops on cb's non-zero result. */
 int db_token_load_all(struct db *db,
-                      int (*cb)(void *arg, const struct db_token_row *row),
-                      void *arg);
+		      int (*cb)(void *arg, const struct db_token_row *row),
+		      void *arg);
 
 /* Inserts a token. EEXIST: the id or hash exists. */
 int db_token_insert(struct db *db, const struct db_token_row *row);
 
 /* Number of tokens stored, or -1 with errno. */
 int64_t db_token_count(struct db *db);
+
+/*
+ * Images (core/images.c): the metadata of the files in the image store.
+ * The store keeps the files; these rows say which of them are complete.
+ */
+struct db_image_row {
+	char ir_name[65];
+	uint64_t ir_size;      /* bytes */
+	char ir_sha256[65];    /* lowercase hex */
+	int64_t ir_created_ms; /* when this content was stored */
+};
+
+/*
+ * Calls cb for every image row in name order (strcmp order), on the
+ * caller's thread, from one read transaction.  Same rules for cb as
+ * db_vm_load_all.  Returns 0, cb's non-zero result, or -1 with errno.
+ */
+int db_image_load_all(struct db *db,
+		      int (*cb)(void *arg, const struct db_image_row *row),
+		      void *arg);
+
+/*
+ * Inserts row, or replaces the row of that name, durably.
+ * ir_created_ms 0 stores the current time, written back into *row.
+ * *created (may be NULL) says whether no row of that name existed.
+ * EINVAL: an empty or unterminated name or hash.
+ */
+int db_image_put(struct db *db, struct db_image_row *row, int *created);
+
+/* Deletes image name's row, durably.  ENOENT: no such row. */
+int db_image_delete(struct db *db, const char *name);
 
 #endif

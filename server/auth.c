@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -150,7 +151,16 @@ auth_bootstrap(struct auth *a, const char *state_dir)
 		 "bootstrap admin token");
 
 	snprintf(path, sizeof(path), "%s/admin.token", state_dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/*
+	 * An old file keeps its mode through O_TRUNC, hence the fchmod; a
+	 * link planted at the path is not followed.
+	 */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd >= 0 && fchmod(fd, 0600) != 0) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd < 0) {
 		log_warn("bootstrap token: %s", path);
 		return -1;
@@ -172,9 +182,13 @@ auth_bootstrap(struct auth *a, const char *state_dir)
 	pthread_rwlock_unlock(&a->au_lock);
 	if (rc != 0)
 		return -1;
-	log_info("created the admin token %s (uid 0), saved in %s; it is "
-		 "shown only this once",
-		 secret, path);
+	/* The secret goes to the terminal only, never to syslog. */
+	if (log_is_foreground())
+		log_info("created the admin token %s (uid 0), saved in %s; it "
+			 "is shown only this once",
+			 secret, path);
+	else
+		log_info("created the admin token (uid 0), saved in %s", path);
 	return 0;
 }
 

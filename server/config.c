@@ -24,6 +24,7 @@ enum {
 	OPT_SHUTDOWN_TIMEOUT,
 	OPT_WORKERS,
 	OPT_PIDFILE,
+	OPT_UPLOAD_MAX,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -44,6 +45,7 @@ static const struct option long_opts[] = {
     {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"pidfile", required_argument, NULL, OPT_PIDFILE},
+    {"upload-max-mib", required_argument, NULL, OPT_UPLOAD_MAX},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -85,6 +87,7 @@ config_usage(FILE *out)
 	    "(default 10)\n"
 	    "  --workers N             threads for writes (default 64)\n"
 	    "  --pidfile PATH          pid file when daemonized\n"
+	    "  --upload-max-mib N      largest image upload (default 1024)\n"
 	    "  --help, --version\n");
 }
 
@@ -214,6 +217,11 @@ config_apply(struct config *cf, int opt, const char *name, const char *v)
 			return -1;
 		cf->cf_shutdown_timeout = (unsigned)n;
 		return 0;
+	case OPT_UPLOAD_MAX:
+		if (parse_uint(name, v, 1024 * 1024, &n) != 0 || n == 0)
+			goto zero;
+		cf->cf_upload_max_mib = n;
+		return 0;
 	case OPT_WORKERS:
 		if (parse_uint(name, v, 1024, &n) != 0 || n == 0)
 			goto zero;
@@ -296,6 +304,7 @@ config_parse(struct config *cf, int argc, char **argv)
 	cf->cf_conn_timeout = 60;
 	cf->cf_shutdown_timeout = 10;
 	cf->cf_workers = 64;
+	cf->cf_upload_max_mib = 1024;
 	if (set_str(&cf->cf_driver, "auto") != 0)
 		return -1;
 
@@ -311,7 +320,7 @@ config_parse(struct config *cf, int argc, char **argv)
 			return -1;
 	}
 
-	optind = 1;
+	optind = 0; /* 0, not 1: also forgets a half-read "-hv" */
 	while ((idx = -1,
 		opt = getopt_long(argc, argv, "dvh", long_opts, &idx)) != -1) {
 		switch (opt) {

@@ -26,9 +26,10 @@ struct config {
 	unsigned cf_conn_limit;     /* open connections per listener */
 	unsigned cf_conn_timeout; /* idle seconds before a connection closes */
 	unsigned
-	    cf_shutdown_timeout; /* seconds to finish requests on SIGTERM */
-	unsigned cf_workers;     /* threads for requests that may block */
-	char *cf_pidfile;        /* daemonized only; NULL: none */
+	    cf_shutdown_timeout;    /* seconds to finish requests on SIGTERM */
+	unsigned cf_workers;        /* threads for requests that may block */
+	char *cf_pidfile;           /* daemonized only; NULL: none */
+	uint64_t cf_upload_max_mib; /* image uploads at most (MiB) */
 };
 
 /* Usage text for --help. */

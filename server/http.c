@@ -1,6 +1,8 @@
 #include "server/http.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "server/auth.h"
+#include "server/hangup.h"
 #include "server/workers.h"
 
 /* Bytes of an oversized chunked body read and dropped before closing. */
@@ -37,6 +40,25 @@ struct http_server {
 	int hs_per_connection;
 	atomic_int hs_inflight; /* requests begun and not completed */
 	atomic_int hs_stopping; /* answer with Connection: close */
+	struct hangup *hs_hangup;
+	pthread_mutex_t hs_streams_lock; /* guards hs_streams */
+	struct http_stream *hs_streams;  /* streaming responses under way */
+};
+
+/*
+ * A streaming response.  While st_read has nothing, the connection is
+ * suspended; the stream's watch (new data) or a hang-up of the client
+ * resumes it, whichever comes first.
+ */
+struct http_stream {
+	struct http_server *sm_srv;
+	struct MHD_Connection *sm_conn;
+	struct api_stream *sm_api; /* owned */
+	int sm_fd;
+	pthread_mutex_t sm_lock; /* guards sm_suspended, sm_ended */
+	int sm_suspended;
+	int sm_ended; /* the client left or the daemon stops */
+	struct http_stream *sm_next, *sm_prev;
 };
 
 /* Who is at the other end of a Unix socket connection. */
@@ -55,6 +77,12 @@ struct http_req {
 	int hr_queued;       /* a response is queued */
 	size_t hr_discarded; /* body bytes dropped past the limit */
 	int hr_dispatched;   /* handed to api_handle (inline or on a worker) */
+	int hr_upload;       /* the route takes a file upload */
+	int hr_streaming;    /* the response is an api_stream */
+	uint64_t hr_limit;   /* bytes the body may have */
+	int hr_fd;           /* upload spool file, or -1 */
+	int hr_spool_errno;  /* writing the spool file failed */
+	char hr_path[4096];  /* its path */
 	int hr_status;
 	size_t hr_bytes;
 	struct api_response hr_resp;
@@ -91,6 +119,132 @@ http_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 	return MHD_YES;
 }
 
+/* Resumes a suspended stream once; called by whichever wakes it first. */
+static void
+http_stream_resume(struct http_stream *sm, int ended, int from_hangup)
+{
+	int was;
+
+	pthread_mutex_lock(&sm->sm_lock);
+	if (ended)
+		sm->sm_ended = 1;
+	was = sm->sm_suspended;
+	sm->sm_suspended = 0;
+	pthread_mutex_unlock(&sm->sm_lock);
+	if (!was)
+		return;
+	if (!from_hangup)
+		hangup_remove(sm->sm_srv->hs_hangup, sm);
+	MHD_resume_connection(sm->sm_conn);
+}
+
+static void
+http_stream_wake(void *arg)
+{
+	http_stream_resume(arg, 0, 0);
+}
+
+static void
+http_stream_hangup(void *arg)
+{
+	http_stream_resume(arg, 1, 1);
+}
+
+static ssize_t
+http_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream *sm = cls;
+	ssize_t n;
+	int w;
+
+	pthread_mutex_lock(&sm->sm_lock);
+	if (sm->sm_ended) {
+		pthread_mutex_unlock(&sm->sm_lock);
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	n = sm->sm_api->st_read(sm->sm_api->st_cls, buf, max);
+	if (n != 0) {
+		pthread_mutex_unlock(&sm->sm_lock);
+		return n > 0 ? n : MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	/*
+	 * Nothing yet: park the connection (libmicrohttpd's pattern for a
+	 * reader without data) until the watch or a hang-up resumes it.
+	 */
+	MHD_suspend_connection(sm->sm_conn);
+	sm->sm_suspended = 1;
+	w = sm->sm_api->st_watch(sm->sm_api->st_cls, http_stream_wake, sm);
+	if (w == 0 && hangup_add(sm->sm_srv->hs_hangup, sm->sm_fd,
+				 http_stream_hangup, sm) != 0)
+		log_warn("streaming response: cannot watch for hang-up");
+	if (w != 0) {
+		sm->sm_suspended = 0;
+		if (w < 0)
+			sm->sm_ended = 1;
+		MHD_resume_connection(sm->sm_conn);
+	}
+	pthread_mutex_unlock(&sm->sm_lock);
+	return 0;
+}
+
+static void
+http_stream_free(void *cls)
+{
+	struct http_stream *sm = cls;
+	struct http_server *srv = sm->sm_srv;
+
+	pthread_mutex_lock(&srv->hs_streams_lock);
+	if (sm->sm_prev != NULL)
+		sm->sm_prev->sm_next = sm->sm_next;
+	else
+		srv->hs_streams = sm->sm_next;
+	if (sm->sm_next != NULL)
+		sm->sm_next->sm_prev = sm->sm_prev;
+	pthread_mutex_unlock(&srv->hs_streams_lock);
+	hangup_remove(srv->hs_hangup, sm);
+	/* Cancels the watch and waits out a wake under way. */
+	sm->sm_api->st_free(sm->sm_api->st_cls);
+	free(sm->sm_api);
+	pthread_mutex_destroy(&sm->sm_lock);
+	free(sm);
+}
+
+/* A response whose body comes from an api_stream (taken from rs). */
+static struct MHD_Response *
+http_stream_response(struct http_req *hr, struct api_response *rs)
+{
+	struct http_server *srv = hr->hr_listener->hl_srv;
+	const union MHD_ConnectionInfo *ci;
+	struct http_stream *sm = calloc(1, sizeof(*sm));
+	struct MHD_Response *resp;
+
+	if (sm == NULL)
+		return NULL;
+	ci = MHD_get_connection_info(hr->hr_conn,
+				     MHD_CONNECTION_INFO_CONNECTION_FD);
+	sm->sm_srv = srv;
+	sm->sm_conn = hr->hr_conn;
+	sm->sm_fd = ci != NULL ? ci->connect_fd : -1;
+	pthread_mutex_init(&sm->sm_lock, NULL);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+						 http_stream_read, sm,
+						 http_stream_free);
+	if (resp == NULL) {
+		pthread_mutex_destroy(&sm->sm_lock);
+		free(sm);
+		return NULL;
+	}
+	sm->sm_api = rs->rs_stream;
+	rs->rs_stream = NULL;
+	pthread_mutex_lock(&srv->hs_streams_lock);
+	sm->sm_next = srv->hs_streams;
+	if (sm->sm_next != NULL)
+		sm->sm_next->sm_prev = sm;
+	srv->hs_streams = sm;
+	pthread_mutex_unlock(&srv->hs_streams_lock);
+	return resp;
+}
+
 static enum MHD_Result
 http_queue(struct http_req *hr)
 {
@@ -102,7 +256,10 @@ http_queue(struct http_req *hr)
 	if (rs->rs_status == 0)
 		problem_set(rs, 500, "internal", "Internal error", NULL,
 			    "the handler gave no response");
-	if (rs->rs_body != NULL) {
+	hr->hr_streaming = rs->rs_stream != NULL;
+	if (rs->rs_stream != NULL) {
+		resp = http_stream_response(hr, rs);
+	} else if (rs->rs_body != NULL) {
 		resp = MHD_create_response_from_buffer(
 		    rs->rs_body_len, rs->rs_body, MHD_RESPMEM_MUST_FREE);
 		if (resp != NULL)
@@ -113,7 +270,8 @@ http_queue(struct http_req *hr)
 	}
 	if (resp == NULL)
 		return MHD_NO;
-	if (rs->rs_content_type != NULL && rs->rs_body_len > 0)
+	if (rs->rs_content_type != NULL &&
+	    (rs->rs_body_len > 0 || hr->hr_streaming))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 					rs->rs_content_type);
 	for (i = 0; i < rs->rs_nheaders; i++)
@@ -194,6 +352,11 @@ http_dispatch(struct http_req *hr, const char *url, const char *method)
 		rq->rq_body = hr->hr_body;
 		rq->rq_body_len = hr->hr_len;
 	}
+	if (hr->hr_fd >= 0 && lseek(hr->hr_fd, 0, SEEK_SET) == 0) {
+		rq->rq_body_fd = hr->hr_fd;
+		rq->rq_body_path = hr->hr_path;
+		rq->rq_body_len = hr->hr_len;
+	}
 	MHD_get_connection_values(hr->hr_conn, MHD_GET_ARGUMENT_KIND,
 				  http_query_arg, hr);
 	http_principal(hr);
@@ -212,38 +375,137 @@ http_dispatch(struct http_req *hr, const char *url, const char *method)
 	return http_queue(hr);
 }
 
+/* Answers 413 for a body past the request's limit. */
+static enum MHD_Result
+http_too_large(struct http_req *hr)
+{
+	char detail[128];
+
+	snprintf(detail, sizeof(detail),
+		 "request bodies are limited to %llu bytes here",
+		 (unsigned long long)hr->hr_limit);
+	return http_fail(hr, 413, "body-too-large", "Body too large", detail);
+}
+
+/* The first call: set up, and refuse what can be refused unread. */
+static enum MHD_Result
+http_begin(struct http_listener *l, struct MHD_Connection *conn,
+	   const char *url, const char *method, void **con_cls)
+{
+	const struct api_context *ctx = l->hl_srv->hs_ctx;
+	struct http_req *hr;
+	enum api_method m = api_method_parse(method);
+	const char *cl;
+
+	if ((hr = calloc(1, sizeof(*hr))) == NULL)
+		return MHD_NO;
+	hr->hr_listener = l;
+	hr->hr_conn = conn;
+	hr->hr_start_us = timefmt_mono_us();
+	hr->hr_fd = -1;
+	hr->hr_api.rq_body_fd = -1;
+	/* Known now, so that early answers are logged in full. */
+	hr->hr_api.rq_method_name = method;
+	hr->hr_api.rq_path = url;
+	*con_cls = hr;
+	atomic_fetch_add(&l->hl_srv->hs_inflight, 1);
+	if (strlen(url) > LIMIT_URL_LEN)
+		return http_fail(hr, 414, "uri-too-long", "URI too long",
+				 "the request path is longer than 2048 bytes");
+	hr->hr_upload = api_route_uploads(m, url);
+	hr->hr_limit = hr->hr_upload ? ctx->ac_upload_max : LIMIT_BODY_BYTES;
+	/* Refuse an announced oversized body before it is sent. */
+	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL && strtoull(cl, NULL, 10) > hr->hr_limit)
+		return http_too_large(hr);
+	if (hr->hr_upload && !api_route_public(m, url)) {
+		/* Nobody uploads megabytes only to hear 401 at the end. */
+		http_principal(hr);
+		if (!hr->hr_api.rq_principal.pr_known)
+			return http_dispatch(hr, url, method);
+	}
+	return MHD_YES;
+}
+
+/* Spools an upload's chunk to its file; errors are answered at the end. */
+static void
+http_spool(struct http_req *hr, const char *data, size_t n)
+{
+	const struct api_context *ctx = hr->hr_listener->hl_srv->hs_ctx;
+
+	if (hr->hr_spool_errno != 0)
+		return;
+	if (hr->hr_fd < 0) {
+		snprintf(hr->hr_path, sizeof(hr->hr_path), "%s/.upload-XXXXXX",
+			 ctx->ac_spool_dir);
+		hr->hr_fd = mkostemp(hr->hr_path, O_CLOEXEC);
+		if (hr->hr_fd < 0) {
+			hr->hr_spool_errno = errno;
+			log_warn("upload spool %s", hr->hr_path);
+			hr->hr_path[0] = '\0';
+			return;
+		}
+	}
+	while (n > 0) {
+		ssize_t w = write(hr->hr_fd, data, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			hr->hr_spool_errno = w < 0 ? errno : EIO;
+			log_warn("upload spool %s", hr->hr_path);
+			return;
+		}
+		data += w;
+		n -= (size_t)w;
+	}
+}
+
+/* A chunk of the body: kept, spooled, or dropped past the limit. */
+static enum MHD_Result
+http_body(struct http_req *hr, const char *data, size_t n)
+{
+	if (hr->hr_discarded > 0 || hr->hr_len + n > hr->hr_limit) {
+		/*
+		 * A body without Content-Length (chunked) that grows past the
+		 * limit: libmicrohttpd 0.9.75 drops a response queued in the
+		 * middle of such an upload, so read and drop the rest and
+		 * answer 413 at its end; a body that goes on for ever is cut.
+		 */
+		hr->hr_discarded += n;
+		return hr->hr_discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
+	}
+	if (hr->hr_upload) {
+		http_spool(hr, data, n);
+		hr->hr_len += n;
+		return MHD_YES;
+	}
+	if (hr->hr_len + n + 1 > hr->hr_cap) {
+		size_t cap = hr->hr_cap ? hr->hr_cap : 1024;
+		char *b;
+
+		while (cap < hr->hr_len + n + 1)
+			cap *= 2;
+		if ((b = realloc(hr->hr_body, cap)) == NULL)
+			return MHD_NO;
+		hr->hr_body = b;
+		hr->hr_cap = cap;
+	}
+	memcpy(hr->hr_body + hr->hr_len, data, n);
+	hr->hr_len += n;
+	return MHD_YES;
+}
+
 static enum MHD_Result
 http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	    const char *method, const char *version, const char *upload_data,
 	    size_t *upload_data_size, void **con_cls)
 {
-	struct http_listener *l = cls;
 	struct http_req *hr = *con_cls;
-	const char *cl;
 
-	if (hr == NULL) {
-		if ((hr = calloc(1, sizeof(*hr))) == NULL)
-			return MHD_NO;
-		hr->hr_listener = l;
-		hr->hr_conn = conn;
-		hr->hr_start_us = timefmt_mono_us();
-		*con_cls = hr;
-		atomic_fetch_add(&l->hl_srv->hs_inflight, 1);
-		if (strlen(url) > LIMIT_URL_LEN)
-			return http_fail(hr, 414, "uri-too-long",
-					 "URI too long",
-					 "the request path is longer than "
-					 "2048 bytes");
-		/* Refuse an announced oversized body before it is sent. */
-		cl = MHD_lookup_connection_value(
-		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL && strtoull(cl, NULL, 10) > LIMIT_BODY_BYTES)
-			return http_fail(hr, 413, "body-too-large",
-					 "Body too large",
-					 "request bodies are limited to 65536 "
-					 "bytes");
-		return MHD_YES;
-	}
+	if (hr == NULL)
+		return http_begin(cls, conn, url, method, con_cls);
 	if (hr->hr_queued) {
 		*upload_data_size = 0; /* drain what follows an early answer */
 		return MHD_YES;
@@ -252,36 +514,16 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (hr->hr_discarded > 0 || hr->hr_len + n > LIMIT_BODY_BYTES) {
-			/*
-			 * A body without Content-Length (chunked) that grows
-			 * past the limit: libmicrohttpd 0.9.75 drops a
-			 * response queued in the middle of such an upload, so
-			 * read and drop the rest and answer 413 at its end; a
-			 * body that goes on for ever is cut off.
-			 */
-			hr->hr_discarded += n;
-			return hr->hr_discarded > HTTP_DISCARD_MAX ? MHD_NO
-								   : MHD_YES;
-		}
-		if (hr->hr_len + n + 1 > hr->hr_cap) {
-			size_t cap = hr->hr_cap ? hr->hr_cap : 1024;
-			char *b;
-
-			while (cap < hr->hr_len + n + 1)
-				cap *= 2;
-			if ((b = realloc(hr->hr_body, cap)) == NULL)
-				return MHD_NO;
-			hr->hr_body = b;
-			hr->hr_cap = cap;
-		}
-		memcpy(hr->hr_body + hr->hr_len, upload_data, n);
-		hr->hr_len += n;
-		return MHD_YES;
+		return http_body(hr, upload_data, n);
 	}
 	if (hr->hr_discarded > 0)
-		return http_fail(hr, 413, "body-too-large", "Body too large",
-				 "request bodies are limited to 65536 bytes");
+		return http_too_large(hr);
+	if (hr->hr_spool_errno != 0) {
+		problem_from_errno(&hr->hr_resp, hr->hr_spool_errno,
+				   "storing the upload failed: %s",
+				   strerror(hr->hr_spool_errno));
+		return http_queue(hr);
+	}
 	if (!hr->hr_dispatched)
 		return http_dispatch(hr, url, method);
 	/* Resumed: the worker has filled the response. */
@@ -315,6 +557,12 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	    (unsigned long long)(timefmt_mono_us() - hr->hr_start_us), how);
 	api_response_clear(&hr->hr_resp);
 	free(hr->hr_body);
+	if (hr->hr_fd >= 0) {
+		close(hr->hr_fd);
+		/* Gone already when the handler kept the upload. */
+		if (unlink(hr->hr_path) != 0 && errno != ENOENT)
+			log_warn("removing %s", hr->hr_path);
+	}
 	free(hr);
 	atomic_fetch_sub(&l->hl_srv->hs_inflight, 1);
 }
@@ -396,6 +644,13 @@ http_start(struct http_server **out, const struct api_context *ctx,
 	srv->hs_ctx = ctx;
 	srv->hs_auth = auth;
 	srv->hs_per_connection = opt->ho_per_connection;
+	pthread_mutex_init(&srv->hs_streams_lock, NULL);
+	if (hangup_start(&srv->hs_hangup) != 0) {
+		log_warn("http: hang-up watcher");
+		pthread_mutex_destroy(&srv->hs_streams_lock);
+		free(srv);
+		return -1;
+	}
 	if ((srv->hs_listeners =
 		 calloc((size_t)nsocks, sizeof(*srv->hs_listeners))) == NULL ||
 	    workers_create(&srv->hs_workers, opt->ho_workers) != 0) {
@@ -443,6 +698,39 @@ http_start(struct http_server **out, const struct api_context *ctx,
 	return 0;
 }
 
+/* Ends every streaming response (the daemon stops): each sends its end. */
+static void
+http_end_streams(struct http_server *srv)
+{
+	struct http_stream *sm;
+
+	for (;;) {
+		pthread_mutex_lock(&srv->hs_streams_lock);
+		for (sm = srv->hs_streams; sm != NULL; sm = sm->sm_next) {
+			pthread_mutex_lock(&sm->sm_lock);
+			if (!sm->sm_ended)
+				break; /* sm_lock stays held */
+			pthread_mutex_unlock(&sm->sm_lock);
+		}
+		if (sm == NULL) {
+			pthread_mutex_unlock(&srv->hs_streams_lock);
+			return;
+		}
+		sm->sm_ended = 1;
+		if (!sm->sm_suspended) {
+			pthread_mutex_unlock(&sm->sm_lock);
+			pthread_mutex_unlock(&srv->hs_streams_lock);
+			continue;
+		}
+		sm->sm_suspended = 0;
+		pthread_mutex_unlock(&sm->sm_lock);
+		/* Still listed, so not freed until we let go of the list. */
+		hangup_remove(srv->hs_hangup, sm);
+		MHD_resume_connection(sm->sm_conn);
+		pthread_mutex_unlock(&srv->hs_streams_lock);
+	}
+}
+
 void
 http_stop(struct http_server *srv, unsigned timeout_s)
 {
@@ -455,6 +743,7 @@ http_stop(struct http_server *srv, unsigned timeout_s)
 	/* Stop accepting; the listening sockets stay the caller's. */
 	for (i = 0; i < srv->hs_n; i++)
 		MHD_quiesce_daemon(srv->hs_listeners[i].hl_mhd);
+	http_end_streams(srv);
 	deadline = timefmt_mono_us() + (uint64_t)timeout_s * 1000000;
 	while (atomic_load(&srv->hs_inflight) > 0 &&
 	       timefmt_mono_us() < deadline) {
@@ -470,6 +759,8 @@ http_stop(struct http_server *srv, unsigned timeout_s)
 	workers_destroy(srv->hs_workers);
 	for (i = 0; i < srv->hs_n; i++)
 		MHD_stop_daemon(srv->hs_listeners[i].hl_mhd);
+	hangup_stop(srv->hs_hangup);
+	pthread_mutex_destroy(&srv->hs_streams_lock);
 	free(srv->hs_listeners);
 	free(srv);
 }

@@ -26,6 +26,11 @@ listen_unix(const char *path, struct listen_sock *ls)
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
+	if (path[0] == '\0') {
+		log_warnx("unix: the socket path is empty");
+		errno = EINVAL;
+		return -1;
+	}
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		log_warnx("unix:%s: path longer than %zu bytes", path,
 			  sizeof(sun.sun_path) - 1);
@@ -96,7 +101,9 @@ fail:
 static int
 listen_tcp(const char *hostport, struct listen_sock *ls)
 {
-	char host[256], port[16], shown[INET6_ADDRSTRLEN];
+	char host[256], port[16], shown[INET6_ADDRSTRLEN], *end;
+	const char *spec = hostport;
+	unsigned long pnum;
 	struct addrinfo hints, *res = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
@@ -115,13 +122,23 @@ listen_tcp(const char *hostport, struct listen_sock *ls)
 		hlen -= 2;
 	}
 	if (hlen == 0 || hlen >= sizeof(host)) {
-		log_warnx("tcp:%s: bad host", hostport);
+		log_warnx("tcp:%s: bad host", spec);
 		errno = EINVAL;
 		return -1;
 	}
 	memcpy(host, hostport, hlen);
 	host[hlen] = '\0';
 	strcpy(port, colon + 1);
+	/* getaddrinfo takes any number and keeps its low 16 bits. */
+	errno = 0;
+	pnum = strtoul(port, &end, 10);
+	if (port[0] < '0' || port[0] > '9' || *end != '\0' || errno != 0 ||
+	    pnum > 65535) {
+		log_warnx("tcp:%s: the port must be a number from 0 to 65535",
+			  spec);
+		errno = EINVAL;
+		return -1;
+	}
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;

@@ -20,13 +20,17 @@
 #include "api/routes.h"
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "core/images.h"
 #include "core/vmreg.h"
+#include "core/vmrun.h"
 #include "db/db.h"
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/http.h"
 #include "server/listen.h"
 #include "vmm-driver/detect.h"
+#include "vmm-driver/kick.h"
+#include "vmm-driver/vmm.h"
 
 extern const char vmmapid_openapi[];
 extern const size_t vmmapid_openapi_len;
@@ -106,8 +110,11 @@ main(int argc, char **argv)
 	struct db *db = NULL;
 	struct vmreg *reg = NULL;
 	struct auth *auth = NULL;
+	struct images *images = NULL;
+	struct vmrun *vmrun = NULL;
+	char images_dir[4096];
 	char reason[512];
-	sigset_t sigs;
+	sigset_t sigs, kick;
 	int i, nsocks = 0, have_tcp = 0, sig, rc = 1;
 
 	switch (config_parse(&cf, argc, argv)) {
@@ -127,6 +134,10 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/* The vCPU kick: only vCPU threads take it (they unblock it). */
+	sigemptyset(&kick);
+	sigaddset(&kick, VMM_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &kick, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -174,9 +185,26 @@ main(int argc, char **argv)
 	}
 	if (have_tcp && auth_bootstrap(auth, cf.cf_state_dir) != 0)
 		goto out;
+	snprintf(images_dir, sizeof(images_dir), "%s/images", cf.cf_state_dir);
+	if (images_open(&images, db, images_dir) != 0) {
+		log_warn("image store %s", images_dir);
+		goto out;
+	}
+	/* The sim backend runs nothing yet: starts answer 501. */
+	if (vmrun_open(&vmrun, reg, images,
+		       strcmp(ctx.ac_driver, "kvm") == 0 ? &vmm_kvm_ops
+							 : NULL) != 0) {
+		log_warn("VM runtime");
+		goto out;
+	}
+	vmrun_autostart(vmrun);
 
 	ctx.ac_vmreg = reg;
 	ctx.ac_db = db;
+	ctx.ac_images = images;
+	ctx.ac_vmrun = vmrun;
+	ctx.ac_spool_dir = images_spool_dir(images);
+	ctx.ac_upload_max = cf.cf_upload_max_mib << 20;
 	ctx.ac_openapi = vmmapid_openapi;
 	ctx.ac_openapi_len = vmmapid_openapi_len;
 	ctx.ac_started_at_ms = (uint64_t)timefmt_now_ms();
@@ -218,6 +246,8 @@ out:
 	http_stop(http, 0);
 	for (i = 0; i < nsocks; i++)
 		listen_close(&socks[i]);
+	vmrun_close(vmrun);
+	images_close(images);
 	auth_close(auth);
 	vmreg_close(reg);
 	db_close(db);

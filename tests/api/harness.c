@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -36,14 +38,22 @@
 #define HARNESS_STOP_MS 10000
 #define HARNESS_MAX_ARGS 64
 
+/* A harness_alloc() block, freed at teardown. */
+struct harness_block {
+	struct harness_block *b_next;
+	max_align_t b_data[];
+};
+
 static pthread_once_t harness_curl_once = PTHREAD_ONCE_INIT;
 
-static void harness_curl_global(void)
+static void
+harness_curl_global(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static void harness_sleep_ms(int ms)
+static void
+harness_sleep_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
@@ -51,7 +61,8 @@ static void harness_sleep_ms(int ms)
 		;
 }
 
-static int64_t harness_now_ms(void)
+static int64_t
+harness_now_ms(void)
 {
 	struct timespec ts;
 
@@ -63,7 +74,8 @@ static int64_t harness_now_ms(void)
 static void harness_failf(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
 
-static void harness_failf(const char *file, int line, const char *fmt, ...)
+static void
+harness_failf(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -77,7 +89,8 @@ static void harness_failf(const char *file, int line, const char *fmt, ...)
 
 #define HFAIL(...) harness_failf(__FILE__, __LINE__, __VA_ARGS__)
 
-static int harness_free_port(void)
+static int
+harness_free_port(void)
 {
 	struct sockaddr_in sin;
 	socklen_t len = sizeof(sin);
@@ -96,11 +109,21 @@ static int harness_free_port(void)
 	return (port);
 }
 
-/* 1 when something accepts connections on the Unix socket path. */
-static int harness_unix_accepts(const char *path)
+/*
+ * 1 when the daemon answers GET /v1/health with 200 on the Unix socket:
+ * the socket accepts before start-up is done (it is opened first), so
+ * accepting alone is not ready.
+ */
+static int
+harness_unix_healthy(const char *path)
 {
+	static const char rq[] = "GET /v1/health HTTP/1.0\r\n\r\n";
+	struct timeval tv = {1, 0};
 	struct sockaddr_un sun;
-	int fd, ok;
+	char buf[64];
+	ssize_t n;
+	size_t got = 0;
+	int fd, ok = 0;
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1)
@@ -108,12 +131,20 @@ static int harness_unix_accepts(const char *path)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 &&
+	    write(fd, rq, sizeof(rq) - 1) == (ssize_t)(sizeof(rq) - 1)) {
+		while (got < 12 &&
+		       (n = read(fd, buf + got, sizeof(buf) - got)) > 0)
+			got += (size_t)n;
+		ok = got >= 12 && memcmp(buf + 9, "200", 3) == 0;
+	}
 	close(fd);
 	return (ok);
 }
 
-static int harness_tcp_accepts(int port)
+static int
+harness_tcp_accepts(int port)
 {
 	struct sockaddr_in sin;
 	int fd, ok;
@@ -133,7 +164,8 @@ static int harness_tcp_accepts(int port)
 /*
  * Forks and execs the daemon; see harness.h.
  */
-pid_t harness_spawn(const char *const *args, const char *log_path)
+pid_t
+harness_spawn(const char *const *args, const char *log_path)
 {
 	const char *argv[HARNESS_MAX_ARGS + 2];
 	int n = 0, fd;
@@ -155,12 +187,11 @@ pid_t harness_spawn(const char *const *args, const char *log_path)
 		HFAIL("fork: %s", strerror(errno));
 	if (pid > 0)
 		return (pid);
-
-	/* Child: only async-signal-safe calls until exec. */
 #ifdef __linux__
 	/* A crashed test run must not leave daemons behind. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 #endif
+	/* The child: only async-signal-safe calls until exec. */
 	fd = open("/dev/null", O_RDONLY);
 	if (fd != -1 && fd != 0) {
 		dup2(fd, 0);
@@ -183,7 +214,8 @@ pid_t harness_spawn(const char *const *args, const char *log_path)
 /*
  * Waits for pid with a bound; see harness.h.
  */
-int harness_wait_pid(pid_t pid, int timeout_ms, int *status)
+int
+harness_wait_pid(pid_t pid, int timeout_ms, int *status)
 {
 	int64_t deadline = harness_now_ms() + timeout_ms;
 	pid_t r;
@@ -203,7 +235,8 @@ int harness_wait_pid(pid_t pid, int timeout_ms, int *status)
 /*
  * Reads the daemon's log; see harness.h.
  */
-char *harness_read_log(const struct harness *h)
+char *
+harness_read_log(const struct harness *h)
 {
 	FILE *f;
 	char *buf = NULL;
@@ -235,7 +268,8 @@ char *harness_read_log(const struct harness *h)
 /*
  * Prints the daemon's log; see harness.h.
  */
-void harness_print_log(const struct harness *h)
+void
+harness_print_log(const struct harness *h)
 {
 	char *log = harness_read_log(h);
 
@@ -244,7 +278,8 @@ void harness_print_log(const struct harness *h)
 	free(log);
 }
 
-static void harness_log_marker(const struct harness *h, const char *what)
+static void
+harness_log_marker(const struct harness *h, const char *what)
 {
 	FILE *f = fopen(h->h_log, "a");
 
@@ -258,7 +293,8 @@ static void harness_log_marker(const struct harness *h, const char *what)
  * Reads admin.token into h_token: 0 when it holds a line ending in a
  * newline, else -1 with h_token "".
  */
-static int harness_read_token(struct harness *h)
+static int
+harness_read_token(struct harness *h)
 {
 	char buf[sizeof(h->h_token) + 1];
 	FILE *f;
@@ -282,7 +318,8 @@ static int harness_read_token(struct harness *h)
 /*
  * Starts the daemon and waits until it is ready; see harness.h.
  */
-void harness_start(struct harness *h, const char *const *extra)
+void
+harness_start(struct harness *h, const char *const *extra)
 {
 	const char *args[HARNESS_MAX_ARGS + 1];
 	char unix_arg[HARNESS_PATH_MAX + 8], tcp_arg[64];
@@ -331,7 +368,7 @@ void harness_start(struct harness *h, const char *const *extra)
 			      (unsigned)status);
 		}
 		/* With TCP, ready includes a complete admin.token. */
-		if (harness_unix_accepts(h->h_sock) &&
+		if (harness_unix_healthy(h->h_sock) &&
 		    (!(h->h_case->hc_flags & HARNESS_TCP) ||
 		     (harness_tcp_accepts(h->h_tcp_port) &&
 		      harness_read_token(h) == 0))) {
@@ -357,7 +394,8 @@ void harness_start(struct harness *h, const char *const *extra)
 /*
  * Signals the daemon and waits for it; see harness.h.
  */
-int harness_signal_and_wait(struct harness *h, int sig, int timeout_ms)
+int
+harness_signal_and_wait(struct harness *h, int sig, int timeout_ms)
 {
 	int status = 0;
 
@@ -384,7 +422,8 @@ int harness_signal_and_wait(struct harness *h, int sig, int timeout_ms)
 	return (status);
 }
 
-static void harness_describe_status(int status, char *buf, size_t len)
+static void
+harness_describe_status(int status, char *buf, size_t len)
 {
 	if (WIFEXITED(status))
 		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
@@ -397,7 +436,8 @@ static void harness_describe_status(int status, char *buf, size_t len)
 /*
  * SIGTERM and a clean exit; see harness.h.
  */
-void harness_stop(struct harness *h)
+void
+harness_stop(struct harness *h)
 {
 	char desc[64];
 	int status;
@@ -413,14 +453,16 @@ void harness_stop(struct harness *h)
 /*
  * Stops and starts again on the same directory; see harness.h.
  */
-void harness_restart(struct harness *h)
+void
+harness_restart(struct harness *h)
 {
 	harness_stop(h);
 	harness_start(h, NULL);
 }
 
-static int harness_rm_entry(const char *path, const struct stat *st,
-			    int flag, struct FTW *ftw)
+static int
+harness_rm_entry(const char *path, const struct stat *st, int flag,
+		 struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
@@ -434,7 +476,8 @@ static int harness_rm_entry(const char *path, const struct stat *st,
  * harness_run() so that a failed start is a failed case and teardown
  * still cleans up.
  */
-int harness_setup(void **state)
+int
+harness_setup(void **state)
 {
 	struct harness *h;
 
@@ -470,7 +513,8 @@ int harness_setup(void **state)
  * prints the log when the case failed, removes the directory.  Set
  * VMMAPID_KEEP_TMP=1 to keep the directory.
  */
-int harness_teardown(void **state)
+int
+harness_teardown(void **state)
 {
 	struct harness *h = *state;
 	struct harness_response *r, *next;
@@ -503,6 +547,12 @@ int harness_teardown(void **state)
 		harness_response_clear(r);
 		free(r);
 	}
+	while (h->h_blocks != NULL) {
+		struct harness_block *b = h->h_blocks;
+
+		h->h_blocks = b->b_next;
+		free(b);
+	}
 	if (getenv("VMMAPID_KEEP_TMP") == NULL)
 		nftw(h->h_dir, harness_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	else
@@ -515,7 +565,8 @@ int harness_teardown(void **state)
  * The test function of every HARNESS_CASE(): starts the daemon unless
  * the case says not to, runs the case, and notes that it got to the end.
  */
-void harness_run(void **state)
+void
+harness_run(void **state)
 {
 	struct harness *h = *state;
 
@@ -528,7 +579,8 @@ void harness_run(void **state)
 /*
  * A fresh curl handle; see harness.h.
  */
-void *harness_curl_new(void)
+void *
+harness_curl_new(void)
 {
 	CURL *c;
 
@@ -539,7 +591,8 @@ void *harness_curl_new(void)
 	return (c);
 }
 
-void harness_curl_free(void *curl)
+void
+harness_curl_free(void *curl)
 {
 	if (curl != NULL)
 		curl_easy_cleanup(curl);
@@ -551,7 +604,8 @@ struct harness_buf {
 	size_t b_cap;
 };
 
-static size_t harness_on_body(char *p, size_t size, size_t n, void *arg)
+static size_t
+harness_on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct harness_buf *b = arg;
 	size_t len = size * n;
@@ -571,7 +625,8 @@ static size_t harness_on_body(char *p, size_t size, size_t n, void *arg)
 	return (len);
 }
 
-static void harness_clear_headers(struct harness_response *rs)
+static void
+harness_clear_headers(struct harness_response *rs)
 {
 	int i;
 
@@ -580,7 +635,8 @@ static void harness_clear_headers(struct harness_response *rs)
 	rs->hr_nheaders = 0;
 }
 
-static size_t harness_on_header(char *p, size_t size, size_t n, void *arg)
+static size_t
+harness_on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct harness_response *rs = arg;
 	size_t len = size * n;
@@ -609,7 +665,8 @@ struct harness_upload {
 	size_t u_off;
 };
 
-static size_t harness_on_read(char *p, size_t size, size_t n, void *arg)
+static size_t
+harness_on_read(char *p, size_t size, size_t n, void *arg)
 {
 	struct harness_upload *u = arg;
 	size_t len = size * n;
@@ -624,7 +681,8 @@ static size_t harness_on_read(char *p, size_t size, size_t n, void *arg)
 	return (len);
 }
 
-static int harness_has_header(const char *const *headers, const char *name)
+static int
+harness_has_header(const char *const *headers, const char *name)
 {
 	size_t len = strlen(name);
 
@@ -636,7 +694,8 @@ static int harness_has_header(const char *const *headers, const char *name)
 }
 
 /* The media type of a Content-Type value, lower-cased, without params. */
-static void harness_media_type(const char *v, char *out, size_t len)
+static void
+harness_media_type(const char *v, char *out, size_t len)
 {
 	size_t i = 0;
 
@@ -647,7 +706,8 @@ static void harness_media_type(const char *v, char *out, size_t len)
 	out[i] = '\0';
 }
 
-static int harness_is_json_type(const char *ct)
+static int
+harness_is_json_type(const char *ct)
 {
 	char mt[128];
 	size_t len;
@@ -663,9 +723,9 @@ static int harness_is_json_type(const char *ct)
 /*
  * One request on the caller's curl handle; see harness.h.
  */
-int harness_fetch(const struct harness *h, void *curl,
-		  const struct harness_request *rq,
-		  struct harness_response *rs)
+int
+harness_fetch(const struct harness *h, void *curl,
+	      const struct harness_request *rq, struct harness_response *rs)
 {
 	CURL *c = curl;
 	struct curl_slist *hdrs = NULL, *nh;
@@ -682,8 +742,7 @@ int harness_fetch(const struct harness *h, void *curl,
 	memset(rs, 0, sizeof(*rs));
 	snprintf(rs->hr_method, sizeof(rs->hr_method), "%s", rq->rq_method);
 	snprintf(rs->hr_path, sizeof(rs->hr_path), "%s", rq->rq_path);
-	want_body = rq->rq_body != NULL ||
-		    strcmp(rq->rq_method, "POST") == 0 ||
+	want_body = rq->rq_body != NULL || strcmp(rq->rq_method, "POST") == 0 ||
 		    strcmp(rq->rq_method, "PUT") == 0 ||
 		    strcmp(rq->rq_method, "PATCH") == 0;
 
@@ -747,10 +806,10 @@ int harness_fetch(const struct harness *h, void *curl,
 			curl_easy_setopt(c, CURLOPT_POSTFIELDS,
 					 rq->rq_body != NULL ? rq->rq_body
 							     : "");
-			curl_easy_setopt(
-			    c, CURLOPT_POSTFIELDSIZE_LARGE,
-			    (curl_off_t)(rq->rq_body != NULL ? rq->rq_body_len
-							     : 0));
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+					 (curl_off_t)(rq->rq_body != NULL
+							  ? rq->rq_body_len
+							  : 0));
 		}
 	}
 
@@ -773,7 +832,8 @@ int harness_fetch(const struct harness *h, void *curl,
 	rs->hr_body_len = body.b_len;
 	ct = harness_header(rs, "Content-Type");
 	if (harness_is_json_type(ct) && rs->hr_body_len > 0)
-		rs->hr_json = json_loadb(rs->hr_body, rs->hr_body_len, 0, &jerr);
+		rs->hr_json =
+		    json_loadb(rs->hr_body, rs->hr_body_len, 0, &jerr);
 	return (0);
 fail:
 	curl_slist_free_all(hdrs);
@@ -785,7 +845,8 @@ fail:
 /*
  * Frees what a response holds; see harness.h.
  */
-void harness_response_clear(struct harness_response *rs)
+void
+harness_response_clear(struct harness_response *rs)
 {
 	harness_clear_headers(rs);
 	free(rs->hr_body);
@@ -797,8 +858,8 @@ void harness_response_clear(struct harness_response *rs)
 /*
  * A request on h's handle, owned by h; see harness.h.
  */
-struct harness_response *harness_send(struct harness *h,
-				      const struct harness_request *rq)
+struct harness_response *
+harness_send(struct harness *h, const struct harness_request *rq)
 {
 	struct harness_response *rs;
 
@@ -822,8 +883,9 @@ struct harness_response *harness_send(struct harness *h,
 /*
  * A JSON request over the Unix socket; see harness.h.
  */
-struct harness_response *harness_req(struct harness *h, const char *method,
-				     const char *path, const char *body, ...)
+struct harness_response *
+harness_req(struct harness *h, const char *method, const char *path,
+	    const char *body, ...)
 {
 	const char *headers[34];
 	struct harness_request rq;
@@ -853,16 +915,32 @@ struct harness_response *harness_req(struct harness *h, const char *method,
 /*
  * GET over the Unix socket; see harness.h.
  */
-struct harness_response *harness_get(struct harness *h, const char *path)
+struct harness_response *
+harness_get(struct harness *h, const char *path)
 {
 	return (harness_req(h, "GET", path, NULL, NULL));
 }
 
 /*
+ * Memory freed at teardown; see harness.h.
+ */
+void *
+harness_alloc(struct harness *h, size_t len)
+{
+	struct harness_block *b = calloc(1, sizeof(*b) + len);
+
+	if (b == NULL)
+		HFAIL("out of memory (%zu bytes)", len);
+	b->b_next = h->h_blocks;
+	h->h_blocks = b;
+	return (b->b_data);
+}
+
+/*
  * A header's value; see harness.h.
  */
-const char *harness_header(const struct harness_response *r,
-			   const char *name)
+const char *
+harness_header(const struct harness_response *r, const char *name)
 {
 	size_t len = strlen(name);
 	const char *v;
@@ -883,7 +961,8 @@ const char *harness_header(const struct harness_response *r,
 /*
  * The value at a dotted path; see harness.h.
  */
-json_t *harness_json_at(const json_t *v, const char *dotted)
+json_t *
+harness_json_at(const json_t *v, const char *dotted)
 {
 	char key[256];
 	const char *dot;
@@ -917,15 +996,16 @@ json_t *harness_json_at(const json_t *v, const char *dotted)
 /*
  * The number in an ETag; see harness.h.
  */
-uint64_t harness_etag_number(const struct harness_response *r,
-			     const char *file, int line)
+uint64_t
+harness_etag_number(const struct harness_response *r, const char *file,
+		    int line)
 {
 	const char *v = harness_header(r, "ETag");
 	size_t len;
 
 	if (v == NULL)
-		harness_failf(file, line, "%s %s: no ETag header",
-			      r->hr_method, r->hr_path);
+		harness_failf(file, line, "%s %s: no ETag header", r->hr_method,
+			      r->hr_path);
 	len = strlen(v);
 	if (len < 3 || len > 22 || v[0] != '"' || v[len - 1] != '"' ||
 	    strspn(v + 1, "0123456789") != len - 2)
@@ -935,7 +1015,8 @@ uint64_t harness_etag_number(const struct harness_response *r,
 	return (strtoull(v + 1, NULL, 10));
 }
 
-static int harness_digits(const char *s, int n)
+static int
+harness_digits(const char *s, int n)
 {
 	int i;
 
@@ -948,7 +1029,8 @@ static int harness_digits(const char *s, int n)
 /*
  * RFC 3339 date-time check; see harness.h.
  */
-int harness_is_rfc3339(const char *s)
+int
+harness_is_rfc3339(const char *s)
 {
 	int mon, day, hour, min, sec;
 
@@ -986,8 +1068,9 @@ static void harness_fail_response(const struct harness_response *r,
 				  const char *file, int line, const char *what)
     __attribute__((noreturn));
 
-static void harness_fail_response(const struct harness_response *r,
-				  const char *file, int line, const char *what)
+static void
+harness_fail_response(const struct harness_response *r, const char *file,
+		      int line, const char *what)
 {
 	harness_failf(file, line, "%s %s -> %ld: %s\nbody: %.2000s",
 		      r->hr_method, r->hr_path, r->hr_status, what,
@@ -997,8 +1080,9 @@ static void harness_fail_response(const struct harness_response *r,
 /*
  * Status check; see harness.h.
  */
-void harness_assert_status(const struct harness_response *r, long status,
-			   const char *file, int line)
+void
+harness_assert_status(const struct harness_response *r, long status,
+		      const char *file, int line)
 {
 	char what[64];
 
@@ -1008,7 +1092,8 @@ void harness_assert_status(const struct harness_response *r, long status,
 	harness_fail_response(r, file, line, what);
 }
 
-static int harness_nonempty_str(const json_t *v)
+static int
+harness_nonempty_str(const json_t *v)
 {
 	return (json_is_string(v) && json_string_length(v) > 0);
 }
@@ -1017,8 +1102,9 @@ static int harness_nonempty_str(const json_t *v)
  * Problem-details check; a field ending in '*' matches as a prefix.  See
  * harness.h.
  */
-void harness_assert_problem(const struct harness_response *r, long status,
-			    const char *field, const char *file, int line)
+void
+harness_assert_problem(const struct harness_response *r, long status,
+		       const char *field, const char *file, int line)
 {
 	char mt[128], what[256];
 	const char *ct = harness_header(r, "Content-Type");
@@ -1034,14 +1120,14 @@ void harness_assert_problem(const struct harness_response *r, long status,
 		harness_fail_response(r, file, line, what);
 	}
 	if (!json_is_object(r->hr_json))
-		harness_fail_response(r, file, line, "body is not a JSON object");
+		harness_fail_response(r, file, line,
+				      "body is not a JSON object");
 	if (!harness_nonempty_str(json_object_get(r->hr_json, "type")) ||
 	    !harness_nonempty_str(json_object_get(r->hr_json, "title")) ||
 	    !harness_nonempty_str(json_object_get(r->hr_json, "detail")))
 		harness_fail_response(r, file, line,
 				      "type, title or detail missing or empty");
-	if (json_integer_value(json_object_get(r->hr_json, "status")) !=
-	    status)
+	if (json_integer_value(json_object_get(r->hr_json, "status")) != status)
 		harness_fail_response(r, file, line,
 				      "\"status\" member differs from HTTP");
 	if (field == NULL)
@@ -1061,9 +1147,9 @@ void harness_assert_problem(const struct harness_response *r, long status,
 /*
  * Header check; see harness.h.
  */
-void harness_assert_header(const struct harness_response *r,
-			   const char *name, const char *value,
-			   const char *file, int line)
+void
+harness_assert_header(const struct harness_response *r, const char *name,
+		      const char *value, const char *file, int line)
 {
 	const char *v = harness_header(r, name);
 	char a[128], b[128], what[512];
@@ -1087,9 +1173,9 @@ void harness_assert_header(const struct harness_response *r,
 /*
  * JSON string member check; see harness.h.
  */
-void harness_assert_json_str(const struct harness_response *r,
-			     const char *dotted, const char *value,
-			     const char *file, int line)
+void
+harness_assert_json_str(const struct harness_response *r, const char *dotted,
+			const char *value, const char *file, int line)
 {
 	const json_t *v = harness_json_at(r->hr_json, dotted);
 	char what[512];
@@ -1103,16 +1189,16 @@ void harness_assert_json_str(const struct harness_response *r,
 /*
  * JSON integer member check; see harness.h.
  */
-void harness_assert_json_int(const struct harness_response *r,
-			     const char *dotted, long long value,
-			     const char *file, int line)
+void
+harness_assert_json_int(const struct harness_response *r, const char *dotted,
+			long long value, const char *file, int line)
 {
 	const json_t *v = harness_json_at(r->hr_json, dotted);
 	char what[512];
 
 	if (json_is_integer(v) && json_integer_value(v) == value)
 		return;
-	snprintf(what, sizeof(what), "expected %s = %lld (an integer)",
-		 dotted, value);
+	snprintf(what, sizeof(what), "expected %s = %lld (an integer)", dotted,
+		 value);
 	harness_fail_response(r, file, line, what);
 }

@@ -46,6 +46,7 @@
 #define HARNESS_TIMEOUT_MS 5000
 
 struct harness;
+struct harness_block;
 typedef void (*harness_fn)(struct harness *h);
 
 struct harness_case {
@@ -58,44 +59,45 @@ struct harness_case {
 struct harness {
 	const struct harness_case *h_case;
 	char h_dir[HARNESS_DIR_MAX];
-	char h_sock[HARNESS_PATH_MAX];  /* DIR/vmmapid.sock */
-	char h_db[HARNESS_PATH_MAX];    /* DIR/vmmapid.db */
-	char h_log[HARNESS_PATH_MAX];   /* DIR/daemon.log, appended per start */
+	char h_sock[HARNESS_PATH_MAX]; /* DIR/vmmapid.sock */
+	char h_db[HARNESS_PATH_MAX];   /* DIR/vmmapid.db */
+	char h_log[HARNESS_PATH_MAX];  /* DIR/daemon.log, appended per start */
 	char h_token_path[HARNESS_PATH_MAX]; /* DIR/admin.token */
-	pid_t h_pid;                    /* the running daemon, or -1 */
-	int h_tcp_port;                 /* 0: no TCP listener */
-	char h_token[256];              /* admin.token's content, "" if none */
-	int h_exit_status;              /* waitpid() status of the last stop */
-	void *h_curl;                   /* CURL *, reused for keep-alive */
+	pid_t h_pid;                         /* the running daemon, or -1 */
+	int h_tcp_port;                      /* 0: no TCP listener */
+	char h_token[256]; /* admin.token's content, "" if none */
+	int h_exit_status; /* waitpid() status of the last stop */
+	void *h_curl;      /* CURL *, reused for keep-alive */
 	struct harness_response *h_responses; /* freed at teardown */
-	int h_passed;                   /* the case ran to its end */
+	struct harness_block *h_blocks;       /* harness_alloc()'s, ditto */
+	int h_passed;                         /* the case ran to its end */
 };
 
 /* What to send.  Zero-initialize and fill what matters. */
 struct harness_request {
-	const char *rq_method;          /* "GET", ... */
-	const char *rq_path;            /* "/v1/vms?limit=10", already encoded */
-	const char *const *rq_headers;  /* "Name: value" lines, NULL-ended */
-	const char *rq_body;            /* NULL: no body */
+	const char *rq_method;         /* "GET", ... */
+	const char *rq_path;           /* "/v1/vms?limit=10", already encoded */
+	const char *const *rq_headers; /* "Name: value" lines, NULL-ended */
+	const char *rq_body;           /* NULL: no body */
 	size_t rq_body_len;
-	int rq_chunked;                 /* send the body chunked, no length */
-	int rq_expect_continue;         /* keep curl's Expect: 100-continue */
-	int rq_tcp;                     /* over TCP instead of the Unix socket */
-	const char *rq_token;           /* bearer token over TCP, or NULL */
-	long rq_timeout_ms;             /* 0: HARNESS_TIMEOUT_MS */
+	int rq_chunked;         /* send the body chunked, no length */
+	int rq_expect_continue; /* keep curl's Expect: 100-continue */
+	int rq_tcp;             /* over TCP instead of the Unix socket */
+	const char *rq_token;   /* bearer token over TCP, or NULL */
+	long rq_timeout_ms;     /* 0: HARNESS_TIMEOUT_MS */
 };
 
 /* What came back.  Headers are those of the final response only. */
 struct harness_response {
 	char hr_method[16];
-	char hr_path[256];              /* for messages; may be truncated */
+	char hr_path[256]; /* for messages; may be truncated */
 	long hr_status;
-	char *hr_body;                  /* NUL-terminated; "" when empty */
+	char *hr_body; /* NUL-terminated; "" when empty */
 	size_t hr_body_len;
-	json_t *hr_json;                /* the body when it parses as JSON */
+	json_t *hr_json; /* the body when it parses as JSON */
 	char *hr_headers[HARNESS_MAX_HEADERS]; /* "Name: value" */
 	int hr_nheaders;
-	long hr_num_connects;           /* new connections curl opened */
+	long hr_num_connects; /* new connections curl opened */
 	struct harness_response *hr_next;
 };
 
@@ -104,18 +106,25 @@ int harness_setup(void **state);
 int harness_teardown(void **state);
 void harness_run(void **state);
 
-#define HARNESS_CASE(fn, flags)                                              \
-	{                                                                    \
-		#fn, harness_run, harness_setup, harness_teardown,           \
-		    &(struct harness_case){fn, flags, NULL}                  \
+#define HARNESS_CASE(fn, flags)                                                \
+	{                                                                      \
+#fn, harness_run, harness_setup, harness_teardown,             \
+		    &(struct harness_case)                                     \
+		{                                                              \
+			fn, flags, NULL                                        \
+		}                                                              \
 	}
 /* The same with extra daemon arguments, e.g. "--driver", "sim". */
-#define HARNESS_CASE_ARGS(fn, flags, ...)                                    \
-	{                                                                    \
-		#fn, harness_run, harness_setup, harness_teardown,           \
-		    &(struct harness_case){                                  \
-			fn, flags, (const char *const[]){__VA_ARGS__, NULL}  \
-		}                                                            \
+#define HARNESS_CASE_ARGS(fn, flags, ...)                                      \
+	{                                                                      \
+#fn, harness_run, harness_setup, harness_teardown,             \
+		    &(struct harness_case)                                     \
+		{                                                              \
+			fn, flags, (const char *const[])                       \
+			{                                                      \
+				__VA_ARGS__, NULL                              \
+			}                                                      \
+		}                                                              \
 	}
 
 /*
@@ -188,9 +197,14 @@ struct harness_response *harness_req(struct harness *h, const char *method,
 /* GET path over the Unix socket. */
 struct harness_response *harness_get(struct harness *h, const char *path);
 
+/*
+ * len bytes (zeroed) that h frees at teardown, so that a failing case
+ * leaks nothing; fails the case when out of memory.
+ */
+void *harness_alloc(struct harness *h, size_t len);
+
 /* The value of header name (case-insensitive) in r, or NULL. */
-const char *harness_header(const struct harness_response *r,
-			   const char *name);
+const char *harness_header(const struct harness_response *r, const char *name);
 
 /* The value at a dotted path ("status.state") in v, or NULL. */
 json_t *harness_json_at(const json_t *v, const char *dotted);
@@ -199,8 +213,8 @@ json_t *harness_json_at(const json_t *v, const char *dotted);
  * The number in a strong ETag `"<n>"`; fails the case when the header is
  * missing or has another form.
  */
-uint64_t harness_etag_number(const struct harness_response *r,
-			     const char *file, int line);
+uint64_t harness_etag_number(const struct harness_response *r, const char *file,
+			     int line);
 
 /* 1 if s is an RFC 3339 date-time (e.g. 2024-05-01T12:00:00.123Z). */
 int harness_is_rfc3339(const char *s);
@@ -216,9 +230,8 @@ void harness_assert_status(const struct harness_response *r, long status,
 			   const char *file, int line);
 void harness_assert_problem(const struct harness_response *r, long status,
 			    const char *field, const char *file, int line);
-void harness_assert_header(const struct harness_response *r,
-			   const char *name, const char *value,
-			   const char *file, int line);
+void harness_assert_header(const struct harness_response *r, const char *name,
+			   const char *value, const char *file, int line);
 void harness_assert_json_str(const struct harness_response *r,
 			     const char *dotted, const char *value,
 			     const char *file, int line);
@@ -231,16 +244,17 @@ void harness_assert_json_int(const struct harness_response *r,
 /*
  * An RFC 9457 problem: status s, Content-Type application/problem+json,
  * type/title/status/detail present, status member equal to s, and
- * "field" equal to f unless f is NULL.
+ * "field" equal to f unless f is NULL; an f ending in '*' ("pptdevs*")
+ * matches as a prefix.
  */
-#define assert_problem(r, s, f)                                              \
+#define assert_problem(r, s, f)                                                \
 	harness_assert_problem(r, s, f, __FILE__, __LINE__)
 /* Header n is present and equals v (media types compare without params). */
-#define assert_header(r, n, v)                                               \
+#define assert_header(r, n, v)                                                 \
 	harness_assert_header(r, n, v, __FILE__, __LINE__)
-#define assert_json_str(r, p, v)                                             \
+#define assert_json_str(r, p, v)                                               \
 	harness_assert_json_str(r, p, v, __FILE__, __LINE__)
-#define assert_json_int(r, p, v)                                             \
+#define assert_json_int(r, p, v)                                               \
 	harness_assert_json_int(r, p, v, __FILE__, __LINE__)
 #define etag_number(r) harness_etag_number(r, __FILE__, __LINE__)
 

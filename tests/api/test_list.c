@@ -12,12 +12,14 @@
 
 /* vm-NN's labels: env a for NN % 3 == 0, b for 1, none for 2; tier=web
  * for even NN. */
-static const char *env_of(int i)
+static const char *
+env_of(int i)
 {
 	return (i % 3 == 0 ? "a" : i % 3 == 1 ? "b" : NULL);
 }
 
-static void seed(struct harness *h)
+static void
+seed(struct harness *h)
 {
 	char body[256], labels[96];
 	int i;
@@ -25,9 +27,10 @@ static void seed(struct harness *h)
 	for (i = 0; i < NVMS; i++) {
 		labels[0] = '\0';
 		if (env_of(i) != NULL && i % 2 == 0)
-			snprintf(labels, sizeof(labels),
-				 ",\"labels\":{\"env\":\"%s\",\"tier\":\"web\"}",
-				 env_of(i));
+			snprintf(
+			    labels, sizeof(labels),
+			    ",\"labels\":{\"env\":\"%s\",\"tier\":\"web\"}",
+			    env_of(i));
 		else if (env_of(i) != NULL)
 			snprintf(labels, sizeof(labels),
 				 ",\"labels\":{\"env\":\"%s\"}", env_of(i));
@@ -48,8 +51,8 @@ static void seed(struct harness *h)
  * marks each name seen in seen[] (failing on a repeat or a name out of
  * order); returns the number of pages.
  */
-static int walk(struct harness *h, const char *query, int seen[NVMS],
-		int page_limit)
+static int
+walk(struct harness *h, const char *query, int seen[NVMS], int page_limit)
 {
 	char path[512], after[80] = "", last[80] = "";
 	struct harness_response *r;
@@ -73,8 +76,7 @@ static int walk(struct harness *h, const char *query, int seen[NVMS],
 		items = harness_json_at(r->hr_json, "items");
 		assert_true(json_is_array(items));
 		assert_true((int)json_array_size(items) <= page_limit);
-		json_array_foreach(items, i, item)
-		{
+		json_array_foreach (items, i, item) {
 			name = json_string_value(json_object_get(item, "name"));
 			assert_non_null(name);
 			assert_true(strcmp(name, last) > 0);
@@ -95,7 +97,8 @@ static int walk(struct harness *h, const char *query, int seen[NVMS],
 	return (pages);
 }
 
-static void test_list__empty_list_has_no_next(struct harness *h)
+static void
+test_list__empty_list_has_no_next(struct harness *h)
 {
 	struct harness_response *r = harness_get(h, "/v1/vms");
 
@@ -106,8 +109,8 @@ static void test_list__empty_list_has_no_next(struct harness *h)
 	assert_true(json_is_null(harness_json_at(r->hr_json, "next")));
 }
 
-static void test_list__first_page_of_10_ends_with_next_vm_09(
-    struct harness *h)
+static void
+test_list__first_page_of_10_ends_with_next_vm_09(struct harness *h)
 {
 	struct harness_response *r, *g;
 	const json_t *items;
@@ -121,10 +124,9 @@ static void test_list__first_page_of_10_ends_with_next_vm_09(
 	assert_int_equal(json_array_size(items), 10);
 	for (i = 0; i < 10; i++) {
 		snprintf(name, sizeof(name), "vm-%02d", i);
-		assert_string_equal(
-		    json_string_value(
-			json_object_get(json_array_get(items, i), "name")),
-		    name);
+		assert_string_equal(json_string_value(json_object_get(
+					json_array_get(items, i), "name")),
+				    name);
 	}
 	assert_json_str(r, "next", "vm-09");
 
@@ -134,7 +136,8 @@ static void test_list__first_page_of_10_ends_with_next_vm_09(
 	assert_true(json_equal(json_array_get(items, 3), g->hr_json));
 }
 
-static void test_list__following_next_sees_every_vm_once(struct harness *h)
+static void
+test_list__following_next_sees_every_vm_once(struct harness *h)
 {
 	int seen[NVMS], i;
 
@@ -149,8 +152,8 @@ static void test_list__following_next_sees_every_vm_once(struct harness *h)
 	assert_int_equal(walk(h, "limit=1", seen, 1), NVMS);
 }
 
-static void test_list__after_a_name_that_does_not_exist_starts_past_it(
-    struct harness *h)
+static void
+test_list__after_a_name_that_does_not_exist_starts_past_it(struct harness *h)
 {
 	struct harness_response *r;
 
@@ -167,7 +170,8 @@ static void test_list__after_a_name_that_does_not_exist_starts_past_it(
 	assert_true(json_is_null(harness_json_at(r->hr_json, "next")));
 }
 
-static void test_list__label_filter_selects_matching_vms(struct harness *h)
+static void
+test_list__label_filter_selects_matching_vms(struct harness *h)
 {
 	int seen[NVMS], i;
 
@@ -188,7 +192,8 @@ static void test_list__label_filter_selects_matching_vms(struct harness *h)
 		assert_int_equal(seen[i], 0);
 }
 
-static void test_list__two_label_filters_must_both_match(struct harness *h)
+static void
+test_list__two_label_filters_must_both_match(struct harness *h)
 {
 	int seen[NVMS], i;
 
@@ -201,7 +206,8 @@ static void test_list__two_label_filters_must_both_match(struct harness *h)
 		assert_int_equal(seen[i], 0);
 }
 
-static void test_list__state_filter(struct harness *h)
+static void
+test_list__state_filter(struct harness *h)
 {
 	struct harness_response *r;
 	int seen[NVMS], i;
@@ -216,7 +222,8 @@ static void test_list__state_filter(struct harness *h)
 			 0);
 }
 
-static void test_list__limit_1000_is_accepted(struct harness *h)
+static void
+test_list__limit_1000_is_accepted(struct harness *h)
 {
 	struct harness_response *r;
 
@@ -228,12 +235,12 @@ static void test_list__limit_1000_is_accepted(struct harness *h)
 	assert_true(json_is_null(harness_json_at(r->hr_json, "next")));
 }
 
-static void test_list__bad_queries_are_400(struct harness *h)
+static void
+test_list__bad_queries_are_400(struct harness *h)
 {
 	static const char *const bad[] = {
-	    "/v1/vms?state=bogus", "/v1/vms?limit=0",
-	    "/v1/vms?limit=1001",  "/v1/vms?limit=-1",
-	    "/v1/vms?limit=abc",   "/v1/vms?limit=10x",
+	    "/v1/vms?state=bogus",    "/v1/vms?limit=0",   "/v1/vms?limit=1001",
+	    "/v1/vms?limit=-1",       "/v1/vms?limit=abc", "/v1/vms?limit=10x",
 	    "/v1/vms?label=noequals", "/v1/vms?label==a",
 	};
 	size_t i;
@@ -245,7 +252,8 @@ static void test_list__bad_queries_are_400(struct harness *h)
 	}
 }
 
-static void test_list__too_many_label_filters_are_400(struct harness *h)
+static void
+test_list__too_many_label_filters_are_400(struct harness *h)
 {
 	char path[1024];
 	size_t len;
@@ -261,7 +269,8 @@ static void test_list__too_many_label_filters_are_400(struct harness *h)
 	assert_problem(harness_get(h, path), 400, NULL);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    HARNESS_CASE(test_list__empty_list_has_no_next, 0),

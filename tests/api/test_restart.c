@@ -20,7 +20,8 @@ static const char *const names[] = {"alpha", "beta", "gamma"};
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
 /* Creates the VMs, puts beta to generation 2; the highest revision. */
-static uint64_t define_vms(struct harness *h)
+static uint64_t
+define_vms(struct harness *h)
 {
 	struct harness_response *r;
 	char body[256];
@@ -51,7 +52,8 @@ struct snapshot {
 	json_t *s_doc[NNAMES];
 };
 
-static void take(struct harness *h, struct snapshot *s)
+static void
+take(struct harness *h, struct snapshot *s)
 {
 	struct harness_response *r;
 	char path[64];
@@ -67,7 +69,8 @@ static void take(struct harness *h, struct snapshot *s)
 	}
 }
 
-static void drop(struct snapshot *s)
+static void
+drop(struct snapshot *s)
 {
 	size_t i;
 
@@ -75,8 +78,8 @@ static void drop(struct snapshot *s)
 		json_decref(s->s_doc[i]);
 }
 
-static void test_restart__vms_survive_with_the_same_revision_and_etag(
-    struct harness *h)
+static void
+test_restart__vms_survive_with_the_same_revision_and_etag(struct harness *h)
 {
 	struct snapshot before, after;
 	struct harness_response *r;
@@ -114,8 +117,8 @@ static void test_restart__vms_survive_with_the_same_revision_and_etag(
 	drop(&after);
 }
 
-static void test_restart__a_new_write_gets_a_higher_revision(
-    struct harness *h)
+static void
+test_restart__a_new_write_gets_a_higher_revision(struct harness *h)
 {
 	struct harness_response *r;
 	uint64_t max = define_vms(h);
@@ -132,8 +135,8 @@ static void test_restart__a_new_write_gets_a_higher_revision(
 	assert_true(etag_number(r) > max);
 }
 
-static void test_restart__the_revision_of_a_deleted_vm_is_not_reused(
-    struct harness *h)
+static void
+test_restart__the_revision_of_a_deleted_vm_is_not_reused(struct harness *h)
 {
 	struct harness_response *r;
 	uint64_t max = define_vms(h);
@@ -149,8 +152,8 @@ static void test_restart__the_revision_of_a_deleted_vm_is_not_reused(
 	assert_json_int(r, "generation", 1);
 }
 
-static void test_restart__a_second_daemon_on_a_live_socket_fails(
-    struct harness *h)
+static void
+test_restart__a_second_daemon_on_a_live_socket_fails(struct harness *h)
 {
 	char dir[HARNESS_PATH_MAX], db[HARNESS_PATH_MAX + 16];
 	char log_path[HARNESS_PATH_MAX + 16], listen[HARNESS_PATH_MAX + 8];
@@ -207,8 +210,8 @@ static void test_restart__a_second_daemon_on_a_live_socket_fails(
 	assert_status(harness_get(h, "/v1/health"), 200);
 }
 
-static void test_restart__a_stale_socket_after_sigkill_is_replaced(
-    struct harness *h)
+static void
+test_restart__a_stale_socket_after_sigkill_is_replaced(struct harness *h)
 {
 	struct snapshot before, after;
 	struct stat st;
@@ -235,8 +238,8 @@ static void test_restart__a_stale_socket_after_sigkill_is_replaced(
 	drop(&after);
 }
 
-static void test_restart__two_clean_restarts_in_a_row_keep_everything(
-    struct harness *h)
+static void
+test_restart__two_clean_restarts_in_a_row_keep_everything(struct harness *h)
 {
 	struct snapshot before, after;
 	size_t i;
@@ -265,7 +268,8 @@ struct writer {
 };
 
 /* Creates w-<id>-<n> until the daemon stops answering. */
-static void *writer_main(void *arg)
+static void *
+writer_main(void *arg)
 {
 	struct writer *w = arg;
 	const char *headers[] = {"Content-Type: application/json", NULL};
@@ -295,7 +299,8 @@ static void *writer_main(void *arg)
 	return (NULL);
 }
 
-static void test_restart__sigterm_under_load_keeps_every_acknowledged_write(
+static void
+test_restart__sigterm_under_load_keeps_every_acknowledged_write(
     struct harness *h)
 {
 	static struct writer writers[WRITERS];
@@ -311,9 +316,9 @@ static void test_restart__sigterm_under_load_keeps_every_acknowledged_write(
 		writers[i].w_h = h;
 		writers[i].w_id = i;
 		writers[i].w_curl = harness_curl_new();
-		assert_int_equal(pthread_create(&tids[i], NULL, writer_main,
-						&writers[i]),
-				 0);
+		assert_int_equal(
+		    pthread_create(&tids[i], NULL, writer_main, &writers[i]),
+		    0);
 	}
 	usleep(150000);
 	status = harness_signal_and_wait(h, SIGTERM, 5000);
@@ -329,8 +334,8 @@ static void test_restart__sigterm_under_load_keeps_every_acknowledged_write(
 	do {
 		r = harness_get(h, path);
 		assert_status(r, 200);
-		json_array_foreach(harness_json_at(r->hr_json, "items"), k, item)
-		{
+		json_array_foreach (harness_json_at(r->hr_json, "items"), k,
+				    item) {
 			const char *name =
 			    json_string_value(json_object_get(item, "name"));
 
@@ -368,7 +373,8 @@ static void test_restart__sigterm_under_load_keeps_every_acknowledged_write(
 	assert_int_equal(found, acked);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    HARNESS_CASE(

@@ -14,7 +14,8 @@
 
 #define BODY_LIMIT 65536
 
-static void test_server__root_describes_the_daemon(struct harness *h)
+static void
+test_server__root_describes_the_daemon(struct harness *h)
 {
 	struct harness_response *r = harness_get(h, "/v1");
 	const json_t *groups, *g;
@@ -50,8 +51,7 @@ static void test_server__root_describes_the_daemon(struct harness *h)
 	for (i = 0; i < n; i++) {
 		int found = 0;
 
-		json_array_foreach(groups, j, g)
-		{
+		json_array_foreach (groups, j, g) {
 			if (json_integer_value(g) == (json_int_t)mine[i])
 				found = 1;
 		}
@@ -62,7 +62,8 @@ static void test_server__root_describes_the_daemon(struct harness *h)
 	}
 }
 
-static void test_server__driver_flag_sim_is_reported(struct harness *h)
+static void
+test_server__driver_flag_sim_is_reported(struct harness *h)
 {
 	struct harness_response *r = harness_get(h, "/v1");
 
@@ -72,7 +73,8 @@ static void test_server__driver_flag_sim_is_reported(struct harness *h)
 			harness_json_at(r->hr_json, "driver.reason")) > 0);
 }
 
-static void test_server__health_is_ok(struct harness *h)
+static void
+test_server__health_is_ok(struct harness *h)
 {
 	struct harness_response *r = harness_get(h, "/v1/health");
 
@@ -81,7 +83,8 @@ static void test_server__health_is_ok(struct harness *h)
 	assert_json_str(r, "status", "ok");
 }
 
-static void test_server__openapi_is_served_as_yaml(struct harness *h)
+static void
+test_server__openapi_is_served_as_yaml(struct harness *h)
 {
 	struct harness_response *r = harness_get(h, "/v1/openapi.yaml");
 
@@ -123,8 +126,8 @@ static void test_server__openapi_is_served_as_yaml(struct harness *h)
 	free(want);
 }
 
-static void test_server__head_answers_like_get_without_a_body(
-    struct harness *h)
+static void
+test_server__head_answers_like_get_without_a_body(struct harness *h)
 {
 	struct harness_response *r = harness_req(h, "HEAD", "/v1", NULL, NULL);
 
@@ -133,7 +136,8 @@ static void test_server__head_answers_like_get_without_a_body(
 	assert_int_equal(r->hr_body_len, 0);
 }
 
-static void test_server__unknown_path_is_404_problem(struct harness *h)
+static void
+test_server__unknown_path_is_404_problem(struct harness *h)
 {
 	assert_problem(harness_get(h, "/v1/nope"), 404, NULL);
 	assert_problem(harness_get(h, "/nope"), 404, NULL);
@@ -143,11 +147,11 @@ static void test_server__unknown_path_is_404_problem(struct harness *h)
 }
 
 /* The methods in an Allow header, as a bit set; -1 for an unknown one. */
-static int allow_set(const char *allow)
+static int
+allow_set(const char *allow)
 {
-	static const char *const names[] = {"GET",   "HEAD",   "POST",
-					    "PUT",   "PATCH",  "DELETE",
-					    "OPTIONS"};
+	static const char *const names[] = {"GET",   "HEAD",   "POST",   "PUT",
+					    "PATCH", "DELETE", "OPTIONS"};
 	char buf[256], *tok, *save = NULL;
 	int set = 0;
 	size_t i;
@@ -174,8 +178,8 @@ static int allow_set(const char *allow)
 #define M_PATCH 0x10
 #define M_DELETE 0x20
 
-static void expect_405(struct harness *h, const char *method,
-		       const char *path, int allowed)
+static void
+expect_405(struct harness *h, const char *method, const char *path, int allowed)
 {
 	struct harness_response *r = harness_req(h, method, path, NULL, NULL);
 	const char *allow;
@@ -188,7 +192,8 @@ static void expect_405(struct harness *h, const char *method,
 	assert_int_equal(allow_set(allow), allowed);
 }
 
-static void test_server__wrong_method_is_405_with_allow(struct harness *h)
+static void
+test_server__wrong_method_is_405_with_allow(struct harness *h)
 {
 	expect_405(h, "DELETE", "/v1/vms", M_GET | M_HEAD | M_POST);
 	expect_405(h, "PUT", "/v1/vms", M_GET | M_HEAD | M_POST);
@@ -199,18 +204,19 @@ static void test_server__wrong_method_is_405_with_allow(struct harness *h)
 }
 
 /* A valid spec padded with whitespace inside the object to len bytes. */
-static char *padded_spec(const char *name, size_t len)
+static char *
+padded_spec(struct harness *h, const char *name, size_t len)
 {
 	char head[128];
-	const char *tail = "\"boot\":{\"kind\":\"flat\",\"image\":\"hello.bin\"}}";
+	const char *tail =
+	    "\"boot\":{\"kind\":\"flat\",\"image\":\"hello.bin\"}}";
 	size_t hl, tl;
 	char *b;
 
 	hl = (size_t)snprintf(head, sizeof(head), "{\"name\":\"%s\",", name);
 	tl = strlen(tail);
 	assert_true(len >= hl + tl);
-	b = malloc(len + 1);
-	assert_non_null(b);
+	b = harness_alloc(h, len + 1);
 	memcpy(b, head, hl);
 	memset(b + hl, ' ', len - hl - tl);
 	memcpy(b + len - tl, tail, tl);
@@ -218,38 +224,38 @@ static char *padded_spec(const char *name, size_t len)
 	return (b);
 }
 
-static void test_server__body_at_the_limit_is_accepted(struct harness *h)
+static void
+test_server__body_at_the_limit_is_accepted(struct harness *h)
 {
-	char *body = padded_spec("big", BODY_LIMIT);
+	char *body = padded_spec(h, "big", BODY_LIMIT);
 	struct harness_response *r;
 
 	assert_int_equal(strlen(body), BODY_LIMIT);
 	r = harness_req(h, "POST", "/v1/vms", body, NULL);
-	free(body);
 	assert_status(r, 201);
 	assert_json_str(r, "name", "big");
 }
 
-static void test_server__body_past_the_limit_is_413(struct harness *h)
+static void
+test_server__body_past_the_limit_is_413(struct harness *h)
 {
-	char *body = padded_spec("big", BODY_LIMIT + 1);
+	char *body = padded_spec(h, "big", BODY_LIMIT + 1);
 	struct harness_response *r;
 
 	r = harness_req(h, "POST", "/v1/vms", body, NULL);
-	free(body);
 	assert_problem(r, 413, NULL);
 	/* Nothing was created, and the daemon still answers. */
 	assert_problem(harness_get(h, "/v1/vms/big"), 404, NULL);
 }
 
-static void test_server__body_past_the_limit_with_expect_continue_is_413(
-    struct harness *h)
+static void
+test_server__body_past_the_limit_with_expect_continue_is_413(struct harness *h)
 {
 	const char *headers[] = {"Content-Type: application/json",
 				 "Expect: 100-continue", NULL};
 	struct harness_request rq = {0};
 	struct harness_response *r;
-	char *body = padded_spec("big", 4 * BODY_LIMIT);
+	char *body = padded_spec(h, "big", 4 * BODY_LIMIT);
 
 	rq.rq_method = "POST";
 	rq.rq_path = "/v1/vms";
@@ -258,17 +264,17 @@ static void test_server__body_past_the_limit_with_expect_continue_is_413(
 	rq.rq_body_len = strlen(body);
 	rq.rq_expect_continue = 1;
 	r = harness_send(h, &rq);
-	free(body);
 	assert_problem(r, 413, NULL);
 }
 
-static void test_server__chunked_body_past_the_limit_is_413(struct harness *h)
+static void
+test_server__chunked_body_past_the_limit_is_413(struct harness *h)
 {
 	const char *headers[] = {"Content-Type: application/json", NULL};
 	struct harness_request rq = {0};
 	struct harness_response *r;
 	/* Small enough to sit in socket buffers: the answer must come. */
-	char *body = padded_spec("big", BODY_LIMIT + 1000);
+	char *body = padded_spec(h, "big", BODY_LIMIT + 1000);
 
 	rq.rq_method = "POST";
 	rq.rq_path = "/v1/vms";
@@ -277,18 +283,19 @@ static void test_server__chunked_body_past_the_limit_is_413(struct harness *h)
 	rq.rq_body_len = strlen(body);
 	rq.rq_chunked = 1;
 	r = harness_send(h, &rq);
-	free(body);
 	assert_problem(r, 413, NULL);
 	assert_problem(harness_get(h, "/v1/vms/big"), 404, NULL);
 }
 
-static void test_server__chunked_body_under_the_limit_is_accepted(
-    struct harness *h)
+static void
+test_server__chunked_body_of_a_mebibyte_is_413(struct harness *h)
 {
 	const char *headers[] = {"Content-Type: application/json", NULL};
 	struct harness_request rq = {0};
 	struct harness_response *r;
-	char *body = padded_spec("chunky", 20000);
+	/* Far past what socket buffers hold: the daemon must read or
+	 * answer in a way the client still sees. */
+	char *body = padded_spec(h, "big", 1024 * 1024);
 
 	rq.rq_method = "POST";
 	rq.rq_path = "/v1/vms";
@@ -297,14 +304,35 @@ static void test_server__chunked_body_under_the_limit_is_accepted(
 	rq.rq_body_len = strlen(body);
 	rq.rq_chunked = 1;
 	r = harness_send(h, &rq);
-	free(body);
+	assert_problem(r, 413, NULL);
+	assert_status(harness_get(h, "/v1/health"), 200);
+}
+
+static void
+test_server__chunked_body_under_the_limit_is_accepted(struct harness *h)
+{
+	const char *headers[] = {"Content-Type: application/json", NULL};
+	struct harness_request rq = {0};
+	struct harness_response *r;
+	char *body = padded_spec(h, "chunky", 20000);
+
+	rq.rq_method = "POST";
+	rq.rq_path = "/v1/vms";
+	rq.rq_headers = headers;
+	rq.rq_body = body;
+	rq.rq_body_len = strlen(body);
+	rq.rq_chunked = 1;
+	r = harness_send(h, &rq);
 	assert_status(r, 201);
 }
 
-static const char *const hello_spec =
-    "{\"name\":\"web1\",\"boot\":{\"kind\":\"flat\",\"image\":\"hello.bin\"}}";
+#define HELLO_BOOT "\"boot\":{\"kind\":\"flat\",\"image\":\"hello.bin\"}"
+#define HELLO "{\"name\":\"web1\"," HELLO_BOOT "}"
 
-static void test_server__text_plain_body_is_415(struct harness *h)
+static const char *const hello_spec = HELLO;
+
+static void
+test_server__text_plain_body_is_415(struct harness *h)
 {
 	struct harness_response *r;
 
@@ -314,7 +342,8 @@ static void test_server__text_plain_body_is_415(struct harness *h)
 	assert_problem(harness_get(h, "/v1/vms/web1"), 404, NULL);
 }
 
-static void test_server__body_without_content_type_is_415(struct harness *h)
+static void
+test_server__body_without_content_type_is_415(struct harness *h)
 {
 	struct harness_request rq = {0};
 
@@ -325,8 +354,8 @@ static void test_server__body_without_content_type_is_415(struct harness *h)
 	assert_problem(harness_send(h, &rq), 415, NULL);
 }
 
-static void test_server__json_with_charset_parameter_is_accepted(
-    struct harness *h)
+static void
+test_server__json_with_charset_parameter_is_accepted(struct harness *h)
 {
 	struct harness_response *r;
 
@@ -335,8 +364,8 @@ static void test_server__json_with_charset_parameter_is_accepted(
 	assert_status(r, 201);
 }
 
-static void test_server__malformed_json_is_400_with_position(
-    struct harness *h)
+static void
+test_server__malformed_json_is_400_with_position(struct harness *h)
 {
 	struct harness_response *r;
 	const char *detail;
@@ -355,16 +384,36 @@ static void test_server__malformed_json_is_400_with_position(
 	}
 }
 
-static void test_server__json_that_is_not_an_object_is_400(struct harness *h)
+static void
+test_server__bad_json_documents_are_400(struct harness *h)
 {
+	char *deep = harness_alloc(h, 60001);
+
 	assert_problem(harness_req(h, "POST", "/v1/vms", "[1, 2]", NULL), 400,
 		       NULL);
-	assert_problem(harness_req(h, "POST", "/v1/vms", "\"web1\"", NULL),
-		       400, NULL);
+	assert_problem(harness_req(h, "POST", "/v1/vms", "\"web1\"", NULL), 400,
+		       NULL);
+	assert_problem(harness_req(h, "POST", "/v1/vms", "null", NULL), 400,
+		       NULL);
 	assert_problem(harness_req(h, "POST", "/v1/vms", "", NULL), 400, NULL);
+	/* Bytes that are not UTF-8. */
+	assert_problem(harness_req(h, "POST", "/v1/vms",
+				   "{\"name\":\"\xff\xfe\"," HELLO_BOOT "}",
+				   NULL),
+		       400, NULL);
+	/* Nesting far deeper than any spec needs. */
+	memset(deep, '[', 60000);
+	assert_problem(harness_req(h, "POST", "/v1/vms", deep, NULL), 400,
+		       NULL);
+	/* Two documents in one body. */
+	assert_problem(harness_req(h, "POST", "/v1/vms", HELLO "{}", NULL), 400,
+		       NULL);
+	/* None of it hurt the daemon or left a VM. */
+	assert_problem(harness_get(h, "/v1/vms/web1"), 404, NULL);
 }
 
-static void test_server__url_past_the_limit_is_414(struct harness *h)
+static void
+test_server__url_past_the_limit_is_414(struct harness *h)
 {
 	char path[3000];
 
@@ -374,7 +423,8 @@ static void test_server__url_past_the_limit_is_414(struct harness *h)
 	assert_problem(harness_get(h, path), 414, NULL);
 }
 
-static void test_server__keep_alive_reuses_one_connection(struct harness *h)
+static void
+test_server__keep_alive_reuses_one_connection(struct harness *h)
 {
 	struct harness_response *r;
 	const char *conn;
@@ -398,22 +448,22 @@ static void test_server__keep_alive_reuses_one_connection(struct harness *h)
 	assert_int_equal(r->hr_num_connects, 0);
 }
 
-static void test_server__sigterm_after_keep_alive_requests_exits_0(
-    struct harness *h)
+static void
+test_server__sigterm_after_keep_alive_requests_exits_0(struct harness *h)
 {
 	int i, status;
 
 	for (i = 0; i < 5; i++)
 		assert_status(harness_get(h, "/v1"), 200);
-	assert_status(harness_req(h, "POST", "/v1/vms", hello_spec, NULL),
-		      201);
+	assert_status(harness_req(h, "POST", "/v1/vms", hello_spec, NULL), 201);
 	/* The keep-alive connection is still open while the signal lands. */
 	status = harness_signal_and_wait(h, SIGTERM, 5000);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-static void test_server__sigint_exits_0(struct harness *h)
+static void
+test_server__sigint_exits_0(struct harness *h)
 {
 	int status;
 
@@ -423,7 +473,8 @@ static void test_server__sigint_exits_0(struct harness *h)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-static void test_server__logs_listening_lines_when_ready(struct harness *h)
+static void
+test_server__logs_listening_lines_when_ready(struct harness *h)
 {
 	char want_unix[HARNESS_PATH_MAX + 32], want_tcp[64];
 	char *log = NULL;
@@ -452,7 +503,8 @@ static void test_server__logs_listening_lines_when_ready(struct harness *h)
 	free(log);
 }
 
-static void test_server__max_vcpus_flag_limits_specs(struct harness *h)
+static void
+test_server__max_vcpus_flag_limits_specs(struct harness *h)
 {
 	struct harness_response *r = harness_get(h, "/v1");
 
@@ -470,7 +522,8 @@ static void test_server__max_vcpus_flag_limits_specs(struct harness *h)
 	assert_status(r, 201);
 }
 
-static void test_server__max_memory_flag_limits_specs(struct harness *h)
+static void
+test_server__max_memory_flag_limits_specs(struct harness *h)
 {
 	struct harness_response *r = harness_get(h, "/v1");
 
@@ -489,7 +542,8 @@ static void test_server__max_memory_flag_limits_specs(struct harness *h)
 }
 
 /* Whether the daemon's log mentions needle, after a moment to flush. */
-static int log_mentions(struct harness *h, const char *needle, int wait)
+static int
+log_mentions(struct harness *h, const char *needle, int wait)
 {
 	char *log = NULL;
 	int i, found = 0;
@@ -505,13 +559,15 @@ static int log_mentions(struct harness *h, const char *needle, int wait)
 	return (found);
 }
 
-static void test_server__access_log_on_logs_each_request(struct harness *h)
+static void
+test_server__access_log_on_logs_each_request(struct harness *h)
 {
 	assert_problem(harness_get(h, "/v1/vms/zz-marker-on"), 404, NULL);
 	assert_true(log_mentions(h, "zz-marker-on", 1));
 }
 
-static void test_server__access_log_off_logs_no_request(struct harness *h)
+static void
+test_server__access_log_off_logs_no_request(struct harness *h)
 {
 	assert_problem(harness_get(h, "/v1/vms/zz-marker-off"), 404, NULL);
 	/* Stopping flushes whatever the daemon would have written. */
@@ -519,8 +575,8 @@ static void test_server__access_log_off_logs_no_request(struct harness *h)
 	assert_false(log_mentions(h, "zz-marker-off", 0));
 }
 
-static void expect_start_up_error(struct harness *h, const char *flag,
-				  const char *value)
+static void
+expect_start_up_error(struct harness *h, const char *flag, const char *value)
 {
 	char listen[HARNESS_PATH_MAX + 8];
 	const char *args[12];
@@ -550,7 +606,8 @@ static void expect_start_up_error(struct harness *h, const char *flag,
 	assert_true(log_mentions(h, value, 0));
 }
 
-static void test_server__bad_flags_fail_at_start_up(struct harness *h)
+static void
+test_server__bad_flags_fail_at_start_up(struct harness *h)
 {
 	expect_start_up_error(h, "--driver", "bogus");
 	expect_start_up_error(h, "--listen", "ftp:nowhere");
@@ -558,7 +615,8 @@ static void test_server__bad_flags_fail_at_start_up(struct harness *h)
 	expect_start_up_error(h, "--max-vcpus", "lots");
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    HARNESS_CASE(test_server__root_describes_the_daemon, 0),
@@ -575,6 +633,7 @@ int main(void)
 		test_server__body_past_the_limit_with_expect_continue_is_413,
 		0),
 	    HARNESS_CASE(test_server__chunked_body_past_the_limit_is_413, 0),
+	    HARNESS_CASE(test_server__chunked_body_of_a_mebibyte_is_413, 0),
 	    HARNESS_CASE(test_server__chunked_body_under_the_limit_is_accepted,
 			 0),
 	    HARNESS_CASE(test_server__text_plain_body_is_415, 0),
@@ -582,7 +641,7 @@ int main(void)
 	    HARNESS_CASE(test_server__json_with_charset_parameter_is_accepted,
 			 0),
 	    HARNESS_CASE(test_server__malformed_json_is_400_with_position, 0),
-	    HARNESS_CASE(test_server__json_that_is_not_an_object_is_400, 0),
+	    HARNESS_CASE(test_server__bad_json_documents_are_400, 0),
 	    HARNESS_CASE(test_server__url_past_the_limit_is_414, 0),
 	    HARNESS_CASE(test_server__keep_alive_reuses_one_connection, 0),
 	    HARNESS_CASE(test_server__sigterm_after_keep_alive_requests_exits_0,

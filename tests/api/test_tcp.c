@@ -11,9 +11,9 @@
 
 #include "harness.h"
 
-static struct harness_response *tcp_req(struct harness *h, const char *method,
-					const char *path, const char *token,
-					const char *body)
+static struct harness_response *
+tcp_req(struct harness *h, const char *method, const char *path,
+	const char *token, const char *body)
 {
 	const char *headers[] = {"Content-Type: application/json", NULL};
 	struct harness_request rq = {0};
@@ -30,7 +30,8 @@ static struct harness_response *tcp_req(struct harness *h, const char *method,
 	return (harness_send(h, &rq));
 }
 
-static char *read_file(const char *path)
+static char *
+read_file(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char *buf;
@@ -47,7 +48,8 @@ static char *read_file(const char *path)
 	return (buf);
 }
 
-static int count_occurrences(const char *hay, const char *needle)
+static int
+count_occurrences(const char *hay, const char *needle)
 {
 	int n = 0;
 
@@ -58,7 +60,8 @@ static int count_occurrences(const char *hay, const char *needle)
 	return (n);
 }
 
-static void assert_unauthorized(const struct harness_response *r)
+static void
+assert_unauthorized(const struct harness_response *r)
 {
 	const char *challenge;
 
@@ -70,8 +73,8 @@ static void assert_unauthorized(const struct harness_response *r)
 			 challenge != NULL ? challenge : "(none)");
 }
 
-static void test_tcp__admin_token_file_holds_the_token_with_mode_0600(
-    struct harness *h)
+static void
+test_tcp__admin_token_file_holds_the_token_with_mode_0600(struct harness *h)
 {
 	struct stat st;
 	char *content;
@@ -91,8 +94,8 @@ static void test_tcp__admin_token_file_holds_the_token_with_mode_0600(
 	free(content);
 }
 
-static void test_tcp__admin_token_is_printed_once_on_stderr(
-    struct harness *h)
+static void
+test_tcp__admin_token_is_printed_once_on_stderr(struct harness *h)
 {
 	char *log = NULL;
 	int i;
@@ -111,20 +114,21 @@ static void test_tcp__admin_token_is_printed_once_on_stderr(
 	free(log);
 }
 
-static void test_tcp__request_without_token_is_401_with_bearer_challenge(
-    struct harness *h)
+static void
+test_tcp__request_without_token_is_401_with_bearer_challenge(struct harness *h)
 {
 	assert_unauthorized(tcp_req(h, "GET", "/v1", NULL, NULL));
 	assert_unauthorized(tcp_req(h, "GET", "/v1/vms", NULL, NULL));
 	assert_unauthorized(tcp_req(h, "GET", "/v1/openapi.yaml", NULL, NULL));
 	/* A refused write writes nothing. */
-	assert_unauthorized(tcp_req(
-	    h, "POST", "/v1/vms", NULL,
-	    "{\"name\":\"web1\",\"boot\":{\"kind\":\"flat\",\"image\":\"a\"}}"));
+	assert_unauthorized(tcp_req(h, "POST", "/v1/vms", NULL,
+				    "{\"name\":\"web1\",\"boot\":{\"kind\":"
+				    "\"flat\",\"image\":\"a\"}}"));
 	assert_problem(harness_get(h, "/v1/vms/web1"), 404, NULL);
 }
 
-static void test_tcp__wrong_token_is_401(struct harness *h)
+static void
+test_tcp__wrong_token_is_401(struct harness *h)
 {
 	char wrong[sizeof(h->h_token)];
 	const char *basic[] = {"Authorization: Basic YWRtaW46YWRtaW4=", NULL};
@@ -145,7 +149,8 @@ static void test_tcp__wrong_token_is_401(struct harness *h)
 	assert_unauthorized(harness_send(h, &rq));
 }
 
-static void test_tcp__admin_token_is_uid_0_via_token(struct harness *h)
+static void
+test_tcp__admin_token_is_uid_0_via_token(struct harness *h)
 {
 	struct harness_response *r;
 
@@ -156,7 +161,8 @@ static void test_tcp__admin_token_is_uid_0_via_token(struct harness *h)
 	assert_json_int(r, "principal.uid", 0);
 }
 
-static void test_tcp__admin_token_can_create_and_read_vms(struct harness *h)
+static void
+test_tcp__admin_token_can_create_and_read_vms(struct harness *h)
 {
 	struct harness_response *r;
 
@@ -171,16 +177,18 @@ static void test_tcp__admin_token_can_create_and_read_vms(struct harness *h)
 	assert_status(harness_get(h, "/v1/vms/web1"), 200);
 }
 
-static void test_tcp__health_needs_no_token(struct harness *h)
+static void
+test_tcp__health_needs_no_token(struct harness *h)
 {
-	struct harness_response *r = tcp_req(h, "GET", "/v1/health", NULL, NULL);
+	struct harness_response *r =
+	    tcp_req(h, "GET", "/v1/health", NULL, NULL);
 
 	assert_status(r, 200);
 	assert_json_str(r, "status", "ok");
 }
 
-static void test_tcp__unix_socket_needs_no_token_beside_tcp(
-    struct harness *h)
+static void
+test_tcp__unix_socket_needs_no_token_beside_tcp(struct harness *h)
 {
 	struct harness_response *r = harness_get(h, "/v1");
 
@@ -188,7 +196,8 @@ static void test_tcp__unix_socket_needs_no_token_beside_tcp(
 	assert_json_str(r, "principal.via", "unix");
 }
 
-static void test_tcp__restart_keeps_the_token(struct harness *h)
+static void
+test_tcp__restart_keeps_the_token(struct harness *h)
 {
 	char *before, *after, *log;
 	char token[sizeof(h->h_token)];
@@ -211,7 +220,8 @@ static void test_tcp__restart_keeps_the_token(struct harness *h)
 	free(log);
 }
 
-static void test_tcp__unix_only_start_makes_no_token(struct harness *h)
+static void
+test_tcp__unix_only_start_makes_no_token(struct harness *h)
 {
 	struct stat st;
 
@@ -219,7 +229,8 @@ static void test_tcp__unix_only_start_makes_no_token(struct harness *h)
 	assert_string_equal(h->h_token, "");
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    HARNESS_CASE(
@@ -231,8 +242,7 @@ int main(void)
 		test_tcp__request_without_token_is_401_with_bearer_challenge,
 		HARNESS_TCP),
 	    HARNESS_CASE(test_tcp__wrong_token_is_401, HARNESS_TCP),
-	    HARNESS_CASE(test_tcp__admin_token_is_uid_0_via_token,
-			 HARNESS_TCP),
+	    HARNESS_CASE(test_tcp__admin_token_is_uid_0_via_token, HARNESS_TCP),
 	    HARNESS_CASE(test_tcp__admin_token_can_create_and_read_vms,
 			 HARNESS_TCP),
 	    HARNESS_CASE(test_tcp__health_needs_no_token, HARNESS_TCP),

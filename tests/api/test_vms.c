@@ -13,7 +13,8 @@
 #define HELLO_BOOT "\"boot\":{\"kind\":\"flat\",\"image\":\"hello.bin\"}"
 #define WEB1 "{\"name\":\"web1\"," HELLO_BOOT "}"
 
-static struct harness_response *create_web1(struct harness *h)
+static struct harness_response *
+create_web1(struct harness *h)
 {
 	struct harness_response *r;
 
@@ -23,8 +24,8 @@ static struct harness_response *create_web1(struct harness *h)
 }
 
 /* "If-Match: <etag of r>" and the like, in buf. */
-static const char *cond(char *buf, size_t len, const char *name,
-			const struct harness_response *r)
+static const char *
+cond(char *buf, size_t len, const char *name, const struct harness_response *r)
 {
 	const char *etag = harness_header(r, "ETag");
 
@@ -33,7 +34,8 @@ static const char *cond(char *buf, size_t len, const char *name,
 	return (buf);
 }
 
-static void test_vms__create_returns_201_with_defaults(struct harness *h)
+static void
+test_vms__create_returns_201_with_defaults(struct harness *h)
 {
 	struct harness_response *r = create_web1(h);
 	uint64_t etag;
@@ -49,11 +51,11 @@ static void test_vms__create_returns_201_with_defaults(struct harness *h)
 	assert_json_int(r, "boot.load_address", 4096);
 	assert_json_int(r, "boot.entry", 4096);
 	assert_true(json_is_object(harness_json_at(r->hr_json, "labels")));
-	assert_int_equal(json_object_size(harness_json_at(r->hr_json, "labels")),
-			 0);
+	assert_int_equal(
+	    json_object_size(harness_json_at(r->hr_json, "labels")), 0);
 	assert_true(json_is_array(harness_json_at(r->hr_json, "pptdevs")));
-	assert_int_equal(json_array_size(harness_json_at(r->hr_json, "pptdevs")),
-			 0);
+	assert_int_equal(
+	    json_array_size(harness_json_at(r->hr_json, "pptdevs")), 0);
 	assert_true(json_is_false(harness_json_at(r->hr_json, "autostart")));
 	assert_json_str(r, "description", "");
 	assert_json_str(r, "status.state", "defined");
@@ -62,10 +64,10 @@ static void test_vms__create_returns_201_with_defaults(struct harness *h)
 	assert_json_str(r, "owner.jail", "");
 	assert_json_int(r, "generation", 1);
 	assert_json_int(r, "revision", (long long)etag);
-	assert_true(harness_is_rfc3339(json_string_value(
-	    harness_json_at(r->hr_json, "created_at"))));
-	assert_true(harness_is_rfc3339(json_string_value(
-	    harness_json_at(r->hr_json, "updated_at"))));
+	assert_true(harness_is_rfc3339(
+	    json_string_value(harness_json_at(r->hr_json, "created_at"))));
+	assert_true(harness_is_rfc3339(
+	    json_string_value(harness_json_at(r->hr_json, "updated_at"))));
 
 	/* What GET returns is what POST returned. */
 	r = harness_get(h, "/v1/vms/web1");
@@ -74,7 +76,8 @@ static void test_vms__create_returns_201_with_defaults(struct harness *h)
 	assert_json_int(r, "revision", (long long)etag);
 }
 
-static void test_vms__create_duplicate_is_409(struct harness *h)
+static void
+test_vms__create_duplicate_is_409(struct harness *h)
 {
 	create_web1(h);
 	assert_problem(harness_req(h, "POST", "/v1/vms", WEB1, NULL), 409,
@@ -87,38 +90,38 @@ struct bad_spec {
 	const char *bs_field; /* '*' at the end: a prefix */
 };
 
-static void test_vms__invalid_specs_are_400_with_field(struct harness *h)
+static void
+test_vms__invalid_specs_are_400_with_field(struct harness *h)
 {
 	static const struct bad_spec cases[] = {
 	    {"name starting with a dash", "{\"name\":\"-x\"," HELLO_BOOT "}",
 	     "name"},
 	    {"name of 65 characters",
-	     "{\"name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "{\"name\":"
+	     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	     "aaaaaaaaaaa\"," HELLO_BOOT "}",
 	     "name"},
 	    {"name with a slash", "{\"name\":\"a/b\"," HELLO_BOOT "}", "name"},
 	    {"name missing", "{" HELLO_BOOT "}", "name"},
 	    {"vcpus 0", "{\"name\":\"x\",\"vcpus\":0," HELLO_BOOT "}", "vcpus"},
-	    {"vcpus as a string", "{\"name\":\"x\",\"vcpus\":\"2\"," HELLO_BOOT
-				  "}",
-	     "vcpus"},
-	    {"vcpus fractional", "{\"name\":\"x\",\"vcpus\":1.5," HELLO_BOOT "}",
-	     "vcpus"},
+	    {"vcpus as a string",
+	     "{\"name\":\"x\",\"vcpus\":\"2\"," HELLO_BOOT "}", "vcpus"},
+	    {"vcpus fractional",
+	     "{\"name\":\"x\",\"vcpus\":1.5," HELLO_BOOT "}", "vcpus"},
 	    {"vcpus negative", "{\"name\":\"x\",\"vcpus\":-1," HELLO_BOOT "}",
 	     "vcpus"},
 	    {"memory 0", "{\"name\":\"x\",\"memory_mib\":0," HELLO_BOOT "}",
 	     "memory_mib"},
-	    {"unknown field", "{\"name\":\"x\",\"colour\":\"red\"," HELLO_BOOT
-			      "}",
-	     "colour"},
+	    {"unknown field",
+	     "{\"name\":\"x\",\"colour\":\"red\"," HELLO_BOOT "}", "colour"},
 	    {"boot missing", "{\"name\":\"x\"}", "boot"},
 	    {"boot kind floppy",
 	     "{\"name\":\"x\",\"boot\":{\"kind\":\"floppy\",\"image\":\"a\"}}",
 	     "boot.kind"},
-	    {"flat without image", "{\"name\":\"x\",\"boot\":{\"kind\":\"flat\"}}",
-	     "boot.image"},
-	    {"pptdev slot 32", "{\"name\":\"x\",\"pptdevs\":[\"1/32/0\"]," HELLO_BOOT
-			       "}",
+	    {"flat without image",
+	     "{\"name\":\"x\",\"boot\":{\"kind\":\"flat\"}}", "boot.image"},
+	    {"pptdev slot 32",
+	     "{\"name\":\"x\",\"pptdevs\":[\"1/32/0\"]," HELLO_BOOT "}",
 	     "pptdevs*"},
 	    {"labels not an object",
 	     "{\"name\":\"x\",\"labels\":[\"a\"]," HELLO_BOOT "}", "labels"},
@@ -140,7 +143,8 @@ static void test_vms__invalid_specs_are_400_with_field(struct harness *h)
 			 0);
 }
 
-static void test_vms__labels_past_the_limit_are_400(struct harness *h)
+static void
+test_vms__labels_past_the_limit_are_400(struct harness *h)
 {
 	json_t *doc = json_pack("{s:s, s:{s:s, s:s}}", "name", "lab", "boot",
 				"kind", "flat", "image", "hello.bin");
@@ -160,8 +164,8 @@ static void test_vms__labels_past_the_limit_are_400(struct harness *h)
 	r = harness_req(h, "POST", "/v1/vms", body, NULL);
 	free(body);
 	assert_status(r, 201);
-	assert_int_equal(json_object_size(harness_json_at(r->hr_json, "labels")),
-			 64);
+	assert_int_equal(
+	    json_object_size(harness_json_at(r->hr_json, "labels")), 64);
 
 	/* 65: past it. */
 	json_object_set_new(labels, "k64", json_string("v"));
@@ -175,7 +179,8 @@ static void test_vms__labels_past_the_limit_are_400(struct harness *h)
 	assert_problem(harness_get(h, "/v1/vms/lab2"), 404, NULL);
 }
 
-static void test_vms__name_of_64_characters_is_accepted(struct harness *h)
+static void
+test_vms__name_of_64_characters_is_accepted(struct harness *h)
 {
 	char name[65], body[256], path[128];
 	struct harness_response *r;
@@ -196,7 +201,8 @@ static void test_vms__name_of_64_characters_is_accepted(struct harness *h)
 	assert_status(harness_get(h, path), 200);
 }
 
-static json_int_t limit_of(struct harness *h, const char *which)
+static json_int_t
+limit_of(struct harness *h, const char *which)
 {
 	struct harness_response *r = harness_get(h, "/v1");
 	char path[64];
@@ -207,8 +213,8 @@ static json_int_t limit_of(struct harness *h, const char *which)
 	return (json_integer_value(harness_json_at(r->hr_json, path)));
 }
 
-static void test_vms__vcpus_at_the_limit_is_accepted_and_past_it_400(
-    struct harness *h)
+static void
+test_vms__vcpus_at_the_limit_is_accepted_and_past_it_400(struct harness *h)
 {
 	json_int_t max = limit_of(h, "vcpus");
 	char body[256];
@@ -226,8 +232,8 @@ static void test_vms__vcpus_at_the_limit_is_accepted_and_past_it_400(
 	assert_status(harness_req(h, "POST", "/v1/vms", body, NULL), 201);
 }
 
-static void test_vms__memory_at_the_limit_is_accepted_and_past_it_400(
-    struct harness *h)
+static void
+test_vms__memory_at_the_limit_is_accepted_and_past_it_400(struct harness *h)
 {
 	json_int_t max = limit_of(h, "memory_mib");
 	char body[256];
@@ -254,7 +260,8 @@ struct racer {
 	long r_status; /* -1: no response */
 };
 
-static void *racer_main(void *arg)
+static void *
+racer_main(void *arg)
 {
 	struct racer *rc = arg;
 	struct harness_request rq = {0};
@@ -275,8 +282,8 @@ static void *racer_main(void *arg)
 	return (NULL);
 }
 
-static void test_vms__concurrent_creates_of_one_name_give_one_201(
-    struct harness *h)
+static void
+test_vms__concurrent_creates_of_one_name_give_one_201(struct harness *h)
 {
 	struct racer racers[RACERS];
 	pthread_t tids[RACERS];
@@ -315,8 +322,8 @@ static void test_vms__concurrent_creates_of_one_name_give_one_201(
 	assert_json_int(r, "items.0.generation", 1);
 }
 
-static void test_vms__get_gives_etag_and_if_none_match_gives_304(
-    struct harness *h)
+static void
+test_vms__get_gives_etag_and_if_none_match_gives_304(struct harness *h)
 {
 	struct harness_response *c = create_web1(h), *r;
 	char hdr[128];
@@ -345,7 +352,8 @@ static void test_vms__get_gives_etag_and_if_none_match_gives_304(
 	assert_status(r, 304);
 }
 
-static void test_vms__head_gives_etag_without_a_body(struct harness *h)
+static void
+test_vms__head_gives_etag_without_a_body(struct harness *h)
 {
 	struct harness_response *c = create_web1(h), *r;
 
@@ -355,7 +363,8 @@ static void test_vms__head_gives_etag_without_a_body(struct harness *h)
 	assert_int_equal(r->hr_body_len, 0);
 }
 
-static void test_vms__get_unknown_is_404(struct harness *h)
+static void
+test_vms__get_unknown_is_404(struct harness *h)
 {
 	assert_problem(harness_get(h, "/v1/vms/nope"), 404, NULL);
 	/* An invalid name cannot exist either. */
@@ -366,7 +375,8 @@ static void test_vms__get_unknown_is_404(struct harness *h)
 #define NEW1_V2 "{\"vcpus\":2," HELLO_BOOT "}"
 #define NEW1_V3 "{\"vcpus\":2,\"memory_mib\":128," HELLO_BOOT "}"
 
-static void test_vms__put_creates_then_replaces(struct harness *h)
+static void
+test_vms__put_creates_then_replaces(struct harness *h)
 {
 	struct harness_response *r1, *r2;
 
@@ -384,9 +394,9 @@ static void test_vms__put_creates_then_replaces(struct harness *h)
 	assert_true(etag_number(r2) > etag_number(r1));
 	assert_json_int(r2, "revision", (long long)etag_number(r2));
 	/* Replacing keeps what the server owns. */
-	assert_json_str(r2, "created_at",
-			json_string_value(
-			    harness_json_at(r1->hr_json, "created_at")));
+	assert_json_str(
+	    r2, "created_at",
+	    json_string_value(harness_json_at(r1->hr_json, "created_at")));
 	assert_json_int(r2, "owner.uid", getuid());
 
 	r1 = harness_get(h, "/v1/vms/new1");
@@ -395,7 +405,8 @@ static void test_vms__put_creates_then_replaces(struct harness *h)
 	assert_json_int(r1, "vcpus", 2);
 }
 
-static void test_vms__put_with_stale_etag_is_412(struct harness *h)
+static void
+test_vms__put_with_stale_etag_is_412(struct harness *h)
 {
 	struct harness_response *old, *cur, *r;
 	char hdr[128];
@@ -419,27 +430,27 @@ static void test_vms__put_with_stale_etag_is_412(struct harness *h)
 	assert_json_int(r, "generation", 3);
 }
 
-static void test_vms__put_if_match_star_on_missing_vm_is_412(
-    struct harness *h)
+static void
+test_vms__put_if_match_star_on_missing_vm_is_412(struct harness *h)
 {
-	assert_problem(harness_req(h, "PUT", "/v1/vms/new1", NEW1_V1,
-				   "If-Match: *", NULL),
-		       412, NULL);
+	assert_problem(
+	    harness_req(h, "PUT", "/v1/vms/new1", NEW1_V1, "If-Match: *", NULL),
+	    412, NULL);
 	assert_problem(harness_get(h, "/v1/vms/new1"), 404, NULL);
 }
 
-static void test_vms__put_if_match_star_on_existing_vm_replaces(
-    struct harness *h)
+static void
+test_vms__put_if_match_star_on_existing_vm_replaces(struct harness *h)
 {
 	assert_status(harness_req(h, "PUT", "/v1/vms/new1", NEW1_V1, NULL),
 		      201);
-	assert_status(harness_req(h, "PUT", "/v1/vms/new1", NEW1_V2,
-				  "If-Match: *", NULL),
-		      200);
+	assert_status(
+	    harness_req(h, "PUT", "/v1/vms/new1", NEW1_V2, "If-Match: *", NULL),
+	    200);
 }
 
-static void test_vms__put_if_none_match_star_on_existing_vm_is_412(
-    struct harness *h)
+static void
+test_vms__put_if_none_match_star_on_existing_vm_is_412(struct harness *h)
 {
 	struct harness_response *c, *r;
 
@@ -452,8 +463,8 @@ static void test_vms__put_if_none_match_star_on_existing_vm_is_412(
 	assert_header(r, "ETag", harness_header(c, "ETag"));
 }
 
-static void test_vms__put_if_none_match_star_on_missing_vm_creates(
-    struct harness *h)
+static void
+test_vms__put_if_none_match_star_on_missing_vm_creates(struct harness *h)
 {
 	struct harness_response *r;
 
@@ -463,8 +474,8 @@ static void test_vms__put_if_none_match_star_on_missing_vm_creates(
 	assert_header(r, "Location", "/v1/vms/new1");
 }
 
-static void test_vms__put_with_another_name_in_the_body_is_400(
-    struct harness *h)
+static void
+test_vms__put_with_another_name_in_the_body_is_400(struct harness *h)
 {
 	struct harness_response *r;
 
@@ -479,7 +490,8 @@ static void test_vms__put_with_another_name_in_the_body_is_400(
 	assert_status(r, 201);
 }
 
-static void test_vms__put_of_a_fetched_document_is_200(struct harness *h)
+static void
+test_vms__put_of_a_fetched_document_is_200(struct harness *h)
 {
 	struct harness_response *g, *r;
 	char *body;
@@ -497,13 +509,13 @@ static void test_vms__put_of_a_fetched_document_is_200(struct harness *h)
 	assert_json_str(r, "status.state", "defined");
 	assert_json_int(r, "vcpus", 1);
 	assert_json_str(r, "boot.image", "hello.bin");
-	assert_json_str(r, "created_at",
-			json_string_value(
-			    harness_json_at(g->hr_json, "created_at")));
+	assert_json_str(
+	    r, "created_at",
+	    json_string_value(harness_json_at(g->hr_json, "created_at")));
 }
 
-static void test_vms__put_with_changed_read_only_fields_ignores_them(
-    struct harness *h)
+static void
+test_vms__put_with_changed_read_only_fields_ignores_them(struct harness *h)
 {
 	struct harness_response *g, *r;
 	json_t *doc;
@@ -514,8 +526,8 @@ static void test_vms__put_with_changed_read_only_fields_ignores_them(
 	doc = json_deep_copy(g->hr_json);
 	json_object_set_new(doc, "generation", json_integer(77));
 	json_object_set_new(doc, "revision", json_integer(123456));
-	json_object_set_new(doc, "status", json_pack("{s:s}", "state",
-						     "running"));
+	json_object_set_new(doc, "status",
+			    json_pack("{s:s}", "state", "running"));
 	json_object_set_new(doc, "vcpus", json_integer(2));
 	body = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
@@ -528,8 +540,8 @@ static void test_vms__put_with_changed_read_only_fields_ignores_them(
 	assert_json_int(r, "revision", (long long)etag_number(r));
 }
 
-static void test_vms__put_invalid_spec_is_400_and_changes_nothing(
-    struct harness *h)
+static void
+test_vms__put_invalid_spec_is_400_and_changes_nothing(struct harness *h)
 {
 	struct harness_response *c = create_web1(h), *r;
 
@@ -543,7 +555,8 @@ static void test_vms__put_invalid_spec_is_400_and_changes_nothing(
 
 #define MERGE "Content-Type: application/merge-patch+json"
 
-static void test_vms__patch_merges_labels(struct harness *h)
+static void
+test_vms__patch_merges_labels(struct harness *h)
 {
 	struct harness_response *c = create_web1(h), *r;
 
@@ -567,7 +580,8 @@ static void test_vms__patch_merges_labels(struct harness *h)
 	assert_json_str(r, "labels.tier", "web");
 }
 
-static void test_vms__patch_with_null_removes_a_label(struct harness *h)
+static void
+test_vms__patch_with_null_removes_a_label(struct harness *h)
 {
 	struct harness_response *r;
 
@@ -585,7 +599,8 @@ static void test_vms__patch_with_null_removes_a_label(struct harness *h)
 	assert_null(harness_json_at(r->hr_json, "labels.env"));
 }
 
-static void test_vms__patch_with_plain_json_is_415(struct harness *h)
+static void
+test_vms__patch_with_plain_json_is_415(struct harness *h)
 {
 	struct harness_response *c = create_web1(h), *r;
 
@@ -596,7 +611,8 @@ static void test_vms__patch_with_plain_json_is_415(struct harness *h)
 	assert_header(r, "ETag", harness_header(c, "ETag"));
 }
 
-static void test_vms__patch_of_status_or_name_is_400(struct harness *h)
+static void
+test_vms__patch_of_status_or_name_is_400(struct harness *h)
 {
 	struct harness_response *c = create_web1(h), *r;
 
@@ -611,8 +627,8 @@ static void test_vms__patch_of_status_or_name_is_400(struct harness *h)
 	assert_problem(harness_get(h, "/v1/vms/web2"), 404, NULL);
 }
 
-static void test_vms__patch_to_an_invalid_spec_is_400_and_changes_nothing(
-    struct harness *h)
+static void
+test_vms__patch_to_an_invalid_spec_is_400_and_changes_nothing(struct harness *h)
 {
 	struct harness_response *c = create_web1(h), *r;
 
@@ -630,7 +646,8 @@ static void test_vms__patch_to_an_invalid_spec_is_400_and_changes_nothing(
 	assert_json_int(r, "generation", 1);
 }
 
-static void test_vms__patch_with_stale_etag_is_412(struct harness *h)
+static void
+test_vms__patch_with_stale_etag_is_412(struct harness *h)
 {
 	struct harness_response *c = create_web1(h), *cur, *r;
 	char hdr[128];
@@ -650,14 +667,16 @@ static void test_vms__patch_with_stale_etag_is_412(struct harness *h)
 	assert_json_int(r, "vcpus", 2);
 }
 
-static void test_vms__patch_of_an_unknown_vm_is_404(struct harness *h)
+static void
+test_vms__patch_of_an_unknown_vm_is_404(struct harness *h)
 {
 	assert_problem(harness_req(h, "PATCH", "/v1/vms/nope", "{\"vcpus\":2}",
 				   MERGE, NULL),
 		       404, NULL);
 }
 
-static void test_vms__delete_is_204_then_404(struct harness *h)
+static void
+test_vms__delete_is_204_then_404(struct harness *h)
 {
 	struct harness_response *r;
 
@@ -672,7 +691,8 @@ static void test_vms__delete_is_204_then_404(struct harness *h)
 	create_web1(h);
 }
 
-static void test_vms__delete_with_stale_etag_is_412(struct harness *h)
+static void
+test_vms__delete_with_stale_etag_is_412(struct harness *h)
 {
 	struct harness_response *c = create_web1(h), *cur, *r;
 	char hdr[128];
@@ -690,7 +710,8 @@ static void test_vms__delete_with_stale_etag_is_412(struct harness *h)
 	assert_problem(harness_get(h, "/v1/vms/web1"), 404, NULL);
 }
 
-static void test_vms__revisions_grow_across_all_vms(struct harness *h)
+static void
+test_vms__revisions_grow_across_all_vms(struct harness *h)
 {
 	struct harness_response *a, *b, *a2;
 
@@ -704,7 +725,8 @@ static void test_vms__revisions_grow_across_all_vms(struct harness *h)
 	assert_true(etag_number(a2) > etag_number(b));
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    HARNESS_CASE(test_vms__create_returns_201_with_defaults, 0),
@@ -731,8 +753,7 @@ int main(void)
 			 0),
 	    HARNESS_CASE(test_vms__put_if_none_match_star_on_missing_vm_creates,
 			 0),
-	    HARNESS_CASE(test_vms__put_with_another_name_in_the_body_is_400,
-			 0),
+	    HARNESS_CASE(test_vms__put_with_another_name_in_the_body_is_400, 0),
 	    HARNESS_CASE(test_vms__put_of_a_fetched_document_is_200, 0),
 	    HARNESS_CASE(
 		test_vms__put_with_changed_read_only_fields_ignores_them, 0),

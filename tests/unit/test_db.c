@@ -908,6 +908,42 @@ test_db__failed_write_runs_no_hook(void **state)
 	db_vm_row_clear(&row);
 }
 
+struct nested {
+	struct db *n_db;
+	int n_rc;
+	int n_errno;
+};
+
+static void
+hook_writes(void *arg, const struct db_vm_row *row)
+{
+	struct nested *n = arg;
+	struct db_vm_row inner;
+
+	(void)row;
+	memset(&inner, 0, sizeof(inner));
+	snprintf(inner.vr_name, sizeof(inner.vr_name), "inner");
+	inner.vr_spec = strdup("{}");
+	n->n_rc = db_vm_insert(n->n_db, &inner, NULL, NULL);
+	n->n_errno = errno;
+	db_vm_row_clear(&inner);
+}
+
+static void
+test_db__write_from_a_commit_hook_is_edeadlk(void **state)
+{
+	struct fx *fx = *state;
+	struct nested n = {fx->f_db, 0, 0};
+	struct db_vm_row row, got;
+
+	row_init(&row, "outer", "{}");
+	assert_int_equal(db_vm_insert(fx->f_db, &row, hook_writes, &n), 0);
+	assert_int_equal(n.n_rc, -1);
+	assert_int_equal(n.n_errno, EDEADLK);
+	assert_int_equal(stored(fx, "inner", &got), -1);
+	db_vm_row_clear(&row);
+}
+
 static void
 test_db__single_write_counts_one_commit(void **state)
 {
@@ -1436,6 +1472,7 @@ main(void)
 	    T(test_db__revision_is_not_reused_after_deleting_newest_and_reopening),
 	    T(test_db__hooks_run_in_commit_order_and_only_after_commit),
 	    T(test_db__failed_write_runs_no_hook),
+	    T(test_db__write_from_a_commit_hook_is_edeadlk),
 	    T(test_db__single_write_counts_one_commit),
 	    T(test_db__concurrent_inserts_share_commits),
 	    T(test_db__batch_holds_at_most_the_batch_limit),

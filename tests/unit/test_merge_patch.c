@@ -16,7 +16,8 @@
 #include "api/vm_spec.h"
 
 /* text with ' standing for ", so that documents read as in the RFC. */
-static json_t *doc(const char *text)
+static json_t *
+doc(const char *text)
 {
 	json_error_t jerr;
 	char *s = strdup(text), *p;
@@ -33,7 +34,8 @@ static json_t *doc(const char *text)
 	return d;
 }
 
-static void assert_json_equal(const json_t *got, const json_t *want)
+static void
+assert_json_equal(const json_t *got, const json_t *want)
 {
 	if (!json_equal(got, want)) {
 		char *g = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -47,7 +49,8 @@ static void assert_json_equal(const json_t *got, const json_t *want)
  * Applies patch to target and checks the result against expected, and
  * that neither argument changed.
  */
-static void check(const char *target, const char *patch, const char *expected)
+static void
+check(const char *target, const char *patch, const char *expected)
 {
 	json_t *t = doc(target), *p = doc(patch), *want = doc(expected);
 	json_t *t0 = json_deep_copy(t), *p0 = json_deep_copy(p);
@@ -67,67 +70,80 @@ static void check(const char *target, const char *patch, const char *expected)
 
 /* RFC 7396 Appendix A, one test per row. */
 
-static void test_merge_patch__a1_member_is_replaced(void **state)
+static void
+test_merge_patch__a1_member_is_replaced(void **state)
 {
 	check("{'a':'b'}", "{'a':'c'}", "{'a':'c'}");
 }
 
-static void test_merge_patch__a2_member_is_added(void **state)
+static void
+test_merge_patch__a2_member_is_added(void **state)
 {
 	check("{'a':'b'}", "{'b':'c'}", "{'a':'b','b':'c'}");
 }
 
-static void test_merge_patch__a3_null_removes_the_only_member(void **state)
+static void
+test_merge_patch__a3_null_removes_the_only_member(void **state)
 {
 	check("{'a':'b'}", "{'a':null}", "{}");
 }
 
-static void test_merge_patch__a4_null_removes_one_member(void **state)
+static void
+test_merge_patch__a4_null_removes_one_member(void **state)
 {
 	check("{'a':'b','b':'c'}", "{'a':null}", "{'b':'c'}");
 }
 
-static void test_merge_patch__a5_array_is_replaced_by_a_string(void **state)
+static void
+test_merge_patch__a5_array_is_replaced_by_a_string(void **state)
 {
 	check("{'a':['b']}", "{'a':'c'}", "{'a':'c'}");
 }
 
-static void test_merge_patch__a6_string_is_replaced_by_an_array(void **state)
+static void
+test_merge_patch__a6_string_is_replaced_by_an_array(void **state)
 {
 	check("{'a':'c'}", "{'a':['b']}", "{'a':['b']}");
 }
 
-static void test_merge_patch__a7_objects_merge_recursively(void **state)
+static void
+test_merge_patch__a7_objects_merge_recursively(void **state)
 {
 	check("{'a':{'b':'c'}}", "{'a':{'b':'d','c':null}}", "{'a':{'b':'d'}}");
 }
 
-static void test_merge_patch__a8_arrays_are_replaced_not_merged(void **state)
+static void
+test_merge_patch__a8_arrays_are_replaced_not_merged(void **state)
 {
 	check("{'a':[{'b':'c'}]}", "{'a':[1]}", "{'a':[1]}");
 }
 
-static void test_merge_patch__a9_array_replaces_an_array(void **state)
+static void
+test_merge_patch__a9_array_replaces_an_array(void **state)
 {
 	check("['a','b']", "['c','d']", "['c','d']");
 }
 
-static void test_merge_patch__a10_array_replaces_an_object(void **state)
+static void
+test_merge_patch__a10_array_replaces_an_object(void **state)
 {
 	check("{'a':'b'}", "['c']", "['c']");
 }
 
-static void test_merge_patch__a11_null_patch_replaces_everything(void **state)
+static void
+test_merge_patch__a11_null_patch_replaces_everything(void **state)
 {
 	check("{'a':'foo'}", "null", "null");
 }
 
-static void test_merge_patch__a12_string_patch_replaces_everything(void **state)
+static void
+test_merge_patch__a12_string_patch_replaces_everything(void **state)
 {
 	check("{'a':'foo'}", "'bar'", "'bar'");
 }
 
-static void test_merge_patch__a13_null_in_the_target_is_kept(void **state)
+static void
+test_merge_patch__a13_null_in_the_target_is_kept(void **state)
 {
 	check("{'e':null}", "{'a':1}", "{'e':null,'a':1}");
 }
@@ -160,7 +176,8 @@ test_merge_patch__section_3_example_gives_the_rfc_result(void **state)
 
 /* Beyond the RFC's examples. */
 
-static void test_merge_patch__object_patch_on_a_scalar_member_starts_from_empty(
+static void
+test_merge_patch__object_patch_on_a_scalar_member_starts_from_empty(
     void **state)
 {
 	check("{'a':1,'b':2}", "{'a':{'x':null,'y':{'z':null}}}",
@@ -173,7 +190,8 @@ test_merge_patch__null_for_an_absent_member_changes_nothing(void **state)
 	check("{'a':1}", "{'b':null}", "{'a':1}");
 }
 
-static void test_merge_patch__empty_patch_gives_an_equal_copy(void **state)
+static void
+test_merge_patch__empty_patch_gives_an_equal_copy(void **state)
 {
 	check("{'a':{'b':[1,{'c':null}]}}", "{}", "{'a':{'b':[1,{'c':null}]}}");
 }
@@ -184,7 +202,8 @@ test_merge_patch__nulls_inside_a_replacing_array_are_kept(void **state)
 	check("{'a':1}", "{'a':[null,{'b':null}]}", "{'a':[null,{'b':null}]}");
 }
 
-static void test_merge_patch__absent_target_is_an_empty_document(void **state)
+static void
+test_merge_patch__absent_target_is_an_empty_document(void **state)
 {
 	json_t *p = doc("{'a':{'b':null,'c':1},'d':null}");
 	json_t *got = json_merge_patch(NULL, p), *want = doc("{'a':{'c':1}}");
@@ -223,7 +242,8 @@ test_merge_patch__result_shares_nothing_with_its_arguments(void **state)
 	json_decref(p0);
 }
 
-static void test_merge_patch__scalar_patch_result_is_a_new_value(void **state)
+static void
+test_merge_patch__scalar_patch_result_is_a_new_value(void **state)
 {
 	json_t *t = doc("{'a':1}"), *p = doc("['c']");
 	json_t *got = json_merge_patch(t, p);
@@ -237,7 +257,8 @@ static void test_merge_patch__scalar_patch_result_is_a_new_value(void **state)
 	json_decref(p);
 }
 
-static void test_merge_patch__existing_members_keep_their_position(void **state)
+static void
+test_merge_patch__existing_members_keep_their_position(void **state)
 {
 	json_t *t = doc("{'a':1,'b':2,'c':3}"), *p = doc("{'b':{'x':1},'d':4}");
 	json_t *got = json_merge_patch(t, p);
@@ -265,7 +286,7 @@ test_merge_patch__keys_with_an_embedded_nul_are_distinct(void **state)
 	assert_int_equal(json_object_size(got), 2);
 	assert_int_equal(json_integer_value(json_object_getn(got, "a", 1)), 1);
 	assert_int_equal(json_integer_value(json_object_getn(got, "a\0c", 3)),
-	                 3);
+			 3);
 	assert_null(json_object_getn(got, "a\0b", 3));
 	json_decref(got);
 	/* Copying the target must not fold "a\0b" onto "a". */
@@ -275,14 +296,15 @@ test_merge_patch__keys_with_an_embedded_nul_are_distinct(void **state)
 	assert_int_equal(json_object_size(got), 2);
 	assert_int_equal(json_integer_value(json_object_getn(got, "a", 1)), 1);
 	assert_int_equal(json_integer_value(json_object_getn(got, "a\0b", 3)),
-	                 2);
+			 2);
 	json_decref(got);
 	json_decref(t);
 	json_decref(p);
 }
 #endif
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] =
 	{ cmocka_unit_test(test_merge_patch__a1_member_is_replaced),

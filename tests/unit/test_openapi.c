@@ -71,7 +71,8 @@ static const struct {
 /* OpenAPI operation keys the router has no method for. */
 static const char *const unrouted_keys[] = {"options", "trace"};
 
-static const char *method_name(enum api_method m)
+static const char *
+method_name(enum api_method m)
 {
 	size_t i;
 
@@ -81,7 +82,8 @@ static const char *method_name(enum api_method m)
 	return "?";
 }
 
-static int scan_has(const struct scan *sc, const char *path, enum api_method m)
+static int
+scan_has(const struct scan *sc, const char *path, enum api_method m)
 {
 	size_t i;
 
@@ -96,7 +98,8 @@ static int scan_has(const struct scan *sc, const char *path, enum api_method m)
 static void scan_fail(struct scan *sc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void scan_fail(struct scan *sc, const char *fmt, ...)
+static void
+scan_fail(struct scan *sc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -108,30 +111,32 @@ static void scan_fail(struct scan *sc, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void scan_bad_line(struct scan *sc, const char *what, int lineno,
-                          const char *line, size_t len)
+static void
+scan_bad_line(struct scan *sc, const char *what, int lineno, const char *line,
+	      size_t len)
 {
 	scan_fail(sc,
-	          "%s:%d: breaks the format rule at the top of "
-	          "openapi.yaml: %.*s\n",
-	          what, lineno, (int)len, line);
+		  "%s:%d: breaks the format rule at the top of "
+		  "openapi.yaml: %.*s\n",
+		  what, lineno, (int)len, line);
 }
 
-static void scan_add(struct scan *sc, const char *what, int lineno,
-                     const char *path, enum api_method m)
+static void
+scan_add(struct scan *sc, const char *what, int lineno, const char *path,
+	 enum api_method m)
 {
 	struct scan_op *op;
 
 	if (scan_has(sc, path, m)) {
 		scan_fail(sc, "%s:%d: %s %s is listed twice\n", what, lineno,
-		          method_name(m), path);
+			  method_name(m), path);
 		return;
 	}
 	if (sc->sc_nops == SCAN_MAX_OPS) {
 		scan_fail(sc,
-		          "%s:%d: more than %d operations; raise "
-		          "SCAN_MAX_OPS\n",
-		          what, lineno, SCAN_MAX_OPS);
+			  "%s:%d: more than %d operations; raise "
+			  "SCAN_MAX_OPS\n",
+			  what, lineno, SCAN_MAX_OPS);
 		return;
 	}
 	op = &sc->sc_ops[sc->sc_nops++];
@@ -144,8 +149,9 @@ static void scan_add(struct scan *sc, const char *what, int lineno,
  * what follows the indentation (klen bytes, no trailing blanks), `path` the
  * path key above it ("" before the first one).
  */
-static void scan_operation(struct scan *sc, const char *what, int lineno,
-                           const char *path, const char *key, size_t klen)
+static void
+scan_operation(struct scan *sc, const char *what, int lineno, const char *path,
+	       const char *key, size_t klen)
 {
 	const char *colon = memchr(key, ':', klen);
 	size_t nlen, i;
@@ -169,9 +175,9 @@ static void scan_operation(struct scan *sc, const char *what, int lineno,
 		if (strlen(unrouted_keys[i]) == nlen &&
 		    memcmp(key, unrouted_keys[i], nlen) == 0) {
 			scan_fail(sc,
-			          "%s:%d: %s %s: the router has no such "
-			          "method\n",
-			          what, lineno, unrouted_keys[i], path);
+				  "%s:%d: %s %s: the router has no such "
+				  "method\n",
+				  what, lineno, unrouted_keys[i], path);
 			return;
 		}
 	}
@@ -183,7 +189,8 @@ static void scan_operation(struct scan *sc, const char *what, int lineno,
  * replacing what sc held (except sc_quiet).  `what` names the document in
  * messages.  Never fails: problems are counted in sc->sc_errors.
  */
-static void scan_text(struct scan *sc, const char *what, const char *text)
+static void
+scan_text(struct scan *sc, const char *what, const char *text)
 {
 	char path[SCAN_PATH_LEN] = "";
 	const char *line = text;
@@ -201,7 +208,7 @@ static void scan_text(struct scan *sc, const char *what, const char *text)
 		lineno++;
 		while (len > 0 &&
 		       (line[len - 1] == '\r' || line[len - 1] == ' ' ||
-		        line[len - 1] == '\t'))
+			line[len - 1] == '\t'))
 			len--;
 		while (indent < len && line[indent] == ' ')
 			indent++;
@@ -216,7 +223,7 @@ static void scan_text(struct scan *sc, const char *what, const char *text)
 			in_paths = len == 6 && memcmp(line, "paths:", 6) == 0;
 			if (in_paths && seen_paths++)
 				scan_fail(sc, "%s:%d: a second paths: key\n",
-				          what, lineno);
+					  what, lineno);
 			path[0] = '\0';
 			goto next;
 		}
@@ -235,7 +242,7 @@ static void scan_text(struct scan *sc, const char *what, const char *text)
 			sc->sc_npaths++;
 		} else if (indent == 4) {
 			scan_operation(sc, what, lineno, path, line + 4,
-			               len - 4);
+				       len - 4);
 		} else if (indent < 4) {
 			/* Odd indentation shifts every level we rely on. */
 			scan_bad_line(sc, what, lineno, line, len);
@@ -248,7 +255,8 @@ static void scan_text(struct scan *sc, const char *what, const char *text)
 }
 
 /* The whole file, NUL-terminated; fails the test when it cannot be read. */
-static char *read_file(const char *file)
+static char *
+read_file(const char *file)
 {
 	FILE *f = fopen(file, "r");
 	char *buf = NULL;
@@ -274,7 +282,8 @@ static char *read_file(const char *file)
 	return buf;
 }
 
-static struct scan *scan_new(void)
+static struct scan *
+scan_new(void)
 {
 	struct scan *sc = calloc(1, sizeof(*sc));
 
@@ -282,7 +291,8 @@ static struct scan *scan_new(void)
 	return sc;
 }
 
-static struct scan *scan_contract(void)
+static struct scan *
+scan_contract(void)
 {
 	struct scan *sc = scan_new();
 	char *text = read_file(OPENAPI_PATH);
@@ -296,29 +306,29 @@ static void
 test_openapi__scanner_finds_operations_only_under_paths(void **state)
 {
 	static const char doc[] = "openapi: 3.1.0\n"
-	                          "info:\n"
-	                          "  title: x\n"
-	                          "    get:\n"
-	                          "# a comment\n"
-	                          "paths:\n"
-	                          "  /v1:\n"
-	                          "    get:\n"
-	                          "      responses:\n"
-	                          "        get:\n"
-	                          "\n"
-	                          "  # a comment at the path level\n"
-	                          "  /v1/vms/{name}:\r\n"
-	                          "    parameters:\n"
-	                          "      - name: name\n"
-	                          "    put:  \n"
-	                          "    # delete: in a comment\n"
-	                          "    head:\n"
-	                          "    summary: get: not a key\n"
-	                          "    delete:\n"
-	                          "components:\n"
-	                          "  schemas:\n"
-	                          "    post:\n"
-	                          "      type: object\n";
+				  "info:\n"
+				  "  title: x\n"
+				  "    get:\n"
+				  "# a comment\n"
+				  "paths:\n"
+				  "  /v1:\n"
+				  "    get:\n"
+				  "      responses:\n"
+				  "        get:\n"
+				  "\n"
+				  "  # a comment at the path level\n"
+				  "  /v1/vms/{name}:\r\n"
+				  "    parameters:\n"
+				  "      - name: name\n"
+				  "    put:  \n"
+				  "    # delete: in a comment\n"
+				  "    head:\n"
+				  "    summary: get: not a key\n"
+				  "    delete:\n"
+				  "components:\n"
+				  "  schemas:\n"
+				  "    post:\n"
+				  "      type: object\n";
 	struct scan *sc = scan_new();
 
 	(void)state;
@@ -363,7 +373,8 @@ test_openapi__scanner_rejects_lines_that_break_the_format(void **state)
 	free(sc);
 }
 
-static void test_openapi__contract_is_read_in_full(void **state)
+static void
+test_openapi__contract_is_read_in_full(void **state)
 {
 	struct scan *sc = scan_contract();
 
@@ -371,16 +382,17 @@ static void test_openapi__contract_is_read_in_full(void **state)
 	assert_int_equal(sc->sc_errors, 0);
 	if (sc->sc_npaths < SCAN_MIN_PATHS || sc->sc_nops < SCAN_MIN_OPS)
 		fail_msg("%s: only %zu paths and %zu operations found; "
-		         "expected at least %d and %d",
-		         OPENAPI_PATH, sc->sc_npaths, sc->sc_nops,
-		         SCAN_MIN_PATHS, SCAN_MIN_OPS);
+			 "expected at least %d and %d",
+			 OPENAPI_PATH, sc->sc_npaths, sc->sc_nops,
+			 SCAN_MIN_PATHS, SCAN_MIN_OPS);
 	/* One route every version has, spelled as the router spells it. */
 	assert_true(scan_has(sc, "/v1/health", API_GET));
 	assert_true(scan_has(sc, "/v1/vms/{name}", API_PATCH));
 	free(sc);
 }
 
-static void test_openapi__contract_and_route_table_agree(void **state)
+static void
+test_openapi__contract_and_route_table_agree(void **state)
 {
 	struct scan *sc = scan_contract();
 	struct scan *routes = scan_new();
@@ -402,11 +414,11 @@ static void test_openapi__contract_and_route_table_agree(void **state)
 				continue;
 			found = 1;
 			scan_add(routes, "route table entry", (int)i,
-			         ri.ri_pattern, methods[j].m_method);
+				 ri.ri_pattern, methods[j].m_method);
 		}
 		if (!found || ((unsigned)ri.ri_method & ~known) != 0)
 			fail_msg("route %zu (%s): method bits %#x", i,
-			         ri.ri_pattern, (unsigned)ri.ri_method);
+				 ri.ri_pattern, (unsigned)ri.ri_method);
 	}
 	assert_int_equal(routes->sc_errors, 0);
 
@@ -416,8 +428,8 @@ static void test_openapi__contract_and_route_table_agree(void **state)
 		if (scan_has(routes, op->so_path, op->so_method))
 			continue;
 		print_error("openapi.yaml describes %s %s; the route table "
-		            "does not have it\n",
-		            method_name(op->so_method), op->so_path);
+			    "does not have it\n",
+			    method_name(op->so_method), op->so_path);
 		missing++;
 	}
 	for (i = 0; i < routes->sc_nops; i++) {
@@ -426,8 +438,8 @@ static void test_openapi__contract_and_route_table_agree(void **state)
 		if (scan_has(sc, op->so_path, op->so_method))
 			continue;
 		print_error("the route table has %s %s; openapi.yaml does "
-		            "not describe it\n",
-		            method_name(op->so_method), op->so_path);
+			    "not describe it\n",
+			    method_name(op->so_method), op->so_path);
 		missing++;
 	}
 	assert_int_equal(missing, 0);
@@ -435,13 +447,14 @@ static void test_openapi__contract_and_route_table_agree(void **state)
 	free(sc);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(
-	        test_openapi__scanner_finds_operations_only_under_paths),
+		test_openapi__scanner_finds_operations_only_under_paths),
 	    cmocka_unit_test(
-	        test_openapi__scanner_rejects_lines_that_break_the_format),
+		test_openapi__scanner_rejects_lines_that_break_the_format),
 	    cmocka_unit_test(test_openapi__contract_is_read_in_full),
 	    cmocka_unit_test(test_openapi__contract_and_route_table_agree),
 	};

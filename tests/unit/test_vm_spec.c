@@ -29,7 +29,8 @@ static const struct vm_spec_limits test_limits = {
 	"{'name':'web1','boot':{'kind':'linux','kernel':'bzImage'}}"
 
 /* text with ' standing for ", so that documents read as typed. */
-static char *dq(const char *text)
+static char *
+dq(const char *text)
 {
 	char *s = strdup(text), *p;
 
@@ -40,7 +41,8 @@ static char *dq(const char *text)
 	return s;
 }
 
-static json_t *doc(const char *text)
+static json_t *
+doc(const char *text)
 {
 	json_error_t jerr;
 	char *s = dq(text);
@@ -53,7 +55,8 @@ static json_t *doc(const char *text)
 }
 
 /* A string of n copies of c (n may exceed any limit). */
-static json_t *str_of(char c, size_t n)
+static json_t *
+str_of(char c, size_t n)
 {
 	char *s = malloc(n + 1);
 	json_t *v;
@@ -68,7 +71,8 @@ static json_t *str_of(char c, size_t n)
 }
 
 /* base with member key set to value (stolen). */
-static json_t *with(const char *base, const char *key, json_t *value)
+static json_t *
+with(const char *base, const char *key, json_t *value)
 {
 	json_t *d = doc(base);
 
@@ -77,7 +81,8 @@ static json_t *with(const char *base, const char *key, json_t *value)
 }
 
 /* base with boot.key set to value (stolen). */
-static json_t *with_boot(const char *base, const char *key, json_t *value)
+static json_t *
+with_boot(const char *base, const char *key, json_t *value)
 {
 	json_t *d = doc(base);
 
@@ -87,27 +92,28 @@ static json_t *with_boot(const char *base, const char *key, json_t *value)
 }
 
 /* Normalizes d (taking it) under limits, which must succeed. */
-static json_t *accept_with(json_t *d, const char *url,
-                           const struct vm_spec_limits *limits)
+static json_t *
+accept_with(json_t *d, const char *url, const struct vm_spec_limits *limits)
 {
 	struct vm_spec_error err;
 	json_t *out = vm_spec_normalize(d, url, limits, &err);
 
 	if (out == NULL)
 		fail_msg("rejected: field \"%s\": %s", err.se_field,
-		         err.se_detail);
+			 err.se_detail);
 	json_decref(d);
 	return out;
 }
 
-static json_t *accept(json_t *d, const char *url)
+static json_t *
+accept(json_t *d, const char *url)
 {
 	return accept_with(d, url, &test_limits);
 }
 
 /* Normalizes d (taking it), which must fail on field. */
-static struct vm_spec_error reject(json_t *d, const char *url,
-                                   const char *field)
+static struct vm_spec_error
+reject(json_t *d, const char *url, const char *field)
 {
 	struct vm_spec_error err;
 	json_t *out;
@@ -127,7 +133,8 @@ static struct vm_spec_error reject(json_t *d, const char *url,
 }
 
 /* v serialized compactly, in insertion order, must be expected. */
-static void assert_dumps(const json_t *v, const char *expected)
+static void
+assert_dumps(const json_t *v, const char *expected)
 {
 	char *want = dq(expected), *got = json_dumps(v, JSON_COMPACT);
 
@@ -138,7 +145,8 @@ static void assert_dumps(const json_t *v, const char *expected)
 }
 
 /* The value out.path for a dotted path of object members. */
-static const json_t *at(const json_t *out, const char *a, const char *b)
+static const json_t *
+at(const json_t *out, const char *a, const char *b)
 {
 	const json_t *v = json_object_get(out, a);
 
@@ -147,73 +155,78 @@ static const json_t *at(const json_t *out, const char *a, const char *b)
 
 /* The document itself */
 
-static void test_vm_spec__minimal_spec_gets_every_default(void **state)
+static void
+test_vm_spec__minimal_spec_gets_every_default(void **state)
 {
 	json_t *out = accept(doc(MINIMAL), NULL);
 
 	assert_dumps(out, "{'name':'web1','vcpus':1,'memory_mib':64,"
-	                  "'boot':{'kind':'flat','image':'hello.bin',"
-	                  "'load_address':4096,'entry':4096},"
-	                  "'labels':{},'pptdevs':[],'autostart':false,"
-	                  "'description':''}");
+			  "'boot':{'kind':'flat','image':'hello.bin',"
+			  "'load_address':4096,'entry':4096},"
+			  "'labels':{},'pptdevs':[],'autostart':false,"
+			  "'description':''}");
 	json_decref(out);
 }
 
-static void test_vm_spec__output_keys_are_in_canonical_order(void **state)
+static void
+test_vm_spec__output_keys_are_in_canonical_order(void **state)
 {
 	json_t *out = accept(
 	    doc("{'description':'d','autostart':true,'pptdevs':['3/0/0','1/0/"
-	        "0'],"
-	        "'labels':{'z':'1','a':'2','m':'3'},"
-	        "'boot':{'entry':16,'load_address':0,'image':'hello.bin',"
-	        "'kind':'flat'},"
-	        "'memory_mib':128,'vcpus':2,'name':'web1'}"),
+		"0'],"
+		"'labels':{'z':'1','a':'2','m':'3'},"
+		"'boot':{'entry':16,'load_address':0,'image':'hello.bin',"
+		"'kind':'flat'},"
+		"'memory_mib':128,'vcpus':2,'name':'web1'}"),
 	    NULL);
 
 	assert_dumps(out, "{'name':'web1','vcpus':2,'memory_mib':128,"
-	                  "'boot':{'kind':'flat','image':'hello.bin',"
-	                  "'load_address':0,'entry':16},"
-	                  "'labels':{'a':'2','m':'3','z':'1'},"
-	                  "'pptdevs':['3/0/0','1/0/0'],'autostart':true,"
-	                  "'description':'d'}");
+			  "'boot':{'kind':'flat','image':'hello.bin',"
+			  "'load_address':0,'entry':16},"
+			  "'labels':{'a':'2','m':'3','z':'1'},"
+			  "'pptdevs':['3/0/0','1/0/0'],'autostart':true,"
+			  "'description':'d'}");
 	json_decref(out);
 }
 
-static void test_vm_spec__linux_boot_keys_are_in_canonical_order(void **state)
+static void
+test_vm_spec__linux_boot_keys_are_in_canonical_order(void **state)
 {
 	json_t *out = accept(doc("{'name':'web1','boot':{'cmdline':'quiet',"
-	                         "'initrd':'initrd.img','kernel':'bzImage',"
-	                         "'kind':'linux'}}"),
-	                     NULL);
+				 "'initrd':'initrd.img','kernel':'bzImage',"
+				 "'kind':'linux'}}"),
+			     NULL);
 
 	assert_dumps(at(out, "boot", NULL),
-	             "{'kind':'linux','kernel':'bzImage','initrd':'initrd.img',"
-	             "'cmdline':'quiet'}");
+		     "{'kind':'linux','kernel':'bzImage','initrd':'initrd.img',"
+		     "'cmdline':'quiet'}");
 	json_decref(out);
 }
 
-static void test_vm_spec__normalizing_twice_changes_nothing(void **state)
+static void
+test_vm_spec__normalizing_twice_changes_nothing(void **state)
 {
 	json_t *once = accept(
 	    doc("{'name':'a','labels':{'b':'1','a':''},'pptdevs':['01/2/3'],"
-	        "'boot':{'kind':'linux','kernel':'k','initrd':'i'}}"),
+		"'boot':{'kind':'linux','kernel':'k','initrd':'i'}}"),
 	    NULL);
 	json_t *twice = accept(json_deep_copy(once), NULL);
 
 	assert_true(json_equal(once, twice));
 	assert_dumps(twice, "{'name':'a','vcpus':1,'memory_mib':64,"
-	                    "'boot':{'kind':'linux','kernel':'k','initrd':'i',"
-	                    "'cmdline':''},'labels':{'a':'','b':'1'},"
-	                    "'pptdevs':['1/2/3'],'autostart':false,"
-	                    "'description':''}");
+			    "'boot':{'kind':'linux','kernel':'k','initrd':'i',"
+			    "'cmdline':''},'labels':{'a':'','b':'1'},"
+			    "'pptdevs':['1/2/3'],'autostart':false,"
+			    "'description':''}");
 	json_decref(once);
 	json_decref(twice);
 }
 
-static void test_vm_spec__input_document_is_not_changed(void **state)
+static void
+test_vm_spec__input_document_is_not_changed(void **state)
 {
 	json_t *d = doc("{'status':'running','name':'web1','labels':{'b':'1',"
-	                "'a':'2'},'boot':{'image':'x','kind':'flat'}}");
+			"'a':'2'},'boot':{'image':'x','kind':'flat'}}");
 	char *before = json_dumps(d, JSON_COMPACT), *after;
 	struct vm_spec_error err;
 	json_t *out = vm_spec_normalize(d, NULL, &test_limits, &err);
@@ -223,10 +236,10 @@ static void test_vm_spec__input_document_is_not_changed(void **state)
 	assert_string_equal(before, after);
 	/* The result shares nothing that could change d through it. */
 	json_object_set_new(json_object_get(out, "labels"), "a",
-	                    json_string("changed"));
+			    json_string("changed"));
 	assert_string_equal(json_string_value(json_object_get(
-	                        json_object_get(d, "labels"), "a")),
-	                    "2");
+				json_object_get(d, "labels"), "a")),
+			    "2");
 	free(before);
 	free(after);
 	json_decref(out);
@@ -246,7 +259,8 @@ test_vm_spec__document_that_is_not_an_object_is_rejected(void **state)
 	assert_string_equal(err.se_field, "");
 }
 
-static void test_vm_spec__unknown_top_level_field_is_rejected(void **state)
+static void
+test_vm_spec__unknown_top_level_field_is_rejected(void **state)
 {
 	struct vm_spec_error err;
 
@@ -262,9 +276,9 @@ test_vm_spec__read_only_fields_are_accepted_and_dropped(void **state)
 {
 	json_t *out = accept(
 	    doc("{'name':'web1','boot':{'kind':'flat','image':'hello.bin'},"
-	        "'status':{'state':'running'},'owner':null,'generation':7,"
-	        "'revision':'x','created_at':'2024-01-01T00:00:00Z',"
-	        "'updated_at':12}"),
+		"'status':{'state':'running'},'owner':null,'generation':7,"
+		"'revision':'x','created_at':'2024-01-01T00:00:00Z',"
+		"'updated_at':12}"),
 	    NULL);
 	json_t *plain = accept(doc(MINIMAL), NULL);
 
@@ -274,7 +288,8 @@ test_vm_spec__read_only_fields_are_accepted_and_dropped(void **state)
 	json_decref(plain);
 }
 
-static void test_vm_spec__read_only_fields_inside_boot_are_unknown(void **state)
+static void
+test_vm_spec__read_only_fields_inside_boot_are_unknown(void **state)
 {
 	reject(with_boot(MINIMAL, "status", json_string("x")), NULL,
 	       "boot.status");
@@ -284,8 +299,8 @@ static void
 test_vm_spec__is_readonly_field_knows_exactly_the_six_fields(void **state)
 {
 	static const char *const ro[] = {"status",     "owner",
-	                                 "generation", "revision",
-	                                 "created_at", "updated_at"};
+					 "generation", "revision",
+					 "created_at", "updated_at"};
 	size_t i;
 
 	for (i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
@@ -321,7 +336,8 @@ test_vm_spec__name_is_required_without_a_name_in_the_url(void **state)
 	assert_string_equal(err.se_detail, "is required");
 }
 
-static void test_vm_spec__name_is_taken_from_the_url_when_absent(void **state)
+static void
+test_vm_spec__name_is_taken_from_the_url_when_absent(void **state)
 {
 	json_t *out =
 	    accept(doc("{'boot':{'kind':'flat','image':'x'}}"), "web7");
@@ -330,7 +346,8 @@ static void test_vm_spec__name_is_taken_from_the_url_when_absent(void **state)
 	json_decref(out);
 }
 
-static void test_vm_spec__name_equal_to_the_url_name_is_accepted(void **state)
+static void
+test_vm_spec__name_equal_to_the_url_name_is_accepted(void **state)
 {
 	json_t *out = accept(doc(MINIMAL), "web1");
 
@@ -345,18 +362,20 @@ test_vm_spec__name_differing_from_the_url_name_is_rejected(void **state)
 
 	err = reject(doc(MINIMAL), "web2", "name");
 	assert_string_equal(err.se_detail,
-	                    "does not match the name in the URL (web2)");
+			    "does not match the name in the URL (web2)");
 	/* Names are case-sensitive. */
 	reject(doc(MINIMAL), "WEB1", "name");
 }
 
-static void test_vm_spec__invalid_name_in_the_url_is_rejected(void **state)
+static void
+test_vm_spec__invalid_name_in_the_url_is_rejected(void **state)
 {
 	reject(doc("{'boot':{'kind':'flat','image':'x'}}"), "bad name", "name");
 	reject(doc(MINIMAL), "", "name");
 }
 
-static void test_vm_spec__name_of_64_characters_is_accepted(void **state)
+static void
+test_vm_spec__name_of_64_characters_is_accepted(void **state)
 {
 	json_t *out = accept(with(MINIMAL, "name", str_of('n', 64)), NULL);
 
@@ -364,19 +383,22 @@ static void test_vm_spec__name_of_64_characters_is_accepted(void **state)
 	json_decref(out);
 }
 
-static void test_vm_spec__name_of_65_characters_is_rejected(void **state)
+static void
+test_vm_spec__name_of_65_characters_is_rejected(void **state)
 {
 	reject(with(MINIMAL, "name", str_of('n', 65)), NULL, "name");
 }
 
-static void test_vm_spec__name_that_is_not_a_string_is_rejected(void **state)
+static void
+test_vm_spec__name_that_is_not_a_string_is_rejected(void **state)
 {
 	reject(with(MINIMAL, "name", json_integer(1)), NULL, "name");
 	reject(with(MINIMAL, "name", json_null()), NULL, "name");
 	reject(with(MINIMAL, "name", json_string("")), NULL, "name");
 }
 
-static void test_vm_spec__name_with_an_embedded_nul_is_rejected(void **state)
+static void
+test_vm_spec__name_with_an_embedded_nul_is_rejected(void **state)
 {
 	reject(with(MINIMAL, "name", json_stringn("web1\0x", 6)), NULL, "name");
 	/* Even when the URL names the part before the NUL. */
@@ -384,7 +406,8 @@ static void test_vm_spec__name_with_an_embedded_nul_is_rejected(void **state)
 	       "name");
 }
 
-static void test_vm_spec__name_valid_checks_every_character(void **state)
+static void
+test_vm_spec__name_valid_checks_every_character(void **state)
 {
 	char name[LIMIT_NAME_LEN + 2];
 
@@ -413,7 +436,8 @@ static void test_vm_spec__name_valid_checks_every_character(void **state)
 
 /* vcpus */
 
-static void test_vm_spec__vcpus_at_the_host_limit_is_accepted(void **state)
+static void
+test_vm_spec__vcpus_at_the_host_limit_is_accepted(void **state)
 {
 	json_t *out = accept(with(MINIMAL, "vcpus", json_integer(2)), NULL);
 
@@ -421,24 +445,27 @@ static void test_vm_spec__vcpus_at_the_host_limit_is_accepted(void **state)
 	json_decref(out);
 }
 
-static void test_vm_spec__vcpus_past_the_host_limit_is_rejected(void **state)
+static void
+test_vm_spec__vcpus_past_the_host_limit_is_rejected(void **state)
 {
 	struct vm_spec_error err;
 
 	err = reject(with(MINIMAL, "vcpus", json_integer(3)), NULL, "vcpus");
 	assert_string_equal(err.se_detail,
-	                    "must be an integer from 1 to 2 (the host's CPU "
-	                    "count or --max-vcpus)");
+			    "must be an integer from 1 to 2 (the host's CPU "
+			    "count or --max-vcpus)");
 }
 
-static void test_vm_spec__vcpus_of_zero_or_less_is_rejected(void **state)
+static void
+test_vm_spec__vcpus_of_zero_or_less_is_rejected(void **state)
 {
 	reject(with(MINIMAL, "vcpus", json_integer(0)), NULL, "vcpus");
 	reject(with(MINIMAL, "vcpus", json_integer(-1)), NULL, "vcpus");
 	reject(with(MINIMAL, "vcpus", json_integer(INT64_MIN)), NULL, "vcpus");
 }
 
-static void test_vm_spec__vcpus_that_is_not_an_integer_is_rejected(void **state)
+static void
+test_vm_spec__vcpus_that_is_not_an_integer_is_rejected(void **state)
 {
 	reject(with(MINIMAL, "vcpus", json_real(1.0)), NULL, "vcpus");
 	reject(with(MINIMAL, "vcpus", json_real(1.5)), NULL, "vcpus");
@@ -449,7 +476,8 @@ static void test_vm_spec__vcpus_that_is_not_an_integer_is_rejected(void **state)
 
 /* memory_mib */
 
-static void test_vm_spec__memory_at_the_host_limit_is_accepted(void **state)
+static void
+test_vm_spec__memory_at_the_host_limit_is_accepted(void **state)
 {
 	json_t *out =
 	    accept(with(MINIMAL, "memory_mib", json_integer(1024)), NULL);
@@ -458,16 +486,18 @@ static void test_vm_spec__memory_at_the_host_limit_is_accepted(void **state)
 	json_decref(out);
 }
 
-static void test_vm_spec__memory_past_the_host_limit_is_rejected(void **state)
+static void
+test_vm_spec__memory_past_the_host_limit_is_rejected(void **state)
 {
 	struct vm_spec_error err;
 
 	err = reject(with(MINIMAL, "memory_mib", json_integer(1025)), NULL,
-	             "memory_mib");
+		     "memory_mib");
 	assert_non_null(strstr(err.se_detail, "from 1 to 1024"));
 }
 
-static void test_vm_spec__memory_of_one_mib_is_accepted(void **state)
+static void
+test_vm_spec__memory_of_one_mib_is_accepted(void **state)
 {
 	json_t *out =
 	    accept(with(MINIMAL, "memory_mib", json_integer(1)), NULL);
@@ -503,7 +533,8 @@ test_vm_spec__memory_defaults_to_the_host_limit_below_64_mib(void **state)
 	json_decref(out);
 }
 
-static void test_vm_spec__memory_limit_past_32_bits_is_honoured(void **state)
+static void
+test_vm_spec__memory_limit_past_32_bits_is_honoured(void **state)
 {
 	static const struct vm_spec_limits big = {
 	    .sl_max_vcpus = 1,
@@ -514,13 +545,14 @@ static void test_vm_spec__memory_limit_past_32_bits_is_honoured(void **state)
 	    NULL, &big);
 
 	assert_true(json_integer_value(at(out, "memory_mib", NULL)) ==
-	            (json_int_t)1 << 40);
+		    (json_int_t)1 << 40);
 	json_decref(out);
 }
 
 /* boot */
 
-static void test_vm_spec__boot_is_required(void **state)
+static void
+test_vm_spec__boot_is_required(void **state)
 {
 	struct vm_spec_error err;
 
@@ -528,13 +560,15 @@ static void test_vm_spec__boot_is_required(void **state)
 	assert_string_equal(err.se_detail, "is required");
 }
 
-static void test_vm_spec__boot_that_is_not_an_object_is_rejected(void **state)
+static void
+test_vm_spec__boot_that_is_not_an_object_is_rejected(void **state)
 {
 	reject(with(MINIMAL, "boot", json_string("flat")), NULL, "boot");
 	reject(with(MINIMAL, "boot", json_null()), NULL, "boot");
 }
 
-static void test_vm_spec__boot_kind_is_required(void **state)
+static void
+test_vm_spec__boot_kind_is_required(void **state)
 {
 	reject(doc("{'name':'web1','boot':{'image':'hello.bin'}}"), NULL,
 	       "boot.kind");
@@ -552,7 +586,8 @@ test_vm_spec__boot_kind_other_than_flat_or_linux_is_rejected(void **state)
 	       "boot.kind");
 }
 
-static void test_vm_spec__unknown_boot_field_is_rejected(void **state)
+static void
+test_vm_spec__unknown_boot_field_is_rejected(void **state)
 {
 	struct vm_spec_error err;
 
@@ -563,13 +598,15 @@ static void test_vm_spec__unknown_boot_field_is_rejected(void **state)
 
 /* boot, flat */
 
-static void test_vm_spec__flat_boot_requires_an_image(void **state)
+static void
+test_vm_spec__flat_boot_requires_an_image(void **state)
 {
 	reject(doc("{'name':'web1','boot':{'kind':'flat'}}"), NULL,
 	       "boot.image");
 }
 
-static void test_vm_spec__flat_image_must_be_a_name_not_a_path(void **state)
+static void
+test_vm_spec__flat_image_must_be_a_name_not_a_path(void **state)
 {
 	reject(with_boot(MINIMAL, "image", json_string("/boot/hello.bin")),
 	       NULL, "boot.image");
@@ -593,12 +630,13 @@ test_vm_spec__flat_image_name_at_and_past_64_characters(void **state)
 	       "boot.image");
 }
 
-static void test_vm_spec__linux_keys_in_a_flat_boot_are_unknown(void **state)
+static void
+test_vm_spec__linux_keys_in_a_flat_boot_are_unknown(void **state)
 {
 	struct vm_spec_error err;
 
 	err = reject(with_boot(MINIMAL, "kernel", json_string("bzImage")), NULL,
-	             "boot.kernel");
+		     "boot.kernel");
 	assert_string_equal(err.se_detail, "unknown field");
 	reject(with_boot(MINIMAL, "cmdline", json_string("")), NULL,
 	       "boot.cmdline");
@@ -613,21 +651,22 @@ test_vm_spec__load_address_just_below_1_mib_is_accepted(void **state)
 	json_t *out;
 
 	json_object_set_new(json_object_get(d, "boot"), "entry",
-	                    json_integer(0));
+			    json_integer(0));
 	/* Even with the least memory: 1 MiB covers all of real mode. */
 	json_object_set_new(d, "memory_mib", json_integer(1));
 	out = accept(d, NULL);
 	assert_int_equal(json_integer_value(at(out, "boot", "load_address")),
-	                 0xfffff);
+			 0xfffff);
 	json_decref(out);
 }
 
-static void test_vm_spec__load_address_at_1_mib_is_rejected(void **state)
+static void
+test_vm_spec__load_address_at_1_mib_is_rejected(void **state)
 {
 	json_t *d = with_boot(MINIMAL, "load_address", json_integer(0x100000));
 
 	json_object_set_new(json_object_get(d, "boot"), "entry",
-	                    json_integer(0));
+			    json_integer(0));
 	reject(d, NULL, "boot.load_address");
 }
 
@@ -642,18 +681,20 @@ test_vm_spec__load_address_that_is_not_a_small_integer_is_rejected(void **state)
 	       "boot.load_address");
 }
 
-static void test_vm_spec__load_address_of_zero_is_accepted(void **state)
+static void
+test_vm_spec__load_address_of_zero_is_accepted(void **state)
 {
 	json_t *out =
 	    accept(with_boot(MINIMAL, "load_address", json_integer(0)), NULL);
 
 	assert_int_equal(json_integer_value(at(out, "boot", "load_address")),
-	                 0);
+			 0);
 	assert_int_equal(json_integer_value(at(out, "boot", "entry")), 0);
 	json_decref(out);
 }
 
-static void test_vm_spec__entry_defaults_to_the_load_address(void **state)
+static void
+test_vm_spec__entry_defaults_to_the_load_address(void **state)
 {
 	json_t *out = accept(
 	    with_boot(MINIMAL, "load_address", json_integer(0x7c00)), NULL);
@@ -662,18 +703,20 @@ static void test_vm_spec__entry_defaults_to_the_load_address(void **state)
 	json_decref(out);
 }
 
-static void test_vm_spec__entry_of_0xffff_is_accepted(void **state)
+static void
+test_vm_spec__entry_of_0xffff_is_accepted(void **state)
 {
 	json_t *out =
 	    accept(with_boot(MINIMAL, "entry", json_integer(0xffff)), NULL);
 
 	assert_int_equal(json_integer_value(at(out, "boot", "entry")), 0xffff);
 	assert_int_equal(json_integer_value(at(out, "boot", "load_address")),
-	                 4096);
+			 4096);
 	json_decref(out);
 }
 
-static void test_vm_spec__entry_of_0x10000_is_rejected(void **state)
+static void
+test_vm_spec__entry_of_0x10000_is_rejected(void **state)
 {
 	reject(with_boot(MINIMAL, "entry", json_integer(0x10000)), NULL,
 	       "boot.entry");
@@ -690,7 +733,7 @@ test_vm_spec__entry_defaulted_from_a_load_address_past_0xffff_is_rejected(
 	json_t *out;
 
 	out = accept(with_boot(MINIMAL, "load_address", json_integer(0xffff)),
-	             NULL);
+		     NULL);
 	assert_int_equal(json_integer_value(at(out, "boot", "entry")), 0xffff);
 	json_decref(out);
 	reject(with_boot(MINIMAL, "load_address", json_integer(0x10000)), NULL,
@@ -705,17 +748,19 @@ test_vm_spec__linux_boot_gets_an_empty_cmdline_and_no_initrd(void **state)
 	json_t *out = accept(doc(MINIMAL_LINUX), NULL);
 
 	assert_dumps(at(out, "boot", NULL),
-	             "{'kind':'linux','kernel':'bzImage','cmdline':''}");
+		     "{'kind':'linux','kernel':'bzImage','cmdline':''}");
 	json_decref(out);
 }
 
-static void test_vm_spec__linux_boot_requires_a_kernel(void **state)
+static void
+test_vm_spec__linux_boot_requires_a_kernel(void **state)
 {
 	reject(doc("{'name':'web1','boot':{'kind':'linux','initrd':'i'}}"),
 	       NULL, "boot.kernel");
 }
 
-static void test_vm_spec__linux_kernel_and_initrd_must_be_names(void **state)
+static void
+test_vm_spec__linux_kernel_and_initrd_must_be_names(void **state)
 {
 	reject(with_boot(MINIMAL_LINUX, "kernel", json_string("/vmlinuz")),
 	       NULL, "boot.kernel");
@@ -727,7 +772,8 @@ static void test_vm_spec__linux_kernel_and_initrd_must_be_names(void **state)
 	       "boot.initrd");
 }
 
-static void test_vm_spec__flat_keys_in_a_linux_boot_are_unknown(void **state)
+static void
+test_vm_spec__flat_keys_in_a_linux_boot_are_unknown(void **state)
 {
 	reject(with_boot(MINIMAL_LINUX, "image", json_string("hello.bin")),
 	       NULL, "boot.image");
@@ -737,21 +783,23 @@ static void test_vm_spec__flat_keys_in_a_linux_boot_are_unknown(void **state)
 	       "boot.entry");
 }
 
-static void test_vm_spec__cmdline_of_the_limit_is_accepted(void **state)
+static void
+test_vm_spec__cmdline_of_the_limit_is_accepted(void **state)
 {
 	json_t *out = accept(
 	    with_boot(MINIMAL_LINUX, "cmdline", str_of('c', LIMIT_CMDLINE_LEN)),
 	    NULL);
 
 	assert_int_equal(json_string_length(at(out, "boot", "cmdline")),
-	                 LIMIT_CMDLINE_LEN);
+			 LIMIT_CMDLINE_LEN);
 	json_decref(out);
 }
 
-static void test_vm_spec__cmdline_past_the_limit_is_rejected(void **state)
+static void
+test_vm_spec__cmdline_past_the_limit_is_rejected(void **state)
 {
 	reject(with_boot(MINIMAL_LINUX, "cmdline",
-	                 str_of('c', LIMIT_CMDLINE_LEN + 1)),
+			 str_of('c', LIMIT_CMDLINE_LEN + 1)),
 	       NULL, "boot.cmdline");
 }
 
@@ -766,7 +814,8 @@ test_vm_spec__cmdline_that_is_not_a_plain_string_is_rejected(void **state)
 
 /* labels */
 
-static json_t *labels_of(size_t n)
+static json_t *
+labels_of(size_t n)
 {
 	json_t *labels = json_object();
 	char key[32];
@@ -779,7 +828,8 @@ static json_t *labels_of(size_t n)
 	return labels;
 }
 
-static void test_vm_spec__labels_default_to_an_empty_object(void **state)
+static void
+test_vm_spec__labels_default_to_an_empty_object(void **state)
 {
 	json_t *out = accept(doc(MINIMAL), NULL);
 
@@ -788,17 +838,19 @@ static void test_vm_spec__labels_default_to_an_empty_object(void **state)
 	json_decref(out);
 }
 
-static void test_vm_spec__labels_up_to_the_limit_are_accepted(void **state)
+static void
+test_vm_spec__labels_up_to_the_limit_are_accepted(void **state)
 {
 	json_t *out =
 	    accept(with(MINIMAL, "labels", labels_of(LIMIT_LABELS)), NULL);
 
 	assert_int_equal(json_object_size(at(out, "labels", NULL)),
-	                 LIMIT_LABELS);
+			 LIMIT_LABELS);
 	json_decref(out);
 }
 
-static void test_vm_spec__labels_past_the_limit_are_rejected(void **state)
+static void
+test_vm_spec__labels_past_the_limit_are_rejected(void **state)
 {
 	reject(with(MINIMAL, "labels", labels_of(LIMIT_LABELS + 1)), NULL,
 	       "labels");
@@ -811,19 +863,21 @@ test_vm_spec__labels_that_are_not_an_object_are_rejected(void **state)
 	reject(with(MINIMAL, "labels", json_null()), NULL, "labels");
 }
 
-static void test_vm_spec__label_keys_are_sorted(void **state)
+static void
+test_vm_spec__label_keys_are_sorted(void **state)
 {
 	json_t *out =
 	    accept(with(MINIMAL, "labels",
-	                doc("{'b':'1','B':'2','a.b/c':'3','a':'4','0':'5'}")),
-	           NULL);
+			doc("{'b':'1','B':'2','a.b/c':'3','a':'4','0':'5'}")),
+		   NULL);
 
 	assert_dumps(at(out, "labels", NULL),
-	             "{'0':'5','B':'2','a':'4','a.b/c':'3','b':'1'}");
+		     "{'0':'5','B':'2','a':'4','a.b/c':'3','b':'1'}");
 	json_decref(out);
 }
 
-static void test_vm_spec__label_key_of_the_limit_is_accepted(void **state)
+static void
+test_vm_spec__label_key_of_the_limit_is_accepted(void **state)
 {
 	json_t *labels = json_object();
 	json_t *key = str_of('k', LIMIT_LABEL_KEY_LEN), *out;
@@ -836,7 +890,8 @@ static void test_vm_spec__label_key_of_the_limit_is_accepted(void **state)
 	json_decref(out);
 }
 
-static void test_vm_spec__label_key_past_the_limit_is_rejected(void **state)
+static void
+test_vm_spec__label_key_past_the_limit_is_rejected(void **state)
 {
 	json_t *labels = json_object();
 	json_t *key = str_of('k', LIMIT_LABEL_KEY_LEN + 1);
@@ -860,7 +915,8 @@ test_vm_spec__label_keys_must_start_alphanumeric_and_use_the_set(void **state)
 	       "labels.caf\xc3\xa9");
 }
 
-static void test_vm_spec__label_value_of_the_limit_is_accepted(void **state)
+static void
+test_vm_spec__label_value_of_the_limit_is_accepted(void **state)
 {
 	json_t *labels = json_object(), *out;
 
@@ -872,21 +928,23 @@ static void test_vm_spec__label_value_of_the_limit_is_accepted(void **state)
 	json_decref(out);
 }
 
-static void test_vm_spec__label_value_past_the_limit_is_rejected(void **state)
+static void
+test_vm_spec__label_value_past_the_limit_is_rejected(void **state)
 {
 	json_t *labels = json_object();
 
 	json_object_set_new(labels, "k",
-	                    str_of('v', LIMIT_LABEL_VALUE_LEN + 1));
+			    str_of('v', LIMIT_LABEL_VALUE_LEN + 1));
 	reject(with(MINIMAL, "labels", labels), NULL, "labels.k");
 }
 
-static void test_vm_spec__label_value_may_be_empty_or_non_ascii(void **state)
+static void
+test_vm_spec__label_value_may_be_empty_or_non_ascii(void **state)
 {
 	json_t *out =
 	    accept(with(MINIMAL, "labels",
-	                doc("{'e':'','u':'caf\\u00e9 \\u00a0 \\u20ac'}")),
-	           NULL);
+			doc("{'e':'','u':'caf\\u00e9 \\u00a0 \\u20ac'}")),
+		   NULL);
 
 	assert_string_equal(
 	    json_string_value(at(at(out, "labels", NULL), "u", NULL)),
@@ -898,8 +956,8 @@ static void
 test_vm_spec__label_value_with_a_control_character_is_rejected(void **state)
 {
 	static const char *const bad[] = {"{'k':'a\\nb'}", "{'k':'\\t'}",
-	                                  "{'k':'\\u007f'}", "{'k':'\\u0080'}",
-	                                  "{'k':'x\\u009f'}"};
+					  "{'k':'\\u007f'}", "{'k':'\\u0080'}",
+					  "{'k':'x\\u009f'}"};
 	json_t *labels;
 	size_t i;
 
@@ -926,7 +984,7 @@ static void
 test_vm_spec__long_field_is_cut_on_a_character_boundary(void **state)
 {
 	static const char *const chars[] = {"\xc3\xa9", "\xe2\x82\xac",
-	                                    "\xf0\x9f\x98\x80"};
+					    "\xf0\x9f\x98\x80"};
 	struct vm_spec_error err;
 	char full[600];
 	size_t i, j, n;
@@ -954,7 +1012,8 @@ test_vm_spec__long_field_is_cut_on_a_character_boundary(void **state)
 
 /* pptdevs */
 
-static json_t *pptdevs_of(size_t n)
+static json_t *
+pptdevs_of(size_t n)
 {
 	json_t *devs = json_array();
 	char dev[48];
@@ -967,7 +1026,8 @@ static json_t *pptdevs_of(size_t n)
 	return devs;
 }
 
-static void test_vm_spec__pptdevs_default_to_an_empty_array(void **state)
+static void
+test_vm_spec__pptdevs_default_to_an_empty_array(void **state)
 {
 	json_t *out = accept(doc(MINIMAL), NULL);
 
@@ -976,17 +1036,19 @@ static void test_vm_spec__pptdevs_default_to_an_empty_array(void **state)
 	json_decref(out);
 }
 
-static void test_vm_spec__pptdevs_up_to_the_limit_are_accepted(void **state)
+static void
+test_vm_spec__pptdevs_up_to_the_limit_are_accepted(void **state)
 {
 	json_t *out =
 	    accept(with(MINIMAL, "pptdevs", pptdevs_of(LIMIT_PPTDEVS)), NULL);
 
 	assert_int_equal(json_array_size(at(out, "pptdevs", NULL)),
-	                 LIMIT_PPTDEVS);
+			 LIMIT_PPTDEVS);
 	json_decref(out);
 }
 
-static void test_vm_spec__pptdevs_past_the_limit_are_rejected(void **state)
+static void
+test_vm_spec__pptdevs_past_the_limit_are_rejected(void **state)
 {
 	reject(with(MINIMAL, "pptdevs", pptdevs_of(LIMIT_PPTDEVS + 1)), NULL,
 	       "pptdevs");
@@ -1020,7 +1082,8 @@ test_vm_spec__pptdev_past_the_highest_bus_slot_or_func_is_rejected(void **state)
 	       NULL, "pptdevs[0]");
 }
 
-static void test_vm_spec__pptdev_with_leading_zeros_is_normalized(void **state)
+static void
+test_vm_spec__pptdev_with_leading_zeros_is_normalized(void **state)
 {
 	json_t *out = accept(
 	    with(MINIMAL, "pptdevs", doc("['001/02/3','0000000000000/0/00']")),
@@ -1052,20 +1115,22 @@ test_vm_spec__pptdev_not_in_bus_slot_func_syntax_is_rejected(void **state)
 	    NULL, "pptdevs[0]");
 }
 
-static void test_vm_spec__duplicate_pptdev_is_rejected(void **state)
+static void
+test_vm_spec__duplicate_pptdev_is_rejected(void **state)
 {
 	struct vm_spec_error err;
 
 	err =
 	    reject(with(MINIMAL, "pptdevs", doc("['1/2/3','4/5/6','01/2/3']")),
-	           NULL, "pptdevs[2]");
+		   NULL, "pptdevs[2]");
 	assert_string_equal(err.se_detail,
-	                    "is the same device as pptdevs[0] (1/2/3)");
+			    "is the same device as pptdevs[0] (1/2/3)");
 }
 
 /* autostart, description */
 
-static void test_vm_spec__autostart_true_is_kept(void **state)
+static void
+test_vm_spec__autostart_true_is_kept(void **state)
 {
 	json_t *out = accept(with(MINIMAL, "autostart", json_true()), NULL);
 
@@ -1082,35 +1147,38 @@ test_vm_spec__autostart_that_is_not_a_boolean_is_rejected(void **state)
 	reject(with(MINIMAL, "autostart", json_null()), NULL, "autostart");
 }
 
-static void test_vm_spec__description_of_the_limit_is_accepted(void **state)
+static void
+test_vm_spec__description_of_the_limit_is_accepted(void **state)
 {
 	json_t *out = accept(
 	    with(MINIMAL, "description", str_of('d', LIMIT_DESCRIPTION_LEN)),
 	    NULL);
 
 	assert_int_equal(json_string_length(at(out, "description", NULL)),
-	                 LIMIT_DESCRIPTION_LEN);
+			 LIMIT_DESCRIPTION_LEN);
 	json_decref(out);
 }
 
-static void test_vm_spec__description_past_the_limit_is_rejected(void **state)
+static void
+test_vm_spec__description_past_the_limit_is_rejected(void **state)
 {
 	struct vm_spec_error err;
 
 	err = reject(with(MINIMAL, "description",
-	                  str_of('d', LIMIT_DESCRIPTION_LEN + 1)),
-	             NULL, "description");
+			  str_of('d', LIMIT_DESCRIPTION_LEN + 1)),
+		     NULL, "description");
 	assert_string_equal(err.se_detail,
-	                    "is 1025 bytes long; at most 1024 are allowed");
+			    "is 1025 bytes long; at most 1024 are allowed");
 }
 
-static void test_vm_spec__description_may_hold_newlines(void **state)
+static void
+test_vm_spec__description_may_hold_newlines(void **state)
 {
 	json_t *out =
 	    accept(with(MINIMAL, "description", json_string("a\nb")), NULL);
 
 	assert_string_equal(json_string_value(at(out, "description", NULL)),
-	                    "a\nb");
+			    "a\nb");
 	json_decref(out);
 }
 
@@ -1123,7 +1191,8 @@ test_vm_spec__description_that_is_not_a_plain_string_is_rejected(void **state)
 	       "description");
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] =
 	{ cmocka_unit_test(test_vm_spec__minimal_spec_gets_every_default),

@@ -1,0 +1,240 @@
+/*
+ * GET /v1/vms/{name}/console: the guest's serial output kept so far
+ * (?offset=N: from absolute byte N; ?follow=1: then everything new, until
+ * the VM stops or the client leaves).  The body is the bytes as the guest
+ * wrote them: text/plain, or application/octet-stream when the client
+ * asks for it.  Console-Next-Offset says where to resume; Console-Lost-Bytes
+ * how many asked-for bytes were no longer kept.
+ *
+ * POST /v1/vms/{name}/console: the body's bytes become input of the
+ * guest's UART.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "api/problem.h"
+#include "api/response.h"
+#include "core/console.h"
+#include "core/vmrun.h"
+
+/* A followed console: what the stream reads from. */
+struct console_follow {
+	struct console *cf_console; /* a reference */
+	uint64_t cf_offset;
+	void *cf_watch_arg; /* non-NULL while a watch is registered */
+};
+
+static ssize_t
+console_follow_read(void *cls, char *buf, size_t max)
+{
+	struct console_follow *cf = cls;
+	uint64_t lost;
+	size_t n;
+
+	n = console_read(cf->cf_console, &cf->cf_offset, buf, max, &lost);
+	if (n > 0)
+		return (ssize_t)n;
+	/* Closed is read after the read: output before the close is sent. */
+	if (console_is_closed(cf->cf_console) &&
+	    console_end(cf->cf_console) <= cf->cf_offset)
+		return -1;
+	return 0;
+}
+
+static int
+console_follow_watch(void *cls, void (*wake)(void *), void *arg)
+{
+	struct console_follow *cf = cls;
+	int rc = console_watch(cf->cf_console, cf->cf_offset, wake, arg);
+
+	if (rc == 0)
+		cf->cf_watch_arg = arg;
+	return rc;
+}
+
+static void
+console_follow_free(void *cls)
+{
+	struct console_follow *cf = cls;
+
+	if (cf->cf_watch_arg != NULL)
+		console_unwatch(cf->cf_console, cf->cf_watch_arg);
+	console_free(cf->cf_console);
+	free(cf);
+}
+
+static int
+console_parse_query(const struct api_request *rq, int *follow, uint64_t *offset,
+		    int *have_offset, struct api_response *rs)
+{
+	int i;
+
+	for (i = 0; i < rq->rq_nquery; i++) {
+		const char *k = rq->rq_query[i].kv_key;
+		const char *v = rq->rq_query[i].kv_value;
+		char *end;
+
+		if (v == NULL)
+			v = "";
+		if (strcmp(k, "follow") == 0) {
+			if (!strcmp(v, "1") || !strcmp(v, "true") ||
+			    !strcmp(v, "yes") || !strcmp(v, ""))
+				*follow = 1;
+			else if (!strcmp(v, "0") || !strcmp(v, "false") ||
+				 !strcmp(v, "no"))
+				*follow = 0;
+			else
+				goto bad_follow;
+		} else if (strcmp(k, "offset") == 0) {
+			errno = 0;
+			*offset = strtoull(v, &end, 10);
+			if (*v < '0' || *v > '9' || *end != '\0' || errno) {
+				problem_set(rs, 400, "invalid-query",
+					    "Invalid query", "offset",
+					    "offset must be a byte offset "
+					    "(a whole number), not \"%s\"",
+					    v);
+				return -1;
+			}
+			*have_offset = 1;
+		} else {
+			problem_set(rs, 400, "invalid-query", "Invalid query",
+				    k,
+				    "unknown query parameter \"%s\" (known: "
+				    "follow, offset)",
+				    k);
+			return -1;
+		}
+	}
+	return 0;
+bad_follow:
+	problem_set(rs, 400, "invalid-query", "Invalid query", "follow",
+		    "follow must be 1, true, yes, 0, false or no");
+	return -1;
+}
+
+static const char *
+console_type(const struct api_request *rq)
+{
+	const char *accept = api_header(rq, "Accept");
+
+	if (accept != NULL && strstr(accept, "application/octet-stream") &&
+	    !strstr(accept, "text/plain"))
+		return "application/octet-stream";
+	return "text/plain; charset=utf-8";
+}
+
+void
+api_console_get(const struct api_context *ctx, const struct api_call *call,
+		struct api_response *rs)
+{
+	const char *name = call->ca_params[0];
+	struct console_follow *cf;
+	struct console *c;
+	uint64_t offset = 0, lost = 0, end;
+	int follow = 0, have_offset = 0;
+	char num[32];
+	size_t n;
+
+	if (console_parse_query(call->ca_rq, &follow, &offset, &have_offset,
+				rs) != 0)
+		return;
+	if ((c = vmrun_console(ctx->ac_vmrun, name)) == NULL) {
+		if (errno == ENOENT)
+			problem_set(rs, 404, "not-found", "Not found", NULL,
+				    "no VM named %s", name);
+		else
+			problem_from_errno(rs, errno, "console of VM %s", name);
+		return;
+	}
+	if (!have_offset) {
+		/* From the oldest byte kept. */
+		end = console_end(c);
+		offset = end > VMRUN_CONSOLE_OUT ? end - VMRUN_CONSOLE_OUT : 0;
+	}
+	if (follow) {
+		if ((cf = calloc(1, sizeof(*cf))) == NULL ||
+		    (rs->rs_stream = calloc(1, sizeof(*rs->rs_stream))) ==
+			NULL) {
+			free(cf);
+			console_free(c);
+			problem_from_errno(rs, ENOMEM, "out of memory");
+			return;
+		}
+		cf->cf_console = c;
+		cf->cf_offset = offset;
+		rs->rs_stream->st_read = console_follow_read;
+		rs->rs_stream->st_watch = console_follow_watch;
+		rs->rs_stream->st_free = console_follow_free;
+		rs->rs_stream->st_cls = cf;
+		rs->rs_status = 200;
+		rs->rs_content_type = console_type(call->ca_rq);
+		return;
+	}
+	end = console_end(c);
+	n = end > offset ? (size_t)(end - offset) : 0;
+	if (n > VMRUN_CONSOLE_OUT)
+		n = VMRUN_CONSOLE_OUT;
+	if ((rs->rs_body = malloc(n + 1)) == NULL) {
+		console_free(c);
+		problem_from_errno(rs, ENOMEM, "out of memory");
+		return;
+	}
+	rs->rs_body_len = console_read(c, &offset, rs->rs_body, n, &lost);
+	rs->rs_status = 200;
+	rs->rs_content_type = console_type(call->ca_rq);
+	snprintf(num, sizeof(num), "%" PRIu64, offset);
+	api_response_header(rs, "Console-Next-Offset", num);
+	snprintf(num, sizeof(num), "%" PRIu64, lost);
+	api_response_header(rs, "Console-Lost-Bytes", num);
+	console_free(c);
+}
+
+void
+api_console_post(const struct api_context *ctx, const struct api_call *call,
+		 struct api_response *rs)
+{
+	const struct api_request *rq = call->ca_rq;
+	const char *name = call->ca_params[0];
+	struct console *c;
+	json_t *doc;
+
+	if (rq->rq_nquery > 0) {
+		problem_set(rs, 400, "invalid-query", "Invalid query",
+			    rq->rq_query[0].kv_key,
+			    "unknown query parameter \"%s\"",
+			    rq->rq_query[0].kv_key);
+		return;
+	}
+	if ((c = vmrun_console(ctx->ac_vmrun, name)) == NULL) {
+		problem_from_errno(rs, errno, "no VM named %s", name);
+		return;
+	}
+	if (rq->rq_body_len == 0) {
+		problem_set(rs, 400, "body-required", "Request body required",
+			    NULL, "send the bytes for the guest as the body");
+	} else if (!vmrun_is_running(ctx->ac_vmrun, name)) {
+		problem_set(rs, 409, "invalid-state",
+			    "Not allowed in this state", NULL,
+			    "VM %s is not running; its console takes no "
+			    "input",
+			    name);
+	} else if (console_input(c, rq->rq_body, rq->rq_body_len) == 0) {
+		problem_set(rs, 429, "console-input-full",
+			    "Console input buffer full", NULL,
+			    "the guest has not read the input queued before; "
+			    "%zu bytes are waiting and the buffer holds %d",
+			    console_input_pending(c), VMRUN_CONSOLE_IN);
+	} else {
+		doc = json_pack("{s:I, s:I}", "accepted",
+				(json_int_t)rq->rq_body_len, "pending",
+				(json_int_t)console_input_pending(c));
+		api_response_json(rs, 200, doc);
+		json_decref(doc);
+	}
+	console_free(c);
+}

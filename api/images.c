@@ -1,0 +1,174 @@
+/*
+ * /v1/images and /v1/images/{name}: the image store (core/images.c).
+ *
+ * PUT takes the raw bytes of the image as its body, whatever its
+ * Content-Type; server/ has spooled it to a file in the store's directory
+ * (rq_body_fd), which images_put hashes and renames into place.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api/handlers.h"
+#include "api/limits.h"
+#include "api/problem.h"
+#include "api/response.h"
+#include "api/vm_spec.h"
+#include "core/images.h"
+#include "core/timefmt.h"
+
+/* An image's representation: a new reference, NULL when out of memory. */
+static json_t *
+images_doc(const struct image_info *info)
+{
+	char created[40];
+
+	timefmt_rfc3339(info->ii_created_ms, created, sizeof(created));
+	return json_pack("{s:s, s:I, s:s, s:s, s:b}", "name", info->ii_name,
+			 "size", (json_int_t)info->ii_size, "sha256",
+			 info->ii_sha256, "created_at", created, "in_use",
+			 info->ii_pins > 0);
+}
+
+/* Answers 503 when the daemon runs without an image store. */
+static int
+images_unavailable(const struct api_context *ctx, struct api_response *rs)
+{
+	if (ctx->ac_images != NULL)
+		return 0;
+	problem_set(rs, 503, "unavailable", "Service unavailable", NULL,
+		    "this daemon has no image store");
+	return 1;
+}
+
+static void
+images_error(struct api_response *rs, int err, const char *name,
+	     const char *doing)
+{
+	switch (err) {
+	case ENOENT:
+		problem_set(rs, 404, "not-found", "Not found", NULL,
+			    "no image named %s", name);
+		break;
+	case EBUSY:
+		problem_set(rs, 409, "conflict", "Conflict", NULL,
+			    "image %s is used by a running VM", name);
+		break;
+	default:
+		problem_from_errno(rs, err, "%s image %s failed: %s", doing,
+				   name, strerror(err));
+	}
+}
+
+void
+api_images_list(const struct api_context *ctx, const struct api_call *call,
+		struct api_response *rs)
+{
+	struct image_info *list = NULL;
+	json_t *doc = NULL, *items, *item;
+	size_t n = 0, i;
+
+	if (images_unavailable(ctx, rs))
+		return;
+	if (images_list(ctx->ac_images, &list, &n) != 0) {
+		problem_from_errno(rs, errno, "listing images failed");
+		return;
+	}
+	if ((items = json_array()) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		if ((item = images_doc(&list[i])) == NULL ||
+		    json_array_append_new(items, item) != 0) {
+			json_decref(items);
+			goto nomem;
+		}
+	}
+	if ((doc = json_pack("{s:o}", "items", items)) == NULL)
+		goto nomem;
+	api_response_json(rs, 200, doc);
+	json_decref(doc);
+	free(list);
+	return;
+nomem:
+	free(list);
+	problem_from_errno(rs, ENOMEM, "out of memory listing images");
+}
+
+void
+api_images_get(const struct api_context *ctx, const struct api_call *call,
+	       struct api_response *rs)
+{
+	const char *name = call->ca_params[0];
+	struct image_info info;
+	json_t *doc;
+
+	if (images_unavailable(ctx, rs))
+		return;
+	if (images_get(ctx->ac_images, name, &info) != 0) {
+		images_error(rs, errno, name, "reading");
+		return;
+	}
+	/* api_response_json answers 500 for NULL */
+	doc = images_doc(&info);
+	api_response_json(rs, 200, doc);
+	json_decref(doc);
+}
+
+void
+api_images_put(const struct api_context *ctx, const struct api_call *call,
+	       struct api_response *rs)
+{
+	const struct api_request *rq = call->ca_rq;
+	const char *name = call->ca_params[0];
+	char location[LIMIT_NAME_LEN + 16];
+	struct image_info info;
+	json_t *doc;
+	int created = 0;
+
+	if (images_unavailable(ctx, rs))
+		return;
+	if (!vm_spec_name_valid(name)) {
+		problem_set(rs, 400, "validation", "Invalid image", "name",
+			    "name: \"%s\" is not a valid name "
+			    "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",
+			    name);
+		return;
+	}
+	if (rq->rq_body_fd < 0 || rq->rq_body_len == 0) {
+		problem_set(rs, 400, "body-required", "Request body required",
+			    NULL, "PUT %s needs the image's bytes as its body",
+			    rq->rq_path);
+		return;
+	}
+	if (images_put(ctx->ac_images, name, rq->rq_body_fd, rq->rq_body_path,
+		       rq->rq_body_len, &info, &created) != 0) {
+		/* server/ removes the spool file */
+		images_error(rs, errno, name, "storing");
+		return;
+	}
+	doc = images_doc(&info);
+	api_response_json(rs, created ? 201 : 200, doc);
+	json_decref(doc);
+	if (created && rs->rs_status == 201) {
+		snprintf(location, sizeof(location), "/v1/images/%s", name);
+		api_response_header(rs, "Location", location);
+	}
+}
+
+void
+api_images_delete(const struct api_context *ctx, const struct api_call *call,
+		  struct api_response *rs)
+{
+	const char *name = call->ca_params[0];
+
+	if (images_unavailable(ctx, rs))
+		return;
+	if (images_delete(ctx->ac_images, name) != 0) {
+		images_error(rs, errno, name, "deleting");
+		return;
+	}
+	rs->rs_status = 204;
+}

@@ -1,0 +1,201 @@
+/*
+ * POST /v1/vms/{name}/start, stop, pause, resume, reset: the VM's run.
+ * Each answers with the VM's representation after the change; the work is
+ * in core/vmrun.c, which records every state in the database.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "api/problem.h"
+#include "api/response.h"
+#include "core/vmreg.h"
+#include "core/vmrun.h"
+
+/* Longest graceful stop a caller may ask for (?timeout=, seconds). */
+#define LIFECYCLE_STOP_TIMEOUT_MAX 3600
+#define LIFECYCLE_STOP_TIMEOUT_DEFAULT 10
+
+/* 400 unless every query argument is one of the names given. */
+static int
+lifecycle_query_known(const struct api_request *rq, struct api_response *rs,
+		      const char *const *known)
+{
+	int i, k;
+
+	for (i = 0; i < rq->rq_nquery; i++) {
+		for (k = 0; known[k] != NULL; k++)
+			if (strcmp(rq->rq_query[i].kv_key, known[k]) == 0)
+				break;
+		if (known[k] == NULL) {
+			problem_set(rs, 400, "invalid-query", "Invalid query",
+				    rq->rq_query[i].kv_key,
+				    "unknown query parameter \"%s\"",
+				    rq->rq_query[i].kv_key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Answers the outcome of a lifecycle operation. */
+static void
+lifecycle_reply(const struct api_context *ctx, const char *api_op,
+		const char *name, int rc, int err, const char *why,
+		struct api_response *rs)
+{
+	/* Only a start can find the spec unrunnable (EINVAL); elsewhere
+	 * EINVAL comes from a race with the run ending: a state conflict. */
+	if (rc != 0 && err == EINVAL && strcmp(api_op, "start") != 0)
+		err = EBUSY;
+	struct vmreg_doc doc = {0};
+	char etag[32];
+
+	if (rc != 0) {
+		switch (err) {
+		case ENOENT:
+			problem_set(rs, 404, "not-found", "Not found", NULL,
+				    "%s", why);
+			break;
+		case EBUSY:
+			problem_set(rs, 409, "invalid-state",
+				    "Not allowed in this state", NULL, "%s",
+				    why);
+			break;
+		case EINVAL:
+			problem_set(rs, 422, "cannot-run", "The VM cannot run",
+				    NULL, "%s", why);
+			break;
+		case ENOTSUP:
+			problem_set(rs, 501, "not-supported",
+				    "Not supported by this backend", NULL, "%s",
+				    why);
+			break;
+		default:
+			problem_from_errno(rs, err, "%s", why);
+		}
+		return;
+	}
+	if (vmreg_get(ctx->ac_vmreg, name, &doc) != 0) {
+		problem_from_errno(rs, errno, "VM %s vanished", name);
+		return;
+	}
+	api_response_take(rs, 200, doc.vd_body, doc.vd_len);
+	etag_format(doc.vd_revision, etag);
+	api_response_header(rs, "ETag", etag);
+}
+
+void
+api_vms_start(const struct api_context *ctx, const struct api_call *call,
+	      struct api_response *rs)
+{
+	static const char *const known[] = {NULL};
+	const char *name = call->ca_params[0];
+	char why[256] = "";
+	int rc;
+
+	if (lifecycle_query_known(call->ca_rq, rs, known) != 0)
+		return;
+	rc = vmrun_start(ctx->ac_vmrun, name, why, sizeof(why));
+	lifecycle_reply(ctx, "start", name, rc, errno, why, rs);
+}
+
+/* A boolean query value: 1/true/yes or 0/false/no. */
+static int
+lifecycle_bool(const char *v, int *out)
+{
+	if (v == NULL || !strcmp(v, "") || !strcmp(v, "1") ||
+	    !strcmp(v, "true") || !strcmp(v, "yes"))
+		*out = 1;
+	else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+void
+api_vms_stop(const struct api_context *ctx, const struct api_call *call,
+	     struct api_response *rs)
+{
+	static const char *const known[] = {"force", "timeout", NULL};
+	const struct api_request *rq = call->ca_rq;
+	const char *name = call->ca_params[0];
+	const char *v;
+	unsigned long timeout = LIFECYCLE_STOP_TIMEOUT_DEFAULT;
+	char why[256] = "", *end;
+	int force = 0, rc, i;
+
+	if (lifecycle_query_known(rq, rs, known) != 0)
+		return;
+	for (i = 0; i < rq->rq_nquery; i++) {
+		const char *k = rq->rq_query[i].kv_key;
+
+		v = rq->rq_query[i].kv_value;
+		if (strcmp(k, "force") == 0 && lifecycle_bool(v, &force) != 0) {
+			problem_set(rs, 400, "invalid-query", "Invalid query",
+				    "force",
+				    "force must be 1, true, yes, 0, false or "
+				    "no, not \"%s\"",
+				    v);
+			return;
+		}
+		if (strcmp(k, "timeout") != 0)
+			continue;
+		errno = 0;
+		timeout = v != NULL ? strtoul(v, &end, 10) : 0;
+		if (v == NULL || *v < '0' || *v > '9' || *end != '\0' ||
+		    errno != 0 || timeout > LIFECYCLE_STOP_TIMEOUT_MAX) {
+			problem_set(rs, 400, "invalid-query", "Invalid query",
+				    "timeout",
+				    "timeout must be whole seconds from 0 to "
+				    "%d, not \"%s\"",
+				    LIFECYCLE_STOP_TIMEOUT_MAX,
+				    v != NULL ? v : "");
+			return;
+		}
+	}
+	rc = vmrun_stop(ctx->ac_vmrun, name, (unsigned)timeout * 1000, force,
+			why, sizeof(why));
+	lifecycle_reply(ctx, "stop", name, rc, errno, why, rs);
+}
+
+/* pause, resume and reset take no arguments. */
+static void
+lifecycle_simple(const struct api_context *ctx, const struct api_call *call,
+		 struct api_response *rs, const char *opname,
+		 int (*op)(struct vmrun *, const char *, char *, size_t))
+{
+	static const char *const known[] = {NULL};
+	const char *name = call->ca_params[0];
+	char why[256] = "";
+	int rc;
+
+	if (lifecycle_query_known(call->ca_rq, rs, known) != 0)
+		return;
+	rc = op(ctx->ac_vmrun, name, why, sizeof(why));
+	lifecycle_reply(ctx, opname, name, rc, errno, why, rs);
+}
+
+void
+api_vms_pause(const struct api_context *ctx, const struct api_call *call,
+	      struct api_response *rs)
+{
+	lifecycle_simple(ctx, call, rs, "pause", vmrun_pause);
+}
+
+void
+api_vms_resume(const struct api_context *ctx, const struct api_call *call,
+	       struct api_response *rs)
+{
+	lifecycle_simple(ctx, call, rs, "resume", vmrun_resume);
+}
+
+void
+api_vms_reset(const struct api_context *ctx, const struct api_call *call,
+	      struct api_response *rs)
+{
+	lifecycle_simple(ctx, call, rs, "reset", vmrun_reset);
+}

@@ -1,0 +1,662 @@
+#include "core/vmrun.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/console.h"
+#include "core/images.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "core/vmreg.h"
+#include "vmm-driver/runner.h"
+#include "vmm-driver/vmm.h"
+
+/* One VM's runtime. */
+struct vmrt {
+	char vt_name[65];
+	struct vmrun *vt_vr;
+	unsigned vt_refs;           /* guarded by vr_lock */
+	int vt_listed;              /* in the table; guarded by vr_lock */
+	pthread_mutex_t vt_lock;    /* serializes lifecycle operations */
+	struct console *vt_console; /* created on first use */
+	/* NULL when not running; written under vt_lock and vr_lock both. */
+	struct runner *vt_runner;
+	uint64_t vt_run;        /* run number; vt_lock and vr_lock */
+	void *vt_image;         /* the flat image of this run */
+	char vt_image_name[65]; /* pinned while it runs */
+	char vt_started_at[40];
+	/* Set by the runner's exit callback, under vr_lock. */
+	struct runner_exit vt_exit;
+	uint64_t vt_exited_run;    /* the run that ended */
+	struct vmrt *vt_next;      /* table */
+	struct vmrt *vt_reap_next; /* reaper queue */
+};
+
+struct vmrun {
+	struct vmreg *vr_reg;
+	struct images *vr_images;
+	const struct vmm_ops *vr_ops;
+	pthread_mutex_t vr_lock; /* guards the table, refs, the reaper queue */
+	struct vmrt *vr_list;
+	pthread_cond_t vr_reap_cond;
+	struct vmrt *vr_reap_head;
+	int vr_stopping;
+	pthread_t vr_reaper;
+};
+
+/* Sets the runner (vt_lock held): readers under vr_lock see it too. */
+static void
+vmrt_set_runner(struct vmrun *vr, struct vmrt *vt, struct runner *r)
+{
+	pthread_mutex_lock(&vr->vr_lock);
+	vt->vt_runner = r;
+	pthread_mutex_unlock(&vr->vr_lock);
+}
+
+static void
+vmrt_unref(struct vmrun *vr, struct vmrt *vt)
+{
+	int last;
+
+	pthread_mutex_lock(&vr->vr_lock);
+	last = --vt->vt_refs == 0;
+	pthread_mutex_unlock(&vr->vr_lock);
+	if (!last)
+		return;
+	console_free(vt->vt_console);
+	pthread_mutex_destroy(&vt->vt_lock);
+	free(vt);
+}
+
+/* VM name's runtime, created when missing, with a reference. */
+static struct vmrt *
+vmrt_get(struct vmrun *vr, const char *name)
+{
+	struct vmrt *vt;
+
+	pthread_mutex_lock(&vr->vr_lock);
+	for (vt = vr->vr_list; vt != NULL; vt = vt->vt_next)
+		if (strcmp(vt->vt_name, name) == 0)
+			break;
+	if (vt == NULL && (vt = calloc(1, sizeof(*vt))) != NULL) {
+		snprintf(vt->vt_name, sizeof(vt->vt_name), "%s", name);
+		vt->vt_vr = vr;
+		vt->vt_refs = 1; /* the table's */
+		vt->vt_listed = 1;
+		pthread_mutex_init(&vt->vt_lock, NULL);
+		vt->vt_next = vr->vr_list;
+		vr->vr_list = vt;
+	}
+	if (vt != NULL)
+		vt->vt_refs++;
+	pthread_mutex_unlock(&vr->vr_lock);
+	if (vt == NULL)
+		errno = ENOMEM;
+	return vt;
+}
+
+/*
+ * Writes a state with status details: the previous details, the change
+ * time, and what set adds (borrowed; may be NULL).
+ */
+static int
+vmrun_record(struct vmrun *vr, const char *name, const char *state, json_t *set)
+{
+	char prev_state[16], now[40];
+	json_t *status;
+	int rc;
+
+	if (vmreg_get_state(vr->vr_reg, name, prev_state, &status) != 0)
+		return -1;
+	timefmt_rfc3339(timefmt_now_ms(), now, sizeof(now));
+	json_object_set_new(status, "state_changed_at", json_string(now));
+	if (set != NULL)
+		json_object_update(status, set);
+	rc = vmreg_set_state(vr->vr_reg, name, state, status);
+	if (rc != 0)
+		log_warn("vm %s: recording state %s", name, state);
+	json_decref(status);
+	return rc;
+}
+
+/* Ends a run whose runner has stopped: records it and frees it. vt_lock. */
+static void
+vmrun_finish(struct vmrun *vr, struct vmrt *vt)
+{
+	const struct runner_exit *ex = &vt->vt_exit;
+	const char *state =
+	    ex->re_state == RUNNER_CRASHED ? "crashed" : "stopped";
+	char now[40];
+	json_t *set;
+
+	timefmt_rfc3339(timefmt_now_ms(), now, sizeof(now));
+	set = json_pack("{s:s, s:s, s:o}", "stopped_at", now, "exit_reason",
+			ex->re_reason, "exit_status",
+			ex->re_has_status ? json_integer(ex->re_status)
+					  : json_null());
+	vmrun_record(vr, vt->vt_name, state, set);
+	json_decref(set);
+	log_info("vm %s: %s (%s%s)", vt->vt_name, state, ex->re_reason,
+		 ex->re_has_status ? ", with a status" : "");
+	runner_free(vt->vt_runner);
+	vmrt_set_runner(vr, vt, NULL);
+	images_unpin(vr->vr_images, vt->vt_image_name);
+	vt->vt_image_name[0] = '\0';
+	free(vt->vt_image);
+	vt->vt_image = NULL;
+	console_close(vt->vt_console);
+}
+
+/*
+ * The runner's exit callback, on a runner thread: keeps how the run ended
+ * and hands the VM to the reaper.  Taking vt_lock here could deadlock
+ * with a stop that holds it while it waits for this very call.
+ */
+static void
+vmrun_on_exit(void *cls, const struct runner_exit *ex)
+{
+	struct vmrt *vt = cls;
+	struct vmrun *vr = vt->vt_vr;
+
+	pthread_mutex_lock(&vr->vr_lock);
+	vt->vt_exit = *ex;
+	/* The current run: only one runs at a time. */
+	vt->vt_exited_run = vt->vt_run;
+	vt->vt_refs++;
+	vt->vt_reap_next = vr->vr_reap_head;
+	vr->vr_reap_head = vt;
+	pthread_cond_signal(&vr->vr_reap_cond);
+	pthread_mutex_unlock(&vr->vr_lock);
+}
+
+/* Records runs that ended by themselves (a stop records its own). */
+static void *
+vmrun_reaper(void *arg)
+{
+	struct vmrun *vr = arg;
+	struct vmrt *vt;
+
+	pthread_mutex_lock(&vr->vr_lock);
+	for (;;) {
+		while (vr->vr_reap_head == NULL && !vr->vr_stopping)
+			pthread_cond_wait(&vr->vr_reap_cond, &vr->vr_lock);
+		if ((vt = vr->vr_reap_head) == NULL)
+			break;
+		vr->vr_reap_head = vt->vt_reap_next;
+		pthread_mutex_unlock(&vr->vr_lock);
+
+		pthread_mutex_lock(&vt->vt_lock);
+		if (vt->vt_runner != NULL && vt->vt_exited_run == vt->vt_run)
+			vmrun_finish(vr, vt);
+		pthread_mutex_unlock(&vt->vt_lock);
+		vmrt_unref(vr, vt);
+		pthread_mutex_lock(&vr->vr_lock);
+	}
+	pthread_mutex_unlock(&vr->vr_lock);
+	return NULL;
+}
+
+int
+vmrun_open(struct vmrun **out, struct vmreg *reg, struct images *im,
+	   const struct vmm_ops *ops)
+{
+	static const char *const live[] = {"starting", "running", "paused",
+					   "stopping"};
+	struct vmrun *vr = calloc(1, sizeof(*vr));
+	sigset_t all, old;
+	size_t i, k, n;
+	char(*names)[65];
+	int rc;
+
+	if (vr == NULL)
+		return -1;
+	vr->vr_reg = reg;
+	vr->vr_images = im;
+	vr->vr_ops = ops;
+	pthread_mutex_init(&vr->vr_lock, NULL);
+	pthread_cond_init(&vr->vr_reap_cond, NULL);
+
+	/* Nothing runs across a restart of the process. */
+	for (k = 0; k < sizeof(live) / sizeof(live[0]); k++) {
+		if (vmreg_names(reg, live[k], &names, &n) != 0)
+			goto fail;
+		for (i = 0; i < n; i++) {
+			char now[40];
+			json_t *set;
+
+			timefmt_rfc3339(timefmt_now_ms(), now, sizeof(now));
+			set = json_pack("{s:s, s:s, s:n}", "stopped_at", now,
+					"exit_reason",
+					"the daemon stopped while the VM ran",
+					"exit_status");
+
+			log_info("vm %s: was %s when the daemon stopped; now "
+				 "stopped",
+				 names[i], live[k]);
+			vmrun_record(vr, names[i], "stopped", set);
+			json_decref(set);
+		}
+		free(names);
+	}
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&vr->vr_reaper, NULL, vmrun_reaper, vr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		errno = rc;
+		goto fail;
+	}
+	*out = vr;
+	return 0;
+fail:
+	pthread_cond_destroy(&vr->vr_reap_cond);
+	pthread_mutex_destroy(&vr->vr_lock);
+	free(vr);
+	return -1;
+}
+
+void
+vmrun_autostart(struct vmrun *vr)
+{
+	char(*names)[65], why[256];
+	size_t i, n;
+
+	if (vmreg_names(vr->vr_reg, NULL, &names, &n) != 0) {
+		log_warn("autostart");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		json_t *spec;
+		uint64_t rev;
+		int want;
+
+		if (vmreg_get_spec(vr->vr_reg, names[i], &spec, &rev) != 0)
+			continue;
+		want = json_is_true(json_object_get(spec, "autostart"));
+		json_decref(spec);
+		if (want && vmrun_start(vr, names[i], why, sizeof(why)) != 0)
+			log_warnx("vm %s: autostart failed: %s", names[i], why);
+	}
+	free(names);
+}
+
+void
+vmrun_close(struct vmrun *vr)
+{
+	struct vmrt *vt, *next;
+
+	if (vr == NULL)
+		return;
+	/* Stop what runs; the reaper may still record self-ended runs. */
+	for (;;) {
+		pthread_mutex_lock(&vr->vr_lock);
+		for (vt = vr->vr_list; vt != NULL; vt = vt->vt_next)
+			if (vt->vt_runner != NULL)
+				break;
+		if (vt != NULL)
+			vt->vt_refs++;
+		pthread_mutex_unlock(&vr->vr_lock);
+		if (vt == NULL)
+			break;
+		pthread_mutex_lock(&vt->vt_lock);
+		if (vt->vt_runner != NULL) {
+			vmrun_record(vr, vt->vt_name, "stopping", NULL);
+			runner_stop(vt->vt_runner, 0, 1);
+			snprintf(vt->vt_exit.re_reason,
+				 sizeof(vt->vt_exit.re_reason),
+				 "the daemon shut down");
+			vmrun_finish(vr, vt);
+		}
+		pthread_mutex_unlock(&vt->vt_lock);
+		vmrt_unref(vr, vt);
+	}
+	pthread_mutex_lock(&vr->vr_lock);
+	vr->vr_stopping = 1;
+	pthread_cond_signal(&vr->vr_reap_cond);
+	pthread_mutex_unlock(&vr->vr_lock);
+	pthread_join(vr->vr_reaper, NULL);
+	for (vt = vr->vr_list; vt != NULL; vt = next) {
+		next = vt->vt_next;
+		vt->vt_listed = 0;
+		vmrt_unref(vr, vt);
+	}
+	pthread_cond_destroy(&vr->vr_reap_cond);
+	pthread_mutex_destroy(&vr->vr_lock);
+	free(vr);
+}
+
+/* The VM's state and spec, or -1 (ENOENT). */
+static int
+vmrun_lookup(struct vmrun *vr, const char *name, char state[16], json_t **spec,
+	     char *why, size_t len)
+{
+	uint64_t rev;
+	json_t *status;
+
+	if (vmreg_get_state(vr->vr_reg, name, state, &status) != 0 ||
+	    (spec != NULL && vmreg_get_spec(vr->vr_reg, name, spec, &rev))) {
+		snprintf(why, len, "no VM named %s", name);
+		return -1;
+	}
+	json_decref(status);
+	return 0;
+}
+
+static int
+vmrun_busy(const char *name, const char *state, const char *op, char *why,
+	   size_t len)
+{
+	snprintf(why, len, "VM %s is %s; it cannot %s now", name, state, op);
+	errno = EBUSY;
+	return -1;
+}
+
+int
+vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
+{
+	struct runner_config cfg;
+	struct runner *runner;
+	struct vmrt *vt;
+	json_t *spec = NULL, *boot, *set;
+	char state[16];
+	const char *kind, *image;
+	uint64_t memory, load;
+	size_t image_len = 0;
+	int rc = -1, err;
+
+	if (vmrun_lookup(vr, name, state, &spec, why, len) != 0)
+		return -1;
+	if ((vt = vmrt_get(vr, name)) == NULL) {
+		json_decref(spec);
+		return -1;
+	}
+	pthread_mutex_lock(&vt->vt_lock);
+	/* The state again, now that no other operation can change it. */
+	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
+		goto out;
+	if (vt->vt_runner != NULL ||
+	    (strcmp(state, "defined") && strcmp(state, "stopped") &&
+	     strcmp(state, "crashed"))) {
+		vmrun_busy(name, state, "start", why, len);
+		goto out;
+	}
+	if (vr->vr_ops == NULL) {
+		snprintf(why, len, "this daemon's backend cannot run guests");
+		errno = ENOTSUP;
+		goto out;
+	}
+	boot = json_object_get(spec, "boot");
+	kind = json_string_value(json_object_get(boot, "kind"));
+	if (kind == NULL || strcmp(kind, "flat") != 0) {
+		snprintf(why, len,
+			 "the %s backend cannot boot \"%s\" yet; only flat "
+			 "binaries run for now",
+			 vr->vr_ops->vo_name, kind != NULL ? kind : "?");
+		errno = ENOTSUP;
+		goto out;
+	}
+	if (json_array_size(json_object_get(spec, "pptdevs")) > 0) {
+		snprintf(why, len, "PCI passthrough is not available yet");
+		errno = ENOTSUP;
+		goto out;
+	}
+	image = json_string_value(json_object_get(boot, "image"));
+	memory =
+	    (uint64_t)json_integer_value(json_object_get(spec, "memory_mib"))
+	    << 20;
+	load =
+	    (uint64_t)json_integer_value(json_object_get(boot, "load_address"));
+	if (images_load(vr->vr_images, image, memory - load, &vt->vt_image,
+			&image_len) != 0) {
+		err = errno;
+		if (err == ENOENT)
+			snprintf(why, len,
+				 "image %s does not exist; upload it with "
+				 "PUT /v1/images/%s",
+				 image, image);
+		else if (err == EFBIG)
+			snprintf(why, len,
+				 "image %s does not fit in guest memory from "
+				 "load_address %llu",
+				 image, (unsigned long long)load);
+		else
+			snprintf(why, len, "reading image %s: %s", image,
+				 strerror(err));
+		errno = err == ENOENT || err == EFBIG ? EINVAL : err;
+		goto out;
+	}
+	snprintf(vt->vt_image_name, sizeof(vt->vt_image_name), "%s", image);
+	if (vt->vt_console == NULL &&
+	    (vt->vt_console =
+		 console_new(VMRUN_CONSOLE_OUT, VMRUN_CONSOLE_IN)) == NULL)
+		goto unpin;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.rc_ops = vr->vr_ops;
+	cfg.rc_name = name;
+	cfg.rc_vcpus =
+	    (unsigned)json_integer_value(json_object_get(spec, "vcpus"));
+	cfg.rc_memory = memory;
+	cfg.rc_image = vt->vt_image;
+	cfg.rc_image_len = image_len;
+	cfg.rc_load_address = load;
+	cfg.rc_entry =
+	    (uint16_t)json_integer_value(json_object_get(boot, "entry"));
+	cfg.rc_console = vt->vt_console;
+	cfg.rc_on_exit = vmrun_on_exit;
+	cfg.rc_cls = vt;
+
+	if (vmrun_record(vr, name, "starting", NULL) != 0)
+		goto unpin;
+	pthread_mutex_lock(&vr->vr_lock);
+	vt->vt_run++;
+	pthread_mutex_unlock(&vr->vr_lock);
+	/*
+	 * A guest that ends before runner_start returns is queued for the
+	 * reaper, which waits for vt_lock and so for the runner to be set.
+	 */
+	if (runner_start(&cfg, &runner) == 0) {
+		vmrt_set_runner(vr, vt, runner);
+	} else {
+		err = errno;
+		snprintf(why, len, "the %s backend could not start it: %s",
+			 vr->vr_ops->vo_name, strerror(err));
+		set = json_pack("{s:s}", "exit_reason", why);
+		vmrun_record(vr, name, state, set);
+		json_decref(set);
+		errno = err;
+		goto unpin;
+	}
+	timefmt_rfc3339(timefmt_now_ms(), vt->vt_started_at,
+			sizeof(vt->vt_started_at));
+	set = json_pack("{s:s, s:n, s:n, s:n}", "started_at", vt->vt_started_at,
+			"stopped_at", "exit_reason", "exit_status");
+	/* A guest that already ended is recorded after this, by the reaper. */
+	vmrun_record(vr, name, "running", set);
+	json_decref(set);
+	log_info("vm %s: running (%s, %u vCPUs, %llu MiB)", name,
+		 vr->vr_ops->vo_name, cfg.rc_vcpus,
+		 (unsigned long long)(memory >> 20));
+	rc = 0;
+	goto out;
+
+unpin:
+	err = errno;
+	images_unpin(vr->vr_images, vt->vt_image_name);
+	vt->vt_image_name[0] = '\0';
+	free(vt->vt_image);
+	vt->vt_image = NULL;
+	errno = err;
+out:
+	err = errno;
+	pthread_mutex_unlock(&vt->vt_lock);
+	vmrt_unref(vr, vt);
+	json_decref(spec);
+	errno = err;
+	return rc;
+}
+
+/*
+ * Runs op on VM name's runner when the VM is in one of the states
+ * allowed ("running", "paused"), then records new_state (NULL: none).
+ */
+static int
+vmrun_simple(struct vmrun *vr, const char *name, const char *opname,
+	     int (*op)(struct runner *), const char *allowed1,
+	     const char *allowed2, const char *new_state, char *why, size_t len)
+{
+	struct vmrt *vt;
+	char state[16];
+	int rc = -1, err;
+
+	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
+		return -1;
+	if ((vt = vmrt_get(vr, name)) == NULL)
+		return -1;
+	pthread_mutex_lock(&vt->vt_lock);
+	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
+		goto out;
+	if (vt->vt_runner == NULL ||
+	    (strcmp(state, allowed1) != 0 &&
+	     (allowed2 == NULL || strcmp(state, allowed2) != 0))) {
+		vmrun_busy(name, state, opname, why, len);
+		goto out;
+	}
+	if (op(vt->vt_runner) != 0) {
+		err = errno;
+		snprintf(why, len, "%s of VM %s failed: %s", opname, name,
+			 strerror(err));
+		errno = err;
+		goto out;
+	}
+	if (new_state != NULL)
+		vmrun_record(vr, name, new_state, NULL);
+	rc = 0;
+out:
+	err = errno;
+	pthread_mutex_unlock(&vt->vt_lock);
+	vmrt_unref(vr, vt);
+	errno = err;
+	return rc;
+}
+
+int
+vmrun_pause(struct vmrun *vr, const char *name, char *why, size_t len)
+{
+	return vmrun_simple(vr, name, "pause", runner_pause, "running", NULL,
+			    "paused", why, len);
+}
+
+int
+vmrun_resume(struct vmrun *vr, const char *name, char *why, size_t len)
+{
+	return vmrun_simple(vr, name, "resume", runner_resume, "paused", NULL,
+			    "running", why, len);
+}
+
+int
+vmrun_reset(struct vmrun *vr, const char *name, char *why, size_t len)
+{
+	return vmrun_simple(vr, name, "reset", runner_reset, "running",
+			    "paused", NULL, why, len);
+}
+
+int
+vmrun_stop(struct vmrun *vr, const char *name, unsigned timeout_ms, int force,
+	   char *why, size_t len)
+{
+	struct vmrt *vt;
+	char state[16];
+	int rc = -1, err;
+
+	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
+		return -1;
+	if ((vt = vmrt_get(vr, name)) == NULL)
+		return -1;
+	pthread_mutex_lock(&vt->vt_lock);
+	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
+		goto out;
+	if (vt->vt_runner == NULL ||
+	    (strcmp(state, "running") != 0 && strcmp(state, "paused") != 0)) {
+		vmrun_busy(name, state, "stop", why, len);
+		goto out;
+	}
+	vmrun_record(vr, name, "stopping", NULL);
+	/* Returns once the run ended and vmrun_on_exit kept how. */
+	runner_stop(vt->vt_runner, timeout_ms, force);
+	vmrun_finish(vr, vt);
+	rc = 0;
+out:
+	err = errno;
+	pthread_mutex_unlock(&vt->vt_lock);
+	vmrt_unref(vr, vt);
+	errno = err;
+	return rc;
+}
+
+struct console *
+vmrun_console(struct vmrun *vr, const char *name)
+{
+	struct console *c = NULL;
+	struct vmrt *vt;
+	char state[16], why[128];
+
+	if (vmrun_lookup(vr, name, state, NULL, why, sizeof(why)) != 0)
+		return NULL;
+	if ((vt = vmrt_get(vr, name)) == NULL)
+		return NULL;
+	pthread_mutex_lock(&vt->vt_lock);
+	if (vt->vt_console == NULL)
+		vt->vt_console =
+		    console_new(VMRUN_CONSOLE_OUT, VMRUN_CONSOLE_IN);
+	if ((c = vt->vt_console) != NULL) {
+		console_hold(c);
+		if (vt->vt_runner == NULL)
+			console_close(c); /* nothing runs: followers end */
+	}
+	pthread_mutex_unlock(&vt->vt_lock);
+	vmrt_unref(vr, vt);
+	return c;
+}
+
+int
+vmrun_is_running(struct vmrun *vr, const char *name)
+{
+	struct vmrt *vt;
+	int running = 0;
+
+	pthread_mutex_lock(&vr->vr_lock);
+	for (vt = vr->vr_list; vt != NULL; vt = vt->vt_next)
+		if (strcmp(vt->vt_name, name) == 0)
+			break;
+	/* vt_runner is read without vt_lock: a hint for the console. */
+	if (vt != NULL)
+		running = vt->vt_runner != NULL;
+	pthread_mutex_unlock(&vr->vr_lock);
+	return running;
+}
+
+void
+vmrun_forget(struct vmrun *vr, const char *name)
+{
+	struct vmrt **pp, *vt;
+
+	pthread_mutex_lock(&vr->vr_lock);
+	for (pp = &vr->vr_list; (vt = *pp) != NULL; pp = &vt->vt_next) {
+		if (strcmp(vt->vt_name, name) == 0 && vt->vt_runner == NULL) {
+			*pp = vt->vt_next;
+			vt->vt_listed = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vr->vr_lock);
+	if (vt != NULL)
+		vmrt_unref(vr, vt);
+}

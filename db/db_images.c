@@ -1,0 +1,246 @@
+/*
+ * The images table: the metadata of the image store (core/images.c).
+ * Writes go through the writer thread; db_image_load_all reads on the
+ * reader connection.
+ *
+ * These statements are prepared on every call rather than kept in the
+ * statement cache: image writes come one per upload or delete, so the
+ * preparation is lost in the fsyncs around them, and the cache's slots
+ * stay with the tables written at request rate.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "core/log.h"
+#include "db/db.h"
+#include "db/db_internal.h"
+
+/* The column order db_image_row_read expects. */
+#define DB_IMAGE_COLUMNS "name, size, sha256, created_ms"
+
+/* The arguments of one images write, in the caller's frame. */
+struct db_image_args {
+	struct db_image_row *ia_row; /* put */
+	const char *ia_name;         /* delete */
+	int ia_created;              /* put: no row existed */
+};
+
+/* Prepares sql on conn into *st; -1 with errno (logged) when it fails. */
+static int
+db_image_prepare(struct db_conn *conn, const char *sql, sqlite3_stmt **st)
+{
+	int rc;
+
+	rc = sqlite3_prepare_v2(conn->dc_sql, sql, -1, st, NULL);
+	if (rc != SQLITE_OK) {
+		*st = NULL;
+		log_warnx("db: prepare \"%s\": %s", sql,
+			  sqlite3_errmsg(conn->dc_sql));
+		errno = db_errno_of(rc) == ENOMEM ? ENOMEM : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether a row named name exists: 1, 0, or -1 with errno. */
+static int
+db_image_exists(struct db *db, const char *name)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db_image_prepare(&db->db_wconn,
+			     "SELECT 1 FROM images WHERE name = ?1", &st) == -1)
+		return -1;
+	if ((rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_fail(db->db_wconn.dc_sql, rc, "probe image");
+}
+
+static int
+db_image_put_run(struct db *db, struct db_job *job)
+{
+	struct db_image_args *a = job->j_arg;
+	const struct db_image_row *in = a->ia_row;
+	sqlite3_stmt *st;
+	int rc, exists;
+
+	/* Same transaction as the write, so the answer cannot go stale. */
+	if ((exists = db_image_exists(db, in->ir_name)) == -1)
+		return -1;
+	if (db_image_prepare(
+		&db->db_wconn,
+		"INSERT INTO images (" DB_IMAGE_COLUMNS
+		") VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO "
+		"UPDATE SET size = excluded.size, sha256 = "
+		"excluded.sha256, created_ms = excluded.created_ms",
+		&st) == -1)
+		return -1;
+	if ((rc = sqlite3_bind_text(st, 1, in->ir_name, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, (sqlite3_int64)in->ir_size)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 3, in->ir_sha256, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 4, in->ir_created_ms)) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return db_fail(db->db_wconn.dc_sql, rc, "bind image put");
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db->db_wconn.dc_sql, rc, "put image");
+	a->ia_created = !exists;
+	return 0;
+}
+
+/*
+ * Inserts or replaces row; see db.h.  EINVAL also for a size SQLite's
+ * signed integers cannot hold.
+ */
+int
+db_image_put(struct db *db, struct db_image_row *row, int *created)
+{
+	struct db_image_args a = {.ia_row = row};
+	struct db_job job;
+	int64_t saved_ms = row->ir_created_ms;
+
+	if (!db_is_cstr(row->ir_name, sizeof(row->ir_name)) ||
+	    row->ir_name[0] == '\0' ||
+	    !db_is_cstr(row->ir_sha256, sizeof(row->ir_sha256)) ||
+	    row->ir_sha256[0] == '\0' || row->ir_size > INT64_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (row->ir_created_ms == 0)
+		row->ir_created_ms = db_now_ms();
+	memset(&job, 0, sizeof(job));
+	job.j_run = db_image_put_run;
+	job.j_arg = &a;
+	if (db_writer_submit(db, &job) == -1) {
+		row->ir_created_ms = saved_ms;
+		return -1;
+	}
+	if (created != NULL)
+		*created = a.ia_created;
+	return 0;
+}
+
+static int
+db_image_delete_run(struct db *db, struct db_job *job)
+{
+	const struct db_image_args *a = job->j_arg;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db_image_prepare(&db->db_wconn,
+			     "DELETE FROM images WHERE name = ?1", &st) == -1)
+		return -1;
+	if ((rc = sqlite3_bind_text(st, 1, a->ia_name, -1, SQLITE_STATIC)) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return db_fail(db->db_wconn.dc_sql, rc, "bind image delete");
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db->db_wconn.dc_sql, rc, "delete image");
+	if (sqlite3_changes(db->db_wconn.dc_sql) == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Deletes image name's row; see db.h.  EINVAL: an empty or overlong name.
+ */
+int
+db_image_delete(struct db *db, const char *name)
+{
+	struct db_image_args a = {.ia_name = name};
+	struct db_job job;
+
+	if (name == NULL || name[0] == '\0' ||
+	    strnlen(name, sizeof(((struct db_image_row *)0)->ir_name)) >=
+		sizeof(((struct db_image_row *)0)->ir_name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&job, 0, sizeof(job));
+	job.j_run = db_image_delete_run;
+	job.j_arg = &a;
+	return db_writer_submit(db, &job);
+}
+
+static int
+db_image_row_read(sqlite3_stmt *st, struct db_image_row *row)
+{
+	sqlite3_int64 size;
+
+	memset(row, 0, sizeof(*row));
+	if (db_column_copy(st, 0, row->ir_name, sizeof(row->ir_name)) == -1 ||
+	    db_column_copy(st, 2, row->ir_sha256, sizeof(row->ir_sha256)) == -1)
+		return -1;
+	size = sqlite3_column_int64(st, 1);
+	if (size < 0) {
+		/* the CHECK forbids it: only a hand-edited file has it */
+		log_warnx("db: image %s: stored size %lld is negative",
+			  row->ir_name, (long long)size);
+		errno = EIO;
+		return -1;
+	}
+	row->ir_size = (uint64_t)size;
+	row->ir_created_ms = sqlite3_column_int64(st, 3);
+	return 0;
+}
+
+/*
+ * Calls cb for every image row in name order; see db.h.  Takes db_rlock.
+ */
+int
+db_image_load_all(struct db *db,
+		  int (*cb)(void *arg, const struct db_image_row *row),
+		  void *arg)
+{
+	struct db_image_row row;
+	sqlite3_stmt *st;
+	int rc, saved, ret = 0;
+
+	pthread_mutex_lock(&db->db_rlock);
+	if (db_image_prepare(&db->db_rconn,
+			     "SELECT " DB_IMAGE_COLUMNS
+			     " FROM images ORDER BY name",
+			     &st) == -1) {
+		pthread_mutex_unlock(&db->db_rlock);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (db_image_row_read(st, &row) == -1)
+			goto fail;
+		if ((ret = cb(arg, &row)) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_fail(db->db_rconn.dc_sql, rc, "load images");
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db->db_rlock);
+	return ret;
+fail:
+	saved = errno;
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db->db_rlock);
+	errno = saved;
+	return -1;
+}

@@ -1,0 +1,1212 @@
+/*
+ * The KVM backend: vmm(4)'s operations on /dev/kvm.
+ *
+ * A VM is one VM fd, one fd and one mmapped kvm_run page per vCPU, and
+ * guest RAM as one anonymous mapping at gpa 0.  /dev/kvm itself is only
+ * open while a VM is being created.  There is no in-kernel irqchip: HLT
+ * comes back to the runner, and interrupts go in with KVM_INTERRUPT
+ * (the userspace-irqchip protocol), which also works where
+ * KVM_CREATE_IRQCHIP is refused (PVM).
+ *
+ * Kicks: vcpu_kick sets kvm_run->immediate_exit and sends VMM_KICK_SIGNAL
+ * to the thread that runs the vCPU.  A kick that lands before KVM_RUN is
+ * caught by immediate_exit; one that lands inside it by the signal (KVM
+ * checks for pending signals before each guest entry).  Either way
+ * KVM_RUN fails with EINTR, reported as VMM_EXIT_KICKED.
+ */
+#include "vmm-driver/vmm.h"
+
+#include <errno.h>
+
+#ifdef __linux__
+
+#include "vmm-driver/kick.h"
+
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define KVM_DEVICE "/dev/kvm"
+/* Where KVM keeps the real-mode TSS (three pages) and, just below it, the
+ * identity page table; guest RAM must end below both. */
+#define KVM_TSS_ADDR 0xfffbd000ULL
+#define KVM_RAM_END_MAX 0xfffbc000ULL
+#define KVM_PAGE 4096ULL
+/* Memory slots a VM may use for protection splits. */
+#define KVM_MAX_SLOTS 32
+#define KVM_CPUID_MAX_ENTRIES 1024
+
+#define KVM_MSR_EFER 0xc0000080
+#define KVM_MSR_STAR 0xc0000081
+#define KVM_MSR_LSTAR 0xc0000082
+#define KVM_MSR_CSTAR 0xc0000083
+#define KVM_MSR_SFMASK 0xc0000084
+#define KVM_MSR_KERNEL_GS_BASE 0xc0000102
+#define KVM_MSR_MISC_ENABLE 0x1a0
+/* kvmclock: the gpa of vCPU 0's pvclock_vcpu_time_info, bit 0 enables. */
+#define KVM_MSR_SYSTEM_TIME_NEW 0x4b564d01
+#define KVM_PVCLOCK_SIZE 32
+
+#define KVM_RFLAGS_IF (1ULL << 9)
+
+/* The MSRs of the register document, in enum vmm_msr's order. */
+static const uint32_t kvm_msr_index[VMM_NMSRS] = {
+    [VMM_EFER] = KVM_MSR_EFER,
+    [VMM_STAR] = KVM_MSR_STAR,
+    [VMM_LSTAR] = KVM_MSR_LSTAR,
+    [VMM_CSTAR] = KVM_MSR_CSTAR,
+    [VMM_SFMASK] = KVM_MSR_SFMASK,
+    [VMM_KGSBASE] = KVM_MSR_KERNEL_GS_BASE,
+    [VMM_MISC_ENABLE] = KVM_MSR_MISC_ENABLE,
+};
+
+/* A kvm_msrs with room for the entries we ever pass at once. */
+struct kvm_msrbuf {
+	struct kvm_msrs mb_hdr;
+	struct kvm_msr_entry mb_ent[VMM_NMSRS + 1];
+};
+
+/* One memory slot: a piece of guest RAM, writable or read-only. */
+struct kvm_slot {
+	uint64_t sl_gpa;
+	uint64_t sl_size;
+	int sl_ro;
+};
+
+struct kvm_vcpu {
+	int kc_fd;
+	struct kvm_run *kc_run;
+	/* The thread inside (or about to enter) KVM_RUN, for kicks; written
+	 * by that thread, read by kickers, both with atomics. */
+	pthread_t kc_thread;
+	int kc_has_thread;
+};
+
+struct vmm_vm {
+	int vm_fd;
+	uint8_t *vm_mem;
+	uint64_t vm_memsize;
+	int vm_has_xcrs;
+	int vm_has_readonly;
+	/* The slots covering [0, vm_memsize) in order; slot i is ID i. */
+	unsigned vm_nslots;
+	struct kvm_slot vm_slots[KVM_MAX_SLOTS];
+	unsigned vm_nvcpus;
+	struct kvm_vcpu vm_vcpus[];
+};
+
+/* Process-wide facts about /dev/kvm, filled once under kvm_init_lock. */
+static pthread_mutex_t kvm_init_lock = PTHREAD_MUTEX_INITIALIZER;
+static int kvm_inited;
+static size_t kvm_run_size;
+static struct kvm_cpuid2 *kvm_cpuid; /* KVM_GET_SUPPORTED_CPUID */
+
+/* ioctl, retried when a signal (a kick) interrupted it. */
+static int
+kvm_ioctl(int fd, unsigned long req, void *arg)
+{
+	int rc;
+
+	do
+		rc = ioctl(fd, req, arg);
+	while (rc == -1 && errno == EINTR);
+	return rc;
+}
+
+/* What the host's KVM supports, asked once per process. */
+static int
+kvm_init(int devfd)
+{
+	struct kvm_cpuid2 *cpuid = NULL;
+	int size, nent, err;
+
+	pthread_mutex_lock(&kvm_init_lock);
+	if (kvm_inited) {
+		pthread_mutex_unlock(&kvm_init_lock);
+		return 0;
+	}
+	if (vmm_kick_init() != 0)
+		goto fail;
+	if (ioctl(devfd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0) {
+		/* Without it a kick landing just before KVM_RUN is lost. */
+		errno = ENOTSUP;
+		goto fail;
+	}
+	if ((size = ioctl(devfd, KVM_GET_VCPU_MMAP_SIZE, 0)) <= 0)
+		goto fail;
+	for (nent = 64; nent <= KVM_CPUID_MAX_ENTRIES; nent *= 2) {
+		free(cpuid);
+		cpuid = calloc(1, sizeof(*cpuid) +
+				      (size_t)nent * sizeof(cpuid->entries[0]));
+		if (cpuid == NULL)
+			goto fail;
+		cpuid->nent = (uint32_t)nent;
+		if (kvm_ioctl(devfd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
+			break;
+		if (errno != E2BIG)
+			goto fail;
+	}
+	if (nent > KVM_CPUID_MAX_ENTRIES) {
+		errno = E2BIG;
+		goto fail;
+	}
+	kvm_run_size = (size_t)size;
+	kvm_cpuid = cpuid;
+	kvm_inited = 1;
+	pthread_mutex_unlock(&kvm_init_lock);
+	return 0;
+
+fail:
+	err = errno;
+	free(cpuid);
+	pthread_mutex_unlock(&kvm_init_lock);
+	errno = err;
+	return -1;
+}
+
+/*
+ * The supported CPUID with this vCPU's APIC ID.  There is no local APIC
+ * model (no in-kernel irqchip), so the APIC, x2APIC and TSC-deadline
+ * bits are cleared rather than promised.
+ */
+static int
+kvm_vcpu_set_cpuid(int fd, unsigned id)
+{
+	size_t len = sizeof(*kvm_cpuid) +
+		     kvm_cpuid->nent * sizeof(kvm_cpuid->entries[0]);
+	struct kvm_cpuid2 *c = malloc(len);
+	uint32_t i;
+	int rc, err;
+
+	if (c == NULL)
+		return -1;
+	memcpy(c, kvm_cpuid, len);
+	for (i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function == 1) {
+			e->ebx = (e->ebx & 0x00ffffff) | id << 24;
+			e->edx &= ~(1u << 9);             /* APIC */
+			e->ecx &= ~(1u << 21 | 1u << 24); /* x2APIC, TSC-DL */
+		} else if (e->function == 0xb || e->function == 0x1f) {
+			e->edx = id;
+		}
+	}
+	rc = kvm_ioctl(fd, KVM_SET_CPUID2, c);
+	err = errno;
+	free(c);
+	errno = err;
+	return rc;
+}
+
+/* Makes memory slot id cover s (size 0 deletes it). */
+static int
+kvm_slot_set(struct vmm_vm *vm, unsigned id, const struct kvm_slot *s)
+{
+	struct kvm_userspace_memory_region r;
+
+	memset(&r, 0, sizeof(r));
+	r.slot = id;
+	r.flags = s->sl_ro ? KVM_MEM_READONLY : 0;
+	r.guest_phys_addr = s->sl_gpa;
+	r.memory_size = s->sl_size;
+	r.userspace_addr = (uint64_t)(uintptr_t)(vm->vm_mem + s->sl_gpa);
+	return kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+/* Closes and unmaps whatever vm holds; vm may be half-built. */
+static void
+kvm_vm_free(struct vmm_vm *vm)
+{
+	unsigned i;
+
+	if (vm == NULL)
+		return;
+	for (i = 0; i < vm->vm_nvcpus; i++) {
+		struct kvm_vcpu *vc = &vm->vm_vcpus[i];
+
+		if (vc->kc_run != NULL)
+			munmap(vc->kc_run, kvm_run_size);
+		if (vc->kc_fd >= 0)
+			close(vc->kc_fd);
+	}
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->vm_mem != NULL)
+		munmap(vm->vm_mem, vm->vm_memsize);
+	free(vm);
+}
+
+static int
+kvm_vm_create(const struct vmm_create_params *cp, struct vmm_vm **out)
+{
+	struct vmm_vm *vm = NULL;
+	struct kvm_slot all;
+	int devfd = -1, err;
+	unsigned i;
+	void *p;
+
+	if (cp->cp_vcpus < 1 || cp->cp_vcpus > VMM_MAX_VCPUS ||
+	    cp->cp_memory == 0 || cp->cp_memory % KVM_PAGE != 0 ||
+	    cp->cp_memory > KVM_RAM_END_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((devfd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC)) < 0)
+		goto fail;
+	if (kvm_init(devfd) != 0)
+		goto fail;
+	vm = calloc(1, sizeof(*vm) + cp->cp_vcpus * sizeof(vm->vm_vcpus[0]));
+	if (vm == NULL)
+		goto fail;
+	vm->vm_fd = -1;
+	vm->vm_nvcpus = cp->cp_vcpus;
+	for (i = 0; i < vm->vm_nvcpus; i++)
+		vm->vm_vcpus[i].kc_fd = -1;
+
+	if ((vm->vm_fd = kvm_ioctl(devfd, KVM_CREATE_VM, 0)) < 0)
+		goto fail;
+	/* Only the VM's fds stay open: at most 1 + vCPUs per VM. */
+	close(devfd);
+	devfd = -1;
+	vm->vm_has_xcrs =
+	    ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0;
+	vm->vm_has_readonly =
+	    ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
+	/* Intel without unrestricted guest runs real mode through this TSS;
+	 * elsewhere (AMD, PVM) it is harmless. */
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
+		goto fail;
+
+	p = mmap(NULL, cp->cp_memory, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	vm->vm_mem = p;
+	vm->vm_memsize = cp->cp_memory;
+	/* Guest RAM has no place in the daemon's core dumps. */
+	(void)madvise(vm->vm_mem, vm->vm_memsize, MADV_DONTDUMP);
+	all.sl_gpa = 0;
+	all.sl_size = cp->cp_memory;
+	all.sl_ro = 0;
+	if (kvm_slot_set(vm, 0, &all) != 0)
+		goto fail;
+	vm->vm_slots[0] = all;
+	vm->vm_nslots = 1;
+
+	for (i = 0; i < vm->vm_nvcpus; i++) {
+		struct kvm_vcpu *vc = &vm->vm_vcpus[i];
+
+		if ((vc->kc_fd = kvm_ioctl(vm->vm_fd, KVM_CREATE_VCPU,
+					   (void *)(uintptr_t)i)) < 0)
+			goto fail;
+		p = mmap(NULL, kvm_run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 vc->kc_fd, 0);
+		if (p == MAP_FAILED)
+			goto fail;
+		vc->kc_run = p;
+		if (kvm_vcpu_set_cpuid(vc->kc_fd, i) != 0)
+			goto fail;
+	}
+	*out = vm;
+	return 0;
+
+fail:
+	err = errno;
+	if (devfd >= 0)
+		close(devfd);
+	kvm_vm_free(vm);
+	errno = err;
+	return -1;
+}
+
+static void
+kvm_vm_destroy(struct vmm_vm *vm)
+{
+	kvm_vm_free(vm);
+}
+
+static uint8_t *
+kvm_vm_memory(struct vmm_vm *vm, uint64_t *size)
+{
+	*size = vm->vm_memsize;
+	return vm->vm_mem;
+}
+
+static struct kvm_vcpu *
+kvm_vcpu(struct vmm_vm *vm, unsigned id)
+{
+	if (vm == NULL || id >= vm->vm_nvcpus) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return &vm->vm_vcpus[id];
+}
+
+/* Fills ex from the exit KVM_RUN left in run. */
+static void
+kvm_exit_translate(struct kvm_run *run, struct vmm_exit *ex)
+{
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		ex->ex_kind = VMM_EXIT_IO;
+		ex->ex_io.io_port = run->io.port;
+		ex->ex_io.io_size = run->io.size;
+		ex->ex_io.io_in = run->io.direction == KVM_EXIT_IO_IN;
+		ex->ex_io.io_count = run->io.count;
+		/* IN: the runner writes here and the next KVM_RUN completes
+		 * the instruction with it. */
+		ex->ex_io.io_data = (uint8_t *)run + run->io.data_offset;
+		break;
+	case KVM_EXIT_MMIO:
+		ex->ex_kind = VMM_EXIT_MMIO;
+		ex->ex_mmio.mm_gpa = run->mmio.phys_addr;
+		ex->ex_mmio.mm_len = (uint8_t)run->mmio.len;
+		ex->ex_mmio.mm_write = run->mmio.is_write;
+		if (run->mmio.is_write) {
+			memcpy(ex->ex_mmio.mm_data, run->mmio.data,
+			       sizeof(ex->ex_mmio.mm_data));
+		} else {
+			/* Nothing is mapped there: reads float high, as on
+			 * an empty bus. */
+			memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+			memset(ex->ex_mmio.mm_data, 0xff,
+			       sizeof(ex->ex_mmio.mm_data));
+		}
+		break;
+	case KVM_EXIT_HLT:
+		ex->ex_kind = VMM_EXIT_HLT;
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		ex->ex_kind = VMM_EXIT_SHUTDOWN;
+		snprintf(ex->ex_text, sizeof(ex->ex_text), "triple fault");
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		ex->ex_kind = VMM_EXIT_FAIL_ENTRY;
+		ex->ex_hw_reason =
+		    run->fail_entry.hardware_entry_failure_reason;
+		snprintf(ex->ex_text, sizeof(ex->ex_text),
+			 "the CPU refused to enter the guest (KVM_EXIT_FAIL_"
+			 "ENTRY, hardware entry failure reason 0x%llx)",
+			 (unsigned long long)ex->ex_hw_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		ex->ex_kind = VMM_EXIT_INTERNAL;
+		ex->ex_hw_reason = run->internal.suberror;
+		snprintf(ex->ex_text, sizeof(ex->ex_text),
+			 "KVM internal error, suberror %u%s",
+			 run->internal.suberror,
+			 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+			     ? " (instruction emulation failed)"
+			     : "");
+		break;
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		/*
+		 * The guest can take the interrupt the runner wants to
+		 * inject.  vmm.h has no exit of its own for that; KICKED
+		 * means "nothing happened, look at your queue and run
+		 * again", which is exactly what the runner must do.
+		 */
+		run->request_interrupt_window = 0;
+		ex->ex_kind = VMM_EXIT_KICKED;
+		snprintf(ex->ex_text, sizeof(ex->ex_text),
+			 "interrupt window open");
+		break;
+	default:
+		ex->ex_kind = VMM_EXIT_INTERNAL;
+		ex->ex_hw_reason = run->exit_reason;
+		snprintf(ex->ex_text, sizeof(ex->ex_text),
+			 "unexpected KVM exit %u", run->exit_reason);
+		break;
+	}
+}
+
+static int
+kvm_vcpu_run(struct vmm_vm *vm, unsigned id, struct vmm_exit *ex)
+{
+	struct kvm_vcpu *vc = kvm_vcpu(vm, id);
+	pthread_t self = pthread_self();
+
+	if (vc == NULL)
+		return -1;
+	/* Kickers must signal this thread from now on. */
+	if (!__atomic_load_n(&vc->kc_has_thread, __ATOMIC_ACQUIRE) ||
+	    !pthread_equal(vc->kc_thread, self)) {
+		__atomic_store(&vc->kc_thread, &self, __ATOMIC_RELEASE);
+		__atomic_store_n(&vc->kc_has_thread, 1, __ATOMIC_RELEASE);
+	}
+	memset(ex, 0, sizeof(*ex));
+	for (;;) {
+		if (ioctl(vc->kc_fd, KVM_RUN, 0) == 0)
+			break;
+		if (errno == EAGAIN)
+			continue;
+		if (errno != EINTR)
+			return -1;
+		/*
+		 * Kicked (immediate_exit or the signal).  Clearing the flag
+		 * may swallow a second kick that came meanwhile; the
+		 * caller looks at why it kicked after every return, so
+		 * that kick's request is still seen.
+		 */
+		__atomic_store_n(&vc->kc_run->immediate_exit, 0,
+				 __ATOMIC_SEQ_CST);
+		ex->ex_kind = VMM_EXIT_KICKED;
+		snprintf(ex->ex_text, sizeof(ex->ex_text), "kicked");
+		return 0;
+	}
+	kvm_exit_translate(vc->kc_run, ex);
+	return 0;
+}
+
+static int
+kvm_vcpu_kick(struct vmm_vm *vm, unsigned id)
+{
+	struct kvm_vcpu *vc = kvm_vcpu(vm, id);
+	pthread_t t;
+	int err;
+
+	if (vc == NULL)
+		return -1;
+	/* First the flag (a KVM_RUN about to start sees it), then the
+	 * signal (a KVM_RUN already in the guest gets out). */
+	__atomic_store_n(&vc->kc_run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&vc->kc_has_thread, __ATOMIC_ACQUIRE))
+		return 0;
+	__atomic_load(&vc->kc_thread, &t, __ATOMIC_ACQUIRE);
+	if ((err = pthread_kill(t, VMM_KICK_SIGNAL)) != 0 && err != ESRCH) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+/* KVM's segment fields <-> the VMX access-rights word of struct vmm_seg. */
+static void
+kvm_seg_get(const struct kvm_segment *k, struct vmm_seg *s)
+{
+	s->sg_selector = k->selector;
+	s->sg_limit = k->limit;
+	s->sg_base = k->base;
+	s->sg_ar = (uint32_t)(k->type & 0xf) | (uint32_t)(k->s & 1) << 4 |
+		   (uint32_t)(k->dpl & 3) << 5 |
+		   (uint32_t)(k->present & 1) << 7 |
+		   (uint32_t)(k->avl & 1) << 12 | (uint32_t)(k->l & 1) << 13 |
+		   (uint32_t)(k->db & 1) << 14 | (uint32_t)(k->g & 1) << 15 |
+		   (uint32_t)(k->unusable & 1) << 16;
+}
+
+static void
+kvm_seg_set(struct kvm_segment *k, const struct vmm_seg *s)
+{
+	k->selector = s->sg_selector;
+	k->limit = s->sg_limit;
+	k->base = s->sg_base;
+	k->type = s->sg_ar & 0xf;
+	k->s = s->sg_ar >> 4 & 1;
+	k->dpl = s->sg_ar >> 5 & 3;
+	k->present = s->sg_ar >> 7 & 1;
+	k->avl = s->sg_ar >> 12 & 1;
+	k->l = s->sg_ar >> 13 & 1;
+	k->db = s->sg_ar >> 14 & 1;
+	k->g = s->sg_ar >> 15 & 1;
+	k->unusable = s->sg_ar >> 16 & 1;
+}
+
+static struct kvm_segment *
+kvm_sreg(struct kvm_sregs *sr, int i)
+{
+	switch (i) {
+	case VMM_ES:
+		return &sr->es;
+	case VMM_CS:
+		return &sr->cs;
+	case VMM_SS:
+		return &sr->ss;
+	case VMM_DS:
+		return &sr->ds;
+	case VMM_FS:
+		return &sr->fs;
+	case VMM_GS:
+		return &sr->gs;
+	case VMM_LDTR:
+		return &sr->ldt;
+	default:
+		return &sr->tr;
+	}
+}
+
+/* One vCPU's state as KVM's ioctls carry it. */
+struct kvm_state {
+	struct kvm_regs ks_regs;
+	struct kvm_sregs ks_sregs;
+	struct kvm_xcrs ks_xcrs;
+	struct kvm_msrbuf ks_msrs;
+	struct kvm_debugregs ks_dregs;
+};
+
+/* Which ioctl pairs a set of register groups touches. */
+enum {
+	KVM_PART_REGS = 1 << 0,
+	KVM_PART_SREGS = 1 << 1,
+	KVM_PART_XCRS = 1 << 2,
+	KVM_PART_MSRS = 1 << 3,
+	KVM_PART_DREGS = 1 << 4,
+};
+
+static unsigned
+kvm_parts(const struct vmm_vm *vm, unsigned groups)
+{
+	unsigned parts = 0;
+
+	if (groups & VMM_REGS_GPRS)
+		parts |= KVM_PART_REGS;
+	if (groups & (VMM_REGS_SREGS | VMM_REGS_CRS))
+		parts |= KVM_PART_SREGS;
+	if ((groups & VMM_REGS_CRS) && vm->vm_has_xcrs)
+		parts |= KVM_PART_XCRS;
+	if (groups & VMM_REGS_MSRS)
+		parts |= KVM_PART_MSRS;
+	if (groups & VMM_REGS_DRS)
+		parts |= KVM_PART_DREGS;
+	return parts;
+}
+
+static void
+kvm_msrs_prepare(struct kvm_msrbuf *mb)
+{
+	int i;
+
+	memset(mb, 0, sizeof(*mb));
+	mb->mb_hdr.nmsrs = VMM_NMSRS;
+	for (i = 0; i < VMM_NMSRS; i++)
+		mb->mb_ent[i].index = kvm_msr_index[i];
+}
+
+/* KVM_GET/SET_MSRS answer how many entries they did; short is EINVAL. */
+static int
+kvm_msrs_io(int fd, unsigned long req, struct kvm_msrbuf *mb)
+{
+	int n = kvm_ioctl(fd, req, mb);
+
+	if (n < 0)
+		return -1;
+	if ((uint32_t)n != mb->mb_hdr.nmsrs) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads the parts of vCPU fd's state. */
+static int
+kvm_state_get(int fd, unsigned parts, struct kvm_state *st)
+{
+	if ((parts & KVM_PART_REGS) &&
+	    kvm_ioctl(fd, KVM_GET_REGS, &st->ks_regs) != 0)
+		return -1;
+	if ((parts & KVM_PART_SREGS) &&
+	    kvm_ioctl(fd, KVM_GET_SREGS, &st->ks_sregs) != 0)
+		return -1;
+	if (parts & KVM_PART_XCRS) {
+		memset(&st->ks_xcrs, 0, sizeof(st->ks_xcrs));
+		if (kvm_ioctl(fd, KVM_GET_XCRS, &st->ks_xcrs) != 0)
+			return -1;
+	}
+	if (parts & KVM_PART_MSRS) {
+		kvm_msrs_prepare(&st->ks_msrs);
+		if (kvm_msrs_io(fd, KVM_GET_MSRS, &st->ks_msrs) != 0)
+			return -1;
+	}
+	if ((parts & KVM_PART_DREGS) &&
+	    kvm_ioctl(fd, KVM_GET_DEBUGREGS, &st->ks_dregs) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Writes the parts of st in an order where the ones most likely to be
+ * refused (segments and control registers, then XCR0, MSRs, debug
+ * registers) come first; *done says which got written.
+ */
+static int
+kvm_state_set(int fd, unsigned parts, struct kvm_state *st, unsigned *done)
+{
+	*done = 0;
+	if (parts & KVM_PART_SREGS) {
+		if (kvm_ioctl(fd, KVM_SET_SREGS, &st->ks_sregs) != 0)
+			return -1;
+		*done |= KVM_PART_SREGS;
+	}
+	if (parts & KVM_PART_XCRS) {
+		if (kvm_ioctl(fd, KVM_SET_XCRS, &st->ks_xcrs) != 0)
+			return -1;
+		*done |= KVM_PART_XCRS;
+	}
+	if (parts & KVM_PART_MSRS) {
+		/* Even a short write changed some MSRs: restore them too. */
+		*done |= KVM_PART_MSRS;
+		if (kvm_msrs_io(fd, KVM_SET_MSRS, &st->ks_msrs) != 0)
+			return -1;
+	}
+	if (parts & KVM_PART_DREGS) {
+		if (kvm_ioctl(fd, KVM_SET_DEBUGREGS, &st->ks_dregs) != 0)
+			return -1;
+		*done |= KVM_PART_DREGS;
+	}
+	if (parts & KVM_PART_REGS) {
+		if (kvm_ioctl(fd, KVM_SET_REGS, &st->ks_regs) != 0)
+			return -1;
+		*done |= KVM_PART_REGS;
+	}
+	return 0;
+}
+
+static __u64 *
+kvm_xcr0(struct kvm_xcrs *x)
+{
+	uint32_t i;
+
+	for (i = 0; i < x->nr_xcrs && i < KVM_MAX_XCRS; i++)
+		if (x->xcrs[i].xcr == 0)
+			return &x->xcrs[i].value;
+	return NULL;
+}
+
+static int
+kvm_vcpu_get_regs(struct vmm_vm *vm, unsigned id, struct vmm_regs *regs,
+		  unsigned groups)
+{
+	struct kvm_vcpu *vc = kvm_vcpu(vm, id);
+	struct kvm_state st;
+	__u64 *x;
+	int i;
+
+	if (vc == NULL)
+		return -1;
+	if (groups & ~(unsigned)VMM_REGS_ALL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (kvm_state_get(vc->kc_fd, kvm_parts(vm, groups), &st) != 0)
+		return -1;
+	if (groups & VMM_REGS_GPRS) {
+		const struct kvm_regs *r = &st.ks_regs;
+		uint64_t *g = regs->rg_gprs;
+
+		g[VMM_RAX] = r->rax;
+		g[VMM_RBX] = r->rbx;
+		g[VMM_RCX] = r->rcx;
+		g[VMM_RDX] = r->rdx;
+		g[VMM_RSI] = r->rsi;
+		g[VMM_RDI] = r->rdi;
+		g[VMM_R8] = r->r8;
+		g[VMM_R9] = r->r9;
+		g[VMM_R10] = r->r10;
+		g[VMM_R11] = r->r11;
+		g[VMM_R12] = r->r12;
+		g[VMM_R13] = r->r13;
+		g[VMM_R14] = r->r14;
+		g[VMM_R15] = r->r15;
+		g[VMM_RSP] = r->rsp;
+		g[VMM_RBP] = r->rbp;
+		g[VMM_RIP] = r->rip;
+		g[VMM_RFLAGS] = r->rflags;
+	}
+	if (groups & VMM_REGS_SREGS) {
+		for (i = 0; i < VMM_NSREGS; i++)
+			kvm_seg_get(kvm_sreg(&st.ks_sregs, i),
+				    &regs->rg_sregs[i]);
+		regs->rg_gdtr.dt_base = st.ks_sregs.gdt.base;
+		regs->rg_gdtr.dt_limit = st.ks_sregs.gdt.limit;
+		regs->rg_idtr.dt_base = st.ks_sregs.idt.base;
+		regs->rg_idtr.dt_limit = st.ks_sregs.idt.limit;
+	}
+	if (groups & VMM_REGS_CRS) {
+		regs->rg_crs[VMM_CR0] = st.ks_sregs.cr0;
+		regs->rg_crs[VMM_CR2] = st.ks_sregs.cr2;
+		regs->rg_crs[VMM_CR3] = st.ks_sregs.cr3;
+		regs->rg_crs[VMM_CR4] = st.ks_sregs.cr4;
+		regs->rg_crs[VMM_CR8] = st.ks_sregs.cr8;
+		x = vm->vm_has_xcrs ? kvm_xcr0(&st.ks_xcrs) : NULL;
+		regs->rg_crs[VMM_XCR0] = x != NULL ? *x : 0;
+	}
+	if (groups & VMM_REGS_MSRS)
+		for (i = 0; i < VMM_NMSRS; i++)
+			regs->rg_msrs[i] = st.ks_msrs.mb_ent[i].data;
+	if (groups & VMM_REGS_DRS) {
+		for (i = 0; i < 4; i++)
+			regs->rg_drs[VMM_DR0 + i] = st.ks_dregs.db[i];
+		regs->rg_drs[VMM_DR6] = st.ks_dregs.dr6;
+		regs->rg_drs[VMM_DR7] = st.ks_dregs.dr7;
+	}
+	return 0;
+}
+
+/* Puts the groups of regs into st (which holds the current state). */
+static int
+kvm_state_merge(const struct vmm_vm *vm, struct kvm_state *st,
+		const struct vmm_regs *regs, unsigned groups)
+{
+	__u64 *x;
+	int i;
+
+	if (groups & VMM_REGS_GPRS) {
+		struct kvm_regs *r = &st->ks_regs;
+		const uint64_t *g = regs->rg_gprs;
+
+		r->rax = g[VMM_RAX];
+		r->rbx = g[VMM_RBX];
+		r->rcx = g[VMM_RCX];
+		r->rdx = g[VMM_RDX];
+		r->rsi = g[VMM_RSI];
+		r->rdi = g[VMM_RDI];
+		r->r8 = g[VMM_R8];
+		r->r9 = g[VMM_R9];
+		r->r10 = g[VMM_R10];
+		r->r11 = g[VMM_R11];
+		r->r12 = g[VMM_R12];
+		r->r13 = g[VMM_R13];
+		r->r14 = g[VMM_R14];
+		r->r15 = g[VMM_R15];
+		r->rsp = g[VMM_RSP];
+		r->rbp = g[VMM_RBP];
+		r->rip = g[VMM_RIP];
+		r->rflags = g[VMM_RFLAGS];
+	}
+	if (groups & VMM_REGS_SREGS) {
+		for (i = 0; i < VMM_NSREGS; i++)
+			kvm_seg_set(kvm_sreg(&st->ks_sregs, i),
+				    &regs->rg_sregs[i]);
+		st->ks_sregs.gdt.base = regs->rg_gdtr.dt_base;
+		st->ks_sregs.gdt.limit = (uint16_t)regs->rg_gdtr.dt_limit;
+		st->ks_sregs.idt.base = regs->rg_idtr.dt_base;
+		st->ks_sregs.idt.limit = (uint16_t)regs->rg_idtr.dt_limit;
+		if (regs->rg_gdtr.dt_limit > 0xffff ||
+		    regs->rg_idtr.dt_limit > 0xffff) {
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	if (groups & VMM_REGS_CRS) {
+		st->ks_sregs.cr0 = regs->rg_crs[VMM_CR0];
+		st->ks_sregs.cr2 = regs->rg_crs[VMM_CR2];
+		st->ks_sregs.cr3 = regs->rg_crs[VMM_CR3];
+		st->ks_sregs.cr4 = regs->rg_crs[VMM_CR4];
+		st->ks_sregs.cr8 = regs->rg_crs[VMM_CR8];
+		if (vm->vm_has_xcrs) {
+			if ((x = kvm_xcr0(&st->ks_xcrs)) == NULL) {
+				errno = ENOTSUP;
+				return -1;
+			}
+			*x = regs->rg_crs[VMM_XCR0];
+		} else if (regs->rg_crs[VMM_XCR0] > 1) {
+			/* No XSAVE here: only "absent" and the x87-only
+			 * power-on value make sense. */
+			errno = ENOTSUP;
+			return -1;
+		}
+	}
+	if (groups & VMM_REGS_MSRS) {
+		for (i = 0; i < VMM_NMSRS; i++)
+			st->ks_msrs.mb_ent[i].data = regs->rg_msrs[i];
+		/* EFER also travels in sregs: keep the two in agreement so
+		 * KVM_SET_SREGS checks the new EFER with the new CRs. */
+		st->ks_sregs.efer = regs->rg_msrs[VMM_EFER];
+	}
+	if (groups & VMM_REGS_DRS) {
+		for (i = 0; i < 4; i++)
+			st->ks_dregs.db[i] = regs->rg_drs[VMM_DR0 + i];
+		st->ks_dregs.dr6 = regs->rg_drs[VMM_DR6];
+		st->ks_dregs.dr7 = regs->rg_drs[VMM_DR7];
+		st->ks_dregs.flags = 0;
+	}
+	return 0;
+}
+
+/*
+ * Writes the groups of regs, all or nothing: the current state is read
+ * first and written back if KVM refuses a part (its errno is returned).
+ */
+static int
+kvm_regs_write(struct vmm_vm *vm, int fd, const struct vmm_regs *regs,
+	       unsigned groups)
+{
+	struct kvm_state old, new;
+	unsigned parts = kvm_parts(vm, groups), done, undone;
+	int err;
+
+	if (kvm_state_get(fd, parts, &old) != 0)
+		return -1;
+	new = old;
+	if (kvm_state_merge(vm, &new, regs, groups) != 0)
+		return -1;
+	if (kvm_state_set(fd, parts, &new, &done) == 0)
+		return 0;
+	err = errno;
+	(void)kvm_state_set(fd, done, &old, &undone);
+	errno = err;
+	return -1;
+}
+
+static int
+kvm_vcpu_set_regs(struct vmm_vm *vm, unsigned id, const struct vmm_regs *regs,
+		  unsigned groups)
+{
+	struct kvm_vcpu *vc = kvm_vcpu(vm, id);
+
+	if (vc == NULL)
+		return -1;
+	if (groups & ~(unsigned)VMM_REGS_ALL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (groups == 0)
+		return 0;
+	return kvm_regs_write(vm, vc->kc_fd, regs, groups);
+}
+
+/* Writes one MSR of vCPU fd. */
+static int
+kvm_msr_write(int fd, uint32_t index, uint64_t value)
+{
+	struct kvm_msrbuf mb;
+
+	memset(&mb, 0, sizeof(mb));
+	mb.mb_hdr.nmsrs = 1;
+	mb.mb_ent[0].index = index;
+	mb.mb_ent[0].data = value;
+	return kvm_msrs_io(fd, KVM_SET_MSRS, &mb);
+}
+
+static int
+kvm_msr_read(int fd, uint32_t index, uint64_t *value)
+{
+	struct kvm_msrbuf mb;
+
+	memset(&mb, 0, sizeof(mb));
+	mb.mb_hdr.nmsrs = 1;
+	mb.mb_ent[0].index = index;
+	if (kvm_msrs_io(fd, KVM_GET_MSRS, &mb) != 0)
+		return -1;
+	*value = mb.mb_ent[0].data;
+	return 0;
+}
+
+static int
+kvm_vcpu_reset(struct vmm_vm *vm, unsigned id, const struct vmm_regs *regs,
+	       unsigned groups)
+{
+	struct kvm_vcpu *vc = kvm_vcpu(vm, id);
+	struct kvm_vcpu_events ev;
+	struct vmm_regs on;
+
+	if (vc == NULL)
+		return -1;
+	if (groups & ~(unsigned)VMM_REGS_ALL || (groups != 0 && regs == NULL)) {
+		errno = EINVAL;
+		return -1;
+	}
+	vmm_regs_poweron(&on);
+	if (groups & VMM_REGS_GPRS)
+		memcpy(on.rg_gprs, regs->rg_gprs, sizeof(on.rg_gprs));
+	if (groups & VMM_REGS_SREGS) {
+		memcpy(on.rg_sregs, regs->rg_sregs, sizeof(on.rg_sregs));
+		on.rg_gdtr = regs->rg_gdtr;
+		on.rg_idtr = regs->rg_idtr;
+	}
+	if (groups & VMM_REGS_CRS)
+		memcpy(on.rg_crs, regs->rg_crs, sizeof(on.rg_crs));
+	if (groups & VMM_REGS_MSRS)
+		memcpy(on.rg_msrs, regs->rg_msrs, sizeof(on.rg_msrs));
+	if (groups & VMM_REGS_DRS)
+		memcpy(on.rg_drs, regs->rg_drs, sizeof(on.rg_drs));
+	if (kvm_regs_write(vm, vc->kc_fd, &on, VMM_REGS_ALL) != 0)
+		return -1;
+
+	/* A reset also forgets what was in flight: pending exceptions,
+	 * NMIs, the interrupt shadow, and this vCPU's kvmclock. */
+	memset(&ev, 0, sizeof(ev));
+	ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
+	if (kvm_ioctl(vc->kc_fd, KVM_SET_VCPU_EVENTS, &ev) != 0)
+		return -1;
+	if (kvm_msr_write(vc->kc_fd, KVM_MSR_SYSTEM_TIME_NEW, 0) != 0)
+		return -1;
+	vc->kc_run->request_interrupt_window = 0;
+	return 0;
+}
+
+static int
+kvm_vcpu_interrupt(struct vmm_vm *vm, unsigned id, enum vmm_intr_type type,
+		   unsigned vector)
+{
+	struct kvm_vcpu *vc = kvm_vcpu(vm, id);
+	struct kvm_interrupt irq;
+	struct kvm_run *run;
+
+	if (vc == NULL)
+		return -1;
+	run = vc->kc_run;
+	switch (type) {
+	case VMM_INTR_NMI:
+		/* KVM holds NMIs until the guest can take them. */
+		return kvm_ioctl(vc->kc_fd, KVM_NMI, NULL);
+	case VMM_INTR_IRQ:
+		if (vector > 255) {
+			errno = EINVAL;
+			return -1;
+		}
+		/*
+		 * The userspace-irqchip protocol: inject only when the last
+		 * exit said the guest takes interrupts; otherwise ask KVM
+		 * to come back (an interrupt-window exit, reported as
+		 * KICKED) and let the caller try again then.
+		 */
+		if (!run->ready_for_interrupt_injection || !run->if_flag) {
+			run->request_interrupt_window = 1;
+			errno = EAGAIN;
+			return -1;
+		}
+		memset(&irq, 0, sizeof(irq));
+		irq.irq = vector;
+		if (kvm_ioctl(vc->kc_fd, KVM_INTERRUPT, &irq) != 0)
+			return -1;
+		run->request_interrupt_window = 0;
+		return 0;
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+static int
+kvm_vm_get_params(struct vmm_vm *vm, struct vmm_params *p)
+{
+	uint64_t msr, gpa;
+	uint32_t version;
+
+	if (vm == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (kvm_msr_read(vm->vm_vcpus[0].kc_fd, KVM_MSR_SYSTEM_TIME_NEW,
+			 &msr) != 0)
+		return -1;
+	memset(p, 0, sizeof(*p));
+	if (!(msr & 1))
+		return 0;
+	gpa = msr & ~1ULL;
+	p->pp_pvclock_system_gpa = gpa;
+	if (gpa <= vm->vm_memsize - sizeof(version)) {
+		/* The pvclock version is the structure's first field; the
+		 * guest and KVM update it, so read it as one load. */
+		__atomic_load((uint32_t *)(void *)(vm->vm_mem + gpa), &version,
+			      __ATOMIC_ACQUIRE);
+		p->pp_pvclock_version = version;
+	}
+	return 0;
+}
+
+static int
+kvm_vm_set_params(struct vmm_vm *vm, const struct vmm_params *p)
+{
+	uint64_t gpa;
+	uint32_t version;
+
+	if (vm == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	gpa = p->pp_pvclock_system_gpa;
+	if (gpa == 0)
+		return kvm_msr_write(vm->vm_vcpus[0].kc_fd,
+				     KVM_MSR_SYSTEM_TIME_NEW, 0);
+	/* KVM wants the structure 4-byte aligned, in RAM and in one page. */
+	if (gpa % 4 != 0 || gpa > vm->vm_memsize - KVM_PVCLOCK_SIZE ||
+	    gpa % KVM_PAGE + KVM_PVCLOCK_SIZE > KVM_PAGE) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (kvm_msr_write(vm->vm_vcpus[0].kc_fd, KVM_MSR_SYSTEM_TIME_NEW,
+			  gpa | 1) != 0)
+		return -1;
+	version = p->pp_pvclock_version;
+	__atomic_store((uint32_t *)(void *)(vm->vm_mem + gpa), &version,
+		       __ATOMIC_RELEASE);
+	return 0;
+}
+
+/*
+ * The slot layout with [gpa, gpa + size) made ro (or not), adjacent
+ * slots alike merged.  -1 (ENOSPC) when it needs too many slots.
+ */
+static int
+kvm_slots_overlay(const struct vmm_vm *vm, uint64_t gpa, uint64_t size, int ro,
+		  struct kvm_slot *out, unsigned *nout)
+{
+	struct kvm_slot pieces[KVM_MAX_SLOTS + 2];
+	uint64_t end = gpa + size;
+	unsigned i, n = 0, m = 0;
+	int inserted = 0;
+
+	memset(pieces, 0, sizeof(pieces));
+
+	/* Slots cover RAM in order: keep what lies outside the range,
+	 * and put the range itself where it starts. */
+	for (i = 0; i < vm->vm_nslots; i++) {
+		const struct kvm_slot *s = &vm->vm_slots[i];
+		uint64_t s_end = s->sl_gpa + s->sl_size;
+
+		if (s->sl_gpa < gpa) {
+			pieces[n] = *s;
+			pieces[n].sl_size =
+			    (s_end < gpa ? s_end : gpa) - s->sl_gpa;
+			n++;
+		}
+		if (!inserted && s_end > gpa) {
+			pieces[n].sl_gpa = gpa;
+			pieces[n].sl_size = size;
+			pieces[n].sl_ro = ro;
+			n++;
+			inserted = 1;
+		}
+		if (s_end > end) {
+			pieces[n] = *s;
+			pieces[n].sl_gpa = s->sl_gpa > end ? s->sl_gpa : end;
+			pieces[n].sl_size = s_end - pieces[n].sl_gpa;
+			n++;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (m > 0 && out[m - 1].sl_ro == pieces[i].sl_ro) {
+			out[m - 1].sl_size += pieces[i].sl_size;
+			continue;
+		}
+		if (m == KVM_MAX_SLOTS) {
+			errno = ENOSPC;
+			return -1;
+		}
+		out[m++] = pieces[i];
+	}
+	*nout = m;
+	return 0;
+}
+
+static int
+kvm_slots_same(const struct kvm_slot *a, unsigned na, const struct kvm_slot *b,
+	       unsigned nb)
+{
+	unsigned i;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++)
+		if (a[i].sl_gpa != b[i].sl_gpa ||
+		    a[i].sl_size != b[i].sl_size || a[i].sl_ro != b[i].sl_ro)
+			return 0;
+	return 1;
+}
+
+/* Replaces slots 0..nold-1 with new[0..nnew); memslot IDs follow. */
+static int
+kvm_slots_apply(struct vmm_vm *vm, unsigned nold, const struct kvm_slot *new,
+		unsigned nnew)
+{
+	struct kvm_slot gone = {0, 0, 0};
+	unsigned i;
+
+	/* KVM cannot resize a slot or change its read-only flag, and
+	 * slots may not overlap: delete all, then create. */
+	for (i = 0; i < nold; i++)
+		if (kvm_slot_set(vm, i, &gone) != 0)
+			return -1;
+	for (i = 0; i < nnew; i++)
+		if (kvm_slot_set(vm, i, &new[i]) != 0)
+			return -1;
+	return 0;
+}
+
+static int
+kvm_vm_protect(struct vmm_vm *vm, uint64_t gpa, uint64_t size, unsigned prot)
+{
+	struct kvm_slot layout[KVM_MAX_SLOTS] = {{0, 0, 0}};
+	unsigned n, i;
+	int err;
+
+	if (vm == NULL || size == 0 || gpa % KVM_PAGE != 0 ||
+	    size % KVM_PAGE != 0 || gpa > vm->vm_memsize ||
+	    size > vm->vm_memsize - gpa) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((prot != VMM_PROT_R && prot != VMM_PROT_RW) ||
+	    !vm->vm_has_readonly) {
+		/* Execute-only or no-access needs EPT permissions that KVM
+		 * does not offer to userspace. */
+		errno = ENOTSUP;
+		return -1;
+	}
+	if (kvm_slots_overlay(vm, gpa, size, prot == VMM_PROT_R, layout, &n) !=
+	    0)
+		return -1;
+	if (kvm_slots_same(layout, n, vm->vm_slots, vm->vm_nslots))
+		return 0;
+	if (kvm_slots_apply(vm, vm->vm_nslots, layout, n) != 0) {
+		err = errno;
+		/* Back to the layout the guest had. */
+		for (i = 0; i < n; i++) {
+			struct kvm_slot gone = {0, 0, 0};
+
+			(void)kvm_slot_set(vm, i, &gone);
+		}
+		(void)kvm_slots_apply(vm, 0, vm->vm_slots, vm->vm_nslots);
+		errno = err;
+		return -1;
+	}
+	memcpy(vm->vm_slots, layout, n * sizeof(layout[0]));
+	vm->vm_nslots = n;
+	return 0;
+}
+
+/* The KVM backend: every operation of vmm.h. */
+const struct vmm_ops vmm_kvm_ops = {
+    .vo_name = "kvm",
+    .vo_vm_create = kvm_vm_create,
+    .vo_vm_destroy = kvm_vm_destroy,
+    .vo_vm_memory = kvm_vm_memory,
+    .vo_vcpu_run = kvm_vcpu_run,
+    .vo_vcpu_kick = kvm_vcpu_kick,
+    .vo_vcpu_reset = kvm_vcpu_reset,
+    .vo_vcpu_get_regs = kvm_vcpu_get_regs,
+    .vo_vcpu_set_regs = kvm_vcpu_set_regs,
+    .vo_vcpu_interrupt = kvm_vcpu_interrupt,
+    .vo_vm_get_params = kvm_vm_get_params,
+    .vo_vm_set_params = kvm_vm_set_params,
+    .vo_vm_protect = kvm_vm_protect,
+};
+
+#else /* !__linux__ */
+
+/* KVM exists only on Linux: creating a VM says so. */
+static int
+kvm_vm_create(const struct vmm_create_params *cp, struct vmm_vm **out)
+{
+	(void)cp;
+	(void)out;
+	errno = ENOTSUP;
+	return -1;
+}
+
+/* Elsewhere the table exists, and creating a VM answers ENOTSUP. */
+const struct vmm_ops vmm_kvm_ops = {
+    .vo_name = "kvm",
+    .vo_vm_create = kvm_vm_create,
+};
+
+#endif

@@ -1,0 +1,1050 @@
+/*
+ * The runner (see runner.h): one thread per vCPU looping on vcpu_run, the
+ * device model answering the exits, and the controls (pause, resume,
+ * reset, stop, interrupt) that other threads use.
+ *
+ * How a vCPU thread and a controller meet: a controller that needs the
+ * vCPUs out of vcpu_run (pause, reset) takes a "hold" (r_hold) and kicks
+ * them; each thread, back from vcpu_run, sees the hold and parks
+ * (r_nparked), and the controller waits until all are parked.  A thread
+ * parks only right after an exit that left nothing half-done in the
+ * backend (KICKED or HLT): after a port or MMIO exit, KVM completes the
+ * instruction on the next KVM_RUN, so the thread kicks itself and runs
+ * once more, which completes it and returns at once.  Registers read while
+ * paused are therefore architectural.
+ *
+ * The end of a run: the first reason wins (r_end), every thread leaves
+ * its loop, and the last one out destroys the backend VM, closes the
+ * console and calls rc_on_exit.
+ */
+#include "vmm-driver/runner.h"
+
+#include "core/console.h"
+#include "core/log.h"
+#include "vmm-driver/kick.h"
+#include "vmm-driver/uart.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* vCPU thread stacks: the exit loop needs a few KiB; sanitizers more. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RUNNER_STACK_SIZE (512 * 1024)
+#else
+#define RUNNER_STACK_SIZE (64 * 1024)
+#endif
+
+/* Real mode reaches 1 MiB: a flat image must end below it. */
+#define RUNNER_REAL_MODE_END 0x100000ULL
+#define RUNNER_PAGE 4096
+
+#define RUNNER_PORT_DEBUG_EXIT 0x501 /* QEMU's isa-debug-exit */
+#define RUNNER_PORT_I8042_CMD 0x64
+#define RUNNER_I8042_RESET 0xfe
+
+#define RUNNER_RFLAGS_IF (1ULL << 9)
+#define RUNNER_NMI_VECTOR 2
+#define RUNNER_NVECTORS 256
+
+/* Console bytes gathered from one exit before they are handed over. */
+#define RUNNER_TX_BATCH 64
+
+/* What the vCPU thread does about an exit once it holds r_lock again. */
+enum runner_act {
+	RUNNER_ACT_RUN,      /* run again */
+	RUNNER_ACT_POWEROFF, /* debug-exit port: ra_status */
+	RUNNER_ACT_CRASH,    /* ra_text */
+	RUNNER_ACT_RESET,    /* i8042 reset */
+	RUNNER_ACT_WAIT,     /* HLT with IF=1 */
+	RUNNER_ACT_DONE,     /* HLT with IF=0 */
+};
+
+struct runner_action {
+	enum runner_act ra_act;
+	int ra_status;
+	unsigned ra_unknown_reads, ra_unknown_writes;
+	char ra_text[sizeof(((struct runner_exit *)0)->re_reason)];
+};
+
+struct runner_vcpu {
+	struct runner *rv_runner;
+	unsigned rv_id;
+	pthread_t rv_thread;
+	int rv_started; /* rv_thread exists (set before r_go) */
+	/* Guarded by r_lock: */
+	int rv_in_run;  /* between releasing r_lock for vcpu_run and back */
+	int rv_clean;   /* nothing half-done in the backend */
+	int rv_parked;  /* counted in r_nparked */
+	int rv_waiting; /* HLT with IF=1: waits for an interrupt */
+	int rv_done;    /* HLT with IF=0, counted in r_ndone */
+	int rv_sipi;    /* an AP that was never started: only a reset or
+			   the end wakes it */
+	int rv_nmi;     /* an NMI waits for injection */
+	unsigned rv_nirqs;
+	uint32_t rv_irqs[RUNNER_NVECTORS / 32]; /* vectors waiting */
+	struct runner_vcpu_stats rv_stats;
+	/* The vCPU thread's own: */
+	struct vmm_exit rv_exit;
+};
+
+struct runner {
+	const struct vmm_ops *r_ops;
+	char *r_name;
+	void *r_image; /* a copy: reset reloads it */
+	size_t r_image_len;
+	uint64_t r_load;
+	uint64_t r_memory;
+	uint16_t r_entry;
+	struct console *r_console;
+	void (*r_on_exit)(void *cls, const struct runner_exit *ex);
+	void *r_cls;
+	struct uart r_uart; /* its own lock */
+
+	pthread_mutex_t r_lock;
+	pthread_cond_t r_cond; /* vCPU threads wait on it */
+	pthread_cond_t r_ctl;  /* controllers wait on it (monotonic) */
+	/* Guarded by r_lock: */
+	struct vmm_vm *r_vm; /* NULL once destroyed */
+	enum runner_state r_state;
+	int r_go, r_abort; /* start-up: threads may run / must leave */
+	int r_end;         /* the run is ending: r_exit says how */
+	int r_ended;       /* the VM is gone and rc_on_exit returned */
+	int r_forced;      /* a stop had to force the end */
+	struct runner_exit r_exit;
+	unsigned r_hold; /* holders that want every vCPU parked */
+	unsigned r_nparked;
+	unsigned r_ndone;
+	unsigned r_nlive;    /* vCPU threads not yet gone */
+	unsigned r_vm_users; /* controllers using r_vm without r_lock */
+	int r_pausing;
+	int r_resetting;
+	int r_guest_reset; /* the guest asked for a reset (holds r_hold) */
+	unsigned r_nvcpus;
+	struct runner_vcpu r_vcpus[];
+};
+
+/* Kicks every vCPU inside vcpu_run (r_lock held, so the VM exists). */
+static void
+runner_kick_all(struct runner *r)
+{
+	unsigned i;
+
+	for (i = 0; i < r->r_nvcpus; i++)
+		if (r->r_vcpus[i].rv_in_run)
+			(void)r->r_ops->vo_vcpu_kick(r->r_vm, i);
+}
+
+/* Decides how the run ends; the first decision wins.  r_lock held. */
+static void
+runner_end(struct runner *r, enum runner_state state, const char *reason,
+	   int has_status, int status)
+{
+	if (r->r_end)
+		return;
+	r->r_end = 1;
+	r->r_exit.re_state = state;
+	snprintf(r->r_exit.re_reason, sizeof(r->r_exit.re_reason), "%s",
+		 reason);
+	r->r_exit.re_has_status = has_status;
+	r->r_exit.re_status = status;
+	pthread_cond_broadcast(&r->r_cond);
+	pthread_cond_broadcast(&r->r_ctl);
+	runner_kick_all(r);
+}
+
+/* The state vCPU 0 starts a flat image in: real mode at 0:entry. */
+static void
+runner_flat_regs(const struct runner *r, struct vmm_regs *regs)
+{
+	vmm_regs_poweron(regs);
+	regs->rg_sregs[VMM_CS].sg_selector = 0;
+	regs->rg_sregs[VMM_CS].sg_base = 0;
+	regs->rg_gprs[VMM_RIP] = r->r_entry;
+}
+
+/*
+ * Zeroes guest RAM page by page, writing only pages that hold something:
+ * pages the guest never touched stay unallocated.
+ */
+static void
+runner_zero(uint8_t *mem, uint64_t size)
+{
+	uint64_t off, i;
+
+	for (off = 0; off < size; off += RUNNER_PAGE) {
+		uint64_t n =
+		    size - off < RUNNER_PAGE ? size - off : RUNNER_PAGE;
+		const uint8_t *p = mem + off;
+
+		for (i = 0; i < n && p[i] == 0; i++)
+			;
+		if (i < n)
+			memset(mem + off, 0, n);
+	}
+}
+
+/* Loads the image and sets vCPU 0 to its entry (vCPUs parked or new). */
+static int
+runner_load(struct runner *r, int clear)
+{
+	struct vmm_regs regs;
+	uint64_t size;
+	uint8_t *mem;
+	unsigned i;
+
+	mem = r->r_ops->vo_vm_memory(r->r_vm, &size);
+	if (clear)
+		runner_zero(mem, size);
+	if (r->r_image_len > 0)
+		memcpy(mem + r->r_load, r->r_image, r->r_image_len);
+	runner_flat_regs(r, &regs);
+	if (r->r_ops->vo_vcpu_reset(r->r_vm, 0, &regs,
+				    VMM_REGS_GPRS | VMM_REGS_SREGS) != 0)
+		return -1;
+	/* APs return to the power-on state and wait there (no SIPI). */
+	if (clear)
+		for (i = 1; i < r->r_nvcpus; i++)
+			if (r->r_ops->vo_vcpu_reset(r->r_vm, i, NULL, 0) != 0)
+				return -1;
+	return 0;
+}
+
+/* The runner's view of every vCPU after a load.  r_lock held. */
+static void
+runner_vcpus_init(struct runner *r)
+{
+	unsigned i;
+
+	for (i = 0; i < r->r_nvcpus; i++) {
+		struct runner_vcpu *rv = &r->r_vcpus[i];
+
+		rv->rv_clean = 1;
+		rv->rv_waiting = 0;
+		rv->rv_done = rv->rv_sipi = i != 0;
+		rv->rv_nmi = 0;
+		rv->rv_nirqs = 0;
+		memset(rv->rv_irqs, 0, sizeof(rv->rv_irqs));
+	}
+	r->r_ndone = r->r_nvcpus - 1;
+}
+
+/*
+ * Resets the VM while every vCPU is parked (r_lock held, dropped while
+ * the VM is rewritten).  A failure crashes the run.
+ */
+static int
+runner_reset_parked(struct runner *r)
+{
+	char text[sizeof(r->r_exit.re_reason)];
+	int rc, err = 0;
+
+	r->r_resetting = 1;
+	r->r_vm_users++;
+	pthread_mutex_unlock(&r->r_lock);
+	uart_reset(&r->r_uart);
+	if ((rc = runner_load(r, 1)) != 0)
+		err = errno;
+	pthread_mutex_lock(&r->r_lock);
+	r->r_vm_users--;
+	r->r_resetting = 0;
+	runner_vcpus_init(r);
+	pthread_cond_broadcast(&r->r_ctl);
+	if (rc != 0) {
+		snprintf(text, sizeof(text), "reset failed: %s", strerror(err));
+		runner_end(r, RUNNER_CRASHED, text, 0, 0);
+		errno = err;
+	}
+	return rc;
+}
+
+/*
+ * Waits until every vCPU is parked and no reset is under way.  r_lock
+ * held.  -1 when the run ends meanwhile; the hold is taken either way
+ * (runner_release drops it).
+ */
+static int
+runner_hold(struct runner *r)
+{
+	r->r_hold++;
+	runner_kick_all(r);
+	pthread_cond_broadcast(&r->r_cond);
+	while (!r->r_end && (r->r_nparked < r->r_nvcpus || r->r_guest_reset ||
+			     r->r_resetting))
+		pthread_cond_wait(&r->r_ctl, &r->r_lock);
+	return r->r_end ? -1 : 0;
+}
+
+static void
+runner_release(struct runner *r)
+{
+	if (--r->r_hold == 0)
+		pthread_cond_broadcast(&r->r_cond);
+}
+
+enum runner_go { RUNNER_LEAVE, RUNNER_RUN, RUNNER_COMPLETE };
+
+/*
+ * Waits (r_lock held) until vCPU rv may enter vcpu_run: not held, not
+ * waiting in HLT without an interrupt, not done.  RUNNER_COMPLETE: a hold
+ * came while an instruction is half-done; run once, kicked, to finish it.
+ */
+static enum runner_go
+runner_vcpu_wait(struct runner *r, struct runner_vcpu *rv)
+{
+	for (;;) {
+		if (r->r_end)
+			return RUNNER_LEAVE;
+		if (r->r_hold > 0) {
+			if (!rv->rv_clean) {
+				(void)r->r_ops->vo_vcpu_kick(r->r_vm,
+							     rv->rv_id);
+				return RUNNER_COMPLETE;
+			}
+			if (!rv->rv_parked) {
+				rv->rv_parked = 1;
+				r->r_nparked++;
+				pthread_cond_broadcast(&r->r_ctl);
+			}
+			if (r->r_guest_reset && !r->r_resetting &&
+			    r->r_nparked == r->r_nvcpus) {
+				r->r_guest_reset = 0;
+				(void)runner_reset_parked(r);
+				runner_release(r);
+				continue;
+			}
+			pthread_cond_wait(&r->r_cond, &r->r_lock);
+			continue;
+		}
+		if (rv->rv_parked) {
+			rv->rv_parked = 0;
+			r->r_nparked--;
+		}
+		if ((rv->rv_done && (rv->rv_sipi || !rv->rv_nmi)) ||
+		    (rv->rv_waiting && !rv->rv_nmi && rv->rv_nirqs == 0)) {
+			pthread_cond_wait(&r->r_cond, &r->r_lock);
+			continue;
+		}
+		if (rv->rv_done) { /* an NMI wakes even cli; hlt */
+			rv->rv_done = 0;
+			r->r_ndone--;
+		}
+		rv->rv_waiting = 0;
+		return RUNNER_RUN;
+	}
+}
+
+/* Hands the backend what is queued for rv, if it takes it now. r_lock. */
+static void
+runner_inject(struct runner *r, struct runner_vcpu *rv)
+{
+	const struct vmm_ops *ops = r->r_ops;
+	int v;
+
+	if (rv->rv_nmi) {
+		if (ops->vo_vcpu_interrupt(r->r_vm, rv->rv_id, VMM_INTR_NMI,
+					   RUNNER_NMI_VECTOR) == 0)
+			rv->rv_nmi = 0;
+		else if (errno != EAGAIN) {
+			log_warn("vm %s: vcpu %u: NMI dropped", r->r_name,
+				 rv->rv_id);
+			rv->rv_nmi = 0;
+		}
+	}
+	if (rv->rv_nirqs == 0)
+		return;
+	/* The highest vector first, as a local APIC would. */
+	for (v = RUNNER_NVECTORS - 1; v >= 0; v--)
+		if (rv->rv_irqs[v / 32] & 1u << (v % 32))
+			break;
+	if (ops->vo_vcpu_interrupt(r->r_vm, rv->rv_id, VMM_INTR_IRQ,
+				   (unsigned)v) != 0) {
+		/* EAGAIN: the backend asked to be told when the guest can
+		 * take it (an early return from vcpu_run); keep it. */
+		if (errno == EAGAIN)
+			return;
+		log_warn("vm %s: vcpu %u: interrupt %d dropped", r->r_name,
+			 rv->rv_id, v);
+	}
+	rv->rv_irqs[v / 32] &= ~(1u << (v % 32));
+	rv->rv_nirqs--;
+}
+
+/* The little-endian value of a port access. */
+static uint32_t
+runner_io_value(const uint8_t *d, unsigned size)
+{
+	uint32_t v = 0;
+	unsigned i;
+
+	for (i = 0; i < size && i < 4; i++)
+		v |= (uint32_t)d[i] << (8 * i);
+	return v;
+}
+
+/* Port I/O: the device model.  Runs without r_lock. */
+static void
+runner_io(struct runner *r, const struct vmm_exit *ex,
+	  struct runner_action *act)
+{
+	uint8_t tx[RUNNER_TX_BATCH];
+	size_t ntx = 0;
+	unsigned size = ex->ex_io.io_size, i, b;
+	uint32_t n;
+
+	for (n = 0; n < ex->ex_io.io_count; n++) {
+		uint8_t *d = ex->ex_io.io_data + (size_t)n * size;
+		uint16_t port = ex->ex_io.io_port;
+		int unknown = 0;
+
+		if (port == RUNNER_PORT_DEBUG_EXIT && !ex->ex_io.io_in) {
+			act->ra_act = RUNNER_ACT_POWEROFF;
+			act->ra_status = (int)runner_io_value(d, size);
+			break;
+		}
+		if (port == RUNNER_PORT_I8042_CMD && !ex->ex_io.io_in) {
+			/* Other controller commands mean nothing here. */
+			if (d[0] == RUNNER_I8042_RESET) {
+				act->ra_act = RUNNER_ACT_RESET;
+				break;
+			}
+			continue;
+		}
+		for (b = 0; b < size; b++) {
+			i = (uint16_t)(port + b) - UART_COM1_BASE;
+			if (i >= UART_NPORTS) {
+				unknown = 1;
+				if (ex->ex_io.io_in)
+					d[b] =
+					    0xff; /* nothing drives the bus */
+			} else if (ex->ex_io.io_in) {
+				d[b] = uart_read(&r->r_uart, i);
+			} else if (uart_write(&r->r_uart, i, d[b], &tx[ntx]) &&
+				   ++ntx == sizeof(tx)) {
+				console_put(r->r_console, tx, ntx);
+				ntx = 0;
+			}
+		}
+		if (unknown) {
+			if (ex->ex_io.io_in)
+				act->ra_unknown_reads++;
+			else
+				act->ra_unknown_writes++;
+		}
+	}
+	if (ntx > 0)
+		console_put(r->r_console, tx, ntx);
+}
+
+/* Works out what an exit means, without r_lock (devices, registers). */
+static void
+runner_exit_handle(struct runner *r, struct runner_vcpu *rv,
+		   const struct vmm_exit *ex, struct runner_action *act)
+{
+	struct vmm_regs regs;
+	unsigned groups = VMM_REGS_GPRS;
+
+	act->ra_act = RUNNER_ACT_RUN;
+	switch (ex->ex_kind) {
+	case VMM_EXIT_IO:
+		runner_io(r, ex, act);
+		return;
+	case VMM_EXIT_MMIO: /* no MMIO devices: reads float, writes vanish */
+	case VMM_EXIT_KICKED:
+		return;
+	case VMM_EXIT_HLT:
+	case VMM_EXIT_SHUTDOWN:
+		if (ex->ex_kind == VMM_EXIT_SHUTDOWN)
+			groups |= VMM_REGS_SREGS;
+		if (r->r_ops->vo_vcpu_get_regs(r->r_vm, rv->rv_id, &regs,
+					       groups) != 0) {
+			act->ra_act = RUNNER_ACT_CRASH;
+			snprintf(act->ra_text, sizeof(act->ra_text),
+				 "reading vCPU %u's registers failed: %s",
+				 rv->rv_id, strerror(errno));
+			return;
+		}
+		if (ex->ex_kind == VMM_EXIT_SHUTDOWN) {
+			act->ra_act = RUNNER_ACT_CRASH;
+			snprintf(act->ra_text, sizeof(act->ra_text),
+				 "triple fault at %04x:%04llx",
+				 regs.rg_sregs[VMM_CS].sg_selector,
+				 (unsigned long long)regs.rg_gprs[VMM_RIP]);
+		} else if (regs.rg_gprs[VMM_RFLAGS] & RUNNER_RFLAGS_IF) {
+			act->ra_act = RUNNER_ACT_WAIT;
+		} else {
+			act->ra_act = RUNNER_ACT_DONE;
+		}
+		return;
+	case VMM_EXIT_FAIL_ENTRY:
+	case VMM_EXIT_INTERNAL:
+	case VMM_EXIT_UNSUPPORTED:
+		act->ra_act = RUNNER_ACT_CRASH;
+		snprintf(act->ra_text, sizeof(act->ra_text), "%s",
+			 ex->ex_text[0] != '\0'
+			     ? ex->ex_text
+			     : "the backend stopped the vCPU");
+		return;
+	}
+	act->ra_act = RUNNER_ACT_CRASH;
+	snprintf(act->ra_text, sizeof(act->ra_text),
+		 "the backend returned exit kind %d", (int)ex->ex_kind);
+}
+
+/* Applies what an exit meant.  r_lock held. */
+static void
+runner_exit_apply(struct runner *r, struct runner_vcpu *rv,
+		  const struct vmm_exit *ex, const struct runner_action *act)
+{
+	struct runner_vcpu_stats *st = &rv->rv_stats;
+
+	switch (ex->ex_kind) {
+	case VMM_EXIT_IO:
+		st->vs_exits_io++;
+		break;
+	case VMM_EXIT_MMIO:
+		st->vs_exits_mmio++;
+		break;
+	case VMM_EXIT_HLT:
+		st->vs_exits_hlt++;
+		break;
+	default:
+		st->vs_exits_other++;
+		break;
+	}
+	st->vs_unknown_port_reads += act->ra_unknown_reads;
+	st->vs_unknown_port_writes += act->ra_unknown_writes;
+
+	switch (act->ra_act) {
+	case RUNNER_ACT_RUN:
+		break;
+	case RUNNER_ACT_POWEROFF:
+		runner_end(r, RUNNER_STOPPED, "debug-exit port", 1,
+			   act->ra_status);
+		break;
+	case RUNNER_ACT_CRASH:
+		runner_end(r, RUNNER_CRASHED, act->ra_text, 0, 0);
+		break;
+	case RUNNER_ACT_RESET:
+		if (!r->r_guest_reset) {
+			r->r_guest_reset = 1;
+			r->r_hold++;
+			runner_kick_all(r);
+			pthread_cond_broadcast(&r->r_cond);
+		}
+		break;
+	case RUNNER_ACT_WAIT:
+		rv->rv_waiting = 1;
+		break;
+	case RUNNER_ACT_DONE:
+		rv->rv_done = 1;
+		if (++r->r_ndone == r->r_nvcpus)
+			runner_end(r, RUNNER_STOPPED,
+				   "halted with interrupts disabled", 0, 0);
+		break;
+	}
+}
+
+/*
+ * The last vCPU thread out ends the run: the VM is destroyed, the console
+ * closed, rc_on_exit called (on this thread's small stack: the callback
+ * should hand work off, as vmrun's does).  r_lock held (dropped
+ * meanwhile).
+ */
+static void
+runner_vcpu_leave(struct runner *r)
+{
+	struct vmm_vm *vm;
+
+	if (--r->r_nlive > 0 || r->r_abort)
+		return;
+	while (r->r_vm_users > 0)
+		pthread_cond_wait(&r->r_ctl, &r->r_lock);
+	vm = r->r_vm;
+	r->r_vm = NULL;
+	r->r_state = r->r_exit.re_state;
+	pthread_mutex_unlock(&r->r_lock);
+
+	r->r_ops->vo_vm_destroy(vm);
+	console_close(r->r_console);
+	if (r->r_on_exit != NULL)
+		r->r_on_exit(r->r_cls, &r->r_exit);
+
+	pthread_mutex_lock(&r->r_lock);
+	r->r_ended = 1;
+	pthread_cond_broadcast(&r->r_ctl);
+}
+
+static void *
+runner_vcpu_main(void *arg)
+{
+	struct runner_vcpu *rv = arg;
+	struct runner *r = rv->rv_runner;
+	struct vmm_exit *ex = &rv->rv_exit;
+	struct runner_action act;
+	enum runner_go go;
+	sigset_t kick;
+	int rc;
+
+	/* Everything was blocked at creation; only kicks get through. */
+	sigemptyset(&kick);
+	sigaddset(&kick, VMM_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+
+	pthread_mutex_lock(&r->r_lock);
+	while (!r->r_go)
+		pthread_cond_wait(&r->r_cond, &r->r_lock);
+	while ((go = runner_vcpu_wait(r, rv)) != RUNNER_LEAVE) {
+		if (go == RUNNER_RUN)
+			runner_inject(r, rv);
+		rv->rv_in_run = 1;
+		pthread_mutex_unlock(&r->r_lock);
+
+		memset(&act, 0, sizeof(act));
+		if ((rc = r->r_ops->vo_vcpu_run(r->r_vm, rv->rv_id, ex)) != 0) {
+			act.ra_act = RUNNER_ACT_CRASH;
+			snprintf(act.ra_text, sizeof(act.ra_text),
+				 "running vCPU %u failed: %s", rv->rv_id,
+				 strerror(errno));
+			ex->ex_kind = VMM_EXIT_INTERNAL;
+		} else {
+			runner_exit_handle(r, rv, ex, &act);
+		}
+
+		pthread_mutex_lock(&r->r_lock);
+		rv->rv_in_run = 0;
+		rv->rv_clean = ex->ex_kind == VMM_EXIT_KICKED ||
+			       ex->ex_kind == VMM_EXIT_HLT;
+		runner_exit_apply(r, rv, ex, &act);
+	}
+	runner_vcpu_leave(r);
+	pthread_mutex_unlock(&r->r_lock);
+	return NULL;
+}
+
+static int
+runner_config_check(const struct runner_config *cfg)
+{
+	uint64_t end = cfg->rc_load_address + cfg->rc_image_len;
+
+	if (cfg->rc_ops == NULL || cfg->rc_console == NULL ||
+	    cfg->rc_vcpus < 1 || cfg->rc_vcpus > VMM_MAX_VCPUS ||
+	    cfg->rc_memory == 0 ||
+	    (cfg->rc_image == NULL && cfg->rc_image_len > 0))
+		return -1;
+	/* The image must lie in RAM and where real mode reaches it. */
+	if (end < cfg->rc_load_address || end > cfg->rc_memory ||
+	    end > RUNNER_REAL_MODE_END)
+		return -1;
+	return 0;
+}
+
+/* Frees what runner_start built; the threads are gone. */
+static void
+runner_destroy(struct runner *r)
+{
+	uart_destroy(&r->r_uart);
+	pthread_cond_destroy(&r->r_ctl);
+	pthread_cond_destroy(&r->r_cond);
+	pthread_mutex_destroy(&r->r_lock);
+	free(r->r_image);
+	free(r->r_name);
+	free(r);
+}
+
+/* Lock, condition variables (controllers wait on the monotonic clock). */
+static int
+runner_sync_init(struct runner *r)
+{
+	pthread_condattr_t ca;
+	int err;
+
+	if ((err = pthread_mutex_init(&r->r_lock, NULL)) != 0)
+		goto fail;
+	if ((err = pthread_cond_init(&r->r_cond, NULL)) != 0) {
+		pthread_mutex_destroy(&r->r_lock);
+		goto fail;
+	}
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	err = pthread_cond_init(&r->r_ctl, &ca);
+	pthread_condattr_destroy(&ca);
+	if (err != 0) {
+		pthread_cond_destroy(&r->r_cond);
+		pthread_mutex_destroy(&r->r_lock);
+		goto fail;
+	}
+	if (uart_init(&r->r_uart, r->r_console) != 0) {
+		err = errno;
+		pthread_cond_destroy(&r->r_ctl);
+		pthread_cond_destroy(&r->r_cond);
+		pthread_mutex_destroy(&r->r_lock);
+		goto fail;
+	}
+	return 0;
+fail:
+	errno = err;
+	return -1;
+}
+
+/* Starts the vCPU threads, blocked from every signal but the kick. */
+static int
+runner_threads_start(struct runner *r)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	char tname[16];
+	unsigned i;
+	int err = 0;
+
+	if ((err = pthread_attr_init(&attr)) != 0) {
+		errno = err;
+		return -1;
+	}
+	pthread_attr_setstacksize(&attr, RUNNER_STACK_SIZE);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < r->r_nvcpus; i++) {
+		struct runner_vcpu *rv = &r->r_vcpus[i];
+
+		err =
+		    pthread_create(&rv->rv_thread, &attr, runner_vcpu_main, rv);
+		if (err != 0)
+			break;
+		rv->rv_started = 1;
+		r->r_nlive++;
+		snprintf(tname, sizeof(tname), "vcpu%u/%s", i, r->r_name);
+		(void)pthread_setname_np(rv->rv_thread, tname);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+/* Waits for the threads runner_threads_start made. */
+static void
+runner_threads_join(struct runner *r)
+{
+	unsigned i;
+
+	for (i = 0; i < r->r_nvcpus; i++)
+		if (r->r_vcpus[i].rv_started) {
+			pthread_join(r->r_vcpus[i].rv_thread, NULL);
+			r->r_vcpus[i].rv_started = 0;
+		}
+}
+
+/*
+ * Creates the VM, loads the image, starts one thread per vCPU.  The image
+ * and name are copied; rc_console is borrowed and opened for the run.
+ */
+int
+runner_start(const struct runner_config *cfg, struct runner **out)
+{
+	struct vmm_create_params cp;
+	struct runner *r;
+	unsigned i;
+	int err;
+
+	if (cfg == NULL || runner_config_check(cfg) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* A thread that unblocks the kick signal must never die of it,
+	 * whatever the backend. */
+	if (vmm_kick_init() != 0)
+		return -1;
+	r = calloc(1, sizeof(*r) + cfg->rc_vcpus * sizeof(r->r_vcpus[0]));
+	if (r == NULL)
+		return -1;
+	r->r_ops = cfg->rc_ops;
+	r->r_nvcpus = cfg->rc_vcpus;
+	r->r_memory = cfg->rc_memory;
+	r->r_load = cfg->rc_load_address;
+	r->r_entry = cfg->rc_entry;
+	r->r_console = cfg->rc_console;
+	r->r_on_exit = cfg->rc_on_exit;
+	r->r_cls = cfg->rc_cls;
+	r->r_state = RUNNER_RUNNING;
+	r->r_name = strdup(cfg->rc_name != NULL ? cfg->rc_name : "");
+	r->r_image_len = cfg->rc_image_len;
+	r->r_image = malloc(cfg->rc_image_len > 0 ? cfg->rc_image_len : 1);
+	if (r->r_name == NULL || r->r_image == NULL) {
+		free(r->r_image);
+		free(r->r_name);
+		free(r);
+		errno = ENOMEM;
+		return -1;
+	}
+	if (cfg->rc_image_len > 0)
+		memcpy(r->r_image, cfg->rc_image, cfg->rc_image_len);
+	for (i = 0; i < r->r_nvcpus; i++) {
+		r->r_vcpus[i].rv_runner = r;
+		r->r_vcpus[i].rv_id = i;
+	}
+	if (runner_sync_init(r) != 0) {
+		err = errno;
+		free(r->r_image);
+		free(r->r_name);
+		free(r);
+		errno = err;
+		return -1;
+	}
+
+	memset(&cp, 0, sizeof(cp));
+	cp.cp_name = r->r_name;
+	cp.cp_vcpus = r->r_nvcpus;
+	cp.cp_memory = r->r_memory;
+	if (r->r_ops->vo_vm_create(&cp, &r->r_vm) != 0)
+		goto fail;
+	if (runner_load(r, 0) != 0)
+		goto fail;
+	runner_vcpus_init(r);
+	if (runner_threads_start(r) != 0)
+		goto fail;
+	/* Threads wait for r_go: nothing of this run reaches the console
+	 * before it is open, and a failed start leaves it as it was. */
+	console_open(r->r_console);
+
+	pthread_mutex_lock(&r->r_lock);
+	r->r_go = 1;
+	pthread_cond_broadcast(&r->r_cond);
+	pthread_mutex_unlock(&r->r_lock);
+	*out = r;
+	return 0;
+
+fail:
+	err = errno;
+	pthread_mutex_lock(&r->r_lock);
+	r->r_abort = 1;
+	r->r_end = 1; /* threads leave without touching the VM */
+	r->r_go = 1;
+	pthread_cond_broadcast(&r->r_cond);
+	pthread_mutex_unlock(&r->r_lock);
+	runner_threads_join(r);
+	if (r->r_vm != NULL)
+		r->r_ops->vo_vm_destroy(r->r_vm);
+	runner_destroy(r);
+	errno = err;
+	return -1;
+}
+
+/* Parks every vCPU; EINVAL unless running (or when the run ends). */
+int
+runner_pause(struct runner *r)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->r_lock);
+	if (r->r_end || r->r_state != RUNNER_RUNNING || r->r_pausing) {
+		pthread_mutex_unlock(&r->r_lock);
+		errno = EINVAL;
+		return -1;
+	}
+	r->r_pausing = 1;
+	rc = runner_hold(r);
+	r->r_pausing = 0;
+	if (rc != 0) {
+		runner_release(r);
+		pthread_mutex_unlock(&r->r_lock);
+		errno = EINVAL;
+		return -1;
+	}
+	r->r_state = RUNNER_PAUSED;
+	pthread_mutex_unlock(&r->r_lock);
+	return 0;
+}
+
+/* Lets the vCPUs run again; EINVAL unless paused. */
+int
+runner_resume(struct runner *r)
+{
+	pthread_mutex_lock(&r->r_lock);
+	if (r->r_end || r->r_state != RUNNER_PAUSED) {
+		pthread_mutex_unlock(&r->r_lock);
+		errno = EINVAL;
+		return -1;
+	}
+	r->r_state = RUNNER_RUNNING;
+	runner_release(r);
+	pthread_mutex_unlock(&r->r_lock);
+	return 0;
+}
+
+/*
+ * Power-on state, memory cleared, image reloaded; the pause state stays.
+ * EINVAL when the run ended; a reset the backend refuses crashes the run
+ * (-1 with its errno).
+ */
+int
+runner_reset(struct runner *r)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->r_lock);
+	if (r->r_end) {
+		pthread_mutex_unlock(&r->r_lock);
+		errno = EINVAL;
+		return -1;
+	}
+	if (runner_hold(r) != 0) {
+		runner_release(r);
+		pthread_mutex_unlock(&r->r_lock);
+		errno = EINVAL;
+		return -1;
+	}
+	rc = runner_reset_parked(r);
+	runner_release(r);
+	pthread_mutex_unlock(&r->r_lock);
+	return rc;
+}
+
+/* A deadline timeout_ms from now on the monotonic clock. */
+static void
+runner_deadline(struct timespec *ts, unsigned timeout_ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += timeout_ms / 1000;
+	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * Waits up to timeout_ms for the guest to power off (not while paused: a
+ * paused guest cannot), then forces the end ("forced stop").  Returns
+ * once rc_on_exit has returned: 1 when the end was forced, else 0.
+ * Not from rc_on_exit (it would wait for itself), and not while holding
+ * a lock that rc_on_exit takes.
+ */
+int
+runner_stop(struct runner *r, unsigned timeout_ms, int force)
+{
+	struct timespec deadline;
+	int forced;
+
+	pthread_mutex_lock(&r->r_lock);
+	if (!force && !r->r_end && r->r_state == RUNNER_RUNNING) {
+		runner_deadline(&deadline, timeout_ms);
+		while (!r->r_end &&
+		       pthread_cond_timedwait(&r->r_ctl, &r->r_lock,
+					      &deadline) != ETIMEDOUT)
+			;
+	}
+	if (!r->r_end) {
+		r->r_forced = 1;
+		runner_end(r, RUNNER_STOPPED, "forced stop", 0, 0);
+	}
+	while (!r->r_ended)
+		pthread_cond_wait(&r->r_ctl, &r->r_lock);
+	forced = r->r_forced;
+	pthread_mutex_unlock(&r->r_lock);
+	return forced;
+}
+
+/* Running or paused; once the end is decided, how it ended. */
+enum runner_state
+runner_state(struct runner *r)
+{
+	enum runner_state s;
+
+	pthread_mutex_lock(&r->r_lock);
+	s = r->r_end ? r->r_exit.re_state : r->r_state;
+	pthread_mutex_unlock(&r->r_lock);
+	return s;
+}
+
+/* Counters of vCPU id; EINVAL for no such vCPU. */
+int
+runner_vcpu_stats(struct runner *r, unsigned id, struct runner_vcpu_stats *st)
+{
+	if (id >= r->r_nvcpus) {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&r->r_lock);
+	*st = r->r_vcpus[id].rv_stats;
+	st->vs_halted = r->r_vcpus[id].rv_waiting || r->r_vcpus[id].rv_done;
+	pthread_mutex_unlock(&r->r_lock);
+	return 0;
+}
+
+/*
+ * Queues the interrupt and wakes (or kicks) vCPU id so that its thread
+ * injects it.  One pending IRQ per vector; NMIs collapse into one.
+ */
+int
+runner_interrupt(struct runner *r, unsigned id, enum vmm_intr_type type,
+		 unsigned vector)
+{
+	struct runner_vcpu *rv;
+
+	if (id >= r->r_nvcpus ||
+	    (type != VMM_INTR_IRQ && type != VMM_INTR_NMI) ||
+	    (type == VMM_INTR_IRQ && vector >= RUNNER_NVECTORS)) {
+		errno = EINVAL;
+		return -1;
+	}
+	rv = &r->r_vcpus[id];
+	pthread_mutex_lock(&r->r_lock);
+	if (r->r_end) {
+		pthread_mutex_unlock(&r->r_lock);
+		errno = EINVAL;
+		return -1;
+	}
+	if (type == VMM_INTR_NMI) {
+		rv->rv_nmi = 1;
+	} else if (!(rv->rv_irqs[vector / 32] & 1u << (vector % 32))) {
+		rv->rv_irqs[vector / 32] |= 1u << (vector % 32);
+		rv->rv_nirqs++;
+	}
+	pthread_cond_broadcast(&r->r_cond);
+	if (rv->rv_in_run)
+		(void)r->r_ops->vo_vcpu_kick(r->r_vm, id);
+	pthread_mutex_unlock(&r->r_lock);
+	return 0;
+}
+
+/*
+ * The backend VM while the run lasts, NULL after.  Register, params and
+ * protect operations on it belong between runner_pause and
+ * runner_resume, and must not overlap a runner_stop (the stop destroys
+ * the VM): the caller serializes them.
+ */
+struct vmm_vm *
+runner_vm(struct runner *r)
+{
+	struct vmm_vm *vm;
+
+	pthread_mutex_lock(&r->r_lock);
+	vm = r->r_vm;
+	pthread_mutex_unlock(&r->r_lock);
+	return vm;
+}
+
+/* Ends the run first if it still lasts (forced), then frees. */
+void
+runner_free(struct runner *r)
+{
+	int ended;
+
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->r_lock);
+	ended = r->r_ended;
+	pthread_mutex_unlock(&r->r_lock);
+	if (!ended)
+		(void)runner_stop(r, 0, 1);
+	runner_threads_join(r);
+	runner_destroy(r);
+}

@@ -1,0 +1,121 @@
+/*
+ * The runner: owns the vCPU threads of one running VM and its small device
+ * model.  Each vCPU thread loops on the backend's vcpu_run and answers the
+ * exits:
+ *   - COM1, a 16550 UART at 0x3f8-0x3ff: output to the VM's console,
+ *     input from it (LSR data-ready), the registers a Linux 8250 driver
+ *     probes answered sensibly (vmm-driver/uart.c);
+ *   - the debug-exit port 0x501 (QEMU's isa-debug-exit): a write powers
+ *     the VM off with that value as its exit status;
+ *   - the i8042 reset (0x64 <- 0xfe): the VM resets;
+ *   - HLT with interrupts disabled on every vCPU: powered off;
+ *   - triple fault: crashed ("triple fault at cs:rip");
+ *   - failed entry, internal errors, unsupported instructions: crashed,
+ *     with the hardware reason;
+ *   - other ports: reads return all-ones, writes are ignored and counted.
+ * A guest's fault or hang never blocks the caller: every call below
+ * returns within its timeout, and a forced stop kicks the vCPUs out of
+ * vcpu_run.
+ *
+ * Locking: one mutex per runner guards its state; the console has its own.
+ */
+#ifndef VMMAPID_VMM_DRIVER_RUNNER_H
+#define VMMAPID_VMM_DRIVER_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm-driver/vmm.h"
+
+struct console;
+struct runner;
+
+enum runner_state {
+	RUNNER_RUNNING = 1,
+	RUNNER_PAUSED,
+	RUNNER_STOPPED, /* powered off: by the guest, or stopped */
+	RUNNER_CRASHED,
+};
+
+/* How a run ended; given to rc_on_exit once. */
+struct runner_exit {
+	enum runner_state re_state; /* RUNNER_STOPPED or RUNNER_CRASHED */
+	char re_reason[200]; /* "debug-exit port", "halted with interrupts
+				disabled", "stopped by request", "forced stop",
+				"triple fault at 0000:1003", ... */
+	int re_has_status;   /* the debug-exit port gave a status */
+	int re_status;
+};
+
+struct runner_config {
+	const struct vmm_ops *rc_ops;
+	const char *rc_name;
+	unsigned rc_vcpus;
+	uint64_t rc_memory; /* bytes */
+	/* Flat boot: the image is copied to rc_load_address; vCPU 0 starts
+	 * in real mode at cs:ip = 0:rc_entry, the others wait halted. */
+	const void *rc_image;
+	size_t rc_image_len;
+	uint64_t rc_load_address;
+	uint16_t rc_entry;
+	struct console *rc_console; /* borrowed; outlives the runner */
+	/* Called once when the run ends, from a runner thread, after the
+	 * backend's VM is destroyed.  It must not call runner_free. */
+	void (*rc_on_exit)(void *cls, const struct runner_exit *ex);
+	void *rc_cls;
+};
+
+/*
+ * Creates the VM, loads the image, starts the vCPU threads.  -1 with
+ * errno (EINVAL: the image does not fit; the backend's errno otherwise)
+ * and nothing left behind.
+ */
+int runner_start(const struct runner_config *cfg, struct runner **out);
+
+/* Every vCPU out of vcpu_run and parked / running again. EINVAL if the
+ * runner is not running / paused. */
+int runner_pause(struct runner *r);
+int runner_resume(struct runner *r);
+
+/* Resets every vCPU to the power-on state and reloads the flat image
+ * (memory is cleared); the VM runs on (or stays paused). */
+int runner_reset(struct runner *r);
+
+/*
+ * Stops the VM: asks the guest first (nothing a UART-only guest can hear
+ * yet), waits up to timeout_ms for it to power off, then forces it.
+ * force: at once.  Returns when the run has ended (rc_on_exit was called).
+ * Returns 1 when the stop had to be forced, 0 when the guest powered off.
+ */
+int runner_stop(struct runner *r, unsigned timeout_ms, int force);
+
+/* The current state. */
+enum runner_state runner_state(struct runner *r);
+
+/* Counters of one vCPU, for the API's vCPU view. */
+struct runner_vcpu_stats {
+	uint64_t vs_exits_io, vs_exits_mmio, vs_exits_hlt, vs_exits_other;
+	uint64_t vs_unknown_port_writes, vs_unknown_port_reads;
+	int vs_halted; /* waiting in HLT */
+};
+int runner_vcpu_stats(struct runner *r, unsigned id,
+		      struct runner_vcpu_stats *st);
+
+/*
+ * Queues an interrupt (VMM_IOC_INTR) for vCPU id: delivered by the vCPU's
+ * thread when the guest can take it, waking it from HLT.  EINVAL: no such
+ * vCPU or the run ended.
+ */
+int runner_interrupt(struct runner *r, unsigned id, enum vmm_intr_type type,
+		     unsigned vector);
+
+/* The backend VM, for register operations while paused. */
+struct vmm_vm *runner_vm(struct runner *r);
+
+/*
+ * Frees the runner after its run ended (waits for its threads to be
+ * gone). Not from rc_on_exit. NULL ok.
+ */
+void runner_free(struct runner *r);
+
+#endif
