@@ -109,6 +109,9 @@ struct vmreg;
 struct db;
 struct images;
 struct vmrun;
+struct policy;
+struct jails;
+struct auth;
 
 /* What handlers need from the daemon; set once at start-up. */
 struct api_context {
@@ -122,6 +125,13 @@ struct api_context {
 	uint64_t ac_upload_max;   /* bytes an upload may have */
 	struct images *ac_images;
 	struct vmrun *ac_vmrun;
+	struct policy *ac_policy;
+	struct jails *ac_jails;
+	struct auth *ac_auth;
+	/* Starts / stops the listener on a jail's socket (server/). */
+	int (*ac_jail_listen)(void *cls, const char *jail, const char *path);
+	void (*ac_jail_unlisten)(void *cls, const char *jail);
+	void *ac_listen_cls;
 	const char *ac_openapi; /* the contract, served as is */
 	size_t ac_openapi_len;
 	uint64_t ac_started_at_ms;

@@ -26,6 +26,8 @@ struct console_follow {
 	struct console *cf_console; /* a reference */
 	uint64_t cf_offset;
 	void *cf_watch_arg; /* non-NULL while a watch is registered */
+	void (*cf_on_free)(void *arg); /* when the response is over */
+	void *cf_on_free_arg;
 };
 
 static ssize_t
@@ -63,8 +65,36 @@ console_follow_free(void *cls)
 
 	if (cf->cf_watch_arg != NULL)
 		console_unwatch(cf->cf_console, cf->cf_watch_arg);
+	if (cf->cf_on_free != NULL)
+		cf->cf_on_free(cf->cf_on_free_arg);
 	console_free(cf->cf_console);
 	free(cf);
+}
+
+int
+api_console_follow(struct console *c, uint64_t offset, const char *type,
+		   void (*on_free)(void *), void *arg, struct api_response *rs)
+{
+	struct console_follow *cf;
+
+	if ((cf = calloc(1, sizeof(*cf))) == NULL ||
+	    (rs->rs_stream = calloc(1, sizeof(*rs->rs_stream))) == NULL) {
+		free(cf);
+		errno = ENOMEM;
+		return -1;
+	}
+	console_hold(c);
+	cf->cf_console = c;
+	cf->cf_offset = offset;
+	cf->cf_on_free = on_free;
+	cf->cf_on_free_arg = arg;
+	rs->rs_stream->st_read = console_follow_read;
+	rs->rs_stream->st_watch = console_follow_watch;
+	rs->rs_stream->st_free = console_follow_free;
+	rs->rs_stream->st_cls = cf;
+	rs->rs_status = 200;
+	rs->rs_content_type = type;
+	return 0;
 }
 
 static int
@@ -133,7 +163,6 @@ api_console_get(const struct api_context *ctx, const struct api_call *call,
 		struct api_response *rs)
 {
 	const char *name = call->ca_params[0];
-	struct console_follow *cf;
 	struct console *c;
 	uint64_t offset = 0, lost = 0, end;
 	int follow = 0, have_offset = 0;
@@ -157,22 +186,10 @@ api_console_get(const struct api_context *ctx, const struct api_call *call,
 		offset = end > VMRUN_CONSOLE_OUT ? end - VMRUN_CONSOLE_OUT : 0;
 	}
 	if (follow) {
-		if ((cf = calloc(1, sizeof(*cf))) == NULL ||
-		    (rs->rs_stream = calloc(1, sizeof(*rs->rs_stream))) ==
-			NULL) {
-			free(cf);
-			console_free(c);
+		if (api_console_follow(c, offset, console_type(call->ca_rq),
+				       NULL, NULL, rs) != 0)
 			problem_from_errno(rs, ENOMEM, "out of memory");
-			return;
-		}
-		cf->cf_console = c;
-		cf->cf_offset = offset;
-		rs->rs_stream->st_read = console_follow_read;
-		rs->rs_stream->st_watch = console_follow_watch;
-		rs->rs_stream->st_free = console_follow_free;
-		rs->rs_stream->st_cls = cf;
-		rs->rs_status = 200;
-		rs->rs_content_type = console_type(call->ca_rq);
+		console_free(c);
 		return;
 	}
 	end = console_end(c);

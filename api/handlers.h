@@ -59,6 +59,15 @@ void api_vms_resume(const struct api_context *, const struct api_call *,
 		    struct api_response *);
 
 /* api/console.c */
+struct console;
+/*
+ * Makes rs a 200 streaming console c (a reference is taken) from offset
+ * until the run ends or the client leaves; then on_free(arg) (may be
+ * NULL) is called once.  -1 ENOMEM.
+ */
+int api_console_follow(struct console *c, uint64_t offset, const char *type,
+		       void (*on_free)(void *), void *arg,
+		       struct api_response *rs);
 void api_console_get(const struct api_context *, const struct api_call *,
 		     struct api_response *);
 void api_console_post(const struct api_context *, const struct api_call *,
@@ -73,6 +82,57 @@ void api_images_put(const struct api_context *, const struct api_call *,
 		    struct api_response *);
 void api_images_delete(const struct api_context *, const struct api_call *,
 		       struct api_response *);
+
+/* api/vcpus.c */
+void api_vcpus_list(const struct api_context *, const struct api_call *,
+		    struct api_response *);
+void api_vcpus_get(const struct api_context *, const struct api_call *,
+		   struct api_response *);
+void api_vcpus_regs_get(const struct api_context *, const struct api_call *,
+			struct api_response *);
+void api_vcpus_regs_put(const struct api_context *, const struct api_call *,
+			struct api_response *);
+void api_vcpus_reset(const struct api_context *, const struct api_call *,
+		     struct api_response *);
+void api_vcpus_interrupt(const struct api_context *, const struct api_call *,
+			 struct api_response *);
+void api_vcpus_params_get(const struct api_context *, const struct api_call *,
+			  struct api_response *);
+void api_vcpus_params_put(const struct api_context *, const struct api_call *,
+			  struct api_response *);
+void api_vcpus_protect(const struct api_context *, const struct api_call *,
+		       struct api_response *);
+
+/* api/tokens.c (host root) */
+void api_tokens_list(const struct api_context *, const struct api_call *,
+		     struct api_response *);
+void api_tokens_create(const struct api_context *, const struct api_call *,
+		       struct api_response *);
+void api_tokens_get(const struct api_context *, const struct api_call *,
+		    struct api_response *);
+void api_tokens_delete(const struct api_context *, const struct api_call *,
+		       struct api_response *);
+
+/* api/jails.c (host root) */
+void api_jails_list(const struct api_context *, const struct api_call *,
+		    struct api_response *);
+void api_jails_get(const struct api_context *, const struct api_call *,
+		   struct api_response *);
+void api_jails_put(const struct api_context *, const struct api_call *,
+		   struct api_response *);
+void api_jails_delete(const struct api_context *, const struct api_call *,
+		      struct api_response *);
+
+/* api/audit.c */
+void api_audit_list(const struct api_context *, const struct api_call *,
+		    struct api_response *);
+/*
+ * Records a finished mutating request (POST, PUT, PATCH, DELETE) in the
+ * audit log: who (principal), what (method, path), the status.  Does not
+ * wait for the disk.
+ */
+void api_audit_record(const struct api_context *ctx,
+		      const struct api_request *rq, int status);
 
 /* The value of query argument key (the first if repeated), or NULL. */
 const char *api_query(const struct api_request *rq, const char *key);

@@ -11,6 +11,9 @@
 #include "api/handlers.h"
 #include "api/problem.h"
 #include "api/response.h"
+#include "api/policy.h"
+#include "core/console.h"
+#include "core/log.h"
 #include "core/vmreg.h"
 #include "core/vmrun.h"
 
@@ -87,19 +90,132 @@ lifecycle_reply(const struct api_context *ctx, const char *api_op,
 	api_response_header(rs, "ETag", etag);
 }
 
+/* What a monitor-mode response needs to end its run. */
+struct lifecycle_monitor {
+	struct vmrun *lm_vmrun;
+	char lm_name[65];
+	uint64_t lm_run;
+};
+
+/*
+ * The monitor-mode response is over (the client left, or the run ended):
+ * FreeBSD's destroy-on-close.  The definition stays.
+ */
+static void
+lifecycle_monitor_end(void *arg)
+{
+	struct lifecycle_monitor *lm = arg;
+
+	if (lm->lm_run != 0 &&
+	    vmrun_stop_run(lm->lm_vmrun, lm->lm_name, lm->lm_run) == 0)
+		log_info("vm %s: its monitor-mode request ended; stopped",
+			 lm->lm_name);
+	free(lm);
+}
+
+/* Running VMs (live states) created by uid. */
+static size_t
+lifecycle_running_of(const struct api_context *ctx, uid_t uid)
+{
+	static const char *const live[] = {"starting", "running", "paused",
+					   "stopping"};
+	char(*names)[65], jail[65];
+	size_t i, k, n, count = 0;
+	uid_t owner;
+
+	for (k = 0; k < sizeof(live) / sizeof(live[0]); k++) {
+		if (vmreg_names(ctx->ac_vmreg, live[k], &names, &n) != 0)
+			continue;
+		for (i = 0; i < n; i++)
+			if (vmreg_get_owner(ctx->ac_vmreg, names[i], &owner,
+					    jail) == 0 &&
+			    owner == uid)
+				count++;
+		free(names);
+	}
+	return count;
+}
+
 void
 api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	      struct api_response *rs)
 {
-	static const char *const known[] = {NULL};
+	static const char *const known[] = {"mode", NULL};
+	const struct principal *pr = &call->ca_rq->rq_principal;
 	const char *name = call->ca_params[0];
+	const char *mode = api_query(call->ca_rq, "mode");
+	struct lifecycle_monitor *lm;
+	struct console *c;
+	uint64_t offset;
 	char why[256] = "";
-	int rc;
+	int rc, monitor;
 
 	if (lifecycle_query_known(call->ca_rq, rs, known) != 0)
 		return;
-	rc = vmrun_start(ctx->ac_vmrun, name, why, sizeof(why));
-	lifecycle_reply(ctx, "start", name, rc, errno, why, rs);
+	if (mode != NULL && strcmp(mode, "monitor") != 0 &&
+	    strcmp(mode, "detached") != 0) {
+		problem_set(rs, 400, "invalid-query", "Invalid query", "mode",
+			    "mode must be monitor or detached, not \"%s\"",
+			    mode);
+		return;
+	}
+	monitor = mode != NULL && strcmp(mode, "monitor") == 0;
+	if (ctx->ac_policy != NULL && !monitor && !policy_may_detach(pr)) {
+		problem_set(
+		    rs, 403, "forbidden", "Forbidden", "mode",
+		    "uid %ld may run VMs only in monitor mode: POST "
+		    "/v1/vms/%s/start?mode=monitor keeps the VM as long "
+		    "as that request",
+		    (long)pr->pr_uid, name);
+		return;
+	}
+	if (ctx->ac_policy != NULL && ctx->ac_policy->po_max_running > 0 &&
+	    pr->pr_uid != 0 &&
+	    lifecycle_running_of(ctx, pr->pr_uid) >=
+		ctx->ac_policy->po_max_running) {
+		problem_set(rs, 403, "running-limit", "Too many running VMs",
+			    NULL,
+			    "uid %ld already runs %u VMs, the most "
+			    "--max-running-per-uid allows",
+			    (long)pr->pr_uid, ctx->ac_policy->po_max_running);
+		return;
+	}
+	if (!monitor) {
+		rc = vmrun_start(ctx->ac_vmrun, name, why, sizeof(why));
+		lifecycle_reply(ctx, "start", name, rc, errno, why, rs);
+		return;
+	}
+	/* The stream starts where this run's output will. */
+	if ((c = vmrun_console(ctx->ac_vmrun, name)) == NULL) {
+		problem_from_errno(rs, errno, "no VM named %s", name);
+		return;
+	}
+	offset = console_end(c);
+	if (vmrun_start(ctx->ac_vmrun, name, why, sizeof(why)) != 0) {
+		lifecycle_reply(ctx, "start", name, -1, errno, why, rs);
+		console_free(c);
+		return;
+	}
+	/*
+	 * Monitor mode: the answer is the console, streamed for as long as
+	 * the run lasts; when the request ends for any reason, so does the
+	 * run it started.
+	 */
+	if ((lm = calloc(1, sizeof(*lm))) == NULL) {
+		console_free(c);
+		vmrun_stop(ctx->ac_vmrun, name, 0, 1, why, sizeof(why));
+		problem_from_errno(rs, ENOMEM, "monitor mode for VM %s", name);
+		return;
+	}
+	lm->lm_vmrun = ctx->ac_vmrun;
+	snprintf(lm->lm_name, sizeof(lm->lm_name), "%s", name);
+	lm->lm_run = vmrun_current_run(ctx->ac_vmrun, name);
+	if (api_console_follow(c, offset, "text/plain; charset=utf-8",
+			       lifecycle_monitor_end, lm, rs) != 0) {
+		lifecycle_monitor_end(lm);
+		problem_from_errno(rs, ENOMEM, "monitor mode for VM %s", name);
+	}
+	console_free(c);
 }
 
 /* A boolean query value: 1/true/yes or 0/false/no. */

@@ -10,6 +10,37 @@
 
 #include "api/response.h"
 
+/*
+ * Replaces what is not valid UTF-8 (or is a control character) with '?',
+ * in place: details echo client input (paths, values), and a JSON string
+ * must be UTF-8.
+ */
+static void
+problem_clean(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p != '\0') {
+		size_t n = *p < 0x80             ? 1
+			   : (*p & 0xe0) == 0xc0 ? 2
+			   : (*p & 0xf0) == 0xe0 ? 3
+			   : (*p & 0xf8) == 0xf0 ? 4
+						 : 0;
+		size_t i;
+
+		for (i = 1; i < n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				n = 0;
+		if (n == 0 || (n == 2 && *p < 0xc2)) {
+			*p++ = '?';
+			continue;
+		}
+		if (n == 1 && *p < 0x20 && *p != '\n' && *p != '\t')
+			*p = '?';
+		p += n;
+	}
+}
+
 void
 problem_set(struct api_response *rs, int status, const char *slug,
 	    const char *title, const char *field, const char *fmt, ...)
@@ -21,12 +52,18 @@ problem_set(struct api_response *rs, int status, const char *slug,
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	problem_clean(detail);
 	snprintf(type, sizeof(type), "urn:vmmapid:problem:%s", slug);
 
 	doc = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", title,
 			"status", status, "detail", detail);
-	if (doc != NULL && field != NULL)
-		json_object_set_new(doc, "field", json_string(field));
+	if (doc != NULL && field != NULL) {
+		char f[256];
+
+		snprintf(f, sizeof(f), "%s", field);
+		problem_clean(f);
+		json_object_set_new(doc, "field", json_string(f));
+	}
 	api_response_clear(rs);
 	api_response_json(rs, status, doc);
 	rs->rs_content_type = "application/problem+json";

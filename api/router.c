@@ -15,13 +15,14 @@
 #include "api/api.h"
 #include "api/handlers.h"
 #include "api/limits.h"
+#include "api/policy.h"
 #include "api/problem.h"
 #include "api/response.h"
 #include "api/routes.h"
+#include "core/vmreg.h"
 #include "core/log.h"
 
 enum {
-	R_PUBLIC = 1 << 0,     /* no principal needed */
 	R_BLOCKS = 1 << 1,     /* may block: run on a worker thread */
 	R_BODY_JSON = 1 << 2,  /* application/json body required */
 	R_BODY_MERGE = 1 << 3, /* application/merge-patch+json required */
@@ -34,29 +35,70 @@ struct route {
 	enum api_method rt_method;
 	api_handler rt_handler;
 	unsigned rt_flags;
+	/* What the caller must be allowed (api/policy.h); left out, a route
+	 * is host root's (POL_ADMIN). */
+	enum policy_action rt_action;
 };
 
 static const struct route routes[] = {
-    {"/v1", API_GET, api_host_root, 0},
-    {"/v1/health", API_GET, api_host_health, R_PUBLIC | R_BLOCKS},
-    {"/v1/openapi.yaml", API_GET, api_host_openapi, 0},
-    {"/v1/vms", API_GET, api_vms_list, 0},
-    {"/v1/vms", API_POST, api_vms_create, R_BLOCKS | R_BODY_JSON},
-    {"/v1/vms/{name}", API_GET, api_vms_get, 0},
-    {"/v1/vms/{name}", API_PUT, api_vms_put, R_BLOCKS | R_BODY_JSON},
-    {"/v1/vms/{name}", API_PATCH, api_vms_patch, R_BLOCKS | R_BODY_MERGE},
-    {"/v1/vms/{name}", API_DELETE, api_vms_delete, R_BLOCKS},
-    {"/v1/vms/{name}/start", API_POST, api_vms_start, R_BLOCKS},
-    {"/v1/vms/{name}/stop", API_POST, api_vms_stop, R_BLOCKS},
-    {"/v1/vms/{name}/reset", API_POST, api_vms_reset, R_BLOCKS},
-    {"/v1/vms/{name}/pause", API_POST, api_vms_pause, R_BLOCKS},
-    {"/v1/vms/{name}/resume", API_POST, api_vms_resume, R_BLOCKS},
-    {"/v1/vms/{name}/console", API_GET, api_console_get, 0},
-    {"/v1/vms/{name}/console", API_POST, api_console_post, R_BODY_RAW},
-    {"/v1/images", API_GET, api_images_list, 0},
-    {"/v1/images/{name}", API_GET, api_images_get, 0},
-    {"/v1/images/{name}", API_PUT, api_images_put, R_BLOCKS | R_UPLOAD},
-    {"/v1/images/{name}", API_DELETE, api_images_delete, R_BLOCKS},
+    {"/v1", API_GET, api_host_root, 0, POL_ANY},
+    {"/v1/health", API_GET, api_host_health, R_BLOCKS, POL_PUBLIC},
+    {"/v1/openapi.yaml", API_GET, api_host_openapi, 0, POL_ANY},
+    {"/v1/vms", API_GET, api_vms_list, 0, POL_VM_LIST},
+    {"/v1/vms", API_POST, api_vms_create, R_BLOCKS | R_BODY_JSON,
+     POL_VM_CREATE},
+    {"/v1/vms/{name}", API_GET, api_vms_get, 0, POL_VM_READ},
+    /* PUT of a VM that does not exist is checked as POL_VM_CREATE. */
+    {"/v1/vms/{name}", API_PUT, api_vms_put, R_BLOCKS | R_BODY_JSON,
+     POL_VM_WRITE},
+    {"/v1/vms/{name}", API_PATCH, api_vms_patch, R_BLOCKS | R_BODY_MERGE,
+     POL_VM_WRITE},
+    {"/v1/vms/{name}", API_DELETE, api_vms_delete, R_BLOCKS, POL_VM_WRITE},
+    {"/v1/vms/{name}/start", API_POST, api_vms_start, R_BLOCKS, POL_VM_START},
+    {"/v1/vms/{name}/stop", API_POST, api_vms_stop, R_BLOCKS, POL_VM_WRITE},
+    {"/v1/vms/{name}/reset", API_POST, api_vms_reset, R_BLOCKS, POL_VM_WRITE},
+    {"/v1/vms/{name}/pause", API_POST, api_vms_pause, R_BLOCKS, POL_VM_WRITE},
+    {"/v1/vms/{name}/resume", API_POST, api_vms_resume, R_BLOCKS, POL_VM_WRITE},
+    {"/v1/vms/{name}/console", API_GET, api_console_get, 0, POL_VM_READ},
+    {"/v1/vms/{name}/console", API_POST, api_console_post, R_BODY_RAW,
+     POL_VM_WRITE},
+    {"/v1/images", API_GET, api_images_list, 0, POL_IMAGE_READ},
+    {"/v1/images/{name}", API_GET, api_images_get, 0, POL_IMAGE_READ},
+    {"/v1/images/{name}", API_PUT, api_images_put, R_BLOCKS | R_UPLOAD,
+     POL_IMAGE_WRITE},
+    {"/v1/images/{name}", API_DELETE, api_images_delete, R_BLOCKS,
+     POL_IMAGE_WRITE},
+    /* vCPUs: each call waits for the VM's lifecycle lock, may pause it. */
+    {"/v1/vms/{name}/vcpus", API_GET, api_vcpus_list, R_BLOCKS, POL_VM_READ},
+    {"/v1/vms/{name}/vcpus/{id}", API_GET, api_vcpus_get, R_BLOCKS,
+     POL_VM_READ},
+    {"/v1/vms/{name}/vcpus/{id}/registers", API_GET, api_vcpus_regs_get,
+     R_BLOCKS, POL_VM_WRITE},
+    {"/v1/vms/{name}/vcpus/{id}/registers", API_PUT, api_vcpus_regs_put,
+     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE},
+    {"/v1/vms/{name}/vcpus/{id}/reset", API_POST, api_vcpus_reset, R_BLOCKS,
+     POL_VM_WRITE},
+    {"/v1/vms/{name}/vcpus/{id}/interrupt", API_POST, api_vcpus_interrupt,
+     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE},
+    {"/v1/vms/{name}/params", API_GET, api_vcpus_params_get, R_BLOCKS,
+     POL_VM_WRITE},
+    {"/v1/vms/{name}/params", API_PUT, api_vcpus_params_put,
+     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE},
+    {"/v1/vms/{name}/memory/protect", API_POST, api_vcpus_protect,
+     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE},
+    /* Tokens, jails and the audit log: host root's (POL_ADMIN). */
+    {"/v1/tokens", API_GET, api_tokens_list, 0, POL_ADMIN},
+    {"/v1/tokens", API_POST, api_tokens_create, R_BLOCKS | R_BODY_JSON,
+     POL_ADMIN},
+    {"/v1/tokens/{id}", API_GET, api_tokens_get, 0, POL_ADMIN},
+    {"/v1/tokens/{id}", API_DELETE, api_tokens_delete, R_BLOCKS, POL_ADMIN},
+    {"/v1/jails", API_GET, api_jails_list, 0, POL_ADMIN},
+    {"/v1/jails/{name}", API_GET, api_jails_get, 0, POL_ADMIN},
+    {"/v1/jails/{name}", API_PUT, api_jails_put, R_BLOCKS | R_BODY_JSON,
+     POL_ADMIN},
+    {"/v1/jails/{name}", API_DELETE, api_jails_delete, R_BLOCKS, POL_ADMIN},
+    /* Waits for the audit records queued before it. */
+    {"/v1/audit", API_GET, api_audit_list, R_BLOCKS, POL_ADMIN},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -191,7 +233,10 @@ api_route_uploads(enum api_method method, const char *path)
 int
 api_route_public(enum api_method method, const char *path)
 {
-	return (route_flags(method, path) & R_PUBLIC) != 0;
+	unsigned allowed;
+	const struct route *rt = route_find(method, path, &allowed, NULL);
+
+	return rt != NULL && rt->rt_action == POL_PUBLIC;
 }
 
 int
@@ -296,9 +341,57 @@ parse_body(const struct route *rt, const struct api_request *rq, json_t **body,
 	return 0;
 }
 
-void
-api_handle(const struct api_context *ctx, const struct api_request *rq,
-	   struct api_response *rs)
+/*
+ * The access check of a matched route: its declared action, and for
+ * routes on one VM ({name} of /v1/vms/{name}...), that VM's creator and
+ * jail.  0, or -1 with the 403/404 answered.
+ */
+static int
+route_allowed(const struct api_context *ctx, const struct route *rt,
+	      const struct api_call *call, struct api_response *rs)
+{
+	enum policy_action action = rt->rt_action;
+	struct policy_vm vm = {0}, *target = NULL;
+	char jail[65], why[256];
+	json_t *spec;
+	uint64_t rev;
+
+	if (ctx->ac_policy == NULL)
+		return 0; /* tests of the router alone */
+	if ((action == POL_VM_READ || action == POL_VM_WRITE ||
+	     action == POL_VM_START) &&
+	    call->ca_params[0] != NULL &&
+	    strncmp(rt->rt_pattern, "/v1/vms/{name}", 14) == 0) {
+		if (vmreg_get_owner(ctx->ac_vmreg, call->ca_params[0],
+				    &vm.pv_owner_uid, jail) == 0) {
+			vm.pv_name = call->ca_params[0];
+			vm.pv_jail = jail;
+			if (action == POL_VM_START &&
+			    vmreg_get_spec(ctx->ac_vmreg, vm.pv_name, &spec,
+					   &rev) == 0) {
+				vm.pv_has_pptdevs =
+				    json_array_size(
+					json_object_get(spec, "pptdevs")) > 0;
+				json_decref(spec);
+			}
+			target = &vm;
+		} else if (rt->rt_method == API_PUT) {
+			action = POL_VM_CREATE; /* PUT of a new VM defines it */
+		}
+	}
+	if (policy_check(ctx->ac_policy, &call->ca_rq->rq_principal, action,
+			 target, why, sizeof(why)) == 0)
+		return 0;
+	if (errno == ENOENT)
+		problem_set(rs, 404, "not-found", "Not found", NULL, "%s", why);
+	else
+		problem_set(rs, 403, "forbidden", "Forbidden", NULL, "%s", why);
+	return -1;
+}
+
+static void
+route_dispatch(const struct api_context *ctx, const struct api_request *rq,
+	       struct api_response *rs)
 {
 	struct api_call call;
 	const struct route *rt;
@@ -316,7 +409,7 @@ api_handle(const struct api_context *ctx, const struct api_request *rq,
 		return;
 	}
 	if (!rq->rq_principal.pr_known &&
-	    (rt == NULL || !(rt->rt_flags & R_PUBLIC)))
+	    (rt == NULL || rt->rt_action != POL_PUBLIC))
 		goto unauthorized;
 	if (rt == NULL) {
 		problem_set(rs, 405, "method-not-allowed", "Method not allowed",
@@ -325,6 +418,8 @@ api_handle(const struct api_context *ctx, const struct api_request *rq,
 		allow_header(rs, allowed);
 		return;
 	}
+	if (route_allowed(ctx, rt, &call, rs) != 0)
+		return;
 	if (rq->rq_query_overflow) {
 		problem_set(rs, 400, "invalid-query", "Invalid query", NULL,
 			    "more than %d query arguments", API_MAX_QUERY);
@@ -343,6 +438,21 @@ unauthorized:
 		    "a valid bearer token is required on TCP; send "
 		    "\"Authorization: Bearer <token>\"");
 	api_response_header(rs, "WWW-Authenticate", "Bearer realm=\"vmmapid\"");
+}
+
+void
+api_handle(const struct api_context *ctx, const struct api_request *rq,
+	   struct api_response *rs)
+{
+	route_dispatch(ctx, rq, rs);
+	/*
+	 * Every mutating request of a known caller, refused ones included
+	 * (api/audit.c keeps the methods that mutate), without waiting for
+	 * the disk.  Anonymous callers are not recorded: they would let
+	 * anyone on TCP fill the log.
+	 */
+	if (rq->rq_principal.pr_known)
+		api_audit_record(ctx, rq, rs->rs_status);
 }
 
 const char *

@@ -16,6 +16,7 @@
 
 #include "api/handlers.h"
 #include "api/limits.h"
+#include "api/policy.h"
 #include "api/problem.h"
 #include "api/response.h"
 #include "api/vm_spec.h"
@@ -78,6 +79,39 @@ vms_precondition_failed(struct api_response *rs, const char *header,
 		    name);
 }
 
+struct vms_visibility {
+	const struct api_context *vv_ctx;
+	const struct principal *vv_pr;
+};
+
+static int
+vms_visible(void *cls, uid_t owner_uid, const char *jail)
+{
+	struct vms_visibility *vv = cls;
+	struct policy_vm vm = {NULL, owner_uid, jail, 0};
+
+	return policy_vm_visible(vv->vv_ctx->ac_policy, vv->vv_pr, &vm);
+}
+
+/*
+ * A spec with PCI passthrough devices needs the passthrough permission.
+ * 0, or -1 with the 403 answered.
+ */
+static int
+vms_ppt_allowed(const struct api_context *ctx, const struct api_call *call,
+		const json_t *spec, struct api_response *rs)
+{
+	char why[256];
+
+	if (ctx->ac_policy == NULL ||
+	    json_array_size(json_object_get(spec, "pptdevs")) == 0 ||
+	    policy_check(ctx->ac_policy, &call->ca_rq->rq_principal, POL_PPT,
+			 NULL, why, sizeof(why)) == 0)
+		return 0;
+	problem_set(rs, 403, "forbidden", "Forbidden", "pptdevs", "%s", why);
+	return -1;
+}
+
 /* Whether query argument q repeats an earlier one's key. */
 static int
 vms_query_repeated(const struct api_request *rq, int q)
@@ -97,7 +131,9 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 	const struct api_request *rq = call->ca_rq;
 	struct vmreg_label labels[LIMIT_LABEL_FILTERS];
 	char label_buf[LIMIT_LABEL_FILTERS][LIMIT_LABEL_KEY_LEN + 1];
-	struct vmreg_filter f = {NULL, labels, 0, NULL, LIMIT_PAGE_DEFAULT};
+	struct vmreg_filter f = {.vf_labels = labels,
+				 .vf_limit = LIMIT_PAGE_DEFAULT};
+	struct vms_visibility vis;
 	char *body, *end;
 	size_t len, i;
 	int q;
@@ -182,6 +218,14 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 			return;
 		}
 	}
+	/* Callers see the VMs the policy lets them see: filtered, not
+	 * refused. */
+	vis.vv_ctx = ctx;
+	vis.vv_pr = &rq->rq_principal;
+	if (ctx->ac_policy != NULL) {
+		f.vf_visible = vms_visible;
+		f.vf_cls = &vis;
+	}
 	if (vmreg_list(ctx->ac_vmreg, &f, &body, &len) != 0) {
 		problem_from_errno(rs, errno, "listing VMs failed");
 		return;
@@ -247,6 +291,10 @@ api_vms_create(const struct api_context *ctx, const struct api_call *call,
 		return;
 	}
 	name = json_string_value(json_object_get(spec, "name"));
+	if (vms_ppt_allowed(ctx, call, spec, rs) != 0) {
+		json_decref(spec);
+		return;
+	}
 	vms_owner(call->ca_rq, &owner);
 	if (vmreg_create(ctx->ac_vmreg, name, spec, &owner, &doc) != 0)
 		vms_write_error(rs, errno, name);
@@ -291,6 +339,8 @@ vms_apply(const struct api_context *ctx, const struct api_call *call,
 	struct vmreg_doc doc = {0};
 	int attempt;
 
+	if (vms_ppt_allowed(ctx, call, spec, rs) != 0)
+		return;
 	vms_owner(call->ca_rq, &owner);
 	for (attempt = 0; attempt < VMS_WRITE_RETRIES; attempt++) {
 		json_t *cur = NULL;
@@ -481,6 +531,11 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 				problem_from_errno(rs, ENOMEM, "patch failed");
 			else
 				vms_spec_problem(rs, &err);
+			return;
+		}
+		if (vms_ppt_allowed(ctx, call, spec, rs) != 0) {
+			json_decref(cur);
+			json_decref(spec);
 			return;
 		}
 		same = json_equal(cur, spec);

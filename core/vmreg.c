@@ -18,6 +18,8 @@ struct vmrec {
 	char vr_name[65];
 	json_t *vr_spec;
 	json_t *vr_status; /* status details as stored */
+	uid_t vr_owner_uid;
+	char vr_jail[65];
 	char vr_state[16];
 	uint64_t vr_revision;
 	char *vr_body; /* rendered representation */
@@ -67,6 +69,8 @@ vmrec_from_row(const struct db_vm_row *row)
 	snprintf(rec->vr_name, sizeof(rec->vr_name), "%s", row->vr_name);
 	snprintf(rec->vr_state, sizeof(rec->vr_state), "%s", row->vr_state);
 	rec->vr_revision = row->vr_revision;
+	rec->vr_owner_uid = row->vr_owner_uid;
+	snprintf(rec->vr_jail, sizeof(rec->vr_jail), "%s", row->vr_jail);
 	rec->vr_spec = json_loads(row->vr_spec, 0, &jerr);
 	if (rec->vr_spec == NULL || !json_is_object(rec->vr_spec)) {
 		log_warnx("vm %s: stored spec is not a JSON object: %s",
@@ -429,6 +433,26 @@ vmreg_set_state(struct vmreg *reg, const char *name, const char *state,
 }
 
 int
+vmreg_get_owner(struct vmreg *reg, const char *name, uid_t *uid, char jail[65])
+{
+	int found;
+	size_t i;
+
+	pthread_rwlock_rdlock(&reg->vg_lock);
+	i = vmreg_find(reg, name, &found);
+	if (found) {
+		*uid = reg->vg_recs[i]->vr_owner_uid;
+		memcpy(jail, reg->vg_recs[i]->vr_jail, 65);
+	}
+	pthread_rwlock_unlock(&reg->vg_lock);
+	if (!found) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+int
 vmreg_get_state(struct vmreg *reg, const char *name, char state[16],
 		json_t **status)
 {
@@ -484,6 +508,20 @@ vmreg_names(struct vmreg *reg, const char *state, char (**names)[65], size_t *n)
 	return 0;
 }
 
+int
+vmreg_count_in_jail(struct vmreg *reg, const char *jail, size_t *n)
+{
+	size_t i, k = 0;
+
+	pthread_rwlock_rdlock(&reg->vg_lock);
+	for (i = 0; i < reg->vg_n; i++)
+		if (strcmp(reg->vg_recs[i]->vr_jail, jail) == 0)
+			k++;
+	pthread_rwlock_unlock(&reg->vg_lock);
+	*n = k;
+	return 0;
+}
+
 static int
 vmrec_matches(const struct vmrec *rec, const struct vmreg_filter *f)
 {
@@ -491,6 +529,9 @@ vmrec_matches(const struct vmrec *rec, const struct vmreg_filter *f)
 	size_t i;
 
 	if (f->vf_state != NULL && strcmp(rec->vr_state, f->vf_state) != 0)
+		return 0;
+	if (f->vf_visible != NULL &&
+	    !f->vf_visible(f->vf_cls, rec->vr_owner_uid, rec->vr_jail))
 		return 0;
 	if (f->vf_nlabels == 0)
 		return 1;

@@ -82,6 +82,10 @@ int vmreg_delete(struct vmreg *reg, const char *name, uint64_t expect_revision);
 int vmreg_set_state(struct vmreg *reg, const char *name, const char *state,
 		    const json_t *status);
 
+/* VM name's creator and jail ("" outside any). ENOENT. */
+int vmreg_get_owner(struct vmreg *reg, const char *name, uid_t *uid,
+		    char jail[65]);
+
 /* VM name's state into buf (16 bytes) and a new reference to its status
  * details. ENOENT. */
 int vmreg_get_state(struct vmreg *reg, const char *name, char state[16],
@@ -94,6 +98,13 @@ int vmreg_get_state(struct vmreg *reg, const char *name, char state[16],
 int vmreg_names(struct vmreg *reg, const char *state, char (**names)[65],
 		size_t *n);
 
+/*
+ * The number of VMs in jail ("": outside any jail) into *n, under the
+ * read lock; a snapshot, which a create may change the moment after.
+ * Always 0.
+ */
+int vmreg_count_in_jail(struct vmreg *reg, const char *jail, size_t *n);
+
 struct vmreg_label {
 	const char *vl_key;
 	const char *vl_value;
@@ -105,6 +116,9 @@ struct vmreg_filter {
 	size_t vf_nlabels;
 	const char *vf_after; /* names > after; NULL: from start */
 	size_t vf_limit;      /* >= 1 */
+	/* When set, only VMs for which it answers 1 (access control). */
+	int (*vf_visible)(void *cls, uid_t owner_uid, const char *jail);
+	void *vf_cls;
 };
 
 /*

@@ -33,7 +33,10 @@ struct vmrt {
 	char vt_started_at[40];
 	/* Set by the runner's exit callback, under vr_lock. */
 	struct runner_exit vt_exit;
-	uint64_t vt_exited_run;    /* the run that ended */
+	uint64_t vt_exited_run; /* the run that ended */
+	/* A stop is waiting for the run to end, without vt_lock: it, not
+	 * the reaper, finishes the run.  Guarded by vt_lock. */
+	int vt_stopping;
 	struct vmrt *vt_next;      /* table */
 	struct vmrt *vt_reap_next; /* reaper queue */
 };
@@ -192,7 +195,8 @@ vmrun_reaper(void *arg)
 		pthread_mutex_unlock(&vr->vr_lock);
 
 		pthread_mutex_lock(&vt->vt_lock);
-		if (vt->vt_runner != NULL && vt->vt_exited_run == vt->vt_run)
+		if (vt->vt_runner != NULL && !vt->vt_stopping &&
+		    vt->vt_exited_run == vt->vt_run)
 			vmrun_finish(vr, vt);
 		pthread_mutex_unlock(&vt->vt_lock);
 		vmrt_unref(vr, vt);
@@ -568,10 +572,47 @@ vmrun_reset(struct vmrun *vr, const char *name, char *why, size_t len)
 			    "paused", NULL, why, len);
 }
 
+static int vmrun_stop_impl(struct vmrun *vr, const char *name,
+			   unsigned timeout_ms, int force, uint64_t run,
+			   char *why, size_t len);
+
 int
 vmrun_stop(struct vmrun *vr, const char *name, unsigned timeout_ms, int force,
 	   char *why, size_t len)
 {
+	return vmrun_stop_impl(vr, name, timeout_ms, force, 0, why, len);
+}
+
+int
+vmrun_stop_run(struct vmrun *vr, const char *name, uint64_t run)
+{
+	char why[256];
+
+	if (run == 0)
+		return 0; /* the run ended before it was known */
+	return vmrun_stop_impl(vr, name, 0, 1, run, why, sizeof(why));
+}
+
+uint64_t
+vmrun_current_run(struct vmrun *vr, const char *name)
+{
+	struct vmrt *vt;
+	uint64_t run = 0;
+
+	pthread_mutex_lock(&vr->vr_lock);
+	for (vt = vr->vr_list; vt != NULL; vt = vt->vt_next)
+		if (strcmp(vt->vt_name, name) == 0 && vt->vt_runner != NULL)
+			run = vt->vt_run;
+	pthread_mutex_unlock(&vr->vr_lock);
+	return run;
+}
+
+/* Stops VM name; with run != 0, only while that run is the current one. */
+static int
+vmrun_stop_impl(struct vmrun *vr, const char *name, unsigned timeout_ms,
+		int force, uint64_t run, char *why, size_t len)
+{
+	struct runner *r;
 	struct vmrt *vt;
 	char state[16];
 	int rc = -1, err;
@@ -584,15 +625,77 @@ vmrun_stop(struct vmrun *vr, const char *name, unsigned timeout_ms, int force,
 	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
 		goto out;
 	if (vt->vt_runner == NULL ||
-	    (strcmp(state, "running") != 0 && strcmp(state, "paused") != 0)) {
+	    (strcmp(state, "running") != 0 && strcmp(state, "paused") != 0) ||
+	    (run != 0 && vt->vt_run != run)) {
 		vmrun_busy(name, state, "stop", why, len);
 		goto out;
 	}
 	vmrun_record(vr, name, "stopping", NULL);
+	/*
+	 * The wait for a graceful stop can be long: other requests about
+	 * this VM (its console, a start that must hear "stopping") go on
+	 * meanwhile.  vt_stopping keeps the runner ours: nobody else
+	 * finishes or frees it.
+	 */
+	vt->vt_stopping = 1;
+	r = vt->vt_runner;
+	pthread_mutex_unlock(&vt->vt_lock);
 	/* Returns once the run ended and vmrun_on_exit kept how. */
-	runner_stop(vt->vt_runner, timeout_ms, force);
+	runner_stop(r, timeout_ms, force);
+	pthread_mutex_lock(&vt->vt_lock);
+	vt->vt_stopping = 0;
 	vmrun_finish(vr, vt);
 	rc = 0;
+out:
+	err = errno;
+	pthread_mutex_unlock(&vt->vt_lock);
+	vmrt_unref(vr, vt);
+	errno = err;
+	return rc;
+}
+
+int
+vmrun_with_runner(struct vmrun *vr, const char *name, enum vmrun_need need,
+		  int (*fn)(struct runner *r, void *arg), void *arg, char *why,
+		  size_t len)
+{
+	struct vmrt *vt;
+	char state[16];
+	int rc = -1, err, paused_here = 0;
+
+	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
+		return -1;
+	if ((vt = vmrt_get(vr, name)) == NULL)
+		return -1;
+	pthread_mutex_lock(&vt->vt_lock);
+	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
+		goto out;
+	if (vt->vt_runner == NULL ||
+	    (need == VMRUN_NEED_PAUSED ? strcmp(state, "paused") != 0
+				       : strcmp(state, "running") != 0 &&
+					     strcmp(state, "paused") != 0)) {
+		snprintf(why, len, "VM %s is %s; %s", name, state,
+			 need == VMRUN_NEED_PAUSED
+			     ? "pause it first"
+			     : "this needs it running or paused");
+		errno = EBUSY;
+		goto out;
+	}
+	if (need == VMRUN_PAUSE_AROUND && strcmp(state, "running") == 0) {
+		if (runner_pause(vt->vt_runner) != 0) {
+			err = errno;
+			snprintf(why, len, "VM %s could not be paused: %s",
+				 name, strerror(err));
+			errno = err == EINVAL ? EBUSY : err;
+			goto out;
+		}
+		paused_here = 1;
+	}
+	rc = fn(vt->vt_runner, arg);
+	err = errno;
+	if (paused_here && runner_resume(vt->vt_runner) != 0)
+		log_warn("vm %s: resuming after a call", name);
+	errno = err;
 out:
 	err = errno;
 	pthread_mutex_unlock(&vt->vt_lock);

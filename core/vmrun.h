@@ -19,6 +19,7 @@
 #define VMMAPID_CORE_VMRUN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct console;
 struct images;
@@ -54,6 +55,13 @@ int vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len);
 /* timeout_ms: graceful stop's wait before forcing; force: at once. */
 int vmrun_stop(struct vmrun *vr, const char *name, unsigned timeout_ms,
 	       int force, char *why, size_t len);
+/*
+ * The number of VM name's current run, 0 when it does not run; and a
+ * forced stop of that run only (a later run is left alone): monitor mode
+ * ends the run its request started, never another.
+ */
+uint64_t vmrun_current_run(struct vmrun *vr, const char *name);
+int vmrun_stop_run(struct vmrun *vr, const char *name, uint64_t run);
 int vmrun_pause(struct vmrun *vr, const char *name, char *why, size_t len);
 int vmrun_resume(struct vmrun *vr, const char *name, char *why, size_t len);
 int vmrun_reset(struct vmrun *vr, const char *name, char *why, size_t len);
@@ -66,6 +74,26 @@ struct console *vmrun_console(struct vmrun *vr, const char *name);
 
 /* Whether VM name is running or paused (its console takes input). */
 int vmrun_is_running(struct vmrun *vr, const char *name);
+
+/* What vmrun_with_runner needs of the VM's state. */
+enum vmrun_need {
+	VMRUN_NEED_LIVE = 1, /* running or paused */
+	VMRUN_NEED_PAUSED,   /* paused (EBUSY otherwise) */
+	VMRUN_PAUSE_AROUND,  /* running or paused; paused for the call */
+};
+
+struct runner;
+
+/*
+ * Calls fn(runner, arg) with VM name's lifecycle lock held, so no start,
+ * stop or other call interleaves.  With VMRUN_PAUSE_AROUND a running VM
+ * is paused for the call and resumed after it.  ENOENT (no such VM),
+ * EBUSY (its state does not allow it: why names the state), or fn's
+ * result (-1 with errno).
+ */
+int vmrun_with_runner(struct vmrun *vr, const char *name, enum vmrun_need need,
+		      int (*fn)(struct runner *r, void *arg), void *arg,
+		      char *why, size_t len);
 
 /* Forgets what is kept about a deleted VM (its console). */
 void vmrun_forget(struct vmrun *vr, const char *name);

@@ -73,6 +73,31 @@ static const struct db_migration db_migrations[] = {
      " sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
      " created_ms INTEGER NOT NULL);"
      "PRAGMA user_version = 2;"},
+    {3,
+     /*
+      * Jails (core/jails.c) and the audit log (api/audit.c).  A socket
+      * path belongs to one jail at most.  audit.uid and gid are -1 for
+      * a caller the daemon could not identify; audit.id orders the log
+      * and is the list's cursor.
+      */
+     "CREATE TABLE jails ("
+     " name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),"
+     " allow_vmm INTEGER NOT NULL CHECK (allow_vmm IN (0, 1)),"
+     " allow_vmm_ppt INTEGER NOT NULL CHECK (allow_vmm_ppt IN (0, 1)),"
+     " socket TEXT NOT NULL DEFAULT '' CHECK (length(socket) <= 107),"
+     " created_ms INTEGER NOT NULL);"
+     "CREATE UNIQUE INDEX jails_socket ON jails (socket) WHERE socket != '';"
+     "CREATE TABLE audit ("
+     " id INTEGER PRIMARY KEY,"
+     " time_ms INTEGER NOT NULL,"
+     " uid INTEGER NOT NULL CHECK (uid >= -1),"
+     " gid INTEGER NOT NULL CHECK (gid >= -1),"
+     " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
+     " via TEXT NOT NULL DEFAULT '',"
+     " method TEXT NOT NULL,"
+     " path TEXT NOT NULL,"
+     " status INTEGER NOT NULL);"
+     "PRAGMA user_version = 3;"},
 };
 
 #define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))
@@ -389,6 +414,7 @@ db_free(struct db *db)
 	pthread_mutex_destroy(&db->db_lock);
 	pthread_cond_destroy(&db->db_wake);
 	pthread_cond_destroy(&db->db_idle);
+	pthread_cond_destroy(&db->db_async_cond);
 	free(db->db_path);
 	free(db);
 }
@@ -420,6 +446,7 @@ db_open(struct db **out, const char *path)
 	db->db_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	db->db_wake = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
 	db->db_idle = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+	db->db_async_cond = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
 	if ((db->db_path = strdup(path)) == NULL)
 		goto fail;
 	if (db_conn_open(db, &db->db_wconn,

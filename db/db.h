@@ -162,4 +162,71 @@ int db_image_put(struct db *db, struct db_image_row *row, int *created);
 /* Deletes image name's row, durably.  ENOENT: no such row. */
 int db_image_delete(struct db *db, const char *name);
 
+/* Deletes token id, durably.  ENOENT: no such token. */
+int db_token_delete(struct db *db, const char *id);
+
+/* Jails (core/jails.c): one row per jail. */
+struct db_jail_row {
+	char jr_name[65];
+	int jr_allow_vmm;     /* 0 or 1 */
+	int jr_allow_vmm_ppt; /* 0 or 1 */
+	char jr_socket[108];  /* absolute path of its Unix socket, "" none */
+	int64_t jr_created_ms;
+};
+
+/*
+ * Calls cb for every jail row in name order, on the caller's thread, from
+ * one read transaction.  Same rules for cb as db_vm_load_all.  Returns 0,
+ * cb's non-zero result, or -1 with errno.
+ */
+int db_jail_load_all(struct db *db,
+		     int (*cb)(void *arg, const struct db_jail_row *row),
+		     void *arg);
+
+/*
+ * Inserts row, or replaces the flags and socket of the row of that name,
+ * durably.  A new row's jr_created_ms 0 stores the current time; a
+ * replaced row keeps its own.  Either way the stored creation time is
+ * written back into *row, and *created (may be NULL) says whether no row
+ * of that name existed.  EEXIST: another jail has that socket.  EINVAL:
+ * an empty or unterminated name or socket, a flag other than 0 or 1.
+ */
+int db_jail_put(struct db *db, struct db_jail_row *row, int *created);
+
+/* Deletes jail name's row, durably.  ENOENT: no such row. */
+int db_jail_delete(struct db *db, const char *name);
+
+/* The audit log: one row per mutating request (api/audit.c). */
+struct db_audit_row {
+	int64_t ar_id;      /* assigned by the database; ignored on append */
+	int64_t ar_time_ms; /* when the request was answered */
+	int64_t ar_uid;     /* -1: the caller is unknown */
+	int64_t ar_gid;     /* -1: the caller is unknown */
+	char ar_jail[65];   /* "" outside any jail */
+	char ar_via[16];    /* "unix", "token", "" */
+	char ar_method[16];
+	const char *ar_path; /* path and query as received */
+	int ar_status;
+};
+
+/*
+ * Queues row (copied) to be appended to the audit log in the writer's
+ * next transaction, and returns without waiting for the disk; waits only
+ * when the writer is far behind.  A record whose transaction fails is
+ * lost, with a log line saying so.  -1 with errno: ENOMEM, ESHUTDOWN
+ * (db_close has begun), EINVAL (an unterminated string, a NULL path).
+ */
+int db_audit_append(struct db *db, const struct db_audit_row *row);
+
+/*
+ * Calls cb for at most limit audit rows, newest first, starting below id
+ * before (0: with the newest), on the caller's thread.  Appends queued
+ * before the call are waited for first, so a caller sees its own earlier
+ * requests.  The row's ar_path is valid during the call only.  Returns
+ * 0, cb's non-zero result, or -1 with errno.
+ */
+int db_audit_list(struct db *db, int64_t before, size_t limit,
+		  int (*cb)(void *arg, const struct db_audit_row *row),
+		  void *arg);
+
 #endif

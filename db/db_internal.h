@@ -1,15 +1,17 @@
 /*
  * Private to db/: the database handle, the statement cache, the writer's
- * job queue and the SQLite error mapping.  Only the sources in db/ and
- * tests/unit/test_db.c include this.
+ * job queue and the SQLite error mapping.  Only the sources in db/,
+ * tests/unit/test_db.c and tests/unit/test_audit.c (for writer jobs of
+ * their own) include this.
  *
  * Two connections:
  * - the writer connection (db_wconn) is used by db_open for pragmas and
  *   migrations, then only by the writer thread until db_close joins it;
- * - the reader connection (db_rconn, read-only) serves db_ping,
- *   db_vm_load_all, db_token_load_all and db_token_count on the caller's
- *   thread, one caller at a time under db_rlock.  WAL lets it read while
- *   the writer writes, and a callback run from it may submit writes.
+ * - the reader connection (db_rconn, read-only) serves db_ping, the
+ *   *_load_all functions, db_token_count and db_audit_list on the
+ *   caller's thread, one caller at a time under db_rlock.  WAL lets it
+ *   read while the writer writes, and a callback run from it may submit
+ *   writes.
  */
 #ifndef VMMAPID_DB_DB_INTERNAL_H
 #define VMMAPID_DB_DB_INTERNAL_H
@@ -24,6 +26,13 @@
 
 /* Jobs one transaction may hold; more wait for the next transaction. */
 #define DB_BATCH_MAX 256
+
+/*
+ * Detached jobs (db_writer_submit_async) queued and not yet done; a
+ * submitter past it waits for room, so a disk that cannot keep up slows
+ * the callers down instead of filling memory.
+ */
+#define DB_ASYNC_MAX 8192
 
 /* Slots of the statement cache; each connection has its own array. */
 enum db_stmt_id {
@@ -44,6 +53,7 @@ enum db_stmt_id {
 	DB_STMT_TOKEN_INSERT,
 	DB_STMT_TOKEN_LOAD_ALL,
 	DB_STMT_TOKEN_COUNT,
+	DB_STMT_AUDIT_INSERT,
 	DB_STMT_COUNT
 };
 
@@ -66,6 +76,10 @@ typedef int (*db_job_fn)(struct db *db, struct db_job *job);
  * One write waiting for, or going through, the writer.  Lives in the
  * submitting caller's frame; j_done and j_next are guarded by db_lock,
  * everything else belongs to the writer between submit and j_done.
+ * A detached job (j_free set, db_writer_submit_async) lives on the heap
+ * instead and belongs to the writer from submit on: nobody waits for it,
+ * and the writer calls j_free(job) once its transaction ended, with
+ * j_errno saying whether it committed.
  */
 struct db_job {
 	db_job_fn j_run;
@@ -77,6 +91,7 @@ struct db_job {
 	int j_done;
 	pthread_cond_t j_cond; /* signalled when j_done is set */
 	struct db_job *j_next;
+	void (*j_free)(struct db_job *job); /* detached jobs only */
 };
 
 struct db {
@@ -97,6 +112,12 @@ struct db {
 	pthread_t db_thread;
 	uint64_t db_commits;
 	uint64_t db_writes;
+	/* Detached jobs ever queued and ever done (committed or failed):
+	 * the writer finishes jobs in queue order, so done counts up to
+	 * queued. */
+	uint64_t db_async_queued;
+	uint64_t db_async_done;
+	pthread_cond_t db_async_cond; /* db_async_done grew, or stopping */
 };
 
 /*
@@ -148,6 +169,23 @@ void db_writer_stop(struct db *db);
  * commit hook).
  */
 int db_writer_submit(struct db *db, struct db_job *job);
+
+/*
+ * Queues job, allocated by the caller with j_run, j_arg and j_free set
+ * (no hook, no row), and returns without waiting for it: the writer runs
+ * it in the next transaction, together with the other jobs queued then,
+ * and calls j_free(job) once that transaction committed or failed.  Waits
+ * only while DB_ASYNC_MAX detached jobs are pending.  -1 ESHUTDOWN once
+ * db_close has begun; the job is then still the caller's.
+ */
+int db_writer_submit_async(struct db *db, struct db_job *job);
+
+/*
+ * Waits until every detached job queued before the call is done (its
+ * transaction committed or failed), so a read that follows sees them.
+ * Any thread but the writer's (EDEADLK).
+ */
+int db_writer_flush_async(struct db *db);
 
 /* Jobs queued and not yet taken by the writer (tests, metrics). */
 size_t db_writer_queued(struct db *db);

@@ -83,6 +83,50 @@ db_token_insert(struct db *db, const struct db_token_row *row)
 }
 
 static int
+db_token_delete_run(struct db *db, struct db_job *job)
+{
+	const char *id = job->j_arg;
+	sqlite3_stmt *st;
+	int rc;
+
+	/* Prepared per call: deletes come at an administrator's pace. */
+	rc = sqlite3_prepare_v2(db->db_wconn.dc_sql,
+				"DELETE FROM tokens WHERE id = ?1", -1, &st,
+				NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(db->db_wconn.dc_sql, rc, "prepare token delete");
+	if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC)) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db->db_wconn.dc_sql, rc, "delete token");
+	if (sqlite3_changes(db->db_wconn.dc_sql) == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Deletes token id, durably.  ENOENT: no such token.  EINVAL: an empty id.
+ */
+int
+db_token_delete(struct db *db, const char *id)
+{
+	struct db_job job;
+
+	if (id == NULL || id[0] == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&job, 0, sizeof(job));
+	job.j_run = db_token_delete_run;
+	/* the run only reads it */
+	job.j_arg = (void *)id;
+	return db_writer_submit(db, &job);
+}
+
+static int
 db_token_row_read(sqlite3_stmt *st, struct db_token_row *row)
 {
 	const void *hash;

@@ -8,6 +8,10 @@
  * the commit hooks, in job order, and wake the callers.  There is no
  * timer: batches form from the jobs that queue while the previous COMMIT
  * waits for its fsync, so a lone write is never delayed.
+ *
+ * Detached jobs (the audit log's appends) ride in the same batches, but
+ * nobody sleeps on them: the writer frees each once its transaction is
+ * over, and counts them done so that a reader can wait for them.
  */
 #include <assert.h>
 #include <errno.h>
@@ -172,7 +176,7 @@ db_writer_main(void *arg)
 	struct db *db = arg;
 	struct db_job *batch[DB_BATCH_MAX];
 	uint64_t commits, writes;
-	size_t n, i;
+	size_t n, i, ndetached;
 
 	pthread_mutex_lock(&db->db_lock);
 	for (;;) {
@@ -193,14 +197,30 @@ db_writer_main(void *arg)
 		commits = writes = 0;
 		db_writer_batch(db, batch, n, &commits, &writes);
 
+		/* Detached jobs are the writer's: their transaction is over. */
+		ndetached = 0;
+		for (i = 0; i < n; i++) {
+			if (batch[i]->j_free == NULL)
+				continue;
+			batch[i]->j_free(batch[i]);
+			batch[i] = NULL;
+			ndetached++;
+		}
+
 		pthread_mutex_lock(&db->db_lock);
 		db->db_commits += commits;
 		db->db_writes += writes;
+		if (ndetached > 0) {
+			db->db_async_done += ndetached;
+			pthread_cond_broadcast(&db->db_async_cond);
+		}
 		/*
 		 * Signalled under db_lock: a caller cannot see j_done, return
 		 * and destroy j_cond until we unlock, after the signal.
 		 */
 		for (i = 0; i < n; i++) {
+			if (batch[i] == NULL)
+				continue;
 			batch[i]->j_done = 1;
 			pthread_cond_signal(&batch[i]->j_cond);
 		}
@@ -246,6 +266,8 @@ db_writer_stop(struct db *db)
 	}
 	db->db_stopping = 1;
 	pthread_cond_signal(&db->db_wake);
+	/* Submitters waiting for room give up; flushes wait for the drain. */
+	pthread_cond_broadcast(&db->db_async_cond);
 	pthread_mutex_unlock(&db->db_lock);
 	pthread_join(db->db_thread, NULL);
 
@@ -254,6 +276,21 @@ db_writer_stop(struct db *db)
 	while (db->db_waiting > 0)
 		pthread_cond_wait(&db->db_idle, &db->db_lock);
 	pthread_mutex_unlock(&db->db_lock);
+}
+
+/* Appends job to the queue, waking the writer.  db_lock held. */
+static void
+db_writer_enqueue(struct db *db, struct db_job *job)
+{
+	if (db->db_tail != NULL)
+		db->db_tail->j_next = job;
+	else {
+		db->db_head = job;
+		/* the writer sleeps only on an empty queue */
+		pthread_cond_signal(&db->db_wake);
+	}
+	db->db_tail = job;
+	db->db_queued++;
 }
 
 /*
@@ -265,7 +302,7 @@ db_writer_submit(struct db *db, struct db_job *job)
 {
 	int err;
 
-	assert(job->j_run != NULL);
+	assert(job->j_run != NULL && job->j_free == NULL);
 	job->j_errno = 0;
 	job->j_done = 0;
 	job->j_next = NULL;
@@ -285,15 +322,7 @@ db_writer_submit(struct db *db, struct db_job *job)
 		errno = EDEADLK;
 		return -1;
 	}
-	if (db->db_tail != NULL)
-		db->db_tail->j_next = job;
-	else {
-		db->db_head = job;
-		/* the writer sleeps only on an empty queue */
-		pthread_cond_signal(&db->db_wake);
-	}
-	db->db_tail = job;
-	db->db_queued++;
+	db_writer_enqueue(db, job);
 	db->db_waiting++;
 	while (!job->j_done)
 		pthread_cond_wait(&job->j_cond, &db->db_lock);
@@ -306,6 +335,67 @@ db_writer_submit(struct db *db, struct db_job *job)
 		errno = err;
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Queues a detached job; see db_internal.h.  From the writer thread (a
+ * commit hook) it never waits for room: the writer would wait for itself.
+ */
+int
+db_writer_submit_async(struct db *db, struct db_job *job)
+{
+	int on_writer;
+
+	assert(job->j_run != NULL && job->j_free != NULL);
+	assert(job->j_hook == NULL);
+	job->j_errno = 0;
+	job->j_done = 0;
+	job->j_next = NULL;
+
+	pthread_mutex_lock(&db->db_lock);
+	on_writer =
+	    db->db_started && pthread_equal(pthread_self(), db->db_thread);
+	db->db_waiting++;
+	while (!on_writer && db->db_started && !db->db_stopping &&
+	       db->db_async_queued - db->db_async_done >= DB_ASYNC_MAX)
+		pthread_cond_wait(&db->db_async_cond, &db->db_lock);
+	if (!db->db_started || db->db_stopping) {
+		if (--db->db_waiting == 0 && db->db_stopping)
+			pthread_cond_signal(&db->db_idle);
+		pthread_mutex_unlock(&db->db_lock);
+		errno = ESHUTDOWN;
+		return -1;
+	}
+	db_writer_enqueue(db, job);
+	db->db_async_queued++;
+	db->db_waiting--;
+	pthread_mutex_unlock(&db->db_lock);
+	return 0;
+}
+
+/*
+ * Waits until the detached jobs queued so far are done.  The writer
+ * drains the queue even while stopping, so this always ends.
+ */
+int
+db_writer_flush_async(struct db *db)
+{
+	uint64_t target;
+
+	pthread_mutex_lock(&db->db_lock);
+	if (db->db_started && pthread_equal(pthread_self(), db->db_thread)) {
+		pthread_mutex_unlock(&db->db_lock);
+		errno = EDEADLK;
+		return -1;
+	}
+	target = db->db_async_queued;
+	db->db_waiting++;
+	while (db->db_async_done < target)
+		pthread_cond_wait(&db->db_async_cond, &db->db_lock);
+	if (--db->db_waiting == 0 && db->db_stopping)
+		pthread_cond_signal(&db->db_idle);
+	pthread_mutex_unlock(&db->db_lock);
 	return 0;
 }
 

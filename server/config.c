@@ -25,6 +25,8 @@ enum {
 	OPT_WORKERS,
 	OPT_PIDFILE,
 	OPT_UPLOAD_MAX,
+	OPT_VMM_GROUP,
+	OPT_MAX_RUNNING,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -46,6 +48,8 @@ static const struct option long_opts[] = {
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"pidfile", required_argument, NULL, OPT_PIDFILE},
     {"upload-max-mib", required_argument, NULL, OPT_UPLOAD_MAX},
+    {"vmm-group", required_argument, NULL, OPT_VMM_GROUP},
+    {"max-running-per-uid", required_argument, NULL, OPT_MAX_RUNNING},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -88,6 +92,10 @@ config_usage(FILE *out)
 	    "  --workers N             threads for writes (default 64)\n"
 	    "  --pidfile PATH          pid file when daemonized\n"
 	    "  --upload-max-mib N      largest image upload (default 1024)\n"
+	    "  --vmm-group GROUP       group whose members may run VMs "
+	    "(default vmm)\n"
+	    "  --max-running-per-uid N running VMs per non-root uid "
+	    "(default 0: no limit)\n"
 	    "  --help, --version\n");
 }
 
@@ -216,6 +224,13 @@ config_apply(struct config *cf, int opt, const char *name, const char *v)
 		if (parse_uint(name, v, 3600, &n) != 0)
 			return -1;
 		cf->cf_shutdown_timeout = (unsigned)n;
+		return 0;
+	case OPT_VMM_GROUP:
+		return set_str(&cf->cf_vmm_group, v);
+	case OPT_MAX_RUNNING:
+		if (parse_uint(name, v, 100000, &n) != 0)
+			return -1;
+		cf->cf_max_running = (unsigned)n;
 		return 0;
 	case OPT_UPLOAD_MAX:
 		if (parse_uint(name, v, 1024 * 1024, &n) != 0 || n == 0)
@@ -362,6 +377,8 @@ config_parse(struct config *cf, int argc, char **argv)
 			argv[optind]);
 		return -1;
 	}
+	if (cf->cf_vmm_group == NULL && set_str(&cf->cf_vmm_group, "vmm") != 0)
+		return -1;
 	if (cf->cf_state_dir == NULL &&
 	    set_str(&cf->cf_state_dir, "vmmapid-state") != 0)
 		return -1;
@@ -390,5 +407,6 @@ config_free(struct config *cf)
 	free(cf->cf_db);
 	free(cf->cf_driver);
 	free(cf->cf_pidfile);
+	free(cf->cf_vmm_group);
 	memset(cf, 0, sizeof(*cf));
 }

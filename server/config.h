@@ -30,6 +30,8 @@ struct config {
 	unsigned cf_workers;        /* threads for requests that may block */
 	char *cf_pidfile;           /* daemonized only; NULL: none */
 	uint64_t cf_upload_max_mib; /* image uploads at most (MiB) */
+	char *cf_vmm_group;         /* name or gid; default "vmm" */
+	unsigned cf_max_running;    /* running VMs per uid (not root); 0: any */
 };
 
 /* Usage text for --help. */

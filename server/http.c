@@ -1,9 +1,11 @@
 #include "server/http.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,7 @@
 #include "api/problem.h"
 #include "core/log.h"
 #include "core/timefmt.h"
-#include "server/auth.h"
+#include "core/auth.h"
 #include "server/hangup.h"
 #include "server/workers.h"
 
@@ -29,6 +31,34 @@ struct http_listener {
 	struct http_server *hl_srv;
 	struct listen_sock *hl_sock;
 	struct MHD_Daemon *hl_mhd;
+	atomic_int hl_inflight; /* its requests begun and not completed */
+	/* Jail listeners only: */
+	char hl_jail[65];              /* its callers' jail ("": not one) */
+	struct listen_sock hl_own;     /* the socket, which it owns */
+	atomic_int hl_retired;         /* removed: new requests get 503 */
+	struct http_listener *hl_next; /* in hj_active or hj_retired */
+};
+
+/*
+ * The jails' listeners, started and stopped while the daemon runs; those
+ * asked for before http_start have their sockets bound at once and are
+ * started by http_start before the daemon's own listeners, so a jail's
+ * socket answers as soon as the daemon's does.  A removed listener stops
+ * accepting and loses its socket file at once, so the path can be bound again,
+ * but its libmicrohttpd daemon is stopped only once no request of it is in
+ * flight (libmicrohttpd must not be stopped under a suspended connection): it
+ * is "retired" until then, and reaped by the next listen or unlisten, by a job
+ * on a worker thread that its last request queues, or by http_stop.
+ */
+struct http_jails {
+	pthread_mutex_t hj_lock;    /* guards everything below */
+	struct http_server *hj_srv; /* NULL unless between start and stop */
+	struct http_listener *hj_active;
+	struct http_listener *hj_retired;
+	struct work hj_reap; /* reaps the retired, on a worker */
+	int hj_reap_queued;  /* hj_reap is queued */
+	int hj_reap_off;     /* the workers are going: queue no more */
+	int hj_started;      /* http_start ran: no listener waits for it */
 };
 
 struct http_server {
@@ -43,6 +73,12 @@ struct http_server {
 	struct hangup *hs_hangup;
 	pthread_mutex_t hs_streams_lock; /* guards hs_streams */
 	struct http_stream *hs_streams;  /* streaming responses under way */
+	struct http_jails *hs_jails;     /* NULL: no jail listeners */
+	/* How to start a listener's libmicrohttpd, for the jails' too. */
+	unsigned hs_mhd_flags;
+	unsigned hs_threads;
+	unsigned hs_conn_limit;
+	unsigned hs_conn_timeout;
 };
 
 /*
@@ -52,6 +88,7 @@ struct http_server {
  */
 struct http_stream {
 	struct http_server *sm_srv;
+	struct http_listener *sm_listener;
 	struct MHD_Connection *sm_conn;
 	struct api_stream *sm_api; /* owned */
 	int sm_fd;
@@ -60,6 +97,9 @@ struct http_stream {
 	int sm_ended; /* the client left or the daemon stops */
 	struct http_stream *sm_next, *sm_prev;
 };
+
+static void http_jails_reap_later(struct http_jails *hj);
+static void http_jails_attach(struct http_jails *hj, struct http_server *srv);
 
 /* Who is at the other end of a Unix socket connection. */
 struct http_peer {
@@ -223,6 +263,7 @@ http_stream_response(struct http_req *hr, struct api_response *rs)
 	ci = MHD_get_connection_info(hr->hr_conn,
 				     MHD_CONNECTION_INFO_CONNECTION_FD);
 	sm->sm_srv = srv;
+	sm->sm_listener = hr->hr_listener;
 	sm->sm_conn = hr->hr_conn;
 	sm->sm_fd = ci != NULL ? ci->connect_fd : -1;
 	pthread_mutex_init(&sm->sm_lock, NULL);
@@ -270,14 +311,16 @@ http_queue(struct http_req *hr)
 	}
 	if (resp == NULL)
 		return MHD_NO;
-	if (rs->rs_content_type != NULL &&
-	    (rs->rs_body_len > 0 || hr->hr_streaming))
+	/* An empty body still has a type; 204 and 304 have no body. */
+	if (rs->rs_content_type != NULL && rs->rs_status != 204 &&
+	    rs->rs_status != 304)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 					rs->rs_content_type);
 	for (i = 0; i < rs->rs_nheaders; i++)
 		MHD_add_response_header(resp, rs->rs_headers[i].h_name,
 					rs->rs_headers[i].h_value);
-	if (atomic_load(&hr->hr_listener->hl_srv->hs_stopping))
+	if (atomic_load(&hr->hr_listener->hl_srv->hs_stopping) ||
+	    atomic_load(&hr->hr_listener->hl_retired))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 					"close");
 	hr->hr_status = rs->rs_status;
@@ -409,6 +452,11 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 	hr->hr_api.rq_path = url;
 	*con_cls = hr;
 	atomic_fetch_add(&l->hl_srv->hs_inflight, 1);
+	/* Counted before the check: see http_jails_reap_locked. */
+	atomic_fetch_add(&l->hl_inflight, 1);
+	if (atomic_load(&l->hl_retired))
+		return http_fail(hr, 503, "unavailable", "Service unavailable",
+				 "this jail's socket has been removed");
 	if (strlen(url) > LIMIT_URL_LEN)
 		return http_fail(hr, 414, "uri-too-long", "URI too long",
 				 "the request path is longer than 2048 bytes");
@@ -544,7 +592,9 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	pr = &hr->hr_api.rq_principal;
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		how = toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT
+		how = toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ||
+			      toe == MHD_REQUEST_TERMINATED_READ_ERROR ||
+			      toe == MHD_REQUEST_TERMINATED_WITH_ERROR
 			  ? " (client went away)"
 			  : " (not completed)";
 	log_access(
@@ -564,6 +614,9 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			log_warn("removing %s", hr->hr_path);
 	}
 	free(hr);
+	if (atomic_fetch_sub(&l->hl_inflight, 1) == 1 &&
+	    atomic_load(&l->hl_retired))
+		http_jails_reap_later(l->hl_srv->hs_jails);
 	atomic_fetch_sub(&l->hl_srv->hs_inflight, 1);
 }
 
@@ -604,6 +657,9 @@ http_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 	peer->hp_principal.pr_pid = uc.pid;
 	snprintf(peer->hp_principal.pr_via, sizeof(peer->hp_principal.pr_via),
 		 "unix");
+	/* A jail's socket puts its callers in the jail, whoever they are. */
+	memcpy(peer->hp_principal.pr_jail, l->hl_jail,
+	       sizeof(peer->hp_principal.pr_jail));
 	/* The kernel's view of the peer's groups, not /etc/group's. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
 		peer->hp_principal.pr_ngroups = (int)(glen / sizeof(gid_t));
@@ -630,13 +686,40 @@ http_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warnx("libmicrohttpd: %s", buf);
 }
 
+/* Starts libmicrohttpd on l's socket, as every listener is started. */
+static int
+http_listener_start(struct http_server *srv, struct http_listener *l)
+{
+	l->hl_mhd = MHD_start_daemon(
+	    srv->hs_mhd_flags, 0, NULL, NULL, http_access, l,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->hl_sock->ls_fd,
+	    MHD_OPTION_THREAD_POOL_SIZE,
+	    srv->hs_threads > 1 ? srv->hs_threads : 0,
+	    MHD_OPTION_CONNECTION_LIMIT, srv->hs_conn_limit,
+	    MHD_OPTION_CONNECTION_TIMEOUT, srv->hs_conn_timeout,
+	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, l,
+	    MHD_OPTION_NOTIFY_CONNECTION, http_connection, l,
+	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);
+	if (l->hl_mhd == NULL) {
+		log_warnx("%s: libmicrohttpd did not start",
+			  l->hl_sock->ls_name);
+		errno = EIO;
+		return -1;
+	}
+	if (l->hl_jail[0] != '\0')
+		log_info("listening on %s for jail %s", l->hl_sock->ls_name,
+			 l->hl_jail);
+	else
+		log_info("listening on %s", l->hl_sock->ls_name);
+	return 0;
+}
+
 int
 http_start(struct http_server **out, const struct api_context *ctx,
 	   struct auth *auth, struct listen_sock *socks, int nsocks,
 	   const struct http_options *opt)
 {
 	struct http_server *srv;
-	unsigned flags;
 	int i;
 
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
@@ -659,54 +742,54 @@ http_start(struct http_server **out, const struct api_context *ctx,
 		return -1;
 	}
 	if (opt->ho_per_connection)
-		flags = MHD_USE_THREAD_PER_CONNECTION |
-			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-			MHD_USE_ITC;
+		srv->hs_mhd_flags = MHD_USE_THREAD_PER_CONNECTION |
+				    MHD_USE_INTERNAL_POLLING_THREAD |
+				    MHD_USE_POLL | MHD_USE_ITC;
 	else
-		flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-			MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
+		srv->hs_mhd_flags = MHD_USE_INTERNAL_POLLING_THREAD |
+				    MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
+				    MHD_USE_ITC;
 	if (opt->ho_verbose)
-		flags |= MHD_USE_ERROR_LOG;
+		srv->hs_mhd_flags |= MHD_USE_ERROR_LOG;
+	srv->hs_threads = opt->ho_per_connection ? 0 : opt->ho_threads;
+	srv->hs_conn_limit = opt->ho_conn_limit;
+	srv->hs_conn_timeout = opt->ho_conn_timeout;
+	/* Before the first listener: its first request may be a jail's PUT. */
+	if (opt->ho_jails != NULL) {
+		srv->hs_jails = opt->ho_jails;
+		http_jails_attach(srv->hs_jails, srv);
+	}
 
 	for (i = 0; i < nsocks; i++) {
 		struct http_listener *l = &srv->hs_listeners[i];
-		unsigned threads = opt->ho_per_connection ? 0 : opt->ho_threads;
 
 		l->hl_srv = srv;
 		l->hl_sock = &socks[i];
-		l->hl_mhd = MHD_start_daemon(
-		    flags, 0, NULL, NULL, http_access, l,
-		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)socks[i].ls_fd,
-		    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
-		    MHD_OPTION_CONNECTION_LIMIT, opt->ho_conn_limit,
-		    MHD_OPTION_CONNECTION_TIMEOUT, opt->ho_conn_timeout,
-		    MHD_OPTION_NOTIFY_COMPLETED, http_completed, l,
-		    MHD_OPTION_NOTIFY_CONNECTION, http_connection, l,
-		    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
-		    MHD_OPTION_END);
-		if (l->hl_mhd == NULL) {
-			log_warnx("%s: libmicrohttpd did not start",
-				  socks[i].ls_name);
+		if (http_listener_start(srv, l) != 0) {
 			srv->hs_n = i;
 			http_stop(srv, 0);
 			return -1;
 		}
-		log_info("listening on %s", socks[i].ls_name);
 	}
 	srv->hs_n = nsocks;
 	*out = srv;
 	return 0;
 }
 
-/* Ends every streaming response (the daemon stops): each sends its end. */
+/*
+ * Ends every streaming response of listener l (NULL: of every listener),
+ * because the daemon stops or l's socket goes: each sends its end.
+ */
 static void
-http_end_streams(struct http_server *srv)
+http_end_streams(struct http_server *srv, struct http_listener *l)
 {
 	struct http_stream *sm;
 
 	for (;;) {
 		pthread_mutex_lock(&srv->hs_streams_lock);
 		for (sm = srv->hs_streams; sm != NULL; sm = sm->sm_next) {
+			if (l != NULL && sm->sm_listener != l)
+				continue;
 			pthread_mutex_lock(&sm->sm_lock);
 			if (!sm->sm_ended)
 				break; /* sm_lock stays held */
@@ -731,19 +814,295 @@ http_end_streams(struct http_server *srv)
 	}
 }
 
+/*
+ * Takes jail listener l out of service: no new connections, new requests
+ * on kept-alive ones get 503, streaming responses end, and the socket
+ * file goes now so that its path can be bound again.  The fd stays open
+ * until libmicrohttpd is stopped (its threads may still poll it).
+ * hj_lock held; l is moved from hj_active to hj_retired.
+ */
+static void
+http_jails_retire_locked(struct http_jails *hj, struct http_listener *l)
+{
+	struct http_listener **pp;
+
+	for (pp = &hj->hj_active; *pp != NULL; pp = &(*pp)->hl_next)
+		if (*pp == l) {
+			*pp = l->hl_next;
+			break;
+		}
+	atomic_store(&l->hl_retired, 1);
+	if (l->hl_mhd != NULL)
+		(void)MHD_quiesce_daemon(l->hl_mhd);
+	if (l->hl_own.ls_path != NULL) {
+		if (unlink(l->hl_own.ls_path) != 0 && errno != ENOENT)
+			log_warn("jail %s: removing %s", l->hl_jail,
+				 l->hl_own.ls_path);
+		free(l->hl_own.ls_path);
+		l->hl_own.ls_path = NULL;
+	}
+	if (l->hl_srv != NULL)
+		http_end_streams(l->hl_srv, l);
+	log_info("stopped listening on %s for jail %s", l->hl_own.ls_name,
+		 l->hl_jail);
+	l->hl_next = hj->hj_retired;
+	hj->hj_retired = l;
+}
+
+/*
+ * Takes the retired listeners without requests in flight (all of them
+ * with force) off hj_retired and returns them, for http_jails_reap to
+ * stop once hj_lock is released: stopping libmicrohttpd completes its
+ * requests, whose callbacks take hj_lock.  hj_lock held.
+ *
+ * A request begins by counting itself in hl_inflight and only then looks
+ * at hl_retired, which was set before this looks at hl_inflight: so a
+ * listener seen idle here can only get requests that answer 503 on the
+ * spot, never one that suspends its connection.
+ */
+static struct http_listener *
+http_jails_reap_locked(struct http_jails *hj, int force)
+{
+	struct http_listener **pp = &hj->hj_retired, *l, *gone = NULL;
+
+	while ((l = *pp) != NULL) {
+		if (!force && atomic_load(&l->hl_inflight) > 0) {
+			pp = &l->hl_next;
+			continue;
+		}
+		*pp = l->hl_next;
+		l->hl_next = gone;
+		gone = l;
+	}
+	return gone;
+}
+
+/* Stops and frees the listeners http_jails_reap_locked returned. */
+static void
+http_jails_reap(struct http_listener *gone)
+{
+	struct http_listener *l;
+
+	while ((l = gone) != NULL) {
+		gone = l->hl_next;
+		if (l->hl_mhd != NULL)
+			MHD_stop_daemon(l->hl_mhd);
+		listen_close(&l->hl_own);
+		free(l);
+	}
+}
+
+static void
+http_jails_reap_work(struct work *wk)
+{
+	struct http_jails *hj =
+	    (struct http_jails *)((char *)wk -
+				  offsetof(struct http_jails, hj_reap));
+	struct http_listener *gone;
+
+	pthread_mutex_lock(&hj->hj_lock);
+	hj->hj_reap_queued = 0;
+	gone = http_jails_reap_locked(hj, 0);
+	pthread_mutex_unlock(&hj->hj_lock);
+	http_jails_reap(gone);
+}
+
+/*
+ * The last request of a retired listener completed: reap it from a
+ * worker thread (libmicrohttpd cannot be stopped from its own thread).
+ */
+static void
+http_jails_reap_later(struct http_jails *hj)
+{
+	if (hj == NULL)
+		return;
+	pthread_mutex_lock(&hj->hj_lock);
+	if (!hj->hj_reap_queued && !hj->hj_reap_off && hj->hj_srv != NULL) {
+		hj->hj_reap.wk_fn = http_jails_reap_work;
+		if (workers_submit(hj->hj_srv->hs_workers, &hj->hj_reap) == 0)
+			hj->hj_reap_queued = 1;
+	}
+	pthread_mutex_unlock(&hj->hj_lock);
+}
+
+/*
+ * Puts hj to use for srv (http_start): from now on listeners start at
+ * once, and those that waited for a server start now.  One that does not
+ * start is logged and dropped; its jail keeps its stored socket, for a
+ * PUT to retry.
+ */
+static void
+http_jails_attach(struct http_jails *hj, struct http_server *srv)
+{
+	struct http_listener *l, *next, *gone;
+
+	pthread_mutex_lock(&hj->hj_lock);
+	hj->hj_srv = srv;
+	hj->hj_started = 1;
+	hj->hj_reap_off = 0;
+	for (l = hj->hj_active; l != NULL; l = next) {
+		next = l->hl_next;
+		if (l->hl_mhd != NULL)
+			continue;
+		l->hl_srv = srv;
+		if (http_listener_start(srv, l) != 0)
+			http_jails_retire_locked(hj, l);
+	}
+	gone = http_jails_reap_locked(hj, 0);
+	pthread_mutex_unlock(&hj->hj_lock);
+	http_jails_reap(gone);
+}
+
+int
+http_jails_new(struct http_jails **out)
+{
+	struct http_jails *hj;
+
+	if ((hj = calloc(1, sizeof(*hj))) == NULL)
+		return -1;
+	pthread_mutex_init(&hj->hj_lock, NULL);
+	*out = hj;
+	return 0;
+}
+
+void
+http_jails_free(struct http_jails *hj)
+{
+	if (hj == NULL)
+		return;
+	struct http_listener *gone;
+
+	/* After http_stop, nothing is left; without a server (start-up
+	 * failed), listeners may wait for one that never came. */
+	pthread_mutex_lock(&hj->hj_lock);
+	while (hj->hj_active != NULL) {
+		assert(hj->hj_active->hl_mhd == NULL);
+		http_jails_retire_locked(hj, hj->hj_active);
+	}
+	gone = http_jails_reap_locked(hj, 1);
+	pthread_mutex_unlock(&hj->hj_lock);
+	http_jails_reap(gone);
+	pthread_mutex_destroy(&hj->hj_lock);
+	free(hj);
+}
+
+static struct http_listener *
+http_jails_find_locked(struct http_jails *hj, const char *jail)
+{
+	struct http_listener *l;
+
+	for (l = hj->hj_active; l != NULL; l = l->hl_next)
+		if (strcmp(l->hl_jail, jail) == 0)
+			return l;
+	return NULL;
+}
+
+/*
+ * Listens on path for jail; see http.h.  The new socket is bound before
+ * the old one goes, so a failure leaves the jail as it was.
+ */
+int
+http_jails_listen(void *cls, const char *jail, const char *path)
+{
+	struct http_jails *hj = cls;
+	struct http_listener *l = NULL, *old, *gone;
+	char spec[sizeof(l->hl_own.ls_name)];
+	int err;
+
+	if (strlen(jail) >= sizeof(l->hl_jail) || jail[0] == '\0' ||
+	    path[0] != '/') {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&hj->hj_lock);
+	if (hj->hj_srv == NULL && hj->hj_started) {
+		err = ESHUTDOWN;
+		goto fail;
+	}
+	old = http_jails_find_locked(hj, jail);
+	if (old != NULL && old->hl_own.ls_path != NULL &&
+	    strcmp(old->hl_own.ls_path, path) == 0) {
+		gone = http_jails_reap_locked(hj, 0);
+		pthread_mutex_unlock(&hj->hj_lock);
+		http_jails_reap(gone);
+		return 0;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		err = errno;
+		goto fail;
+	}
+	l->hl_srv = hj->hj_srv;
+	l->hl_sock = &l->hl_own;
+	l->hl_own.ls_fd = -1;
+	snprintf(l->hl_jail, sizeof(l->hl_jail), "%s", jail);
+	snprintf(spec, sizeof(spec), "unix:%s", path);
+	if (listen_open(spec, &l->hl_own) != 0) {
+		err = errno;
+		free(l);
+		goto fail;
+	}
+	/* Before http_start, bound only: http_start starts it. */
+	if (hj->hj_srv != NULL && http_listener_start(hj->hj_srv, l) != 0) {
+		err = errno;
+		listen_close(&l->hl_own);
+		free(l);
+		goto fail;
+	}
+	if (old != NULL)
+		http_jails_retire_locked(hj, old);
+	l->hl_next = hj->hj_active;
+	hj->hj_active = l;
+	gone = http_jails_reap_locked(hj, 0);
+	pthread_mutex_unlock(&hj->hj_lock);
+	http_jails_reap(gone);
+	return 0;
+fail:
+	pthread_mutex_unlock(&hj->hj_lock);
+	errno = err;
+	return -1;
+}
+
+/*
+ * Stops listening for jail; see http.h.
+ */
+void
+http_jails_unlisten(void *cls, const char *jail)
+{
+	struct http_jails *hj = cls;
+	struct http_listener *l, *gone;
+
+	pthread_mutex_lock(&hj->hj_lock);
+	if ((l = http_jails_find_locked(hj, jail)) != NULL)
+		http_jails_retire_locked(hj, l);
+	gone = http_jails_reap_locked(hj, 0);
+	pthread_mutex_unlock(&hj->hj_lock);
+	http_jails_reap(gone);
+}
+
 void
 http_stop(struct http_server *srv, unsigned timeout_s)
 {
+	struct http_listener *gone;
+	struct http_jails *hj;
 	uint64_t deadline;
 	int i;
 
 	if (srv == NULL)
 		return;
+	hj = srv->hs_jails;
 	atomic_store(&srv->hs_stopping, 1);
 	/* Stop accepting; the listening sockets stay the caller's. */
 	for (i = 0; i < srv->hs_n; i++)
 		MHD_quiesce_daemon(srv->hs_listeners[i].hl_mhd);
-	http_end_streams(srv);
+	/* The jails' sockets are ours: they go now, and no new ones come. */
+	if (hj != NULL) {
+		pthread_mutex_lock(&hj->hj_lock);
+		hj->hj_srv = NULL;
+		while (hj->hj_active != NULL)
+			http_jails_retire_locked(hj, hj->hj_active);
+		pthread_mutex_unlock(&hj->hj_lock);
+	}
+	http_end_streams(srv, NULL);
 	deadline = timefmt_mono_us() + (uint64_t)timeout_s * 1000000;
 	while (atomic_load(&srv->hs_inflight) > 0 &&
 	       timefmt_mono_us() < deadline) {
@@ -755,10 +1114,21 @@ http_stop(struct http_server *srv, unsigned timeout_s)
 		log_warnx("%d requests still in flight after %us; closing "
 			  "their connections",
 			  atomic_load(&srv->hs_inflight), timeout_s);
+	if (hj != NULL) {
+		pthread_mutex_lock(&hj->hj_lock);
+		hj->hj_reap_off = 1;
+		pthread_mutex_unlock(&hj->hj_lock);
+	}
 	/* Requests on workers finish (their writes are short) first. */
 	workers_destroy(srv->hs_workers);
 	for (i = 0; i < srv->hs_n; i++)
 		MHD_stop_daemon(srv->hs_listeners[i].hl_mhd);
+	if (hj != NULL) {
+		pthread_mutex_lock(&hj->hj_lock);
+		gone = http_jails_reap_locked(hj, 1);
+		pthread_mutex_unlock(&hj->hj_lock);
+		http_jails_reap(gone);
+	}
 	hangup_stop(srv->hs_hangup);
 	pthread_mutex_destroy(&srv->hs_streams_lock);
 	free(srv->hs_listeners);

@@ -74,10 +74,11 @@ listen_unix(const char *path, struct listen_sock *ls)
 		goto fail;
 	}
 	/*
-	 * Owner and group may connect; who may do what is decided per
-	 * request from the caller's credentials.
+	 * Anyone may connect: who may do what is decided per request from
+	 * the caller's credentials (a refusal says why, which a socket
+	 * permission could not).
 	 */
-	if (chmod(path, 0660) != 0) {
+	if (chmod(path, 0666) != 0) {
 		log_warn("unix:%s: chmod", path);
 		goto fail_unlink;
 	}

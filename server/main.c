@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/policy.h"
 #include "api/routes.h"
 #include "core/log.h"
 #include "core/timefmt.h"
@@ -24,7 +26,8 @@
 #include "core/vmreg.h"
 #include "core/vmrun.h"
 #include "db/db.h"
-#include "server/auth.h"
+#include "core/auth.h"
+#include "core/jails.h"
 #include "server/config.h"
 #include "server/http.h"
 #include "server/listen.h"
@@ -69,6 +72,36 @@ main_limits(const struct config *cf, struct api_context *ctx)
 	return 0;
 }
 
+/*
+ * The vmm group by name or number.  A name that does not exist leaves the
+ * group empty (logged): only root may then act.
+ */
+static int
+main_vmm_group(const char *spec, gid_t *gid)
+{
+	struct group gr, *res = NULL;
+	char buf[4096], *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(spec, &end, 10);
+	if (*spec >= '0' && *spec <= '9' && *end == '\0' && errno == 0 &&
+	    n < (unsigned long)(gid_t)-1) {
+		*gid = (gid_t)n;
+		return 0;
+	}
+	if (getgrnam_r(spec, &gr, buf, sizeof(buf), &res) == 0 && res != NULL) {
+		*gid = gr.gr_gid;
+		log_info("vmm group %s is gid %ld", spec, (long)*gid);
+		return 0;
+	}
+	log_warnx("vmm group %s does not exist: only root may use the "
+		  "daemon (--vmm-group NAME or GID)",
+		  spec);
+	*gid = (gid_t)-1;
+	return 0;
+}
+
 static int
 main_daemonize(const char *pidfile)
 {
@@ -104,12 +137,17 @@ main(int argc, char **argv)
 {
 	struct config cf;
 	struct api_context ctx;
+	struct policy policy;
 	struct listen_sock socks[CONFIG_MAX_LISTEN];
 	struct http_options hopt;
 	struct http_server *http = NULL;
 	struct db *db = NULL;
 	struct vmreg *reg = NULL;
 	struct auth *auth = NULL;
+	struct jails *jails = NULL;
+	struct http_jails *hjails = NULL;
+	struct jail_info *jl = NULL;
+	size_t njl = 0, k;
 	struct images *images = NULL;
 	struct vmrun *vmrun = NULL;
 	char images_dir[4096];
@@ -141,6 +179,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&ctx, 0, sizeof(ctx));
+	memset(&policy, 0, sizeof(policy));
 	if (api_routes_check() != 0)
 		fatalx("the route table is inconsistent");
 	if (main_limits(&cf, &ctx) != 0)
@@ -153,7 +192,9 @@ main(int argc, char **argv)
 	ctx.ac_driver_reason = reason;
 	log_info("driver %s (%s)", ctx.ac_driver, reason);
 
-	if (mkdir(cf.cf_state_dir, 0750) != 0 && errno != EEXIST) {
+	/* Traversable, so that callers reach the socket; what is secret in
+	 * it (database, token) has its own mode. */
+	if (mkdir(cf.cf_state_dir, 0755) != 0 && errno != EEXIST) {
 		log_warn("state directory %s", cf.cf_state_dir);
 		goto out;
 	}
@@ -175,6 +216,13 @@ main(int argc, char **argv)
 		log_warn("database %s", cf.cf_db);
 		goto out;
 	}
+	/* Token hashes and every VM: the daemon's alone (its -wal and -shm
+	 * files take this mode too). */
+	if (chmod(cf.cf_db, 0600) != 0)
+		log_warn("chmod %s", cf.cf_db);
+	if (main_vmm_group(cf.cf_vmm_group, &policy.po_vmm_gid) != 0)
+		goto out;
+	policy.po_max_running = cf.cf_max_running;
 	if (vmreg_open(&reg, db) != 0) {
 		log_warn("loading VM definitions");
 		goto out;
@@ -221,6 +269,35 @@ main(int argc, char **argv)
 	hopt.ho_conn_timeout = cf.cf_conn_timeout;
 	hopt.ho_workers = cf.cf_workers;
 	hopt.ho_verbose = cf.cf_verbose;
+	/* Jails, and the hooks that give them sockets while running. */
+	if (jails_open(&jails, db) != 0) {
+		log_warn("loading jails");
+		goto out;
+	}
+	if (http_jails_new(&hjails) != 0) {
+		log_warn("jail listeners");
+		goto out;
+	}
+	ctx.ac_jails = jails;
+	ctx.ac_auth = auth;
+	ctx.ac_jail_listen = http_jails_listen;
+	ctx.ac_jail_unlisten = http_jails_unlisten;
+	ctx.ac_listen_cls = hjails;
+	hopt.ho_jails = hjails;
+	/* The stored jails' sockets, bound now and served from http_start
+	 * on; one that cannot be bound is logged and left for a PUT of its
+	 * jail to retry. */
+	if (jails_list(jails, &jl, &njl) == 0) {
+		for (k = 0; k < njl; k++)
+			if (jl[k].ji_socket[0] != '\0' &&
+			    http_jails_listen(hjails, jl[k].ji_name,
+					      jl[k].ji_socket) != 0)
+				log_warn("jail %s: listening on %s",
+					 jl[k].ji_name, jl[k].ji_socket);
+		free(jl);
+	}
+	policy.po_jails = ctx.ac_jails;
+	ctx.ac_policy = &policy;
 	if (http_start(&http, &ctx, auth, socks, nsocks, &hopt) != 0)
 		goto out;
 	log_info("vmmapid %s ready (database %s, schema %d)", VMMAPID_VERSION,
@@ -248,6 +325,8 @@ out:
 		listen_close(&socks[i]);
 	vmrun_close(vmrun);
 	images_close(images);
+	http_jails_free(hjails);
+	jails_close(jails);
 	auth_close(auth);
 	vmreg_close(reg);
 	db_close(db);

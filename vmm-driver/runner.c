@@ -1032,6 +1032,179 @@ runner_vm(struct runner *r)
 	return vm;
 }
 
+/* Fixed at runner_start: no lock needed. */
+unsigned
+runner_vcpus(const struct runner *r)
+{
+	return r->r_nvcpus;
+}
+
+/* Fixed at runner_start, like the vCPU count. */
+uint64_t
+runner_memory(const struct runner *r)
+{
+	return r->r_memory;
+}
+
+/*
+ * The start of a driver operation on the paused VM: EBUSY unless paused
+ * (and no reset under way), ENOENT for a vCPU past the last (id
+ * RUNNER_ANY_VCPU: none named).  On success r_vm stays valid until
+ * runner_op_end: a stop waits for r_vm_users.
+ */
+#define RUNNER_ANY_VCPU (~0u)
+
+static int
+runner_op_begin(struct runner *r, unsigned id)
+{
+	if (id != RUNNER_ANY_VCPU && id >= r->r_nvcpus) {
+		errno = ENOENT;
+		return -1;
+	}
+	pthread_mutex_lock(&r->r_lock);
+	if (r->r_end || r->r_vm == NULL || r->r_state != RUNNER_PAUSED ||
+	    r->r_resetting || r->r_nparked < r->r_nvcpus) {
+		pthread_mutex_unlock(&r->r_lock);
+		errno = EBUSY;
+		return -1;
+	}
+	r->r_vm_users++;
+	pthread_mutex_unlock(&r->r_lock);
+	return 0;
+}
+
+static void
+runner_op_end(struct runner *r)
+{
+	int err = errno;
+
+	pthread_mutex_lock(&r->r_lock);
+	r->r_vm_users--;
+	pthread_cond_broadcast(&r->r_ctl);
+	pthread_mutex_unlock(&r->r_lock);
+	errno = err;
+}
+
+/* A backend operation missing from the table is one it cannot do. */
+#define RUNNER_OP_CALL(r, op, ...)                                             \
+	((r)->r_ops->op != NULL ? (r)->r_ops->op(__VA_ARGS__)                  \
+				: (errno = ENOTSUP, -1))
+
+/* vcpu_get_regs while paused; see runner.h for the errors. */
+int
+runner_vcpu_get_regs(struct runner *r, unsigned id, struct vmm_regs *regs,
+		     unsigned groups)
+{
+	int rc;
+
+	if (runner_op_begin(r, id) != 0)
+		return -1;
+	rc = RUNNER_OP_CALL(r, vo_vcpu_get_regs, r->r_vm, id, regs, groups);
+	runner_op_end(r);
+	return rc;
+}
+
+/* vcpu_set_regs while paused; see runner.h for the errors. */
+int
+runner_vcpu_set_regs(struct runner *r, unsigned id, const struct vmm_regs *regs,
+		     unsigned groups)
+{
+	int rc;
+
+	if (runner_op_begin(r, id) != 0)
+		return -1;
+	rc = RUNNER_OP_CALL(r, vo_vcpu_set_regs, r->r_vm, id, regs, groups);
+	runner_op_end(r);
+	return rc;
+}
+
+/* vm_get_params while paused. */
+int
+runner_params_get(struct runner *r, struct vmm_params *p)
+{
+	int rc;
+
+	if (runner_op_begin(r, RUNNER_ANY_VCPU) != 0)
+		return -1;
+	rc = RUNNER_OP_CALL(r, vo_vm_get_params, r->r_vm, p);
+	runner_op_end(r);
+	return rc;
+}
+
+/* vm_set_params while paused. */
+int
+runner_params_set(struct runner *r, const struct vmm_params *p)
+{
+	int rc;
+
+	if (runner_op_begin(r, RUNNER_ANY_VCPU) != 0)
+		return -1;
+	rc = RUNNER_OP_CALL(r, vo_vm_set_params, r->r_vm, p);
+	runner_op_end(r);
+	return rc;
+}
+
+/* vm_protect while paused. */
+int
+runner_protect(struct runner *r, uint64_t gpa, uint64_t size, unsigned prot)
+{
+	int rc;
+
+	if (runner_op_begin(r, RUNNER_ANY_VCPU) != 0)
+		return -1;
+	rc = RUNNER_OP_CALL(r, vo_vm_protect, r->r_vm, gpa, size, prot);
+	runner_op_end(r);
+	return rc;
+}
+
+/*
+ * One vCPU back to its power-on state (vCPU 0 to the flat entry), and
+ * the runner's view of it with it: nothing queued, not waiting in HLT;
+ * a secondary vCPU waits for a start-up IPI again, as at start.
+ */
+int
+runner_vcpu_reset(struct runner *r, unsigned id)
+{
+	struct vmm_regs regs;
+	struct runner_vcpu *rv;
+	int rc;
+
+	if (runner_op_begin(r, id) != 0)
+		return -1;
+	if (id == 0) {
+		runner_flat_regs(r, &regs);
+		rc = RUNNER_OP_CALL(r, vo_vcpu_reset, r->r_vm, 0, &regs,
+				    VMM_REGS_GPRS | VMM_REGS_SREGS);
+	} else {
+		rc = RUNNER_OP_CALL(r, vo_vcpu_reset, r->r_vm, id, NULL, 0);
+	}
+	if (rc == 0) {
+		rv = &r->r_vcpus[id];
+		pthread_mutex_lock(&r->r_lock);
+		rv->rv_waiting = 0;
+		rv->rv_nmi = 0;
+		rv->rv_nirqs = 0;
+		memset(rv->rv_irqs, 0, sizeof(rv->rv_irqs));
+		rv->rv_sipi = id != 0;
+		if (rv->rv_done && id == 0) {
+			rv->rv_done = 0;
+			r->r_ndone--;
+		} else if (!rv->rv_done && id != 0) {
+			rv->rv_done = 1;
+			/* Nothing left that could run: the end a guest gets
+			 * by halting every vCPU (the VM stays until
+			 * runner_op_end, as r_vm_users holds it). */
+			if (++r->r_ndone == r->r_nvcpus)
+				runner_end(r, RUNNER_STOPPED,
+					   "halted with interrupts disabled", 0,
+					   0);
+		}
+		pthread_mutex_unlock(&r->r_lock);
+	}
+	runner_op_end(r);
+	return rc;
+}
+
 /* Ends the run first if it still lasts (forced), then frees. */
 void
 runner_free(struct runner *r)

@@ -112,6 +112,40 @@ int runner_interrupt(struct runner *r, unsigned id, enum vmm_intr_type type,
 /* The backend VM, for register operations while paused. */
 struct vmm_vm *runner_vm(struct runner *r);
 
+/* The VM's shape, fixed for the run: vCPUs and bytes of guest RAM. */
+unsigned runner_vcpus(const struct runner *r);
+uint64_t runner_memory(const struct runner *r);
+
+/*
+ * The driver operations on a paused VM (after runner_pause, before
+ * runner_resume), each the backend's operation of the same name (vmm.h).
+ * The caller serializes them with runner_stop and runner_reset, as with
+ * runner_vm.  Errors: EBUSY when the VM is not paused (or the run
+ * ended); ENOENT when there is no vCPU id; ENOTSUP when the backend
+ * cannot; otherwise the backend's errno (EINVAL: the backend refused the
+ * values, and nothing changed).  Unlike the controls above, a bad id is
+ * not EINVAL, so that EINVAL always means the values.
+ */
+int runner_vcpu_get_regs(struct runner *r, unsigned id, struct vmm_regs *regs,
+			 unsigned groups);
+int runner_vcpu_set_regs(struct runner *r, unsigned id,
+			 const struct vmm_regs *regs, unsigned groups);
+int runner_params_get(struct runner *r, struct vmm_params *p);
+int runner_params_set(struct runner *r, const struct vmm_params *p);
+/* gpa and size page-aligned; prot a set of VMM_PROT_* bits (0: none). */
+int runner_protect(struct runner *r, uint64_t gpa, uint64_t size,
+		   unsigned prot);
+
+/*
+ * VMM_IOC_RESETCPU for one vCPU of a paused VM: its power-on state, and
+ * for vCPU 0 the flat image's entry (real mode at 0:entry) as at start;
+ * memory and the other vCPUs stay as they are.  Interrupts queued for it
+ * are dropped; its exit counters stay.  A secondary vCPU goes back to
+ * waiting for a start-up IPI, which nothing sends yet.  Errors as above;
+ * a reset the backend refuses leaves the vCPU in an unknown state.
+ */
+int runner_vcpu_reset(struct runner *r, unsigned id);
+
 /*
  * Frees the runner after its run ended (waits for its threads to be
  * gone). Not from rc_on_exit. NULL ok.

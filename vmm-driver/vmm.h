@@ -184,6 +184,7 @@ struct vmm_ops {
 
 /* The backends compiled in; NULL where not available on this system. */
 extern const struct vmm_ops vmm_kvm_ops;
+extern const struct vmm_ops vmm_sim_ops;
 
 /* The x86 power-on register state (cs 0xf000 base 0xffff0000, rip 0xfff0). */
 void vmm_regs_poweron(struct vmm_regs *regs);

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <grp.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -42,6 +44,33 @@
 struct harness_block {
 	struct harness_block *b_next;
 	max_align_t b_data[];
+};
+
+/* A response body as it arrives. */
+struct harness_buf {
+	char *b_data;
+	size_t b_len;
+	size_t b_cap;
+};
+
+/* A GET read while it arrives; see harness.h. */
+struct harness_stream {
+	struct harness *s_h;
+	pthread_t s_thread;
+	int s_joinable;
+	pthread_mutex_t s_lock; /* guards s_body, s_abort, s_done, s_code */
+	pthread_cond_t s_cond;  /* s_body grew or s_done was set */
+	struct harness_buf s_body;
+	size_t s_max;
+	long s_timeout_ms;
+	int s_abort;
+	int s_done;
+	int s_code;
+	/* The head, written by the thread until s_done. */
+	struct harness_response *s_resp;
+	struct curl_slist *s_hdrs;
+	char s_url[512];
+	struct harness_stream *s_next;
 };
 
 static pthread_once_t harness_curl_once = PTHREAD_ONCE_INIT;
@@ -88,6 +117,9 @@ harness_failf(const char *file, int line, const char *fmt, ...)
 }
 
 #define HFAIL(...) harness_failf(__FILE__, __LINE__, __VA_ARGS__)
+
+static void harness_stream_free(struct harness_stream *s);
+static void harness_child_free(struct harness_child *c);
 
 static int
 harness_free_port(void)
@@ -524,6 +556,9 @@ harness_teardown(void **state)
 
 	harness_curl_free(h->h_curl);
 	h->h_curl = NULL;
+	/* Children first: an open request of theirs would delay the stop. */
+	while (h->h_children != NULL)
+		harness_child_free(h->h_children);
 	if (pid > 0) {
 		kill(pid, SIGTERM);
 		if (harness_wait_pid(pid, HARNESS_STOP_MS, &status) == -1) {
@@ -539,6 +574,13 @@ harness_teardown(void **state)
 				    desc);
 			rc = -1;
 		}
+	}
+	/* The daemon is gone: transfers still under way end at once. */
+	while (h->h_streams != NULL) {
+		struct harness_stream *s = h->h_streams;
+
+		h->h_streams = s->s_next;
+		harness_stream_free(s);
 	}
 	if (!h->h_passed || rc != 0)
 		harness_print_log(h);
@@ -597,12 +639,6 @@ harness_curl_free(void *curl)
 	if (curl != NULL)
 		curl_easy_cleanup(curl);
 }
-
-struct harness_buf {
-	char *b_data;
-	size_t b_len;
-	size_t b_cap;
-};
 
 static size_t
 harness_on_body(char *p, size_t size, size_t n, void *arg)
@@ -1201,4 +1237,918 @@ harness_assert_json_int(const struct harness_response *r, const char *dotted,
 	snprintf(what, sizeof(what), "expected %s = %lld (an integer)", dotted,
 		 value);
 	harness_fail_response(r, file, line, what);
+}
+
+/*
+ * A file read whole; see harness.h.
+ */
+char *
+harness_read_file(struct harness *h, const char *path, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	size_t got = 0, n;
+	FILE *f;
+
+	f = fopen(path, "rb");
+	if (f == NULL)
+		HFAIL("open %s: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) != 0 || st.st_size < 0) {
+		fclose(f);
+		HFAIL("stat %s: %s", path, strerror(errno));
+	}
+	buf = harness_alloc(h, (size_t)st.st_size + 1);
+	while (got < (size_t)st.st_size &&
+	       (n = fread(buf + got, 1, (size_t)st.st_size - got, f)) > 0)
+		got += n;
+	fclose(f);
+	if (got != (size_t)st.st_size)
+		HFAIL("read %s: %zu of %lld bytes", path, got,
+		      (long long)st.st_size);
+	buf[got] = '\0';
+	*len = got;
+	return (buf);
+}
+
+/*
+ * An image upload; see harness.h.
+ */
+struct harness_response *
+harness_put_image(struct harness *h, const char *name, const void *data,
+		  size_t len)
+{
+	const char *headers[] = {"Content-Type: application/octet-stream",
+				 NULL};
+	struct harness_request rq;
+	char path[256];
+
+	snprintf(path, sizeof(path), "/v1/images/%s", name);
+	memset(&rq, 0, sizeof(rq));
+	rq.rq_method = "PUT";
+	rq.rq_path = path;
+	rq.rq_headers = headers;
+	rq.rq_body = data;
+	rq.rq_body_len = len;
+	rq.rq_timeout_ms = 20000;
+	return (harness_send(h, &rq));
+}
+
+/*
+ * Skips a case the daemon's driver cannot run; see harness.h.
+ */
+void
+harness_need_driver(struct harness *h, const char *name)
+{
+	struct harness_response *r = harness_get(h, "/v1");
+	const char *have, *why;
+
+	harness_assert_status(r, 200, __FILE__, __LINE__);
+	have = json_string_value(harness_json_at(r->hr_json, "driver.name"));
+	why = json_string_value(harness_json_at(r->hr_json, "driver.reason"));
+	if (have != NULL && strcmp(have, name) == 0)
+		return;
+	print_message("[  SKIPPED ] this case runs guests and needs the %s "
+		      "driver; the daemon uses %s (%s)\n",
+		      name, have != NULL ? have : "(none)",
+		      why != NULL ? why : "no reason given");
+	h->h_passed = 1; /* a skip is no failure: no log dump */
+	skip();
+}
+
+/* Moves a response filled by harness_fetch() into h's keeping. */
+static struct harness_response *
+harness_keep(struct harness *h, struct harness_response *local)
+{
+	struct harness_response *rs = malloc(sizeof(*rs));
+
+	if (rs == NULL) {
+		harness_response_clear(local);
+		HFAIL("out of memory");
+	}
+	*rs = *local;
+	rs->hr_next = h->h_responses;
+	h->h_responses = rs;
+	return (rs);
+}
+
+/*
+ * Polls a VM's state; see harness.h.
+ */
+struct harness_response *
+harness_wait_vm_state(struct harness *h, const char *vm, const char *state,
+		      int timeout_ms)
+{
+	int64_t deadline = harness_now_ms() + timeout_ms;
+	struct harness_response rs;
+	struct harness_request rq;
+	const char *have;
+	char path[128], what[256];
+
+	snprintf(path, sizeof(path), "/v1/vms/%s", vm);
+	memset(&rq, 0, sizeof(rq));
+	rq.rq_method = "GET";
+	rq.rq_path = path;
+	if (h->h_curl == NULL)
+		h->h_curl = harness_curl_new();
+	for (;;) {
+		if (harness_fetch(h, h->h_curl, &rq, &rs) != 0) {
+			harness_print_log(h);
+			HFAIL("GET %s: no HTTP response (see above)", path);
+		}
+		have = json_string_value(
+		    harness_json_at(rs.hr_json, "status.state"));
+		if (rs.hr_status == 200 && have != NULL &&
+		    strcmp(have, state) == 0)
+			return (harness_keep(h, &rs));
+		if (harness_now_ms() >= deadline)
+			break;
+		harness_response_clear(&rs);
+		harness_sleep_ms(10);
+	}
+	snprintf(what, sizeof(what), "VM %s not %s within %d ms", vm, state,
+		 timeout_ms);
+	harness_fail_response(harness_keep(h, &rs), __FILE__, __LINE__, what);
+}
+
+static size_t
+harness_stream_on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct harness_stream *s = arg;
+	size_t ret = 0;
+
+	pthread_mutex_lock(&s->s_lock);
+	if (!s->s_abort) {
+		ret = harness_on_body(p, size, n, &s->s_body);
+		/* Any count other than size * n makes curl abort. */
+		if (s->s_max > 0 && s->s_body.b_len >= s->s_max)
+			ret = 0;
+		pthread_cond_broadcast(&s->s_cond);
+	}
+	pthread_mutex_unlock(&s->s_lock);
+	return (ret);
+}
+
+static int
+harness_stream_on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+			   curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct harness_stream *s = arg;
+	int abort_now;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	pthread_mutex_lock(&s->s_lock);
+	abort_now = s->s_abort;
+	pthread_mutex_unlock(&s->s_lock);
+	return (abort_now);
+}
+
+static void *
+harness_stream_main(void *arg)
+{
+	struct harness_stream *s = arg;
+	CURLcode cc = CURLE_FAILED_INIT;
+	long status = 0;
+	CURL *c;
+
+	c = curl_easy_init();
+	if (c != NULL) {
+		curl_easy_setopt(c, CURLOPT_URL, s->s_url);
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, s->s_h->h_sock);
+		curl_easy_setopt(c, CURLOPT_PROXY, "");
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, s->s_timeout_ms);
+		if (strcmp(s->s_resp->hr_method, "GET") == 0) {
+			curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		} else {
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
+					 s->s_resp->hr_method);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+					 (curl_off_t)0);
+		}
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, s->s_hdrs);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION,
+				 harness_stream_on_body);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, harness_on_header);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, s->s_resp);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION,
+				 harness_stream_on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
+		cc = curl_easy_perform(c);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_cleanup(c);
+	}
+	pthread_mutex_lock(&s->s_lock);
+	s->s_resp->hr_status = status;
+	s->s_code = (int)cc;
+	s->s_done = 1;
+	pthread_cond_broadcast(&s->s_cond);
+	pthread_mutex_unlock(&s->s_lock);
+	return (NULL);
+}
+
+/* Aborts the transfer, waits for its thread and frees the stream. */
+static void
+harness_stream_free(struct harness_stream *s)
+{
+	harness_stream_abort(s);
+	if (s->s_joinable)
+		pthread_join(s->s_thread, NULL);
+	curl_slist_free_all(s->s_hdrs);
+	free(s->s_body.b_data);
+	if (s->s_resp != NULL) {
+		harness_response_clear(s->s_resp);
+		free(s->s_resp);
+	}
+	pthread_cond_destroy(&s->s_cond);
+	pthread_mutex_destroy(&s->s_lock);
+	free(s);
+}
+
+/*
+ * Starts a streamed GET; see harness.h.
+ */
+struct harness_stream *
+harness_stream_open(struct harness *h, const char *method, const char *path,
+		    const char *const *headers, size_t max_bytes,
+		    long timeout_ms)
+{
+	struct harness_stream *s = calloc(1, sizeof(*s));
+	const char *const *p;
+	struct curl_slist *nh;
+	int rc;
+
+	pthread_once(&harness_curl_once, harness_curl_global);
+	if (s == NULL || (s->s_resp = calloc(1, sizeof(*s->s_resp))) == NULL) {
+		free(s);
+		HFAIL("out of memory");
+	}
+	s->s_h = h;
+	s->s_max = max_bytes;
+	s->s_timeout_ms = timeout_ms;
+	pthread_mutex_init(&s->s_lock, NULL);
+	pthread_cond_init(&s->s_cond, NULL);
+	snprintf(s->s_url, sizeof(s->s_url), "http://localhost%s", path);
+	snprintf(s->s_resp->hr_method, sizeof(s->s_resp->hr_method), "%s",
+		 method);
+	snprintf(s->s_resp->hr_path, sizeof(s->s_resp->hr_path), "%s", path);
+	/* Linked first, so that teardown frees it whatever fails next. */
+	s->s_next = h->h_streams;
+	h->h_streams = s;
+	for (p = headers; p != NULL && *p != NULL; p++) {
+		nh = curl_slist_append(s->s_hdrs, *p);
+		if (nh == NULL)
+			HFAIL("out of memory");
+		s->s_hdrs = nh;
+	}
+	/* curl's form type would be a body type for an empty body. */
+	if (strcmp(method, "GET") != 0 &&
+	    !harness_has_header(headers, "Content-Type")) {
+		nh = curl_slist_append(s->s_hdrs, "Content-Type:");
+		if (nh == NULL)
+			HFAIL("out of memory");
+		s->s_hdrs = nh;
+	}
+	rc = pthread_create(&s->s_thread, NULL, harness_stream_main, s);
+	if (rc != 0)
+		HFAIL("pthread_create: %s", strerror(rc));
+	s->s_joinable = 1;
+	return (s);
+}
+
+/* An absolute CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
+static void
+harness_deadline(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * Waits for bytes on a stream; see harness.h.
+ */
+int
+harness_stream_wait_for(struct harness_stream *s, const char *needle, int ms)
+{
+	struct timespec deadline;
+	int found = 0, rc = 0;
+
+	harness_deadline(&deadline, ms);
+	pthread_mutex_lock(&s->s_lock);
+	for (;;) {
+		found = s->s_body.b_data != NULL &&
+			memmem(s->s_body.b_data, s->s_body.b_len, needle,
+			       strlen(needle)) != NULL;
+		if (found || s->s_done || rc == ETIMEDOUT)
+			break;
+		rc = pthread_cond_timedwait(&s->s_cond, &s->s_lock, &deadline);
+	}
+	pthread_mutex_unlock(&s->s_lock);
+	return (found);
+}
+
+/*
+ * The bytes received; see harness.h.
+ */
+size_t
+harness_stream_len(struct harness_stream *s)
+{
+	size_t len;
+
+	pthread_mutex_lock(&s->s_lock);
+	len = s->s_body.b_len;
+	pthread_mutex_unlock(&s->s_lock);
+	return (len);
+}
+
+/*
+ * Asks the transfer to abort; see harness.h.
+ */
+void
+harness_stream_abort(struct harness_stream *s)
+{
+	pthread_mutex_lock(&s->s_lock);
+	s->s_abort = 1;
+	pthread_mutex_unlock(&s->s_lock);
+}
+
+/*
+ * Waits for a stream's end; see harness.h.
+ */
+struct harness_response *
+harness_stream_end(struct harness_stream *s, int ms, int *curl_code)
+{
+	struct harness *h = s->s_h;
+	struct harness_response *rs;
+	struct timespec deadline;
+	int done, rc = 0;
+
+	if (s->s_resp == NULL)
+		HFAIL("%s: harness_stream_end called twice", s->s_url);
+	harness_deadline(&deadline, ms);
+	pthread_mutex_lock(&s->s_lock);
+	while (!s->s_done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&s->s_cond, &s->s_lock, &deadline);
+	done = s->s_done;
+	pthread_mutex_unlock(&s->s_lock);
+	if (!done) {
+		harness_stream_abort(s);
+		HFAIL("%s %s: the stream did not end within %d ms (%zu body "
+		      "bytes so far)",
+		      s->s_resp->hr_method, s->s_resp->hr_path, ms,
+		      harness_stream_len(s));
+	}
+	pthread_join(s->s_thread, NULL);
+	s->s_joinable = 0;
+	rs = s->s_resp;
+	s->s_resp = NULL;
+	rs->hr_body = s->s_body.b_data != NULL ? s->s_body.b_data : strdup("");
+	rs->hr_body_len = s->s_body.b_len;
+	s->s_body.b_data = NULL;
+	s->s_body.b_len = 0;
+	if (rs->hr_body == NULL) {
+		harness_response_clear(rs);
+		free(rs);
+		HFAIL("out of memory");
+	}
+	if (harness_is_json_type(harness_header(rs, "Content-Type")) &&
+	    rs->hr_body_len > 0)
+		rs->hr_json = json_loadb(rs->hr_body, rs->hr_body_len, 0, NULL);
+	if (curl_code != NULL)
+		*curl_code = s->s_code;
+	rs->hr_next = h->h_responses;
+	h->h_responses = rs;
+	return (rs);
+}
+
+/*
+ * Requests as another identity, from forked children.
+ *
+ * The child reports over a pipe in records of a type byte, a 32-bit
+ * length and that many bytes: 'H' a header line (the status line too),
+ * 'B' body bytes, 'E' the end of the transfer (curl's result as an int),
+ * 'X' a reason the request could not be made.  After 'E' it waits for
+ * the parent to close its control pipe, so the transfer can end (the
+ * connection close) while the process lives on.
+ */
+#define HARNESS_REC_HEAD 5
+
+struct harness_child {
+	struct harness *c_h;
+	pid_t c_pid;              /* -1 once reaped */
+	int c_fd;                 /* records from the child, or -1 */
+	int c_ctl;                /* closed to let it exit, or -1 */
+	struct harness_buf c_raw; /* records not parsed yet */
+	struct harness_buf c_body;
+	struct harness_response *c_resp; /* head so far */
+	int c_done;                      /* 'E', 'X' or end of the pipe */
+	int c_code;                      /* curl's result; -1 none */
+	char c_error[256];               /* from 'X' */
+	struct harness_child *c_next;
+};
+
+/* What the child's curl callbacks need. */
+struct harness_child_io {
+	int ci_fd;
+	size_t ci_max;
+	size_t ci_got;
+};
+
+static int
+harness_write_all(int fd, const void *p, size_t len)
+{
+	const char *b = p;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, b, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (-1);
+		b += n;
+		len -= (size_t)n;
+	}
+	return (0);
+}
+
+static int
+harness_child_put(int fd, char type, const void *data, size_t len)
+{
+	unsigned char head[HARNESS_REC_HEAD];
+	uint32_t n = (uint32_t)len;
+
+	head[0] = (unsigned char)type;
+	memcpy(head + 1, &n, sizeof(n));
+	if (harness_write_all(fd, head, sizeof(head)) != 0)
+		return (-1);
+	return (len > 0 ? harness_write_all(fd, data, len) : 0);
+}
+
+static size_t
+harness_child_on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct harness_child_io *io = arg;
+
+	if (harness_child_put(io->ci_fd, 'H', p, size * n) != 0)
+		return (0);
+	return (size * n);
+}
+
+static size_t
+harness_child_on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct harness_child_io *io = arg;
+	size_t len = size * n;
+
+	if (harness_child_put(io->ci_fd, 'B', p, len) != 0)
+		return (0);
+	io->ci_got += len;
+	/* Any count other than len makes curl abort the transfer. */
+	if (io->ci_max > 0 && io->ci_got >= io->ci_max)
+		return (0);
+	return (len);
+}
+
+/* The child: takes the identity, makes the request, reports. */
+static void __attribute__((noreturn))
+harness_child_main(const struct harness *h, const struct harness_identity *id,
+		   const struct harness_request *rq, size_t max_bytes, int fd,
+		   int ctl)
+{
+	struct harness_child_io io = {fd, max_bytes, 0};
+	struct curl_slist *hdrs = NULL;
+	const char *const *p;
+	char url[2600], msg[256], c;
+	int code, want_body;
+	CURL *curl;
+
+#ifdef __linux__
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+	/* Keep the parent's connections (and their hang-ups) out of here. */
+	for (code = 3; code < 1024; code++)
+		if (code != fd && code != ctl)
+			close(code);
+	if (setgroups((size_t)id->hi_ngroups, id->hi_groups) != 0 ||
+	    setgid(id->hi_gid) != 0 || setuid(id->hi_uid) != 0 ||
+	    getuid() != id->hi_uid || geteuid() != id->hi_uid ||
+	    getgid() != id->hi_gid) {
+		snprintf(msg, sizeof(msg), "taking uid %ld gid %ld: %s",
+			 (long)id->hi_uid, (long)id->hi_gid, strerror(errno));
+		harness_child_put(fd, 'X', msg, strlen(msg));
+		_exit(1);
+	}
+	want_body = rq->rq_body != NULL || strcmp(rq->rq_method, "POST") == 0 ||
+		    strcmp(rq->rq_method, "PUT") == 0 ||
+		    strcmp(rq->rq_method, "PATCH") == 0;
+	for (p = rq->rq_headers; p != NULL && *p != NULL; p++)
+		hdrs = curl_slist_append(hdrs, *p);
+	if (want_body && !harness_has_header(rq->rq_headers, "Content-Type"))
+		hdrs = curl_slist_append(hdrs, "Content-Type:");
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	curl = curl_easy_init();
+	if (curl == NULL || hdrs == NULL) {
+		snprintf(msg, sizeof(msg), "curl set-up failed");
+		harness_child_put(fd, 'X', msg, strlen(msg));
+		_exit(1);
+	}
+	snprintf(url, sizeof(url), "http://localhost%s", rq->rq_path);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH,
+			 id->hi_sock != NULL ? id->hi_sock : h->h_sock);
+	curl_easy_setopt(curl, CURLOPT_PROXY, "");
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+			 rq->rq_timeout_ms > 0 ? rq->rq_timeout_ms
+					       : (long)HARNESS_TIMEOUT_MS);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, harness_child_on_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &io);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, harness_child_on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &io);
+	if (strcmp(rq->rq_method, "GET") == 0 && rq->rq_body == NULL) {
+		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, rq->rq_method);
+		if (want_body) {
+			curl_easy_setopt(curl, CURLOPT_POSTFIELDS,
+					 rq->rq_body != NULL ? rq->rq_body
+							     : "");
+			curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+					 (curl_off_t)(rq->rq_body != NULL
+							  ? rq->rq_body_len
+							  : 0));
+		}
+	}
+	code = (int)curl_easy_perform(curl);
+	/* Closes the connection now, whatever curl would have kept. */
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(hdrs);
+	harness_child_put(fd, 'E', &code, sizeof(code));
+	close(fd);
+	while (read(ctl, &c, 1) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
+/* Takes the complete records out of c_raw. */
+static void
+harness_child_parse(struct harness_child *c)
+{
+	struct harness_buf *raw = &c->c_raw;
+	size_t off = 0, len;
+	uint32_t n;
+	char *line;
+	int code;
+
+	while (raw->b_len - off >= HARNESS_REC_HEAD) {
+		memcpy(&n, raw->b_data + off + 1, sizeof(n));
+		if (raw->b_len - off - HARNESS_REC_HEAD < n)
+			break;
+		line = raw->b_data + off + HARNESS_REC_HEAD;
+		switch (raw->b_data[off]) {
+		case 'H':
+			/* A status line starts a new head (after a 1xx). */
+			if (n > 9 && strncmp(line, "HTTP/", 5) == 0) {
+				char status[4] = {0};
+				const char *sp = memchr(line, ' ', n);
+
+				if (sp != NULL && line + n - sp > 3)
+					memcpy(status, sp + 1, 3);
+				c->c_resp->hr_status = strtol(status, NULL, 10);
+			}
+			harness_on_header(line, 1, n, c->c_resp);
+			break;
+		case 'B':
+			harness_on_body(line, 1, n, &c->c_body);
+			break;
+		case 'E':
+			if (n == sizeof(code)) {
+				memcpy(&code, line, sizeof(code));
+				c->c_code = code;
+			}
+			c->c_done = 1;
+			break;
+		case 'X':
+			len = n < sizeof(c->c_error) - 1
+				  ? n
+				  : sizeof(c->c_error) - 1;
+			memcpy(c->c_error, line, len);
+			c->c_error[len] = '\0';
+			c->c_done = 1;
+			break;
+		}
+		off += HARNESS_REC_HEAD + n;
+	}
+	memmove(raw->b_data, raw->b_data + off, raw->b_len - off);
+	raw->b_len -= off;
+}
+
+/*
+ * Reads what the child sent within ms and parses it; at the end of the
+ * pipe the transfer is over whatever was said.
+ */
+static void
+harness_child_pump(struct harness_child *c, int ms)
+{
+	struct pollfd pfd;
+	char buf[65536];
+	ssize_t n;
+
+	if (c->c_fd < 0)
+		return;
+	pfd.fd = c->c_fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, ms) <= 0)
+		return;
+	n = read(c->c_fd, buf, sizeof(buf));
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n <= 0) {
+		close(c->c_fd);
+		c->c_fd = -1;
+		c->c_done = 1;
+		return;
+	}
+	if (harness_on_body(buf, 1, (size_t)n, &c->c_raw) != (size_t)n)
+		HFAIL("out of memory");
+	harness_child_parse(c);
+}
+
+static void
+harness_child_unlink(struct harness_child *c)
+{
+	struct harness_child **pp;
+
+	for (pp = &c->c_h->h_children; *pp != NULL; pp = &(*pp)->c_next)
+		if (*pp == c) {
+			*pp = c->c_next;
+			break;
+		}
+}
+
+/* Kills, reaps and frees c; teardown's and harness_child_end()'s. */
+static void
+harness_child_free(struct harness_child *c)
+{
+	harness_child_unlink(c);
+	if (c->c_pid > 0) {
+		kill(c->c_pid, SIGKILL);
+		waitpid(c->c_pid, NULL, 0);
+	}
+	if (c->c_fd >= 0)
+		close(c->c_fd);
+	if (c->c_ctl >= 0)
+		close(c->c_ctl);
+	free(c->c_raw.b_data);
+	free(c->c_body.b_data);
+	if (c->c_resp != NULL) {
+		harness_response_clear(c->c_resp);
+		free(c->c_resp);
+	}
+	free(c);
+}
+
+/*
+ * Skips a case that needs root; see harness.h.
+ */
+void
+harness_need_root(struct harness *h)
+{
+	if (geteuid() == 0)
+		return;
+	print_message("[  SKIPPED ] this case connects as other uids and "
+		      "groups (setuid, setgroups) and needs root; running as "
+		      "uid %ld\n",
+		      (long)geteuid());
+	h->h_passed = 1; /* a skip is no failure: no log dump */
+	skip();
+}
+
+/*
+ * Starts a request as another identity; see harness.h.
+ */
+struct harness_child *
+harness_as_open(struct harness *h, const struct harness_identity *id,
+		const struct harness_request *rq, size_t max_bytes)
+{
+	struct harness_child *c;
+	int out[2], ctl[2];
+
+	if (rq->rq_tcp)
+		HFAIL("harness_as: identities exist on Unix sockets only");
+	pthread_once(&harness_curl_once, harness_curl_global);
+	/* The child's uid must reach the socket inside the directory. */
+	if (chmod(h->h_dir, 0755) != 0)
+		HFAIL("chmod %s: %s", h->h_dir, strerror(errno));
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || (c->c_resp = calloc(1, sizeof(*c->c_resp))) == NULL) {
+		free(c);
+		HFAIL("out of memory");
+	}
+	c->c_h = h;
+	c->c_pid = -1;
+	c->c_fd = c->c_ctl = -1;
+	c->c_code = -1;
+	snprintf(c->c_resp->hr_method, sizeof(c->c_resp->hr_method), "%s",
+		 rq->rq_method);
+	snprintf(c->c_resp->hr_path, sizeof(c->c_resp->hr_path), "%s",
+		 rq->rq_path);
+	/* Linked first, so that teardown frees it whatever fails next. */
+	c->c_next = h->h_children;
+	h->h_children = c;
+	if (pipe2(out, O_CLOEXEC) != 0)
+		HFAIL("pipe: %s", strerror(errno));
+	if (pipe2(ctl, O_CLOEXEC) != 0) {
+		close(out[0]);
+		close(out[1]);
+		HFAIL("pipe: %s", strerror(errno));
+	}
+	fflush(stdout);
+	fflush(stderr);
+	c->c_pid = fork();
+	if (c->c_pid == 0) {
+		close(out[0]);
+		close(ctl[1]);
+		harness_child_main(h, id, rq, max_bytes, out[1], ctl[0]);
+	}
+	close(out[1]);
+	close(ctl[0]);
+	c->c_fd = out[0];
+	c->c_ctl = ctl[1];
+	if (c->c_pid < 0)
+		HFAIL("fork: %s", strerror(errno));
+	return (c);
+}
+
+/*
+ * Waits for bytes from a child; see harness.h.
+ */
+int
+harness_child_wait_for(struct harness_child *c, const char *needle, int ms)
+{
+	int64_t deadline = harness_now_ms() + ms, left;
+
+	for (;;) {
+		if (c->c_body.b_data != NULL &&
+		    memmem(c->c_body.b_data, c->c_body.b_len, needle,
+			   strlen(needle)) != NULL)
+			return (1);
+		left = deadline - harness_now_ms();
+		if (c->c_done || left <= 0)
+			return (0);
+		harness_child_pump(c, (int)left);
+	}
+}
+
+/*
+ * Waits for a child's transfer to end; see harness.h.
+ */
+int
+harness_child_wait_done(struct harness_child *c, int ms)
+{
+	int64_t deadline = harness_now_ms() + ms, left;
+
+	while (!c->c_done) {
+		left = deadline - harness_now_ms();
+		if (left <= 0)
+			return (0);
+		harness_child_pump(c, (int)left);
+	}
+	return (1);
+}
+
+/*
+ * The status so far; see harness.h.
+ */
+long
+harness_child_status(struct harness_child *c)
+{
+	harness_child_pump(c, 0);
+	return (c->c_resp->hr_status);
+}
+
+/*
+ * Kills a child; see harness.h.
+ */
+void
+harness_child_kill(struct harness_child *c)
+{
+	if (c->c_pid <= 0)
+		return;
+	kill(c->c_pid, SIGKILL);
+	waitpid(c->c_pid, NULL, 0);
+	c->c_pid = -1;
+}
+
+/*
+ * Ends a child's request; see harness.h.
+ */
+struct harness_response *
+harness_child_end(struct harness_child *c, int ms, int *curl_code)
+{
+	struct harness *h = c->c_h;
+	struct harness_response *rs;
+
+	if (!harness_child_wait_done(c, ms)) {
+		char what[300];
+
+		snprintf(what, sizeof(what), "%s %s", c->c_resp->hr_method,
+			 c->c_resp->hr_path);
+		harness_child_free(c);
+		HFAIL("%s as another uid: the transfer did not end within %d "
+		      "ms",
+		      what, ms);
+	}
+	/* Drain what was sent before the end was seen. */
+	while (c->c_fd >= 0)
+		harness_child_pump(c, 100);
+	if (c->c_error[0] != '\0') {
+		char err[sizeof(c->c_error)];
+
+		memcpy(err, c->c_error, sizeof(err));
+		harness_child_free(c);
+		HFAIL("the child could not make the request: %s", err);
+	}
+	if (c->c_ctl >= 0) {
+		close(c->c_ctl);
+		c->c_ctl = -1;
+	}
+	if (c->c_pid > 0) {
+		waitpid(c->c_pid, NULL, 0);
+		c->c_pid = -1;
+	}
+	rs = c->c_resp;
+	c->c_resp = NULL;
+	rs->hr_body = c->c_body.b_data != NULL ? c->c_body.b_data : strdup("");
+	rs->hr_body_len = c->c_body.b_len;
+	c->c_body.b_data = NULL;
+	if (curl_code != NULL)
+		*curl_code = c->c_code;
+	harness_child_free(c);
+	if (rs->hr_body == NULL) {
+		harness_response_clear(rs);
+		free(rs);
+		HFAIL("out of memory");
+	}
+	if (harness_is_json_type(harness_header(rs, "Content-Type")) &&
+	    rs->hr_body_len > 0)
+		rs->hr_json = json_loadb(rs->hr_body, rs->hr_body_len, 0, NULL);
+	rs->hr_next = h->h_responses;
+	h->h_responses = rs;
+	return (rs);
+}
+
+/*
+ * A whole request as another identity; see harness.h.
+ */
+struct harness_response *
+harness_as(struct harness *h, const struct harness_identity *id,
+	   const struct harness_request *rq)
+{
+	struct harness_child *c = harness_as_open(h, id, rq, 0);
+	struct harness_response *rs;
+	long ms = rq->rq_timeout_ms > 0 ? rq->rq_timeout_ms
+					: (long)HARNESS_TIMEOUT_MS;
+	int code = -1;
+
+	/* The child's own timeout ends the transfer first. */
+	rs = harness_child_end(c, (int)ms + 2000, &code);
+	if (code != 0 || rs->hr_status == 0) {
+		harness_print_log(h);
+		HFAIL("%s %s as uid %ld: no HTTP response (curl result %d)",
+		      rq->rq_method, rq->rq_path, (long)id->hi_uid, code);
+	}
+	return (rs);
+}
+
+/*
+ * A JSON request as another identity; see harness.h.
+ */
+struct harness_response *
+harness_req_as(struct harness *h, const struct harness_identity *id,
+	       const char *method, const char *path, const char *body)
+{
+	static const char *const json[] = {"Content-Type: application/json",
+					   NULL};
+	struct harness_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.rq_method = method;
+	rq.rq_path = path;
+	rq.rq_headers = body != NULL ? json : NULL;
+	rq.rq_body = body;
+	rq.rq_body_len = body != NULL ? strlen(body) : 0;
+	return (harness_as(h, id, &rq));
 }

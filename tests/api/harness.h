@@ -47,6 +47,8 @@
 
 struct harness;
 struct harness_block;
+struct harness_stream;
+struct harness_child;
 typedef void (*harness_fn)(struct harness *h);
 
 struct harness_case {
@@ -70,7 +72,9 @@ struct harness {
 	void *h_curl;      /* CURL *, reused for keep-alive */
 	struct harness_response *h_responses; /* freed at teardown */
 	struct harness_block *h_blocks;       /* harness_alloc()'s, ditto */
-	int h_passed;                         /* the case ran to its end */
+	struct harness_stream *h_streams; /* harness_stream_open()'s, ditto */
+	struct harness_child *h_children; /* harness_as_open()'s, ditto */
+	int h_passed;                     /* the case ran to its end */
 };
 
 /* What to send.  Zero-initialize and fill what matters. */
@@ -203,6 +207,69 @@ struct harness_response *harness_get(struct harness *h, const char *path);
  */
 void *harness_alloc(struct harness *h, size_t len);
 
+/*
+ * The file at path read whole into memory that h frees at teardown
+ * (NUL-terminated past *len); fails the case when it cannot be read.
+ */
+char *harness_read_file(struct harness *h, const char *path, size_t *len);
+
+/*
+ * PUT /v1/images/name over the Unix socket with len bytes of data as
+ * application/octet-stream (20 s allowed).
+ */
+struct harness_response *harness_put_image(struct harness *h, const char *name,
+					   const void *data, size_t len);
+
+/*
+ * Skips the case (cmocka skip(), the reason printed, no log dump) unless
+ * the daemon's driver, GET /v1's driver.name, is name: for cases that
+ * need a backend that runs guests ("kvm").
+ */
+void harness_need_driver(struct harness *h, const char *name);
+
+/*
+ * GETs /v1/vms/vm until its status.state is state, for up to timeout_ms;
+ * returns that last response (h's), or fails the case showing it.
+ */
+struct harness_response *harness_wait_vm_state(struct harness *h,
+					       const char *vm,
+					       const char *state,
+					       int timeout_ms);
+
+/*
+ * A request without a body (GET, or POST and the like with an empty one)
+ * whose answer is read while it arrives, on a thread of its own with its
+ * own connection over the Unix socket: for streamed responses
+ * (?follow=1), and for requests that run while the case does something
+ * else.  headers: extra "Name: value" lines, NULL-ended, or NULL.
+ * max_bytes > 0: the transfer is aborted (the connection closed) as soon
+ * as that many body bytes came.  The transfer may run for timeout_ms at
+ * most.  The stream belongs to h: teardown aborts and frees it.
+ */
+struct harness_stream *harness_stream_open(struct harness *h,
+					   const char *method, const char *path,
+					   const char *const *headers,
+					   size_t max_bytes, long timeout_ms);
+
+/* Waits up to ms until the body so far contains needle: 1, else 0. */
+int harness_stream_wait_for(struct harness_stream *s, const char *needle,
+			    int ms);
+
+/* The body bytes received so far. */
+size_t harness_stream_len(struct harness_stream *s);
+
+/* Makes the transfer abort soon (within about a second when idle). */
+void harness_stream_abort(struct harness_stream *s);
+
+/*
+ * Waits up to ms for the transfer to end and returns what came (h's):
+ * hr_status 0 when no response head arrived; *curl_code (may be NULL)
+ * gets curl's result, 0 (CURLE_OK) for a transfer that ended cleanly.
+ * Fails the case, after aborting the transfer, when it is still going.
+ */
+struct harness_response *harness_stream_end(struct harness_stream *s, int ms,
+					    int *curl_code);
+
 /* The value of header name (case-insensitive) in r, or NULL. */
 const char *harness_header(const struct harness_response *r, const char *name);
 
@@ -257,5 +324,88 @@ void harness_assert_json_int(const struct harness_response *r,
 #define assert_json_int(r, p, v)                                               \
 	harness_assert_json_int(r, p, v, __FILE__, __LINE__)
 #define etag_number(r) harness_etag_number(r, __FILE__, __LINE__)
+
+/*
+ * Another caller on the Unix socket.  A request "as" an identity is sent
+ * from a forked child that calls setgroups(), setgid() and setuid() to
+ * it before connecting, so that the daemon's SO_PEERCRED and
+ * SO_PEERGROUPS report exactly that identity.  Needs root (see
+ * harness_need_root()); h's directory is made traversable (0755) for it.
+ */
+struct harness_identity {
+	uid_t hi_uid;
+	gid_t hi_gid;           /* primary group */
+	const gid_t *hi_groups; /* supplementary groups (may be NULL) */
+	int hi_ngroups;
+	const char *hi_sock; /* the Unix socket; NULL: h's own */
+};
+
+/*
+ * Skips the case (cmocka skip(), the reason printed, no log dump) unless
+ * this process is root and so may take other identities.
+ */
+void harness_need_root(struct harness *h);
+
+/*
+ * Sends rq (over a Unix socket: rq_tcp must be 0) as id from a forked
+ * child and returns the complete response (h's); fails the case, with
+ * the daemon's log, when no HTTP response came or the child could not
+ * take the identity.
+ */
+struct harness_response *harness_as(struct harness *h,
+				    const struct harness_identity *id,
+				    const struct harness_request *rq);
+
+/*
+ * harness_as() with a JSON body (or NULL) and "Content-Type:
+ * application/json" when there is one.
+ */
+struct harness_response *harness_req_as(struct harness *h,
+					const struct harness_identity *id,
+					const char *method, const char *path,
+					const char *body);
+
+/*
+ * Starts rq as id in a forked child and returns at once; the response
+ * arrives while the case goes on (a monitor-mode start, a followed
+ * console).  max_bytes > 0: the child aborts the transfer (its
+ * connection closes) as soon as that many body bytes came, and stays
+ * alive until harness_child_end() or harness_child_kill(), so that the
+ * end of the connection and the end of the process can be told apart.
+ * The child belongs to h: teardown kills it.
+ */
+struct harness_child *harness_as_open(struct harness *h,
+				      const struct harness_identity *id,
+				      const struct harness_request *rq,
+				      size_t max_bytes);
+
+/* Waits up to ms until the body so far contains needle: 1, else 0. */
+int harness_child_wait_for(struct harness_child *c, const char *needle, int ms);
+
+/*
+ * Waits up to ms until the child's transfer is over (the child may still
+ * be alive): 1, else 0.
+ */
+int harness_child_wait_done(struct harness_child *c, int ms);
+
+/* The status of the response head so far; 0 before it came. */
+long harness_child_status(struct harness_child *c);
+
+/*
+ * Kills the child at once (SIGKILL) and reaps it: its connection closes
+ * as a crashed or interrupted client's does.
+ */
+void harness_child_kill(struct harness_child *c);
+
+/*
+ * Waits up to ms for the transfer to end, lets the child exit and
+ * returns what came (h's): hr_status 0 when no head arrived; *curl_code
+ * (may be NULL) gets curl's result in the child, 0 (CURLE_OK) for a
+ * transfer that ended cleanly, -1 when the child was killed first.
+ * Fails the case, after killing the child, when the transfer still goes
+ * on.  After it, c is gone.
+ */
+struct harness_response *harness_child_end(struct harness_child *c, int ms,
+					   int *curl_code);
 
 #endif

@@ -1,8 +1,9 @@
 /*
- * server/auth.c: bearer tokens for TCP callers.  The bootstrap admin token
- * (written once, mode 0600, only on a database without tokens), and
+ * core/auth.c: bearer tokens for TCP callers.  The bootstrap admin token
+ * (written once, mode 0600, only on a database without tokens),
  * auth_check's answers for good, wrong, missing, malformed and expired
- * tokens and the principal a token stands for.
+ * tokens and the principal a token stands for, and tokens added, listed
+ * and removed at run time (auth_token_*).
  *
  * Each test gets a fresh database and state directory (mkdtemp); tokens
  * other than the bootstrap one are inserted with db_token_insert and a
@@ -28,7 +29,7 @@
 #include "api/api.h"
 #include "core/timefmt.h"
 #include "db/db.h"
-#include "server/auth.h"
+#include "core/auth.h"
 
 struct fx {
 	char f_dir[64];
@@ -481,6 +482,282 @@ test_auth__each_token_gives_its_own_principal(void **state)
 	assert_denied(fx, "Bearer vmm_gone");
 }
 
+/* Run-time tokens: auth_token_add, _remove, _get, _list */
+
+/* A request for uid with gids (count n), jail and expiry. */
+static struct auth_token
+token_req(uid_t uid, const gid_t *gids, int n, const char *jail,
+	  int64_t expires_ms)
+{
+	struct auth_token tok;
+
+	memset(&tok, 0, sizeof(tok));
+	tok.at_uid = uid;
+	memcpy(tok.at_gids, gids, (size_t)n * sizeof(gid_t));
+	tok.at_ngids = n;
+	snprintf(tok.at_jail, sizeof(tok.at_jail), "%s", jail);
+	tok.at_expires_ms = expires_ms;
+	snprintf(tok.at_description, sizeof(tok.at_description), "d");
+	return tok;
+}
+
+/* Adds tok and returns "Bearer <secret>" in header. */
+static void
+add_ok(struct fx *fx, struct auth_token *tok, char *header, size_t len)
+{
+	char secret[AUTH_SECRET_LEN];
+
+	memset(secret, 'x', sizeof(secret));
+	assert_int_equal(auth_token_add(fx->f_auth, tok, secret), 0);
+	snprintf(header, len, "Bearer %s", secret);
+}
+
+static void
+test_auth__added_token_works_at_once_as_its_principal(void **state)
+{
+	struct fx *fx = *state;
+	const gid_t gids[] = {1000, 27, 100};
+	struct auth_token tok = token_req(1000, gids, 3, "j1", 0);
+	char header[128];
+	struct principal pr;
+
+	add_ok(fx, &tok, header, sizeof(header));
+	assert_int_equal(check(fx, header, &pr), 0);
+	assert_int_equal(pr.pr_uid, 1000);
+	assert_int_equal(pr.pr_gid, 1000);
+	assert_int_equal(pr.pr_ngroups, 3);
+	assert_int_equal(pr.pr_groups[1], 27);
+	assert_int_equal(pr.pr_groups[2], 100);
+	assert_string_equal(pr.pr_jail, "j1");
+	assert_string_equal(pr.pr_via, "token");
+}
+
+static void
+test_auth__added_token_has_a_fresh_id_and_a_vmm_hex_secret(void **state)
+{
+	struct fx *fx = *state;
+	const gid_t gids[] = {5};
+	struct auth_token a = token_req(5, gids, 1, "", 0);
+	struct auth_token b = token_req(5, gids, 1, "", 0);
+	char ha[128], hb[128];
+	int64_t before = timefmt_now_ms();
+	size_t i;
+
+	add_ok(fx, &a, ha, sizeof(ha));
+	add_ok(fx, &b, hb, sizeof(hb));
+	/* "Bearer vmm_" and 64 lower-case hex digits, each its own. */
+	assert_int_equal(strlen(ha), 7 + 4 + 64);
+	assert_int_equal(strncmp(ha + 7, "vmm_", 4), 0);
+	for (i = 11; i < strlen(ha); i++)
+		assert_non_null(strchr("0123456789abcdef", ha[i]));
+	assert_string_not_equal(ha, hb);
+	assert_int_equal(strlen(a.at_id), 16);
+	assert_string_not_equal(a.at_id, b.at_id);
+	assert_true(a.at_created_ms >= before);
+	assert_true(a.at_created_ms <= timefmt_now_ms());
+}
+
+static void
+test_auth__added_token_is_on_disk_with_its_fields(void **state)
+{
+	struct fx *fx = *state;
+	const gid_t gids[] = {1001, 4242};
+	int64_t exp = timefmt_now_ms() + 3600 * 1000;
+	struct auth_token tok = token_req(1001, gids, 2, "j2", exp);
+	struct auth_token got;
+	char header[128];
+	struct principal pr;
+
+	snprintf(tok.at_description, sizeof(tok.at_description),
+		 "ci runner, \"quoted\"");
+	add_ok(fx, &tok, header, sizeof(header));
+	assert_int_equal(db_token_count(fx->f_db), 1);
+	reopen_auth(fx);
+	assert_int_equal(check(fx, header, &pr), 0);
+	assert_int_equal(pr.pr_uid, 1001);
+	assert_int_equal(auth_token_get(fx->f_auth, tok.at_id, &got), 0);
+	assert_int_equal(got.at_uid, 1001);
+	assert_int_equal(got.at_ngids, 2);
+	assert_int_equal(got.at_gids[0], 1001);
+	assert_int_equal(got.at_gids[1], 4242);
+	assert_string_equal(got.at_jail, "j2");
+	assert_int_equal(got.at_expires_ms, exp);
+	assert_int_equal(got.at_created_ms, tok.at_created_ms);
+	assert_string_equal(got.at_description, "ci runner, \"quoted\"");
+}
+
+static void
+test_auth__token_with_max_gids_is_added_and_one_more_is_einval(void **state)
+{
+	struct fx *fx = *state;
+	gid_t gids[AUTH_MAX_GIDS + 1];
+	struct auth_token tok;
+	char header[128], secret[AUTH_SECRET_LEN];
+	struct principal pr;
+	int i;
+
+	/* The largest gids: the stored list must hold all of them. */
+	for (i = 0; i <= AUTH_MAX_GIDS; i++)
+		gids[i] = (gid_t)(4294967294u - (unsigned)i);
+	tok = token_req(1, gids, AUTH_MAX_GIDS, "", 0);
+	add_ok(fx, &tok, header, sizeof(header));
+	reopen_auth(fx);
+	assert_int_equal(check(fx, header, &pr), 0);
+	assert_int_equal(pr.pr_ngroups, AUTH_MAX_GIDS);
+	assert_int_equal(pr.pr_groups[AUTH_MAX_GIDS - 1],
+			 gids[AUTH_MAX_GIDS - 1]);
+
+	tok = token_req(1, gids, AUTH_MAX_GIDS + 1, "", 0);
+	errno = 0;
+	assert_int_equal(auth_token_add(fx->f_auth, &tok, secret), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(db_token_count(fx->f_db), 1);
+}
+
+static void
+test_auth__bad_token_requests_are_einval_and_store_nothing(void **state)
+{
+	struct fx *fx = *state;
+	const gid_t gids[] = {1000};
+	const gid_t nogid[] = {(gid_t)-1};
+	struct auth_token bad[6];
+	char secret[AUTH_SECRET_LEN];
+	size_t i;
+
+	bad[0] = token_req(1000, gids, 0, "", 0);      /* no gid */
+	bad[1] = token_req((uid_t)-1, gids, 1, "", 0); /* uid -1 */
+	bad[2] = token_req(1000, nogid, 1, "", 0);     /* gid -1 */
+	bad[3] = token_req(1000, gids, 1, "-bad", 0);  /* jail name */
+	bad[4] = token_req(1000, gids, 1, "", 1);      /* expired */
+	bad[5] = token_req(1000, gids, 1, "", -5);     /* negative */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		if (auth_token_add(fx->f_auth, &bad[i], secret) != -1)
+			fail_msg("bad request %zu was accepted", i);
+		assert_int_equal(errno, EINVAL);
+	}
+	assert_int_equal(db_token_count(fx->f_db), 0);
+}
+
+static void
+test_auth__token_expiring_soon_is_refused_once_expired(void **state)
+{
+	struct fx *fx = *state;
+	const gid_t gids[] = {1000};
+	struct auth_token tok =
+	    token_req(1000, gids, 1, "", timefmt_now_ms() + 150);
+	char header[128];
+	struct principal pr;
+
+	add_ok(fx, &tok, header, sizeof(header));
+	assert_int_equal(check(fx, header, &pr), 0);
+	usleep(300 * 1000);
+	assert_denied(fx, header);
+}
+
+static void
+test_auth__removed_token_is_refused_at_once_and_after_restart(void **state)
+{
+	struct fx *fx = *state;
+	const gid_t gids[] = {1000};
+	struct auth_token keep = token_req(1000, gids, 1, "", 0);
+	struct auth_token gone = token_req(1001, gids, 1, "", 0);
+	char hk[128], hg[128];
+	struct principal pr;
+
+	add_ok(fx, &keep, hk, sizeof(hk));
+	add_ok(fx, &gone, hg, sizeof(hg));
+	assert_int_equal(auth_token_remove(fx->f_auth, gone.at_id), 0);
+	assert_denied(fx, hg);
+	assert_int_equal(check(fx, hk, &pr), 0);
+	assert_int_equal(db_token_count(fx->f_db), 1);
+	reopen_auth(fx);
+	assert_denied(fx, hg);
+	assert_int_equal(check(fx, hk, &pr), 0);
+	errno = 0;
+	assert_int_equal(auth_token_get(fx->f_auth, gone.at_id, &keep), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+static void
+test_auth__removing_an_unknown_token_is_enoent(void **state)
+{
+	struct fx *fx = *state;
+	const gid_t gids[] = {1000};
+	struct auth_token tok = token_req(1000, gids, 1, "", 0);
+	char header[128];
+
+	add_ok(fx, &tok, header, sizeof(header));
+	errno = 0;
+	assert_int_equal(auth_token_remove(fx->f_auth, "0123456789abcdef"), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(auth_token_remove(fx->f_auth, tok.at_id), 0);
+	errno = 0;
+	assert_int_equal(auth_token_remove(fx->f_auth, tok.at_id), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+static void
+test_auth__bootstrap_token_can_be_removed(void **state)
+{
+	struct fx *fx = *state;
+	struct auth_token *list;
+	char secret[256], header[300];
+	size_t n;
+
+	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_dir), 0);
+	bootstrap_secret(fx, secret, sizeof(secret));
+	assert_int_equal(auth_token_list(fx->f_auth, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].at_description, "bootstrap admin token");
+	assert_int_equal(auth_token_remove(fx->f_auth, list[0].at_id), 0);
+	free(list);
+	snprintf(header, sizeof(header), "Bearer %s", secret);
+	assert_denied(fx, header);
+}
+
+static void
+test_auth__list_is_oldest_first_and_counts_jails(void **state)
+{
+	struct fx *fx = *state;
+	const gid_t gids[] = {7};
+	struct auth_token t[3];
+	struct auth_token *list;
+	char header[128];
+	size_t n, i;
+
+	t[0] = token_req(1, gids, 1, "j1", 0);
+	t[1] = token_req(2, gids, 1, "", 0);
+	t[2] = token_req(3, gids, 1, "j1", 0);
+	for (i = 0; i < 3; i++) {
+		add_ok(fx, &t[i], header, sizeof(header));
+		usleep(2000); /* distinct creation times */
+	}
+	reopen_auth(fx); /* loaded in id order, listed in creation order */
+	assert_int_equal(auth_token_list(fx->f_auth, &list, &n), 0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < 3; i++) {
+		assert_string_equal(list[i].at_id, t[i].at_id);
+		assert_int_equal(list[i].at_uid, t[i].at_uid);
+	}
+	free(list);
+	assert_int_equal(auth_token_count_in_jail(fx->f_auth, "j1"), 2);
+	assert_int_equal(auth_token_count_in_jail(fx->f_auth, "j2"), 0);
+	assert_int_equal(auth_token_count_in_jail(fx->f_auth, ""), 1);
+}
+
+static void
+test_auth__empty_list_is_null_and_zero(void **state)
+{
+	struct fx *fx = *state;
+	struct auth_token *list = (struct auth_token *)1;
+	size_t n = 99;
+
+	assert_int_equal(auth_token_list(fx->f_auth, &list, &n), 0);
+	assert_null(list);
+	assert_int_equal(n, 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -506,6 +783,17 @@ main(void)
 	    T(test_auth__expired_token_is_rejected),
 	    T(test_auth__token_expiring_later_is_accepted),
 	    T(test_auth__each_token_gives_its_own_principal),
+	    T(test_auth__added_token_works_at_once_as_its_principal),
+	    T(test_auth__added_token_has_a_fresh_id_and_a_vmm_hex_secret),
+	    T(test_auth__added_token_is_on_disk_with_its_fields),
+	    T(test_auth__token_with_max_gids_is_added_and_one_more_is_einval),
+	    T(test_auth__bad_token_requests_are_einval_and_store_nothing),
+	    T(test_auth__token_expiring_soon_is_refused_once_expired),
+	    T(test_auth__removed_token_is_refused_at_once_and_after_restart),
+	    T(test_auth__removing_an_unknown_token_is_enoent),
+	    T(test_auth__bootstrap_token_can_be_removed),
+	    T(test_auth__list_is_oldest_first_and_counts_jails),
+	    T(test_auth__empty_list_is_null_and_zero),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -524,7 +524,7 @@ static void
 test_vmreg__list_pages_follow_next(void **state)
 {
 	struct fx *fx = *state;
-	struct vmreg_filter f = {NULL, NULL, 0, NULL, 2};
+	struct vmreg_filter f = {NULL, NULL, 0, NULL, 2, NULL, NULL};
 	struct page pg;
 
 	/* Inserted out of order: pages come in name order. */
@@ -551,7 +551,7 @@ static void
 test_vmreg__list_of_exactly_limit_has_no_next(void **state)
 {
 	struct fx *fx = *state;
-	struct vmreg_filter f = {NULL, NULL, 0, NULL, 3};
+	struct vmreg_filter f = {NULL, NULL, 0, NULL, 3, NULL, NULL};
 	struct page pg;
 
 	create(fx, "a", NULL);
@@ -566,7 +566,7 @@ static void
 test_vmreg__list_of_nothing_is_empty(void **state)
 {
 	struct fx *fx = *state;
-	struct vmreg_filter f = {NULL, NULL, 0, NULL, 100};
+	struct vmreg_filter f = {NULL, NULL, 0, NULL, 100, NULL, NULL};
 	char *body = NULL;
 	size_t len = 0;
 
@@ -580,7 +580,7 @@ static void
 test_vmreg__list_after_a_missing_name_starts_past_it(void **state)
 {
 	struct fx *fx = *state;
-	struct vmreg_filter f = {NULL, NULL, 0, "bb", 10};
+	struct vmreg_filter f = {NULL, NULL, 0, "bb", 10, NULL, NULL};
 	struct page pg;
 
 	create(fx, "a", NULL);
@@ -612,7 +612,7 @@ static void
 test_vmreg__list_items_are_the_representations(void **state)
 {
 	struct fx *fx = *state;
-	struct vmreg_filter f = {NULL, NULL, 0, NULL, 10};
+	struct vmreg_filter f = {NULL, NULL, 0, NULL, 10, NULL, NULL};
 	struct vmreg_doc doc = {0};
 	char *body = NULL;
 	size_t len = 0;
@@ -635,7 +635,7 @@ static void
 test_vmreg__list_filters_by_state(void **state)
 {
 	struct fx *fx = *state;
-	struct vmreg_filter f = {"running", NULL, 0, NULL, 10};
+	struct vmreg_filter f = {"running", NULL, 0, NULL, 10, NULL, NULL};
 	struct page pg;
 
 	create(fx, "a", NULL);
@@ -670,7 +670,7 @@ test_vmreg__list_filters_by_every_label_given(void **state)
 	struct vmreg_label prod_eu[] = {{"env", "prod"}, {"zone", "eu"}};
 	struct vmreg_label none[] = {{"missing", ""}};
 	struct vmreg_label empty[] = {{"tier", ""}};
-	struct vmreg_filter f = {NULL, prod, 1, NULL, 10};
+	struct vmreg_filter f = {NULL, prod, 1, NULL, 10, NULL, NULL};
 	struct page pg;
 
 	create(fx, "a", "{\"env\":\"prod\",\"zone\":\"eu\"}");
@@ -699,7 +699,7 @@ test_vmreg__filtered_pages_count_only_matches(void **state)
 {
 	struct fx *fx = *state;
 	struct vmreg_label prod[] = {{"env", "prod"}};
-	struct vmreg_filter f = {NULL, prod, 1, NULL, 2};
+	struct vmreg_filter f = {NULL, prod, 1, NULL, 2, NULL, NULL};
 	struct page pg;
 	char cursor[80];
 
@@ -793,7 +793,7 @@ static void
 test_vmreg__state_filter_sees_set_state_at_once(void **state)
 {
 	struct fx *fx = *state;
-	struct vmreg_filter f = {"paused", NULL, 0, NULL, 10};
+	struct vmreg_filter f = {"paused", NULL, 0, NULL, 10, NULL, NULL};
 	json_t *status = json_object();
 	struct page pg;
 

@@ -1,0 +1,192 @@
+/*
+ * The audit table: one row per mutating request.
+ *
+ * Appends are detached writer jobs (db_writer_submit_async): the request
+ * that is audited does not wait for the disk, and its record shares the
+ * next group commit with whatever else is written then.  Reads wait for
+ * the appends queued before them, so a client reads its own requests.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "core/log.h"
+#include "db/db.h"
+#include "db/db_internal.h"
+
+/* The column order db_audit_row_read expects. */
+#define DB_AUDIT_COLUMNS                                                       \
+	"id, time_ms, uid, gid, jail, via, method, path, status"
+
+/* A detached append: the job, its row, and the path the row points to. */
+struct db_audit_job {
+	struct db_job aj_job; /* first: the writer hands back &aj_job */
+	struct db_audit_row aj_row;
+	char aj_path[]; /* aj_row.ar_path */
+};
+
+static int
+db_audit_insert_run(struct db *db, struct db_job *job)
+{
+	const struct db_audit_row *in = job->j_arg;
+	sqlite3_stmt *st;
+	int rc;
+
+	st = db_stmt(&db->db_wconn, DB_STMT_AUDIT_INSERT,
+		     "INSERT INTO audit (time_ms, uid, gid, jail, via, method, "
+		     "path, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	if (st == NULL)
+		return -1;
+	if ((rc = sqlite3_bind_int64(st, 1, in->ar_time_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, in->ar_uid)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 3, in->ar_gid)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 4, in->ar_jail, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 5, in->ar_via, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 6, in->ar_method, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 7, in->ar_path, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 8, in->ar_status)) != SQLITE_OK) {
+		db_fail(db->db_wconn.dc_sql, rc, "bind audit insert");
+		db_stmt_done(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	db_stmt_done(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db->db_wconn.dc_sql, rc, "insert audit record");
+	return 0;
+}
+
+/* The writer is done with an append: say so when it did not commit. */
+static void
+db_audit_job_free(struct db_job *job)
+{
+	struct db_audit_job *aj = (struct db_audit_job *)job;
+
+	if (job->j_errno != 0)
+		log_warnx("audit: the record of %s %s (uid %lld, status %d) "
+			  "was not stored: %s",
+			  aj->aj_row.ar_method, aj->aj_row.ar_path,
+			  (long long)aj->aj_row.ar_uid, aj->aj_row.ar_status,
+			  strerror(job->j_errno));
+	free(aj);
+}
+
+/*
+ * Queues row for the writer without waiting for it; see db.h.
+ */
+int
+db_audit_append(struct db *db, const struct db_audit_row *row)
+{
+	struct db_audit_job *aj;
+	size_t plen;
+
+	if (row->ar_path == NULL ||
+	    !db_is_cstr(row->ar_jail, sizeof(row->ar_jail)) ||
+	    !db_is_cstr(row->ar_via, sizeof(row->ar_via)) ||
+	    !db_is_cstr(row->ar_method, sizeof(row->ar_method))) {
+		errno = EINVAL;
+		return -1;
+	}
+	plen = strlen(row->ar_path);
+	if ((aj = calloc(1, sizeof(*aj) + plen + 1)) == NULL)
+		return -1;
+	aj->aj_row = *row;
+	memcpy(aj->aj_path, row->ar_path, plen + 1);
+	aj->aj_row.ar_path = aj->aj_path;
+	aj->aj_job.j_run = db_audit_insert_run;
+	aj->aj_job.j_arg = &aj->aj_row;
+	aj->aj_job.j_free = db_audit_job_free;
+	if (db_writer_submit_async(db, &aj->aj_job) == -1) {
+		free(aj);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads the current row of st (DB_AUDIT_COLUMNS) into *row. */
+static int
+db_audit_row_read(sqlite3_stmt *st, struct db_audit_row *row)
+{
+	memset(row, 0, sizeof(*row));
+	if (db_column_copy(st, 4, row->ar_jail, sizeof(row->ar_jail)) == -1 ||
+	    db_column_copy(st, 5, row->ar_via, sizeof(row->ar_via)) == -1 ||
+	    db_column_copy(st, 6, row->ar_method, sizeof(row->ar_method)) == -1)
+		return -1;
+	row->ar_path = (const char *)sqlite3_column_text(st, 7);
+	if (row->ar_path == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	row->ar_id = sqlite3_column_int64(st, 0);
+	row->ar_time_ms = sqlite3_column_int64(st, 1);
+	row->ar_uid = sqlite3_column_int64(st, 2);
+	row->ar_gid = sqlite3_column_int64(st, 3);
+	row->ar_status = sqlite3_column_int(st, 8);
+	return 0;
+}
+
+/*
+ * Calls cb for at most limit rows below before, newest first; see db.h.
+ * Takes db_rlock after the flush, so the writer is never waited for
+ * while holding it.
+ */
+int
+db_audit_list(struct db *db, int64_t before, size_t limit,
+	      int (*cb)(void *arg, const struct db_audit_row *row), void *arg)
+{
+	struct db_audit_row row;
+	sqlite3_stmt *st;
+	int rc, saved, ret = 0;
+
+	if (before < 0 || limit > INT64_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (db_writer_flush_async(db) == -1)
+		return -1;
+	pthread_mutex_lock(&db->db_rlock);
+	/* Prepared per call: the log is read at an administrator's pace. */
+	rc = sqlite3_prepare_v2(db->db_rconn.dc_sql,
+				"SELECT " DB_AUDIT_COLUMNS " FROM audit WHERE "
+				"id < ?1 ORDER BY id DESC LIMIT ?2",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		db_fail(db->db_rconn.dc_sql, rc, "prepare audit list");
+		pthread_mutex_unlock(&db->db_rlock);
+		return -1;
+	}
+	/* A plain range on the rowid, so a page costs its own rows only. */
+	if ((rc = sqlite3_bind_int64(
+		 st, 1, before != 0 ? before : INT64_MAX)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, (sqlite3_int64)limit)) !=
+		SQLITE_OK) {
+		db_fail(db->db_rconn.dc_sql, rc, "bind audit list");
+		goto fail;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (db_audit_row_read(st, &row) == -1)
+			goto fail;
+		if ((ret = cb(arg, &row)) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_fail(db->db_rconn.dc_sql, rc, "list audit records");
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db->db_rlock);
+	return ret;
+fail:
+	saved = errno;
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db->db_rlock);
+	errno = saved;
+	return -1;
+}

@@ -1,0 +1,245 @@
+/*
+ * The jails table (core/jails.c).  Writes go through the writer thread;
+ * db_jail_load_all reads on the reader connection.
+ *
+ * Statements are prepared per call, as in db_images.c: jails change at an
+ * administrator's pace, and the statement cache's slots stay with the
+ * tables written at request rate.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "core/log.h"
+#include "db/db.h"
+#include "db/db_internal.h"
+
+/* The column order db_jail_row_read expects. */
+#define DB_JAIL_COLUMNS "name, allow_vmm, allow_vmm_ppt, socket, created_ms"
+
+/* The arguments of one jails write, in the caller's frame. */
+struct db_jail_args {
+	struct db_jail_row *ja_row; /* put */
+	const char *ja_name;        /* delete */
+	int ja_created;             /* put: no row existed */
+};
+
+/* Prepares sql on conn into *st; -1 with errno (logged) when it fails. */
+static int
+db_jail_prepare(struct db_conn *conn, const char *sql, sqlite3_stmt **st)
+{
+	int rc;
+
+	rc = sqlite3_prepare_v2(conn->dc_sql, sql, -1, st, NULL);
+	if (rc != SQLITE_OK) {
+		*st = NULL;
+		log_warnx("db: prepare \"%s\": %s", sql,
+			  sqlite3_errmsg(conn->dc_sql));
+		errno = db_errno_of(rc) == ENOMEM ? ENOMEM : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The stored creation time of jail name into *ms: 1 when the row exists,
+ * 0 when not, -1 with errno.  On the writer connection, inside the
+ * write's transaction.
+ */
+static int
+db_jail_created(struct db *db, const char *name, int64_t *ms)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db_jail_prepare(&db->db_wconn,
+			    "SELECT created_ms FROM jails WHERE name = ?1",
+			    &st) == -1)
+		return -1;
+	if ((rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ms = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_fail(db->db_wconn.dc_sql, rc, "probe jail");
+}
+
+static int
+db_jail_put_run(struct db *db, struct db_job *job)
+{
+	struct db_jail_args *a = job->j_arg;
+	struct db_jail_row *in = a->ja_row;
+	sqlite3_stmt *st;
+	int64_t created_ms = in->jr_created_ms;
+	int rc, exists;
+
+	/* Same transaction as the write, so the answer cannot go stale. */
+	if ((exists = db_jail_created(db, in->jr_name, &created_ms)) == -1)
+		return -1;
+	if (!exists && created_ms == 0)
+		created_ms = db_now_ms();
+	if (db_jail_prepare(&db->db_wconn,
+			    "INSERT INTO jails (" DB_JAIL_COLUMNS
+			    ") VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) "
+			    "DO UPDATE SET allow_vmm = excluded.allow_vmm, "
+			    "allow_vmm_ppt = excluded.allow_vmm_ppt, socket = "
+			    "excluded.socket",
+			    &st) == -1)
+		return -1;
+	if ((rc = sqlite3_bind_text(st, 1, in->jr_name, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 2, in->jr_allow_vmm)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 3, in->jr_allow_vmm_ppt)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 4, in->jr_socket, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 5, created_ms)) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return db_fail(db->db_wconn.dc_sql, rc, "bind jail put");
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db->db_wconn.dc_sql, rc, "put jail");
+	/* Written back only once the row is in: a failed put changes none. */
+	in->jr_created_ms = created_ms;
+	a->ja_created = !exists;
+	return 0;
+}
+
+/*
+ * Inserts or replaces row; see db.h.
+ */
+int
+db_jail_put(struct db *db, struct db_jail_row *row, int *created)
+{
+	struct db_jail_args a = {.ja_row = row};
+	struct db_jail_row copy = *row;
+	struct db_job job;
+
+	if (!db_is_cstr(row->jr_name, sizeof(row->jr_name)) ||
+	    row->jr_name[0] == '\0' ||
+	    !db_is_cstr(row->jr_socket, sizeof(row->jr_socket)) ||
+	    (row->jr_allow_vmm != 0 && row->jr_allow_vmm != 1) ||
+	    (row->jr_allow_vmm_ppt != 0 && row->jr_allow_vmm_ppt != 1) ||
+	    row->jr_created_ms < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&job, 0, sizeof(job));
+	job.j_run = db_jail_put_run;
+	job.j_arg = &a;
+	if (db_writer_submit(db, &job) == -1) {
+		/*
+		 * The run may have written the creation time back before the
+		 * COMMIT failed: nothing of a failed put may show.
+		 */
+		row->jr_created_ms = copy.jr_created_ms;
+		return -1;
+	}
+	if (created != NULL)
+		*created = a.ja_created;
+	return 0;
+}
+
+static int
+db_jail_delete_run(struct db *db, struct db_job *job)
+{
+	const struct db_jail_args *a = job->j_arg;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db_jail_prepare(&db->db_wconn, "DELETE FROM jails WHERE name = ?1",
+			    &st) == -1)
+		return -1;
+	if ((rc = sqlite3_bind_text(st, 1, a->ja_name, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db->db_wconn.dc_sql, rc, "delete jail");
+	if (sqlite3_changes(db->db_wconn.dc_sql) == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Deletes jail name's row, durably.  ENOENT: no such row.  EINVAL: an
+ * empty name.
+ */
+int
+db_jail_delete(struct db *db, const char *name)
+{
+	struct db_jail_args a = {.ja_name = name};
+	struct db_job job;
+
+	if (name == NULL || name[0] == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&job, 0, sizeof(job));
+	job.j_run = db_jail_delete_run;
+	job.j_arg = &a;
+	return db_writer_submit(db, &job);
+}
+
+static int
+db_jail_row_read(sqlite3_stmt *st, struct db_jail_row *row)
+{
+	memset(row, 0, sizeof(*row));
+	if (db_column_copy(st, 0, row->jr_name, sizeof(row->jr_name)) == -1 ||
+	    db_column_copy(st, 3, row->jr_socket, sizeof(row->jr_socket)) == -1)
+		return -1;
+	row->jr_allow_vmm = sqlite3_column_int(st, 1) != 0;
+	row->jr_allow_vmm_ppt = sqlite3_column_int(st, 2) != 0;
+	row->jr_created_ms = sqlite3_column_int64(st, 4);
+	return 0;
+}
+
+/*
+ * Calls cb for every jail in name order; see db.h.  Takes db_rlock.
+ */
+int
+db_jail_load_all(struct db *db,
+		 int (*cb)(void *arg, const struct db_jail_row *row), void *arg)
+{
+	struct db_jail_row row;
+	sqlite3_stmt *st;
+	int rc, saved, ret = 0;
+
+	pthread_mutex_lock(&db->db_rlock);
+	if (db_jail_prepare(&db->db_rconn,
+			    "SELECT " DB_JAIL_COLUMNS
+			    " FROM jails ORDER BY name",
+			    &st) == -1) {
+		pthread_mutex_unlock(&db->db_rlock);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (db_jail_row_read(st, &row) == -1)
+			goto fail;
+		if ((ret = cb(arg, &row)) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_fail(db->db_rconn.dc_sql, rc, "load jails");
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db->db_rlock);
+	return ret;
+fail:
+	saved = errno;
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db->db_rlock);
+	errno = saved;
+	return -1;
+}

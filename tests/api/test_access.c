@@ -1,0 +1,1144 @@
+/*
+ * Who may do what (DESIGN.md section 4), through the real daemon with real
+ * credentials: each request of another user is sent from a forked child
+ * that has taken that uid and those groups (harness_as()), so the daemon
+ * sees them through SO_PEERCRED and SO_PEERGROUPS as it would any local
+ * user's.  Jails through a jail's own socket and jail-scoped tokens over
+ * TCP; tokens' expiry and revocation; the bootstrap admin token.
+ *
+ * Every daemon runs with --vmm-group 4200 (a gid: no /etc/group entry is
+ * needed).  uid 4242 is a vmm member, as its primary group or as a
+ * supplementary one; 4244 another member; 4243 is in no such group.
+ *
+ * These cases need root (to take other identities) and are skipped,
+ * with the reason printed, without it; those that run guests need the
+ * kvm driver and are skipped, loudly, where /dev/kvm cannot be opened.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "harness.h"
+
+#ifndef GUESTS_DIR
+#error "GUESTS_DIR must name the directory of the test guests' NAME.bin"
+#endif
+
+#define VMM_GID 4200
+#define MEMBER_UID 4242
+#define OTHER_UID 4243
+#define MEMBER2_UID 4244
+
+/* Bound for a guest to reach a state it reaches by itself. */
+#define WAIT_MS 10000
+/* A monitor-mode run ends this soon after its client goes ("~1 s"). */
+#define MONITOR_END_MS 1500
+/* A monitor-mode request may stay open this long in a case. */
+#define MONITOR_TIMEOUT_MS 60000
+
+#define VMM_ARGS "--vmm-group", "4200"
+
+static const gid_t vmm_groups[] = {VMM_GID};
+static const gid_t member_groups[] = {MEMBER_UID, VMM_GID};
+static const gid_t other_groups[] = {OTHER_UID, 100};
+
+/* A vmm member by its primary group, with no supplementary groups. */
+static const struct harness_identity member_primary = {MEMBER_UID, VMM_GID,
+						       vmm_groups, 0, NULL};
+/* A vmm member by a supplementary group only. */
+static const struct harness_identity member = {MEMBER_UID, MEMBER_UID,
+					       member_groups, 2, NULL};
+static const struct harness_identity member2 = {MEMBER2_UID, MEMBER2_UID,
+						vmm_groups, 1, NULL};
+static const struct harness_identity other = {OTHER_UID, OTHER_UID,
+					      other_groups, 2, NULL};
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static const char *
+json_str(const struct harness_response *r, const char *dotted)
+{
+	return json_string_value(harness_json_at(r->hr_json, dotted));
+}
+
+/*
+ * A problem with status s whose detail names each of the NULL-ended
+ * needles: a refusal must say which rule refused.
+ */
+static void
+assert_problem_naming(const struct harness_response *r, long s, ...)
+{
+	const char *detail, *needle;
+	va_list ap;
+
+	assert_problem(r, s, NULL);
+	detail = json_str(r, "detail");
+	va_start(ap, s);
+	while ((needle = va_arg(ap, const char *)) != NULL)
+		if (detail == NULL || strstr(detail, needle) == NULL)
+			fail_msg("%s %s -> %ld: the detail does not name "
+				 "\"%s\": %s",
+				 r->hr_method, r->hr_path, r->hr_status, needle,
+				 r->hr_body);
+	va_end(ap);
+}
+
+#define assert_forbidden(r, ...)                                               \
+	assert_problem_naming(r, 403, __VA_ARGS__, (const char *)NULL)
+#define assert_not_found(r, ...)                                               \
+	assert_problem_naming(r, 404, __VA_ARGS__, (const char *)NULL)
+
+/* The identity id, connecting to the Unix socket sock instead. */
+static struct harness_identity
+via(const struct harness_identity *id, const char *sock)
+{
+	struct harness_identity v = *id;
+
+	v.hi_sock = sock;
+	return v;
+}
+
+static const struct harness_identity root_id = {0, 0, NULL, 0, NULL};
+
+/* A VM spec booting image spin.bin, 4 MiB; extra: more members or "". */
+static const char *
+vm_body(struct harness *h, const char *name, const char *extra)
+{
+	char *body = harness_alloc(h, 512);
+
+	snprintf(body, 512,
+		 "{\"name\":\"%s\",\"memory_mib\":4,\"boot\":{\"kind\":"
+		 "\"flat\",\"image\":\"spin.bin\"}%s%s}",
+		 name, extra[0] != '\0' ? "," : "", extra);
+	return body;
+}
+
+/* POST /v1/vms as id (NULL: host root over h's socket); 201 expected. */
+static void
+define_as(struct harness *h, const struct harness_identity *id,
+	  const char *name)
+{
+	struct harness_response *r;
+
+	if (id == NULL)
+		r = harness_req(h, "POST", "/v1/vms", vm_body(h, name, ""),
+				NULL);
+	else
+		r = harness_req_as(h, id, "POST", "/v1/vms",
+				   vm_body(h, name, ""));
+	assert_status(r, 201);
+}
+
+/*
+ * The names in a VM list answer are exactly the NULL-ended names given
+ * (in any order).
+ */
+static void
+assert_list_is(const struct harness_response *r, ...)
+{
+	const json_t *items = harness_json_at(r->hr_json, "items"), *item;
+	const char *name;
+	size_t i, want = 0;
+	va_list ap;
+	int found;
+
+	assert_status(r, 200);
+	if (!json_is_array(items))
+		fail_msg("%s %s: no items: %s", r->hr_method, r->hr_path,
+			 r->hr_body);
+	va_start(ap, r);
+	while ((name = va_arg(ap, const char *)) != NULL) {
+		want++;
+		found = 0;
+		json_array_foreach (items, i, item) {
+			const char *n =
+			    json_string_value(json_object_get(item, "name"));
+
+			found |= n != NULL && strcmp(n, name) == 0;
+		}
+		if (!found)
+			fail_msg("%s %s: VM %s is not listed: %s", r->hr_method,
+				 r->hr_path, name, r->hr_body);
+	}
+	va_end(ap);
+	if (json_array_size(items) != want)
+		fail_msg("%s %s: %zu VMs listed, expected %zu: %s",
+			 r->hr_method, r->hr_path, json_array_size(items), want,
+			 r->hr_body);
+}
+
+#define assert_list(r, ...) assert_list_is(r, __VA_ARGS__, (const char *)NULL)
+#define assert_list_empty(r) assert_list_is(r, (const char *)NULL)
+
+/* Uploads GUESTS_DIR/guest.bin as host root. */
+static void
+put_guest(struct harness *h, const char *guest)
+{
+	char path[512], image[80];
+	struct harness_response *r;
+	size_t len;
+	char *data;
+
+	snprintf(path, sizeof(path), "%s/%s.bin", GUESTS_DIR, guest);
+	snprintf(image, sizeof(image), "%s.bin", guest);
+	data = harness_read_file(h, path, &len);
+	r = harness_put_image(h, image, data, len);
+	if (r->hr_status != 200)
+		assert_status(r, 201);
+}
+
+/* POST /v1/vms/name/start?mode=monitor as id, left running. */
+static struct harness_child *
+monitor_start(struct harness *h, const struct harness_identity *id,
+	      const char *name, size_t max_bytes)
+{
+	char *path = harness_alloc(h, 256);
+	struct harness_request rq;
+
+	snprintf(path, 256, "/v1/vms/%s/start?mode=monitor", name);
+	memset(&rq, 0, sizeof(rq));
+	rq.rq_method = "POST";
+	rq.rq_path = path;
+	rq.rq_timeout_ms = MONITOR_TIMEOUT_MS;
+	return harness_as_open(h, id, &rq, max_bytes);
+}
+
+/* Waits (as host root) for VM name to be stopped; returns how long. */
+static long long
+wait_stopped(struct harness *h, const char *name, long long since)
+{
+	harness_wait_vm_state(h, name, "stopped", WAIT_MS);
+	return now_ms() - since;
+}
+
+/* ---- host root ---- */
+
+static void
+test_access__host_root_does_everything(struct harness *h)
+{
+	struct harness_response *r;
+
+	harness_need_root(h);
+	define_as(h, NULL, "rootvm");
+	define_as(h, &member, "membervm");
+	assert_list(harness_get(h, "/v1/vms"), "rootvm", "membervm");
+	r = harness_get(h, "/v1/vms/membervm");
+	assert_status(r, 200);
+	assert_json_int(r, "owner.uid", MEMBER_UID);
+	assert_status(harness_req(h, "PATCH", "/v1/vms/membervm",
+				  "{\"description\":\"root was here\"}",
+				  "Content-Type: application/merge-patch+json",
+				  NULL),
+		      200);
+	/* Passthrough in a spec is root's. */
+	assert_status(
+	    harness_req(h, "POST", "/v1/vms",
+			vm_body(h, "pptvm", "\"pptdevs\":[\"0/31/0\"]"), NULL),
+	    201);
+	assert_status(harness_get(h, "/v1/images"), 200);
+	assert_status(harness_get(h, "/v1/tokens"), 200);
+	assert_status(harness_get(h, "/v1/jails"), 200);
+	assert_status(harness_get(h, "/v1/audit"), 200);
+	assert_status(harness_req(h, "DELETE", "/v1/vms/pptvm", NULL, NULL),
+		      204);
+}
+
+static void
+test_access__sockets_let_every_local_user_ask(struct harness *h)
+{
+	struct stat st;
+
+	harness_need_root(h);
+	assert_int_equal(stat(h->h_sock, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0666);
+	/* Any local user reaches the daemon and is told who it is. */
+	assert_status(harness_req_as(h, &other, "GET", "/v1", NULL), 200);
+	assert_status(harness_req_as(h, &other, "GET", "/v1/health", NULL),
+		      200);
+}
+
+static void
+test_access__host_root_starts_detached_and_stops_any_vm(struct harness *h)
+{
+	struct harness_response *r;
+
+	harness_need_root(h);
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	define_as(h, &member, "spin1");
+	r = harness_req(h, "POST", "/v1/vms/spin1/start", NULL, NULL);
+	assert_status(r, 200);
+	harness_wait_vm_state(h, "spin1", "running", WAIT_MS);
+	/* The member's own VM, started by root: the member may see it. */
+	r = harness_req_as(h, &member, "GET", "/v1/vms/spin1", NULL);
+	assert_status(r, 200);
+	assert_json_str(r, "status.state", "running");
+	r = harness_req(h, "POST", "/v1/vms/spin1/stop?force=1", NULL, NULL);
+	assert_status(r, 200);
+	harness_wait_vm_state(h, "spin1", "stopped", WAIT_MS);
+}
+
+/* ---- vmm group members ---- */
+
+/* Defining, listing and reading as a member whose group is id's. */
+static void
+member_defines_and_sees_its_own(struct harness *h,
+				const struct harness_identity *id)
+{
+	struct harness_response *r;
+
+	define_as(h, NULL, "rootvm");
+	define_as(h, id, "mine");
+	/* PUT of a new VM defines it too. */
+	r = harness_req_as(h, id, "PUT", "/v1/vms/mine2",
+			   vm_body(h, "mine2", ""));
+	assert_status(r, 201);
+	assert_json_int(r, "owner.uid", MEMBER_UID);
+	r = harness_req_as(h, id, "GET", "/v1/vms/mine", NULL);
+	assert_status(r, 200);
+	assert_json_int(r, "owner.uid", MEMBER_UID);
+	assert_json_int(r, "owner.gid", id->hi_gid);
+	assert_json_str(r, "owner.jail", "");
+	/* root's VM is left out of the member's list, not refused. */
+	assert_list(harness_req_as(h, id, "GET", "/v1/vms", NULL), "mine",
+		    "mine2");
+	assert_list(harness_get(h, "/v1/vms"), "rootvm", "mine", "mine2");
+	/* Members read images (they boot them), they do not write them. */
+	assert_status(harness_req_as(h, id, "GET", "/v1/images", NULL), 200);
+}
+
+static void
+test_access__member_by_primary_gid_defines_and_sees_only_its_vms(
+    struct harness *h)
+{
+	harness_need_root(h);
+	member_defines_and_sees_its_own(h, &member_primary);
+}
+
+static void
+test_access__member_by_supplementary_gid_defines_and_sees_only_its_vms(
+    struct harness *h)
+{
+	harness_need_root(h);
+	member_defines_and_sees_its_own(h, &member);
+}
+
+static void
+test_access__member_reading_another_users_vm_is_403_naming_the_creator(
+    struct harness *h)
+{
+	harness_need_root(h);
+	define_as(h, NULL, "rootvm");
+	define_as(h, &member2, "theirs");
+	assert_forbidden(
+	    harness_req_as(h, &member, "GET", "/v1/vms/rootvm", NULL),
+	    "only the creator (uid 0) or root", "rootvm");
+	assert_forbidden(
+	    harness_req_as(h, &member_primary, "GET", "/v1/vms/theirs", NULL),
+	    "only the creator (uid 4244) or root", "theirs");
+	assert_forbidden(
+	    harness_req_as(h, &member, "GET", "/v1/vms/rootvm/console", NULL),
+	    "only the creator (uid 0) or root");
+	/* A name nobody has is a plain 404. */
+	assert_not_found(
+	    harness_req_as(h, &member, "GET", "/v1/vms/nosuchvm", NULL),
+	    "nosuchvm");
+	/* The other member sees its own only. */
+	assert_list(harness_req_as(h, &member2, "GET", "/v1/vms", NULL),
+		    "theirs");
+}
+
+static void
+test_access__member_starting_detached_is_403_naming_monitor_mode(
+    struct harness *h)
+{
+	struct harness_response *r;
+
+	harness_need_root(h);
+	define_as(h, &member, "mine");
+	r = harness_req_as(h, &member, "POST", "/v1/vms/mine/start", NULL);
+	assert_problem(r, 403, "mode");
+	assert_forbidden(r, "monitor mode", "uid 4242");
+	r = harness_req_as(h, &member_primary, "POST",
+			   "/v1/vms/mine/start?mode=detached", NULL);
+	assert_problem(r, 403, "mode");
+	assert_forbidden(r, "monitor mode");
+	/* Nothing ran. */
+	assert_json_str(harness_get(h, "/v1/vms/mine"), "status.state",
+			"defined");
+}
+
+static void
+test_access__member_in_monitor_mode_streams_and_a_dead_client_stops_the_vm(
+    struct harness *h)
+{
+	struct harness_child *c;
+	struct harness_response *r;
+	long long t0, took;
+
+	harness_need_root(h);
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	define_as(h, &member, "spin1");
+	c = monitor_start(h, &member, "spin1", 0);
+	if (!harness_child_wait_for(c, "spinning\n", WAIT_MS))
+		fail_msg("monitor mode: no console output within %d ms "
+			 "(status %ld)",
+			 WAIT_MS, harness_child_status(c));
+	assert_int_equal(harness_child_status(c), 200);
+	r = harness_get(h, "/v1/vms/spin1");
+	assert_json_str(r, "status.state", "running");
+
+	/* The client dies: its VM goes with it, its definition stays. */
+	t0 = now_ms();
+	harness_child_kill(c);
+	took = wait_stopped(h, "spin1", t0);
+	if (took > MONITOR_END_MS)
+		fail_msg("the monitor-mode VM stopped %lld ms after its "
+			 "client died (at most %d expected)",
+			 took, MONITOR_END_MS);
+	r = harness_req_as(h, &member, "GET", "/v1/vms/spin1", NULL);
+	assert_status(r, 200);
+	assert_json_str(r, "status.state", "stopped");
+	assert_json_int(r, "owner.uid", MEMBER_UID);
+	harness_child_end(c, 1000, NULL);
+}
+
+static void
+test_access__member_in_monitor_mode_an_aborted_transfer_stops_the_vm(
+    struct harness *h)
+{
+	struct harness_child *c;
+	struct harness_response *r;
+	long long t0, took;
+	int code = 0;
+
+	harness_need_root(h);
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	define_as(h, &member_primary, "spin1");
+	/* curl gives up after the first byte; the process stays. */
+	c = monitor_start(h, &member_primary, "spin1", 1);
+	if (!harness_child_wait_done(c, WAIT_MS))
+		fail_msg("the monitor-mode transfer did not end after its "
+			 "first byte");
+	t0 = now_ms();
+	assert_int_equal(harness_child_status(c), 200);
+	took = wait_stopped(h, "spin1", t0);
+	if (took > MONITOR_END_MS)
+		fail_msg("the monitor-mode VM stopped %lld ms after its "
+			 "transfer was aborted (at most %d expected)",
+			 took, MONITOR_END_MS);
+	r = harness_get(h, "/v1/vms/spin1");
+	assert_json_str(r, "status.state", "stopped");
+	r = harness_child_end(c, 1000, &code);
+	assert_int_equal(code, CURLE_WRITE_ERROR);
+	assert_status(r, 200);
+}
+
+static void
+test_access__running_limit_refuses_a_members_second_monitor_start(
+    struct harness *h)
+{
+	struct harness_child *first, *second;
+	struct harness_response *r;
+
+	harness_need_root(h);
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	define_as(h, &member, "spin1");
+	define_as(h, &member, "spin2");
+	define_as(h, NULL, "spin3");
+	/* At the limit: one running VM. */
+	first = monitor_start(h, &member, "spin1", 0);
+	if (!harness_child_wait_for(first, "spinning\n", WAIT_MS))
+		fail_msg("the first monitor-mode start printed nothing");
+	/* One past it. */
+	second = monitor_start(h, &member, "spin2", 0);
+	r = harness_child_end(second, WAIT_MS, NULL);
+	assert_forbidden(r, "--max-running-per-uid", "4242", "1");
+	assert_json_str(harness_get(h, "/v1/vms/spin2"), "status.state",
+			"defined");
+	/* Root is exempt. */
+	assert_status(harness_req(h, "POST", "/v1/vms/spin3/start", NULL, NULL),
+		      200);
+	/* Once the first run is over, the member may run one again. */
+	harness_child_kill(first);
+	harness_wait_vm_state(h, "spin1", "stopped", WAIT_MS);
+	second = monitor_start(h, &member, "spin2", 0);
+	if (!harness_child_wait_for(second, "spinning\n", WAIT_MS))
+		fail_msg("a start below the limit printed nothing (status "
+			 "%ld)",
+			 harness_child_status(second));
+	assert_int_equal(harness_child_status(second), 200);
+	harness_child_kill(second);
+	harness_wait_vm_state(h, "spin2", "stopped", WAIT_MS);
+	assert_status(
+	    harness_req(h, "POST", "/v1/vms/spin3/stop?force=1", NULL, NULL),
+	    200);
+}
+
+static void
+test_access__member_may_not_change_stop_or_delete_roots_vm(struct harness *h)
+{
+	static const char *const rule = "only the creator (uid 0) or root";
+	static const char *const merge[] = {
+	    "Content-Type: application/merge-patch+json", NULL};
+	struct harness_request rq;
+	struct harness_response *r;
+
+	harness_need_root(h);
+	define_as(h, NULL, "rootvm");
+	assert_forbidden(
+	    harness_req_as(h, &member, "POST", "/v1/vms/rootvm/stop", NULL),
+	    rule, "rootvm");
+	assert_forbidden(
+	    harness_req_as(h, &member, "DELETE", "/v1/vms/rootvm", NULL), rule,
+	    "rootvm");
+	assert_forbidden(harness_req_as(h, &member, "PUT", "/v1/vms/rootvm",
+					vm_body(h, "rootvm", "")),
+			 rule);
+	memset(&rq, 0, sizeof(rq));
+	rq.rq_method = "PATCH";
+	rq.rq_path = "/v1/vms/rootvm";
+	rq.rq_headers = merge;
+	rq.rq_body = "{\"description\":\"mine now\"}";
+	rq.rq_body_len = strlen(rq.rq_body);
+	assert_forbidden(harness_as(h, &member, &rq), rule);
+	/* Starting it, even in monitor mode, is acting on it. */
+	assert_forbidden(harness_req_as(h, &member, "POST",
+					"/v1/vms/rootvm/start?mode=monitor",
+					NULL),
+			 rule);
+	/* It is all still there, unchanged. */
+	r = harness_get(h, "/v1/vms/rootvm");
+	assert_status(r, 200);
+	assert_json_int(r, "generation", 1);
+	assert_json_int(r, "owner.uid", 0);
+}
+
+static void
+test_access__root_deletes_a_members_vm(struct harness *h)
+{
+	harness_need_root(h);
+	define_as(h, &member, "mine");
+	assert_status(harness_req(h, "DELETE", "/v1/vms/mine", NULL, NULL),
+		      204);
+	assert_not_found(
+	    harness_req_as(h, &member, "GET", "/v1/vms/mine", NULL), "mine");
+	assert_list_empty(harness_req_as(h, &member, "GET", "/v1/vms", NULL));
+}
+
+static void
+test_access__pptdevs_from_a_member_is_403_naming_passthrough(struct harness *h)
+{
+	static const char *const merge[] = {
+	    "Content-Type: application/merge-patch+json", NULL};
+	struct harness_request rq;
+	struct harness_response *r;
+
+	harness_need_root(h);
+	r = harness_req_as(h, &member, "POST", "/v1/vms",
+			   vm_body(h, "ppt", "\"pptdevs\":[\"0/31/0\"]"));
+	assert_problem(r, 403, "pptdevs");
+	assert_forbidden(r, "passthrough");
+	r = harness_req_as(h, &member, "PUT", "/v1/vms/ppt",
+			   vm_body(h, "ppt", "\"pptdevs\":[\"0/31/0\"]"));
+	assert_problem(r, 403, "pptdevs");
+	assert_forbidden(r, "passthrough");
+	assert_not_found(harness_get(h, "/v1/vms/ppt"), "ppt");
+	/* Adding a device to its own VM is passthrough too. */
+	define_as(h, &member, "mine");
+	memset(&rq, 0, sizeof(rq));
+	rq.rq_method = "PATCH";
+	rq.rq_path = "/v1/vms/mine";
+	rq.rq_headers = merge;
+	rq.rq_body = "{\"pptdevs\":[\"0/31/0\"]}";
+	rq.rq_body_len = strlen(rq.rq_body);
+	r = harness_as(h, &member, &rq);
+	assert_problem(r, 403, "pptdevs");
+	assert_forbidden(r, "passthrough");
+	assert_int_equal(
+	    json_array_size(harness_json_at(
+		harness_get(h, "/v1/vms/mine")->hr_json, "pptdevs")),
+	    0);
+}
+
+/* ---- users outside the vmm group ---- */
+
+static void
+test_access__non_member_is_403_naming_the_vmm_group(struct harness *h)
+{
+	struct harness_response *r;
+
+	harness_need_root(h);
+	define_as(h, NULL, "rootvm");
+	r = harness_req_as(h, &other, "POST", "/v1/vms",
+			   vm_body(h, "nope", ""));
+	assert_forbidden(r, "vmm group", "4200");
+	r = harness_req_as(h, &other, "PUT", "/v1/vms/nope",
+			   vm_body(h, "nope", ""));
+	assert_forbidden(r, "vmm group", "4200");
+	r = harness_req_as(h, &other, "GET", "/v1/vms", NULL);
+	assert_forbidden(r, "uid 4243", "neither root nor in the vmm group",
+			 "4200");
+	r = harness_req_as(h, &other, "GET", "/v1/vms/rootvm", NULL);
+	assert_forbidden(r, "neither root nor in the vmm group");
+	r = harness_req_as(h, &other, "DELETE", "/v1/vms/rootvm", NULL);
+	assert_forbidden(r, "neither root nor in the vmm group");
+	r = harness_req_as(h, &other, "GET", "/v1/images", NULL);
+	assert_forbidden(r, "neither root nor in the vmm group");
+	assert_not_found(harness_get(h, "/v1/vms/nope"), "nope");
+	/* The same uid with the vmm group added is let in. */
+	{
+		static const gid_t g[] = {OTHER_UID, VMM_GID};
+		const struct harness_identity joined = {OTHER_UID, OTHER_UID, g,
+							2, NULL};
+
+		assert_list_empty(
+		    harness_req_as(h, &joined, "GET", "/v1/vms", NULL));
+	}
+}
+
+static void
+test_access__tokens_jails_and_audit_are_host_roots(struct harness *h)
+{
+	static const struct {
+		const char *method, *path, *body;
+	} rq[] = {
+	    {"GET", "/v1/tokens", NULL},
+	    {"POST", "/v1/tokens", "{\"uid\":0}"},
+	    {"DELETE", "/v1/tokens/0123456789abcdef0123456789abcdef", NULL},
+	    {"GET", "/v1/jails", NULL},
+	    {"GET", "/v1/jails/j1", NULL},
+	    {"PUT", "/v1/jails/j1", "{\"allow_vmm\":true}"},
+	    {"DELETE", "/v1/jails/j1", NULL},
+	    {"GET", "/v1/audit", NULL},
+	};
+	const struct harness_identity *ids[] = {&member, &member_primary,
+						&other};
+	size_t i, k;
+
+	harness_need_root(h);
+	for (k = 0; k < sizeof(ids) / sizeof(ids[0]); k++)
+		for (i = 0; i < sizeof(rq) / sizeof(rq[0]); i++)
+			assert_forbidden(harness_req_as(h, ids[k], rq[i].method,
+							rq[i].path, rq[i].body),
+					 "only host root");
+	/* Nothing was made. */
+	assert_not_found(harness_get(h, "/v1/jails/j1"), "j1");
+	assert_int_equal(json_array_size(harness_json_at(
+			     harness_get(h, "/v1/tokens")->hr_json, "items")),
+			 0);
+}
+
+/*
+ * The audit log names the caller the kernel reported, not whatever the
+ * request claims.  (Refusals by the policy are not recorded: api/audit.c
+ * records what a handler answered.)
+ */
+static void
+test_access__audit_names_the_peer_credentials(struct harness *h)
+{
+	const json_t *items, *item;
+	struct harness_response *r;
+	size_t i;
+	int seen = 0;
+
+	harness_need_root(h);
+	define_as(h, &member, "mine");
+	r = harness_get(h, "/v1/audit");
+	assert_status(r, 200);
+	items = harness_json_at(r->hr_json, "items");
+	json_array_foreach (items, i, item) {
+		const char *via =
+		    json_string_value(json_object_get(item, "via"));
+		const char *method =
+		    json_string_value(json_object_get(item, "method"));
+
+		if (json_integer_value(json_object_get(item, "uid")) ==
+			MEMBER_UID &&
+		    json_integer_value(json_object_get(item, "gid")) ==
+			MEMBER_UID &&
+		    json_integer_value(json_object_get(item, "status")) ==
+			201 &&
+		    via != NULL && strcmp(via, "unix") == 0 && method != NULL &&
+		    strcmp(method, "POST") == 0)
+			seen = 1;
+	}
+	if (!seen)
+		fail_msg("the audit log has no POST by uid %d gid %d over the "
+			 "Unix socket: %s",
+			 MEMBER_UID, MEMBER_UID, r->hr_body);
+}
+
+/* ---- jails ---- */
+
+/* DIR/name.sock, h's. */
+static const char *
+jail_sock(struct harness *h, const char *name)
+{
+	char *p = harness_alloc(h, HARNESS_PATH_MAX);
+
+	snprintf(p, HARNESS_PATH_MAX, "%s/%s.sock", h->h_dir, name);
+	return p;
+}
+
+/* PUT /v1/jails/name as host root; sock NULL: no socket. */
+static void
+put_jail(struct harness *h, const char *name, int allow_vmm, int allow_ppt,
+	 const char *sock, long want)
+{
+	char body[256], path[128];
+	struct harness_response *r;
+
+	snprintf(body, sizeof(body),
+		 "{\"allow_vmm\":%s,\"allow_vmm_ppt\":%s%s%s%s}",
+		 allow_vmm ? "true" : "false", allow_ppt ? "true" : "false",
+		 sock != NULL ? ",\"socket\":\"" : "", sock != NULL ? sock : "",
+		 sock != NULL ? "\"" : "");
+	snprintf(path, sizeof(path), "/v1/jails/%s", name);
+	r = harness_req(h, "PUT", path, body, NULL);
+	assert_status(r, want);
+}
+
+static void
+test_access__jail_socket_root_is_root_only_in_its_jail(struct harness *h)
+{
+	struct harness_identity jroot, jmember;
+	struct harness_response *r;
+
+	harness_need_root(h);
+	put_jail(h, "j1", 1, 0, jail_sock(h, "j1"), 201);
+	jroot = via(&root_id, jail_sock(h, "j1"));
+	jmember = via(&member, jail_sock(h, "j1"));
+	define_as(h, NULL, "hostvm");
+	define_as(h, &member, "hostmine");
+
+	/* The host's VMs do not exist in the jail. */
+	assert_list_empty(harness_req_as(h, &jroot, "GET", "/v1/vms", NULL));
+	assert_not_found(
+	    harness_req_as(h, &jroot, "GET", "/v1/vms/hostvm", NULL), "hostvm");
+	assert_not_found(
+	    harness_req_as(h, &jroot, "DELETE", "/v1/vms/hostvm", NULL),
+	    "hostvm");
+	assert_not_found(
+	    harness_req_as(h, &jmember, "GET", "/v1/vms/hostmine", NULL),
+	    "hostmine");
+	assert_status(harness_get(h, "/v1/vms/hostvm"), 200);
+	/* Root in a jail is root only there. */
+	assert_forbidden(harness_req_as(h, &jroot, "GET", "/v1/tokens", NULL),
+			 "only host root");
+	assert_forbidden(harness_req_as(h, &jroot, "PUT", "/v1/jails/j1",
+					"{\"allow_vmm\":true,"
+					"\"allow_vmm_ppt\":true}"),
+			 "only host root");
+	assert_forbidden(harness_req_as(h, &jroot, "GET", "/v1/audit", NULL),
+			 "only host root");
+
+	/* It defines VMs in the jail. */
+	r = harness_req_as(h, &jroot, "POST", "/v1/vms",
+			   vm_body(h, "j1vm", ""));
+	assert_status(r, 201);
+	assert_json_str(r, "owner.jail", "j1");
+	assert_json_int(r, "owner.uid", 0);
+	r = harness_req_as(h, &jmember, "POST", "/v1/vms",
+			   vm_body(h, "j1mine", ""));
+	assert_status(r, 201);
+	assert_json_str(r, "owner.jail", "j1");
+	assert_json_int(r, "owner.uid", MEMBER_UID);
+	assert_list(harness_req_as(h, &jroot, "GET", "/v1/vms", NULL), "j1vm",
+		    "j1mine");
+	/* The same rules inside the jail. */
+	assert_list(harness_req_as(h, &jmember, "GET", "/v1/vms", NULL),
+		    "j1mine");
+	assert_forbidden(
+	    harness_req_as(h, &jmember, "GET", "/v1/vms/j1vm", NULL),
+	    "only the creator (uid 0) or root");
+	/* The member on the host does not own its jailed VM. */
+	assert_list(harness_req_as(h, &member, "GET", "/v1/vms", NULL),
+		    "hostmine");
+	assert_not_found(
+	    harness_req_as(h, &member, "GET", "/v1/vms/j1mine", NULL),
+	    "j1mine");
+	/* Host root sees everything, and where it is. */
+	assert_list(harness_get(h, "/v1/vms"), "hostvm", "hostmine", "j1vm",
+		    "j1mine");
+	assert_json_str(harness_get(h, "/v1/vms/j1vm"), "owner.jail", "j1");
+	/* And it is the jail's root that deletes the jail's VM. */
+	assert_status(
+	    harness_req_as(h, &jroot, "DELETE", "/v1/vms/j1mine", NULL), 204);
+}
+
+static void
+test_access__jail_root_starts_detached_and_members_monitor_inside_it(
+    struct harness *h)
+{
+	struct harness_identity jroot, jmember;
+	struct harness_child *c;
+	long long t0, took;
+
+	harness_need_root(h);
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	put_jail(h, "j1", 1, 0, jail_sock(h, "j1"), 201);
+	jroot = via(&root_id, jail_sock(h, "j1"));
+	jmember = via(&member, jail_sock(h, "j1"));
+	define_as(h, &jroot, "j1root");
+	define_as(h, &jmember, "j1mine");
+	/* Root of the jail is root there: it may start detached. */
+	assert_status(
+	    harness_req_as(h, &jroot, "POST", "/v1/vms/j1root/start", NULL),
+	    200);
+	harness_wait_vm_state(h, "j1root", "running", WAIT_MS);
+	assert_status(harness_req_as(h, &jroot, "POST",
+				     "/v1/vms/j1root/stop?force=1", NULL),
+		      200);
+	harness_wait_vm_state(h, "j1root", "stopped", WAIT_MS);
+	/* A member in the jail: monitor mode only, as on the host. */
+	assert_forbidden(
+	    harness_req_as(h, &jmember, "POST", "/v1/vms/j1mine/start", NULL),
+	    "monitor mode");
+	c = monitor_start(h, &jmember, "j1mine", 0);
+	if (!harness_child_wait_for(c, "spinning\n", WAIT_MS))
+		fail_msg("monitor mode through the jail's socket: no console "
+			 "output (status %ld)",
+			 harness_child_status(c));
+	assert_int_equal(harness_child_status(c), 200);
+	t0 = now_ms();
+	harness_child_kill(c);
+	took = wait_stopped(h, "j1mine", t0);
+	if (took > MONITOR_END_MS)
+		fail_msg("the monitor-mode VM in the jail stopped %lld ms "
+			 "after its client died (at most %d expected)",
+			 took, MONITOR_END_MS);
+	harness_child_end(c, 1000, NULL);
+}
+
+/* --vmm-group naming no group: only root may act, and 403s say why. */
+static void
+test_access__an_unknown_vmm_group_leaves_only_root(struct harness *h)
+{
+	harness_need_root(h);
+	define_as(h, NULL, "rootvm");
+	assert_forbidden(harness_req_as(h, &member, "POST", "/v1/vms",
+					vm_body(h, "mine", "")),
+			 "vmm group");
+	assert_forbidden(harness_req_as(h, &member, "GET", "/v1/vms", NULL),
+			 "neither root nor in the vmm group");
+}
+
+static void
+test_access__jail_without_allow_vmm_is_403_naming_it(struct harness *h)
+{
+	struct harness_identity jroot;
+
+	harness_need_root(h);
+	put_jail(h, "j1", 0, 0, jail_sock(h, "j1"), 201);
+	jroot = via(&root_id, jail_sock(h, "j1"));
+	assert_forbidden(harness_req_as(h, &jroot, "POST", "/v1/vms",
+					vm_body(h, "j1vm", "")),
+			 "jail j1 lacks allow_vmm");
+	assert_forbidden(harness_req_as(h, &jroot, "GET", "/v1/vms", NULL),
+			 "jail j1 lacks allow_vmm");
+	assert_not_found(harness_get(h, "/v1/vms/j1vm"), "j1vm");
+	/* Granted, it takes effect for the next request. */
+	put_jail(h, "j1", 1, 0, jail_sock(h, "j1"), 200);
+	assert_status(harness_req_as(h, &jroot, "POST", "/v1/vms",
+				     vm_body(h, "j1vm", "")),
+		      201);
+	/* And withdrawn, too: the jail's VM stays, untouchable from it. */
+	put_jail(h, "j1", 0, 0, jail_sock(h, "j1"), 200);
+	assert_forbidden(
+	    harness_req_as(h, &jroot, "DELETE", "/v1/vms/j1vm", NULL),
+	    "jail j1 lacks allow_vmm");
+	assert_status(harness_get(h, "/v1/vms/j1vm"), 200);
+}
+
+static void
+test_access__passthrough_from_jail_root_needs_allow_vmm_ppt(struct harness *h)
+{
+	struct harness_identity jroot, jmember;
+	struct harness_response *r;
+
+	harness_need_root(h);
+	put_jail(h, "j1", 1, 0, jail_sock(h, "j1"), 201);
+	jroot = via(&root_id, jail_sock(h, "j1"));
+	jmember = via(&member, jail_sock(h, "j1"));
+	r = harness_req_as(h, &jroot, "POST", "/v1/vms",
+			   vm_body(h, "ppt", "\"pptdevs\":[\"0/31/0\"]"));
+	assert_problem(r, 403, "pptdevs");
+	assert_forbidden(r, "jail j1 lacks allow_vmm_ppt");
+	put_jail(h, "j1", 1, 1, jail_sock(h, "j1"), 200);
+	r = harness_req_as(h, &jroot, "POST", "/v1/vms",
+			   vm_body(h, "ppt", "\"pptdevs\":[\"0/31/0\"]"));
+	assert_status(r, 201);
+	assert_json_str(r, "owner.jail", "j1");
+	/* Only the jail's root: a member there is refused even so. */
+	r = harness_req_as(h, &jmember, "POST", "/v1/vms",
+			   vm_body(h, "ppt2", "\"pptdevs\":[\"0/31/1\"]"));
+	assert_problem(r, 403, "pptdevs");
+	assert_forbidden(r, "passthrough");
+}
+
+/* POST /v1/tokens as host root with body; returns the 201's answer. */
+static struct harness_response *
+new_token(struct harness *h, const char *body)
+{
+	struct harness_response *r =
+	    harness_req(h, "POST", "/v1/tokens", body, NULL);
+
+	assert_status(r, 201);
+	if (json_str(r, "token") == NULL || json_str(r, "id") == NULL)
+		fail_msg("POST /v1/tokens: no token or id: %s", r->hr_body);
+	return r;
+}
+
+/* A request over TCP with token (NULL: none). */
+static struct harness_response *
+tcp_req(struct harness *h, const char *token, const char *method,
+	const char *path, const char *body)
+{
+	static const char *const json[] = {"Content-Type: application/json",
+					   NULL};
+	struct harness_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.rq_method = method;
+	rq.rq_path = path;
+	rq.rq_tcp = 1;
+	rq.rq_token = token;
+	rq.rq_headers = body != NULL ? json : NULL;
+	rq.rq_body = body;
+	rq.rq_body_len = body != NULL ? strlen(body) : 0;
+	return harness_send(h, &rq);
+}
+
+static void
+assert_unauthorized(const struct harness_response *r)
+{
+	assert_problem(r, 401, NULL);
+	if (harness_header(r, "WWW-Authenticate") == NULL)
+		fail_msg("%s %s: 401 without WWW-Authenticate", r->hr_method,
+			 r->hr_path);
+}
+
+static void
+test_access__jail_token_over_tcp_is_like_the_jail_socket(struct harness *h)
+{
+	struct harness_response *r;
+	const char *jtok, *mtok;
+
+	harness_need_root(h);
+	put_jail(h, "j1", 1, 0, NULL, 201);
+	define_as(h, NULL, "hostvm");
+	jtok = json_str(new_token(h, "{\"uid\":0,\"gids\":[0],"
+				     "\"jail\":\"j1\"}"),
+			"token");
+	mtok = json_str(new_token(h, "{\"uid\":4242,\"gids\":[4242,4200],"
+				     "\"jail\":\"j1\"}"),
+			"token");
+
+	assert_list_empty(tcp_req(h, jtok, "GET", "/v1/vms", NULL));
+	assert_not_found(tcp_req(h, jtok, "GET", "/v1/vms/hostvm", NULL),
+			 "hostvm");
+	assert_forbidden(tcp_req(h, jtok, "GET", "/v1/tokens", NULL),
+			 "only host root");
+	r = tcp_req(h, jtok, "POST", "/v1/vms", vm_body(h, "j1vm", ""));
+	assert_status(r, 201);
+	assert_json_str(r, "owner.jail", "j1");
+	assert_json_int(r, "owner.uid", 0);
+	r = tcp_req(h, mtok, "POST", "/v1/vms", vm_body(h, "j1mine", ""));
+	assert_status(r, 201);
+	assert_json_str(r, "owner.jail", "j1");
+	assert_json_int(r, "owner.uid", MEMBER_UID);
+	assert_list(tcp_req(h, jtok, "GET", "/v1/vms", NULL), "j1vm", "j1mine");
+	assert_list(tcp_req(h, mtok, "GET", "/v1/vms", NULL), "j1mine");
+	assert_forbidden(tcp_req(h, mtok, "GET", "/v1/vms/j1vm", NULL),
+			 "only the creator (uid 0) or root");
+	r = tcp_req(h, mtok, "POST", "/v1/vms/j1mine/start", NULL);
+	assert_problem(r, 403, "mode");
+	assert_forbidden(r, "monitor mode");
+	assert_json_str(harness_get(h, "/v1/vms/j1vm"), "owner.jail", "j1");
+}
+
+static void
+test_access__deleting_a_jail_with_vms_is_409(struct harness *h)
+{
+	struct harness_identity jroot;
+	struct harness_response *r;
+
+	harness_need_root(h);
+	put_jail(h, "j1", 1, 0, jail_sock(h, "j1"), 201);
+	jroot = via(&root_id, jail_sock(h, "j1"));
+	assert_status(harness_req_as(h, &jroot, "POST", "/v1/vms",
+				     vm_body(h, "j1vm", "")),
+		      201);
+	r = harness_req(h, "DELETE", "/v1/jails/j1", NULL, NULL);
+	assert_problem_naming(r, 409, "j1", (const char *)NULL);
+	assert_status(harness_get(h, "/v1/jails/j1"), 200);
+	assert_status(harness_req(h, "DELETE", "/v1/vms/j1vm", NULL, NULL),
+		      204);
+	assert_status(harness_req(h, "DELETE", "/v1/jails/j1", NULL, NULL),
+		      204);
+	assert_not_found(harness_get(h, "/v1/jails/j1"), "j1");
+}
+
+static void
+test_access__an_expired_token_is_401(struct harness *h)
+{
+	const char *tok;
+
+	harness_need_root(h);
+	tok = json_str(new_token(h, "{\"uid\":4242,\"gids\":[4200],"
+				    "\"expires_in\":1}"),
+		       "token");
+	assert_status(tcp_req(h, tok, "GET", "/v1/vms", NULL), 200);
+	sleep_ms(1500);
+	assert_unauthorized(tcp_req(h, tok, "GET", "/v1/vms", NULL));
+	assert_unauthorized(tcp_req(h, tok, "GET", "/v1", NULL));
+}
+
+static void
+test_access__a_revoked_token_is_401_at_once(struct harness *h)
+{
+	struct harness_response *r;
+	const char *tok, *id;
+	char path[128];
+
+	harness_need_root(h);
+	r = new_token(h, "{\"uid\":4242,\"gids\":[4200]}");
+	tok = json_str(r, "token");
+	id = json_str(r, "id");
+	assert_status(tcp_req(h, tok, "GET", "/v1/vms", NULL), 200);
+	snprintf(path, sizeof(path), "/v1/tokens/%s", id);
+	assert_status(harness_req(h, "DELETE", path, NULL, NULL), 204);
+	/* On the connection it used before, too. */
+	assert_unauthorized(tcp_req(h, tok, "GET", "/v1/vms", NULL));
+	assert_not_found(harness_req(h, "DELETE", path, NULL, NULL), id);
+}
+
+static void
+test_access__the_bootstrap_admin_token_is_host_root(struct harness *h)
+{
+	struct harness_response *r;
+
+	harness_need_root(h);
+	if (h->h_token[0] == '\0')
+		fail_msg("no admin.token after a start with a TCP listener");
+	r = tcp_req(h, h->h_token, "GET", "/v1/tokens", NULL);
+	assert_status(r, 200);
+	assert_json_int(r, "items.0.uid", 0);
+	assert_json_str(r, "items.0.jail", "");
+	r = tcp_req(h, h->h_token, "POST", "/v1/vms", vm_body(h, "tcpvm", ""));
+	assert_status(r, 201);
+	assert_json_int(r, "owner.uid", 0);
+	assert_status(tcp_req(h, h->h_token, "GET", "/v1/audit", NULL), 200);
+	put_jail(h, "j1", 1, 0, NULL, 201);
+	assert_status(tcp_req(h, h->h_token, "GET", "/v1/jails/j1", NULL), 200);
+	/* No token, a wrong one: 401; health needs none. */
+	assert_unauthorized(tcp_req(h, NULL, "GET", "/v1/vms", NULL));
+	assert_unauthorized(tcp_req(h, "vmm_0000", "GET", "/v1/vms", NULL));
+	assert_status(tcp_req(h, NULL, "GET", "/v1/health", NULL), 200);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    HARNESS_CASE_ARGS(test_access__host_root_does_everything, 0,
+			      VMM_ARGS),
+	    HARNESS_CASE_ARGS(test_access__sockets_let_every_local_user_ask, 0,
+			      VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__host_root_starts_detached_and_stops_any_vm, 0,
+		VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__member_by_primary_gid_defines_and_sees_only_its_vms,
+		0, VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__member_by_supplementary_gid_defines_and_sees_only_its_vms,
+		0, VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__member_reading_another_users_vm_is_403_naming_the_creator,
+		0, VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__member_starting_detached_is_403_naming_monitor_mode,
+		0, VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__member_in_monitor_mode_streams_and_a_dead_client_stops_the_vm,
+		0, VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__member_in_monitor_mode_an_aborted_transfer_stops_the_vm,
+		0, VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__running_limit_refuses_a_members_second_monitor_start,
+		0, VMM_ARGS, "--max-running-per-uid", "1"),
+	    HARNESS_CASE_ARGS(
+		test_access__member_may_not_change_stop_or_delete_roots_vm, 0,
+		VMM_ARGS),
+	    HARNESS_CASE_ARGS(test_access__root_deletes_a_members_vm, 0,
+			      VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__pptdevs_from_a_member_is_403_naming_passthrough, 0,
+		VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__non_member_is_403_naming_the_vmm_group, 0,
+		VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__tokens_jails_and_audit_are_host_roots, 0,
+		VMM_ARGS),
+	    HARNESS_CASE_ARGS(test_access__audit_names_the_peer_credentials, 0,
+			      VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__jail_socket_root_is_root_only_in_its_jail, 0,
+		VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__jail_root_starts_detached_and_members_monitor_inside_it,
+		0, VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__an_unknown_vmm_group_leaves_only_root, 0,
+		"--vmm-group", "vmmapid-test-no-such-group"),
+	    HARNESS_CASE_ARGS(
+		test_access__jail_without_allow_vmm_is_403_naming_it, 0,
+		VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__passthrough_from_jail_root_needs_allow_vmm_ppt, 0,
+		VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__jail_token_over_tcp_is_like_the_jail_socket,
+		HARNESS_TCP, VMM_ARGS),
+	    HARNESS_CASE_ARGS(test_access__deleting_a_jail_with_vms_is_409, 0,
+			      VMM_ARGS),
+	    HARNESS_CASE_ARGS(test_access__an_expired_token_is_401, HARNESS_TCP,
+			      VMM_ARGS),
+	    HARNESS_CASE_ARGS(test_access__a_revoked_token_is_401_at_once,
+			      HARNESS_TCP, VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__the_bootstrap_admin_token_is_host_root,
+		HARNESS_TCP, VMM_ARGS),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,909 @@
+/*
+ * POST /v1/vms/{name}/start, stop, pause, resume, reset against real
+ * guests (tests/guests, see its README for what each one does): how each
+ * guest's run ends and what is recorded, the state machine and its 409s,
+ * the query parameters, images in use, twenty VMs at once, and what a
+ * daemon restart does to running and autostart VMs.
+ *
+ * Cases that run guests need the kvm driver; on a host without /dev/kvm
+ * they are skipped with the reason printed.  /dev/kvm here may emulate
+ * real mode (about 2 million instructions a second): the guests are
+ * tiny, and no case asserts a tight timing.
+ */
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#ifndef GUESTS_DIR
+#error "GUESTS_DIR must name the directory of the test guests' NAME.bin"
+#endif
+
+/* Bound for a guest to reach a state it reaches by itself. */
+#define WAIT_MS 10000
+/* Guest memory: the guests use the first 32 KiB. */
+#define VM_MEMORY "\"memory_mib\":4"
+#define MANY_VMS 20
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Uploads GUESTS_DIR/guest.bin as the image guest.bin. */
+static void
+put_guest(struct harness *h, const char *guest)
+{
+	char path[512], image[80];
+	struct harness_response *r;
+	size_t len;
+	char *data;
+
+	snprintf(path, sizeof(path), "%s/%s.bin", GUESTS_DIR, guest);
+	snprintf(image, sizeof(image), "%s.bin", guest);
+	data = harness_read_file(h, path, &len);
+	r = harness_put_image(h, image, data, len);
+	if (r->hr_status != 200)
+		assert_status(r, 201);
+}
+
+/* Defines VM name booting image; extra is more JSON members or "". */
+static void
+define_vm(struct harness *h, const char *name, const char *image,
+	  const char *extra)
+{
+	char body[512];
+
+	snprintf(body, sizeof(body),
+		 "{\"name\":\"%s\"," VM_MEMORY ",\"boot\":{\"kind\":\"flat\","
+		 "\"image\":\"%s\"}%s%s}",
+		 name, image, extra[0] != '\0' ? "," : "", extra);
+	assert_status(harness_req(h, "POST", "/v1/vms", body, NULL), 201);
+}
+
+/* POST /v1/vms/name/op, query ("" or "?..." ) appended. */
+static struct harness_response *
+vm_op(struct harness *h, const char *name, const char *op, const char *query)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/v1/vms/%s/%s%s", name, op, query);
+	return harness_req(h, "POST", path, NULL, NULL);
+}
+
+static struct harness_response *
+get_vm(struct harness *h, const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/v1/vms/%s", name);
+	return harness_get(h, path);
+}
+
+static const char *
+json_str(const struct harness_response *r, const char *dotted)
+{
+	return json_string_value(harness_json_at(r->hr_json, dotted));
+}
+
+static void
+assert_time_at(const struct harness_response *r, const char *dotted)
+{
+	if (!harness_is_rfc3339(json_str(r, dotted)))
+		fail_msg("%s %s: %s is not an RFC 3339 time: %s", r->hr_method,
+			 r->hr_path, dotted, r->hr_body);
+}
+
+static void
+assert_null_at(const struct harness_response *r, const char *dotted)
+{
+	if (!json_is_null(harness_json_at(r->hr_json, dotted)))
+		fail_msg("%s %s: %s is not null: %s", r->hr_method, r->hr_path,
+			 dotted, r->hr_body);
+}
+
+/* A 409 invalid-state problem whose detail names the state. */
+static void
+assert_conflict_naming(const struct harness_response *r, const char *state)
+{
+	const char *detail;
+
+	assert_problem(r, 409, NULL);
+	detail = json_str(r, "detail");
+	if (detail == NULL || strstr(detail, state) == NULL)
+		fail_msg("%s %s: the 409's detail does not name the state "
+			 "\"%s\": %s",
+			 r->hr_method, r->hr_path, state, r->hr_body);
+}
+
+/* 200 with the VM in state (start's answer may be a later state). */
+static void
+assert_op_ok(const struct harness_response *r, const char *state)
+{
+	assert_status(r, 200);
+	assert_json_str(r, "status.state", state);
+	/* The ETag is the revision of the document sent. */
+	assert_json_int(r, "revision", (long long)etag_number(r));
+}
+
+/* Starts a guest that ends by itself; the start answers 200. */
+static void
+start_quick_guest(struct harness *h, const char *name)
+{
+	struct harness_response *r = vm_op(h, name, "start", "");
+	const char *state;
+
+	assert_status(r, 200);
+	state = json_str(r, "status.state");
+	/* A guest this short may be over before the answer. */
+	if (state == NULL ||
+	    (strcmp(state, "running") != 0 && strcmp(state, "stopped") != 0 &&
+	     strcmp(state, "crashed") != 0))
+		fail_msg("start answered state %s: %s",
+			 state != NULL ? state : "(none)", r->hr_body);
+	assert_time_at(r, "status.started_at");
+}
+
+static const char *
+console_of(struct harness *h, const char *name)
+{
+	char path[128];
+	struct harness_response *r;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s/console", name);
+	r = harness_get(h, path);
+	assert_status(r, 200);
+	return r->hr_body;
+}
+
+/* Polls VM name's console until it is exactly want, or fails. */
+static void
+wait_console(struct harness *h, const char *name, const char *want)
+{
+	long long deadline = now_ms() + WAIT_MS;
+
+	while (strcmp(console_of(h, name), want) != 0 && now_ms() < deadline)
+		sleep_ms(20);
+	assert_string_equal(console_of(h, name), want);
+}
+
+static void
+test_lifecycle__hello_runs_to_a_halt_and_prints_its_greeting(struct harness *h)
+{
+	struct harness_response *r;
+	uint64_t defined_etag;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "hello");
+	define_vm(h, "hello", "hello.bin", "");
+	defined_etag = etag_number(get_vm(h, "hello"));
+	start_quick_guest(h, "hello");
+
+	r = harness_wait_vm_state(h, "hello", "stopped", WAIT_MS);
+	assert_json_str(r, "status.exit_reason",
+			"halted with interrupts disabled");
+	assert_null_at(r, "status.exit_status");
+	assert_time_at(r, "status.started_at");
+	assert_time_at(r, "status.stopped_at");
+	assert_time_at(r, "status.state_changed_at");
+	/* A change of state is a new revision, not a new generation. */
+	assert_true(etag_number(r) > defined_etag);
+	assert_json_int(r, "generation", 1);
+	assert_string_equal(console_of(h, "hello"),
+			    "Hello from vmmapid guest\n");
+	/* The run is over: its image is free again. */
+	r = harness_get(h, "/v1/images/hello.bin");
+	if (!json_is_false(json_object_get(r->hr_json, "in_use")))
+		fail_msg("hello.bin still in use after the run: %s",
+			 r->hr_body);
+}
+
+static void
+test_lifecycle__exit3_stops_with_the_debug_exit_status(struct harness *h)
+{
+	struct harness_response *r;
+	const char *reason;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "exit3");
+	define_vm(h, "exit3", "exit3.bin", "");
+	start_quick_guest(h, "exit3");
+	r = harness_wait_vm_state(h, "exit3", "stopped", WAIT_MS);
+	assert_json_int(r, "status.exit_status", 3);
+	reason = json_str(r, "status.exit_reason");
+	if (reason == NULL || strstr(reason, "debug-exit port") == NULL)
+		fail_msg("exit_reason does not mention the debug-exit port: "
+			 "%s",
+			 r->hr_body);
+	assert_time_at(r, "status.stopped_at");
+	assert_string_equal(console_of(h, "exit3"), "exit 3\n");
+}
+
+static void
+test_lifecycle__fault_crashes_with_a_triple_fault_and_starts_again(
+    struct harness *h)
+{
+	struct harness_response *r;
+	const char *reason;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "fault");
+	define_vm(h, "fault", "fault.bin", "");
+	start_quick_guest(h, "fault");
+	r = harness_wait_vm_state(h, "fault", "crashed", WAIT_MS);
+	reason = json_str(r, "status.exit_reason");
+	if (reason == NULL || strncmp(reason, "triple fault at ", 16) != 0)
+		fail_msg("exit_reason is not \"triple fault at ...\": %s",
+			 r->hr_body);
+	assert_null_at(r, "status.exit_status");
+	assert_time_at(r, "status.stopped_at");
+	assert_string_equal(console_of(h, "fault"), "faulting\n");
+
+	/* crashed --start--> running; the console appends the new run. */
+	start_quick_guest(h, "fault");
+	r = harness_wait_vm_state(h, "fault", "crashed", WAIT_MS);
+	assert_string_equal(console_of(h, "fault"), "faulting\nfaulting\n");
+}
+
+static void
+test_lifecycle__pause_resume_and_reset_keep_a_spinning_guest_alive(
+    struct harness *h)
+{
+	struct harness_response *r;
+	char etag[64];
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	define_vm(h, "spin", "spin.bin", "");
+	r = vm_op(h, "spin", "start", "");
+	assert_op_ok(r, "running");
+	assert_null_at(r, "status.stopped_at");
+	assert_null_at(r, "status.exit_reason");
+	/* Paused only once its line is out, so the output is known. */
+	wait_console(h, "spin", "spinning\n");
+
+	r = vm_op(h, "spin", "pause", "");
+	assert_op_ok(r, "paused");
+	assert_json_str(get_vm(h, "spin"), "status.state", "paused");
+	assert_conflict_naming(vm_op(h, "spin", "pause", ""), "paused");
+	/* Reset while paused: the VM stays paused. */
+	snprintf(etag, sizeof(etag), "%s", harness_header(r, "ETag"));
+	r = vm_op(h, "spin", "reset", "");
+	assert_op_ok(r, "paused");
+	assert_header(r, "ETag", etag);
+
+	assert_op_ok(vm_op(h, "spin", "resume", ""), "running");
+	assert_conflict_naming(vm_op(h, "spin", "resume", ""), "running");
+	/* The reset guest ran from its start again. */
+	wait_console(h, "spin", "spinning\nspinning\n");
+
+	/* Reset while running: runs on, same state, same ETag. */
+	r = get_vm(h, "spin");
+	snprintf(etag, sizeof(etag), "%s", harness_header(r, "ETag"));
+	r = vm_op(h, "spin", "reset", "");
+	assert_op_ok(r, "running");
+	assert_header(r, "ETag", etag);
+	/* Once more; the console keeps what came before. */
+	wait_console(h, "spin", "spinning\nspinning\nspinning\n");
+	assert_json_str(get_vm(h, "spin"), "status.state", "running");
+}
+
+static void
+test_lifecycle__stop_of_a_spinning_guest_forces_after_the_timeout(
+    struct harness *h)
+{
+	struct harness_response *r;
+	long long t0, took;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	define_vm(h, "spin", "spin.bin", "");
+	assert_op_ok(vm_op(h, "spin", "start", ""), "running");
+
+	t0 = now_ms();
+	r = vm_op(h, "spin", "stop", "?timeout=1");
+	took = now_ms() - t0;
+	assert_op_ok(r, "stopped");
+	assert_json_str(r, "status.exit_reason", "forced stop");
+	assert_null_at(r, "status.exit_status");
+	assert_time_at(r, "status.stopped_at");
+	print_message("stop?timeout=1 of a spinning guest took %lld ms\n",
+		      took);
+	/* The whole second was waited; not the default of 10 s. */
+	if (took < 950 || took > 8000)
+		fail_msg("stop?timeout=1 took %lld ms", took);
+	assert_json_str(get_vm(h, "spin"), "status.state", "stopped");
+
+	/* stopped --start--> running clears how the last run ended. */
+	r = vm_op(h, "spin", "start", "");
+	assert_op_ok(r, "running");
+	assert_null_at(r, "status.stopped_at");
+	assert_null_at(r, "status.exit_reason");
+	assert_null_at(r, "status.exit_status");
+
+	t0 = now_ms();
+	r = vm_op(h, "spin", "stop", "?force=1");
+	took = now_ms() - t0;
+	assert_op_ok(r, "stopped");
+	assert_json_str(r, "status.exit_reason", "forced stop");
+	print_message("stop?force=1 took %lld ms\n", took);
+	/* No graceful wait: far below the default 10 s timeout. */
+	if (took > 5000)
+		fail_msg("stop?force=1 took %lld ms", took);
+
+	/* A paused VM stops too. */
+	assert_op_ok(vm_op(h, "spin", "start", ""), "running");
+	assert_op_ok(vm_op(h, "spin", "pause", ""), "paused");
+	r = vm_op(h, "spin", "stop", "?force=true");
+	assert_op_ok(r, "stopped");
+	assert_json_str(r, "status.exit_reason", "forced stop");
+}
+
+/*
+ * A graceful stop waits for the guest to power off, and records how it
+ * did: bigout writing 150000 bytes (1 to 2 s where real mode is
+ * emulated) ends by itself well within the stop's 30 s.
+ */
+static void
+test_lifecycle__a_graceful_stop_ends_when_the_guest_powers_off_by_itself(
+    struct harness *h)
+{
+	const uint32_t n = 150000;
+	struct harness_request rq = {0};
+	struct harness_response *r;
+	long long t0, took;
+	size_t len;
+	char path[512];
+	char *data;
+
+	harness_need_driver(h, "kvm");
+	snprintf(path, sizeof(path), "%s/bigout.bin", GUESTS_DIR);
+	data = harness_read_file(h, path, &len);
+	assert_true(len > 8);
+	data[4] = (char)(n & 0xff);
+	data[5] = (char)(n >> 8 & 0xff);
+	data[6] = (char)(n >> 16 & 0xff);
+	data[7] = (char)(n >> 24 & 0xff);
+	assert_status(harness_put_image(h, "bigout.bin", data, len), 201);
+	define_vm(h, "big", "bigout.bin", "");
+	assert_op_ok(vm_op(h, "big", "start", ""), "running");
+	rq.rq_method = "POST";
+	rq.rq_path = "/v1/vms/big/stop?timeout=30";
+	rq.rq_timeout_ms = 40000;
+	t0 = now_ms();
+	r = harness_send(h, &rq);
+	took = now_ms() - t0;
+	if (r->hr_status == 409) {
+		/* A host this fast leaves nothing to test. */
+		print_message("bigout ended before the stop came (%s)\n",
+			      json_str(r, "detail"));
+		return;
+	}
+	print_message("the graceful stop returned after %lld ms\n", took);
+	assert_op_ok(r, "stopped");
+	assert_json_str(r, "status.exit_reason", "debug-exit port");
+	assert_json_int(r, "status.exit_status", 0);
+	if (took > 20000)
+		fail_msg("the stop took %lld ms for a guest that powers off "
+			 "by itself",
+			 took);
+}
+
+/*
+ * While a graceful stop waits out its timeout the VM is "stopping", and
+ * the contract makes a start then a 409 that names that state (only a
+ * defined, stopped or crashed VM starts).
+ */
+static void
+test_lifecycle__a_start_during_a_graceful_stop_is_409_naming_stopping(
+    struct harness *h)
+{
+	struct harness_response *r, *stopped;
+	struct harness_stream *stop;
+	long long t0, took;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	define_vm(h, "spin", "spin.bin", "");
+	assert_op_ok(vm_op(h, "spin", "start", ""), "running");
+	stop = harness_stream_open(h, "POST", "/v1/vms/spin/stop?timeout=3",
+				   NULL, 0, 30000);
+	/* Shown while the stop waits out its timeout. */
+	harness_wait_vm_state(h, "spin", "stopping", 2000);
+	t0 = now_ms();
+	r = vm_op(h, "spin", "start", "");
+	took = now_ms() - t0;
+	stopped = harness_stream_end(stop, 30000, NULL);
+	assert_op_ok(stopped, "stopped");
+	assert_json_str(stopped, "status.exit_reason", "forced stop");
+	if (r->hr_status != 409)
+		fail_msg("a start sent while VM spin was stopping answered "
+			 "%ld after %lld ms (state %s); expected a 409 naming "
+			 "\"stopping\"",
+			 r->hr_status, took,
+			 json_str(r, "status.state") != NULL
+			     ? json_str(r, "status.state")
+			     : "(none)");
+	assert_conflict_naming(r, "stopping");
+	assert_json_str(get_vm(h, "spin"), "status.state", "stopped");
+}
+
+static void
+test_lifecycle__start_while_running_is_409_naming_the_state(struct harness *h)
+{
+	struct harness_response *r;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	define_vm(h, "spin", "spin.bin", "");
+	assert_op_ok(vm_op(h, "spin", "start", ""), "running");
+	assert_conflict_naming(vm_op(h, "spin", "start", ""), "running");
+	assert_op_ok(vm_op(h, "spin", "pause", ""), "paused");
+	assert_conflict_naming(vm_op(h, "spin", "start", ""), "paused");
+	/* The refused start changed nothing. */
+	r = get_vm(h, "spin");
+	assert_json_str(r, "status.state", "paused");
+	assert_op_ok(vm_op(h, "spin", "stop", "?force=1"), "stopped");
+}
+
+/* Needs no guest: every operation but start is refused on a defined VM. */
+static void
+test_lifecycle__operations_on_a_vm_that_is_not_running_are_409(
+    struct harness *h)
+{
+	static const char *const ops[] = {"stop", "pause", "resume", "reset"};
+	struct harness_response *r;
+	uint64_t etag;
+	size_t i;
+
+	define_vm(h, "idle", "hello.bin", "");
+	etag = etag_number(get_vm(h, "idle"));
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		assert_conflict_naming(vm_op(h, "idle", ops[i], ""), "defined");
+	assert_conflict_naming(vm_op(h, "idle", "stop", "?force=1"), "defined");
+	r = get_vm(h, "idle");
+	assert_json_str(r, "status.state", "defined");
+	assert_int_equal(etag_number(r), etag);
+}
+
+static void
+test_lifecycle__operations_on_a_stopped_vm_are_409(struct harness *h)
+{
+	static const char *const ops[] = {"stop", "pause", "resume", "reset"};
+	size_t i;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "hello");
+	define_vm(h, "hello", "hello.bin", "");
+	start_quick_guest(h, "hello");
+	harness_wait_vm_state(h, "hello", "stopped", WAIT_MS);
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		assert_conflict_naming(vm_op(h, "hello", ops[i], ""),
+				       "stopped");
+}
+
+static void
+test_lifecycle__start_with_a_missing_image_is_422_and_changes_nothing(
+    struct harness *h)
+{
+	struct harness_response *r, *before;
+	const char *detail;
+
+	harness_need_driver(h, "kvm");
+	define_vm(h, "lost", "nope.bin", "");
+	before = get_vm(h, "lost");
+	r = vm_op(h, "lost", "start", "");
+	assert_problem(r, 422, NULL);
+	detail = json_str(r, "detail");
+	if (detail == NULL || strstr(detail, "nope.bin") == NULL)
+		fail_msg("the 422 does not name the image: %s", r->hr_body);
+	r = get_vm(h, "lost");
+	assert_json_str(r, "status.state", "defined");
+	assert_null_at(r, "status.exit_reason");
+	assert_int_equal(etag_number(r), etag_number(before));
+
+	/* A VM that ran before keeps how its last run ended. */
+	put_guest(h, "hello");
+	define_vm(h, "hello", "hello.bin", "");
+	start_quick_guest(h, "hello");
+	before = harness_wait_vm_state(h, "hello", "stopped", WAIT_MS);
+	assert_status(
+	    harness_req(h, "DELETE", "/v1/images/hello.bin", NULL, NULL), 204);
+	assert_problem(vm_op(h, "hello", "start", ""), 422, NULL);
+	r = get_vm(h, "hello");
+	assert_json_str(r, "status.state", "stopped");
+	assert_json_str(r, "status.exit_reason",
+			"halted with interrupts disabled");
+	assert_int_equal(etag_number(r), etag_number(before));
+}
+
+static void
+test_lifecycle__start_with_an_image_too_large_for_memory_is_422(
+    struct harness *h)
+{
+	struct harness_response *r;
+	size_t len = 1024 * 1024;
+	char *big = harness_alloc(h, len);
+
+	harness_need_driver(h, "kvm");
+	/* 1 MiB from load_address 4096 does not fit in 1 MiB of memory. */
+	assert_status(harness_put_image(h, "big.bin", big, len), 201);
+	assert_status(harness_req(h, "POST", "/v1/vms",
+				  "{\"name\":\"big\",\"memory_mib\":1,"
+				  "\"boot\":{\"kind\":\"flat\","
+				  "\"image\":\"big.bin\"}}",
+				  NULL),
+		      201);
+	r = vm_op(h, "big", "start", "");
+	assert_problem(r, 422, NULL);
+	if (strstr(json_str(r, "detail"), "big.bin") == NULL)
+		fail_msg("the 422 does not name the image: %s", r->hr_body);
+	assert_json_str(get_vm(h, "big"), "status.state", "defined");
+	/* Not pinned by the failed start. */
+	assert_status(
+	    harness_req(h, "DELETE", "/v1/images/big.bin", NULL, NULL), 204);
+}
+
+/* Needs no guest: the check comes before the image's. */
+static void
+test_lifecycle__linux_boot_is_501(struct harness *h)
+{
+	struct harness_response *r;
+
+	assert_status(harness_req(h, "POST", "/v1/vms",
+				  "{\"name\":\"deb\"," VM_MEMORY
+				  ",\"boot\":{\"kind\":\"linux\","
+				  "\"kernel\":\"vmlinuz\"}}",
+				  NULL),
+		      201);
+	r = vm_op(h, "deb", "start", "");
+	assert_problem(r, 501, NULL);
+	assert_json_str(get_vm(h, "deb"), "status.state", "defined");
+}
+
+static void
+test_lifecycle__delete_while_running_is_409_and_after_stop_204(
+    struct harness *h)
+{
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	define_vm(h, "spin", "spin.bin", "");
+	assert_op_ok(vm_op(h, "spin", "start", ""), "running");
+	assert_problem(harness_req(h, "DELETE", "/v1/vms/spin", NULL, NULL),
+		       409, NULL);
+	assert_json_str(get_vm(h, "spin"), "status.state", "running");
+	assert_op_ok(vm_op(h, "spin", "pause", ""), "paused");
+	assert_problem(harness_req(h, "DELETE", "/v1/vms/spin", NULL, NULL),
+		       409, NULL);
+	assert_op_ok(vm_op(h, "spin", "stop", "?force=1"), "stopped");
+	assert_status(harness_req(h, "DELETE", "/v1/vms/spin", NULL, NULL),
+		      204);
+	assert_problem(get_vm(h, "spin"), 404, NULL);
+	/* The console went with it. */
+	assert_problem(harness_get(h, "/v1/vms/spin/console"), 404, NULL);
+}
+
+/* Needs no guest: the query is checked before anything else. */
+static void
+test_lifecycle__bad_query_parameters_are_400(struct harness *h)
+{
+	static const char *const ops[] = {"start", "pause", "resume", "reset",
+					  "stop"};
+	static const struct {
+		const char *q, *field;
+	} stop_bad[] = {
+	    {"?timeout=abc", "timeout"},  {"?timeout=-1", "timeout"},
+	    {"?timeout=3601", "timeout"}, {"?timeout=", "timeout"},
+	    {"?timeout=1s", "timeout"},   {"?force=maybe", "force"},
+	    {"?force=2", "force"},        {"?grace=1", "grace"},
+	};
+	char query[32];
+	size_t i;
+
+	define_vm(h, "q", "hello.bin", "");
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		assert_problem(vm_op(h, "q", ops[i], "?bogus=1"), 400, "bogus");
+	for (i = 0; i < sizeof(stop_bad) / sizeof(stop_bad[0]); i++)
+		assert_problem(vm_op(h, "q", "stop", stop_bad[i].q), 400,
+			       stop_bad[i].field);
+	/* At the limit the query is fine: the state is what is wrong. */
+	snprintf(query, sizeof(query), "?timeout=3600&force=0");
+	assert_problem(vm_op(h, "q", "stop", query), 409, NULL);
+	assert_problem(vm_op(h, "q", "stop", "?force=no&timeout=0"), 409, NULL);
+	assert_json_str(get_vm(h, "q"), "status.state", "defined");
+}
+
+static void
+test_lifecycle__operations_on_a_missing_vm_are_404(struct harness *h)
+{
+	static const char *const ops[] = {"start", "stop", "pause", "resume",
+					  "reset"};
+	size_t i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		assert_problem(vm_op(h, "nope", ops[i], ""), 404, NULL);
+	assert_problem(vm_op(h, "nope", "stop", "?force=1"), 404, NULL);
+}
+
+static void
+test_lifecycle__image_of_a_running_vm_cannot_be_replaced_or_deleted(
+    struct harness *h)
+{
+	struct harness_response *r;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	define_vm(h, "spin", "spin.bin", "");
+	assert_op_ok(vm_op(h, "spin", "start", ""), "running");
+	r = harness_get(h, "/v1/images/spin.bin");
+	if (!json_is_true(json_object_get(r->hr_json, "in_use")))
+		fail_msg("in_use is not true while spin runs: %s", r->hr_body);
+	assert_problem(harness_put_image(h, "spin.bin", "abc", 3), 409, NULL);
+	assert_problem(
+	    harness_req(h, "DELETE", "/v1/images/spin.bin", NULL, NULL), 409,
+	    NULL);
+	/* Paused still runs it. */
+	assert_op_ok(vm_op(h, "spin", "pause", ""), "paused");
+	assert_problem(harness_put_image(h, "spin.bin", "abc", 3), 409, NULL);
+	assert_op_ok(vm_op(h, "spin", "stop", "?force=1"), "stopped");
+	r = harness_get(h, "/v1/images/spin.bin");
+	if (!json_is_false(json_object_get(r->hr_json, "in_use")))
+		fail_msg("in_use is not false after the stop: %s", r->hr_body);
+	assert_status(harness_put_image(h, "spin.bin", "abc", 3), 200);
+	assert_status(
+	    harness_req(h, "DELETE", "/v1/images/spin.bin", NULL, NULL), 204);
+}
+
+/* POSTs op to vm000..vm019 at once, each on a thread; all must answer
+ * 200 with the VM in state. */
+static void
+many_op(struct harness *h, const char *op, const char *state)
+{
+	struct harness_stream *s[MANY_VMS];
+	struct harness_response *r;
+	char path[128];
+	int i;
+
+	for (i = 0; i < MANY_VMS; i++) {
+		snprintf(path, sizeof(path), "/v1/vms/vm%03d/%s", i, op);
+		s[i] = harness_stream_open(h, "POST", path, NULL, 0, 30000);
+	}
+	for (i = 0; i < MANY_VMS; i++) {
+		r = harness_stream_end(s[i], 30000, NULL);
+		assert_op_ok(r, state);
+	}
+}
+
+/* The names listed by GET path, checked to be vm000..vm019 in state. */
+static void
+assert_listed(struct harness *h, const char *path, size_t n, const char *state)
+{
+	struct harness_response *r = harness_get(h, path);
+	json_t *items, *it;
+	char want[32];
+	size_t i;
+
+	assert_status(r, 200);
+	items = json_object_get(r->hr_json, "items");
+	if (!json_is_array(items) || json_array_size(items) != n)
+		fail_msg("GET %s: expected %zu VMs: %.2000s", path, n,
+			 r->hr_body);
+	json_array_foreach (items, i, it) {
+		const char *nm = json_string_value(json_object_get(it, "name"));
+		const char *st =
+		    json_string_value(harness_json_at(it, "status.state"));
+
+		snprintf(want, sizeof(want), "vm%03zu", i);
+		if (nm == NULL || st == NULL || strcmp(nm, want) != 0 ||
+		    strcmp(st, state) != 0)
+			fail_msg("GET %s: item %zu is not %s, %s: %.2000s",
+				 path, i, want, state, r->hr_body);
+	}
+}
+
+static void
+test_lifecycle__twenty_vms_run_at_once(struct harness *h)
+{
+	char name[16];
+	int i;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	for (i = 0; i < MANY_VMS; i++) {
+		snprintf(name, sizeof(name), "vm%03d", i);
+		define_vm(h, name, "spin.bin", "");
+	}
+	many_op(h, "start", "running");
+	assert_listed(h, "/v1/vms?state=running&limit=100", MANY_VMS,
+		      "running");
+	for (i = 0; i < MANY_VMS; i++) {
+		snprintf(name, sizeof(name), "vm%03d", i);
+		assert_json_str(get_vm(h, name), "status.state", "running");
+	}
+	/* Every one of them runs its guest. */
+	for (i = 0; i < MANY_VMS; i++) {
+		snprintf(name, sizeof(name), "vm%03d", i);
+		wait_console(h, name, "spinning\n");
+	}
+	many_op(h, "stop?force=1", "stopped");
+	assert_listed(h, "/v1/vms?state=running&limit=100", 0, "running");
+	assert_listed(h, "/v1/vms?state=stopped&limit=100", MANY_VMS,
+		      "stopped");
+}
+
+static void
+test_lifecycle__a_clean_shutdown_records_its_running_vms_as_stopped(
+    struct harness *h)
+{
+	struct harness_response *r;
+	long long t0;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	define_vm(h, "spin", "spin.bin", "");
+	define_vm(h, "held", "spin.bin", "");
+	assert_op_ok(vm_op(h, "spin", "start", ""), "running");
+	assert_op_ok(vm_op(h, "held", "start", ""), "running");
+	assert_op_ok(vm_op(h, "held", "pause", ""), "paused");
+	t0 = now_ms();
+	harness_stop(h); /* SIGTERM: exit 0 within the harness's bound */
+	print_message("the daemon took %lld ms to stop with 2 VMs running\n",
+		      now_ms() - t0);
+	harness_start(h, NULL);
+
+	/* vmrun_close forces them off and records why. */
+	r = get_vm(h, "spin");
+	assert_json_str(r, "status.state", "stopped");
+	assert_json_str(r, "status.exit_reason", "the daemon shut down");
+	assert_null_at(r, "status.exit_status");
+	assert_time_at(r, "status.stopped_at");
+	r = get_vm(h, "held");
+	assert_json_str(r, "status.state", "stopped");
+	assert_json_str(r, "status.exit_reason", "the daemon shut down");
+	r = harness_get(h, "/v1/images/spin.bin");
+	if (!json_is_false(json_object_get(r->hr_json, "in_use")))
+		fail_msg("spin.bin in use after the restart: %s", r->hr_body);
+	/* And they run again. */
+	assert_op_ok(vm_op(h, "spin", "start", ""), "running");
+	assert_op_ok(vm_op(h, "spin", "stop", "?force=1"), "stopped");
+}
+
+static void
+test_lifecycle__a_vm_running_when_the_daemon_died_is_stopped_after_restart(
+    struct harness *h)
+{
+	struct harness_response *r;
+	int status;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	define_vm(h, "spin", "spin.bin", "");
+	assert_op_ok(vm_op(h, "spin", "start", ""), "running");
+	status = harness_signal_and_wait(h, SIGKILL, 5000);
+	assert_true(WIFSIGNALED(status));
+	harness_start(h, NULL);
+
+	/* Nothing ran on; vmrun_open records it. */
+	r = get_vm(h, "spin");
+	assert_json_str(r, "status.state", "stopped");
+	assert_json_str(r, "status.exit_reason",
+			"the daemon stopped while the VM ran");
+	assert_null_at(r, "status.exit_status");
+	assert_time_at(r, "status.stopped_at");
+	assert_time_at(r, "status.started_at");
+	assert_op_ok(vm_op(h, "spin", "start", ""), "running");
+}
+
+static void
+test_lifecycle__an_autostart_vm_runs_after_a_restart(struct harness *h)
+{
+	struct harness_response *r;
+	char *log;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	define_vm(h, "auto", "spin.bin", "\"autostart\":true");
+	define_vm(h, "manual", "spin.bin", "\"autostart\":false");
+	define_vm(h, "broken", "missing.bin", "\"autostart\":true");
+	/* Only a daemon start autostarts. */
+	assert_json_str(get_vm(h, "auto"), "status.state", "defined");
+	harness_restart(h);
+
+	r = harness_wait_vm_state(h, "auto", "running", WAIT_MS);
+	assert_time_at(r, "status.started_at");
+	assert_json_str(get_vm(h, "manual"), "status.state", "defined");
+	/* A VM that cannot start does not keep the daemon from starting. */
+	assert_json_str(get_vm(h, "broken"), "status.state", "defined");
+	log = harness_read_log(h);
+	if (log == NULL || strstr(log, "autostart failed") == NULL ||
+	    strstr(log, "missing.bin") == NULL) {
+		free(log);
+		fail_msg("the log does not say why VM broken did not "
+			 "autostart");
+	}
+	free(log);
+
+	/* After a crash of the daemon too: recorded, then started again. */
+	assert_true(WIFSIGNALED(harness_signal_and_wait(h, SIGKILL, 5000)));
+	harness_start(h, NULL);
+	r = harness_wait_vm_state(h, "auto", "running", WAIT_MS);
+	assert_null_at(r, "status.exit_reason");
+	assert_op_ok(vm_op(h, "auto", "stop", "?force=1"), "stopped");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    HARNESS_CASE(
+		test_lifecycle__hello_runs_to_a_halt_and_prints_its_greeting,
+		0),
+	    HARNESS_CASE(test_lifecycle__exit3_stops_with_the_debug_exit_status,
+			 0),
+	    HARNESS_CASE(
+		test_lifecycle__fault_crashes_with_a_triple_fault_and_starts_again,
+		0),
+	    HARNESS_CASE(
+		test_lifecycle__pause_resume_and_reset_keep_a_spinning_guest_alive,
+		0),
+	    HARNESS_CASE(
+		test_lifecycle__stop_of_a_spinning_guest_forces_after_the_timeout,
+		0),
+	    HARNESS_CASE(
+		test_lifecycle__a_graceful_stop_ends_when_the_guest_powers_off_by_itself,
+		0),
+	    HARNESS_CASE(
+		test_lifecycle__a_start_during_a_graceful_stop_is_409_naming_stopping,
+		0),
+	    HARNESS_CASE(
+		test_lifecycle__start_while_running_is_409_naming_the_state, 0),
+	    HARNESS_CASE(
+		test_lifecycle__operations_on_a_vm_that_is_not_running_are_409,
+		0),
+	    HARNESS_CASE(test_lifecycle__operations_on_a_stopped_vm_are_409, 0),
+	    HARNESS_CASE(
+		test_lifecycle__start_with_a_missing_image_is_422_and_changes_nothing,
+		0),
+	    HARNESS_CASE(
+		test_lifecycle__start_with_an_image_too_large_for_memory_is_422,
+		0),
+	    HARNESS_CASE(test_lifecycle__linux_boot_is_501, 0),
+	    HARNESS_CASE(
+		test_lifecycle__delete_while_running_is_409_and_after_stop_204,
+		0),
+	    HARNESS_CASE(test_lifecycle__bad_query_parameters_are_400, 0),
+	    HARNESS_CASE(test_lifecycle__operations_on_a_missing_vm_are_404, 0),
+	    HARNESS_CASE(
+		test_lifecycle__image_of_a_running_vm_cannot_be_replaced_or_deleted,
+		0),
+	    HARNESS_CASE(test_lifecycle__twenty_vms_run_at_once, 0),
+	    HARNESS_CASE(
+		test_lifecycle__a_clean_shutdown_records_its_running_vms_as_stopped,
+		0),
+	    HARNESS_CASE(
+		test_lifecycle__a_vm_running_when_the_daemon_died_is_stopped_after_restart,
+		0),
+	    HARNESS_CASE(test_lifecycle__an_autostart_vm_runs_after_a_restart,
+			 0),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,571 @@
+/*
+ * The audit log below the HTTP layer: db/db_audit.c's detached appends
+ * through the writer (db_writer_submit_async), reading them back newest
+ * first in pages, and api_audit_record's choice of requests and the way
+ * it writes down who and what.
+ *
+ * Detached appends are checked against the group commit with a "gate": a
+ * write that holds the writer thread until the test lets it go, so that
+ * what queues meanwhile is known to be waiting when the writer next looks.
+ * The gate is a writer job, hence db_internal.h.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/handlers.h"
+#include "core/timefmt.h"
+#include "db/db.h"
+#include "db/db_internal.h"
+
+struct fx {
+	char f_dir[64];
+	char f_db_path[128];
+	struct db *f_db;
+};
+
+static void
+rmtree(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") != 0 &&
+			    strcmp(de->d_name, "..") != 0)
+				unlinkat(dirfd(d), de->d_name, 0);
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	if (fx == NULL)
+		return -1;
+	snprintf(fx->f_dir, sizeof(fx->f_dir), "/tmp/test_audit.XXXXXX");
+	if (mkdtemp(fx->f_dir) == NULL) {
+		free(fx);
+		return -1;
+	}
+	snprintf(fx->f_db_path, sizeof(fx->f_db_path), "%s/vmmapid.db",
+		 fx->f_dir);
+	if (db_open(&fx->f_db, fx->f_db_path) != 0) {
+		rmtree(fx->f_dir);
+		free(fx);
+		return -1;
+	}
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	db_close(fx->f_db);
+	rmtree(fx->f_dir);
+	free(fx);
+	return 0;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+/* What a test reads back: copies of the rows, newest first. */
+#define MAX_ROWS 64
+
+struct rows {
+	struct db_audit_row r_row[MAX_ROWS];
+	char r_path[MAX_ROWS][4200];
+	size_t r_n;
+};
+
+static int
+rows_add(void *arg, const struct db_audit_row *row)
+{
+	struct rows *r = arg;
+
+	if (r->r_n == MAX_ROWS)
+		return 1;
+	r->r_row[r->r_n] = *row;
+	snprintf(r->r_path[r->r_n], sizeof(r->r_path[0]), "%s", row->ar_path);
+	r->r_row[r->r_n].ar_path = r->r_path[r->r_n];
+	r->r_n++;
+	return 0;
+}
+
+/* Lists into a struct rows that the test frees. */
+static struct rows *
+list(struct fx *fx, int64_t before, size_t limit)
+{
+	struct rows *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	if (db_audit_list(fx->f_db, before, limit, rows_add, r) != 0)
+		fail_msg("db_audit_list: %s", strerror(errno));
+	return r;
+}
+
+static void
+append(struct fx *fx, int64_t uid, const char *method, const char *path,
+       int status)
+{
+	struct db_audit_row row;
+
+	memset(&row, 0, sizeof(row));
+	row.ar_time_ms = timefmt_now_ms();
+	row.ar_uid = uid;
+	row.ar_gid = uid;
+	snprintf(row.ar_jail, sizeof(row.ar_jail), "%s", uid == 7 ? "j7" : "");
+	snprintf(row.ar_via, sizeof(row.ar_via), "unix");
+	snprintf(row.ar_method, sizeof(row.ar_method), "%s", method);
+	row.ar_path = path;
+	row.ar_status = status;
+	assert_int_equal(db_audit_append(fx->f_db, &row), 0);
+}
+
+/* The gate: see the comment at the top. */
+struct gate {
+	struct db *g_db;
+	pthread_mutex_t g_lock;
+	pthread_cond_t g_cond;
+	int g_running;
+	int g_open;
+	int g_rc;
+	pthread_t g_thread;
+};
+
+static int
+gate_run(struct db *db, struct db_job *job)
+{
+	struct gate *g = job->j_arg;
+
+	(void)db;
+	pthread_mutex_lock(&g->g_lock);
+	g->g_running = 1;
+	pthread_cond_broadcast(&g->g_cond);
+	while (!g->g_open)
+		pthread_cond_wait(&g->g_cond, &g->g_lock);
+	pthread_mutex_unlock(&g->g_lock);
+	return 0;
+}
+
+static void *
+gate_main(void *arg)
+{
+	struct gate *g = arg;
+	struct db_job job;
+
+	memset(&job, 0, sizeof(job));
+	job.j_run = gate_run;
+	job.j_arg = g;
+	g->g_rc = db_writer_submit(g->g_db, &job);
+	return NULL;
+}
+
+static void
+gate_close(struct gate *g, struct db *db)
+{
+	memset(g, 0, sizeof(*g));
+	g->g_db = db;
+	pthread_mutex_init(&g->g_lock, NULL);
+	pthread_cond_init(&g->g_cond, NULL);
+	assert_int_equal(pthread_create(&g->g_thread, NULL, gate_main, g), 0);
+	pthread_mutex_lock(&g->g_lock);
+	while (!g->g_running)
+		pthread_cond_wait(&g->g_cond, &g->g_lock);
+	pthread_mutex_unlock(&g->g_lock);
+}
+
+static void
+gate_open(struct gate *g)
+{
+	pthread_mutex_lock(&g->g_lock);
+	g->g_open = 1;
+	pthread_cond_broadcast(&g->g_cond);
+	pthread_mutex_unlock(&g->g_lock);
+	pthread_join(g->g_thread, NULL);
+	assert_int_equal(g->g_rc, 0);
+	pthread_mutex_destroy(&g->g_lock);
+	pthread_cond_destroy(&g->g_cond);
+}
+
+/* db_audit_append and db_audit_list */
+
+static void
+test_audit__appends_are_listed_newest_first_with_their_fields(void **state)
+{
+	struct fx *fx = *state;
+	struct rows *r;
+
+	append(fx, 0, "POST", "/v1/vms", 201);
+	append(fx, 7, "DELETE", "/v1/vms/a", 404);
+	append(fx, -1, "PUT", "/v1/jails/j1", 401);
+	/* No wait in between: the list waits for the queued appends. */
+	r = list(fx, 0, 10);
+	assert_int_equal(r->r_n, 3);
+	assert_string_equal(r->r_row[0].ar_method, "PUT");
+	assert_int_equal(r->r_row[0].ar_uid, -1);
+	assert_int_equal(r->r_row[0].ar_status, 401);
+	assert_string_equal(r->r_row[1].ar_method, "DELETE");
+	assert_string_equal(r->r_row[1].ar_path, "/v1/vms/a");
+	assert_string_equal(r->r_row[1].ar_jail, "j7");
+	assert_int_equal(r->r_row[1].ar_gid, 7);
+	assert_string_equal(r->r_row[1].ar_via, "unix");
+	assert_string_equal(r->r_row[2].ar_path, "/v1/vms");
+	assert_int_equal(r->r_row[2].ar_status, 201);
+	assert_true(r->r_row[0].ar_id > r->r_row[1].ar_id);
+	assert_true(r->r_row[1].ar_id > r->r_row[2].ar_id);
+	assert_true(r->r_row[2].ar_time_ms <= r->r_row[0].ar_time_ms);
+	free(r);
+}
+
+static void
+test_audit__pages_follow_the_before_cursor(void **state)
+{
+	struct fx *fx = *state;
+	char path[32];
+	struct rows *r;
+	int64_t before;
+	int i, seen = 0;
+
+	for (i = 0; i < 10; i++) {
+		snprintf(path, sizeof(path), "/v1/vms/vm%d", i);
+		append(fx, 0, "POST", path, 201);
+	}
+	r = list(fx, 0, 4);
+	assert_int_equal(r->r_n, 4);
+	assert_string_equal(r->r_row[0].ar_path, "/v1/vms/vm9");
+	assert_string_equal(r->r_row[3].ar_path, "/v1/vms/vm6");
+	before = r->r_row[3].ar_id;
+	free(r);
+	r = list(fx, before, 4);
+	assert_int_equal(r->r_n, 4);
+	assert_string_equal(r->r_row[0].ar_path, "/v1/vms/vm5");
+	before = r->r_row[3].ar_id;
+	free(r);
+	r = list(fx, before, 4);
+	assert_int_equal(r->r_n, 2);
+	assert_string_equal(r->r_row[1].ar_path, "/v1/vms/vm0");
+	seen = (int)r->r_n;
+	free(r);
+	assert_int_equal(seen, 2);
+}
+
+static void
+test_audit__records_survive_a_restart(void **state)
+{
+	struct fx *fx = *state;
+	struct rows *r;
+	int i;
+
+	for (i = 0; i < 50; i++)
+		append(fx, i, "POST", "/v1/vms", 201);
+	/* Closing drains the queue: nothing queued is lost. */
+	db_close(fx->f_db);
+	fx->f_db = NULL;
+	assert_int_equal(db_open(&fx->f_db, fx->f_db_path), 0);
+	r = list(fx, 0, 64);
+	assert_int_equal(r->r_n, 50);
+	assert_int_equal(r->r_row[0].ar_uid, 49);
+	assert_int_equal(r->r_row[49].ar_uid, 0);
+	free(r);
+}
+
+static void
+test_audit__appends_wait_for_no_commit_and_share_one(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t c0, w0, c1, w1;
+	struct gate g;
+	struct rows *r;
+	int i;
+
+	gate_close(&g, fx->f_db);
+	db_write_stats(fx->f_db, &c0, &w0);
+	/* The writer is held: each append returns anyway. */
+	for (i = 0; i < 20; i++)
+		append(fx, i, "PATCH", "/v1/vms/x", 200);
+	assert_int_equal(db_writer_queued(fx->f_db), 20);
+	gate_open(&g);
+	r = list(fx, 0, 64);
+	assert_int_equal(r->r_n, 20);
+	free(r);
+	db_write_stats(fx->f_db, &c1, &w1);
+	/* The gate's commit, then one for all twenty. */
+	assert_int_equal(w1 - w0, 21);
+	assert_int_equal(c1 - c0, 2);
+}
+
+static void
+test_audit__a_record_that_fails_leaves_its_batch_whole(void **state)
+{
+	struct fx *fx = *state;
+	struct gate g;
+	struct rows *r;
+
+	gate_close(&g, fx->f_db);
+	append(fx, 1, "POST", "/v1/a", 201);
+	/* uid -2 breaks the table's CHECK: this one is lost, and logged. */
+	append(fx, -2, "POST", "/v1/b", 201);
+	append(fx, 3, "POST", "/v1/c", 201);
+	gate_open(&g);
+	r = list(fx, 0, 64);
+	assert_int_equal(r->r_n, 2);
+	assert_string_equal(r->r_row[0].ar_path, "/v1/c");
+	assert_string_equal(r->r_row[1].ar_path, "/v1/a");
+	free(r);
+}
+
+struct flood {
+	struct fx *fl_fx;
+	atomic_int fl_done;
+};
+
+static void *
+flood_main(void *arg)
+{
+	struct flood *fl = arg;
+	int i;
+
+	for (i = 0; i < DB_ASYNC_MAX + 1; i++) {
+		append(fl->fl_fx, 0, "POST", "/v1/x", 201);
+		atomic_fetch_add(&fl->fl_done, 1);
+	}
+	return NULL;
+}
+
+static void
+test_audit__a_writer_far_behind_holds_appends_back(void **state)
+{
+	struct fx *fx = *state;
+	struct flood fl = {fx, 0};
+	pthread_t th;
+	struct gate g;
+	int i;
+
+	gate_close(&g, fx->f_db);
+	assert_int_equal(pthread_create(&th, NULL, flood_main, &fl), 0);
+	for (i = 0; i < 10000 && atomic_load(&fl.fl_done) < DB_ASYNC_MAX; i++)
+		sleep_ms(1);
+	assert_int_equal(atomic_load(&fl.fl_done), DB_ASYNC_MAX);
+	/* The one past the limit waits for room. */
+	sleep_ms(200);
+	assert_int_equal(atomic_load(&fl.fl_done), DB_ASYNC_MAX);
+	gate_open(&g);
+	pthread_join(th, NULL);
+	assert_int_equal(atomic_load(&fl.fl_done), DB_ASYNC_MAX + 1);
+	assert_int_equal(db_writer_flush_async(fx->f_db), 0);
+}
+
+static void
+test_audit__bad_rows_are_einval(void **state)
+{
+	struct fx *fx = *state;
+	struct db_audit_row row;
+	struct rows *r;
+
+	memset(&row, 0, sizeof(row));
+	snprintf(row.ar_method, sizeof(row.ar_method), "POST");
+	errno = 0;
+	assert_int_equal(db_audit_append(fx->f_db, &row), -1); /* no path */
+	assert_int_equal(errno, EINVAL);
+	row.ar_path = "/v1";
+	memset(row.ar_via, 'x', sizeof(row.ar_via));
+	errno = 0;
+	assert_int_equal(db_audit_append(fx->f_db, &row), -1);
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_int_equal(db_audit_list(fx->f_db, -1, 10, rows_add, NULL), -1);
+	assert_int_equal(errno, EINVAL);
+	r = list(fx, 0, 10);
+	assert_int_equal(r->r_n, 0);
+	free(r);
+}
+
+/* api_audit_record */
+
+static struct api_request
+request(enum api_method m, const char *name, const char *path)
+{
+	struct api_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.rq_method = m;
+	rq.rq_method_name = name;
+	rq.rq_path = path;
+	rq.rq_principal.pr_known = 1;
+	rq.rq_principal.pr_uid = 1000;
+	rq.rq_principal.pr_gid = 100;
+	snprintf(rq.rq_principal.pr_jail, sizeof(rq.rq_principal.pr_jail),
+		 "j1");
+	snprintf(rq.rq_principal.pr_via, sizeof(rq.rq_principal.pr_via),
+		 "token");
+	return rq;
+}
+
+static void
+test_audit__only_mutating_requests_are_recorded(void **state)
+{
+	struct fx *fx = *state;
+	struct api_context ctx;
+	struct api_request rq;
+	struct rows *r;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.ac_db = fx->f_db;
+	rq = request(API_GET, "GET", "/v1/vms");
+	api_audit_record(&ctx, &rq, 200);
+	rq = request(API_HEAD, "HEAD", "/v1/vms");
+	api_audit_record(&ctx, &rq, 200);
+	rq = request(API_POST, "POST", "/v1/vms");
+	api_audit_record(&ctx, &rq, 201);
+	rq = request(API_PUT, "PUT", "/v1/vms/a");
+	api_audit_record(&ctx, &rq, 200);
+	rq = request(API_PATCH, "PATCH", "/v1/vms/a");
+	api_audit_record(&ctx, &rq, 412);
+	rq = request(API_DELETE, "DELETE", "/v1/vms/a");
+	api_audit_record(&ctx, &rq, 204);
+	r = list(fx, 0, 10);
+	assert_int_equal(r->r_n, 4);
+	assert_string_equal(r->r_row[0].ar_method, "DELETE");
+	assert_int_equal(r->r_row[0].ar_status, 204);
+	assert_string_equal(r->r_row[1].ar_method, "PATCH");
+	assert_int_equal(r->r_row[1].ar_status, 412);
+	assert_string_equal(r->r_row[3].ar_method, "POST");
+	assert_int_equal(r->r_row[3].ar_uid, 1000);
+	assert_int_equal(r->r_row[3].ar_gid, 100);
+	assert_string_equal(r->r_row[3].ar_jail, "j1");
+	assert_string_equal(r->r_row[3].ar_via, "token");
+	free(r);
+	/* Without a database (tests of the router alone): nothing, safely. */
+	ctx.ac_db = NULL;
+	api_audit_record(&ctx, &rq, 204);
+}
+
+static void
+test_audit__an_unknown_caller_is_uid_and_gid_minus_1(void **state)
+{
+	struct fx *fx = *state;
+	struct api_context ctx;
+	struct api_request rq = request(API_POST, "POST", "/v1/vms");
+	struct rows *r;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.ac_db = fx->f_db;
+	memset(&rq.rq_principal, 0, sizeof(rq.rq_principal));
+	api_audit_record(&ctx, &rq, 401);
+	r = list(fx, 0, 10);
+	assert_int_equal(r->r_n, 1);
+	assert_int_equal(r->r_row[0].ar_uid, -1);
+	assert_int_equal(r->r_row[0].ar_gid, -1);
+	assert_string_equal(r->r_row[0].ar_jail, "");
+	assert_string_equal(r->r_row[0].ar_via, "");
+	free(r);
+}
+
+static void
+test_audit__path_and_query_are_written_down_encoded(void **state)
+{
+	struct fx *fx = *state;
+	struct api_context ctx;
+	struct api_request rq =
+	    request(API_POST, "POST", "/v1/vms/we b\xc3\xa9/start");
+	struct rows *r;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.ac_db = fx->f_db;
+	rq.rq_query[0].kv_key = "mode";
+	rq.rq_query[0].kv_value = "monitor";
+	rq.rq_query[1].kv_key = "x";
+	rq.rq_query[1].kv_value = "a&b=c/d";
+	rq.rq_query[2].kv_key = "force";
+	rq.rq_query[2].kv_value = NULL;
+	rq.rq_nquery = 3;
+	api_audit_record(&ctx, &rq, 200);
+	r = list(fx, 0, 10);
+	assert_int_equal(r->r_n, 1);
+	assert_string_equal(r->r_row[0].ar_path,
+			    "/v1/vms/we%20b%C3%A9/start?mode=monitor&x=a%26b%"
+			    "3Dc%2Fd&force");
+	free(r);
+}
+
+static void
+test_audit__a_long_target_is_cut_at_4096_bytes(void **state)
+{
+	struct fx *fx = *state;
+	struct api_context ctx;
+	struct api_request rq;
+	static char path[3000], value[3000];
+	struct rows *r;
+	size_t len;
+
+	memset(path, 'p', sizeof(path) - 1);
+	path[0] = '/';
+	memset(value, ' ', sizeof(value) - 1); /* 3 bytes each, encoded */
+	rq = request(API_PUT, "PUT", path);
+	rq.rq_query[0].kv_key = "v";
+	rq.rq_query[0].kv_value = value;
+	rq.rq_nquery = 1;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.ac_db = fx->f_db;
+	api_audit_record(&ctx, &rq, 400);
+	r = list(fx, 0, 10);
+	assert_int_equal(r->r_n, 1);
+	len = strlen(r->r_row[0].ar_path);
+	assert_true(len <= 4096);
+	assert_true(len >= 4096 - 5);
+	assert_string_equal(r->r_row[0].ar_path + len - 3, "...");
+	/* Cut between escapes, never inside one. */
+	assert_int_equal(r->r_row[0].ar_path[len - 6], '%');
+	assert_int_equal(strncmp(r->r_row[0].ar_path, path, sizeof(path) - 1),
+			 0);
+	free(r);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_audit__appends_are_listed_newest_first_with_their_fields),
+	    T(test_audit__pages_follow_the_before_cursor),
+	    T(test_audit__records_survive_a_restart),
+	    T(test_audit__appends_wait_for_no_commit_and_share_one),
+	    T(test_audit__a_record_that_fails_leaves_its_batch_whole),
+	    T(test_audit__a_writer_far_behind_holds_appends_back),
+	    T(test_audit__bad_rows_are_einval),
+	    T(test_audit__only_mutating_requests_are_recorded),
+	    T(test_audit__an_unknown_caller_is_uid_and_gid_minus_1),
+	    T(test_audit__path_and_query_are_written_down_encoded),
+	    T(test_audit__a_long_target_is_cut_at_4096_bytes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
