@@ -107,6 +107,7 @@ struct api_response {
 
 struct vmreg;
 struct db;
+struct vmm_ops;
 struct images;
 struct vmrun;
 struct policy;
@@ -119,6 +120,7 @@ struct api_context {
 	struct db *ac_db;
 	const char *ac_driver;        /* name of the backend in use */
 	const char *ac_driver_reason; /* why it was chosen */
+	const struct vmm_ops *ac_ops; /* the backend */
 	unsigned ac_max_vcpus;        /* hw.vmm.maxcpu's counterpart */
 	uint64_t ac_max_memory_mib;
 	const char *ac_spool_dir; /* uploads are spooled here */

@@ -11,6 +11,7 @@
 #include "api/response.h"
 #include "core/timefmt.h"
 #include "db/db.h"
+#include "vmm-driver/vmm.h"
 
 static json_t *
 host_principal(const struct principal *pr)
@@ -27,6 +28,20 @@ host_principal(const struct principal *pr)
 			 pr->pr_via);
 }
 
+/* What the backend cannot do: sentences for the caller. */
+static json_t *
+host_lacks(const struct api_context *ctx)
+{
+	json_t *lacks = json_array();
+	size_t i;
+
+	if (ctx->ac_ops != NULL && ctx->ac_ops->vo_lacks != NULL)
+		for (i = 0; ctx->ac_ops->vo_lacks[i] != NULL; i++)
+			json_array_append_new(
+			    lacks, json_string(ctx->ac_ops->vo_lacks[i]));
+	return lacks;
+}
+
 void
 api_host_root(const struct api_context *ctx, const struct api_call *call,
 	      struct api_response *rs)
@@ -37,12 +52,13 @@ api_host_root(const struct api_context *ctx, const struct api_call *call,
 	timefmt_rfc3339((int64_t)ctx->ac_started_at_ms, started,
 			sizeof(started));
 	doc = json_pack(
-	    "{s:s, s:s, s:s, s:{s:s, s:s}, s:{s:i, s:i, s:i, s:i, s:i, s:i, "
+	    "{s:s, s:s, s:s, s:{s:s, s:s, s:o}, s:{s:i, s:i, s:i, s:i, s:i, "
+	    "s:i, "
 	    "s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I}, s:o, s:s, s:i}",
 	    "name", "vmmapid", "version", VMMAPID_VERSION, "api", "v1",
 	    "driver", "name", ctx->ac_driver, "reason", ctx->ac_driver_reason,
-	    "limits", "body_bytes", LIMIT_BODY_BYTES, "name_len",
-	    LIMIT_NAME_LEN, "labels", LIMIT_LABELS, "label_key_len",
+	    "lacks", host_lacks(ctx), "limits", "body_bytes", LIMIT_BODY_BYTES,
+	    "name_len", LIMIT_NAME_LEN, "labels", LIMIT_LABELS, "label_key_len",
 	    LIMIT_LABEL_KEY_LEN, "label_value_len", LIMIT_LABEL_VALUE_LEN,
 	    "description_len", LIMIT_DESCRIPTION_LEN, "cmdline_len",
 	    LIMIT_CMDLINE_LEN, "pptdevs", LIMIT_PPTDEVS, "page_default",

@@ -28,10 +28,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "api/vm_spec.h"
 #include "core/log.h"
+#include "core/sha256.h"
 #include "db/db.h"
 
 /* What an interrupted upload leaves; start-up removes these. */
@@ -172,55 +171,35 @@ images_sync_dir(struct images *im)
 static int
 images_hash_fd(int fd, char hex[65], uint64_t *len)
 {
-	static const char digits[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-	EVP_MD_CTX *ctx = NULL;
-	unsigned char *buf = NULL;
+	struct sha256_ctx ctx;
+	unsigned char md[32], *buf;
 	uint64_t off = 0;
 	ssize_t n;
 	int saved;
 
 	if ((buf = malloc(IMAGES_IO_CHUNK)) == NULL)
-		goto fail;
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		errno = ENOMEM;
-		goto fail;
-	}
+		return -1;
+	sha256_init(&ctx);
 	for (;;) {
 		n = pread(fd, buf, IMAGES_IO_CHUNK, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			goto fail;
+		if (n < 0) {
+			saved = errno;
+			free(buf);
+			errno = saved;
+			return -1;
+		}
 		if (n == 0)
 			break;
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
-			errno = EIO;
-			goto fail;
-		}
+		sha256_update(&ctx, buf, (size_t)n);
 		off += (uint64_t)n;
 	}
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
-		errno = EIO;
-		goto fail;
-	}
-	for (i = 0; i < mdlen; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 0xf];
-	}
-	hex[2 * mdlen] = '\0';
+	sha256_final(&ctx, md);
+	sha256_hex(md, hex);
 	*len = off;
-	EVP_MD_CTX_free(ctx);
 	free(buf);
 	return 0;
-fail:
-	saved = errno;
-	EVP_MD_CTX_free(ctx);
-	free(buf);
-	errno = saved;
-	return -1;
 }
 
 /*

@@ -109,6 +109,7 @@ struct db {
 	pthread_cond_t db_idle; /* db_waiting fell to 0 while stopping */
 	int db_stopping;
 	int db_started;
+	int db_leading; /* a batch is being run (by a caller or the writer) */
 	pthread_t db_thread;
 	uint64_t db_commits;
 	uint64_t db_writes;

@@ -1,13 +1,17 @@
 /*
- * The writer thread: group commit.
+ * Group commit, leader and followers.
  *
- * Callers queue jobs and sleep.  The writer takes every job queued at that
- * moment (at most DB_BATCH_MAX), runs them in one BEGIN IMMEDIATE
- * transaction, each inside its own SAVEPOINT so a failing job is rolled
- * back alone, and COMMITs once.  Only after COMMIT returned does it run
- * the commit hooks, in job order, and wake the callers.  There is no
- * timer: batches form from the jobs that queue while the previous COMMIT
- * waits for its fsync, so a lone write is never delayed.
+ * A caller queues its job.  When no batch is being committed, the caller
+ * itself leads: it takes every job queued at that moment (at most
+ * DB_BATCH_MAX), runs them in one BEGIN IMMEDIATE transaction, each
+ * inside its own SAVEPOINT so a failing job is rolled back alone, and
+ * COMMITs once; only after COMMIT returned does it run the commit hooks,
+ * in job order, and wake the other callers of the batch.  Callers that
+ * arrive while a batch commits wait; the jobs they queued form the next
+ * batch, which the writer thread leads.  A lone write thus costs no
+ * hand-off between threads, and concurrent writes still share commits.
+ * There is no timer: batches form from the jobs that queue while the
+ * previous COMMIT waits for its fsync, so a lone write is never delayed.
  *
  * Detached jobs (the audit log's appends) ride in the same batches, but
  * nobody sleeps on them: the writer frees each once its transaction is
@@ -170,60 +174,89 @@ db_writer_batch(struct db *db, struct db_job **jobs, size_t n,
 	}
 }
 
-static void *
-db_writer_main(void *arg)
+/* Set while this thread runs a batch: a write from a commit hook would
+ * wait for itself. */
+static _Thread_local int db_writer_in_batch;
+
+/*
+ * Leads one batch: the jobs queued now, committed together.  db_lock is
+ * held on entry and on return, released while the batch runs.
+ */
+static void
+db_writer_lead(struct db *db)
 {
-	struct db *db = arg;
 	struct db_job *batch[DB_BATCH_MAX];
 	uint64_t commits, writes;
 	size_t n, i, ndetached;
 
+	assert(!db->db_leading && db->db_head != NULL);
+	db->db_leading = 1;
+	for (n = 0; n < DB_BATCH_MAX && db->db_head != NULL; n++) {
+		batch[n] = db->db_head;
+		db->db_head = db->db_head->j_next;
+	}
+	if (db->db_head == NULL)
+		db->db_tail = NULL;
+	db->db_queued -= n;
+	pthread_mutex_unlock(&db->db_lock);
+
+	commits = writes = 0;
+	db_writer_in_batch = 1;
+	db_writer_batch(db, batch, n, &commits, &writes);
+	db_writer_in_batch = 0;
+
+	/* Detached jobs are the writer's: their transaction is over. */
+	ndetached = 0;
+	for (i = 0; i < n; i++) {
+		if (batch[i]->j_free == NULL)
+			continue;
+		batch[i]->j_free(batch[i]);
+		batch[i] = NULL;
+		ndetached++;
+	}
+
+	pthread_mutex_lock(&db->db_lock);
+	db->db_commits += commits;
+	db->db_writes += writes;
+	if (ndetached > 0) {
+		db->db_async_done += ndetached;
+		pthread_cond_broadcast(&db->db_async_cond);
+	}
+	/*
+	 * Signalled under db_lock: a caller cannot see j_done, return
+	 * and destroy j_cond until we unlock, after the signal.
+	 */
+	for (i = 0; i < n; i++) {
+		if (batch[i] == NULL)
+			continue;
+		batch[i]->j_done = 1;
+		pthread_cond_signal(&batch[i]->j_cond);
+	}
+	db->db_leading = 0;
+	/* What queued meanwhile is the writer thread's to lead. */
+	if (db->db_head != NULL || db->db_stopping)
+		pthread_cond_signal(&db->db_wake);
+}
+
+static void *
+db_writer_main(void *arg)
+{
+	struct db *db = arg;
+
 	pthread_mutex_lock(&db->db_lock);
 	for (;;) {
-		while (db->db_head == NULL && !db->db_stopping)
+		while ((db->db_head == NULL || db->db_leading) &&
+		       !db->db_stopping)
 			pthread_cond_wait(&db->db_wake, &db->db_lock);
+		if (db->db_leading) {
+			/* stopping: the leader's batch first */
+			pthread_cond_wait(&db->db_wake, &db->db_lock);
+			continue;
+		}
 		/* stopping drains the queue first */
 		if (db->db_head == NULL)
 			break;
-		for (n = 0; n < DB_BATCH_MAX && db->db_head != NULL; n++) {
-			batch[n] = db->db_head;
-			db->db_head = db->db_head->j_next;
-		}
-		if (db->db_head == NULL)
-			db->db_tail = NULL;
-		db->db_queued -= n;
-		pthread_mutex_unlock(&db->db_lock);
-
-		commits = writes = 0;
-		db_writer_batch(db, batch, n, &commits, &writes);
-
-		/* Detached jobs are the writer's: their transaction is over. */
-		ndetached = 0;
-		for (i = 0; i < n; i++) {
-			if (batch[i]->j_free == NULL)
-				continue;
-			batch[i]->j_free(batch[i]);
-			batch[i] = NULL;
-			ndetached++;
-		}
-
-		pthread_mutex_lock(&db->db_lock);
-		db->db_commits += commits;
-		db->db_writes += writes;
-		if (ndetached > 0) {
-			db->db_async_done += ndetached;
-			pthread_cond_broadcast(&db->db_async_cond);
-		}
-		/*
-		 * Signalled under db_lock: a caller cannot see j_done, return
-		 * and destroy j_cond until we unlock, after the signal.
-		 */
-		for (i = 0; i < n; i++) {
-			if (batch[i] == NULL)
-				continue;
-			batch[i]->j_done = 1;
-			pthread_cond_signal(&batch[i]->j_cond);
-		}
+		db_writer_lead(db);
 	}
 	pthread_mutex_unlock(&db->db_lock);
 	return NULL;
@@ -278,24 +311,27 @@ db_writer_stop(struct db *db)
 	pthread_mutex_unlock(&db->db_lock);
 }
 
-/* Appends job to the queue, waking the writer.  db_lock held. */
+/*
+ * Appends job to the queue; wake: the writer thread must lead it (nobody
+ * waits for a detached job).  db_lock held.
+ */
 static void
-db_writer_enqueue(struct db *db, struct db_job *job)
+db_writer_enqueue(struct db *db, struct db_job *job, int wake)
 {
 	if (db->db_tail != NULL)
 		db->db_tail->j_next = job;
-	else {
+	else
 		db->db_head = job;
-		/* the writer sleeps only on an empty queue */
+	if (wake && !db->db_leading)
 		pthread_cond_signal(&db->db_wake);
-	}
 	db->db_tail = job;
 	db->db_queued++;
 }
 
 /*
- * Queues job and sleeps until the writer is done with it.  Any thread
- * but the writer's: a commit hook that writes gets EDEADLK.
+ * Queues job and returns when it is committed (or failed): leading the
+ * batch when none runs, else waiting for the one that takes it.  Not from
+ * a commit hook: that write gets EDEADLK.
  */
 int
 db_writer_submit(struct db *db, struct db_job *job)
@@ -314,18 +350,22 @@ db_writer_submit(struct db *db, struct db_job *job)
 		errno = ESHUTDOWN;
 		return -1;
 	}
-	/* from a commit hook: the writer would wait for itself */
-	if (pthread_equal(pthread_self(), db->db_thread)) {
+	/* from a commit hook: the leader would wait for itself */
+	if (db_writer_in_batch) {
 		pthread_mutex_unlock(&db->db_lock);
 		log_warnx("db: a write from the writer thread (a commit "
 			  "hook?) would deadlock");
 		errno = EDEADLK;
 		return -1;
 	}
-	db_writer_enqueue(db, job);
+	db_writer_enqueue(db, job, 0);
 	db->db_waiting++;
-	while (!job->j_done)
-		pthread_cond_wait(&job->j_cond, &db->db_lock);
+	while (!job->j_done) {
+		if (!db->db_leading)
+			db_writer_lead(db); /* takes this job, or older ones */
+		else
+			pthread_cond_wait(&job->j_cond, &db->db_lock);
+	}
 	err = job->j_errno;
 	if (--db->db_waiting == 0 && db->db_stopping)
 		pthread_cond_signal(&db->db_idle);
@@ -354,8 +394,7 @@ db_writer_submit_async(struct db *db, struct db_job *job)
 	job->j_next = NULL;
 
 	pthread_mutex_lock(&db->db_lock);
-	on_writer =
-	    db->db_started && pthread_equal(pthread_self(), db->db_thread);
+	on_writer = db->db_started && db_writer_in_batch;
 	db->db_waiting++;
 	while (!on_writer && db->db_started && !db->db_stopping &&
 	       db->db_async_queued - db->db_async_done >= DB_ASYNC_MAX)
@@ -367,7 +406,7 @@ db_writer_submit_async(struct db *db, struct db_job *job)
 		errno = ESHUTDOWN;
 		return -1;
 	}
-	db_writer_enqueue(db, job);
+	db_writer_enqueue(db, job, 1);
 	db->db_async_queued++;
 	db->db_waiting--;
 	pthread_mutex_unlock(&db->db_lock);
@@ -384,7 +423,7 @@ db_writer_flush_async(struct db *db)
 	uint64_t target;
 
 	pthread_mutex_lock(&db->db_lock);
-	if (db->db_started && pthread_equal(pthread_self(), db->db_thread)) {
+	if (db->db_started && db_writer_in_batch) {
 		pthread_mutex_unlock(&db->db_lock);
 		errno = EDEADLK;
 		return -1;
@@ -411,4 +450,19 @@ db_writer_queued(struct db *db)
 	n = db->db_queued;
 	pthread_mutex_unlock(&db->db_lock);
 	return n;
+}
+
+/*
+ * Whether a batch is being committed or writes wait: a write now would
+ * wait for a commit rather than lead its own.
+ */
+int
+db_writer_busy(struct db *db)
+{
+	int busy;
+
+	pthread_mutex_lock(&db->db_lock);
+	busy = db->db_leading || db->db_head != NULL;
+	pthread_mutex_unlock(&db->db_lock);
+	return busy;
 }

@@ -746,9 +746,15 @@ http_start(struct http_server **out, const struct api_context *ctx,
 				    MHD_USE_INTERNAL_POLLING_THREAD |
 				    MHD_USE_POLL | MHD_USE_ITC;
 	else
-		srv->hs_mhd_flags = MHD_USE_INTERNAL_POLLING_THREAD |
-				    MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
-				    MHD_USE_ITC;
+		/*
+		 * epoll for a pool; a single thread with epoll stalls past a
+		 * hundred or so connections in libmicrohttpd 0.9.75, poll()
+		 * does not (docs/benchmarks.md, 1b).
+		 */
+		srv->hs_mhd_flags =
+		    MHD_USE_INTERNAL_POLLING_THREAD |
+		    (opt->ho_threads > 1 ? MHD_USE_AUTO : MHD_USE_POLL) |
+		    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
 	if (opt->ho_verbose)
 		srv->hs_mhd_flags |= MHD_USE_ERROR_LOG;
 	srv->hs_threads = opt->ho_per_connection ? 0 : opt->ho_threads;

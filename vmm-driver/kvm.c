@@ -1175,8 +1175,15 @@ kvm_vm_protect(struct vmm_vm *vm, uint64_t gpa, uint64_t size, unsigned prot)
 }
 
 /* The KVM backend: every operation of vmm.h. */
+static const char *const kvm_lacks[] = {
+    "exec-only and no-access memory protection (read-only memslots "
+    "express r and rw only)",
+    NULL,
+};
+
 const struct vmm_ops vmm_kvm_ops = {
     .vo_name = "kvm",
+    .vo_lacks = kvm_lacks,
     .vo_vm_create = kvm_vm_create,
     .vo_vm_destroy = kvm_vm_destroy,
     .vo_vm_memory = kvm_vm_memory,

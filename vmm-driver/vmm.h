@@ -152,6 +152,9 @@ enum vmm_prot { VMM_PROT_R = 1, VMM_PROT_RW = 3, VMM_PROT_X = 4 };
 
 struct vmm_ops {
 	const char *vo_name;
+	/* What the backend cannot do, one sentence each, NULL-terminated:
+	 * GET /v1 shows it. */
+	const char *const *vo_lacks;
 	/* VMM_IOC_CREATE: memory mapped, vCPUs created, not running. */
 	int (*vo_vm_create)(const struct vmm_create_params *cp,
 			    struct vmm_vm **out);
