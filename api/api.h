@@ -155,6 +155,15 @@ void api_handle(const struct api_context *ctx, const struct api_request *rq,
 int api_route_blocks(enum api_method method, const char *path);
 
 /*
+ * Whether a request for a route that may block should run on the calling
+ * (HTTP) thread anyway: routes that never block, and database writes
+ * while no commit is under way (they commit at once).  Otherwise server/
+ * hands the request to a worker.
+ */
+int api_route_inline(const struct api_context *ctx, enum api_method method,
+		     const char *path);
+
+/*
  * Whether the route matching method and path takes a file upload (its
  * body is spooled to a file rather than kept in memory), and whether it
  * needs no principal.  Unknown routes: 0.

@@ -20,6 +20,7 @@
 #include "api/response.h"
 #include "api/routes.h"
 #include "core/vmreg.h"
+#include "db/db.h"
 #include "core/log.h"
 
 enum {
@@ -28,6 +29,7 @@ enum {
 	R_BODY_MERGE = 1 << 3, /* application/merge-patch+json required */
 	R_UPLOAD = 1 << 4,     /* body spooled to a file (rq_body_fd) */
 	R_BODY_RAW = 1 << 5,   /* any body, as bytes (no JSON) */
+	R_DBWRITE = 1 << 6,    /* blocks only on a database commit */
 };
 
 struct route {
@@ -45,15 +47,16 @@ static const struct route routes[] = {
     {"/v1/health", API_GET, api_host_health, R_BLOCKS, POL_PUBLIC},
     {"/v1/openapi.yaml", API_GET, api_host_openapi, 0, POL_ANY},
     {"/v1/vms", API_GET, api_vms_list, 0, POL_VM_LIST},
-    {"/v1/vms", API_POST, api_vms_create, R_BLOCKS | R_BODY_JSON,
+    {"/v1/vms", API_POST, api_vms_create, R_BLOCKS | R_DBWRITE | R_BODY_JSON,
      POL_VM_CREATE},
     {"/v1/vms/{name}", API_GET, api_vms_get, 0, POL_VM_READ},
     /* PUT of a VM that does not exist is checked as POL_VM_CREATE. */
-    {"/v1/vms/{name}", API_PUT, api_vms_put, R_BLOCKS | R_BODY_JSON,
+    {"/v1/vms/{name}", API_PUT, api_vms_put, R_BLOCKS | R_DBWRITE | R_BODY_JSON,
      POL_VM_WRITE},
-    {"/v1/vms/{name}", API_PATCH, api_vms_patch, R_BLOCKS | R_BODY_MERGE,
+    {"/v1/vms/{name}", API_PATCH, api_vms_patch,
+     R_BLOCKS | R_DBWRITE | R_BODY_MERGE, POL_VM_WRITE},
+    {"/v1/vms/{name}", API_DELETE, api_vms_delete, R_BLOCKS | R_DBWRITE,
      POL_VM_WRITE},
-    {"/v1/vms/{name}", API_DELETE, api_vms_delete, R_BLOCKS, POL_VM_WRITE},
     {"/v1/vms/{name}/start", API_POST, api_vms_start, R_BLOCKS, POL_VM_START},
     {"/v1/vms/{name}/stop", API_POST, api_vms_stop, R_BLOCKS, POL_VM_WRITE},
     {"/v1/vms/{name}/reset", API_POST, api_vms_reset, R_BLOCKS, POL_VM_WRITE},
@@ -222,6 +225,25 @@ int
 api_route_blocks(enum api_method method, const char *path)
 {
 	return (route_flags(method, path) & R_BLOCKS) != 0;
+}
+
+int
+api_route_inline(const struct api_context *ctx, enum api_method method,
+		 const char *path)
+{
+	unsigned flags = route_flags(method, path);
+
+	if (!(flags & R_BLOCKS))
+		return 1;
+	/*
+	 * A write that would commit at once, on this thread, costs less run
+	 * here than handed to a worker and back (two thread wake-ups, each
+	 * longer than the handler's own work); one that would wait for a
+	 * commit goes to a worker, so this thread serves other connections
+	 * meanwhile and the waiting writes share the next commit.
+	 */
+	return (flags & R_DBWRITE) && ctx->ac_db != NULL &&
+	       !db_writer_busy(ctx->ac_db);
 }
 
 int

@@ -53,6 +53,12 @@ int db_open(struct db **out, const char *path);
 /* Waits for queued writes, stops the writer thread and closes. NULL ok. */
 void db_close(struct db *db);
 
+/*
+ * Whether a write now would wait for a batch being committed (or queued
+ * before it) rather than commit at once on the caller's thread.  A hint.
+ */
+int db_writer_busy(struct db *db);
+
 /* The schema version (PRAGMA user_version) this build migrates to. */
 int db_schema_version(void);
 

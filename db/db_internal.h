@@ -94,6 +94,12 @@ struct db_job {
 	void (*j_free)(struct db_job *job); /* detached jobs only */
 };
 
+/*
+ * How long detached jobs (audit records) wait for a write to share a
+ * commit with before the writer commits them alone.
+ */
+#define DB_ASYNC_DELAY_MS 50
+
 struct db {
 	char *db_path;
 	struct db_conn db_wconn; /* writer thread only, once started */
@@ -110,6 +116,12 @@ struct db {
 	int db_stopping;
 	int db_started;
 	int db_leading; /* a batch is being run (by a caller or the writer) */
+	size_t db_sync_queued;  /* queued jobs someone waits for */
+	int db_async_urgent;    /* db_writer_flush_async waits: no delay */
+	size_t db_async_inq;    /* detached jobs in the queue */
+	int64_t db_async_since; /* when the oldest of them was queued (ms) */
+	int64_t db_async_last;  /* when the newest was queued (ms) */
+	int db_writer_timed;    /* the writer waits on a timer, not a wake */
 	pthread_t db_thread;
 	uint64_t db_commits;
 	uint64_t db_writes;

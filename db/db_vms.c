@@ -198,7 +198,7 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 	const struct db_vm_args *a = job->j_arg;
 	const struct db_vm_row *in = a->va_in;
 	sqlite3_stmt *st;
-	uint64_t revision;
+	uint64_t revision = 0;
 	int64_t now;
 	int rc;
 
@@ -241,7 +241,7 @@ db_vm_update_spec_run(struct db *db, struct db_job *job)
 	const struct db_vm_row *in = a->va_in;
 	char state[sizeof(in->vr_state)];
 	sqlite3_stmt *st;
-	uint64_t revision, stored;
+	uint64_t revision = 0, stored;
 	int rc;
 
 	if (db_vm_probe(db, in->vr_name, &stored, state, sizeof(state)) == -1)
@@ -278,7 +278,7 @@ db_vm_update_state_run(struct db *db, struct db_job *job)
 	const struct db_vm_args *a = job->j_arg;
 	const struct db_vm_row *in = a->va_in;
 	sqlite3_stmt *st;
-	uint64_t revision;
+	uint64_t revision = 0;
 	int rc;
 
 	/* Taken before we know the VM exists; ENOENT rolls it back. */

@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -198,6 +199,13 @@ db_writer_lead(struct db *db)
 	if (db->db_head == NULL)
 		db->db_tail = NULL;
 	db->db_queued -= n;
+	for (i = 0; i < n; i++) {
+		if (batch[i]->j_free == NULL)
+			db->db_sync_queued--;
+		else
+			db->db_async_inq--;
+	}
+	db->db_async_urgent = 0;
 	pthread_mutex_unlock(&db->db_lock);
 
 	commits = writes = 0;
@@ -233,11 +241,44 @@ db_writer_lead(struct db *db)
 		pthread_cond_signal(&batch[i]->j_cond);
 	}
 	db->db_leading = 0;
-	/* What queued meanwhile is the writer thread's to lead. */
-	if (db->db_head != NULL || db->db_stopping)
+	/*
+	 * What queued meanwhile is the writer thread's to lead: writes
+	 * someone waits for at once, detached ones when its timer says.
+	 */
+	if (db->db_sync_queued > 0 || db->db_stopping ||
+	    (db->db_head != NULL && !db->db_writer_timed))
 		pthread_cond_signal(&db->db_wake);
 }
 
+/* CLOCK_REALTIME in ms: pthread_cond_timedwait's clock. */
+static int64_t
+db_writer_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits on db_wake until due (CLOCK_REALTIME ms).  db_lock held. */
+static void
+db_writer_wait_until(struct db *db, int64_t due)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(due / 1000);
+	ts.tv_nsec = (long)(due % 1000) * 1000000L;
+	pthread_cond_timedwait(&db->db_wake, &db->db_lock, &ts);
+}
+
+/*
+ * The writer thread leads what no caller leads: batches queued while
+ * another committed, and detached jobs (audit records).  Those get
+ * DB_ASYNC_DELAY_MS to ride in the commit of a write someone waits for
+ * rather than cost an fsync of their own after every request.  While
+ * they keep coming, the writer keeps a timer instead of being woken for
+ * each one (db_writer_timed).
+ */
 static void *
 db_writer_main(void *arg)
 {
@@ -245,18 +286,30 @@ db_writer_main(void *arg)
 
 	pthread_mutex_lock(&db->db_lock);
 	for (;;) {
-		while ((db->db_head == NULL || db->db_leading) &&
-		       !db->db_stopping)
-			pthread_cond_wait(&db->db_wake, &db->db_lock);
-		if (db->db_leading) {
-			/* stopping: the leader's batch first */
-			pthread_cond_wait(&db->db_wake, &db->db_lock);
+		int64_t now = db_writer_now_ms();
+		int ready = db->db_head != NULL && !db->db_leading;
+
+		if (ready && (db->db_sync_queued > 0 || db->db_async_urgent ||
+			      db->db_stopping ||
+			      now >= db->db_async_since + DB_ASYNC_DELAY_MS)) {
+			db_writer_lead(db);
 			continue;
 		}
-		/* stopping drains the queue first */
-		if (db->db_head == NULL)
+		if (db->db_stopping && db->db_head == NULL && !db->db_leading)
 			break;
-		db_writer_lead(db);
+		if (ready) {
+			db->db_writer_timed = 1;
+			db_writer_wait_until(db, db->db_async_since +
+						     DB_ASYNC_DELAY_MS);
+		} else if (db->db_writer_timed && !db->db_stopping &&
+			   now < db->db_async_last + DB_ASYNC_DELAY_MS) {
+			/* Records came lately: more will, keep the timer. */
+			db_writer_wait_until(db, db->db_async_last +
+						     DB_ASYNC_DELAY_MS);
+		} else {
+			db->db_writer_timed = 0;
+			pthread_cond_wait(&db->db_wake, &db->db_lock);
+		}
 	}
 	pthread_mutex_unlock(&db->db_lock);
 	return NULL;
@@ -322,7 +375,7 @@ db_writer_enqueue(struct db *db, struct db_job *job, int wake)
 		db->db_tail->j_next = job;
 	else
 		db->db_head = job;
-	if (wake && !db->db_leading)
+	if (wake && !db->db_leading && !db->db_writer_timed)
 		pthread_cond_signal(&db->db_wake);
 	db->db_tail = job;
 	db->db_queued++;
@@ -359,6 +412,7 @@ db_writer_submit(struct db *db, struct db_job *job)
 		return -1;
 	}
 	db_writer_enqueue(db, job, 0);
+	db->db_sync_queued++;
 	db->db_waiting++;
 	while (!job->j_done) {
 		if (!db->db_leading)
@@ -406,6 +460,9 @@ db_writer_submit_async(struct db *db, struct db_job *job)
 		errno = ESHUTDOWN;
 		return -1;
 	}
+	if (db->db_async_inq++ == 0)
+		db->db_async_since =
+		    db_writer_now_ms(); /* the oldest waiting */
 	db_writer_enqueue(db, job, 1);
 	db->db_async_queued++;
 	db->db_waiting--;
@@ -429,6 +486,9 @@ db_writer_flush_async(struct db *db)
 		return -1;
 	}
 	target = db->db_async_queued;
+	/* Someone waits for them: no delay for company. */
+	db->db_async_urgent = 1;
+	pthread_cond_signal(&db->db_wake);
 	db->db_waiting++;
 	while (db->db_async_done < target)
 		pthread_cond_wait(&db->db_async_cond, &db->db_lock);

@@ -405,7 +405,7 @@ http_dispatch(struct http_req *hr, const char *url, const char *method)
 	http_principal(hr);
 
 	if (!srv->hs_per_connection &&
-	    api_route_blocks(rq->rq_method, rq->rq_path)) {
+	    !api_route_inline(srv->hs_ctx, rq->rq_method, rq->rq_path)) {
 		MHD_suspend_connection(hr->hr_conn);
 		hr->hr_work.wk_fn = http_work;
 		if (workers_submit(srv->hs_workers, &hr->hr_work) == 0)
