@@ -131,14 +131,8 @@ console_parse_query(const struct api_request *rq, int *follow, uint64_t *offset,
 				return -1;
 			}
 			*have_offset = 1;
-		} else {
-			problem_set(rs, 400, "invalid-query", "Invalid query",
-				    k,
-				    "unknown query parameter \"%s\" (known: "
-				    "follow, offset)",
-				    k);
-			return -1;
 		}
+		/* The router let through only these two. */
 	}
 	return 0;
 bad_follow:
@@ -220,13 +214,6 @@ api_console_post(const struct api_context *ctx, const struct api_call *call,
 	struct console *c;
 	json_t *doc;
 
-	if (rq->rq_nquery > 0) {
-		problem_set(rs, 400, "invalid-query", "Invalid query",
-			    rq->rq_query[0].kv_key,
-			    "unknown query parameter \"%s\"",
-			    rq->rq_query[0].kv_key);
-		return;
-	}
 	if ((c = vmrun_console(ctx->ac_vmrun, name)) == NULL) {
 		problem_from_errno(rs, errno, "no VM named %s", name);
 		return;

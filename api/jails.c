@@ -73,20 +73,6 @@ jails_unavailable(const struct api_context *ctx, struct api_response *rs)
 	return 1;
 }
 
-/* Answers 400 for a query argument: these routes take none. */
-static int
-jails_no_query(const struct api_call *call, struct api_response *rs)
-{
-	const struct api_request *rq = call->ca_rq;
-
-	if (rq->rq_nquery == 0)
-		return 0;
-	problem_set(rs, 400, "invalid-query", "Invalid query",
-		    rq->rq_query[0].kv_key, "unknown query parameter \"%s\"",
-		    rq->rq_query[0].kv_key);
-	return 1;
-}
-
 static void
 jails_not_found(struct api_response *rs, const char *name)
 {
@@ -102,7 +88,7 @@ api_jails_list(const struct api_context *ctx, const struct api_call *call,
 	json_t *doc = NULL, *items, *item;
 	size_t n = 0, i;
 
-	if (jails_unavailable(ctx, rs) || jails_no_query(call, rs))
+	if (jails_unavailable(ctx, rs))
 		return;
 	if (jails_list(ctx->ac_jails, &list, &n) != 0) {
 		problem_from_errno(rs, errno, "listing jails failed");
@@ -136,7 +122,7 @@ api_jails_get(const struct api_context *ctx, const struct api_call *call,
 	struct jail_info ji;
 	json_t *doc;
 
-	if (jails_unavailable(ctx, rs) || jails_no_query(call, rs))
+	if (jails_unavailable(ctx, rs))
 		return;
 	if (jails_get(ctx->ac_jails, name, &ji) != 0) {
 		jails_not_found(rs, name);
@@ -339,7 +325,7 @@ api_jails_put(const struct api_context *ctx, const struct api_call *call,
 	int had, created = 0, listened = 0, err;
 	json_t *doc;
 
-	if (jails_unavailable(ctx, rs) || jails_no_query(call, rs))
+	if (jails_unavailable(ctx, rs))
 		return;
 	if (jails_parse(call->ca_body, name, &ji, rs) != 0)
 		return;
@@ -398,7 +384,7 @@ api_jails_delete(const struct api_context *ctx, const struct api_call *call,
 	struct jail_info ji;
 	size_t nvms = 0, ntokens = 0;
 
-	if (jails_unavailable(ctx, rs) || jails_no_query(call, rs))
+	if (jails_unavailable(ctx, rs))
 		return;
 	pthread_mutex_lock(&jails_write_lock);
 	if (jails_get(ctx->ac_jails, name, &ji) != 0) {

@@ -21,28 +21,6 @@
 #define LIFECYCLE_STOP_TIMEOUT_MAX 3600
 #define LIFECYCLE_STOP_TIMEOUT_DEFAULT 10
 
-/* 400 unless every query argument is one of the names given. */
-static int
-lifecycle_query_known(const struct api_request *rq, struct api_response *rs,
-		      const char *const *known)
-{
-	int i, k;
-
-	for (i = 0; i < rq->rq_nquery; i++) {
-		for (k = 0; known[k] != NULL; k++)
-			if (strcmp(rq->rq_query[i].kv_key, known[k]) == 0)
-				break;
-		if (known[k] == NULL) {
-			problem_set(rs, 400, "invalid-query", "Invalid query",
-				    rq->rq_query[i].kv_key,
-				    "unknown query parameter \"%s\"",
-				    rq->rq_query[i].kv_key);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* Answers the outcome of a lifecycle operation. */
 static void
 lifecycle_reply(const struct api_context *ctx, const char *api_op,
@@ -140,7 +118,6 @@ void
 api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	      struct api_response *rs)
 {
-	static const char *const known[] = {"mode", NULL};
 	const struct principal *pr = &call->ca_rq->rq_principal;
 	const char *name = call->ca_params[0];
 	const char *mode = api_query(call->ca_rq, "mode");
@@ -150,8 +127,6 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	char why[256] = "";
 	int rc, monitor;
 
-	if (lifecycle_query_known(call->ca_rq, rs, known) != 0)
-		return;
 	if (mode != NULL && strcmp(mode, "monitor") != 0 &&
 	    strcmp(mode, "detached") != 0) {
 		problem_set(rs, 400, "invalid-query", "Invalid query", "mode",
@@ -236,7 +211,6 @@ void
 api_vms_stop(const struct api_context *ctx, const struct api_call *call,
 	     struct api_response *rs)
 {
-	static const char *const known[] = {"force", "timeout", NULL};
 	const struct api_request *rq = call->ca_rq;
 	const char *name = call->ca_params[0];
 	const char *v;
@@ -244,8 +218,6 @@ api_vms_stop(const struct api_context *ctx, const struct api_call *call,
 	char why[256] = "", *end;
 	int force = 0, rc, i;
 
-	if (lifecycle_query_known(rq, rs, known) != 0)
-		return;
 	for (i = 0; i < rq->rq_nquery; i++) {
 		const char *k = rq->rq_query[i].kv_key;
 
@@ -284,13 +256,10 @@ lifecycle_simple(const struct api_context *ctx, const struct api_call *call,
 		 struct api_response *rs, const char *opname,
 		 int (*op)(struct vmrun *, const char *, char *, size_t))
 {
-	static const char *const known[] = {NULL};
 	const char *name = call->ca_params[0];
 	char why[256] = "";
 	int rc;
 
-	if (lifecycle_query_known(call->ca_rq, rs, known) != 0)
-		return;
 	rc = op(ctx->ac_vmrun, name, why, sizeof(why));
 	lifecycle_reply(ctx, opname, name, rc, errno, why, rs);
 }

@@ -40,68 +40,82 @@ struct route {
 	/* What the caller must be allowed (api/policy.h); left out, a route
 	 * is host root's (POL_ADMIN). */
 	enum policy_action rt_action;
+	/* The query parameters it takes, comma-separated, "name*" for one
+	 * that may repeat; NULL: none.  Any other, or a repeat, is a 400
+	 * before the handler runs. */
+	const char *rt_query;
 };
 
 static const struct route routes[] = {
-    {"/v1", API_GET, api_host_root, 0, POL_ANY},
-    {"/v1/health", API_GET, api_host_health, R_BLOCKS, POL_PUBLIC},
-    {"/v1/openapi.yaml", API_GET, api_host_openapi, 0, POL_ANY},
-    {"/v1/vms", API_GET, api_vms_list, 0, POL_VM_LIST},
+    {"/v1", API_GET, api_host_root, 0, POL_ANY, NULL},
+    {"/v1/health", API_GET, api_host_health, R_BLOCKS, POL_PUBLIC, NULL},
+    {"/v1/openapi.yaml", API_GET, api_host_openapi, 0, POL_ANY, NULL},
+    {"/v1/vms", API_GET, api_vms_list, 0, POL_VM_LIST,
+     "limit,after,label*,state"},
     {"/v1/vms", API_POST, api_vms_create, R_BLOCKS | R_DBWRITE | R_BODY_JSON,
-     POL_VM_CREATE},
-    {"/v1/vms/{name}", API_GET, api_vms_get, 0, POL_VM_READ},
+     POL_VM_CREATE, NULL},
+    {"/v1/vms/{name}", API_GET, api_vms_get, 0, POL_VM_READ, NULL},
     /* PUT of a VM that does not exist is checked as POL_VM_CREATE. */
     {"/v1/vms/{name}", API_PUT, api_vms_put, R_BLOCKS | R_DBWRITE | R_BODY_JSON,
-     POL_VM_WRITE},
+     POL_VM_WRITE, NULL},
     {"/v1/vms/{name}", API_PATCH, api_vms_patch,
-     R_BLOCKS | R_DBWRITE | R_BODY_MERGE, POL_VM_WRITE},
+     R_BLOCKS | R_DBWRITE | R_BODY_MERGE, POL_VM_WRITE, NULL},
     {"/v1/vms/{name}", API_DELETE, api_vms_delete, R_BLOCKS | R_DBWRITE,
-     POL_VM_WRITE},
-    {"/v1/vms/{name}/start", API_POST, api_vms_start, R_BLOCKS, POL_VM_START},
-    {"/v1/vms/{name}/stop", API_POST, api_vms_stop, R_BLOCKS, POL_VM_WRITE},
-    {"/v1/vms/{name}/reset", API_POST, api_vms_reset, R_BLOCKS, POL_VM_WRITE},
-    {"/v1/vms/{name}/pause", API_POST, api_vms_pause, R_BLOCKS, POL_VM_WRITE},
-    {"/v1/vms/{name}/resume", API_POST, api_vms_resume, R_BLOCKS, POL_VM_WRITE},
-    {"/v1/vms/{name}/console", API_GET, api_console_get, 0, POL_VM_READ},
+     POL_VM_WRITE, NULL},
+    {"/v1/vms/{name}/start", API_POST, api_vms_start, R_BLOCKS, POL_VM_START,
+     "mode"},
+    {"/v1/vms/{name}/stop", API_POST, api_vms_stop, R_BLOCKS, POL_VM_WRITE,
+     "force,timeout"},
+    {"/v1/vms/{name}/reset", API_POST, api_vms_reset, R_BLOCKS, POL_VM_WRITE,
+     NULL},
+    {"/v1/vms/{name}/pause", API_POST, api_vms_pause, R_BLOCKS, POL_VM_WRITE,
+     NULL},
+    {"/v1/vms/{name}/resume", API_POST, api_vms_resume, R_BLOCKS, POL_VM_WRITE,
+     NULL},
+    {"/v1/vms/{name}/console", API_GET, api_console_get, 0, POL_VM_READ,
+     "follow,offset"},
     {"/v1/vms/{name}/console", API_POST, api_console_post, R_BODY_RAW,
-     POL_VM_WRITE},
-    {"/v1/images", API_GET, api_images_list, 0, POL_IMAGE_READ},
-    {"/v1/images/{name}", API_GET, api_images_get, 0, POL_IMAGE_READ},
+     POL_VM_WRITE, NULL},
+    {"/v1/images", API_GET, api_images_list, 0, POL_IMAGE_READ, NULL},
+    {"/v1/images/{name}", API_GET, api_images_get, 0, POL_IMAGE_READ, NULL},
     {"/v1/images/{name}", API_PUT, api_images_put, R_BLOCKS | R_UPLOAD,
-     POL_IMAGE_WRITE},
+     POL_IMAGE_WRITE, NULL},
     {"/v1/images/{name}", API_DELETE, api_images_delete, R_BLOCKS,
-     POL_IMAGE_WRITE},
+     POL_IMAGE_WRITE, NULL},
     /* vCPUs: each call waits for the VM's lifecycle lock, may pause it. */
-    {"/v1/vms/{name}/vcpus", API_GET, api_vcpus_list, R_BLOCKS, POL_VM_READ},
-    {"/v1/vms/{name}/vcpus/{id}", API_GET, api_vcpus_get, R_BLOCKS,
-     POL_VM_READ},
+    {"/v1/vms/{name}/vcpus", API_GET, api_vcpus_list, R_BLOCKS, POL_VM_READ,
+     NULL},
+    {"/v1/vms/{name}/vcpus/{id}", API_GET, api_vcpus_get, R_BLOCKS, POL_VM_READ,
+     NULL},
     {"/v1/vms/{name}/vcpus/{id}/registers", API_GET, api_vcpus_regs_get,
-     R_BLOCKS, POL_VM_WRITE},
+     R_BLOCKS, POL_VM_WRITE, "groups"},
     {"/v1/vms/{name}/vcpus/{id}/registers", API_PUT, api_vcpus_regs_put,
-     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE},
+     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE, NULL},
     {"/v1/vms/{name}/vcpus/{id}/reset", API_POST, api_vcpus_reset, R_BLOCKS,
-     POL_VM_WRITE},
+     POL_VM_WRITE, NULL},
     {"/v1/vms/{name}/vcpus/{id}/interrupt", API_POST, api_vcpus_interrupt,
-     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE},
+     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE, NULL},
     {"/v1/vms/{name}/params", API_GET, api_vcpus_params_get, R_BLOCKS,
-     POL_VM_WRITE},
+     POL_VM_WRITE, NULL},
     {"/v1/vms/{name}/params", API_PUT, api_vcpus_params_put,
-     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE},
+     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE, NULL},
     {"/v1/vms/{name}/memory/protect", API_POST, api_vcpus_protect,
-     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE},
+     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE, NULL},
     /* Tokens, jails and the audit log: host root's (POL_ADMIN). */
-    {"/v1/tokens", API_GET, api_tokens_list, 0, POL_ADMIN},
+    {"/v1/tokens", API_GET, api_tokens_list, 0, POL_ADMIN, NULL},
     {"/v1/tokens", API_POST, api_tokens_create, R_BLOCKS | R_BODY_JSON,
-     POL_ADMIN},
-    {"/v1/tokens/{id}", API_GET, api_tokens_get, 0, POL_ADMIN},
-    {"/v1/tokens/{id}", API_DELETE, api_tokens_delete, R_BLOCKS, POL_ADMIN},
-    {"/v1/jails", API_GET, api_jails_list, 0, POL_ADMIN},
-    {"/v1/jails/{name}", API_GET, api_jails_get, 0, POL_ADMIN},
+     POL_ADMIN, NULL},
+    {"/v1/tokens/{id}", API_GET, api_tokens_get, 0, POL_ADMIN, NULL},
+    {"/v1/tokens/{id}", API_DELETE, api_tokens_delete, R_BLOCKS, POL_ADMIN,
+     NULL},
+    {"/v1/jails", API_GET, api_jails_list, 0, POL_ADMIN, NULL},
+    {"/v1/jails/{name}", API_GET, api_jails_get, 0, POL_ADMIN, NULL},
     {"/v1/jails/{name}", API_PUT, api_jails_put, R_BLOCKS | R_BODY_JSON,
-     POL_ADMIN},
-    {"/v1/jails/{name}", API_DELETE, api_jails_delete, R_BLOCKS, POL_ADMIN},
+     POL_ADMIN, NULL},
+    {"/v1/jails/{name}", API_DELETE, api_jails_delete, R_BLOCKS, POL_ADMIN,
+     NULL},
     /* Waits for the audit records queued before it. */
-    {"/v1/audit", API_GET, api_audit_list, R_BLOCKS, POL_ADMIN},
+    {"/v1/audit", API_GET, api_audit_list, R_BLOCKS, POL_ADMIN, "limit,before"},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -364,6 +378,73 @@ parse_body(const struct route *rt, const struct api_request *rq, json_t **body,
 }
 
 /*
+ * The token of rt_query naming key ("name" or "name*", the star marking a
+ * parameter that may repeat), or NULL.  *len gets the token's length.
+ */
+static const char *
+route_query_token(const struct route *rt, const char *key, size_t *len)
+{
+	const char *p = rt->rt_query;
+	size_t n = strlen(key);
+
+	while (n > 0 && p != NULL && *p != '\0') {
+		size_t t = strcspn(p, ",");
+
+		if ((t == n || (t == n + 1 && p[n] == '*')) &&
+		    strncmp(p, key, n) == 0) {
+			*len = t;
+			return p;
+		}
+		p = p[t] == ',' ? p + t + 1 : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * 0 when every query parameter is one the route takes, and only those
+ * marked so repeat; else a 400.  Handlers see only what they expect.
+ */
+static int
+route_query_ok(const struct route *rt, const struct api_request *rq,
+	       struct api_response *rs)
+{
+	const char *tok;
+	size_t len;
+	int i, j;
+
+	for (i = 0; i < rq->rq_nquery; i++) {
+		const char *k = rq->rq_query[i].kv_key;
+
+		if ((tok = route_query_token(rt, k, &len)) == NULL) {
+			if (rt->rt_query != NULL)
+				problem_set(rs, 400, "invalid-query",
+					    "Invalid query", k,
+					    "unknown query parameter \"%s\" "
+					    "(known: %s)",
+					    k, rt->rt_query);
+			else
+				problem_set(rs, 400, "invalid-query",
+					    "Invalid query", k,
+					    "unknown query parameter \"%s\" "
+					    "(%s takes none)",
+					    k, rt->rt_pattern);
+			return -1;
+		}
+		if (tok[len - 1] == '*')
+			continue;
+		for (j = 0; j < i; j++) {
+			if (strcmp(rq->rq_query[j].kv_key, k) == 0) {
+				problem_set(
+				    rs, 400, "invalid-query", "Invalid query",
+				    k, "query parameter \"%s\" given twice", k);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
  * The access check of a matched route: its declared action, and for
  * routes on one VM ({name} of /v1/vms/{name}...), that VM's creator and
  * jail.  0, or -1 with the 403/404 answered.
@@ -447,6 +528,8 @@ route_dispatch(const struct api_context *ctx, const struct api_request *rq,
 			    "more than %d query arguments", API_MAX_QUERY);
 		return;
 	}
+	if (route_query_ok(rt, rq, rs) != 0)
+		return;
 	if ((rt->rt_flags & (R_BODY_JSON | R_BODY_MERGE)) &&
 	    parse_body(rt, rq, &body, rs) != 0)
 		return;

@@ -78,20 +78,6 @@ tokens_unavailable(const struct api_context *ctx, struct api_response *rs)
 	return 1;
 }
 
-/* Answers 400 for a query argument: these routes take none. */
-static int
-tokens_no_query(const struct api_call *call, struct api_response *rs)
-{
-	const struct api_request *rq = call->ca_rq;
-
-	if (rq->rq_nquery == 0)
-		return 0;
-	problem_set(rs, 400, "invalid-query", "Invalid query",
-		    rq->rq_query[0].kv_key, "unknown query parameter \"%s\"",
-		    rq->rq_query[0].kv_key);
-	return 1;
-}
-
 /* Answers 400 naming field: "<field>: <detail>". */
 static void
 tokens_invalid(struct api_response *rs, const char *field, const char *detail)
@@ -279,7 +265,7 @@ api_tokens_list(const struct api_context *ctx, const struct api_call *call,
 	int64_t now = timefmt_now_ms();
 	size_t n = 0, i;
 
-	if (tokens_unavailable(ctx, rs) || tokens_no_query(call, rs))
+	if (tokens_unavailable(ctx, rs))
 		return;
 	if (auth_token_list(ctx->ac_auth, &list, &n) != 0) {
 		problem_from_errno(rs, errno, "listing tokens failed");
@@ -313,7 +299,7 @@ api_tokens_create(const struct api_context *ctx, const struct api_call *call,
 	struct auth_token tok;
 	json_t *doc;
 
-	if (tokens_unavailable(ctx, rs) || tokens_no_query(call, rs))
+	if (tokens_unavailable(ctx, rs))
 		return;
 	if (tokens_parse(ctx, call->ca_body, &tok, rs) != 0)
 		return;
@@ -346,7 +332,7 @@ api_tokens_delete(const struct api_context *ctx, const struct api_call *call,
 {
 	const char *id = call->ca_params[0];
 
-	if (tokens_unavailable(ctx, rs) || tokens_no_query(call, rs))
+	if (tokens_unavailable(ctx, rs))
 		return;
 	if (auth_token_remove(ctx->ac_auth, id) != 0) {
 		if (errno == ENOENT)
@@ -369,7 +355,7 @@ api_tokens_get(const struct api_context *ctx, const struct api_call *call,
 	struct auth_token tok;
 	json_t *doc;
 
-	if (tokens_unavailable(ctx, rs) || tokens_no_query(call, rs))
+	if (tokens_unavailable(ctx, rs))
 		return;
 	if (auth_token_get(ctx->ac_auth, id, &tok) != 0) {
 		problem_set(rs, 404, "not-found", "Not found", NULL,

@@ -141,39 +141,6 @@ vcpus_problem(struct api_response *rs, const struct vcpus_op *op, int err)
 	}
 }
 
-/* 400 unless every query argument is one of known, each at most once. */
-static int
-vcpus_query_known(const struct api_request *rq, struct api_response *rs,
-		  const char *const *known)
-{
-	char key[REGS_JSON_ECHO_MAX + 4];
-	int i, j, k;
-
-	for (i = 0; i < rq->rq_nquery; i++) {
-		const char *q = rq->rq_query[i].kv_key;
-
-		regs_json_echo(q, strlen(q), key, sizeof(key));
-		for (k = 0; known[k] != NULL; k++)
-			if (strcmp(q, known[k]) == 0)
-				break;
-		if (known[k] == NULL) {
-			problem_set(rs, 400, "invalid-query", "Invalid query",
-				    key, "unknown query parameter \"%s\"", key);
-			return -1;
-		}
-		for (j = 0; j < i; j++)
-			if (strcmp(rq->rq_query[j].kv_key, q) == 0) {
-				problem_set(rs, 400, "invalid-query",
-					    "Invalid query", key,
-					    "query parameter \"%s\" given "
-					    "twice",
-					    key);
-				return -1;
-			}
-	}
-	return 0;
-}
-
 /* "0" or a decimal without leading zeros, below VMM_MAX_VCPUS. */
 static int
 vcpus_parse_id(const char *s, unsigned *id)
@@ -349,7 +316,6 @@ static void
 vcpus_show(const struct api_context *ctx, const struct api_call *call,
 	   struct api_response *rs, int one)
 {
-	static const char *const known[] = {NULL};
 	const char *name = call->ca_params[0];
 	struct vcpus_op op;
 	unsigned nvcpus;
@@ -359,8 +325,7 @@ vcpus_show(const struct api_context *ctx, const struct api_call *call,
 	op.op_ctx = ctx;
 	op.op_name = name;
 	op.op_id = VCPUS_ALL;
-	if (vcpus_query_known(call->ca_rq, rs, known) != 0 ||
-	    vcpus_find(ctx, name, one ? call->ca_params[1] : NULL, &op.op_id,
+	if (vcpus_find(ctx, name, one ? call->ca_params[1] : NULL, &op.op_id,
 		       &nvcpus, rs) != 0)
 		return;
 	if (vmrun_with_runner(ctx->ac_vmrun, name, VMRUN_NEED_LIVE,
@@ -451,7 +416,6 @@ void
 api_vcpus_regs_get(const struct api_context *ctx, const struct api_call *call,
 		   struct api_response *rs)
 {
-	static const char *const known[] = {"groups", NULL};
 	const char *name = call->ca_params[0];
 	const char *groups = api_query(call->ca_rq, "groups");
 	struct regs_json_error err;
@@ -461,8 +425,7 @@ api_vcpus_regs_get(const struct api_context *ctx, const struct api_call *call,
 	op.op_ctx = ctx;
 	op.op_name = name;
 	op.op_groups = VMM_REGS_ALL;
-	if (vcpus_query_known(call->ca_rq, rs, known) != 0 ||
-	    vcpus_find(ctx, name, call->ca_params[1], &op.op_id, NULL, rs) != 0)
+	if (vcpus_find(ctx, name, call->ca_params[1], &op.op_id, NULL, rs) != 0)
 		return;
 	/* Only groups got past the check: an empty value is an error. */
 	if (call->ca_rq->rq_nquery > 0 &&
@@ -517,7 +480,6 @@ void
 api_vcpus_regs_put(const struct api_context *ctx, const struct api_call *call,
 		   struct api_response *rs)
 {
-	static const char *const known[] = {NULL};
 	const char *name = call->ca_params[0];
 	struct regs_json_error err;
 	struct vcpus_op op;
@@ -525,8 +487,7 @@ api_vcpus_regs_put(const struct api_context *ctx, const struct api_call *call,
 	memset(&op, 0, sizeof(op));
 	op.op_ctx = ctx;
 	op.op_name = name;
-	if (vcpus_query_known(call->ca_rq, rs, known) != 0 ||
-	    vcpus_find(ctx, name, call->ca_params[1], &op.op_id, NULL, rs) != 0)
+	if (vcpus_find(ctx, name, call->ca_params[1], &op.op_id, NULL, rs) != 0)
 		return;
 	if (regs_json_parse(call->ca_body, &op.op_patch, &err) != 0) {
 		problem_set(
@@ -580,15 +541,13 @@ void
 api_vcpus_reset(const struct api_context *ctx, const struct api_call *call,
 		struct api_response *rs)
 {
-	static const char *const known[] = {NULL};
 	const char *name = call->ca_params[0];
 	struct vcpus_op op;
 
 	memset(&op, 0, sizeof(op));
 	op.op_ctx = ctx;
 	op.op_name = name;
-	if (vcpus_query_known(call->ca_rq, rs, known) != 0 ||
-	    vcpus_find(ctx, name, call->ca_params[1], &op.op_id, NULL, rs) != 0)
+	if (vcpus_find(ctx, name, call->ca_params[1], &op.op_id, NULL, rs) != 0)
 		return;
 	if (vmrun_with_runner(ctx->ac_vmrun, name, VMRUN_NEED_PAUSED,
 			      vcpus_reset_fn, &op, op.op_why,
@@ -703,15 +662,13 @@ void
 api_vcpus_interrupt(const struct api_context *ctx, const struct api_call *call,
 		    struct api_response *rs)
 {
-	static const char *const known[] = {NULL};
 	const char *name = call->ca_params[0];
 	struct vcpus_op op;
 
 	memset(&op, 0, sizeof(op));
 	op.op_ctx = ctx;
 	op.op_name = name;
-	if (vcpus_query_known(call->ca_rq, rs, known) != 0 ||
-	    vcpus_find(ctx, name, call->ca_params[1], &op.op_id, NULL, rs) !=
+	if (vcpus_find(ctx, name, call->ca_params[1], &op.op_id, NULL, rs) !=
 		0 ||
 	    vcpus_intr_parse(call->ca_body, &op, rs) != 0)
 		return;
@@ -853,15 +810,13 @@ static void
 vcpus_params(const struct api_context *ctx, const struct api_call *call,
 	     struct api_response *rs)
 {
-	static const char *const known[] = {NULL};
 	const char *name = call->ca_params[0];
 	struct vcpus_op op;
 
 	memset(&op, 0, sizeof(op));
 	op.op_ctx = ctx;
 	op.op_name = name;
-	if (vcpus_query_known(call->ca_rq, rs, known) != 0 ||
-	    vcpus_find(ctx, name, NULL, NULL, NULL, rs) != 0)
+	if (vcpus_find(ctx, name, NULL, NULL, NULL, rs) != 0)
 		return;
 	if (call->ca_body != NULL &&
 	    vcpus_params_parse(call->ca_body, &op, rs) != 0)
@@ -1017,15 +972,13 @@ void
 api_vcpus_protect(const struct api_context *ctx, const struct api_call *call,
 		  struct api_response *rs)
 {
-	static const char *const known[] = {NULL};
 	const char *name = call->ca_params[0];
 	struct vcpus_op op;
 
 	memset(&op, 0, sizeof(op));
 	op.op_ctx = ctx;
 	op.op_name = name;
-	if (vcpus_query_known(call->ca_rq, rs, known) != 0 ||
-	    vcpus_find(ctx, name, NULL, NULL, NULL, rs) != 0 ||
+	if (vcpus_find(ctx, name, NULL, NULL, NULL, rs) != 0 ||
 	    vcpus_protect_parse(call->ca_body, &op, rs) != 0)
 		return;
 	if (vmrun_with_runner(ctx->ac_vmrun, name, VMRUN_PAUSE_AROUND,
