@@ -98,6 +98,35 @@ static const struct db_migration db_migrations[] = {
      " path TEXT NOT NULL,"
      " status INTEGER NOT NULL);"
      "PRAGMA user_version = 3;"},
+    {4,
+     /*
+      * vms clustered on its name (WITHOUT ROWID), and revision no longer
+      * indexed: a create or a change then writes one b-tree instead of
+      * three (the rowid table, the name index, the revision index), the
+      * bulk of a commit's pages.  Revisions stay unique without the index:
+      * the writer hands them out from one counter (db_vms.c).
+      */
+     "CREATE TABLE vms_new ("
+     " name TEXT NOT NULL PRIMARY KEY"
+     "  CHECK (length(name) BETWEEN 1 AND 64),"
+     " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
+     " owner_uid INTEGER NOT NULL CHECK (owner_uid >= 0),"
+     " owner_gid INTEGER NOT NULL CHECK (owner_gid >= 0),"
+     " spec TEXT NOT NULL,"
+     " state TEXT NOT NULL DEFAULT 'defined' CHECK (state IN ("
+     "  'defined', 'starting', 'running', 'paused', 'stopping',"
+     "  'stopped', 'crashed')),"
+     " status TEXT NOT NULL DEFAULT '{}',"
+     " generation INTEGER NOT NULL CHECK (generation >= 1),"
+     " revision INTEGER NOT NULL CHECK (revision >= 1),"
+     " created_ms INTEGER NOT NULL,"
+     " updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+     "INSERT INTO vms_new SELECT name, jail, owner_uid, owner_gid, spec,"
+     " state, status, generation, revision, created_ms, updated_ms"
+     " FROM vms;"
+     "DROP TABLE vms;"
+     "ALTER TABLE vms_new RENAME TO vms;"
+     "PRAGMA user_version = 4;"},
 };
 
 #define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))
@@ -464,6 +493,8 @@ db_open(struct db **out, const char *path)
 		goto fail;
 	/* After the migrations, so the reader sees the schema. */
 	if (db_conn_open(db, &db->db_rconn, SQLITE_OPEN_READONLY) == -1)
+		goto fail;
+	if (db_vm_load_revision(db) == -1)
 		goto fail;
 	if (db_writer_start(db) == -1)
 		goto fail;

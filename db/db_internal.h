@@ -44,6 +44,7 @@ enum db_stmt_id {
 	DB_STMT_ROLLBACK_TO,
 	DB_STMT_PING,
 	DB_STMT_NEXT_REVISION,
+	DB_STMT_LOAD_REVISION,
 	DB_STMT_VM_INSERT,
 	DB_STMT_VM_UPDATE_SPEC,
 	DB_STMT_VM_UPDATE_STATE,
@@ -125,6 +126,8 @@ struct db {
 	pthread_t db_thread;
 	uint64_t db_commits;
 	uint64_t db_writes;
+	/* The last revision handed out; the leading thread's (db_vms.c). */
+	uint64_t db_revision;
 	/* Detached jobs ever queued and ever done (committed or failed):
 	 * the writer finishes jobs in queue order, so done counts up to
 	 * queued. */
@@ -202,5 +205,8 @@ int db_writer_flush_async(struct db *db);
 
 /* Jobs queued and not yet taken by the writer (tests, metrics). */
 size_t db_writer_queued(struct db *db);
+
+/* Sets db_revision past every revision ever handed out (db_open). */
+int db_vm_load_revision(struct db *db);
 
 #endif

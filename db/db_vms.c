@@ -3,10 +3,14 @@
  * returns the full stored row through RETURNING, so the commit hook sees
  * the row exactly as the database holds it.
  *
- * Revisions: every insert and update takes the next value of
- * meta.revision inside the same transaction, so revisions increase in
- * commit order and are never handed out twice.  A delete takes none: the
- * hook gets the row as it was stored, revision included.
+ * Revisions: every insert and update takes the next value of one counter
+ * (db_revision), so revisions increase in commit order and are never
+ * handed out twice.  The counter is not written per write: at open it
+ * starts past both the largest revision stored in vms and meta.revision,
+ * and a delete (which could remove the largest) records the counter in
+ * meta.revision in its own transaction.  A revision given to a write that
+ * rolled back is simply never seen.  A delete takes no revision: the hook
+ * gets the row as it was stored, revision included.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -127,29 +131,70 @@ fail:
 	return -1;
 }
 
-/* Takes the next revision: meta.revision + 1, inside the transaction. */
+/*
+ * The next revision; taken only by db_vm_took_revision once the write
+ * succeeded, so a failing write leaves no gap.  (The leading thread alone
+ * runs jobs.)
+ */
 static int
 db_vm_next_revision(struct db *db, uint64_t *revision)
+{
+	*revision = db->db_revision + 1;
+	return 0;
+}
+
+/* The write that got revision from db_vm_next_revision succeeded: 0. */
+static int
+db_vm_took_revision(struct db *db, uint64_t revision, int rc)
+{
+	if (rc == 0)
+		db->db_revision = revision;
+	return rc;
+}
+
+/*
+ * Records the counter in meta.revision, so that deleting the VM holding
+ * the largest revision does not let a restart hand it out again.
+ */
+static int
+db_vm_save_revision(struct db *db)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	st = db_stmt(&db->db_wconn, DB_STMT_NEXT_REVISION,
-		     "UPDATE meta SET revision = revision + 1 WHERE id = 1 "
-		     "RETURNING revision");
+	st = db_stmt(
+	    &db->db_wconn, DB_STMT_NEXT_REVISION,
+	    "UPDATE meta SET revision = max(revision, ?1) WHERE id = 1");
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)db->db_revision);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	db_stmt_done(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db->db_wconn.dc_sql, rc, "save revision");
+	return 0;
+}
+
+int
+db_vm_load_revision(struct db *db)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	/* At open, before the writer thread: the writer connection is ours. */
+	st = db_stmt(&db->db_wconn, DB_STMT_LOAD_REVISION,
+		     "SELECT max(coalesce((SELECT revision FROM meta WHERE "
+		     "id = 1), 0), coalesce((SELECT max(revision) FROM vms), "
+		     "0))");
 	if (st == NULL)
 		return -1;
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*revision = (uint64_t)sqlite3_column_int64(st, 0);
-		rc = sqlite3_step(st);
-	} else if (rc == SQLITE_DONE) {
-		log_warnx("db: the meta row is missing");
-		rc = SQLITE_CORRUPT;
-	}
+	if (rc == SQLITE_ROW)
+		db->db_revision = (uint64_t)sqlite3_column_int64(st, 0);
 	db_stmt_done(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(db->db_wconn.dc_sql, rc, "next revision");
+	if (rc != SQLITE_ROW)
+		return db_fail(db->db_wconn.dc_sql, rc, "load revision");
 	return 0;
 }
 
@@ -231,7 +276,9 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 		db_stmt_done(st);
 		return -1;
 	}
-	return db_vm_step_returning(db, st, job->j_row, "insert vm");
+	return db_vm_took_revision(
+	    db, revision,
+	    db_vm_step_returning(db, st, job->j_row, "insert vm"));
 }
 
 static int
@@ -269,7 +316,9 @@ db_vm_update_spec_run(struct db *db, struct db_job *job)
 		db_stmt_done(st);
 		return -1;
 	}
-	return db_vm_step_returning(db, st, job->j_row, "update vm spec");
+	return db_vm_took_revision(
+	    db, revision,
+	    db_vm_step_returning(db, st, job->j_row, "update vm spec"));
 }
 
 static int
@@ -304,7 +353,9 @@ db_vm_update_state_run(struct db *db, struct db_job *job)
 		db_stmt_done(st);
 		return -1;
 	}
-	return db_vm_step_returning(db, st, job->j_row, "update vm state");
+	return db_vm_took_revision(
+	    db, revision,
+	    db_vm_step_returning(db, st, job->j_row, "update vm state"));
 }
 
 /* The states in which a VM has no running instance and may go. */
@@ -334,6 +385,8 @@ db_vm_delete_run(struct db *db, struct db_job *job)
 		errno = EBUSY;
 		return -1;
 	}
+	if (db_vm_save_revision(db) == -1)
+		return -1;
 	st =
 	    db_stmt(&db->db_wconn, DB_STMT_VM_DELETE,
 		    "DELETE FROM vms WHERE name = ?1 RETURNING " DB_VM_COLUMNS);
