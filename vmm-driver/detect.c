@@ -13,6 +13,24 @@
 
 #define KVM_DEVICE "/dev/kvm"
 
+/*
+ * Which KVM answers: the vendor module loaded, so that a user reading
+ * GET /v1 knows whether guests run on hardware or, under PVM, through
+ * instruction emulation for code that is not PVM-aware.
+ */
+const char *
+vmm_kvm_flavor(void)
+{
+	if (access("/sys/module/kvm_pvm", F_OK) == 0)
+		return "kvm_pvm: guest code that is not PVM-aware runs under "
+		       "instruction emulation";
+	if (access("/sys/module/kvm_intel", F_OK) == 0)
+		return "kvm_intel: hardware-assisted (VT-x)";
+	if (access("/sys/module/kvm_amd", F_OK) == 0)
+		return "kvm_amd: hardware-assisted (SVM)";
+	return "vendor module unknown";
+}
+
 /* 0 when /dev/kvm opens and answers the stable API version. */
 static int
 vmm_kvm_usable(char *why, size_t len)
@@ -31,7 +49,8 @@ vmm_kvm_usable(char *why, size_t len)
 			 KVM_DEVICE, ver, KVM_API_VERSION);
 		return -1;
 	}
-	snprintf(why, len, "%s opened (KVM API %d)", KVM_DEVICE, ver);
+	snprintf(why, len, "%s opened (KVM API %d, %s)", KVM_DEVICE, ver,
+		 vmm_kvm_flavor());
 	return 0;
 #else
 	snprintf(why, len, "KVM exists only on Linux");

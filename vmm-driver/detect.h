@@ -14,4 +14,7 @@
  */
 int vmm_detect(const char *want, const char **name, char *reason, size_t len);
 
+/* Which KVM this is (kvm_pvm, kvm_intel, kvm_amd), as a sentence. */
+const char *vmm_kvm_flavor(void);
+
 #endif
