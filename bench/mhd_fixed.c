@@ -6,7 +6,7 @@
  * split into "the HTTP library" and "our code".
  *
  *   mhd_fixed -p PORT -f BODYFILE [-t THREADS] [-m pool|per-connection]
- *             [-c CONTENT_TYPE] [-s] [-T]
+ *             [-e auto|poll] [-c CONTENT_TYPE] [-s] [-T]
  *
  * Listens on 127.0.0.1:PORT only.  Runs until SIGINT or SIGTERM.
  */
@@ -33,8 +33,9 @@ struct mhd_fixed_conf {
 	unsigned fc_threads;
 	int fc_per_connection; /* thread per connection instead of a pool */
 	const char *fc_content_type;
-	int fc_shared;         /* one response object for every request */
-	int fc_turbo;          /* MHD_USE_TURBO */
+	int fc_shared; /* one response object for every request */
+	int fc_turbo;  /* MHD_USE_TURBO */
+	int fc_poll;   /* pool model: poll() instead of MHD_USE_AUTO */
 };
 
 struct mhd_fixed_body {
@@ -52,8 +53,10 @@ mhd_fixed_usage(void)
 {
 	fprintf(stderr,
 		"usage: mhd_fixed -p PORT -f BODYFILE [-t THREADS]\n"
-		"                 [-m pool|per-connection] [-c CONTENT_TYPE]"
-		" [-s] [-T]\n"
+		"                 [-m pool|per-connection] [-e auto|poll]"
+		" [-c CONTENT_TYPE] [-s] [-T]\n"
+		"  -e  pool model: the event loop (default auto: epoll, as"
+		" vmmapid)\n"
 		"  -s  share one response object across requests"
 		" (default: one per request,\n"
 		"      as a real handler builds its own)\n"
@@ -85,7 +88,7 @@ mhd_fixed_parse_args(int argc, char **argv, struct mhd_fixed_conf *conf)
 	memset(conf, 0, sizeof(*conf));
 	conf->fc_threads = 2;
 	conf->fc_content_type = "application/json";
-	while ((ch = getopt(argc, argv, "p:f:t:m:c:sT")) != -1) {
+	while ((ch = getopt(argc, argv, "p:f:t:m:e:c:sT")) != -1) {
 		switch (ch) {
 		case 'p':
 			if (mhd_fixed_parse_uint(optarg, 65535, &v) == -1)
@@ -105,6 +108,14 @@ mhd_fixed_parse_args(int argc, char **argv, struct mhd_fixed_conf *conf)
 				conf->fc_per_connection = 0;
 			else if (strcmp(optarg, "per-connection") == 0)
 				conf->fc_per_connection = 1;
+			else
+				goto fail;
+			break;
+		case 'e':
+			if (strcmp(optarg, "auto") == 0)
+				conf->fc_poll = 0;
+			else if (strcmp(optarg, "poll") == 0)
+				conf->fc_poll = 1;
 			else
 				goto fail;
 			break;
@@ -273,11 +284,16 @@ main(int argc, char **argv)
 	sin.sin_port = htons(conf.fc_port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
+	/* The flags vmmapid's server/http.c passes, so that only the
+	 * library is measured, configured as the daemon configures it. */
 	if (conf.fc_per_connection)
 		flags = MHD_USE_THREAD_PER_CONNECTION |
-			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+			MHD_USE_ITC;
 	else
-		flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+		flags = MHD_USE_INTERNAL_POLLING_THREAD |
+			(conf.fc_poll ? MHD_USE_POLL : MHD_USE_AUTO) |
+			MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
 	if (conf.fc_turbo)
 		flags |= MHD_USE_TURBO;
 
@@ -291,7 +307,8 @@ main(int argc, char **argv)
 		daemon = MHD_start_daemon(
 		    flags, conf.fc_port, NULL, NULL, mhd_fixed_access, &body,
 		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-		    MHD_OPTION_THREAD_POOL_SIZE, conf.fc_threads,
+		    MHD_OPTION_THREAD_POOL_SIZE,
+		    conf.fc_threads > 1 ? conf.fc_threads : 0u,
 		    MHD_OPTION_CONNECTION_LIMIT, 1024u,
 		    MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
 	if (daemon == NULL) {
@@ -302,7 +319,9 @@ main(int argc, char **argv)
 	fprintf(stderr,
 		"mhd_fixed: 127.0.0.1:%u, %s, %u thread(s), %zu-byte body\n",
 		(unsigned)conf.fc_port,
-		conf.fc_per_connection ? "per-connection" : "pool+epoll",
+		conf.fc_per_connection ? "per-connection"
+		: conf.fc_poll         ? "pool, poll"
+				       : "pool, auto",
 		conf.fc_per_connection ? 0 : conf.fc_threads, body.fb_len);
 
 	for (;;) {

@@ -28,19 +28,18 @@ struct sqlite_commit_conf {
 	const char *cc_dir;
 };
 
-static const char sqlite_commit_schema[] =
-    "CREATE TABLE vms ("
-    " name TEXT PRIMARY KEY,"
-    " jail TEXT NOT NULL DEFAULT '',"
-    " owner_uid INTEGER NOT NULL,"
-    " owner_gid INTEGER NOT NULL,"
-    " spec TEXT NOT NULL,"
-    " state TEXT NOT NULL,"
-    " status TEXT NOT NULL,"
-    " generation INTEGER NOT NULL,"
-    " revision INTEGER NOT NULL UNIQUE,"
-    " created_ms INTEGER NOT NULL,"
-    " updated_ms INTEGER NOT NULL)";
+static const char sqlite_commit_schema[] = "CREATE TABLE vms ("
+					   " name TEXT PRIMARY KEY,"
+					   " jail TEXT NOT NULL DEFAULT '',"
+					   " owner_uid INTEGER NOT NULL,"
+					   " owner_gid INTEGER NOT NULL,"
+					   " spec TEXT NOT NULL,"
+					   " state TEXT NOT NULL,"
+					   " status TEXT NOT NULL,"
+					   " generation INTEGER NOT NULL,"
+					   " revision INTEGER NOT NULL UNIQUE,"
+					   " created_ms INTEGER NOT NULL,"
+					   " updated_ms INTEGER NOT NULL)";
 
 static const char sqlite_commit_insert[] =
     "INSERT INTO vms (name, owner_uid, owner_gid, spec, state, status,"
@@ -50,11 +49,10 @@ static const char sqlite_commit_insert[] =
 static void
 sqlite_commit_usage(void)
 {
-	fprintf(stderr,
-		"usage: sqlite_commit [-n ROWS] [-t SECONDS] [-k] DIR\n"
-		"  -n  rows to insert, one commit each (default 2000)\n"
-		"  -t  stop after this many seconds (default 10)\n"
-		"  -k  keep the database files\n");
+	fprintf(stderr, "usage: sqlite_commit [-n ROWS] [-t SECONDS] [-k] DIR\n"
+			"  -n  rows to insert, one commit each (default 2000)\n"
+			"  -t  stop after this many seconds (default 10)\n"
+			"  -k  keep the database files\n");
 }
 
 static int
@@ -216,8 +214,8 @@ main(int argc, char **argv)
 			SQLITE_OK ||
 		    sqlite3_bind_int64(ins, 3, (sqlite3_int64)i + 1) !=
 			SQLITE_OK ||
-		    sqlite3_bind_int64(ins, 4, (sqlite3_int64)time(NULL) *
-						   1000) != SQLITE_OK)
+		    sqlite3_bind_int64(
+			ins, 4, (sqlite3_int64)time(NULL) * 1000) != SQLITE_OK)
 			goto fail;
 		if (sqlite3_step(ins) != SQLITE_DONE)
 			goto fail;
