@@ -122,7 +122,7 @@ struct http_req {
 	uint64_t hr_limit;   /* bytes the body may have */
 	int hr_fd;           /* upload spool file, or -1 */
 	int hr_spool_errno;  /* writing the spool file failed */
-	char hr_path[4096];  /* its path */
+	char *hr_path;       /* its path (malloc'd: uploads are rare) */
 	int hr_status;
 	size_t hr_bytes;
 	struct api_response hr_resp;
@@ -485,13 +485,16 @@ http_spool(struct http_req *hr, const char *data, size_t n)
 	if (hr->hr_spool_errno != 0)
 		return;
 	if (hr->hr_fd < 0) {
-		snprintf(hr->hr_path, sizeof(hr->hr_path), "%s/.upload-XXXXXX",
-			 ctx->ac_spool_dir);
+		if (asprintf(&hr->hr_path, "%s/.upload-XXXXXX",
+			     ctx->ac_spool_dir) < 0) {
+			hr->hr_path = NULL;
+			hr->hr_spool_errno = ENOMEM;
+			return;
+		}
 		hr->hr_fd = mkostemp(hr->hr_path, O_CLOEXEC);
 		if (hr->hr_fd < 0) {
 			hr->hr_spool_errno = errno;
 			log_warn("upload spool %s", hr->hr_path);
-			hr->hr_path[0] = '\0';
 			return;
 		}
 	}
@@ -613,6 +616,7 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		if (unlink(hr->hr_path) != 0 && errno != ENOENT)
 			log_warn("removing %s", hr->hr_path);
 	}
+	free(hr->hr_path);
 	free(hr);
 	if (atomic_fetch_sub(&l->hl_inflight, 1) == 1 &&
 	    atomic_load(&l->hl_retired))
