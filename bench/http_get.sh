@@ -19,7 +19,7 @@
 #
 # Prints a Markdown section on stdout; progress on stderr.
 set -euo pipefail
-# shellcheck source=bench/lib.sh
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 ACCESS_LOG=${BENCH_ACCESS_LOG:-both}
@@ -70,13 +70,12 @@ measure_set() {
 		bench_daemon_start "$BENCH_WORK/state-$mode" "$port" \
 			--access-log "$mode" --http-threads "$HTTP_THREADS"
 		bench_create_vm "$port" "$DAEMON_TOKEN" "$VM_NAME"
-		if [[ ! -s $BODY ]]; then
-			bench_curl "$port" "$DAEMON_TOKEN" -D "$BENCH_WORK/headers" \
-				-o "$BODY" "http://127.0.0.1:$port$VM_PATH"
-			CONTENT_TYPE=$(awk -F': *' 'tolower($1) == "content-type" {
-				sub(/\r$/, "", $2); print $2}' "$BENCH_WORK/headers")
-			[[ -n $CONTENT_TYPE ]] || bench_die "no Content-Type from vmmapid"
-		fi
+		# This daemon's body (its timestamps) for the other two servers.
+		bench_curl "$port" "$DAEMON_TOKEN" -D "$BENCH_WORK/headers" \
+			-o "$BODY" "http://127.0.0.1:$port$VM_PATH"
+		CONTENT_TYPE=$(awk -F': *' 'tolower($1) == "content-type" {
+			sub(/\r$/, "", $2); print $2}' "$BENCH_WORK/headers")
+		[[ -n $CONTENT_TYPE ]] || bench_die "no Content-Type from vmmapid"
 		servers+=(vmmapid)
 		ports[vmmapid]=$port
 		pids[vmmapid]=$DAEMON_PID
