@@ -5,18 +5,22 @@
 #   1b. bench/http_models.sh  --http-model / --http-threads
 #   2.  bench/creates.sh      durable creates vs raw SQLite commits
 #   3.  bench/rss.sh          resident memory
+#   4.  bench/vm_start.sh     guest start to first console byte vs raw KVM
+#   5.  bench/vm_exits.sh     port-I/O exits through the runner vs raw KVM
+#   6.  bench/vm_memory.sh    daemon memory per running VM
 # and prints the results as Markdown on stdout (also saved, with the raw
 # wrk outputs, under build-bench/bench-results/DATE/).  Progress goes to
 # stderr.  Takes about 10 minutes with the defaults.
 #
-#   bench/run.sh [http_get] [http_models] [creates] [rss]
+#   bench/run.sh [http_get] [http_models] [creates] [rss] [vm_start]
+#                [vm_exits] [vm_memory]
 #
 # Settings: see bench/lib.sh and the scripts' headers.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
-ALL=(http_get http_models creates rss)
+ALL=(http_get http_models creates rss vm_start vm_exits vm_memory)
 if (($# > 0)); then
 	WHICH=("$@")
 else
