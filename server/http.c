@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -465,8 +466,23 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 	/* Refuse an announced oversized body before it is sent. */
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl != NULL && strtoull(cl, NULL, 10) > hr->hr_limit)
-		return http_too_large(hr);
+	if (cl != NULL && strtoull(cl, NULL, 10) > hr->hr_limit) {
+		const char *expect = MHD_lookup_connection_value(
+		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
+		/*
+		 * A client waiting for "100 Continue" hears 413 before it
+		 * sends the body.  One already sending it would see its
+		 * connection reset under the answer (curl: "no response"),
+		 * so a body within HTTP_DISCARD_MAX is read and dropped and
+		 * the 413 comes after it.
+		 */
+		if ((expect != NULL &&
+		     strcasecmp(expect, "100-continue") == 0) ||
+		    strtoull(cl, NULL, 10) > HTTP_DISCARD_MAX)
+			return http_too_large(hr);
+		hr->hr_discarded = 1; /* drop what comes; 413 at the end */
+	}
 	if (hr->hr_upload && !api_route_public(m, url)) {
 		/* Nobody uploads megabytes only to hear 401 at the end. */
 		http_principal(hr);
