@@ -352,6 +352,23 @@ vcpus_show(const struct api_context *ctx, const struct api_call *call,
 	json_decref(doc);
 }
 
+/*
+ * Runs fn on the VM's runner (need: the state it requires) and answers
+ * op_result with status, or the problem the run left in op.
+ */
+static void
+vcpus_run(struct api_response *rs, struct vcpus_op *op, enum vmrun_need need,
+	  int (*fn)(struct runner *, void *), int status)
+{
+	if (vmrun_with_runner(op->op_ctx->ac_vmrun, op->op_name, need, fn, op,
+			      op->op_why, sizeof(op->op_why)) != 0) {
+		vcpus_problem(rs, op, errno);
+		return;
+	}
+	api_response_json(rs, status, op->op_result);
+	json_decref(op->op_result);
+}
+
 /* GET vcpus: the running VM's vCPUs, or its spec's when it does not run. */
 void
 api_vcpus_list(const struct api_context *ctx, const struct api_call *call,
@@ -434,14 +451,7 @@ api_vcpus_regs_get(const struct api_context *ctx, const struct api_call *call,
 			    "%s", err.rje_detail);
 		return;
 	}
-	if (vmrun_with_runner(ctx->ac_vmrun, name, VMRUN_PAUSE_AROUND,
-			      vcpus_regs_get_fn, &op, op.op_why,
-			      sizeof(op.op_why)) != 0) {
-		vcpus_problem(rs, &op, errno);
-		return;
-	}
-	api_response_json(rs, 200, op.op_result);
-	json_decref(op.op_result);
+	vcpus_run(rs, &op, VMRUN_PAUSE_AROUND, vcpus_regs_get_fn, 200);
 }
 
 /*
@@ -497,14 +507,7 @@ api_vcpus_regs_put(const struct api_context *ctx, const struct api_call *call,
 		    err.rje_detail);
 		return;
 	}
-	if (vmrun_with_runner(ctx->ac_vmrun, name, VMRUN_NEED_PAUSED,
-			      vcpus_regs_put_fn, &op, op.op_why,
-			      sizeof(op.op_why)) != 0) {
-		vcpus_problem(rs, &op, errno);
-		return;
-	}
-	api_response_json(rs, 200, op.op_result);
-	json_decref(op.op_result);
+	vcpus_run(rs, &op, VMRUN_NEED_PAUSED, vcpus_regs_put_fn, 200);
 }
 
 /* ---- POST vcpus/{id}/reset ---- */
@@ -549,14 +552,7 @@ api_vcpus_reset(const struct api_context *ctx, const struct api_call *call,
 	op.op_name = name;
 	if (vcpus_find(ctx, name, call->ca_params[1], &op.op_id, NULL, rs) != 0)
 		return;
-	if (vmrun_with_runner(ctx->ac_vmrun, name, VMRUN_NEED_PAUSED,
-			      vcpus_reset_fn, &op, op.op_why,
-			      sizeof(op.op_why)) != 0) {
-		vcpus_problem(rs, &op, errno);
-		return;
-	}
-	api_response_json(rs, 200, op.op_result);
-	json_decref(op.op_result);
+	vcpus_run(rs, &op, VMRUN_NEED_PAUSED, vcpus_reset_fn, 200);
 }
 
 /* ---- POST vcpus/{id}/interrupt ---- */
@@ -672,14 +668,7 @@ api_vcpus_interrupt(const struct api_context *ctx, const struct api_call *call,
 		0 ||
 	    vcpus_intr_parse(call->ca_body, &op, rs) != 0)
 		return;
-	if (vmrun_with_runner(ctx->ac_vmrun, name, VMRUN_NEED_LIVE,
-			      vcpus_intr_fn, &op, op.op_why,
-			      sizeof(op.op_why)) != 0) {
-		vcpus_problem(rs, &op, errno);
-		return;
-	}
-	api_response_json(rs, 202, op.op_result);
-	json_decref(op.op_result);
+	vcpus_run(rs, &op, VMRUN_NEED_LIVE, vcpus_intr_fn, 202);
 }
 
 /* ---- GET/PUT params ---- */
@@ -821,14 +810,7 @@ vcpus_params(const struct api_context *ctx, const struct api_call *call,
 	if (call->ca_body != NULL &&
 	    vcpus_params_parse(call->ca_body, &op, rs) != 0)
 		return;
-	if (vmrun_with_runner(ctx->ac_vmrun, name, VMRUN_PAUSE_AROUND,
-			      vcpus_params_fn, &op, op.op_why,
-			      sizeof(op.op_why)) != 0) {
-		vcpus_problem(rs, &op, errno);
-		return;
-	}
-	api_response_json(rs, 200, op.op_result);
-	json_decref(op.op_result);
+	vcpus_run(rs, &op, VMRUN_PAUSE_AROUND, vcpus_params_fn, 200);
 }
 
 /* GET params: a running VM is paused for the read. */
@@ -981,12 +963,5 @@ api_vcpus_protect(const struct api_context *ctx, const struct api_call *call,
 	if (vcpus_find(ctx, name, NULL, NULL, NULL, rs) != 0 ||
 	    vcpus_protect_parse(call->ca_body, &op, rs) != 0)
 		return;
-	if (vmrun_with_runner(ctx->ac_vmrun, name, VMRUN_PAUSE_AROUND,
-			      vcpus_protect_fn, &op, op.op_why,
-			      sizeof(op.op_why)) != 0) {
-		vcpus_problem(rs, &op, errno);
-		return;
-	}
-	api_response_json(rs, 200, op.op_result);
-	json_decref(op.op_result);
+	vcpus_run(rs, &op, VMRUN_PAUSE_AROUND, vcpus_protect_fn, 200);
 }
