@@ -309,8 +309,8 @@ api_vms_get(const struct api_context *ctx, const struct api_call *call,
  */
 static void
 vms_apply(const struct api_context *ctx, const struct api_call *call,
-	  const char *name, const json_t *spec, const char *if_match,
-	  int create_only, struct api_response *rs)
+	  const char *name, json_t *spec, const char *if_match, int create_only,
+	  struct api_response *rs)
 {
 	struct vmreg_owner owner;
 	struct vmreg_doc doc = {0};

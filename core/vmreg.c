@@ -22,6 +22,7 @@ struct vmrec {
 	char vr_jail[65];
 	char vr_state[16];
 	uint64_t vr_revision;
+	uint64_t vr_generation;
 	char *vr_body; /* rendered representation */
 	size_t vr_len;
 };
@@ -53,40 +54,19 @@ json_or_null_from(json_t *status, const char *key)
 }
 
 /*
- * Renders a row as the VM's representation: the spec's fields, then
- * status, owner, generation, revision and timestamps.
+ * The representation's members after the spec's own: status, owner,
+ * generation, revision and timestamps, as compact JSON without braces.
+ * NULL: out of memory.
  */
-static struct vmrec *
-vmrec_from_row(const struct db_vm_row *row)
+static char *
+vmrec_render_tail(const struct db_vm_row *row, json_t *status)
 {
-	struct vmrec *rec;
-	json_t *doc = NULL, *status = NULL, *st;
-	char created[40], updated[40];
-	json_error_t jerr;
+	char created[40], updated[40], *st_text = NULL, *jail = NULL, *out;
+	json_t *st, *j;
+	int n;
 
-	if ((rec = calloc(1, sizeof(*rec))) == NULL)
-		return NULL;
-	snprintf(rec->vr_name, sizeof(rec->vr_name), "%s", row->vr_name);
-	snprintf(rec->vr_state, sizeof(rec->vr_state), "%s", row->vr_state);
-	rec->vr_revision = row->vr_revision;
-	rec->vr_owner_uid = row->vr_owner_uid;
-	snprintf(rec->vr_jail, sizeof(rec->vr_jail), "%s", row->vr_jail);
-	rec->vr_spec = json_loads(row->vr_spec, 0, &jerr);
-	if (rec->vr_spec == NULL || !json_is_object(rec->vr_spec)) {
-		log_warnx("vm %s: stored spec is not a JSON object: %s",
-			  row->vr_name, jerr.text);
-		errno = EIO;
-		goto fail;
-	}
-	status = json_loads(row->vr_status != NULL ? row->vr_status : "{}", 0,
-			    &jerr);
-	if (status == NULL)
-		status = json_object();
 	timefmt_rfc3339(row->vr_created_ms, created, sizeof(created));
 	timefmt_rfc3339(row->vr_updated_ms, updated, sizeof(updated));
-
-	if ((doc = json_deep_copy(rec->vr_spec)) == NULL)
-		goto nomem;
 	st = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "state", row->vr_state,
 		       "state_changed_at",
 		       json_object_get(status, "state_changed_at") != NULL
@@ -96,32 +76,95 @@ vmrec_from_row(const struct db_vm_row *row)
 		       "stopped_at", json_or_null_from(status, "stopped_at"),
 		       "exit_reason", json_or_null_from(status, "exit_reason"),
 		       "exit_status", json_or_null_from(status, "exit_status"));
-	if (st == NULL || json_object_set_new(doc, "status", st) != 0 ||
-	    json_object_set_new(doc, "owner",
-				json_pack("{s:I, s:I, s:s}", "uid",
-					  (json_int_t)row->vr_owner_uid, "gid",
-					  (json_int_t)row->vr_owner_gid, "jail",
-					  row->vr_jail)) != 0 ||
-	    json_object_set_new(doc, "generation",
-				json_integer((json_int_t)row->vr_generation)) !=
-		0 ||
-	    json_object_set_new(doc, "revision",
-				json_integer((json_int_t)row->vr_revision)) !=
-		0 ||
-	    json_object_set_new(doc, "created_at", json_string(created)) != 0 ||
-	    json_object_set_new(doc, "updated_at", json_string(updated)) != 0)
+	j = json_string(row->vr_jail);
+	if (st != NULL)
+		st_text = json_dumps(st, JSON_COMPACT);
+	if (j != NULL)
+		jail = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(st);
+	json_decref(j);
+	out = NULL;
+	if (st_text != NULL && jail != NULL) {
+		n = asprintf(&out,
+			     "\"status\":%s,\"owner\":{\"uid\":%llu,\"gid\":"
+			     "%llu,\"jail\":%s},\"generation\":%llu,"
+			     "\"revision\":%llu,\"created_at\":\"%s\","
+			     "\"updated_at\":\"%s\"",
+			     st_text, (unsigned long long)row->vr_owner_uid,
+			     (unsigned long long)row->vr_owner_gid, jail,
+			     (unsigned long long)row->vr_generation,
+			     (unsigned long long)row->vr_revision, created,
+			     updated);
+		if (n < 0)
+			out = NULL;
+	}
+	free(st_text);
+	free(jail);
+	return out;
+}
+
+/*
+ * Renders a row as the VM's representation: the spec's fields, then
+ * status, owner, generation, revision and timestamps.  The body is the
+ * stored spec text (compact JSON, as written) with those members spliced
+ * in before its closing brace, so the spec is not parsed and serialized
+ * again.  spec: the row's spec already parsed (shared), or NULL to parse
+ * the row's text.
+ */
+static struct vmrec *
+vmrec_from_row(const struct db_vm_row *row, json_t *spec)
+{
+	struct vmrec *rec;
+	json_t *status = NULL;
+	json_error_t jerr;
+	char *tail = NULL;
+	size_t speclen, taillen;
+
+	if ((rec = calloc(1, sizeof(*rec))) == NULL)
+		return NULL;
+	snprintf(rec->vr_name, sizeof(rec->vr_name), "%s", row->vr_name);
+	snprintf(rec->vr_state, sizeof(rec->vr_state), "%s", row->vr_state);
+	rec->vr_revision = row->vr_revision;
+	rec->vr_generation = row->vr_generation;
+	rec->vr_owner_uid = row->vr_owner_uid;
+	snprintf(rec->vr_jail, sizeof(rec->vr_jail), "%s", row->vr_jail);
+	rec->vr_spec = spec != NULL ? json_incref(spec)
+				    : json_loads(row->vr_spec, 0, &jerr);
+	speclen = strlen(row->vr_spec);
+	if (rec->vr_spec == NULL || !json_is_object(rec->vr_spec) ||
+	    speclen < 2 || row->vr_spec[speclen - 1] != '}') {
+		log_warnx("vm %s: stored spec is not a JSON object: %s",
+			  row->vr_name,
+			  rec->vr_spec == NULL ? jerr.text : "bad text");
+		errno = EIO;
+		goto fail;
+	}
+	status = json_loads(row->vr_status != NULL ? row->vr_status : "{}", 0,
+			    &jerr);
+	if (status == NULL)
+		status = json_object();
+	if (status == NULL || (tail = vmrec_render_tail(row, status)) == NULL)
 		goto nomem;
-	if ((rec->vr_body = json_dumps(doc, JSON_COMPACT)) == NULL)
+	taillen = strlen(tail);
+	/* "{...}" + "," + tail: the spec's members, then ours */
+	if ((rec->vr_body = malloc(speclen + 1 + taillen + 1)) == NULL)
 		goto nomem;
-	rec->vr_len = strlen(rec->vr_body);
-	json_decref(doc);
+	memcpy(rec->vr_body, row->vr_spec, speclen - 1);
+	rec->vr_len = speclen - 1;
+	if (json_object_size(rec->vr_spec) > 0)
+		rec->vr_body[rec->vr_len++] = ',';
+	memcpy(rec->vr_body + rec->vr_len, tail, taillen);
+	rec->vr_len += taillen;
+	rec->vr_body[rec->vr_len++] = '}';
+	rec->vr_body[rec->vr_len] = '\0';
+	free(tail);
 	rec->vr_status = status;
 	return rec;
 
 nomem:
 	errno = ENOMEM;
 fail:
-	json_decref(doc);
+	free(tail);
 	json_decref(status);
 	vmrec_free(rec);
 	return NULL;
@@ -196,7 +239,7 @@ static int
 vmreg_load_one(void *arg, const struct db_vm_row *row)
 {
 	struct vmreg *reg = arg;
-	struct vmrec *rec = vmrec_from_row(row);
+	struct vmrec *rec = vmrec_from_row(row, NULL);
 
 	if (rec == NULL)
 		return -1;
@@ -306,7 +349,28 @@ struct vmreg_commit {
 	int vc_delete;
 	struct vmreg_doc *vc_doc; /* NULL for deletes */
 	int vc_failed;            /* rendering failed: errno value */
+	json_t *vc_spec; /* the spec written, parsed; NULL: not written */
 };
+
+/*
+ * The parsed spec of the published version of name when its generation
+ * is generation (the spec did not change since), with a reference; else
+ * NULL.
+ */
+static json_t *
+vmreg_same_spec(struct vmreg *reg, const char *name, uint64_t generation)
+{
+	json_t *spec = NULL;
+	int found;
+	size_t i;
+
+	pthread_rwlock_rdlock(&reg->vg_lock);
+	i = vmreg_find(reg, name, &found);
+	if (found && reg->vg_recs[i]->vr_generation == generation)
+		spec = json_incref(reg->vg_recs[i]->vr_spec);
+	pthread_rwlock_unlock(&reg->vg_lock);
+	return spec;
+}
 
 /*
  * The database's commit hook, on the writer thread in commit order: the
@@ -318,8 +382,14 @@ vmreg_commit_hook(void *arg, const struct db_vm_row *row)
 	struct vmreg_commit *vc = arg;
 	struct vmreg *reg = vc->vc_reg;
 	struct vmrec *rec = NULL;
+	json_t *spec = NULL;
 
-	if (!vc->vc_delete && (rec = vmrec_from_row(row)) == NULL) {
+	if (!vc->vc_delete)
+		spec = vc->vc_spec != NULL
+			   ? json_incref(vc->vc_spec)
+			   : vmreg_same_spec(reg, row->vr_name,
+					     row->vr_generation);
+	if (!vc->vc_delete && (rec = vmrec_from_row(row, spec)) == NULL) {
 		/*
 		 * The row is durable but could not be rendered (out of
 		 * memory): drop the stale version rather than serve it.
@@ -339,6 +409,7 @@ vmreg_commit_hook(void *arg, const struct db_vm_row *row)
 		vc->vc_failed = ENOMEM;
 	}
 	pthread_rwlock_unlock(&reg->vg_lock);
+	json_decref(spec);
 }
 
 static int
@@ -356,10 +427,10 @@ vmreg_commit_result(struct vmreg_commit *vc)
 }
 
 int
-vmreg_create(struct vmreg *reg, const char *name, const json_t *spec,
+vmreg_create(struct vmreg *reg, const char *name, json_t *spec,
 	     const struct vmreg_owner *owner, struct vmreg_doc *doc)
 {
-	struct vmreg_commit vc = {reg, 0, doc, 0};
+	struct vmreg_commit vc = {reg, 0, doc, 0, spec};
 	struct db_vm_row row;
 	int rc;
 
@@ -389,10 +460,10 @@ vmreg_create(struct vmreg *reg, const char *name, const json_t *spec,
 }
 
 int
-vmreg_replace(struct vmreg *reg, const char *name, const json_t *spec,
+vmreg_replace(struct vmreg *reg, const char *name, json_t *spec,
 	      uint64_t expect_revision, struct vmreg_doc *doc)
 {
-	struct vmreg_commit vc = {reg, 0, doc, 0};
+	struct vmreg_commit vc = {reg, 0, doc, 0, spec};
 	struct db_vm_row row;
 	int rc;
 
@@ -414,7 +485,7 @@ int
 vmreg_set_state(struct vmreg *reg, const char *name, const char *state,
 		const json_t *status)
 {
-	struct vmreg_commit vc = {reg, 0, NULL, 0};
+	struct vmreg_commit vc = {reg, 0, NULL, 0, NULL};
 	struct db_vm_row row;
 	int rc;
 
@@ -480,7 +551,7 @@ vmreg_get_state(struct vmreg *reg, const char *name, char state[16],
 int
 vmreg_delete(struct vmreg *reg, const char *name, uint64_t expect_revision)
 {
-	struct vmreg_commit vc = {reg, 1, NULL, 0};
+	struct vmreg_commit vc = {reg, 1, NULL, 0, NULL};
 
 	return db_vm_delete(reg->vg_db, name, expect_revision,
 			    vmreg_commit_hook, &vc);

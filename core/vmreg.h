@@ -53,18 +53,21 @@ struct vmreg_owner {
 };
 
 /*
- * Defines VM name with a validated, normalized spec (borrowed).
- * EEXIST: the name is taken.  ENOSPC: LIMIT_VMS reached.
+ * Defines VM name with a validated, normalized spec.  The registry keeps
+ * a reference to spec as the published version's: the caller must not
+ * change it afterwards.  EEXIST: the name is taken.  ENOSPC: LIMIT_VMS
+ * reached.
  * On success *doc holds the new representation.
  */
-int vmreg_create(struct vmreg *reg, const char *name, const json_t *spec,
+int vmreg_create(struct vmreg *reg, const char *name, json_t *spec,
 		 const struct vmreg_owner *owner, struct vmreg_doc *doc);
 
 /*
- * Replaces VM name's spec when its revision is expect_revision (0: any).
+ * Replaces VM name's spec when its revision is expect_revision (0: any);
+ * spec is kept as vmreg_create keeps it.
  * ENOENT, ESTALE.  On success *doc holds the new representation.
  */
-int vmreg_replace(struct vmreg *reg, const char *name, const json_t *spec,
+int vmreg_replace(struct vmreg *reg, const char *name, json_t *spec,
 		  uint64_t expect_revision, struct vmreg_doc *doc);
 
 /*

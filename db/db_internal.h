@@ -101,25 +101,29 @@ struct db_job {
  */
 #define DB_ASYNC_DELAY_MS 50
 
+/* Jobs waiting for a transaction, oldest first. */
+struct db_queue {
+	struct db_job *q_head;
+	struct db_job *q_tail;
+	size_t q_n;
+};
+
 struct db {
 	char *db_path;
 	struct db_conn db_wconn; /* writer thread only, once started */
 	struct db_conn db_rconn; /* under db_rlock */
 	pthread_mutex_t db_rlock;
 
-	pthread_mutex_t db_lock; /* guards the fields below */
-	pthread_cond_t db_wake;  /* the writer waits here for jobs */
-	struct db_job *db_head;  /* queued jobs, oldest first */
-	struct db_job *db_tail;
-	size_t db_queued;
-	size_t db_waiting;      /* callers inside db_writer_submit */
-	pthread_cond_t db_idle; /* db_waiting fell to 0 while stopping */
+	pthread_mutex_t db_lock;  /* guards the fields below */
+	pthread_cond_t db_wake;   /* the writer waits here for jobs */
+	struct db_queue db_sync;  /* queued writes someone waits for */
+	struct db_queue db_async; /* queued detached jobs */
+	size_t db_waiting;        /* callers inside db_writer_submit */
+	pthread_cond_t db_idle;   /* db_waiting fell to 0 while stopping */
 	int db_stopping;
 	int db_started;
 	int db_leading; /* a batch is being run (by a caller or the writer) */
-	size_t db_sync_queued;  /* queued jobs someone waits for */
 	int db_async_urgent;    /* db_writer_flush_async waits: no delay */
-	size_t db_async_inq;    /* detached jobs in the queue */
 	int64_t db_async_since; /* when the oldest of them was queued (ms) */
 	int64_t db_async_last;  /* when the newest was queued (ms) */
 	int db_writer_timed;    /* the writer waits on a timer, not a wake */

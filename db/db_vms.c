@@ -1,7 +1,8 @@
 /*
  * The vms table.  Every write runs on the writer thread (db_writer.c) and
- * returns the full stored row through RETURNING, so the commit hook sees
- * the row exactly as the database holds it.
+ * hands the full stored row to the commit hook, so the hook sees the row
+ * exactly as the database holds it: updates and deletes read it back
+ * through RETURNING, an insert builds it from the values it bound.
  *
  * Revisions: every insert and update takes the next value of one counter
  * (db_revision), so revisions increase in commit order and are never
@@ -237,6 +238,32 @@ fail:
 	return -1;
 }
 
+/*
+ * The row an INSERT of in stored, as RETURNING would give it: every
+ * column is a bound value or a constant of the statement, so it is built
+ * here rather than read back (RETURNING costs SQLite a temporary table
+ * per statement).
+ */
+static int
+db_vm_row_inserted(const struct db_vm_row *in, uint64_t revision, int64_t now,
+		   struct db_vm_row *out)
+{
+	*out = *in;
+	if (out->vr_state[0] == '\0')
+		snprintf(out->vr_state, sizeof(out->vr_state), "defined");
+	out->vr_generation = 1;
+	out->vr_revision = revision;
+	out->vr_created_ms = out->vr_updated_ms = now;
+	out->vr_spec = strdup(in->vr_spec);
+	out->vr_status = strdup(in->vr_status != NULL ? in->vr_status : "{}");
+	if (out->vr_spec == NULL || out->vr_status == NULL) {
+		db_vm_row_clear(out);
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 db_vm_insert_run(struct db *db, struct db_job *job)
 {
@@ -252,7 +279,7 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 	now = db_now_ms();
 	st = db_stmt(&db->db_wconn, DB_STMT_VM_INSERT,
 		     "INSERT INTO vms (" DB_VM_COLUMNS ") VALUES (?1, ?2, ?3, "
-		     "?4, ?5, ?6, ?7, 1, ?8, ?9, ?9) RETURNING " DB_VM_COLUMNS);
+		     "?4, ?5, ?6, ?7, 1, ?8, ?9, ?9)");
 	if (st == NULL)
 		return -1;
 	if ((rc = sqlite3_bind_text(st, 1, in->vr_name, -1, SQLITE_STATIC)) !=
@@ -276,9 +303,14 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 		db_stmt_done(st);
 		return -1;
 	}
+	rc = sqlite3_step(st);
+	db_stmt_done(st);
+	if (rc != SQLITE_DONE) {
+		db_fail(db->db_wconn.dc_sql, rc, "insert vm");
+		return -1;
+	}
 	return db_vm_took_revision(
-	    db, revision,
-	    db_vm_step_returning(db, st, job->j_row, "insert vm"));
+	    db, revision, db_vm_row_inserted(in, revision, now, job->j_row));
 }
 
 static int

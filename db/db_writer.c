@@ -13,9 +13,12 @@
  * There is no timer: batches form from the jobs that queue while the
  * previous COMMIT waits for its fsync, so a lone write is never delayed.
  *
- * Detached jobs (the audit log's appends) ride in the same batches, but
- * nobody sleeps on them: the writer frees each once its transaction is
- * over, and counts them done so that a reader can wait for them.
+ * Detached jobs (the audit log's appends) queue apart and nobody sleeps
+ * on them: the writer thread commits them together, DB_ASYNC_DELAY_MS
+ * after the first, along with any writes queued by then, frees each once
+ * its transaction is over, and counts them done so that a reader can
+ * wait for them.  A caller leading its own write leaves them queued: they
+ * would add their table's pages to every commit someone waits for.
  */
 #include <assert.h>
 #include <errno.h>
@@ -60,16 +63,28 @@ db_writer_rollback(struct db *db)
 
 /*
  * Runs job inside a savepoint of the open transaction and sets its
- * j_errno.  Returns 1 when the transaction is gone (SQLite rolls a whole
+ * j_errno; alone: the transaction holds this job only, so it needs no
+ * savepoint (db_writer_commit rolls back a transaction whose jobs all
+ * failed).  Returns 1 when the transaction is gone (SQLite rolls a whole
  * transaction back on some errors, e.g. SQLITE_FULL or an I/O error), so
  * the jobs before it in the transaction are lost too; else 0.
  */
 static int
-db_writer_run_job(struct db *db, struct db_job *job)
+db_writer_run_job(struct db *db, struct db_job *job, int alone)
 {
 	sqlite3 *sql = db->db_wconn.dc_sql;
 	int rc;
 
+	if (alone) {
+		/* The only job: a failure rolls the transaction back. */
+		errno = 0;
+		if (job->j_run(db, job) == 0) {
+			job->j_errno = 0;
+			return 0;
+		}
+		job->j_errno = errno != 0 ? errno : EIO;
+		return sqlite3_get_autocommit(sql) ? 1 : 0;
+	}
 	rc = db_writer_exec(db, DB_STMT_SAVEPOINT, "SAVEPOINT db_job");
 	if (rc != SQLITE_OK) {
 		db_fail(sql, rc, "SAVEPOINT");
@@ -161,8 +176,10 @@ db_writer_batch(struct db *db, struct db_job **jobs, size_t n,
 			return;
 		}
 		lost = 0;
-		while (i < n && !lost)
-			lost = db_writer_run_job(db, jobs[i++]);
+		while (i < n && !lost) {
+			lost = db_writer_run_job(db, jobs[i], start + 1 == n);
+			i++;
+		}
 		if (lost) {
 			(void)db_writer_rollback(db);
 			/* jobs[i - 1] lost it and keeps its own errno */
@@ -179,33 +196,55 @@ db_writer_batch(struct db *db, struct db_job **jobs, size_t n,
  * wait for itself. */
 static _Thread_local int db_writer_in_batch;
 
+/* Moves up to max jobs from the head of q to batch; returns how many. */
+static size_t
+db_queue_take(struct db_queue *q, struct db_job **batch, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && q->q_head != NULL) {
+		batch[n] = q->q_head;
+		q->q_head = q->q_head->j_next;
+		batch[n++]->j_next = NULL;
+	}
+	if (q->q_head == NULL)
+		q->q_tail = NULL;
+	q->q_n -= n;
+	return n;
+}
+
+static void
+db_queue_put(struct db_queue *q, struct db_job *job)
+{
+	if (q->q_tail != NULL)
+		q->q_tail->j_next = job;
+	else
+		q->q_head = job;
+	q->q_tail = job;
+	q->q_n++;
+}
+
 /*
  * Leads one batch: the jobs queued now, committed together.  db_lock is
- * held on entry and on return, released while the batch runs.
+ * held on entry and on return, released while the batch runs.  A caller
+ * leads only the writes someone waits for (sync_only): a detached job
+ * would add its table's pages to that caller's commit, and the writer
+ * thread commits the detached ones together a little later.
  */
 static void
-db_writer_lead(struct db *db)
+db_writer_lead(struct db *db, int sync_only)
 {
 	struct db_job *batch[DB_BATCH_MAX];
 	uint64_t commits, writes;
 	size_t n, i, ndetached;
 
-	assert(!db->db_leading && db->db_head != NULL);
+	assert(!db->db_leading && db->db_sync.q_n + db->db_async.q_n > 0);
 	db->db_leading = 1;
-	for (n = 0; n < DB_BATCH_MAX && db->db_head != NULL; n++) {
-		batch[n] = db->db_head;
-		db->db_head = db->db_head->j_next;
+	n = db_queue_take(&db->db_sync, batch, DB_BATCH_MAX);
+	if (!sync_only) {
+		n += db_queue_take(&db->db_async, batch + n, DB_BATCH_MAX - n);
+		db->db_async_urgent = 0;
 	}
-	if (db->db_head == NULL)
-		db->db_tail = NULL;
-	db->db_queued -= n;
-	for (i = 0; i < n; i++) {
-		if (batch[i]->j_free == NULL)
-			db->db_sync_queued--;
-		else
-			db->db_async_inq--;
-	}
-	db->db_async_urgent = 0;
 	pthread_mutex_unlock(&db->db_lock);
 
 	commits = writes = 0;
@@ -245,8 +284,8 @@ db_writer_lead(struct db *db)
 	 * What queued meanwhile is the writer thread's to lead: writes
 	 * someone waits for at once, detached ones when its timer says.
 	 */
-	if (db->db_sync_queued > 0 || db->db_stopping ||
-	    (db->db_head != NULL && !db->db_writer_timed))
+	if (db->db_sync.q_n > 0 || db->db_stopping ||
+	    (db->db_async.q_n > 0 && !db->db_writer_timed))
 		pthread_cond_signal(&db->db_wake);
 }
 
@@ -287,15 +326,17 @@ db_writer_main(void *arg)
 	pthread_mutex_lock(&db->db_lock);
 	for (;;) {
 		int64_t now = db_writer_now_ms();
-		int ready = db->db_head != NULL && !db->db_leading;
+		int ready =
+		    db->db_sync.q_n + db->db_async.q_n > 0 && !db->db_leading;
 
-		if (ready && (db->db_sync_queued > 0 || db->db_async_urgent ||
+		if (ready && (db->db_sync.q_n > 0 || db->db_async_urgent ||
 			      db->db_stopping ||
 			      now >= db->db_async_since + DB_ASYNC_DELAY_MS)) {
-			db_writer_lead(db);
+			db_writer_lead(db, 0);
 			continue;
 		}
-		if (db->db_stopping && db->db_head == NULL && !db->db_leading)
+		if (db->db_stopping &&
+		    db->db_sync.q_n + db->db_async.q_n == 0 && !db->db_leading)
 			break;
 		if (ready) {
 			db->db_writer_timed = 1;
@@ -365,20 +406,20 @@ db_writer_stop(struct db *db)
 }
 
 /*
- * Appends job to the queue; wake: the writer thread must lead it (nobody
- * waits for a detached job).  db_lock held.
+ * Queues job; a detached one wakes the writer (nobody waits for it, so
+ * the writer must lead it) unless the writer already keeps a timer.
+ * db_lock held.
  */
 static void
-db_writer_enqueue(struct db *db, struct db_job *job, int wake)
+db_writer_enqueue(struct db *db, struct db_job *job)
 {
-	if (db->db_tail != NULL)
-		db->db_tail->j_next = job;
-	else
-		db->db_head = job;
-	if (wake && !db->db_leading && !db->db_writer_timed)
+	if (job->j_free == NULL) {
+		db_queue_put(&db->db_sync, job);
+		return;
+	}
+	db_queue_put(&db->db_async, job);
+	if (!db->db_leading && !db->db_writer_timed)
 		pthread_cond_signal(&db->db_wake);
-	db->db_tail = job;
-	db->db_queued++;
 }
 
 /*
@@ -411,12 +452,11 @@ db_writer_submit(struct db *db, struct db_job *job)
 		errno = EDEADLK;
 		return -1;
 	}
-	db_writer_enqueue(db, job, 0);
-	db->db_sync_queued++;
+	db_writer_enqueue(db, job);
 	db->db_waiting++;
 	while (!job->j_done) {
 		if (!db->db_leading)
-			db_writer_lead(db); /* takes this job, or older ones */
+			db_writer_lead(db, 1); /* this job, or older ones */
 		else
 			pthread_cond_wait(&job->j_cond, &db->db_lock);
 	}
@@ -460,10 +500,10 @@ db_writer_submit_async(struct db *db, struct db_job *job)
 		errno = ESHUTDOWN;
 		return -1;
 	}
-	if (db->db_async_inq++ == 0)
-		db->db_async_since =
-		    db_writer_now_ms(); /* the oldest waiting */
-	db_writer_enqueue(db, job, 1);
+	db->db_async_last = db_writer_now_ms();
+	if (db->db_async.q_n == 0)
+		db->db_async_since = db->db_async_last; /* the oldest waiting */
+	db_writer_enqueue(db, job);
 	db->db_async_queued++;
 	db->db_waiting--;
 	pthread_mutex_unlock(&db->db_lock);
@@ -507,14 +547,15 @@ db_writer_queued(struct db *db)
 	size_t n;
 
 	pthread_mutex_lock(&db->db_lock);
-	n = db->db_queued;
+	n = db->db_sync.q_n + db->db_async.q_n;
 	pthread_mutex_unlock(&db->db_lock);
 	return n;
 }
 
 /*
  * Whether a batch is being committed or writes wait: a write now would
- * wait for a commit rather than lead its own.
+ * wait for a commit rather than lead its own.  Detached jobs waiting for
+ * company (audit records) do not count: a write now leads them along.
  */
 int
 db_writer_busy(struct db *db)
@@ -522,7 +563,7 @@ db_writer_busy(struct db *db)
 	int busy;
 
 	pthread_mutex_lock(&db->db_lock);
-	busy = db->db_leading || db->db_head != NULL;
+	busy = db->db_leading || db->db_sync.q_n > 0;
 	pthread_mutex_unlock(&db->db_lock);
 	return busy;
 }

@@ -409,6 +409,69 @@ test_db__reopen_keeps_rows_and_schema(void **state)
 	db_vm_row_clear(&row);
 }
 
+/*
+ * A version-4 file (vms.state checked with IN (...)) is migrated to the
+ * current schema with its rows, and the new check still refuses a state
+ * that does not exist.
+ */
+static void
+test_db__version_4_file_is_migrated_with_its_rows(void **state)
+{
+	struct fx *fx = *state;
+	struct db_vm_row row, got;
+	sqlite3 *sql;
+	sqlite3_stmt *st;
+	const char *v4 =
+	    "CREATE TABLE vms_v4 ("
+	    " name TEXT NOT NULL PRIMARY KEY,"
+	    " jail TEXT NOT NULL DEFAULT '', owner_uid INTEGER NOT NULL,"
+	    " owner_gid INTEGER NOT NULL, spec TEXT NOT NULL,"
+	    " state TEXT NOT NULL DEFAULT 'defined' CHECK (state IN ("
+	    "  'defined', 'starting', 'running', 'paused', 'stopping',"
+	    "  'stopped', 'crashed')),"
+	    " status TEXT NOT NULL DEFAULT '{}', generation INTEGER NOT NULL,"
+	    " revision INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+	    " updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	    "INSERT INTO vms_v4 SELECT * FROM vms;"
+	    "DROP TABLE vms;"
+	    "ALTER TABLE vms_v4 RENAME TO vms;"
+	    "PRAGMA user_version = 4;";
+
+	row_init(&row, "old", "{\"memory\":64}");
+	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), 0);
+	db_close(fx->f_db);
+	fx->f_db = NULL;
+	assert_int_equal(sqlite3_open(fx->f_path, &sql), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(sql, v4, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(sql);
+	assert_int_equal(user_version(fx->f_path), 4);
+
+	assert_int_equal(db_open(&fx->f_db, fx->f_path), 0);
+	assert_int_equal(user_version(fx->f_path), db_schema_version());
+	assert_int_equal(stored(fx, "old", &got), 0);
+	assert_string_equal(got.vr_spec, "{\"memory\":64}");
+	assert_int_equal(got.vr_revision, row.vr_revision);
+	db_vm_row_clear(&got);
+
+	assert_int_equal(sqlite3_open(fx->f_path, &sql), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(
+			     sql,
+			     "SELECT sql FROM sqlite_schema WHERE name = 'vms'",
+			     -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_null(strstr((const char *)sqlite3_column_text(st, 0), " IN ("));
+	sqlite3_finalize(st);
+	assert_int_not_equal(
+	    sqlite3_exec(sql,
+			 "INSERT INTO vms VALUES ('x', '', 1, 1, '{}', 'bogus',"
+			 " '{}', 1, 999, 1, 1)",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(sql);
+	db_vm_row_clear(&row);
+}
+
 static void
 test_db__newer_user_version_is_refused_with_eproto(void **state)
 {
@@ -1452,6 +1515,7 @@ main(void)
 	    T(test_db__open_uses_wal),
 	    T(test_db__open_in_missing_directory_fails_with_enoent),
 	    T(test_db__reopen_keeps_rows_and_schema),
+	    T(test_db__version_4_file_is_migrated_with_its_rows),
 	    T(test_db__newer_user_version_is_refused_with_eproto),
 	    T(test_db__ping_answers),
 	    T(test_db__insert_assigns_revision_generation_and_times),

@@ -262,6 +262,47 @@ test_vmreg__create_renders_the_representation(void **state)
 	free(doc.vd_body);
 }
 
+/*
+ * The body is the stored spec text with the registry's members spliced
+ * in: a status with characters JSON must escape still renders valid JSON,
+ * and the same bytes come back after a restart, where every version is
+ * rendered from the database's text instead of the written spec.
+ */
+static void
+test_vmreg__state_details_render_escaped_and_survive_restart(void **state)
+{
+	struct fx *fx = *state;
+	json_t *status =
+	    json_pack("{s:s, s:i}", "exit_reason",
+		      "said \"bye\"\n\tand \\ left \x01", "exit_status", 3);
+	struct vmreg_doc before = {0}, after = {0};
+	json_t *rep, *st;
+
+	create(fx, "web1", "{\"k\":\"v \\\"q\\\"\"}");
+	assert_int_equal(vmreg_set_state(fx->f_reg, "web1", "crashed", status),
+			 0);
+	assert_int_equal(vmreg_get(fx->f_reg, "web1", &before), 0);
+	rep = parse(before.vd_body, before.vd_len);
+	st = json_object_get(rep, "status");
+	assert_string_equal(str_at(rep, "status", "state"), "crashed");
+	assert_string_equal(
+	    json_string_value(json_object_get(st, "exit_reason")),
+	    "said \"bye\"\n\tand \\ left \x01");
+	assert_int_equal(int_at(rep, "status", "exit_status"), 3);
+	assert_string_equal(str_at(rep, "labels", "k"), "v \"q\"");
+	assert_int_equal(int_at(rep, "generation", NULL), 1);
+	json_decref(rep);
+
+	restart(fx);
+	assert_int_equal(vmreg_get(fx->f_reg, "web1", &after), 0);
+	assert_int_equal(after.vd_len, before.vd_len);
+	assert_memory_equal(after.vd_body, before.vd_body, before.vd_len);
+
+	json_decref(status);
+	free(before.vd_body);
+	free(after.vd_body);
+}
+
 static void
 test_vmreg__get_returns_what_create_returned(void **state)
 {
@@ -1071,6 +1112,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(test_vmreg__create_renders_the_representation),
+	    T(test_vmreg__state_details_render_escaped_and_survive_restart),
 	    T(test_vmreg__get_returns_what_create_returned),
 	    T(test_vmreg__get_of_missing_vm_is_enoent),
 	    T(test_vmreg__create_of_existing_name_is_eexist),
