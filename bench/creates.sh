@@ -4,9 +4,13 @@
 # commits (WAL, synchronous=FULL) in the same directory, in the same run.
 # Targets: 1 client >= 0.7 x raw; 32 clients >= 1.5 x raw.
 #
-# Each round measures, in this order: raw SQLite commits, 1 client
-# (wrk -t1 -c1), 32 clients (wrk -t2 -c32); every daemon run starts from a
-# fresh state directory.  Only 201 answers count (bench/create.lua); a run
+# Each round measures, in this order: raw SQLite commits, the floor with
+# 1 and 32 clients, vmmapid with 1 client (wrk -t1 -c1) and 32 clients
+# (wrk -t2 -c32); every daemon run starts from a fresh state directory.
+# The floor is bench/mhd_fixed.c -d: bare libmicrohttpd committing the raw
+# baseline's row per request before its 201 (an HTTP round trip plus one
+# commit, nothing else): how close to the raw rate any HTTP server can
+# come on this machine.  Only 201 answers count (bench/create.lua); a run
 # with any other answer or a socket error is invalid and stops the script.
 # After each daemon run the rows in its database are counted: at least as
 # many as the 201s wrk saw must be there.
@@ -85,14 +89,46 @@ create_run() {
 	rm -rf -- "$dir"
 }
 
+# floor_run ROUND THREADS CONNS: one mhd_fixed -d run; sets F_RATE.
+floor_run() {
+	local round=$1 threads=$2 conns=$3 dir port out line pid
+	dir=$BENCH_WORK/floor-c$conns-$round
+	mkdir -p "$dir"
+	port=$(bench_free_port)
+	bench_spawn "$dir/mhd_fixed.log" "$BENCH_MHD_FIXED" -p "$port" \
+		-f "$FLOOR_BODY" -t 2 -d "$dir"
+	pid=$BENCH_LAST_PID
+	bench_wait_port "$port" "$pid" 20 ||
+		bench_die "mhd_fixed -d did not listen on 127.0.0.1:$port"
+	out=$BENCH_WORK/floor-c$conns-$round.txt
+	bench_log "creates, run $round: floor (mhd_fixed -d), $conns client(s)"
+	bench_measure "$out" "$pid" "http://127.0.0.1:$port/v1/vms" \
+		-t"$threads" -c"$conns" -s "$LUA"
+	line=$(grep '^create_result ' "$out") ||
+		{ cat "$out" >&2; bench_die "no create_result in wrk output"; }
+	# shellcheck disable=SC2001
+	F_RATE=$(sed 's/.*created_per_sec=\([0-9]*\).*/\1/' <<<"$line")
+	bench_stop "$pid"
+	rm -rf -- "$dir"
+}
+
+# The floor's answer: about the size of a VM's representation.
+FLOOR_BODY=$BENCH_WORK/floor-body.json
+printf '{"name":"floor","vcpus":1,"memory_mib":64,"boot":{"kind":"flat","image":"hello.bin","load_address":4096,"entry":4096},"labels":{"bench":"create"},"pptdevs":[],"autostart":false,"description":"created by bench/create.lua","status":{"state":"defined","state_changed_at":"2026-11-25T00:00:00.000Z","started_at":null,"stopped_at":null,"exit_reason":null,"exit_status":null},"owner":{"uid":0,"gid":0,"jail":""},"generation":1,"revision":1,"created_at":"2026-11-25T00:00:00.000Z","updated_at":"2026-11-25T00:00:00.000Z"}' >"$FLOOR_BODY"
+
 raw_all=()
-declare -A rates p99s rows others cpus
+declare -A rates p99s rows others cpus floors
 for ((round = 1; round <= BENCH_RUNS; round++)); do
 	rawdir=$BENCH_WORK/raw-$round
 	mkdir -p "$rawdir"
 	bench_log "creates, run $round: raw SQLite commits in $rawdir"
 	raw_all+=("$(raw_commits "$rawdir")")
 	rm -rf -- "$rawdir"
+	for cfg in "${CONFIGS[@]}"; do
+		read -r threads conns <<<"$cfg"
+		floor_run "$round" "$threads" "$conns"
+		floors[$conns]+="$F_RATE "
+	done
 	for cfg in "${CONFIGS[@]}"; do
 		read -r threads conns <<<"$cfg"
 		create_run "$round" "$threads" "$conns"
@@ -105,7 +141,14 @@ for ((round = 1; round <= BENCH_RUNS; round++)); do
 done
 
 raw_med=$(bench_median "${raw_all[@]}")
-SECTION="| raw SQLite commits (WAL, synchronous=FULL) | — | ${raw_all[*]} | **$raw_med** | 1.00 | — | — | — | — | — |"$'\n'
+SECTION="| raw SQLite commits (WAL, synchronous=FULL) | — | ${raw_all[*]} | **$raw_med** | 1.00 | — | — | — | — | — | — |"$'\n'
+declare -A floor_meds
+for cfg in "${CONFIGS[@]}"; do
+	read -r threads conns <<<"$cfg"
+	# shellcheck disable=SC2086
+	floor_meds[$conns]=$(bench_median ${floors[$conns]})
+	SECTION+="| floor: libmicrohttpd + one raw commit per request, $conns client(s) | \`-t$threads -c$conns\` | ${floors[$conns]% } | **${floor_meds[$conns]}** | $(bench_ratio "${floor_meds[$conns]}" "$raw_med") | 1.00 | — | — | — | — | — |"$'\n'
+done
 for cfg in "${CONFIGS[@]}"; do
 	read -r threads conns <<<"$cfg"
 	# shellcheck disable=SC2086
@@ -121,8 +164,8 @@ for cfg in "${CONFIGS[@]}"; do
 		met=yes
 	fi
 	# shellcheck disable=SC2086
-	SECTION+="| vmmapid creates, $conns client(s) | \`-t$threads -c$conns\` | ${rates[$conns]% } | **$med** | $ratio | ≥ $target: $met | ${p99s[$conns]% } | $(BENCH_PREC=1 bench_median ${cpus[$conns]}) | ${rows[$conns]% } | ${others[$conns]% } |"$'\n'
-	bench_summary "| 2. Durable creates, $conns client(s) | $med /s | raw SQLite $raw_med commits/s | $ratio | ≥ $target | $met |"
+	SECTION+="| vmmapid creates, $conns client(s) | \`-t$threads -c$conns\` | ${rates[$conns]% } | **$med** | $ratio | $(bench_ratio "$med" "${floor_meds[$conns]}") | ≥ $target: $met | ${p99s[$conns]% } | $(BENCH_PREC=1 bench_median ${cpus[$conns]}) | ${rows[$conns]% } | ${others[$conns]% } |"$'\n'
+	bench_summary "| 2. Durable creates, $conns client(s) | $med /s | raw SQLite $raw_med commits/s; floor (HTTP + commit) ${floor_meds[$conns]} /s | $ratio (÷ floor $(bench_ratio "$med" "${floor_meds[$conns]}")) | ≥ $target | $met |"
 done
 
 cat <<EOF
@@ -134,12 +177,17 @@ fresh database, \`journal_mode=WAL\`, \`synchronous=FULL\`, a table shaped like
 state directories under \`$BENCH_TMP\` (same filesystem). Creates:
 \`wrk -tT -cC -d${BENCH_DURATION}s --latency --timeout 10s -s bench/create.lua -H 'Authorization: Bearer …' http://127.0.0.1:PORT/v1/vms\`,
 a fresh daemon state directory for each run, $BENCH_RUNS rounds of
-(raw, 1 client, 32 clients). Only 201 answers are counted; "201s/rows" is
+(raw, floor with 1 and 32 clients, vmmapid with 1 and 32 clients). The
+floor is \`mhd_fixed -p PORT -f BODY -t 2 -d DIR\` (bench/mhd_fixed.c):
+libmicrohttpd with the daemon's flags, committing the raw baseline's row
+(one transaction, serialized) before answering each request 201, under
+the same wrk command: no server that makes each create durable before
+answering it can beat it by much. Only 201 answers are counted; "201s/rows" is
 the 201s wrk saw and the rows found in the database after the daemon
 stopped (rows ≥ 201s: requests still in flight when wrk stopped may
 also have been committed).
 
-| what | wrk | per run (/s) | median (/s) | ÷ raw | target | p99 per run | daemon CPU µs/create | 201s/rows | other load % |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| what | wrk | per run (/s) | median (/s) | ÷ raw | ÷ floor | target | p99 per run | daemon CPU µs/create | 201s/rows | other load % |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 $SECTION
 EOF

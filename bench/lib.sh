@@ -125,7 +125,7 @@ bench_build() {
 	mkdir -p "$BENCH_BUILD/bench"
 	# shellcheck disable=SC2046
 	gcc "${cflags[@]}" -o "$BENCH_MHD_FIXED" "$BENCH_SRC/mhd_fixed.c" \
-		$(pkg-config --cflags --libs libmicrohttpd) -lpthread
+		$(pkg-config --cflags --libs libmicrohttpd sqlite3) -lpthread
 	# shellcheck disable=SC2046
 	gcc "${cflags[@]}" -o "$BENCH_SQLITE_COMMIT" \
 		"$BENCH_SRC/sqlite_commit.c" $(pkg-config --cflags --libs sqlite3)
@@ -138,7 +138,7 @@ bench_build_baselines() {
 	# shellcheck disable=SC2046
 	gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
 		-o "$BENCH_MHD_FIXED" "$BENCH_SRC/mhd_fixed.c" \
-		$(pkg-config --cflags --libs libmicrohttpd) -lpthread
+		$(pkg-config --cflags --libs libmicrohttpd sqlite3) -lpthread
 	# shellcheck disable=SC2046
 	gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
 		-o "$BENCH_SQLITE_COMMIT" "$BENCH_SRC/sqlite_commit.c" \

@@ -5,8 +5,14 @@
  * threading model as vmmapid, so the gap between nginx and vmmapid can be
  * split into "the HTTP library" and "our code".
  *
+ * With -d DIR it is also the floor of bench/creates.sh: every request
+ * commits one row to a fresh SQLite database in DIR (WAL,
+ * synchronous=FULL, bench/sqlite_row.h: what sqlite_commit does per
+ * commit) before it is answered 201 — an HTTP round trip plus a durable
+ * commit and nothing else.  Commits are serialized (no group commit).
+ *
  *   mhd_fixed -p PORT -f BODYFILE [-t THREADS] [-m pool|per-connection]
- *             [-e auto|poll] [-c CONTENT_TYPE] [-s] [-T]
+ *             [-e auto|poll] [-c CONTENT_TYPE] [-s] [-T] [-d DIR]
  *
  * Listens on 127.0.0.1:PORT only.  Runs until SIGINT or SIGTERM.
  */
@@ -26,6 +32,9 @@
 #include <netinet/in.h>
 
 #include <microhttpd.h>
+#include <sqlite3.h>
+
+#include "sqlite_row.h"
 
 struct mhd_fixed_conf {
 	uint16_t fc_port;
@@ -33,9 +42,10 @@ struct mhd_fixed_conf {
 	unsigned fc_threads;
 	int fc_per_connection; /* thread per connection instead of a pool */
 	const char *fc_content_type;
-	int fc_shared; /* one response object for every request */
-	int fc_turbo;  /* MHD_USE_TURBO */
-	int fc_poll;   /* pool model: poll() instead of MHD_USE_AUTO */
+	int fc_shared;         /* one response object for every request */
+	int fc_turbo;          /* MHD_USE_TURBO */
+	int fc_poll;           /* pool model: poll() instead of MHD_USE_AUTO */
+	const char *fc_db_dir; /* -d: commit a row per request here */
 };
 
 struct mhd_fixed_body {
@@ -43,6 +53,11 @@ struct mhd_fixed_body {
 	size_t fb_len;
 	const char *fb_content_type;
 	struct MHD_Response *fb_shared; /* NULL unless -s */
+	/* -d: the database, its INSERT and the rows so far, under fb_lock */
+	sqlite3 *fb_db;
+	sqlite3_stmt *fb_ins;
+	unsigned long fb_rows;
+	pthread_mutex_t fb_lock;
 };
 
 /* Any non-NULL value: marks "the first call for this request has passed". */
@@ -54,13 +69,14 @@ mhd_fixed_usage(void)
 	fprintf(stderr,
 		"usage: mhd_fixed -p PORT -f BODYFILE [-t THREADS]\n"
 		"                 [-m pool|per-connection] [-e auto|poll]"
-		" [-c CONTENT_TYPE] [-s] [-T]\n"
+		" [-c CONTENT_TYPE] [-s] [-T] [-d DIR]\n"
 		"  -e  pool model: the event loop (default auto: epoll, as"
 		" vmmapid)\n"
 		"  -s  share one response object across requests"
 		" (default: one per request,\n"
 		"      as a real handler builds its own)\n"
-		"  -T  add MHD_USE_TURBO\n");
+		"  -T  add MHD_USE_TURBO\n"
+		"  -d  commit one SQLite row in DIR per request, answer 201\n");
 }
 
 static int
@@ -88,7 +104,7 @@ mhd_fixed_parse_args(int argc, char **argv, struct mhd_fixed_conf *conf)
 	memset(conf, 0, sizeof(*conf));
 	conf->fc_threads = 2;
 	conf->fc_content_type = "application/json";
-	while ((ch = getopt(argc, argv, "p:f:t:m:e:c:sT")) != -1) {
+	while ((ch = getopt(argc, argv, "p:f:t:m:e:c:sTd:")) != -1) {
 		switch (ch) {
 		case 'p':
 			if (mhd_fixed_parse_uint(optarg, 65535, &v) == -1)
@@ -127,6 +143,9 @@ mhd_fixed_parse_args(int argc, char **argv, struct mhd_fixed_conf *conf)
 			break;
 		case 'T':
 			conf->fc_turbo = 1;
+			break;
+		case 'd':
+			conf->fc_db_dir = optarg;
 			break;
 		default:
 			goto fail;
@@ -188,6 +207,36 @@ fail:
 	return -1;
 }
 
+/* -d: a fresh database in dir, as sqlite_commit opens it. */
+static int
+mhd_fixed_open_db(const char *dir, struct mhd_fixed_body *body)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/mhd_fixed.db", dir) >=
+	    (int)sizeof(path)) {
+		fprintf(stderr, "mhd_fixed: %s: path too long\n", dir);
+		return -1;
+	}
+	if (sqlite3_open_v2(path, &body->fb_db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK ||
+	    sqlite3_exec(body->fb_db,
+			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL",
+			 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(body->fb_db, sqlite_row_schema, NULL, NULL, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_prepare_v2(body->fb_db, sqlite_row_insert, -1,
+			       &body->fb_ins, NULL) != SQLITE_OK) {
+		fprintf(stderr, "mhd_fixed: %s: %s\n", path,
+			body->fb_db != NULL ? sqlite3_errmsg(body->fb_db)
+					    : "cannot open");
+		return -1;
+	}
+	return 0;
+}
+
 static struct MHD_Response *
 mhd_fixed_response_new(const struct mhd_fixed_body *body)
 {
@@ -212,9 +261,10 @@ mhd_fixed_access(void *cls, struct MHD_Connection *conn, const char *url,
 		 const char *upload_data, size_t *upload_data_size,
 		 void **req_cls)
 {
-	const struct mhd_fixed_body *body = cls;
+	struct mhd_fixed_body *body = cls;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
+	unsigned status = MHD_HTTP_OK;
 
 	(void)url;
 	(void)method;
@@ -233,12 +283,25 @@ mhd_fixed_access(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0; /* the body is ignored */
 		return MHD_YES;
 	}
+	if (body->fb_db != NULL) {
+		int rc;
+
+		pthread_mutex_lock(&body->fb_lock);
+		rc = sqlite_row_commit(body->fb_ins, body->fb_rows++);
+		pthread_mutex_unlock(&body->fb_lock);
+		if (rc != SQLITE_OK) {
+			fprintf(stderr, "mhd_fixed: commit: %s\n",
+				sqlite3_errstr(rc));
+			return MHD_NO;
+		}
+		status = MHD_HTTP_CREATED;
+	}
 	if (body->fb_shared != NULL)
-		return MHD_queue_response(conn, MHD_HTTP_OK, body->fb_shared);
+		return MHD_queue_response(conn, status, body->fb_shared);
 	resp = mhd_fixed_response_new(body);
 	if (resp == NULL)
 		return MHD_NO;
-	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
@@ -260,6 +323,10 @@ main(int argc, char **argv)
 	if (mhd_fixed_read_body(conf.fc_body_path, &body) == -1)
 		return 1;
 	body.fb_content_type = conf.fc_content_type;
+	body.fb_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	if (conf.fc_db_dir != NULL &&
+	    mhd_fixed_open_db(conf.fc_db_dir, &body) == -1)
+		goto fail;
 	if (conf.fc_shared) {
 		body.fb_shared = mhd_fixed_response_new(&body);
 		if (body.fb_shared == NULL) {
@@ -330,13 +397,18 @@ main(int argc, char **argv)
 			break;
 	}
 	MHD_stop_daemon(daemon);
+	fprintf(stderr, "mhd_fixed: %lu rows committed\n", body.fb_rows);
 	if (body.fb_shared != NULL)
 		MHD_destroy_response(body.fb_shared);
+	sqlite3_finalize(body.fb_ins);
+	sqlite3_close(body.fb_db);
 	free(body.fb_data);
 	return 0;
 fail:
 	if (body.fb_shared != NULL)
 		MHD_destroy_response(body.fb_shared);
+	sqlite3_finalize(body.fb_ins);
+	sqlite3_close(body.fb_db);
 	free(body.fb_data);
 	return 1;
 }

@@ -19,6 +19,8 @@
 
 #include <sqlite3.h>
 
+#include "sqlite_row.h"
+
 #define SQLITE_COMMIT_DB "sqlite_commit.db"
 
 struct sqlite_commit_conf {
@@ -27,24 +29,6 @@ struct sqlite_commit_conf {
 	int cc_keep;
 	const char *cc_dir;
 };
-
-static const char sqlite_commit_schema[] = "CREATE TABLE vms ("
-					   " name TEXT PRIMARY KEY,"
-					   " jail TEXT NOT NULL DEFAULT '',"
-					   " owner_uid INTEGER NOT NULL,"
-					   " owner_gid INTEGER NOT NULL,"
-					   " spec TEXT NOT NULL,"
-					   " state TEXT NOT NULL,"
-					   " status TEXT NOT NULL,"
-					   " generation INTEGER NOT NULL,"
-					   " revision INTEGER NOT NULL UNIQUE,"
-					   " created_ms INTEGER NOT NULL,"
-					   " updated_ms INTEGER NOT NULL)";
-
-static const char sqlite_commit_insert[] =
-    "INSERT INTO vms (name, owner_uid, owner_gid, spec, state, status,"
-    " generation, revision, created_ms, updated_ms)"
-    " VALUES (?1, 0, 0, ?2, 'defined', '{}', 1, ?3, ?4, ?4)";
 
 static void
 sqlite_commit_usage(void)
@@ -156,10 +140,10 @@ main(int argc, char **argv)
 	struct sqlite_commit_conf conf;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *ins = NULL;
-	char path[4096], name[32], spec[256];
+	char path[4096];
 	double start, elapsed, deadline;
 	unsigned long i;
-	int n, rc = 1;
+	int rc = 1;
 
 	if (sqlite_commit_parse_args(argc, argv, &conf) == -1)
 		return 2;
@@ -187,39 +171,16 @@ main(int argc, char **argv)
 	/* 2 is FULL: make sure the setting took before measuring it. */
 	if (sqlite_commit_pragma(db, "PRAGMA synchronous", "2") == -1)
 		goto out;
-	if (sqlite3_exec(db, sqlite_commit_schema, NULL, NULL, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_exec(db, sqlite_row_schema, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
-	if (sqlite3_prepare_v2(db, sqlite_commit_insert, -1, &ins, NULL) !=
+	if (sqlite3_prepare_v2(db, sqlite_row_insert, -1, &ins, NULL) !=
 	    SQLITE_OK)
 		goto fail;
 
 	start = sqlite_commit_now();
 	deadline = start + conf.cc_seconds;
 	for (i = 0; i < conf.cc_rows; i++) {
-		snprintf(name, sizeof(name), "vm-%07lu", i);
-		/* About the size of a normalized spec of a small VM. */
-		n = snprintf(spec, sizeof(spec),
-			     "{\"name\":\"%s\",\"vcpus\":1,\"memory_mib\":64,"
-			     "\"boot\":{\"kind\":\"flat\",\"image\":"
-			     "\"hello.bin\",\"load_address\":4096,\"entry\":"
-			     "4096},\"labels\":{\"bench\":\"create\"},"
-			     "\"pptdevs\":[],\"autostart\":false,"
-			     "\"description\":\"\"}",
-			     name);
-		/* Autocommit: every step is its own transaction. */
-		if (sqlite3_bind_text(ins, 1, name, -1, SQLITE_TRANSIENT) !=
-			SQLITE_OK ||
-		    sqlite3_bind_text(ins, 2, spec, n, SQLITE_TRANSIENT) !=
-			SQLITE_OK ||
-		    sqlite3_bind_int64(ins, 3, (sqlite3_int64)i + 1) !=
-			SQLITE_OK ||
-		    sqlite3_bind_int64(
-			ins, 4, (sqlite3_int64)time(NULL) * 1000) != SQLITE_OK)
-			goto fail;
-		if (sqlite3_step(ins) != SQLITE_DONE)
-			goto fail;
-		if (sqlite3_reset(ins) != SQLITE_OK)
+		if (sqlite_row_commit(ins, i) != SQLITE_OK)
 			goto fail;
 		if (sqlite_commit_now() >= deadline) {
 			i++;
