@@ -70,6 +70,7 @@ struct http_server {
 	int hs_n;
 	int hs_per_connection;
 	atomic_int hs_inflight; /* requests begun and not completed */
+	atomic_ulong hs_begun;  /* requests ever begun */
 	atomic_int hs_stopping; /* answer with Connection: close */
 	struct hangup *hs_hangup;
 	pthread_mutex_t hs_streams_lock; /* guards hs_streams */
@@ -453,6 +454,7 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 	hr->hr_api.rq_path = url;
 	*con_cls = hr;
 	atomic_fetch_add(&l->hl_srv->hs_inflight, 1);
+	atomic_fetch_add(&l->hl_srv->hs_begun, 1);
 	/* Counted before the check: see http_jails_reap_locked. */
 	atomic_fetch_add(&l->hl_inflight, 1);
 	if (atomic_load(&l->hl_retired))
@@ -1103,6 +1105,13 @@ http_jails_unlisten(void *cls, const char *jail)
 	gone = http_jails_reap_locked(hj, 0);
 	pthread_mutex_unlock(&hj->hj_lock);
 	http_jails_reap(gone);
+}
+
+unsigned long
+http_activity(struct http_server *srv, int *inflight)
+{
+	*inflight = atomic_load(&srv->hs_inflight);
+	return atomic_load(&srv->hs_begun);
 }
 
 void

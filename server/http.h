@@ -40,6 +40,12 @@ int http_start(struct http_server **out, const struct api_context *ctx,
 	       const struct http_options *opt);
 
 /*
+ * How many requests ever began, and (*inflight) how many are under way
+ * (streams included): what main's idle check compares.
+ */
+unsigned long http_activity(struct http_server *srv, int *inflight);
+
+/*
  * Stops accepting connections, lets requests in flight finish for up to
  * timeout_s seconds, then closes every connection and frees the server.
  */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -35,6 +36,10 @@
 #include "vmm-driver/detect.h"
 #include "vmm-driver/kick.h"
 #include "vmm-driver/vmm.h"
+
+/* Seconds between main's idle checks: the heap is trimmed after one to two
+ * of them without a request. */
+#define MAIN_IDLE_CHECK_S 3
 
 extern const char vmmapid_openapi[];
 extern const size_t vmmapid_openapi_len;
@@ -74,14 +79,57 @@ main_limits(const struct config *cf, struct api_context *ctx)
 }
 
 /*
+ * The gid of group name, looked up in a child process: NSS modules
+ * (libnss_systemd and its libraries, ~0.4 MB resident) are loaded by the
+ * child and never by the long-running daemon.  Called before any thread
+ * exists.  0, or -1 when the group does not exist or the lookup failed.
+ */
+static int
+main_lookup_group(const char *name, gid_t *gid)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+	long got = -1;
+	ssize_t n;
+	pid_t pid;
+	int p[2], status;
+
+	if (pipe(p) != 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 &&
+		    res != NULL)
+			got = (long)gr.gr_gid;
+		n = write(p[1], &got, sizeof(got));
+		_exit(n == (ssize_t)sizeof(got) ? 0 : 1);
+	}
+	close(p[1]);
+	do
+		n = read(p[0], &got, sizeof(got));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(got) || got < 0)
+		return -1;
+	*gid = (gid_t)got;
+	return 0;
+}
+
+/*
  * The vmm group by name or number.  A name that does not exist leaves the
  * group empty (logged): only root may then act.
  */
 static int
 main_vmm_group(const char *spec, gid_t *gid)
 {
-	struct group gr, *res = NULL;
-	char buf[4096], *end;
+	char *end;
 	unsigned long n;
 
 	errno = 0;
@@ -91,8 +139,7 @@ main_vmm_group(const char *spec, gid_t *gid)
 		*gid = (gid_t)n;
 		return 0;
 	}
-	if (getgrnam_r(spec, &gr, buf, sizeof(buf), &res) == 0 && res != NULL) {
-		*gid = gr.gr_gid;
+	if (main_lookup_group(spec, gid) == 0) {
 		log_info("vmm group %s is gid %ld", spec, (long)*gid);
 		return 0;
 	}
@@ -130,6 +177,34 @@ main_daemonize(const char *pidfile)
 		fprintf(f, "%ld\n", (long)getpid());
 		fclose(f);
 	}
+	return 0;
+}
+
+/*
+ * Waits for one of sigs for up to MAIN_IDLE_CHECK_S seconds; returns it,
+ * or 0 after the wait.  When no request began since the previous wait and
+ * none is under way, gives the heap's free memory back to the kernel,
+ * once per idle spell: the fixed trim threshold (main) keeps it while
+ * requests come, and nothing needs it while none do.
+ */
+static int
+main_wait_signal(const sigset_t *sigs, struct http_server *http)
+{
+	static unsigned long seen, trimmed = (unsigned long)-1;
+	const struct timespec ts = {MAIN_IDLE_CHECK_S, 0};
+	unsigned long begun;
+	int sig, inflight;
+
+	if ((sig = sigtimedwait(sigs, NULL, &ts)) > 0)
+		return sig;
+	begun = http_activity(http, &inflight);
+	if (begun == seen && inflight == 0 && begun != trimmed) {
+#ifdef __GLIBC__
+		malloc_trim(0);
+#endif
+		trimmed = begun;
+	}
+	seen = begun;
 	return 0;
 }
 
@@ -224,6 +299,9 @@ main(int argc, char **argv)
 		log_init(0, cf.cf_verbose);
 	}
 
+	/* Before db_open starts the first thread: it forks. */
+	if (main_vmm_group(cf.cf_vmm_group, &policy.po_vmm_gid) != 0)
+		goto out;
 	if (db_open(&db, cf.cf_db) != 0) {
 		log_warn("database %s", cf.cf_db);
 		goto out;
@@ -232,8 +310,6 @@ main(int argc, char **argv)
 	 * files take this mode too). */
 	if (chmod(cf.cf_db, 0600) != 0)
 		log_warn("chmod %s", cf.cf_db);
-	if (main_vmm_group(cf.cf_vmm_group, &policy.po_vmm_gid) != 0)
-		goto out;
 	policy.po_max_running = cf.cf_max_running;
 	if (vmreg_open(&reg, db) != 0) {
 		log_warn("loading VM definitions");
@@ -313,7 +389,7 @@ main(int argc, char **argv)
 		 cf.cf_db, db_schema_version());
 
 	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
+		if ((sig = main_wait_signal(&sigs, http)) <= 0)
 			continue;
 		if (sig == SIGHUP) {
 			log_info("SIGHUP: nothing to reload; restart to apply "

@@ -849,6 +849,25 @@ test_access__an_unknown_vmm_group_leaves_only_root(struct harness *h)
 			 "neither root nor in the vmm group");
 }
 
+/*
+ * --vmm-group by name: looked up at start (in a child process, so the
+ * daemon never loads NSS modules).  "root" is gid 0 everywhere: a caller
+ * whose primary group is 0 is a member; one outside it is not.
+ */
+static void
+test_access__a_vmm_group_named_is_looked_up(struct harness *h)
+{
+	static const struct harness_identity gid0 = {MEMBER_UID, 0, NULL, 0,
+						     NULL};
+
+	harness_need_root(h);
+	assert_status(harness_req_as(h, &gid0, "POST", "/v1/vms",
+				     vm_body(h, "bygroupname", "")),
+		      201);
+	assert_forbidden(harness_req_as(h, &other, "GET", "/v1/vms", NULL),
+			 "neither root nor in the vmm group");
+}
+
 static void
 test_access__jail_without_allow_vmm_is_403_naming_it(struct harness *h)
 {
@@ -1120,6 +1139,8 @@ main(void)
 	    HARNESS_CASE_ARGS(
 		test_access__an_unknown_vmm_group_leaves_only_root, 0,
 		"--vmm-group", "vmmapid-test-no-such-group"),
+	    HARNESS_CASE_ARGS(test_access__a_vmm_group_named_is_looked_up, 0,
+			      "--vmm-group", "root"),
 	    HARNESS_CASE_ARGS(
 		test_access__jail_without_allow_vmm_is_403_naming_it, 0,
 		VMM_ARGS),
