@@ -6,6 +6,17 @@
  * asks for it.  Console-Next-Offset says where to resume; Console-Lost-Bytes
  * how many asked-for bytes were no longer kept.
  *
+ * A followed console is coalesced (CONSOLE_STREAM_LOW_WATER,
+ * CONSOLE_STREAM_DELAY_US in core/console.h): a guest writes a byte per
+ * port-I/O exit, and a chunk per byte or two costs the HTTP thread, the
+ * client and the vCPU thread (its console lock) more than the guest's
+ * own exits.  While fewer than the low-water mark wait and the previous
+ * chunk is younger than the delay, the reader answers "nothing yet" and
+ * the batch watch wakes the stream at the mark, at the deadline or at the
+ * end of the run, whichever comes first.  The first byte after a quiet
+ * spell goes out at once, as with Nagle's algorithm: the deadline runs
+ * from the previous chunk, so a keystroke's echo is not delayed.
+ *
  * POST /v1/vms/{name}/console: the body's bytes become input of the
  * guest's UART.
  */
@@ -19,13 +30,15 @@
 #include "api/problem.h"
 #include "api/response.h"
 #include "core/console.h"
+#include "core/timefmt.h"
 #include "core/vmrun.h"
 
 /* A followed console: what the stream reads from. */
 struct console_follow {
 	struct console *cf_console; /* a reference */
 	uint64_t cf_offset;
-	void *cf_watch_arg; /* non-NULL while a watch is registered */
+	uint64_t cf_sent_us; /* when the previous chunk was read; 0: none */
+	void *cf_watch_arg;  /* non-NULL while a watch is registered */
 	void (*cf_on_free)(void *arg); /* when the response is over */
 	void *cf_on_free_arg;
 };
@@ -34,24 +47,30 @@ static ssize_t
 console_follow_read(void *cls, char *buf, size_t max)
 {
 	struct console_follow *cf = cls;
-	uint64_t lost;
+	uint64_t lost, pending, now;
+	int closed;
 	size_t n;
 
+	/* Closed comes with the count: output before the close is sent. */
+	pending = console_pending(cf->cf_console, &cf->cf_offset, &closed);
+	if (pending == 0)
+		return closed ? -1 : 0;
+	now = timefmt_mono_us();
+	if (!closed && pending < CONSOLE_STREAM_LOW_WATER &&
+	    now - cf->cf_sent_us < CONSOLE_STREAM_DELAY_US)
+		return 0; /* more to come: console_follow_watch */
 	n = console_read(cf->cf_console, &cf->cf_offset, buf, max, &lost);
-	if (n > 0)
-		return (ssize_t)n;
-	/* Closed is read after the read: output before the close is sent. */
-	if (console_is_closed(cf->cf_console) &&
-	    console_end(cf->cf_console) <= cf->cf_offset)
-		return -1;
-	return 0;
+	cf->cf_sent_us = now;
+	return (ssize_t)n;
 }
 
 static int
 console_follow_watch(void *cls, void (*wake)(void *), void *arg)
 {
 	struct console_follow *cf = cls;
-	int rc = console_watch(cf->cf_console, cf->cf_offset, wake, arg);
+	int rc = console_watch_batch(
+	    cf->cf_console, cf->cf_offset, CONSOLE_STREAM_LOW_WATER,
+	    cf->cf_sent_us + CONSOLE_STREAM_DELAY_US, wake, arg);
 
 	if (rc == 0)
 		cf->cf_watch_arg = arg;

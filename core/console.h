@@ -5,8 +5,16 @@
  * drains).  It outlives runs of the VM: output stays readable after the
  * guest stopped, and a new run appends to it.
  *
- * Locking: one mutex per console guards everything in it.  Watch
- * callbacks are called with that mutex released.
+ * Both rings live in one anonymous mapping made when the console is: a
+ * page costs memory only once the guest (or the API) wrote to it, and the
+ * whole is given back to the system when the last reference goes, so a
+ * quiet VM's console costs a few pages whatever the heap did before
+ * (heap memory only when mmap fails).
+ *
+ * Locking: one mutex per console guards everything in it, but for the
+ * place in the console timer's queue (cn_timer_*), which the timer's own
+ * mutex guards; that one is taken inside the console's, never around it.
+ * Watch callbacks are called with both released.
  */
 #ifndef VMMAPID_CORE_CONSOLE_H
 #define VMMAPID_CORE_CONSOLE_H
@@ -15,10 +23,22 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/*
+ * How a followed console is coalesced (api/console.c; docs/api.md): a
+ * chunk goes out when CONSOLE_STREAM_LOW_WATER bytes wait, when the run
+ * ended, or when something waits and the previous chunk went out at least
+ * CONSOLE_STREAM_DELAY_US ago.  So a byte after a quiet spell (a
+ * keystroke's echo) goes out at once, no byte waits longer than the delay,
+ * and a guest writing a byte per exit costs one chunk per delay instead
+ * of one per byte or two.
+ */
+#define CONSOLE_STREAM_LOW_WATER 4096
+#define CONSOLE_STREAM_DELAY_US 2000
+
 struct console;
 
 /* A console keeping the last out_size output bytes and in_size input,
- * with one reference. */
+ * with one reference.  NULL with errno (EINVAL for a size of 0, ENOMEM). */
 struct console *console_new(size_t out_size, size_t in_size);
 /* Takes another reference; console_free drops one and frees at zero. */
 void console_hold(struct console *c);
@@ -37,6 +57,15 @@ size_t console_read(struct console *c, uint64_t *offset, void *buf, size_t len,
 
 /* The offset one past the newest output byte. */
 uint64_t console_end(struct console *c);
+
+/*
+ * How many bytes console_read would return from *offset on (with no limit
+ * on len), and in *closed whether the run has ended, both at one instant:
+ * with *closed set, no more output will come before console_open.  Moves
+ * *offset to where that read would start, as console_read does: past the
+ * bytes no longer kept, or back to the end when it was past it.
+ */
+uint64_t console_pending(struct console *c, uint64_t *offset, int *closed);
 
 /*
  * Input for the guest: queues all len bytes and returns len, or queues
@@ -69,6 +98,20 @@ int console_is_closed(struct console *c);
  */
 int console_watch(struct console *c, uint64_t offset, void (*wake)(void *),
 		  void *arg);
+
+/*
+ * console_watch for a reader that wants output in batches: wake(arg) is
+ * called once when at least low bytes past offset are there, when the
+ * console closes, or when there is at least one byte past offset and
+ * CLOCK_MONOTONIC (timefmt_mono_us) has reached due_us, whichever comes
+ * first.  The first two are called from the thread that appends or
+ * closes; the deadline from the console timer, one thread shared by every
+ * console and started on first use, which sleeps until the soonest
+ * deadline (if it cannot be started, the deadline counts as reached).
+ * Returns and removal as console_watch.
+ */
+int console_watch_batch(struct console *c, uint64_t offset, size_t low,
+			uint64_t due_us, void (*wake)(void *), void *arg);
 void console_unwatch(struct console *c, void *arg);
 
 #endif

@@ -2,8 +2,9 @@
  * GET and POST /v1/vms/{name}/console against real guests: the output
  * kept (whole, from an offset, across runs, past the 256 KiB kept), its
  * media types and Console-* headers, ?follow=1 streams that end when the
- * VM stops, input to an echo guest and its limits, and followers that
- * leave or outlive the daemon.
+ * VM stops, input to an echo guest and its limits, followers that leave
+ * or outlive the daemon, and the coalesced stream: every byte in order,
+ * keystroke echoes without a noticeable delay, the rest sent at the end.
  *
  * Cases that run guests need the kvm driver; on a host without /dev/kvm
  * they are skipped with the reason printed.
@@ -572,6 +573,117 @@ test_console__bigout_output_arrives_complete_and_in_order(struct harness *h)
 	assert_bigout(r->hr_body, r->hr_body_len, 12345, "read from 12345");
 }
 
+/*
+ * The follow stream is coalesced (a chunk per CONSOLE_STREAM_DELAY_US
+ * while output trickles in), but an interactive client must not notice:
+ * each keystroke's echo comes within a second (the delay is milliseconds;
+ * the bound is generous on purpose), whether it follows a quiet spell or
+ * comes right behind another one.
+ */
+static void
+test_console__a_followed_echo_arrives_within_a_second_of_each_keystroke(
+    struct harness *h)
+{
+	static const char *const keys[] = {"a", "b", "c", "d", "e", "f"};
+	struct harness_stream *s;
+	struct harness_response *r;
+	char want[16] = "";
+	long long t0, took;
+	size_t i;
+	int code = -1;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "echo");
+	define_vm(h, "echo", "echo.bin");
+	start_vm(h, "echo");
+	s = harness_stream_open(h, "GET", "/v1/vms/echo/console?follow=1", NULL,
+				0, 30000);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		strcat(want, keys[i]);
+		t0 = now_ms();
+		assert_status(console_post(h, "echo", "", keys[i], 1), 200);
+		if (!harness_stream_wait_for(s, want, 1000))
+			fail_msg("the echo of keystroke %zu (\"%s\") did not "
+				 "arrive within 1 s (%zu bytes came)",
+				 i + 1, keys[i], harness_stream_len(s));
+		took = now_ms() - t0;
+		print_message("keystroke %zu echoed after %lld ms\n", i + 1,
+			      took);
+		/* Every other one right behind its predecessor. */
+		if (i % 2 == 1)
+			sleep_ms(50);
+	}
+	t0 = now_ms();
+	assert_status(console_post(h, "echo", "", "q", 1), 200);
+	r = harness_stream_end(s, WAIT_MS, &code);
+	print_message("the stream ended %lld ms after the quit keystroke\n",
+		      now_ms() - t0);
+	assert_int_equal(code, 0);
+	assert_string_equal(r->hr_body, "abcdefbye\n");
+}
+
+/*
+ * Output short of the low-water mark when the run ends is not held back:
+ * the end of the run sends it and ends the stream (both ways of
+ * following: monitor-mode start and GET ?follow=1).
+ */
+static void
+test_console__a_stream_ends_with_every_byte_when_the_vm_stops(struct harness *h)
+{
+	struct harness_stream *s, *mon;
+	struct harness_response *r;
+	long long t0;
+	int code = -1;
+
+	harness_need_driver(h, "kvm");
+	put_bigout(h, 3000); /* below the 4 KiB mark: all of it may wait */
+	define_vm(h, "big", "bigout.bin");
+	t0 = now_ms();
+	mon = harness_stream_open(h, "POST", "/v1/vms/big/start?mode=monitor",
+				  NULL, 0, 30000);
+	r = harness_stream_end(mon, WAIT_MS, &code);
+	print_message("monitor-mode run of bigout (3000 bytes) ended after "
+		      "%lld ms\n",
+		      now_ms() - t0);
+	assert_int_equal(code, 0);
+	assert_status(r, 200);
+	assert_int_equal(r->hr_body_len, 3000);
+	assert_bigout(r->hr_body, r->hr_body_len, 0, "monitor mode");
+	harness_wait_vm_state(h, "big", "stopped", WAIT_MS);
+
+	/* A follower of the next run, from where that run starts. */
+	start_vm(h, "big");
+	s = harness_stream_open(h, "GET",
+				"/v1/vms/big/console?follow=1&offset=3000",
+				NULL, 0, 30000);
+	r = harness_stream_end(s, WAIT_MS, &code);
+	assert_int_equal(code, 0);
+	assert_status(r, 200);
+	assert_int_equal(r->hr_body_len, 3000);
+	assert_bigout(r->hr_body, r->hr_body_len, 0, "followed");
+}
+
+/* Monitor mode streams what the guest writes whole and in order too. */
+static void
+test_console__bigout_arrives_complete_and_in_order_in_monitor_mode(
+    struct harness *h)
+{
+	struct harness_stream *s;
+	struct harness_response *r;
+	int code = -1;
+
+	harness_need_driver(h, "kvm");
+	put_bigout(h, 50000);
+	define_vm(h, "big", "bigout.bin");
+	s = harness_stream_open(h, "POST", "/v1/vms/big/start?mode=monitor",
+				NULL, 0, 30000);
+	r = harness_stream_end(s, 30000, &code);
+	assert_int_equal(code, 0);
+	assert_status(r, 200);
+	assert_int_equal(r->hr_body_len, 50000);
+	assert_bigout(r->hr_body, r->hr_body_len, 0, "monitor mode");
+}
+
 static void
 test_console__output_past_what_is_kept_counts_the_lost_bytes(struct harness *h)
 {
@@ -719,6 +831,15 @@ main(void)
 		test_console__bigout_output_arrives_complete_and_in_order, 0),
 	    HARNESS_CASE(
 		test_console__output_past_what_is_kept_counts_the_lost_bytes,
+		0),
+	    HARNESS_CASE(
+		test_console__a_followed_echo_arrives_within_a_second_of_each_keystroke,
+		0),
+	    HARNESS_CASE(
+		test_console__a_stream_ends_with_every_byte_when_the_vm_stops,
+		0),
+	    HARNESS_CASE(
+		test_console__bigout_arrives_complete_and_in_order_in_monitor_mode,
 		0),
 	};
 
