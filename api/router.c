@@ -62,8 +62,10 @@ static const struct route routes[] = {
      R_BLOCKS | R_DBWRITE | R_BODY_MERGE, POL_VM_WRITE, NULL},
     {"/v1/vms/{name}", API_DELETE, api_vms_delete, R_BLOCKS | R_DBWRITE,
      POL_VM_WRITE, NULL},
-    {"/v1/vms/{name}/start", API_POST, api_vms_start, R_BLOCKS, POL_VM_START,
-     "mode"},
+    /* R_DBWRITE: besides its one commit, a start waits only for the VM's
+     * set-up, which runs meanwhile (core/vmrun.c). */
+    {"/v1/vms/{name}/start", API_POST, api_vms_start, R_BLOCKS | R_DBWRITE,
+     POL_VM_START, "mode"},
     {"/v1/vms/{name}/stop", API_POST, api_vms_stop, R_BLOCKS, POL_VM_WRITE,
      "force,timeout"},
     {"/v1/vms/{name}/reset", API_POST, api_vms_reset, R_BLOCKS, POL_VM_WRITE,

@@ -34,6 +34,7 @@ struct vmrt {
 	/* Set by the runner's exit callback, under vr_lock. */
 	struct runner_exit vt_exit;
 	uint64_t vt_exited_run; /* the run that ended */
+	int vt_reap_queued;     /* in the reaper's queue; vr_lock */
 	/* A stop is waiting for the run to end, without vt_lock: it, not
 	 * the reaper, finishes the run.  Guarded by vt_lock. */
 	int vt_stopping;
@@ -105,18 +106,27 @@ vmrt_get(struct vmrun *vr, const char *name)
 }
 
 /*
- * Writes a state with status details: the previous details, the change
- * time, and what set adds (borrowed; may be NULL).
+ * Writes a state with status details: base (borrowed; NULL: the current
+ * details), the change time, and what set adds (borrowed; may be NULL).
+ * Durable when it returns 0 (the registry's write is).
  */
 static int
-vmrun_record(struct vmrun *vr, const char *name, const char *state, json_t *set)
+vmrun_record_on(struct vmrun *vr, const char *name, const char *state,
+		const json_t *base, json_t *set)
 {
 	char prev_state[16], now[40];
 	json_t *status;
 	int rc;
 
-	if (vmreg_get_state(vr->vr_reg, name, prev_state, &status) != 0)
+	if (base != NULL) {
+		if ((status = json_deep_copy(base)) == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+	} else if (vmreg_get_state(vr->vr_reg, name, prev_state, &status) !=
+		   0) {
 		return -1;
+	}
 	timefmt_rfc3339(timefmt_now_ms(), now, sizeof(now));
 	json_object_set_new(status, "state_changed_at", json_string(now));
 	if (set != NULL)
@@ -126,6 +136,13 @@ vmrun_record(struct vmrun *vr, const char *name, const char *state, json_t *set)
 		log_warn("vm %s: recording state %s", name, state);
 	json_decref(status);
 	return rc;
+}
+
+/* vmrun_record_on the current details. */
+static int
+vmrun_record(struct vmrun *vr, const char *name, const char *state, json_t *set)
+{
+	return vmrun_record_on(vr, name, state, NULL, set);
 }
 
 /* Ends a run whose runner has stopped: records it and frees it. vt_lock. */
@@ -171,10 +188,19 @@ vmrun_on_exit(void *cls, const struct runner_exit *ex)
 	vt->vt_exit = *ex;
 	/* The current run: only one runs at a time. */
 	vt->vt_exited_run = vt->vt_run;
-	vt->vt_refs++;
-	vt->vt_reap_next = vr->vr_reap_head;
-	vr->vr_reap_head = vt;
-	pthread_cond_signal(&vr->vr_reap_cond);
+	/*
+	 * Queued once: a run stopped by request (or by a start that could
+	 * not record it) leaves an entry the reaper skips, and the next run
+	 * may end before the reaper got to it.  The entry looks at the
+	 * latest run.
+	 */
+	if (!vt->vt_reap_queued) {
+		vt->vt_reap_queued = 1;
+		vt->vt_refs++;
+		vt->vt_reap_next = vr->vr_reap_head;
+		vr->vr_reap_head = vt;
+		pthread_cond_signal(&vr->vr_reap_cond);
+	}
 	pthread_mutex_unlock(&vr->vr_lock);
 }
 
@@ -184,6 +210,7 @@ vmrun_reaper(void *arg)
 {
 	struct vmrun *vr = arg;
 	struct vmrt *vt;
+	int ended;
 
 	pthread_mutex_lock(&vr->vr_lock);
 	for (;;) {
@@ -192,11 +219,14 @@ vmrun_reaper(void *arg)
 		if ((vt = vr->vr_reap_head) == NULL)
 			break;
 		vr->vr_reap_head = vt->vt_reap_next;
+		vt->vt_reap_queued = 0;
 		pthread_mutex_unlock(&vr->vr_lock);
 
 		pthread_mutex_lock(&vt->vt_lock);
-		if (vt->vt_runner != NULL && !vt->vt_stopping &&
-		    vt->vt_exited_run == vt->vt_run)
+		pthread_mutex_lock(&vr->vr_lock);
+		ended = vt->vt_exited_run == vt->vt_run;
+		pthread_mutex_unlock(&vr->vr_lock);
+		if (vt->vt_runner != NULL && !vt->vt_stopping && ended)
 			vmrun_finish(vr, vt);
 		pthread_mutex_unlock(&vt->vt_lock);
 		vmrt_unref(vr, vt);
@@ -362,18 +392,35 @@ vmrun_busy(const char *name, const char *state, const char *op, char *why,
 	return -1;
 }
 
+/*
+ * Records a start that failed with err: the VM back in prev_state with
+ * prev_status, and why (set here) as its exit reason.  vt_lock held.
+ */
+static void
+vmrun_start_failed(struct vmrun *vr, const char *name, const char *prev_state,
+		   const json_t *prev_status, int err, char *why, size_t len)
+{
+	json_t *set;
+
+	snprintf(why, len, "the %s backend could not start it: %s",
+		 vr->vr_ops->vo_name, strerror(err));
+	set = json_pack("{s:s}", "exit_reason", why);
+	(void)vmrun_record_on(vr, name, prev_state, prev_status, set);
+	json_decref(set);
+}
+
 int
 vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 {
 	struct runner_config cfg;
 	struct runner *runner;
 	struct vmrt *vt;
-	json_t *spec = NULL, *boot, *set;
+	json_t *spec = NULL, *prev = NULL, *boot, *set;
 	char state[16];
 	const char *kind, *image;
 	uint64_t memory, load;
 	size_t image_len = 0;
-	int rc = -1, err;
+	int rc = -1, err, recorded, rec_err;
 
 	if (vmrun_lookup(vr, name, state, &spec, why, len) != 0)
 		return -1;
@@ -382,9 +429,18 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 		return -1;
 	}
 	pthread_mutex_lock(&vt->vt_lock);
-	/* The state again, now that no other operation can change it. */
-	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
+	/* The state again, now that no other operation can change it; and
+	 * its details, which a failed start puts back. */
+	if (vmreg_get_state(vr->vr_reg, name, state, &prev) != 0) {
+		err = errno;
+		if (err == ENOENT)
+			snprintf(why, len, "no VM named %s", name);
+		else
+			snprintf(why, len, "reading VM %s's state: %s", name,
+				 strerror(err));
+		errno = err;
 		goto out;
+	}
 	if (vt->vt_runner != NULL ||
 	    (strcmp(state, "defined") && strcmp(state, "stopped") &&
 	     strcmp(state, "crashed"))) {
@@ -439,8 +495,10 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 	snprintf(vt->vt_image_name, sizeof(vt->vt_image_name), "%s", image);
 	if (vt->vt_console == NULL &&
 	    (vt->vt_console =
-		 console_new(VMRUN_CONSOLE_OUT, VMRUN_CONSOLE_IN)) == NULL)
+		 console_new(VMRUN_CONSOLE_OUT, VMRUN_CONSOLE_IN)) == NULL) {
+		snprintf(why, len, "no memory for VM %s's console", name);
 		goto unpin;
+	}
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.rc_ops = vr->vr_ops;
@@ -457,24 +515,22 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 	cfg.rc_on_exit = vmrun_on_exit;
 	cfg.rc_cls = vt;
 
-	if (vmrun_record(vr, name, "starting", NULL) != 0)
-		goto unpin;
+	/*
+	 * One durable record per start, "running", written while vCPU 0's
+	 * thread creates the VM (runner_begin): the start costs the longer
+	 * of the two, not their sum.  Nothing records "starting": after a
+	 * crash vmrun_open makes every live state "stopped", so it would buy
+	 * nothing but a second commit.  The answer waits for both halves, so
+	 * a 2xx still means the run is on disk.  The guest may run (even
+	 * end) before its record is: a guest that ended is recorded after
+	 * "running", by the reaper, which waits for vt_lock.
+	 */
 	pthread_mutex_lock(&vr->vr_lock);
 	vt->vt_run++;
 	pthread_mutex_unlock(&vr->vr_lock);
-	/*
-	 * A guest that ends before runner_start returns is queued for the
-	 * reaper, which waits for vt_lock and so for the runner to be set.
-	 */
-	if (runner_start(&cfg, &runner) == 0) {
-		vmrt_set_runner(vr, vt, runner);
-	} else {
+	if (runner_begin(&cfg, &runner) != 0) {
 		err = errno;
-		snprintf(why, len, "the %s backend could not start it: %s",
-			 vr->vr_ops->vo_name, strerror(err));
-		set = json_pack("{s:s}", "exit_reason", why);
-		vmrun_record(vr, name, state, set);
-		json_decref(set);
+		vmrun_start_failed(vr, name, state, prev, err, why, len);
 		errno = err;
 		goto unpin;
 	}
@@ -482,9 +538,31 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 			sizeof(vt->vt_started_at));
 	set = json_pack("{s:s, s:n, s:n, s:n}", "started_at", vt->vt_started_at,
 			"stopped_at", "exit_reason", "exit_status");
-	/* A guest that already ended is recorded after this, by the reaper. */
-	vmrun_record(vr, name, "running", set);
+	recorded = vmrun_record(vr, name, "running", set);
+	rec_err = errno;
 	json_decref(set);
+	if (runner_ready(runner) != 0) {
+		err = errno;
+		/* "running" may be on record: what happened replaces it. */
+		vmrun_start_failed(vr, name, state, prev, err, why, len);
+		errno = err;
+		goto unpin;
+	}
+	if (recorded != 0) {
+		/* Not on record, so it must not run (nothing else is
+		 * written: the row is as it was, or gone). */
+		(void)runner_stop(runner, 0, 1);
+		runner_free(runner);
+		if (rec_err == ENOENT)
+			snprintf(why, len, "VM %s was deleted while it started",
+				 name);
+		else
+			snprintf(why, len, "recording VM %s as running: %s",
+				 name, strerror(rec_err));
+		errno = rec_err;
+		goto unpin;
+	}
+	vmrt_set_runner(vr, vt, runner);
 	log_info("vm %s: running (%s, %u vCPUs, %llu MiB)", name,
 		 vr->vr_ops->vo_name, cfg.rc_vcpus,
 		 (unsigned long long)(memory >> 20));
@@ -503,6 +581,7 @@ out:
 	pthread_mutex_unlock(&vt->vt_lock);
 	vmrt_unref(vr, vt);
 	json_decref(spec);
+	json_decref(prev);
 	errno = err;
 	return rc;
 }

@@ -5,7 +5,10 @@
  *
  * States and the transitions allowed (anything else is EBUSY with the
  * current state):
- *   defined, stopped, crashed --start--> starting --> running
+ *   defined, stopped, crashed --start--> running
+ *     (nothing records "starting" any more: a start that works writes one
+ *     durable record, "running"; a database may still hold "starting"
+ *     from an older daemon)
  *   running --pause--> paused --resume--> running
  *   running, paused --reset--> (same)
  *   running, paused --stop--> stopping --> stopped
@@ -50,6 +53,14 @@ void vmrun_close(struct vmrun *vr);
  * ENOENT: no such VM.  EBUSY: not allowed in the current state.
  * ENOTSUP: the backend cannot (why says what).  EINVAL: the spec cannot
  * run (an image missing or too large: why says which).
+ *
+ * vmrun_start returns 0 only once "running" is durably recorded and the
+ * guest runs (it may have ended already; the reaper records that after).
+ * When the backend fails to set the VM up, the VM is recorded back in its
+ * previous state with why as its exit_reason, and the backend's errno is
+ * returned (EINVAL: it refused the VM's shape).  When "running" cannot be
+ * recorded, the guest is stopped unrecorded: ENOENT if the VM was deleted
+ * meanwhile, else the database's errno.
  */
 int vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len);
 /* timeout_ms: graceful stop's wait before forcing; force: at once. */

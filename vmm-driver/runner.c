@@ -13,6 +13,12 @@
  * once more, which completes it and returns at once.  Registers read while
  * paused are therefore architectural.
  *
+ * The start of a run: vCPU 0's thread creates the backend VM and loads
+ * the image (runner_setup) while the caller of runner_begin goes on (vmrun
+ * records the run meanwhile); the other threads wait for r_go, which
+ * vCPU 0's thread gives once the VM is ready and every thread exists.
+ * runner_ready waits for that outcome.
+ *
  * The end of a run: the first reason wins (r_end), every thread leaves
  * its loop, and the last one out destroys the backend VM, closes the
  * console and calls rc_on_exit.
@@ -112,6 +118,9 @@ struct runner {
 	struct vmm_vm *r_vm; /* NULL once destroyed */
 	enum runner_state r_state;
 	int r_go, r_abort; /* start-up: threads may run / must leave */
+	int r_spawned;     /* every vCPU thread exists (runner_begin) */
+	int r_setup_done;  /* vCPU 0's thread set the VM up, or failed */
+	int r_setup_err;   /* how it failed (errno), 0: it did not */
 	int r_end;         /* the run is ending: r_exit says how */
 	int r_ended;       /* the VM is gone and rc_on_exit returned */
 	int r_forced;      /* a stop had to force the end */
@@ -206,11 +215,11 @@ runner_load(struct runner *r, int clear)
 	if (r->r_ops->vo_vcpu_reset(r->r_vm, 0, &regs,
 				    VMM_REGS_GPRS | VMM_REGS_SREGS) != 0)
 		return -1;
-	/* APs return to the power-on state and wait there (no SIPI). */
-	if (clear)
-		for (i = 1; i < r->r_nvcpus; i++)
-			if (r->r_ops->vo_vcpu_reset(r->r_vm, i, NULL, 0) != 0)
-				return -1;
+	/* APs start (and return to) the power-on state and wait there (no
+	 * SIPI).  At start they are new: the backend makes that cheap. */
+	for (i = 1; i < r->r_nvcpus; i++)
+		if (r->r_ops->vo_vcpu_reset(r->r_vm, i, NULL, 0) != 0)
+			return -1;
 	return 0;
 }
 
@@ -579,6 +588,58 @@ runner_vcpu_leave(struct runner *r)
 	pthread_cond_broadcast(&r->r_ctl);
 }
 
+/*
+ * The set-up of a run, on vCPU 0's thread: creates the backend VM, loads
+ * the image, then (once every vCPU thread exists) opens the console and
+ * lets the threads run; or, when anything failed, makes them leave.
+ * Either way r_setup_done tells runner_ready.  Threads wait for r_go:
+ * nothing of this run reaches the console before it is open, and a failed
+ * start leaves the console as it was.
+ */
+static void
+runner_setup(struct runner *r)
+{
+	struct vmm_create_params cp;
+	struct vmm_vm *vm;
+	int err = 0;
+
+	memset(&cp, 0, sizeof(cp));
+	cp.cp_name = r->r_name;
+	cp.cp_vcpus = r->r_nvcpus;
+	cp.cp_memory = r->r_memory;
+	if (r->r_ops->vo_vm_create(&cp, &vm) != 0) {
+		err = errno;
+	} else {
+		pthread_mutex_lock(&r->r_lock);
+		r->r_vm = vm;
+		pthread_mutex_unlock(&r->r_lock);
+		if (runner_load(r, 0) != 0)
+			err = errno;
+	}
+
+	pthread_mutex_lock(&r->r_lock);
+	while (!r->r_spawned && !r->r_abort)
+		pthread_cond_wait(&r->r_cond, &r->r_lock);
+	if (err == 0 && !r->r_abort) {
+		runner_vcpus_init(r);
+		/* Nothing aborts a run once every thread exists. */
+		pthread_mutex_unlock(&r->r_lock);
+		console_open(r->r_console);
+		pthread_mutex_lock(&r->r_lock);
+	} else {
+		r->r_abort = 1;
+		r->r_end = 1; /* threads leave without touching the VM */
+		if (err == 0)
+			err = ECANCELED; /* runner_begin knows why */
+	}
+	r->r_go = 1;
+	r->r_setup_err = err;
+	r->r_setup_done = 1;
+	pthread_cond_broadcast(&r->r_cond);
+	pthread_cond_broadcast(&r->r_ctl);
+	pthread_mutex_unlock(&r->r_lock);
+}
+
 static void *
 runner_vcpu_main(void *arg)
 {
@@ -587,6 +648,7 @@ runner_vcpu_main(void *arg)
 	struct vmm_exit *ex = &rv->rv_exit;
 	struct runner_action act;
 	enum runner_go go;
+	char tname[16];
 	sigset_t kick;
 	int rc;
 
@@ -594,7 +656,12 @@ runner_vcpu_main(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, VMM_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	/* Named here, not by the creator: off the start's path. */
+	snprintf(tname, sizeof(tname), "vcpu%u/%s", rv->rv_id, r->r_name);
+	(void)pthread_setname_np(pthread_self(), tname);
 
+	if (rv->rv_id == 0)
+		runner_setup(r);
 	pthread_mutex_lock(&r->r_lock);
 	while (!r->r_go)
 		pthread_cond_wait(&r->r_cond, &r->r_lock);
@@ -691,13 +758,15 @@ fail:
 	return -1;
 }
 
-/* Starts the vCPU threads, blocked from every signal but the kick. */
+/*
+ * Starts the vCPU threads, blocked from every signal but the kick; vCPU
+ * 0's first, as it sets the VM up.
+ */
 static int
 runner_threads_start(struct runner *r)
 {
 	pthread_attr_t attr;
 	sigset_t all, old;
-	char tname[16];
 	unsigned i;
 	int err = 0;
 
@@ -717,8 +786,6 @@ runner_threads_start(struct runner *r)
 			break;
 		rv->rv_started = 1;
 		r->r_nlive++;
-		snprintf(tname, sizeof(tname), "vcpu%u/%s", i, r->r_name);
-		(void)pthread_setname_np(rv->rv_thread, tname);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
@@ -743,13 +810,13 @@ runner_threads_join(struct runner *r)
 }
 
 /*
- * Creates the VM, loads the image, starts one thread per vCPU.  The image
- * and name are copied; rc_console is borrowed and opened for the run.
+ * Starts one thread per vCPU; vCPU 0's creates the VM and loads the image
+ * meanwhile (runner_setup).  The image and name are copied; rc_console is
+ * borrowed and opened for the run once the VM is ready.
  */
 int
-runner_start(const struct runner_config *cfg, struct runner **out)
+runner_begin(const struct runner_config *cfg, struct runner **out)
 {
-	struct vmm_create_params cp;
 	struct runner *r;
 	unsigned i;
 	int err;
@@ -799,42 +866,64 @@ runner_start(const struct runner_config *cfg, struct runner **out)
 		return -1;
 	}
 
-	memset(&cp, 0, sizeof(cp));
-	cp.cp_name = r->r_name;
-	cp.cp_vcpus = r->r_nvcpus;
-	cp.cp_memory = r->r_memory;
-	if (r->r_ops->vo_vm_create(&cp, &r->r_vm) != 0)
-		goto fail;
-	if (runner_load(r, 0) != 0)
-		goto fail;
-	runner_vcpus_init(r);
-	if (runner_threads_start(r) != 0)
-		goto fail;
-	/* Threads wait for r_go: nothing of this run reaches the console
-	 * before it is open, and a failed start leaves it as it was. */
-	console_open(r->r_console);
-
+	if (runner_threads_start(r) != 0) {
+		err = errno;
+		pthread_mutex_lock(&r->r_lock);
+		r->r_abort = 1;
+		r->r_end = 1;
+		r->r_go = 1;
+		pthread_cond_broadcast(&r->r_cond);
+		pthread_mutex_unlock(&r->r_lock);
+		/* vCPU 0's thread, if it exists, finishes its set-up first. */
+		runner_threads_join(r);
+		if (r->r_vm != NULL)
+			r->r_ops->vo_vm_destroy(r->r_vm);
+		runner_destroy(r);
+		errno = err;
+		return -1;
+	}
 	pthread_mutex_lock(&r->r_lock);
-	r->r_go = 1;
+	r->r_spawned = 1;
 	pthread_cond_broadcast(&r->r_cond);
 	pthread_mutex_unlock(&r->r_lock);
 	*out = r;
 	return 0;
+}
 
-fail:
-	err = errno;
+/*
+ * Waits for runner_setup.  On failure the threads are gone, and so are
+ * the VM and the runner: nothing is left behind.
+ */
+int
+runner_ready(struct runner *r)
+{
+	int err;
+
 	pthread_mutex_lock(&r->r_lock);
-	r->r_abort = 1;
-	r->r_end = 1; /* threads leave without touching the VM */
-	r->r_go = 1;
-	pthread_cond_broadcast(&r->r_cond);
+	while (!r->r_setup_done)
+		pthread_cond_wait(&r->r_ctl, &r->r_lock);
+	err = r->r_setup_err;
 	pthread_mutex_unlock(&r->r_lock);
+	if (err == 0)
+		return 0;
 	runner_threads_join(r);
 	if (r->r_vm != NULL)
 		r->r_ops->vo_vm_destroy(r->r_vm);
 	runner_destroy(r);
 	errno = err;
 	return -1;
+}
+
+/* runner_begin, then runner_ready: the run has started, or nothing is. */
+int
+runner_start(const struct runner_config *cfg, struct runner **out)
+{
+	struct runner *r;
+
+	if (runner_begin(cfg, &r) != 0 || runner_ready(r) != 0)
+		return -1;
+	*out = r;
+	return 0;
 }
 
 /* Parks every vCPU; EINVAL unless running (or when the run ends). */

@@ -60,7 +60,8 @@ struct runner_config {
 	uint16_t rc_entry;
 	struct console *rc_console; /* borrowed; outlives the runner */
 	/* Called once when the run ends, from a runner thread, after the
-	 * backend's VM is destroyed.  It must not call runner_free. */
+	 * backend's VM is destroyed; not for a start that failed.  It must
+	 * not call runner_free. */
 	void (*rc_on_exit)(void *cls, const struct runner_exit *ex);
 	void *rc_cls;
 };
@@ -68,9 +69,26 @@ struct runner_config {
 /*
  * Creates the VM, loads the image, starts the vCPU threads.  -1 with
  * errno (EINVAL: the image does not fit; the backend's errno otherwise)
- * and nothing left behind.
+ * and nothing left behind.  runner_begin followed by runner_ready.
  */
 int runner_start(const struct runner_config *cfg, struct runner **out);
+
+/*
+ * runner_start in two halves, so that the caller can do something else
+ * (record the run) while the VM is being set up.  runner_begin checks the
+ * configuration (EINVAL as above) and starts the vCPU threads, vCPU 0's
+ * creating the VM and loading the image; it returns without waiting for
+ * that.  The guest runs as soon as its VM is ready, without waiting for
+ * runner_ready.
+ *
+ * runner_ready waits for the set-up: 0 when the guest runs (it may even
+ * have ended: rc_on_exit is called as usual), or -1 with the backend's
+ * errno, the runner then freed (nothing left behind, rc_on_exit never
+ * called, the console neither opened nor written).  It must be called
+ * once, before any other call on the runner.
+ */
+int runner_begin(const struct runner_config *cfg, struct runner **out);
+int runner_ready(struct runner *r);
 
 /* Every vCPU out of vcpu_run and parked / running again. EINVAL if the
  * runner is not running / paused. */

@@ -5,7 +5,8 @@
  * MPROTECT_EPT).  An operation a backend cannot do returns -1 with errno
  * ENOTSUP; the API turns that into a 501 naming the backend.
  *
- * Threads: vm_create and vm_destroy run on the caller's thread;
+ * Threads: vm_create and vm_destroy may run on any thread (the runner
+ * calls them from its vCPU threads);
  * vcpu_run runs on the vCPU's own thread (the runner's); vcpu_kick may be
  * called from any thread; the register, reset, interrupt, params and
  * protect operations are called only while the vCPU is not inside

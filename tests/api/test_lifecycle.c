@@ -849,6 +849,126 @@ test_lifecycle__an_autostart_vm_runs_after_a_restart(struct harness *h)
 	assert_op_ok(vm_op(h, "auto", "stop", "?force=1"), "stopped");
 }
 
+/* A copy of r's string at dotted (h frees it), or NULL. */
+static const char *
+json_str_dup(struct harness *h, const struct harness_response *r,
+	     const char *dotted)
+{
+	const char *v = json_str(r, dotted);
+	char *copy;
+
+	if (v == NULL)
+		return NULL;
+	copy = harness_alloc(h, strlen(v) + 1);
+	memcpy(copy, v, strlen(v) + 1);
+	return copy;
+}
+
+/*
+ * A 2xx start means the run is in the database: the daemon killed right
+ * after the answer (detached), or right after the monitor-mode stream
+ * began, comes back knowing that run (its started_at) and records it
+ * stopped.  The start writes "running" while the VM is being set up; this
+ * checks that the answer still waits for the commit.
+ */
+static void
+test_lifecycle__a_start_answered_2xx_is_in_the_database(struct harness *h)
+{
+	struct harness_response *r;
+	struct harness_stream *s;
+	const char *started;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "spin");
+	put_guest(h, "hello");
+	define_vm(h, "spin", "spin.bin", "");
+	define_vm(h, "hello", "hello.bin", "");
+
+	r = vm_op(h, "spin", "start", "");
+	assert_op_ok(r, "running");
+	started = json_str_dup(h, r, "status.started_at");
+	assert_true(WIFSIGNALED(harness_signal_and_wait(h, SIGKILL, 5000)));
+	harness_start(h, NULL);
+	r = get_vm(h, "spin");
+	assert_json_str(r, "status.state", "stopped");
+	assert_json_str(r, "status.exit_reason",
+			"the daemon stopped while the VM ran");
+	assert_json_str(r, "status.started_at", started);
+
+	/* Monitor mode: the header (and the guest's line) came, so the run
+	 * was on disk; hello never ran before. */
+	assert_null_at(get_vm(h, "hello"), "status.started_at");
+	s = harness_stream_open(h, "POST", "/v1/vms/hello/start?mode=monitor",
+				NULL, 0, WAIT_MS);
+	if (!harness_stream_wait_for(s, "Hello", WAIT_MS))
+		fail_msg("the monitor-mode start streamed nothing");
+	assert_true(WIFSIGNALED(harness_signal_and_wait(h, SIGKILL, 5000)));
+	harness_start(h, NULL);
+	r = get_vm(h, "hello");
+	assert_json_str(r, "status.state", "stopped");
+	assert_time_at(r, "status.started_at");
+	assert_time_at(r, "status.stopped_at");
+}
+
+/*
+ * A VM the backend refuses to create (KVM: more memory than fits below
+ * its TSS, which only the set-up finds out) is a 422 naming the backend,
+ * and is recorded: back in its previous state, its last run's details
+ * kept, the reason as exit_reason, across a restart too; nothing is left
+ * pinned or running, and it can be fixed and started.
+ */
+static void
+test_lifecycle__a_vm_the_backend_refuses_is_422_and_recorded(struct harness *h)
+{
+	struct harness_response *r;
+	const char *started, *stopped, *detail;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "hello");
+	define_vm(h, "hello", "hello.bin", "");
+	start_quick_guest(h, "hello");
+	r = harness_wait_vm_state(h, "hello", "stopped", WAIT_MS);
+	started = json_str_dup(h, r, "status.started_at");
+	stopped = json_str_dup(h, r, "status.stopped_at");
+
+	assert_status(harness_req(h, "PUT", "/v1/vms/hello",
+				  "{\"memory_mib\":8192,\"boot\":{\"kind\":"
+				  "\"flat\",\"image\":\"hello.bin\"}}",
+				  NULL),
+		      200);
+	r = vm_op(h, "hello", "start", "");
+	assert_problem(r, 422, NULL);
+	detail = json_str_dup(h, r, "detail");
+	if (detail == NULL || strstr(detail, "kvm backend") == NULL)
+		fail_msg("the 422 does not name the backend: %s", r->hr_body);
+
+	r = get_vm(h, "hello");
+	assert_json_str(r, "status.state", "stopped");
+	assert_json_str(r, "status.exit_reason", detail);
+	assert_json_str(r, "status.started_at", started);
+	assert_json_str(r, "status.stopped_at", stopped);
+	r = harness_get(h, "/v1/images/hello.bin");
+	if (!json_is_false(json_object_get(r->hr_json, "in_use")))
+		fail_msg("hello.bin pinned by a failed start: %s", r->hr_body);
+
+	/* Durable, as any state. */
+	harness_restart(h);
+	r = get_vm(h, "hello");
+	assert_json_str(r, "status.state", "stopped");
+	assert_json_str(r, "status.exit_reason", detail);
+
+	/* Fixed, it runs. */
+	assert_status(harness_req(h, "PUT", "/v1/vms/hello",
+				  "{" VM_MEMORY ",\"boot\":{\"kind\":"
+				  "\"flat\",\"image\":\"hello.bin\"}}",
+				  NULL),
+		      200);
+	start_quick_guest(h, "hello");
+	r = harness_wait_vm_state(h, "hello", "stopped", WAIT_MS);
+	assert_json_str(r, "status.exit_reason",
+			"halted with interrupts disabled");
+}
+
 int
 main(void)
 {
@@ -903,6 +1023,12 @@ main(void)
 		0),
 	    HARNESS_CASE(test_lifecycle__an_autostart_vm_runs_after_a_restart,
 			 0),
+	    HARNESS_CASE(
+		test_lifecycle__a_start_answered_2xx_is_in_the_database, 0),
+	    /* Whatever the host's RAM: the spec must allow what KVM refuses. */
+	    HARNESS_CASE_ARGS(
+		test_lifecycle__a_vm_the_backend_refuses_is_422_and_recorded, 0,
+		"--max-memory-mib", "8192"),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1597,6 +1597,103 @@ test_driver__poweron_state_after_reset(void **state)
 	ops->vo_vm_destroy(vm);
 }
 
+/*
+ * The reset of a vCPU that never ran (which a backend may shorten: KVM
+ * writes only what differs from the state KVM_CREATE_VCPU gives) leaves
+ * exactly what the full reset of a used vCPU does -- vCPU 0 given the
+ * flat entry, as a start does, and a secondary vCPU given nothing -- and
+ * the guest runs from it.
+ */
+static void
+test_driver__a_new_vcpus_reset_equals_a_used_ones(void **state)
+{
+	struct vmm_create_params cp = {"fresh", 2, T_MEMORY};
+	struct vmm_regs flat, junk, fresh[2], used[2], poweron;
+	struct vmm_params p;
+	struct vmm_exit ex;
+	struct vmm_vm *vm;
+	uint64_t size;
+	unsigned i;
+	int has_params;
+
+	BACKEND(state);
+	vmm_regs_poweron(&flat);
+	flat.rg_sregs[VMM_CS].sg_selector = 0;
+	flat.rg_sregs[VMM_CS].sg_base = 0;
+	flat.rg_gprs[VMM_RIP] = T_LOAD;
+	/* Zeroed first, padding included, so whole structs compare. */
+	memset(fresh, 0, sizeof(fresh));
+	memset(used, 0, sizeof(used));
+
+	assert_int_equal(ops->vo_vm_create(&cp, &vm), 0);
+	memcpy(ops->vo_vm_memory(vm, &size) + T_LOAD, g_i8042, sizeof(g_i8042));
+	assert_int_equal(
+	    ops->vo_vcpu_reset(vm, 0, &flat, VMM_REGS_GPRS | VMM_REGS_SREGS),
+	    0);
+	assert_int_equal(ops->vo_vcpu_reset(vm, 1, NULL, 0), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(
+		    ops->vo_vcpu_get_regs(vm, i, &fresh[i], VMM_REGS_ALL), 0);
+	has_params =
+	    ops->vo_vm_get_params != NULL && ops->vo_vm_get_params(vm, &p) == 0;
+	if (has_params)
+		assert_int_equal(p.pp_pvclock_system_gpa, 0);
+	/* The guest starts where it should: its first OUT. */
+	assert_int_equal(ops->vo_vcpu_run(vm, 0, &ex), 0);
+	assert_int_equal(ex.ex_kind, VMM_EXIT_IO);
+	assert_int_equal(ex.ex_io.io_port, 0x3f8);
+	assert_int_equal(ex.ex_io.io_data[0], 'R');
+	assert_int_equal(ops->vo_vcpu_run(vm, 0, &ex), 0); /* completes it */
+
+	/* Used: every group of both changed, kvmclock on. */
+	for (i = 0; i < 2; i++) {
+		junk = fresh[i];
+		junk.rg_gprs[VMM_RAX] = 0x1234;
+		junk.rg_gprs[VMM_RIP] = 0x1002;
+		junk.rg_sregs[VMM_FS].sg_base = 0x12340;
+		junk.rg_sregs[VMM_FS].sg_selector = 0x1234;
+		junk.rg_idtr.dt_base = 0x2000;
+		junk.rg_crs[VMM_CR2] = 0xdead000;
+		junk.rg_msrs[VMM_KGSBASE] = 0x7000;
+		junk.rg_msrs[VMM_MISC_ENABLE] = 1;
+		junk.rg_drs[VMM_DR0] = 0x1234;
+		junk.rg_drs[VMM_DR7] = 0x700;
+		assert_int_equal(
+		    ops->vo_vcpu_set_regs(vm, i, &junk, VMM_REGS_ALL), 0);
+	}
+	if (has_params) {
+		p.pp_pvclock_system_gpa = 0x6000;
+		p.pp_pvclock_version = 2;
+		assert_int_equal(ops->vo_vm_set_params(vm, &p), 0);
+	}
+	assert_int_equal(
+	    ops->vo_vcpu_reset(vm, 0, &flat, VMM_REGS_GPRS | VMM_REGS_SREGS),
+	    0);
+	assert_int_equal(ops->vo_vcpu_reset(vm, 1, NULL, 0), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(
+		    ops->vo_vcpu_get_regs(vm, i, &used[i], VMM_REGS_ALL), 0);
+	assert_memory_equal(&fresh[0], &used[0], sizeof(fresh[0]));
+	assert_memory_equal(&fresh[1], &used[1], sizeof(fresh[1]));
+	if (has_params) {
+		assert_int_equal(ops->vo_vm_get_params(vm, &p), 0);
+		assert_int_equal(p.pp_pvclock_system_gpa, 0);
+	}
+	/* MISC_ENABLE is where KVM's creation state and ours differ. */
+	vmm_regs_poweron(&poweron);
+	assert_int_equal(fresh[1].rg_msrs[VMM_MISC_ENABLE],
+			 poweron.rg_msrs[VMM_MISC_ENABLE]);
+	assert_int_equal(fresh[1].rg_gprs[VMM_RIP], 0xfff0);
+	assert_int_equal(fresh[0].rg_gprs[VMM_RIP], T_LOAD);
+
+	/* And it runs the same from there. */
+	assert_int_equal(ops->vo_vcpu_run(vm, 0, &ex), 0);
+	assert_int_equal(ex.ex_kind, VMM_EXIT_IO);
+	assert_int_equal(ex.ex_io.io_data[0], 'R');
+	assert_int_equal(ops->vo_vcpu_run(vm, 0, &ex), 0);
+	ops->vo_vm_destroy(vm);
+}
+
 static void
 test_driver__start_refuses_images_that_do_not_fit(void **state)
 {
@@ -1731,6 +1828,8 @@ test_driver__secondary_vcpus_wait_and_hello_still_powers_off(void **state)
 		b),                                                            \
 	    cmocka_unit_test_prestate(test_driver__poweron_state_after_reset,  \
 				      b),                                      \
+	    cmocka_unit_test_prestate(                                         \
+		test_driver__a_new_vcpus_reset_equals_a_used_ones, b),         \
 	    cmocka_unit_test_prestate(                                         \
 		test_driver__start_refuses_images_that_do_not_fit, b),         \
 	    cmocka_unit_test_prestate(                                         \

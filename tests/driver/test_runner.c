@@ -207,6 +207,7 @@ static int f_vms_alive;
 static struct vmm_vm *f_last_vm;
 static int f_injected[8]; /* vectors the fake took, in order; NMI -2 */
 static int f_ninjected;
+static int f_reset_errno; /* set: every vcpu_reset fails with it */
 
 static int
 fake_vm_create(const struct vmm_create_params *cp, struct vmm_vm **out)
@@ -311,10 +312,19 @@ static int
 fake_vcpu_reset(struct vmm_vm *vm, unsigned id, const struct vmm_regs *regs,
 		unsigned groups)
 {
+	int err;
+
 	(void)vm;
 	(void)id;
 	(void)regs;
 	(void)groups;
+	pthread_mutex_lock(&f_lock);
+	err = f_reset_errno;
+	pthread_mutex_unlock(&f_lock);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
 	return 0;
 }
 
@@ -425,9 +435,14 @@ frun_on_exit(void *cls, const struct runner_exit *ex)
 	pthread_mutex_unlock(&f->fr_lock);
 }
 
+/*
+ * Starts a run of script whose steps from gate on wait for fake_open:
+ * the guest may run as soon as its VM exists, before runner_start
+ * returns, so a test that must act first closes the gate here.
+ */
 static void
-frun_start(struct frun *f, const struct fstep *script, size_t len,
-	   unsigned vcpus)
+frun_start_gated(struct frun *f, const struct fstep *script, size_t len,
+		 unsigned vcpus, size_t gate)
 {
 	static const uint8_t image[] = {0xeb, 0xfe};
 	struct runner_config cfg;
@@ -439,7 +454,7 @@ frun_start(struct frun *f, const struct fstep *script, size_t len,
 	assert_non_null(f->fr_console);
 	f_script = script;
 	f_script_len = len;
-	f_gate = (size_t)-1;
+	f_gate = gate;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.rc_ops = &fake_ops;
 	cfg.rc_name = "fake";
@@ -453,6 +468,14 @@ frun_start(struct frun *f, const struct fstep *script, size_t len,
 	cfg.rc_on_exit = frun_on_exit;
 	cfg.rc_cls = f;
 	assert_int_equal(runner_start(&cfg, &f->fr_runner), 0);
+}
+
+/* A run of script, every step open. */
+static void
+frun_start(struct frun *f, const struct fstep *script, size_t len,
+	   unsigned vcpus)
+{
+	frun_start_gated(f, script, len, vcpus, (size_t)-1);
 }
 
 static void
@@ -667,8 +690,7 @@ test_runner__interrupt_waits_for_if(void **state)
 	int i;
 
 	(void)state;
-	frun_start(&f, s, 3, 1);
-	fake_open(0); /* the guest spins with IF off */
+	frun_start_gated(&f, s, 3, 1, 0); /* the guest spins with IF off */
 	assert_int_equal(runner_interrupt(f.fr_runner, 0, VMM_INTR_IRQ, 33), 0);
 	assert_int_equal(runner_interrupt(f.fr_runner, 0, VMM_INTR_IRQ, 34), 0);
 	assert_int_equal(runner_interrupt(f.fr_runner, 0, VMM_INTR_NMI, 2), 0);
@@ -700,6 +722,73 @@ test_runner__interrupt_waits_for_if(void **state)
 	frun_free(&f);
 }
 
+static void
+count_exit(void *cls, const struct runner_exit *ex)
+{
+	(void)ex;
+	++*(int *)cls;
+}
+
+/*
+ * A set-up that fails (the backend refuses the VM, or its vCPU reset)
+ * is runner_ready's -1 with the backend's errno, after runner_begin
+ * answered 0, and leaves nothing: no VM, no exit callback, the console
+ * untouched.
+ */
+static void
+test_runner__a_failed_setup_leaves_nothing_behind(void **state)
+{
+	static const uint8_t image[] = {0xeb, 0xfe};
+	struct runner_config cfg;
+	struct console *c = console_new(4096, 64);
+	struct runner *r;
+	int exits = 0, alive;
+
+	(void)state;
+	assert_non_null(c);
+	console_close(c); /* as a stopped VM's is */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.rc_ops = &fake_ops;
+	cfg.rc_name = "refused";
+	cfg.rc_vcpus = 2;
+	cfg.rc_memory = 0x4000; /* more than the fake has: EINVAL */
+	cfg.rc_image = image;
+	cfg.rc_image_len = sizeof(image);
+	cfg.rc_load_address = 0x1000;
+	cfg.rc_console = c;
+	cfg.rc_on_exit = count_exit;
+	cfg.rc_cls = &exits;
+	f_script = NULL;
+	f_script_len = 0;
+	f_gate = (size_t)-1;
+	pthread_mutex_lock(&f_lock);
+	alive = f_vms_alive;
+	pthread_mutex_unlock(&f_lock);
+
+	assert_int_equal(runner_begin(&cfg, &r), 0);
+	assert_int_equal(runner_ready(r), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(runner_start(&cfg, &r), -1);
+	assert_int_equal(errno, EINVAL);
+
+	/* Created, then its vCPU refused: destroyed again. */
+	cfg.rc_memory = 0x2000;
+	pthread_mutex_lock(&f_lock);
+	f_reset_errno = EPERM;
+	pthread_mutex_unlock(&f_lock);
+	assert_int_equal(runner_start(&cfg, &r), -1);
+	assert_int_equal(errno, EPERM);
+	pthread_mutex_lock(&f_lock);
+	f_reset_errno = 0;
+	assert_int_equal(f_vms_alive, alive);
+	pthread_mutex_unlock(&f_lock);
+
+	assert_int_equal(exits, 0);
+	assert_int_equal(console_is_closed(c), 1);
+	assert_int_equal(console_end(c), 0);
+	console_free(c);
+}
+
 int
 main(void)
 {
@@ -727,6 +816,7 @@ main(void)
 	    cmocka_unit_test(
 		test_runner__pause_stop_and_counts_of_a_spinning_fake),
 	    cmocka_unit_test(test_runner__interrupt_waits_for_if),
+	    cmocka_unit_test(test_runner__a_failed_setup_leaves_nothing_behind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
