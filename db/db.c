@@ -388,8 +388,8 @@ db_pragmas(struct db *db)
 	 * Once a checkpoint is through, commits write the WAL again from its
 	 * start, over blocks the file already has: an fdatasync then flushes
 	 * data only.  A WAL that keeps growing makes every fdatasync commit
-	 * the file system's journal too (the file's size changed), which on
-	 * ext4 here cost more than the checkpoints a larger WAL saves.
+	 * the file system's journal too (the file's size changed).  The
+	 * gain was not measured apart (docs/benchmarks.md).
 	 */
 	if (db_exec_one(db, sql, "PRAGMA wal_autocheckpoint = 1000", buf,
 			sizeof(buf)) == -1)

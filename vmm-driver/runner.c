@@ -810,6 +810,19 @@ runner_threads_join(struct runner *r)
 }
 
 /*
+ * Frees a runner whose run never started: joins its threads, then
+ * destroys the VM set-up made, if it made one.
+ */
+static void
+runner_discard(struct runner *r)
+{
+	runner_threads_join(r);
+	if (r->r_vm != NULL)
+		r->r_ops->vo_vm_destroy(r->r_vm);
+	runner_destroy(r);
+}
+
+/*
  * Starts one thread per vCPU; vCPU 0's creates the VM and loads the image
  * meanwhile (runner_setup).  The image and name are copied; rc_console is
  * borrowed and opened for the run once the VM is ready.
@@ -875,10 +888,7 @@ runner_begin(const struct runner_config *cfg, struct runner **out)
 		pthread_cond_broadcast(&r->r_cond);
 		pthread_mutex_unlock(&r->r_lock);
 		/* vCPU 0's thread, if it exists, finishes its set-up first. */
-		runner_threads_join(r);
-		if (r->r_vm != NULL)
-			r->r_ops->vo_vm_destroy(r->r_vm);
-		runner_destroy(r);
+		runner_discard(r);
 		errno = err;
 		return -1;
 	}
@@ -906,10 +916,7 @@ runner_ready(struct runner *r)
 	pthread_mutex_unlock(&r->r_lock);
 	if (err == 0)
 		return 0;
-	runner_threads_join(r);
-	if (r->r_vm != NULL)
-		r->r_ops->vo_vm_destroy(r->r_vm);
-	runner_destroy(r);
+	runner_discard(r);
 	errno = err;
 	return -1;
 }

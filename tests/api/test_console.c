@@ -105,6 +105,18 @@ start_vm(struct harness *h, const char *name)
 	assert_status(vm_op(h, name, "start", ""), 200);
 }
 
+/* The echo guest (kvm only) running as VM "echo", its console followed. */
+static struct harness_stream *
+follow_echo(struct harness *h)
+{
+	harness_need_driver(h, "kvm");
+	put_guest(h, "echo");
+	define_vm(h, "echo", "echo.bin");
+	start_vm(h, "echo");
+	return harness_stream_open(h, "GET", "/v1/vms/echo/console?follow=1",
+				   NULL, 0, 30000);
+}
+
 /* GET /v1/vms/name/console + query, with an Accept line or NULL. */
 static struct harness_response *
 console_get(struct harness *h, const char *name, const char *query,
@@ -335,12 +347,7 @@ test_console__follow_streams_an_echo_guest_until_it_stops(struct harness *h)
 	struct harness_response *r;
 	int code = -1;
 
-	harness_need_driver(h, "kvm");
-	put_guest(h, "echo");
-	define_vm(h, "echo", "echo.bin");
-	start_vm(h, "echo");
-	s = harness_stream_open(h, "GET", "/v1/vms/echo/console?follow=1", NULL,
-				0, 30000);
+	s = follow_echo(h);
 
 	r = console_post(h, "echo", "", "abc", 3);
 	assert_status(r, 200);
@@ -592,12 +599,7 @@ test_console__a_followed_echo_arrives_within_a_second_of_each_keystroke(
 	size_t i;
 	int code = -1;
 
-	harness_need_driver(h, "kvm");
-	put_guest(h, "echo");
-	define_vm(h, "echo", "echo.bin");
-	start_vm(h, "echo");
-	s = harness_stream_open(h, "GET", "/v1/vms/echo/console?follow=1", NULL,
-				0, 30000);
+	s = follow_echo(h);
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		strcat(want, keys[i]);
 		t0 = now_ms();

@@ -1598,6 +1598,24 @@ test_driver__poweron_state_after_reset(void **state)
 }
 
 /*
+ * Resets vCPU 0 as a start does (flat: real mode at the image) and vCPU 1
+ * to power-on, then reads every register group of both into regs.
+ */
+static void
+reset_both(struct vmm_vm *vm, const struct vmm_regs *flat,
+	   struct vmm_regs regs[2])
+{
+	unsigned i;
+
+	assert_int_equal(
+	    ops->vo_vcpu_reset(vm, 0, flat, VMM_REGS_GPRS | VMM_REGS_SREGS), 0);
+	assert_int_equal(ops->vo_vcpu_reset(vm, 1, NULL, 0), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(
+		    ops->vo_vcpu_get_regs(vm, i, &regs[i], VMM_REGS_ALL), 0);
+}
+
+/*
  * The reset of a vCPU that never ran (which a backend may shorten: KVM
  * writes only what differs from the state KVM_CREATE_VCPU gives) leaves
  * exactly what the full reset of a used vCPU does -- vCPU 0 given the
@@ -1627,13 +1645,7 @@ test_driver__a_new_vcpus_reset_equals_a_used_ones(void **state)
 
 	assert_int_equal(ops->vo_vm_create(&cp, &vm), 0);
 	memcpy(ops->vo_vm_memory(vm, &size) + T_LOAD, g_i8042, sizeof(g_i8042));
-	assert_int_equal(
-	    ops->vo_vcpu_reset(vm, 0, &flat, VMM_REGS_GPRS | VMM_REGS_SREGS),
-	    0);
-	assert_int_equal(ops->vo_vcpu_reset(vm, 1, NULL, 0), 0);
-	for (i = 0; i < 2; i++)
-		assert_int_equal(
-		    ops->vo_vcpu_get_regs(vm, i, &fresh[i], VMM_REGS_ALL), 0);
+	reset_both(vm, &flat, fresh);
 	has_params =
 	    ops->vo_vm_get_params != NULL && ops->vo_vm_get_params(vm, &p) == 0;
 	if (has_params)
@@ -1666,13 +1678,7 @@ test_driver__a_new_vcpus_reset_equals_a_used_ones(void **state)
 		p.pp_pvclock_version = 2;
 		assert_int_equal(ops->vo_vm_set_params(vm, &p), 0);
 	}
-	assert_int_equal(
-	    ops->vo_vcpu_reset(vm, 0, &flat, VMM_REGS_GPRS | VMM_REGS_SREGS),
-	    0);
-	assert_int_equal(ops->vo_vcpu_reset(vm, 1, NULL, 0), 0);
-	for (i = 0; i < 2; i++)
-		assert_int_equal(
-		    ops->vo_vcpu_get_regs(vm, i, &used[i], VMM_REGS_ALL), 0);
+	reset_both(vm, &flat, used);
 	assert_memory_equal(&fresh[0], &used[0], sizeof(fresh[0]));
 	assert_memory_equal(&fresh[1], &used[1], sizeof(fresh[1]));
 	if (has_params) {
