@@ -61,7 +61,8 @@ static struct {
 	pthread_mutex_t ct_lock; /* guards the queue and cn_timer_* */
 	pthread_cond_t ct_cond;  /* the queue's head changed */
 	struct console *ct_head;
-	int ct_ok; /* the thread runs (set once, before any arming) */
+	int ct_ok;   /* the thread runs (set once, before any arming) */
+	int ct_busy; /* the thread is calling one console's watches */
 } console_timer = {.ct_once = PTHREAD_ONCE_INIT,
 		   .ct_lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -93,9 +94,13 @@ console_timer_main(void *arg)
 		console_timer.ct_head = c->cn_timer_next;
 		c->cn_timer_next = NULL;
 		c->cn_timer_at = 0;
+		console_timer.ct_busy = 1;
 		pthread_mutex_unlock(&console_timer.ct_lock);
 		console_expire(c, now);
 		pthread_mutex_lock(&console_timer.ct_lock);
+		console_timer.ct_busy = 0;
+		/* console_timer_drain may wait for it */
+		pthread_cond_broadcast(&console_timer.ct_cond);
 	}
 	return NULL;
 }
@@ -175,6 +180,29 @@ console_timer_arm(struct console *c, uint64_t at)
 		pthread_cond_signal(&console_timer.ct_cond);
 	pthread_mutex_unlock(&console_timer.ct_lock);
 	return 0;
+}
+
+void
+console_timer_drain(void)
+{
+	struct console *c, *next;
+
+	if (!console_timer.ct_ok)
+		return;
+	pthread_mutex_lock(&console_timer.ct_lock);
+	while (console_timer.ct_busy)
+		pthread_cond_wait(&console_timer.ct_cond,
+				  &console_timer.ct_lock);
+	c = console_timer.ct_head;
+	console_timer.ct_head = NULL;
+	for (next = c; next != NULL; next = next->cn_timer_next)
+		next->cn_timer_at = 0;
+	pthread_mutex_unlock(&console_timer.ct_lock);
+	for (; c != NULL; c = next) {
+		next = c->cn_timer_next;
+		c->cn_timer_next = NULL;
+		console_expire(c, UINT64_MAX);
+	}
 }
 
 /* Rounds n up to whole pages. */

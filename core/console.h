@@ -114,4 +114,12 @@ int console_watch_batch(struct console *c, uint64_t offset, size_t low,
 			uint64_t due_us, void (*wake)(void *), void *arg);
 void console_unwatch(struct console *c, void *arg);
 
+/*
+ * Calls now the watches of every console waiting for a deadline and drops
+ * the timer's references to them, after the one it may be calling: at
+ * shutdown (vmrun_close), so no console outlives its last user by the
+ * deadline.  Consoles armed afterwards are queued again as usual.
+ */
+void console_timer_drain(void);
+
 #endif

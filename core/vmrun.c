@@ -361,6 +361,8 @@ vmrun_close(struct vmrun *vr)
 		vt->vt_listed = 0;
 		vmrt_unref(vr, vt);
 	}
+	/* The consoles' last references: the timer's, if any are queued. */
+	console_timer_drain();
 	pthread_cond_destroy(&vr->vr_reap_cond);
 	pthread_mutex_destroy(&vr->vr_lock);
 	free(vr);

@@ -371,6 +371,33 @@ test_console__an_unwatched_batch_watch_is_not_called_by_the_timer(void **state)
 	wake_destroy(&other);
 }
 
+/*
+ * Shutdown: console_timer_drain calls a watch whose deadline is far off at
+ * once and lets go of the console (LeakSanitizer, in the sanitizer build,
+ * finds it otherwise: the timer would hold it past exit).
+ */
+static void
+test_console__drain_calls_queued_deadlines_now_and_lets_go(void **state)
+{
+	struct console *c = console_new(1024, 4);
+	struct wake_count wc;
+
+	(void)state;
+	wake_init(&wc);
+	assert_int_equal(console_watch_batch(c, 0, 100,
+					     timefmt_mono_us() + 60000000ull,
+					     wake_cb, &wc),
+			 0);
+	console_put(c, "k", 1);
+	console_free(c); /* only the timer's reference is left */
+	assert_int_equal(wake_calls(&wc), 0);
+	console_timer_drain();
+	assert_int_equal(wake_calls(&wc), 1);
+	console_timer_drain(); /* nothing queued: nothing happens */
+	assert_int_equal(wake_calls(&wc), 1);
+	wake_destroy(&wc);
+}
+
 /* Several consoles, deadlines out of order: each called at its own. */
 static void
 test_console__the_timer_serves_many_consoles_in_deadline_order(void **state)
@@ -482,6 +509,8 @@ main(void)
 	    cmocka_unit_test(
 		test_console__a_batch_watch_runs_its_deadline_for_bytes_already_there),
 	    cmocka_unit_test(test_console__a_close_calls_a_batch_watch_at_once),
+	    cmocka_unit_test(
+		test_console__drain_calls_queued_deadlines_now_and_lets_go),
 	    cmocka_unit_test(
 		test_console__an_unwatched_batch_watch_is_not_called_by_the_timer),
 	    cmocka_unit_test(
