@@ -708,13 +708,44 @@ http_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warnx("libmicrohttpd: %s", buf);
 }
 
-/* Starts libmicrohttpd on l's socket, as every listener is started. */
+/*
+ * Closes a connection accepted once its listener has stopped taking new
+ * ones.  This, not MHD_quiesce_daemon, is how a listener stops: with a
+ * thread pool in epoll mode, libmicrohttpd 0.9.75's quiesce and a pool
+ * thread can both take the listening socket out of the thread's epoll set,
+ * and the loser aborts the process ("Failed to remove listen FD from epoll
+ * set").  Connections that were open already finish their requests.
+ */
+static enum MHD_Result
+http_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http_listener *l = cls;
+
+	(void)addr;
+	(void)addrlen;
+	if (atomic_load(&l->hl_retired) ||
+	    (l->hl_srv != NULL && atomic_load(&l->hl_srv->hs_stopping)))
+		return MHD_NO;
+	return MHD_YES;
+}
+
+/*
+ * Starts libmicrohttpd on l's socket, as every listener is started.  It is
+ * given a duplicate of the socket, which MHD_stop_daemon closes (and a
+ * failed start too); the socket itself stays its owner's.
+ */
 static int
 http_listener_start(struct http_server *srv, struct http_listener *l)
 {
+	int fd;
+
+	if ((fd = fcntl(l->hl_sock->ls_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		log_warn("%s: duplicating the socket", l->hl_sock->ls_name);
+		return -1;
+	}
 	l->hl_mhd = MHD_start_daemon(
-	    srv->hs_mhd_flags, 0, NULL, NULL, http_access, l,
-	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->hl_sock->ls_fd,
+	    srv->hs_mhd_flags, 0, http_accept, l, http_access, l,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_THREAD_POOL_SIZE,
 	    srv->hs_threads > 1 ? srv->hs_threads : 0,
 	    MHD_OPTION_CONNECTION_LIMIT, srv->hs_conn_limit,
@@ -859,9 +890,7 @@ http_jails_retire_locked(struct http_jails *hj, struct http_listener *l)
 			*pp = l->hl_next;
 			break;
 		}
-	atomic_store(&l->hl_retired, 1);
-	if (l->hl_mhd != NULL)
-		(void)MHD_quiesce_daemon(l->hl_mhd);
+	atomic_store(&l->hl_retired, 1); /* http_accept closes new ones */
 	if (l->hl_own.ls_path != NULL) {
 		if (unlink(l->hl_own.ls_path) != 0 && errno != ENOENT)
 			log_warn("jail %s: removing %s", l->hl_jail,
@@ -1125,10 +1154,8 @@ http_stop(struct http_server *srv, unsigned timeout_s)
 	if (srv == NULL)
 		return;
 	hj = srv->hs_jails;
+	/* New connections are closed (http_accept); open ones finish. */
 	atomic_store(&srv->hs_stopping, 1);
-	/* Stop accepting; the listening sockets stay the caller's. */
-	for (i = 0; i < srv->hs_n; i++)
-		MHD_quiesce_daemon(srv->hs_listeners[i].hl_mhd);
 	/* The jails' sockets are ours: they go now, and no new ones come. */
 	if (hj != NULL) {
 		pthread_mutex_lock(&hj->hj_lock);

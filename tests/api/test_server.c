@@ -2,12 +2,17 @@
  * The server as a whole: discovery endpoints, routing errors, body limits
  * and media types, keep-alive, signals, start-up messages.
  */
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -462,6 +467,131 @@ test_server__sigterm_after_keep_alive_requests_exits_0(struct harness *h)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* A raw connection to the daemon's Unix socket; -1 when refused. */
+static int
+raw_connect(struct harness *h)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", h->h_sock);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fail_msg("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+raw_send(int fd, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (send(fd, s, len, MSG_NOSIGNAL) != (ssize_t)len)
+		fail_msg("send: %s", strerror(errno));
+}
+
+/*
+ * Reads into buf (NUL-terminated) until it holds needle, the peer closes or
+ * ms pass; returns the bytes read, or -1 when the peer reset.
+ */
+static ssize_t
+raw_read_until(int fd, char *buf, size_t len, const char *needle, int ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	size_t got = 0;
+	ssize_t n;
+
+	buf[0] = '\0';
+	while (got + 1 < len && strstr(buf, needle) == NULL) {
+		if (poll(&pfd, 1, ms) != 1)
+			break;
+		if ((n = recv(fd, buf + got, len - 1 - got, 0)) == -1)
+			return errno == ECONNRESET ? -1 : (ssize_t)got;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		buf[got] = '\0';
+	}
+	return (ssize_t)got;
+}
+
+static void
+test_server__a_stopping_daemon_closes_new_connections_and_finishes_open_requests(
+    struct harness *h)
+{
+	static const char body[] = "{\"name\":\"late\"," HELLO_BOOT "}";
+	static const char late_rq[] =
+	    "GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n";
+	char head[512], buf[4096], *log;
+	struct timespec pause = {0, 20 * 1000 * 1000};
+	int held, late, status, i, closed = 0;
+	pid_t pid = h->h_pid;
+	ssize_t n;
+
+	/* A create whose body is still coming when the signal lands. */
+	held = raw_connect(h);
+	assert_true(held >= 0);
+	snprintf(head, sizeof(head),
+		 "POST /v1/vms HTTP/1.1\r\nHost: localhost\r\n"
+		 "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+		 "Expect: 100-continue\r\n\r\n",
+		 sizeof(body) - 1);
+	raw_send(held, head);
+	/* 100 Continue: the daemon has begun the request. */
+	n = raw_read_until(held, buf, sizeof(buf), "100 Continue", 5000);
+	if (n <= 0 || strstr(buf, "100 Continue") == NULL)
+		fail_msg("no 100 Continue; got \"%s\"", buf);
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	/*
+	 * While it waits for that request, a new connection is closed
+	 * without an answer.  Until the daemon has seen the signal one may
+	 * still be answered, so a few tries.
+	 */
+	for (i = 0; i < 250 && !closed; i++) {
+		if ((late = raw_connect(h)) == -1) {
+			closed = 1; /* the socket went: also refused */
+			break;
+		}
+		/* A send that fails found the connection closed already. */
+		if (send(late, late_rq, sizeof(late_rq) - 1, MSG_NOSIGNAL) !=
+		    (ssize_t)(sizeof(late_rq) - 1))
+			n = -1;
+		else
+			n = raw_read_until(late, buf, sizeof(buf), "\r\n\r\n",
+					   5000);
+		close(late);
+		if (n <= 0)
+			closed = 1;
+		else
+			nanosleep(&pause, NULL);
+	}
+	if (!closed)
+		fail_msg("new connections were still answered 5 s after "
+			 "SIGTERM");
+	assert_int_equal(harness_wait_pid(pid, 0, &status), -1);
+	/* The open request is answered in full, and its connection ends. */
+	raw_send(held, body);
+	n = raw_read_until(held, buf, sizeof(buf), "\r\n\r\n", 5000);
+	close(held);
+	if (n <= 0 || strncmp(buf, "HTTP/1.1 201", 12) != 0)
+		fail_msg("the open request got \"%s\"", buf);
+	if (strcasestr(buf, "\r\nConnection: close\r\n") == NULL)
+		fail_msg("its answer did not close the connection: \"%s\"",
+			 buf);
+	status = harness_signal_and_wait(h, SIGTERM, 10000);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* And what it answered is kept. */
+	log = harness_read_log(h);
+	assert_non_null(strstr(log, "finishing requests in flight"));
+	free(log);
+	harness_start(h, NULL);
+	assert_status(harness_get(h, "/v1/vms/late"), 200);
+}
+
 static void
 test_server__sigint_exits_0(struct harness *h)
 {
@@ -647,6 +777,9 @@ main(void)
 	    HARNESS_CASE(test_server__sigterm_after_keep_alive_requests_exits_0,
 			 0),
 	    HARNESS_CASE(test_server__sigint_exits_0, 0),
+	    HARNESS_CASE(
+		test_server__a_stopping_daemon_closes_new_connections_and_finishes_open_requests,
+		0),
 	    HARNESS_CASE(test_server__logs_listening_lines_when_ready,
 			 HARNESS_TCP),
 	    HARNESS_CASE_ARGS(test_server__max_vcpus_flag_limits_specs, 0,
