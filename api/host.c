@@ -42,6 +42,22 @@ host_lacks(const struct api_context *ctx)
 	return lacks;
 }
 
+/* The backend's VMs made ahead of starts (--spare-vms). */
+static json_t *
+host_spares(const struct api_context *ctx)
+{
+	struct vmm_spares st;
+
+	memset(&st, 0, sizeof(st));
+	if (ctx->ac_ops != NULL && ctx->ac_ops->vo_spares_stats != NULL)
+		ctx->ac_ops->vo_spares_stats(&st);
+	return json_pack(
+	    "{s:i, s:i, s:I, s:I, s:I}", "target", (json_int_t)st.vs_target,
+	    "ready", (json_int_t)st.vs_ready, "taken", (json_int_t)st.vs_taken,
+	    "missed", (json_int_t)st.vs_missed, "failed",
+	    (json_int_t)st.vs_failed);
+}
+
 void
 api_host_root(const struct api_context *ctx, const struct api_call *call,
 	      struct api_response *rs)
@@ -52,18 +68,20 @@ api_host_root(const struct api_context *ctx, const struct api_call *call,
 	timefmt_rfc3339((int64_t)ctx->ac_started_at_ms, started,
 			sizeof(started));
 	doc = json_pack(
-	    "{s:s, s:s, s:s, s:{s:s, s:s, s:o}, s:{s:i, s:i, s:i, s:i, s:i, "
+	    "{s:s, s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:{s:i, s:i, s:i, s:i, "
+	    "s:i, "
 	    "s:i, "
 	    "s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I}, s:o, s:s, s:i}",
 	    "name", "vmmapid", "version", VMMAPID_VERSION, "api", "v1",
 	    "driver", "name", ctx->ac_driver, "reason", ctx->ac_driver_reason,
-	    "lacks", host_lacks(ctx), "limits", "body_bytes", LIMIT_BODY_BYTES,
-	    "name_len", LIMIT_NAME_LEN, "labels", LIMIT_LABELS, "label_key_len",
-	    LIMIT_LABEL_KEY_LEN, "label_value_len", LIMIT_LABEL_VALUE_LEN,
-	    "description_len", LIMIT_DESCRIPTION_LEN, "cmdline_len",
-	    LIMIT_CMDLINE_LEN, "pptdevs", LIMIT_PPTDEVS, "page_default",
-	    LIMIT_PAGE_DEFAULT, "page_max", LIMIT_PAGE_MAX, "vms", LIMIT_VMS,
-	    "vcpus", (json_int_t)ctx->ac_max_vcpus, "memory_mib",
+	    "lacks", host_lacks(ctx), "spare_vms", host_spares(ctx), "limits",
+	    "body_bytes", LIMIT_BODY_BYTES, "name_len", LIMIT_NAME_LEN,
+	    "labels", LIMIT_LABELS, "label_key_len", LIMIT_LABEL_KEY_LEN,
+	    "label_value_len", LIMIT_LABEL_VALUE_LEN, "description_len",
+	    LIMIT_DESCRIPTION_LEN, "cmdline_len", LIMIT_CMDLINE_LEN, "pptdevs",
+	    LIMIT_PPTDEVS, "page_default", LIMIT_PAGE_DEFAULT, "page_max",
+	    LIMIT_PAGE_MAX, "vms", LIMIT_VMS, "vcpus",
+	    (json_int_t)ctx->ac_max_vcpus, "memory_mib",
 	    (json_int_t)ctx->ac_max_memory_mib, "upload_bytes",
 	    (json_int_t)ctx->ac_upload_max, "principal",
 	    host_principal(&call->ca_rq->rq_principal), "started_at", started,

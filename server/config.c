@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "vmm-driver/vmm.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +29,7 @@ enum {
 	OPT_UPLOAD_MAX,
 	OPT_VMM_GROUP,
 	OPT_MAX_RUNNING,
+	OPT_SPARE_VMS,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -50,6 +53,7 @@ static const struct option long_opts[] = {
     {"upload-max-mib", required_argument, NULL, OPT_UPLOAD_MAX},
     {"vmm-group", required_argument, NULL, OPT_VMM_GROUP},
     {"max-running-per-uid", required_argument, NULL, OPT_MAX_RUNNING},
+    {"spare-vms", required_argument, NULL, OPT_SPARE_VMS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -96,7 +100,10 @@ config_usage(FILE *out)
 	    "(default vmm)\n"
 	    "  --max-running-per-uid N running VMs per non-root uid "
 	    "(default 0: no limit)\n"
-	    "  --help, --version\n");
+	    "  --spare-vms N           VMs made ahead of starts, 0 to %d "
+	    "(default 1)\n"
+	    "  --help, --version\n",
+	    VMM_SPARES_MAX);
 }
 
 static int
@@ -232,6 +239,11 @@ config_apply(struct config *cf, int opt, const char *name, const char *v)
 			return -1;
 		cf->cf_max_running = (unsigned)n;
 		return 0;
+	case OPT_SPARE_VMS:
+		if (parse_uint(name, v, VMM_SPARES_MAX, &n) != 0)
+			return -1;
+		cf->cf_spare_vms = (unsigned)n;
+		return 0;
 	case OPT_UPLOAD_MAX:
 		if (parse_uint(name, v, 1024 * 1024, &n) != 0 || n == 0)
 			goto zero;
@@ -320,6 +332,7 @@ config_parse(struct config *cf, int argc, char **argv)
 	cf->cf_shutdown_timeout = 10;
 	cf->cf_workers = 64;
 	cf->cf_upload_max_mib = 1024;
+	cf->cf_spare_vms = 1;
 	if (set_str(&cf->cf_driver, "auto") != 0)
 		return -1;
 

@@ -32,6 +32,7 @@ struct config {
 	uint64_t cf_upload_max_mib; /* image uploads at most (MiB) */
 	char *cf_vmm_group;         /* name or gid; default "vmm" */
 	unsigned cf_max_running;    /* running VMs per uid (not root); 0: any */
+	unsigned cf_spare_vms;      /* VMs the backend makes ahead; 0: none */
 };
 
 /* Usage text for --help. */

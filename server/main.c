@@ -229,7 +229,7 @@ main(int argc, char **argv)
 	char images_dir[4096];
 	char reason[512];
 	sigset_t sigs, kick;
-	int i, nsocks = 0, have_tcp = 0, sig, rc = 1;
+	int i, nsocks = 0, have_tcp = 0, sig, rc = 1, spares = 0;
 
 	switch (config_parse(&cf, argc, argv)) {
 	case 1:
@@ -330,6 +330,18 @@ main(int argc, char **argv)
 		log_warn("VM runtime");
 		goto out;
 	}
+	/* Signals are blocked and the process has forked for good. */
+	if (cf.cf_spare_vms > 0 && ctx.ac_ops->vo_spares_open != NULL) {
+		if (ctx.ac_ops->vo_spares_open(cf.cf_spare_vms) == 0) {
+			spares = 1;
+			log_info("%s: keeping %u VM(s) made ahead of starts",
+				 ctx.ac_driver, cf.cf_spare_vms);
+		} else {
+			log_warn("%s: VMs made ahead (--spare-vms); starts "
+				 "make their own",
+				 ctx.ac_driver);
+		}
+	}
 	vmrun_autostart(vmrun);
 
 	ctx.ac_vmreg = reg;
@@ -409,6 +421,8 @@ out:
 	for (i = 0; i < nsocks; i++)
 		listen_close(&socks[i]);
 	vmrun_close(vmrun);
+	if (spares)
+		ctx.ac_ops->vo_spares_close();
 	images_close(images);
 	http_jails_free(hjails);
 	jails_close(jails);

@@ -21,11 +21,13 @@
 #ifdef __linux__
 
 #include "vmm-driver/kick.h"
+#include "vmm-driver/spare.h"
 
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +117,8 @@ static struct kvm_cpuid2 *kvm_cpuid; /* KVM_GET_SUPPORTED_CPUID */
  * and kept: two ioctls fewer on every later start.  Under kvm_init_lock.
  */
 static int kvm_caps_known, kvm_has_xcrs, kvm_has_readonly;
+/* VMs made ahead of starts, or NULL (kvm_spares_open). */
+static _Atomic(struct spare_pool *) kvm_spares;
 
 /* ioctl, retried when a signal (a kick) interrupted it. */
 static int
@@ -252,38 +256,40 @@ kvm_vm_free(struct vmm_vm *vm)
 	free(vm);
 }
 
-static int
-kvm_vm_create(const struct vmm_create_params *cp, struct vmm_vm **out)
+/* A VM with room for nvcpus, nothing open yet. */
+static struct vmm_vm *
+kvm_vm_alloc(unsigned nvcpus)
 {
-	struct vmm_vm *vm = NULL;
-	struct kvm_slot all;
-	int devfd = -1, err;
+	struct vmm_vm *vm;
 	unsigned i;
-	void *p;
 
-	if (cp->cp_vcpus < 1 || cp->cp_vcpus > VMM_MAX_VCPUS ||
-	    cp->cp_memory == 0 || cp->cp_memory % KVM_PAGE != 0 ||
-	    cp->cp_memory > KVM_RAM_END_MAX) {
-		errno = EINVAL;
+	vm = calloc(1, sizeof(*vm) + nvcpus * sizeof(vm->vm_vcpus[0]));
+	if (vm == NULL)
+		return NULL;
+	vm->vm_fd = -1;
+	vm->vm_nvcpus = nvcpus;
+	for (i = 0; i < nvcpus; i++)
+		vm->vm_vcpus[i].kc_fd = -1;
+	return vm;
+}
+
+/* KVM_CREATE_VM and what the VM needs before anything else.  0 or -1. */
+static int
+kvm_vm_open(struct vmm_vm *vm)
+{
+	int devfd, err;
+
+	if ((devfd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC)) < 0)
+		return -1;
+	if (kvm_init(devfd) != 0 ||
+	    (vm->vm_fd = kvm_ioctl(devfd, KVM_CREATE_VM, 0)) < 0) {
+		err = errno;
+		close(devfd);
+		errno = err;
 		return -1;
 	}
-	if ((devfd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC)) < 0)
-		goto fail;
-	if (kvm_init(devfd) != 0)
-		goto fail;
-	vm = calloc(1, sizeof(*vm) + cp->cp_vcpus * sizeof(vm->vm_vcpus[0]));
-	if (vm == NULL)
-		goto fail;
-	vm->vm_fd = -1;
-	vm->vm_nvcpus = cp->cp_vcpus;
-	for (i = 0; i < vm->vm_nvcpus; i++)
-		vm->vm_vcpus[i].kc_fd = -1;
-
-	if ((vm->vm_fd = kvm_ioctl(devfd, KVM_CREATE_VM, 0)) < 0)
-		goto fail;
 	/* Only the VM's fds stay open: at most 1 + vCPUs per VM. */
 	close(devfd);
-	devfd = -1;
 	pthread_mutex_lock(&kvm_init_lock);
 	if (!kvm_caps_known) {
 		kvm_has_xcrs =
@@ -298,49 +304,177 @@ kvm_vm_create(const struct vmm_create_params *cp, struct vmm_vm **out)
 	/* Intel without unrestricted guest runs real mode through this TSS;
 	 * elsewhere (AMD, PVM) it is harmless. */
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
-		goto fail;
+		return -1;
+	return 0;
+}
 
-	p = mmap(NULL, cp->cp_memory, PROT_READ | PROT_WRITE,
+/* Guest RAM: size bytes at gpa 0, one writable slot.  0 or -1. */
+static int
+kvm_vm_map(struct vmm_vm *vm, uint64_t size)
+{
+	struct kvm_slot all;
+	void *p;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
-		goto fail;
+		return -1;
 	vm->vm_mem = p;
-	vm->vm_memsize = cp->cp_memory;
+	vm->vm_memsize = size;
 	/* Guest RAM has no place in the daemon's core dumps. */
 	(void)madvise(vm->vm_mem, vm->vm_memsize, MADV_DONTDUMP);
 	all.sl_gpa = 0;
-	all.sl_size = cp->cp_memory;
+	all.sl_size = size;
 	all.sl_ro = 0;
 	if (kvm_slot_set(vm, 0, &all) != 0)
-		goto fail;
+		return -1;
 	vm->vm_slots[0] = all;
 	vm->vm_nslots = 1;
+	return 0;
+}
 
-	for (i = 0; i < vm->vm_nvcpus; i++) {
-		struct kvm_vcpu *vc = &vm->vm_vcpus[i];
+/* KVM_CREATE_VCPU for id, its run page and CPUID.  0 or -1. */
+static int
+kvm_vcpu_open(struct vmm_vm *vm, unsigned id)
+{
+	struct kvm_vcpu *vc = &vm->vm_vcpus[id];
+	void *p;
 
-		if ((vc->kc_fd = kvm_ioctl(vm->vm_fd, KVM_CREATE_VCPU,
-					   (void *)(uintptr_t)i)) < 0)
-			goto fail;
-		p = mmap(NULL, kvm_run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 vc->kc_fd, 0);
-		if (p == MAP_FAILED)
-			goto fail;
-		vc->kc_run = p;
-		if (kvm_vcpu_set_cpuid(vc->kc_fd, i) != 0)
-			goto fail;
-		vc->kc_fresh = 1;
+	if ((vc->kc_fd = kvm_ioctl(vm->vm_fd, KVM_CREATE_VCPU,
+				   (void *)(uintptr_t)id)) < 0)
+		return -1;
+	p = mmap(NULL, kvm_run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 vc->kc_fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	vc->kc_run = p;
+	if (kvm_vcpu_set_cpuid(vc->kc_fd, id) != 0)
+		return -1;
+	vc->kc_fresh = 1;
+	return 0;
+}
+
+/*
+ * A spare (see spare.h): a VM with its TSS and a fresh vCPU 0, no memory
+ * yet.  Every VM we create starts like this, whatever its spec.
+ */
+static void *
+kvm_spare_make(void)
+{
+	struct vmm_vm *vm;
+	int err;
+
+	if ((vm = kvm_vm_alloc(1)) == NULL)
+		return NULL;
+	if (kvm_vm_open(vm) != 0 || kvm_vcpu_open(vm, 0) != 0) {
+		err = errno;
+		kvm_vm_free(vm);
+		errno = err;
+		return NULL;
 	}
+	return vm;
+}
+
+static void
+kvm_spare_discard(void *obj)
+{
+	kvm_vm_free(obj);
+}
+
+/* A spare widened to nvcpus vCPUs (the others not open yet), or NULL. */
+static struct vmm_vm *
+kvm_spare_take(unsigned nvcpus)
+{
+	struct spare_pool *sp = atomic_load(&kvm_spares);
+	struct vmm_vm *vm, *wide;
+	unsigned i;
+
+	if (sp == NULL || (vm = spare_pool_take(sp)) == NULL)
+		return NULL;
+	if (nvcpus == 1)
+		return vm;
+	wide = realloc(vm, sizeof(*vm) + nvcpus * sizeof(vm->vm_vcpus[0]));
+	if (wide == NULL) {
+		kvm_vm_free(vm);
+		return NULL;
+	}
+	for (i = 1; i < nvcpus; i++) {
+		memset(&wide->vm_vcpus[i], 0, sizeof(wide->vm_vcpus[i]));
+		wide->vm_vcpus[i].kc_fd = -1;
+	}
+	wide->vm_nvcpus = nvcpus;
+	return wide;
+}
+
+static int
+kvm_vm_create(const struct vmm_create_params *cp, struct vmm_vm **out)
+{
+	struct vmm_vm *vm;
+	unsigned i, first = 1;
+	int err;
+
+	if (cp->cp_vcpus < 1 || cp->cp_vcpus > VMM_MAX_VCPUS ||
+	    cp->cp_memory == 0 || cp->cp_memory % KVM_PAGE != 0 ||
+	    cp->cp_memory > KVM_RAM_END_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((vm = kvm_spare_take(cp->cp_vcpus)) == NULL) {
+		if ((vm = kvm_vm_alloc(cp->cp_vcpus)) == NULL)
+			return -1;
+		if (kvm_vm_open(vm) != 0)
+			goto fail;
+		first = 0;
+	}
+	if (kvm_vm_map(vm, cp->cp_memory) != 0)
+		goto fail;
+	for (i = first; i < vm->vm_nvcpus; i++)
+		if (kvm_vcpu_open(vm, i) != 0)
+			goto fail;
 	*out = vm;
 	return 0;
 
 fail:
 	err = errno;
-	if (devfd >= 0)
-		close(devfd);
 	kvm_vm_free(vm);
 	errno = err;
 	return -1;
+}
+
+/*
+ * Keeps n spares; see vmm.h.  Only here, not in kvm_vm_create: the pool's
+ * thread must not be started before the daemon forks for good.
+ */
+static int
+kvm_spares_open(unsigned n)
+{
+	struct spare_pool *sp;
+
+	if (atomic_load(&kvm_spares) != NULL) {
+		errno = EBUSY;
+		return -1;
+	}
+	if (spare_pool_open(&sp, n, kvm_spare_make, kvm_spare_discard) != 0)
+		return -1;
+	atomic_store(&kvm_spares, sp);
+	return 0;
+}
+
+static void
+kvm_spares_close(void)
+{
+	spare_pool_close(atomic_exchange(&kvm_spares, NULL));
+}
+
+static void
+kvm_spares_stats(struct vmm_spares *st)
+{
+	struct spare_pool *sp = atomic_load(&kvm_spares);
+
+	if (sp != NULL)
+		spare_pool_stats(sp, st);
+	else
+		memset(st, 0, sizeof(*st));
 }
 
 static void
@@ -1261,6 +1395,9 @@ const struct vmm_ops vmm_kvm_ops = {
     .vo_vm_get_params = kvm_vm_get_params,
     .vo_vm_set_params = kvm_vm_set_params,
     .vo_vm_protect = kvm_vm_protect,
+    .vo_spares_open = kvm_spares_open,
+    .vo_spares_close = kvm_spares_close,
+    .vo_spares_stats = kvm_spares_stats,
 };
 
 #else /* !__linux__ */

@@ -151,6 +151,18 @@ enum vmm_intr_type { VMM_INTR_IRQ = 1, VMM_INTR_NMI };
 
 enum vmm_prot { VMM_PROT_R = 1, VMM_PROT_RW = 3, VMM_PROT_X = 4 };
 
+/* The most VMs a backend keeps made ahead (--spare-vms). */
+#define VMM_SPARES_MAX 8
+
+/* VMs made ahead of starts (--spare-vms): GET /v1 shows these. */
+struct vmm_spares {
+	unsigned vs_target;      /* kept ready when the host is idle */
+	unsigned vs_ready;       /* ready now */
+	unsigned long vs_taken;  /* creates that used one */
+	unsigned long vs_missed; /* creates that found none */
+	unsigned long vs_failed; /* spares that could not be made */
+};
+
 struct vmm_ops {
 	const char *vo_name;
 	/* What the backend cannot do, one sentence each, NULL-terminated:
@@ -184,6 +196,16 @@ struct vmm_ops {
 	/* MPROTECT_EPT's counterpart: gpa and size page-aligned. */
 	int (*vo_vm_protect)(struct vmm_vm *vm, uint64_t gpa, uint64_t size,
 			     unsigned prot);
+	/*
+	 * Optional (NULL where a VM's set-up is cheap): keep n
+	 * (1..VMM_SPARES_MAX) VMs made ahead, which vm_create then finishes
+	 * instead of making one. Open once, after the process has forked for
+	 * good and with every signal the daemon handles blocked; close after
+	 * the last vm_destroy.  stats works at any time (zeros when not open).
+	 */
+	int (*vo_spares_open)(unsigned n);
+	void (*vo_spares_close)(void);
+	void (*vo_spares_stats)(struct vmm_spares *st);
 };
 
 /* The backends compiled in; NULL where not available on this system. */

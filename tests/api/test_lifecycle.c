@@ -216,6 +216,81 @@ test_lifecycle__hello_runs_to_a_halt_and_prints_its_greeting(struct harness *h)
 			 r->hr_body);
 }
 
+/* GET /v1's driver.spare_vms.FIELD. */
+static long long
+spares_field(struct harness *h, const char *field)
+{
+	char dotted[64];
+	struct harness_response *r = harness_get(h, "/v1");
+
+	assert_status(r, 200);
+	snprintf(dotted, sizeof(dotted), "driver.spare_vms.%s", field);
+	if (!json_is_integer(harness_json_at(r->hr_json, dotted)))
+		fail_msg("GET /v1 has no integer %s: %s", dotted, r->hr_body);
+	return json_integer_value(harness_json_at(r->hr_json, dotted));
+}
+
+/* Waits until the backend has a spare VM ready (made at idle priority). */
+static void
+wait_spare_ready(struct harness *h)
+{
+	long long deadline = now_ms() + WAIT_MS;
+
+	while (spares_field(h, "ready") < 1 && now_ms() < deadline)
+		sleep_ms(10);
+	assert_int_equal(spares_field(h, "ready"), 1);
+}
+
+/* hello on 1 and 2 vCPUs: prints its greeting and halts. */
+static void
+run_hello_twice(struct harness *h, int wait_spare)
+{
+	static const char *const vms[] = {"one", "two"};
+	size_t i;
+
+	put_guest(h, "hello");
+	define_vm(h, "one", "hello.bin", "");
+	define_vm(h, "two", "hello.bin", "\"vcpus\":2");
+	for (i = 0; i < 2; i++) {
+		if (wait_spare)
+			wait_spare_ready(h);
+		start_quick_guest(h, vms[i]);
+		assert_json_str(
+		    harness_wait_vm_state(h, vms[i], "stopped", WAIT_MS),
+		    "status.exit_reason", "halted with interrupts disabled");
+		assert_string_equal(console_of(h, vms[i]),
+				    "Hello from vmmapid guest\n");
+	}
+}
+
+static void
+test_lifecycle__starts_finish_vms_made_ahead(struct harness *h)
+{
+	long long taken;
+
+	harness_need_driver(h, "kvm");
+	assert_int_equal(spares_field(h, "target"), 1);
+	wait_spare_ready(h);
+	taken = spares_field(h, "taken");
+	/* One vCPU as made ahead, and one more added to it. */
+	run_hello_twice(h, 1);
+	assert_int_equal(spares_field(h, "taken"), taken + 2);
+	assert_int_equal(spares_field(h, "failed"), 0);
+	/* And the pool is made good again. */
+	wait_spare_ready(h);
+}
+
+static void
+test_lifecycle__without_vms_made_ahead_starts_make_their_own(struct harness *h)
+{
+	harness_need_driver(h, "kvm");
+	run_hello_twice(h, 0);
+	assert_int_equal(spares_field(h, "target"), 0);
+	assert_int_equal(spares_field(h, "ready"), 0);
+	assert_int_equal(spares_field(h, "taken"), 0);
+	assert_int_equal(spares_field(h, "missed"), 0);
+}
+
 static void
 test_lifecycle__exit3_stops_with_the_debug_exit_status(struct harness *h)
 {
@@ -976,6 +1051,10 @@ main(void)
 	    HARNESS_CASE(
 		test_lifecycle__hello_runs_to_a_halt_and_prints_its_greeting,
 		0),
+	    HARNESS_CASE(test_lifecycle__starts_finish_vms_made_ahead, 0),
+	    HARNESS_CASE_ARGS(
+		test_lifecycle__without_vms_made_ahead_starts_make_their_own, 0,
+		"--spare-vms", "0"),
 	    HARNESS_CASE(test_lifecycle__exit3_stops_with_the_debug_exit_status,
 			 0),
 	    HARNESS_CASE(

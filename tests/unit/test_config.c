@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "server/config.h"
+#include "vmm-driver/vmm.h"
 
 struct fx {
 	char f_dir[64];
@@ -132,6 +133,7 @@ test_config__no_arguments_gives_the_defaults(void **state)
 	assert_int_equal(cf->cf_conn_timeout, 60);
 	assert_int_equal(cf->cf_shutdown_timeout, 10);
 	assert_int_equal(cf->cf_workers, 64);
+	assert_int_equal(cf->cf_spare_vms, 1);
 	assert_null(cf->cf_pidfile);
 }
 
@@ -349,6 +351,19 @@ test_config__workers_limit(void **state)
 	assert_int_equal(fx->f_cf.cf_workers, 1024);
 	assert_int_equal(PARSE(fx, "--workers", "1025"), -1);
 	assert_int_equal(PARSE(fx, "--workers", "0"), -1);
+}
+
+static void
+test_config__spare_vms_limit(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(PARSE(fx, "--spare-vms", "8"), 0);
+	assert_int_equal(fx->f_cf.cf_spare_vms, VMM_SPARES_MAX);
+	assert_int_equal(PARSE(fx, "--spare-vms", "0"), 0);
+	assert_int_equal(fx->f_cf.cf_spare_vms, 0);
+	assert_int_equal(PARSE(fx, "--spare-vms", "9"), -1);
+	assert_int_equal(PARSE(fx, "--spare-vms", "-1"), -1);
 }
 
 static void
@@ -646,6 +661,7 @@ main(void)
 	    T(test_config__max_vcpus_limit),
 	    T(test_config__http_threads_limit),
 	    T(test_config__workers_limit),
+	    T(test_config__spare_vms_limit),
 	    T(test_config__connection_limit_limit),
 	    T(test_config__timeout_limits),
 	    T(test_config__max_memory_limit),

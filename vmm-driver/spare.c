@@ -1,0 +1,162 @@
+/*
+ * Objects made ahead of need (see spare.h).
+ */
+#include "vmm-driver/spare.h"
+
+#include "core/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* After a failed make, the next try waits this long. */
+#define SPARE_RETRY_S 1
+
+struct spare_pool {
+	spare_make_fn sp_make;
+	spare_discard_fn sp_discard;
+	unsigned sp_target;
+	pthread_t sp_thread;
+	/* sp_lock guards everything below. */
+	pthread_mutex_t sp_lock;
+	pthread_cond_t sp_cond; /* a take, or sp_stop; CLOCK_MONOTONIC */
+	void *sp_ready[VMM_SPARES_MAX];
+	unsigned sp_nready;
+	int sp_stop;
+	int sp_warned; /* a failure logged, none succeeded since */
+	unsigned long sp_taken, sp_missed, sp_failed;
+};
+
+/* Waits on sp_cond for a take, sp_stop, or s seconds.  sp_lock held. */
+static void
+spare_wait(struct spare_pool *sp, unsigned s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += s;
+	(void)pthread_cond_timedwait(&sp->sp_cond, &sp->sp_lock, &ts);
+}
+
+static void *
+spare_main(void *arg)
+{
+	struct spare_pool *sp = arg;
+	struct sched_param none = {0};
+	void *obj;
+	int err;
+
+	/* Idle priority: refills only use CPU time nobody else wants. */
+	(void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+	pthread_mutex_lock(&sp->sp_lock);
+	while (!sp->sp_stop) {
+		if (sp->sp_nready >= sp->sp_target) {
+			pthread_cond_wait(&sp->sp_cond, &sp->sp_lock);
+			continue;
+		}
+		pthread_mutex_unlock(&sp->sp_lock);
+		obj = sp->sp_make();
+		err = errno;
+		pthread_mutex_lock(&sp->sp_lock);
+		if (obj == NULL) {
+			sp->sp_failed++;
+			if (!sp->sp_warned)
+				log_warnx("spare: making one ahead failed "
+					  "(%s); retrying every %d s",
+					  strerror(err), SPARE_RETRY_S);
+			sp->sp_warned = 1;
+			spare_wait(sp, SPARE_RETRY_S);
+			continue;
+		}
+		sp->sp_warned = 0;
+		sp->sp_ready[sp->sp_nready++] = obj;
+	}
+	pthread_mutex_unlock(&sp->sp_lock);
+	return NULL;
+}
+
+/*
+ * Starts the pool; see spare.h.
+ */
+int
+spare_pool_open(struct spare_pool **out, unsigned target, spare_make_fn make,
+		spare_discard_fn discard)
+{
+	struct spare_pool *sp;
+	pthread_condattr_t ca;
+	int err;
+
+	if (target < 1 || target > VMM_SPARES_MAX || make == NULL ||
+	    discard == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((sp = calloc(1, sizeof(*sp))) == NULL)
+		return -1;
+	sp->sp_make = make;
+	sp->sp_discard = discard;
+	sp->sp_target = target;
+	pthread_mutex_init(&sp->sp_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&sp->sp_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((err = pthread_create(&sp->sp_thread, NULL, spare_main, sp)) != 0) {
+		pthread_cond_destroy(&sp->sp_cond);
+		pthread_mutex_destroy(&sp->sp_lock);
+		free(sp);
+		errno = err;
+		return -1;
+	}
+	*out = sp;
+	return 0;
+}
+
+void *
+spare_pool_take(struct spare_pool *sp)
+{
+	void *obj = NULL;
+
+	pthread_mutex_lock(&sp->sp_lock);
+	if (sp->sp_nready > 0) {
+		obj = sp->sp_ready[--sp->sp_nready];
+		sp->sp_taken++;
+		pthread_cond_signal(&sp->sp_cond);
+	} else {
+		sp->sp_missed++;
+	}
+	pthread_mutex_unlock(&sp->sp_lock);
+	return obj;
+}
+
+void
+spare_pool_stats(struct spare_pool *sp, struct vmm_spares *st)
+{
+	pthread_mutex_lock(&sp->sp_lock);
+	st->vs_target = sp->sp_target;
+	st->vs_ready = sp->sp_nready;
+	st->vs_taken = sp->sp_taken;
+	st->vs_missed = sp->sp_missed;
+	st->vs_failed = sp->sp_failed;
+	pthread_mutex_unlock(&sp->sp_lock);
+}
+
+void
+spare_pool_close(struct spare_pool *sp)
+{
+	if (sp == NULL)
+		return;
+	pthread_mutex_lock(&sp->sp_lock);
+	sp->sp_stop = 1;
+	pthread_cond_signal(&sp->sp_cond);
+	pthread_mutex_unlock(&sp->sp_lock);
+	pthread_join(sp->sp_thread, NULL);
+	while (sp->sp_nready > 0)
+		sp->sp_discard(sp->sp_ready[--sp->sp_nready]);
+	pthread_cond_destroy(&sp->sp_cond);
+	pthread_mutex_destroy(&sp->sp_lock);
+	free(sp);
+}
