@@ -7,13 +7,22 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+/*
+ * A refill waits this long after the last take: the start that took the
+ * spare is through by then (~1 ms on this PVM host, far less on hardware
+ * KVM), and the refill does not compete with it for the CPU or for the
+ * kernel locks VM creation takes (mmap_lock among them, which every page
+ * fault of the daemon needs too).
+ */
+#define SPARE_QUIET_US 1000ULL
+
 /* After a failed make, the next try waits this long. */
-#define SPARE_RETRY_S 1
+#define SPARE_RETRY_US 1000000ULL
 
 struct spare_pool {
 	spare_make_fn sp_make;
@@ -26,18 +35,28 @@ struct spare_pool {
 	void *sp_ready[VMM_SPARES_MAX];
 	unsigned sp_nready;
 	int sp_stop;
-	int sp_warned; /* a failure logged, none succeeded since */
+	int sp_warned;         /* a failure logged, none succeeded since */
+	uint64_t sp_last_take; /* monotonic µs */
 	unsigned long sp_taken, sp_missed, sp_failed;
 };
 
-/* Waits on sp_cond for a take, sp_stop, or s seconds.  sp_lock held. */
-static void
-spare_wait(struct spare_pool *sp, unsigned s)
+static uint64_t
+spare_now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += s;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Waits on sp_cond for a take, sp_stop, or until (µs).  sp_lock held. */
+static void
+spare_wait_until(struct spare_pool *sp, uint64_t until)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(until / 1000000);
+	ts.tv_nsec = (long)(until % 1000000) * 1000;
 	(void)pthread_cond_timedwait(&sp->sp_cond, &sp->sp_lock, &ts);
 }
 
@@ -45,16 +64,20 @@ static void *
 spare_main(void *arg)
 {
 	struct spare_pool *sp = arg;
-	struct sched_param none = {0};
+	uint64_t now;
 	void *obj;
 	int err;
 
-	/* Idle priority: refills only use CPU time nobody else wants. */
-	(void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
 	pthread_mutex_lock(&sp->sp_lock);
 	while (!sp->sp_stop) {
 		if (sp->sp_nready >= sp->sp_target) {
 			pthread_cond_wait(&sp->sp_cond, &sp->sp_lock);
+			continue;
+		}
+		/* Not while the start that took one is still under way. */
+		now = spare_now_us();
+		if (now < sp->sp_last_take + SPARE_QUIET_US) {
+			spare_wait_until(sp, sp->sp_last_take + SPARE_QUIET_US);
 			continue;
 		}
 		pthread_mutex_unlock(&sp->sp_lock);
@@ -65,10 +88,11 @@ spare_main(void *arg)
 			sp->sp_failed++;
 			if (!sp->sp_warned)
 				log_warnx("spare: making one ahead failed "
-					  "(%s); retrying every %d s",
-					  strerror(err), SPARE_RETRY_S);
+					  "(%s); retrying every %llu s",
+					  strerror(err),
+					  SPARE_RETRY_US / 1000000);
 			sp->sp_warned = 1;
-			spare_wait(sp, SPARE_RETRY_S);
+			spare_wait_until(sp, spare_now_us() + SPARE_RETRY_US);
 			continue;
 		}
 		sp->sp_warned = 0;
@@ -121,6 +145,7 @@ spare_pool_take(struct spare_pool *sp)
 	void *obj = NULL;
 
 	pthread_mutex_lock(&sp->sp_lock);
+	sp->sp_last_take = spare_now_us();
 	if (sp->sp_nready > 0) {
 		obj = sp->sp_ready[--sp->sp_nready];
 		sp->sp_taken++;

@@ -1,13 +1,16 @@
 /*
  * Spares: a few objects made ahead of need, for a backend whose set-up is
- * slow (kvm.c keeps VMs with their first vCPU created: that is ~500 µs of
- * a start on a hardware host, and more under PVM).
+ * slow (kvm.c keeps VMs with their first vCPU and guest RAM: that is
+ * ~300-800 µs of a start on this PVM host).
  *
- * One thread per pool makes them, at SCHED_IDLE: a refill runs on CPU time
- * nobody else wants, so it never slows the start that took the last spare,
- * and under a steady load it may not run at all (the starts then do their
- * own set-up, as without a pool).  A failed make is retried after a second
- * and logged once until one succeeds again.
+ * One thread per pool makes them, at normal priority, but only once a
+ * millisecond has passed since the last take: a refill never competes
+ * with the start that took the spare.  (An idle-priority thread was tried
+ * first: it could hold kernel locks VM creation takes, mmap_lock among
+ * them, while preempted, and stall the start's own page faults.)  When
+ * starts come faster than that, they find the pool empty and do their own
+ * set-up, as without a pool.  A failed make is retried after a second and
+ * logged once until one succeeds again.
  */
 #ifndef VMMAPID_VMM_DRIVER_SPARE_H
 #define VMMAPID_VMM_DRIVER_SPARE_H

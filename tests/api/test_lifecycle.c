@@ -230,7 +230,7 @@ spares_field(struct harness *h, const char *field)
 	return json_integer_value(harness_json_at(r->hr_json, dotted));
 }
 
-/* Waits until the backend has a spare VM ready (made at idle priority). */
+/* Waits until the backend has a spare VM ready (made 1 ms after a take). */
 static void
 wait_spare_ready(struct harness *h)
 {
