@@ -523,9 +523,12 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 	 * of the two, not their sum.  Nothing records "starting": after a
 	 * crash vmrun_open makes every live state "stopped", so it would buy
 	 * nothing but a second commit.  The answer waits for both halves, so
-	 * a 2xx still means the run is on disk.  The guest may run (even
-	 * end) before its record is: a guest that ended is recorded after
-	 * "running", by the reaper, which waits for vt_lock.
+	 * a 2xx still means the run is on disk.  The guest itself runs only
+	 * once the record is on disk (runner_go): its first console byte
+	 * cannot reach a client before the answer does anyway, and on the
+	 * kvm_pvm host a guest executing during the commit made its
+	 * fdatasync ~4 times slower.  A guest that ends at once is recorded
+	 * after "running", by the reaper, which waits for vt_lock.
 	 */
 	pthread_mutex_lock(&vr->vr_lock);
 	vt->vt_run++;
@@ -551,10 +554,9 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 		goto unpin;
 	}
 	if (recorded != 0) {
-		/* Not on record, so it must not run (nothing else is
-		 * written: the row is as it was, or gone). */
-		(void)runner_stop(runner, 0, 1);
-		runner_free(runner);
+		/* Not on record, so it must not run, and has not (nothing
+		 * else is written: the row is as it was, or gone). */
+		runner_cancel(runner);
 		if (rec_err == ENOENT)
 			snprintf(why, len, "VM %s was deleted while it started",
 				 name);
@@ -564,6 +566,7 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 		errno = rec_err;
 		goto unpin;
 	}
+	runner_go(runner);
 	vmrt_set_runner(vr, vt, runner);
 	log_info("vm %s: running (%s, %u vCPUs, %llu MiB)", name,
 		 vr->vr_ops->vo_name, cfg.rc_vcpus,

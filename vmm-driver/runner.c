@@ -15,9 +15,9 @@
  *
  * The start of a run: vCPU 0's thread creates the backend VM and loads
  * the image (runner_setup) while the caller of runner_begin goes on (vmrun
- * records the run meanwhile); the other threads wait for r_go, which
- * vCPU 0's thread gives once the VM is ready and every thread exists.
- * runner_ready waits for that outcome.
+ * records the run meanwhile); runner_ready waits for that outcome.  The
+ * threads then wait for r_go, which the caller gives with runner_go once
+ * the run is on record (or runner_cancel instead).
  *
  * The end of a run: the first reason wins (r_end), every thread leaves
  * its loop, and the last one out destroys the backend VM, closes the
@@ -59,8 +59,10 @@
 #define RUNNER_NMI_VECTOR 2
 #define RUNNER_NVECTORS 256
 
-/* How long runner_ready spins before it sleeps (see there). */
+/* How long runner_ready, and vCPU 0 waiting for runner_go, spin before
+ * they sleep (see runner_spin). */
 #define RUNNER_READY_SPIN_US 300
+#define RUNNER_GO_SPIN_US 500
 
 /* Console bytes gathered from one exit before they are handed over. */
 #define RUNNER_TX_BATCH 64
@@ -126,6 +128,7 @@ struct runner {
 	int r_spawned;           /* every vCPU thread exists (runner_begin) */
 	int r_setup_done;        /* vCPU 0's thread set the VM up, or failed */
 	atomic_int r_setup_seen; /* r_setup_done, for runner_ready's spin */
+	atomic_int r_go_seen;    /* r_go, for vCPU 0's spin */
 	int r_setup_err;         /* how it failed (errno), 0: it did not */
 	int r_end;               /* the run is ending: r_exit says how */
 	int r_ended;             /* the VM is gone and rc_on_exit returned */
@@ -594,13 +597,37 @@ runner_vcpu_leave(struct runner *r)
 	pthread_cond_broadcast(&r->r_ctl);
 }
 
+static uint64_t
+runner_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /*
- * The set-up of a run, on vCPU 0's thread: creates the backend VM, loads
- * the image, then (once every vCPU thread exists) opens the console and
- * lets the threads run; or, when anything failed, makes them leave.
- * Either way r_setup_done tells runner_ready.  Threads wait for r_go:
- * nothing of this run reaches the console before it is open, and a failed
- * start leaves the console as it was.
+ * Waits up to us for *flag, yielding the CPU between looks, so that a wait
+ * that is usually short ends without a sleep and the cross-CPU wake-up
+ * after it (~100 µs on the kvm_pvm host).  The caller then waits on its
+ * condition as usual.  Used only at a start, for a few hundred µs.
+ */
+static void
+runner_spin(atomic_int *flag, unsigned us)
+{
+	uint64_t until = runner_now_us() + us;
+
+	while (!atomic_load(flag) && runner_now_us() < until)
+		sched_yield();
+}
+
+/*
+ * The set-up of a run, on vCPU 0's thread: creates the backend VM and
+ * loads the image; once every vCPU thread exists, r_setup_done tells
+ * runner_ready.  On success the threads wait for runner_go (r_go), which
+ * opens the console; when anything failed, they leave at once.  Nothing
+ * of a run reaches the console before it is open, and a failed start
+ * leaves the console as it was.
  */
 static void
 runner_setup(struct runner *r)
@@ -628,17 +655,13 @@ runner_setup(struct runner *r)
 		pthread_cond_wait(&r->r_cond, &r->r_lock);
 	if (err == 0 && !r->r_abort) {
 		runner_vcpus_init(r);
-		/* Nothing aborts a run once every thread exists. */
-		pthread_mutex_unlock(&r->r_lock);
-		console_open(r->r_console);
-		pthread_mutex_lock(&r->r_lock);
 	} else {
 		r->r_abort = 1;
 		r->r_end = 1; /* threads leave without touching the VM */
+		r->r_go = 1;
 		if (err == 0)
 			err = ECANCELED; /* runner_begin knows why */
 	}
-	r->r_go = 1;
 	r->r_setup_err = err;
 	r->r_setup_done = 1;
 	atomic_store(&r->r_setup_seen, 1);
@@ -667,8 +690,11 @@ runner_vcpu_main(void *arg)
 	snprintf(tname, sizeof(tname), "vcpu%u/%s", rv->rv_id, r->r_name);
 	(void)pthread_setname_np(pthread_self(), tname);
 
-	if (rv->rv_id == 0)
+	if (rv->rv_id == 0) {
 		runner_setup(r);
+		/* The record's commit is under way: see runner_spin. */
+		runner_spin(&r->r_go_seen, RUNNER_GO_SPIN_US);
+	}
 	pthread_mutex_lock(&r->r_lock);
 	while (!r->r_go)
 		pthread_cond_wait(&r->r_cond, &r->r_lock);
@@ -907,15 +933,6 @@ runner_begin(const struct runner_config *cfg, struct runner **out)
 	return 0;
 }
 
-static uint64_t
-runner_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /*
  * Waits for runner_setup.  On failure the threads are gone, and so are
  * the VM and the runner: nothing is left behind.
@@ -923,17 +940,11 @@ runner_now_us(void)
 int
 runner_ready(struct runner *r)
 {
-	uint64_t until = runner_now_us() + RUNNER_READY_SPIN_US;
 	int err;
 
-	/*
-	 * The caller commits the run's record meanwhile, and the set-up
-	 * mostly ends within a few hundred microseconds of that: a short
-	 * spin spares the sleep and cross-CPU wake-up (~100 µs here) that a
-	 * condition wait would add to every start.
-	 */
-	while (!atomic_load(&r->r_setup_seen) && runner_now_us() < until)
-		sched_yield();
+	/* The caller committed the run's record meanwhile; the set-up
+	 * mostly ends within a few hundred µs of that. */
+	runner_spin(&r->r_setup_seen, RUNNER_READY_SPIN_US);
 	pthread_mutex_lock(&r->r_lock);
 	while (!r->r_setup_done)
 		pthread_cond_wait(&r->r_ctl, &r->r_lock);
@@ -954,8 +965,40 @@ runner_start(const struct runner_config *cfg, struct runner **out)
 
 	if (runner_begin(cfg, &r) != 0 || runner_ready(r) != 0)
 		return -1;
+	runner_go(r);
 	*out = r;
 	return 0;
+}
+
+/*
+ * Lets a run that runner_ready reported ready go: the console is opened
+ * for it and every vCPU thread enters the guest.
+ */
+void
+runner_go(struct runner *r)
+{
+	console_open(r->r_console);
+	pthread_mutex_lock(&r->r_lock);
+	r->r_go = 1;
+	atomic_store(&r->r_go_seen, 1);
+	pthread_cond_broadcast(&r->r_cond);
+	pthread_mutex_unlock(&r->r_lock);
+}
+
+/*
+ * Instead of runner_go: the guest never runs, and the threads, the VM and
+ * the runner are gone (the console untouched, rc_on_exit not called).
+ */
+void
+runner_cancel(struct runner *r)
+{
+	pthread_mutex_lock(&r->r_lock);
+	r->r_abort = 1;
+	r->r_end = 1;
+	r->r_go = 1;
+	pthread_cond_broadcast(&r->r_cond);
+	pthread_mutex_unlock(&r->r_lock);
+	runner_discard(r);
 }
 
 /* Parks every vCPU; EINVAL unless running (or when the run ends). */

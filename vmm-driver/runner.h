@@ -69,26 +69,34 @@ struct runner_config {
 /*
  * Creates the VM, loads the image, starts the vCPU threads.  -1 with
  * errno (EINVAL: the image does not fit; the backend's errno otherwise)
- * and nothing left behind.  runner_begin followed by runner_ready.
+ * and nothing left behind.  runner_begin, runner_ready, runner_go.
  */
 int runner_start(const struct runner_config *cfg, struct runner **out);
 
 /*
- * runner_start in two halves, so that the caller can do something else
- * (record the run) while the VM is being set up.  runner_begin checks the
+ * runner_start in steps, so that the caller can do something else (record
+ * the run) while the VM is being set up.  runner_begin checks the
  * configuration (EINVAL as above) and starts the vCPU threads, vCPU 0's
  * creating the VM and loading the image; it returns without waiting for
- * that.  The guest runs as soon as its VM is ready, without waiting for
- * runner_ready.
+ * that.
  *
- * runner_ready waits for the set-up: 0 when the guest runs (it may even
- * have ended: rc_on_exit is called as usual), or -1 with the backend's
- * errno, the runner then freed (nothing left behind, rc_on_exit never
- * called, the console neither opened nor written).  It must be called
- * once, before any other call on the runner.
+ * runner_ready waits for the set-up: 0 when the VM is ready, or -1 with
+ * the backend's errno, the runner then freed (nothing left behind,
+ * rc_on_exit never called, the console neither opened nor written).  It
+ * must be called once, before any other call on the runner.
+ *
+ * After a 0 from runner_ready, exactly one of: runner_go, which opens the
+ * console and lets the guest run (it may end at once: rc_on_exit is
+ * called as usual); or runner_cancel, which frees everything without the
+ * guest having run an instruction (the console untouched).  The guest
+ * waits for this on purpose: on the kvm_pvm host the run's record
+ * committed ~4 times slower while the guest executed (docs/benchmarks.md),
+ * and a run nobody could record never starts.
  */
 int runner_begin(const struct runner_config *cfg, struct runner **out);
 int runner_ready(struct runner *r);
+void runner_go(struct runner *r);
+void runner_cancel(struct runner *r);
 
 /* Every vCPU out of vcpu_run and parked / running again. EINVAL if the
  * runner is not running / paused. */

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -208,6 +209,7 @@ static struct vmm_vm *f_last_vm;
 static int f_injected[8]; /* vectors the fake took, in order; NMI -2 */
 static int f_ninjected;
 static int f_reset_errno; /* set: every vcpu_reset fails with it */
+static atomic_int f_runs; /* vcpu_run calls, every VM */
 
 static int
 fake_vm_create(const struct vmm_create_params *cp, struct vmm_vm **out)
@@ -262,6 +264,7 @@ fake_vcpu_run(struct vmm_vm *vm, unsigned id, struct vmm_exit *ex)
 	const struct fstep *s;
 
 	memset(ex, 0, sizeof(*ex));
+	atomic_fetch_add(&f_runs, 1);
 	pthread_mutex_lock(&vm->fv_lock);
 	if (id == 0 && vm->fv_prev_in) {
 		vm->fv_last_in = vm->fv_io[0];
@@ -437,8 +440,8 @@ frun_on_exit(void *cls, const struct runner_exit *ex)
 
 /*
  * Starts a run of script whose steps from gate on wait for fake_open:
- * the guest may run as soon as its VM exists, before runner_start
- * returns, so a test that must act first closes the gate here.
+ * the guest may run before runner_start returns, so a test that must act
+ * first closes the gate here.
  */
 static void
 frun_start_gated(struct frun *f, const struct fstep *script, size_t len,
@@ -735,6 +738,79 @@ count_exit(void *cls, const struct runner_exit *ex)
  * answered 0, and leaves nothing: no VM, no exit callback, the console
  * untouched.
  */
+/*
+ * Between runner_ready and runner_go the guest waits (the caller records
+ * the run meanwhile); runner_cancel then frees everything without the
+ * guest having run, and runner_go lets it run.
+ */
+static void
+test_runner__the_guest_waits_for_go_and_never_runs_if_cancelled(void **state)
+{
+	static const uint8_t image[] = {0xeb, 0xfe};
+	static const struct fstep s[] = {
+	    OUT(0x3f8, 'x'),
+	    {VMM_EXIT_IO, 0x501, 0, 1, 0, F_NOIF},
+	};
+	struct timespec pause = {0, 50 * 1000 * 1000}, tick = {0, 10000000};
+	struct runner_config cfg;
+	struct console *c = console_new(4096, 64);
+	struct runner *r;
+	int exits = 0, alive, runs, i;
+	uint64_t off = 0, lost;
+	char buf[8];
+
+	(void)state;
+	assert_non_null(c);
+	console_close(c); /* as a stopped VM's is */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.rc_ops = &fake_ops;
+	cfg.rc_name = "held";
+	cfg.rc_vcpus = 2;
+	cfg.rc_memory = 0x2000;
+	cfg.rc_image = image;
+	cfg.rc_image_len = sizeof(image);
+	cfg.rc_load_address = 0x1000;
+	cfg.rc_console = c;
+	cfg.rc_on_exit = count_exit;
+	cfg.rc_cls = &exits;
+	f_script = s;
+	f_script_len = sizeof(s) / sizeof(s[0]);
+	f_gate = (size_t)-1;
+	pthread_mutex_lock(&f_lock);
+	alive = f_vms_alive;
+	pthread_mutex_unlock(&f_lock);
+	runs = atomic_load(&f_runs);
+
+	assert_int_equal(runner_begin(&cfg, &r), 0);
+	assert_int_equal(runner_ready(r), 0);
+	nanosleep(&pause, NULL); /* time enough to run, were it allowed */
+	assert_int_equal(atomic_load(&f_runs), runs);
+	pthread_mutex_lock(&f_lock);
+	assert_int_equal(f_vms_alive, alive + 1);
+	pthread_mutex_unlock(&f_lock);
+	runner_cancel(r);
+	assert_int_equal(atomic_load(&f_runs), runs);
+	pthread_mutex_lock(&f_lock);
+	assert_int_equal(f_vms_alive, alive);
+	pthread_mutex_unlock(&f_lock);
+	assert_int_equal(exits, 0);
+	assert_int_equal(console_is_closed(c), 1);
+	assert_int_equal(console_end(c), 0);
+
+	/* The same start, let go: it runs, prints and powers off. */
+	assert_int_equal(runner_begin(&cfg, &r), 0);
+	assert_int_equal(runner_ready(r), 0);
+	runner_go(r);
+	for (i = 0; i < 1000 && __atomic_load_n(&exits, __ATOMIC_SEQ_CST) == 0;
+	     i++)
+		nanosleep(&tick, NULL);
+	assert_int_equal(__atomic_load_n(&exits, __ATOMIC_SEQ_CST), 1);
+	assert_int_equal(console_read(c, &off, buf, sizeof(buf), &lost), 1);
+	assert_int_equal(buf[0], 'x');
+	runner_free(r);
+	console_free(c);
+}
+
 static void
 test_runner__a_failed_setup_leaves_nothing_behind(void **state)
 {
@@ -817,6 +893,8 @@ main(void)
 		test_runner__pause_stop_and_counts_of_a_spinning_fake),
 	    cmocka_unit_test(test_runner__interrupt_waits_for_if),
 	    cmocka_unit_test(test_runner__a_failed_setup_leaves_nothing_behind),
+	    cmocka_unit_test(
+		test_runner__the_guest_waits_for_go_and_never_runs_if_cancelled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
