@@ -20,6 +20,8 @@
 /* Longest graceful stop a caller may ask for (?timeout=, seconds). */
 #define LIFECYCLE_STOP_TIMEOUT_MAX 3600
 #define LIFECYCLE_STOP_TIMEOUT_DEFAULT 10
+/* How long a monitor-mode start waits for the guest's first output. */
+#define LIFECYCLE_FIRST_OUTPUT_US 300
 
 /* Answers the outcome of a lifecycle operation. */
 static void
@@ -185,6 +187,12 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	lm->lm_vmrun = ctx->ac_vmrun;
 	snprintf(lm->lm_name, sizeof(lm->lm_name), "%s", name);
 	lm->lm_run = vmrun_current_run(ctx->ac_vmrun, name);
+	/*
+	 * A guest that prints at once (most do: a boot banner) has output
+	 * within a few hundred µs of runner_go: sent with the headers, it
+	 * saves the stream a park and a cross-thread wake-up.
+	 */
+	(void)console_wait_past(c, offset, LIFECYCLE_FIRST_OUTPUT_US);
 	if (api_console_follow(c, offset, "text/plain; charset=utf-8",
 			       lifecycle_monitor_end, lm, rs) != 0) {
 		lifecycle_monitor_end(lm);

@@ -59,6 +59,14 @@ size_t console_read(struct console *c, uint64_t *offset, void *buf, size_t len,
 uint64_t console_end(struct console *c);
 
 /*
+ * Waits at most us microseconds, yielding the CPU, for output past offset
+ * or the end of the run; 1 when either came, else 0.  For a stream about
+ * to begin: output that is imminent then goes out with the stream's first
+ * write instead of after a park and a wake-up.
+ */
+int console_wait_past(struct console *c, uint64_t offset, unsigned us);
+
+/*
  * How many bytes console_read would return from *offset on (with no limit
  * on len), and in *closed whether the run has ended, both at one instant:
  * with *closed set, no more output will come before console_open.  Moves

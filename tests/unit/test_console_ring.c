@@ -491,10 +491,50 @@ test_console__the_rings_cost_memory_only_once_written(void **state)
 	free(full);
 }
 
+static void *
+late_put(void *arg)
+{
+	struct timespec ts = {0, 2 * 1000 * 1000};
+
+	nanosleep(&ts, NULL);
+	console_put(arg, "late", 4);
+	return NULL;
+}
+
+/*
+ * console_wait_past: at once when output past the offset is there or the
+ * run has ended, when output comes during the wait, and 0 when nothing
+ * came in time.
+ */
+static void
+test_console__wait_past_returns_on_output_end_or_time(void **state)
+{
+	struct console *c = console_new(64, 4);
+	pthread_t t;
+
+	(void)state;
+	assert_non_null(c);
+	console_open(c);
+	assert_int_equal(console_wait_past(c, 0, 1000), 0);
+	console_put(c, "ab", 2);
+	assert_int_equal(console_wait_past(c, 0, 0), 1);
+	assert_int_equal(console_wait_past(c, 1, 0), 1);
+	assert_int_equal(console_wait_past(c, 2, 1000), 0);
+	assert_int_equal(pthread_create(&t, NULL, late_put, c), 0);
+	assert_int_equal(console_wait_past(c, 2, 10 * 1000 * 1000), 1);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(console_end(c), 6);
+	console_close(c);
+	assert_int_equal(console_wait_past(c, 6, 10 * 1000 * 1000), 1);
+	console_free(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(
+		test_console__wait_past_returns_on_output_end_or_time),
 	    cmocka_unit_test(
 		test_console__offsets_wrap_and_count_the_lost_bytes),
 	    cmocka_unit_test(test_console__sizes_of_0_are_einval),
