@@ -43,6 +43,8 @@ struct api_kv {
 
 #define API_MAX_QUERY 32
 
+struct route; /* an entry of api/router.c's table */
+
 struct api_request {
 	enum api_method rq_method;
 	const char *rq_method_name;
@@ -65,6 +67,16 @@ struct api_request {
 	int rq_body_fd;
 	const char *rq_body_path;
 	struct principal rq_principal;
+	/*
+	 * The route of (rq_method, rq_path), found once by api_route_resolve
+	 * (rq_routed): libmicrohttpd calls the access handler several times
+	 * per request, and each look at the table scanned all of it.
+	 * rq_route is NULL when no route answers the method; rq_allowed has
+	 * the methods the path answers.  Unresolved, every look scans.
+	 */
+	const struct route *rq_route;
+	unsigned rq_allowed;
+	int rq_routed;
 };
 
 /*
@@ -148,11 +160,14 @@ struct api_context {
 void api_handle(const struct api_context *ctx, const struct api_request *rq,
 		struct api_response *rs);
 
+/* Finds rq's route once: sets rq_route, rq_allowed and rq_routed. */
+void api_route_resolve(struct api_request *rq);
+
 /*
- * Whether the route matching method and path may block; server/ runs those
- * on a worker thread with the connection suspended.  Unknown routes: 0.
+ * Whether rq's route may block; server/ runs those on a worker thread
+ * with the connection suspended.  Unknown routes: 0.
  */
-int api_route_blocks(enum api_method method, const char *path);
+int api_route_blocks(const struct api_request *rq);
 
 /*
  * Whether a request for a route that may block should run on the calling
@@ -160,16 +175,16 @@ int api_route_blocks(enum api_method method, const char *path);
  * while no commit is under way (they commit at once).  Otherwise server/
  * hands the request to a worker.
  */
-int api_route_inline(const struct api_context *ctx, enum api_method method,
-		     const char *path);
+int api_route_inline(const struct api_context *ctx,
+		     const struct api_request *rq);
 
 /*
- * Whether the route matching method and path takes a file upload (its
- * body is spooled to a file rather than kept in memory), and whether it
- * needs no principal.  Unknown routes: 0.
+ * Whether rq's route takes a file upload (its body is spooled to a file
+ * rather than kept in memory), and whether it needs no principal.
+ * Unknown routes: 0.
  */
-int api_route_uploads(enum api_method method, const char *path);
-int api_route_public(enum api_method method, const char *path);
+int api_route_uploads(const struct api_request *rq);
+int api_route_public(const struct api_request *rq);
 
 /* Frees what a response owns; safe on a zeroed response. */
 void api_response_clear(struct api_response *rs);

@@ -205,8 +205,7 @@ route_method_ok(const struct route *rt, enum api_method m)
 }
 
 static const struct route *
-route_find(enum api_method m, const char *path, unsigned *allowed,
-	   struct api_call *call)
+route_find(enum api_method m, const char *path, unsigned *allowed)
 {
 	const struct route *found = NULL;
 	size_t i;
@@ -222,32 +221,46 @@ route_find(enum api_method m, const char *path, unsigned *allowed,
 		if (found == NULL && route_method_ok(rt, m))
 			found = rt;
 	}
-	if (found != NULL && call != NULL)
-		route_match(found->rt_pattern, path, call->ca_params,
-			    call->ca_param_buf, sizeof(call->ca_param_buf));
 	return found;
 }
 
+void
+api_route_resolve(struct api_request *rq)
+{
+	rq->rq_route = route_find(rq->rq_method, rq->rq_path, &rq->rq_allowed);
+	rq->rq_routed = 1;
+}
+
+/* rq's route, resolved already or found now; *allowed as route_find's. */
+static const struct route *
+route_of(const struct api_request *rq, unsigned *allowed)
+{
+	if (rq->rq_routed) {
+		*allowed = rq->rq_allowed;
+		return rq->rq_route;
+	}
+	return route_find(rq->rq_method, rq->rq_path, allowed);
+}
+
 static unsigned
-route_flags(enum api_method method, const char *path)
+route_flags(const struct api_request *rq)
 {
 	unsigned allowed;
-	const struct route *rt = route_find(method, path, &allowed, NULL);
+	const struct route *rt = route_of(rq, &allowed);
 
 	return rt != NULL ? rt->rt_flags : 0;
 }
 
 int
-api_route_blocks(enum api_method method, const char *path)
+api_route_blocks(const struct api_request *rq)
 {
-	return (route_flags(method, path) & R_BLOCKS) != 0;
+	return (route_flags(rq) & R_BLOCKS) != 0;
 }
 
 int
-api_route_inline(const struct api_context *ctx, enum api_method method,
-		 const char *path)
+api_route_inline(const struct api_context *ctx, const struct api_request *rq)
 {
-	unsigned flags = route_flags(method, path);
+	unsigned flags = route_flags(rq);
 
 	if (!(flags & R_BLOCKS))
 		return 1;
@@ -263,16 +276,16 @@ api_route_inline(const struct api_context *ctx, enum api_method method,
 }
 
 int
-api_route_uploads(enum api_method method, const char *path)
+api_route_uploads(const struct api_request *rq)
 {
-	return (route_flags(method, path) & R_UPLOAD) != 0;
+	return (route_flags(rq) & R_UPLOAD) != 0;
 }
 
 int
-api_route_public(enum api_method method, const char *path)
+api_route_public(const struct api_request *rq)
 {
 	unsigned allowed;
-	const struct route *rt = route_find(method, path, &allowed, NULL);
+	const struct route *rt = route_of(rq, &allowed);
 
 	return rt != NULL && rt->rt_action == POL_PUBLIC;
 }
@@ -507,7 +520,9 @@ route_dispatch(const struct api_context *ctx, const struct api_request *rq,
 	memset(call.ca_params, 0, sizeof(call.ca_params));
 	call.ca_body = NULL;
 	call.ca_rq = rq;
-	rt = route_find(rq->rq_method, rq->rq_path, &allowed, &call);
+	if ((rt = route_of(rq, &allowed)) != NULL)
+		route_match(rt->rt_pattern, rq->rq_path, call.ca_params,
+			    call.ca_param_buf, sizeof(call.ca_param_buf));
 	if (rt == NULL && allowed == 0) {
 		if (!rq->rq_principal.pr_known)
 			goto unauthorized;

@@ -406,8 +406,7 @@ http_dispatch(struct http_req *hr, const char *url, const char *method)
 				  http_query_arg, hr);
 	http_principal(hr);
 
-	if (!srv->hs_per_connection &&
-	    !api_route_inline(srv->hs_ctx, rq->rq_method, rq->rq_path)) {
+	if (!srv->hs_per_connection && !api_route_inline(srv->hs_ctx, rq)) {
 		MHD_suspend_connection(hr->hr_conn);
 		hr->hr_work.wk_fn = http_work;
 		if (workers_submit(srv->hs_workers, &hr->hr_work) == 0)
@@ -451,7 +450,9 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 	hr->hr_api.rq_body_fd = -1;
 	/* Known now, so that early answers are logged in full. */
 	hr->hr_api.rq_method_name = method;
+	hr->hr_api.rq_method = m;
 	hr->hr_api.rq_path = url;
+	api_route_resolve(&hr->hr_api);
 	*con_cls = hr;
 	atomic_fetch_add(&l->hl_srv->hs_inflight, 1);
 	atomic_fetch_add(&l->hl_srv->hs_begun, 1);
@@ -463,7 +464,7 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 	if (strlen(url) > LIMIT_URL_LEN)
 		return http_fail(hr, 414, "uri-too-long", "URI too long",
 				 "the request path is longer than 2048 bytes");
-	hr->hr_upload = api_route_uploads(m, url);
+	hr->hr_upload = api_route_uploads(&hr->hr_api);
 	hr->hr_limit = hr->hr_upload ? ctx->ac_upload_max : LIMIT_BODY_BYTES;
 	/* Refuse an announced oversized body before it is sent. */
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -485,7 +486,7 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 			return http_too_large(hr);
 		hr->hr_discarded = 1; /* drop what comes; 413 at the end */
 	}
-	if (hr->hr_upload && !api_route_public(m, url)) {
+	if (hr->hr_upload && !api_route_public(&hr->hr_api)) {
 		/* Nobody uploads megabytes only to hear 401 at the end. */
 		http_principal(hr);
 		if (!hr->hr_api.rq_principal.pr_known)
