@@ -548,9 +548,9 @@ api_vms_delete(const struct api_context *ctx, const struct api_call *call,
 	/* With If-Match, delete exactly the version it matched. */
 	if (vms_precheck(ctx, name, if_match, 0, &rev, rs) != 0)
 		return;
-	if (vmreg_delete(ctx->ac_vmreg, name, rev) == 0) {
-		vmrun_forget(ctx->ac_vmrun, name);
-	} else {
+	if ((ctx->ac_vmrun != NULL
+		 ? vmrun_delete(ctx->ac_vmrun, name, rev)
+		 : vmreg_delete(ctx->ac_vmreg, name, rev)) != 0) {
 		if (errno == ENOENT && if_match != NULL)
 			errno = ESTALE;
 		vms_write_error(rs, errno, name);

@@ -431,8 +431,16 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 		return -1;
 	}
 	pthread_mutex_lock(&vt->vt_lock);
-	/* The state again, now that no other operation can change it; and
-	 * its details, which a failed start puts back. */
+	/*
+	 * The spec and state again, now that no other operation can change
+	 * them, nor delete the VM (vmrun_delete takes vt_lock): a VM
+	 * deleted and defined anew since the look above runs its new spec.
+	 * And the state's details, which a failed start puts back.
+	 */
+	json_decref(spec);
+	spec = NULL;
+	if (vmrun_lookup(vr, name, state, &spec, why, len) != 0)
+		goto out;
 	if (vmreg_get_state(vr->vr_reg, name, state, &prev) != 0) {
 		err = errno;
 		if (err == ENOENT)
@@ -828,6 +836,26 @@ vmrun_is_running(struct vmrun *vr, const char *name)
 		running = vt->vt_runner != NULL;
 	pthread_mutex_unlock(&vr->vr_lock);
 	return running;
+}
+
+int
+vmrun_delete(struct vmrun *vr, const char *name, uint64_t expect_revision)
+{
+	struct vmrt *vt;
+	int rc, err;
+
+	if ((vt = vmrt_get(vr, name)) == NULL)
+		return -1;
+	pthread_mutex_lock(&vt->vt_lock);
+	rc = vmreg_delete(vr->vr_reg, name, expect_revision);
+	err = errno;
+	pthread_mutex_unlock(&vt->vt_lock);
+	vmrt_unref(vr, vt);
+	/* Gone, or never there (nothing to keep for a name asked for). */
+	if (rc == 0 || err == ENOENT)
+		vmrun_forget(vr, name);
+	errno = err;
+	return rc;
 }
 
 void

@@ -109,4 +109,13 @@ int vmrun_with_runner(struct vmrun *vr, const char *name, enum vmrun_need need,
 /* Forgets what is kept about a deleted VM (its console). */
 void vmrun_forget(struct vmrun *vr, const char *name);
 
+/*
+ * Deletes VM name's definition (vmreg_delete: expect_revision 0 or the
+ * revision to delete; ENOENT, ESTALE, EBUSY while it runs) under the VM's
+ * operation lock, then forgets its console.  A start under way finishes
+ * first, so the delete sees it running (EBUSY) instead of the definition
+ * going, or being replaced by a new one of the same name, under it.
+ */
+int vmrun_delete(struct vmrun *vr, const char *name, uint64_t expect_revision);
+
 #endif

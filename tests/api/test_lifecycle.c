@@ -10,6 +10,7 @@
  * real mode (about 2 million instructions a second): the guests are
  * tiny, and no case asserts a tight timing.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -289,6 +290,93 @@ test_lifecycle__without_vms_made_ahead_starts_make_their_own(struct harness *h)
 	assert_int_equal(spares_field(h, "ready"), 0);
 	assert_int_equal(spares_field(h, "taken"), 0);
 	assert_int_equal(spares_field(h, "missed"), 0);
+}
+
+/* A start of VM "race" on a thread of its own. */
+struct racer {
+	struct harness *rc_h;
+	long rc_status; /* the start's answer, 0 when none came */
+};
+
+static void *
+racer_start(void *arg)
+{
+	struct racer *rc = arg;
+	struct harness_request rq;
+	struct harness_response rs;
+	void *curl = harness_curl_new();
+
+	memset(&rq, 0, sizeof(rq));
+	memset(&rs, 0, sizeof(rs));
+	rq.rq_method = "POST";
+	rq.rq_path = "/v1/vms/race/start";
+	if (harness_fetch(rc->rc_h, curl, &rq, &rs) == 0)
+		rc->rc_status = rs.hr_status;
+	harness_response_clear(&rs);
+	harness_curl_free(curl);
+	return NULL;
+}
+
+/*
+ * A delete and a new definition of the same name racing a start: the
+ * delete waits for the start (and is 409 while the guest runs), and a run
+ * recorded on the new definition is always of the new spec (exit3),
+ * never the old one's (hello) landing on the new row.
+ */
+static void
+test_lifecycle__a_delete_racing_a_start_never_moves_its_run_to_a_new_vm(
+    struct harness *h)
+{
+	struct harness_response *r;
+	long del, runs_new = 0, deletes = 0, refused = 0;
+	struct timespec pause = {0, 0};
+	struct racer rc;
+	pthread_t t;
+	int i;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "hello");
+	put_guest(h, "exit3");
+	for (i = 0; i < 20; i++) {
+		define_vm(h, "race", "hello.bin", "");
+		rc.rc_h = h;
+		rc.rc_status = 0;
+		assert_int_equal(pthread_create(&t, NULL, racer_start, &rc), 0);
+		/* Sweep the delete across the start's ~1 ms. */
+		pause.tv_nsec = (long)(i % 10) * 150 * 1000;
+		nanosleep(&pause, NULL);
+		del = harness_req(h, "DELETE", "/v1/vms/race", NULL, NULL)
+			  ->hr_status;
+		if (del == 204) {
+			deletes++;
+			define_vm(h, "race", "exit3.bin", "");
+		}
+		assert_int_equal(pthread_join(t, NULL), 0);
+		if (rc.rc_status != 200 && rc.rc_status != 404 &&
+		    rc.rc_status != 409)
+			fail_msg("round %d: the start answered %ld", i,
+				 rc.rc_status);
+		if (del != 204 && del != 409)
+			fail_msg("round %d: the delete answered %ld", i, del);
+		refused += del == 409;
+		/* Whatever ran is over: hello halts, exit3 powers off. */
+		r = get_vm(h, "race");
+		if (strcmp(json_str(r, "status.state"), "defined") != 0)
+			r = harness_wait_vm_state(h, "race", "stopped",
+						  WAIT_MS);
+		if (del == 204 &&
+		    strcmp(json_str(r, "status.state"), "defined") != 0) {
+			/* The new VM ran: then it ran its own spec. */
+			runs_new++;
+			assert_json_int(r, "status.exit_status", 3);
+			assert_string_equal(console_of(h, "race"), "exit 3\n");
+		}
+		assert_status(
+		    harness_req(h, "DELETE", "/v1/vms/race", NULL, NULL), 204);
+	}
+	print_message("20 rounds: %ld deletes done, %ld refused (409), %ld "
+		      "new VMs ran\n",
+		      deletes, refused, runs_new);
 }
 
 static void
@@ -1055,6 +1143,9 @@ main(void)
 	    HARNESS_CASE_ARGS(
 		test_lifecycle__without_vms_made_ahead_starts_make_their_own, 0,
 		"--spare-vms", "0"),
+	    HARNESS_CASE(
+		test_lifecycle__a_delete_racing_a_start_never_moves_its_run_to_a_new_vm,
+		0),
 	    HARNESS_CASE(test_lifecycle__exit3_stops_with_the_debug_exit_status,
 			 0),
 	    HARNESS_CASE(
