@@ -106,6 +106,34 @@ vmrt_get(struct vmrun *vr, const char *name)
 }
 
 /*
+ * VM name's runtime with a reference, its vt_lock held: the one in the
+ * table.  A runtime taken from the table by vmrun_delete (under its
+ * vt_lock) may still be waited on by an operation that got it before;
+ * that operation must not start a run on it (nobody would find the run,
+ * and its console is freed with the last reference), so it takes the
+ * name's current runtime instead.  NULL with errno (ENOMEM).
+ */
+static struct vmrt *
+vmrt_lock(struct vmrun *vr, const char *name)
+{
+	struct vmrt *vt;
+	int listed;
+
+	for (;;) {
+		if ((vt = vmrt_get(vr, name)) == NULL)
+			return NULL;
+		pthread_mutex_lock(&vt->vt_lock);
+		pthread_mutex_lock(&vr->vr_lock);
+		listed = vt->vt_listed;
+		pthread_mutex_unlock(&vr->vr_lock);
+		if (listed)
+			return vt;
+		pthread_mutex_unlock(&vt->vt_lock);
+		vmrt_unref(vr, vt);
+	}
+}
+
+/*
  * Writes a state with status details: base (borrowed; NULL: the current
  * details), the change time, and what set adds (borrowed; may be NULL).
  * Durable when it returns 0 (the registry's write is).
@@ -375,13 +403,20 @@ vmrun_lookup(struct vmrun *vr, const char *name, char state[16], json_t **spec,
 {
 	uint64_t rev;
 	json_t *status;
+	int err;
 
-	if (vmreg_get_state(vr->vr_reg, name, state, &status) != 0 ||
-	    (spec != NULL && vmreg_get_spec(vr->vr_reg, name, spec, &rev))) {
+	if (vmreg_get_state(vr->vr_reg, name, state, &status) != 0) {
 		snprintf(why, len, "no VM named %s", name);
 		return -1;
 	}
 	json_decref(status);
+	/* Deleted in between, without the VM's lock: as not there. */
+	if (spec != NULL && vmreg_get_spec(vr->vr_reg, name, spec, &rev) != 0) {
+		err = errno;
+		snprintf(why, len, "no VM named %s", name);
+		errno = err;
+		return -1;
+	}
 	return 0;
 }
 
@@ -426,11 +461,10 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 
 	if (vmrun_lookup(vr, name, state, &spec, why, len) != 0)
 		return -1;
-	if ((vt = vmrt_get(vr, name)) == NULL) {
+	if ((vt = vmrt_lock(vr, name)) == NULL) {
 		json_decref(spec);
 		return -1;
 	}
-	pthread_mutex_lock(&vt->vt_lock);
 	/*
 	 * The spec and state again, now that no other operation can change
 	 * them, nor delete the VM (vmrun_delete takes vt_lock): a VM
@@ -614,9 +648,8 @@ vmrun_simple(struct vmrun *vr, const char *name, const char *opname,
 
 	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
 		return -1;
-	if ((vt = vmrt_get(vr, name)) == NULL)
+	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
-	pthread_mutex_lock(&vt->vt_lock);
 	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
 		goto out;
 	if (vt->vt_runner == NULL ||
@@ -711,9 +744,8 @@ vmrun_stop_impl(struct vmrun *vr, const char *name, unsigned timeout_ms,
 
 	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
 		return -1;
-	if ((vt = vmrt_get(vr, name)) == NULL)
+	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
-	pthread_mutex_lock(&vt->vt_lock);
 	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
 		goto out;
 	if (vt->vt_runner == NULL ||
@@ -757,9 +789,8 @@ vmrun_with_runner(struct vmrun *vr, const char *name, enum vmrun_need need,
 
 	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
 		return -1;
-	if ((vt = vmrt_get(vr, name)) == NULL)
+	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
-	pthread_mutex_lock(&vt->vt_lock);
 	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
 		goto out;
 	if (vt->vt_runner == NULL ||
@@ -805,9 +836,8 @@ vmrun_console(struct vmrun *vr, const char *name)
 
 	if (vmrun_lookup(vr, name, state, NULL, why, sizeof(why)) != 0)
 		return NULL;
-	if ((vt = vmrt_get(vr, name)) == NULL)
+	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return NULL;
-	pthread_mutex_lock(&vt->vt_lock);
 	if (vt->vt_console == NULL)
 		vt->vt_console =
 		    console_new(VMRUN_CONSOLE_OUT, VMRUN_CONSOLE_IN);
@@ -838,27 +868,9 @@ vmrun_is_running(struct vmrun *vr, const char *name)
 	return running;
 }
 
-int
-vmrun_delete(struct vmrun *vr, const char *name, uint64_t expect_revision)
-{
-	struct vmrt *vt;
-	int rc, err;
-
-	if ((vt = vmrt_get(vr, name)) == NULL)
-		return -1;
-	pthread_mutex_lock(&vt->vt_lock);
-	rc = vmreg_delete(vr->vr_reg, name, expect_revision);
-	err = errno;
-	pthread_mutex_unlock(&vt->vt_lock);
-	vmrt_unref(vr, vt);
-	/* Gone, or never there (nothing to keep for a name asked for). */
-	if (rc == 0 || err == ENOENT)
-		vmrun_forget(vr, name);
-	errno = err;
-	return rc;
-}
-
-void
+/* Takes a deleted VM's runtime out of the table (its console goes with
+ * the last reference).  Not one that runs. */
+static void
 vmrun_forget(struct vmrun *vr, const char *name)
 {
 	struct vmrt **pp, *vt;
@@ -874,4 +886,28 @@ vmrun_forget(struct vmrun *vr, const char *name)
 	pthread_mutex_unlock(&vr->vr_lock);
 	if (vt != NULL)
 		vmrt_unref(vr, vt);
+}
+
+int
+vmrun_delete(struct vmrun *vr, const char *name, uint64_t expect_revision)
+{
+	struct vmrt *vt;
+	int rc, err;
+
+	if ((vt = vmrt_lock(vr, name)) == NULL)
+		return -1;
+	rc = vmreg_delete(vr->vr_reg, name, expect_revision);
+	err = errno;
+	/*
+	 * Gone, or never there (nothing to keep for a name asked for): out
+	 * of the table before vt_lock goes, so that an operation waiting
+	 * for it sees that (vmrt_lock) rather than start a run on a runtime
+	 * nobody can find.
+	 */
+	if (rc == 0 || err == ENOENT)
+		vmrun_forget(vr, name);
+	pthread_mutex_unlock(&vt->vt_lock);
+	vmrt_unref(vr, vt);
+	errno = err;
+	return rc;
 }

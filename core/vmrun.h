@@ -106,9 +106,6 @@ int vmrun_with_runner(struct vmrun *vr, const char *name, enum vmrun_need need,
 		      int (*fn)(struct runner *r, void *arg), void *arg,
 		      char *why, size_t len);
 
-/* Forgets what is kept about a deleted VM (its console). */
-void vmrun_forget(struct vmrun *vr, const char *name);
-
 /*
  * Deletes VM name's definition (vmreg_delete: expect_revision 0 or the
  * revision to delete; ENOENT, ESTALE, EBUSY while it runs) under the VM's

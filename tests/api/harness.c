@@ -305,8 +305,13 @@ harness_print_log(const struct harness *h)
 {
 	char *log = harness_read_log(h);
 
-	print_error("---- daemon log %s ----\n%s---- end of daemon log ----\n",
-		    h->h_log, log != NULL ? log : "(unreadable)\n");
+	/* Not print_error: cmocka cuts its messages at 1,024 bytes, and the
+	 * end of the log (a sanitizer's report) is what matters. */
+	fflush(stdout);
+	fprintf(stderr,
+		"---- daemon log %s ----\n%s---- end of daemon log ----\n",
+		h->h_log, log != NULL ? log : "(unreadable)\n");
+	fflush(stderr);
 	free(log);
 }
 
