@@ -470,23 +470,16 @@ console_end(struct console *c)
 int
 console_wait_past(struct console *c, uint64_t offset, unsigned us)
 {
-	struct timespec now;
-	uint64_t until;
+	uint64_t until = timefmt_mono_us() + us;
 	int got;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	until =
-	    (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000 + us;
 	for (;;) {
 		pthread_mutex_lock(&c->cn_lock);
 		got = c->cn_end > offset || c->cn_closed;
 		pthread_mutex_unlock(&c->cn_lock);
 		if (got)
 			return 1;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((uint64_t)now.tv_sec * 1000000 +
-			(uint64_t)now.tv_nsec / 1000 >=
-		    until)
+		if (timefmt_mono_us() >= until)
 			return 0;
 		sched_yield();
 	}

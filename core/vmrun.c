@@ -459,20 +459,17 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 	size_t image_len = 0;
 	int rc = -1, err, recorded, rec_err;
 
-	if (vmrun_lookup(vr, name, state, &spec, why, len) != 0)
+	/* Before vmrt_lock, which would keep a runtime for any name. */
+	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
 		return -1;
-	if ((vt = vmrt_lock(vr, name)) == NULL) {
-		json_decref(spec);
+	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
-	}
 	/*
 	 * The spec and state again, now that no other operation can change
 	 * them, nor delete the VM (vmrun_delete takes vt_lock): a VM
 	 * deleted and defined anew since the look above runs its new spec.
 	 * And the state's details, which a failed start puts back.
 	 */
-	json_decref(spec);
-	spec = NULL;
 	if (vmrun_lookup(vr, name, state, &spec, why, len) != 0)
 		goto out;
 	if (vmreg_get_state(vr->vr_reg, name, state, &prev) != 0) {

@@ -380,16 +380,14 @@ http_principal(struct http_req *hr)
 		   pr);
 }
 
+/* Method, path and route are hr_api's since http_begin. */
 static enum MHD_Result
-http_dispatch(struct http_req *hr, const char *url, const char *method)
+http_dispatch(struct http_req *hr)
 {
 	struct http_server *srv = hr->hr_listener->hl_srv;
 	struct api_request *rq = &hr->hr_api;
 
 	hr->hr_dispatched = 1;
-	rq->rq_method = api_method_parse(method);
-	rq->rq_method_name = method;
-	rq->rq_path = url;
 	rq->rq_header = http_header;
 	rq->rq_header_cls = hr;
 	if (hr->hr_body != NULL) {
@@ -490,7 +488,7 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 		/* Nobody uploads megabytes only to hear 401 at the end. */
 		http_principal(hr);
 		if (!hr->hr_api.rq_principal.pr_known)
-			return http_dispatch(hr, url, method);
+			return http_dispatch(hr);
 	}
 	return MHD_YES;
 }
@@ -595,7 +593,7 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 		return http_queue(hr);
 	}
 	if (!hr->hr_dispatched)
-		return http_dispatch(hr, url, method);
+		return http_dispatch(hr);
 	/* Resumed: the worker has filled the response. */
 	return http_queue(hr);
 }

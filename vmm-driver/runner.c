@@ -27,6 +27,7 @@
 
 #include "core/console.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 #include "vmm-driver/kick.h"
 #include "vmm-driver/uart.h"
 
@@ -121,14 +122,14 @@ struct runner {
 	pthread_mutex_t r_lock;
 	pthread_cond_t r_cond; /* vCPU threads wait on it */
 	pthread_cond_t r_ctl;  /* controllers wait on it (monotonic) */
-	/* Guarded by r_lock: */
+	/* Guarded by r_lock (r_go and r_setup_done are atomic as well, for
+	 * runner_spin, which reads them without it): */
 	struct vmm_vm *r_vm; /* NULL once destroyed */
 	enum runner_state r_state;
-	int r_go, r_abort;       /* start-up: threads may run / must leave */
+	atomic_int r_go;         /* start-up: threads may run */
+	int r_abort;             /* start-up: threads must leave */
 	int r_spawned;           /* every vCPU thread exists (runner_begin) */
-	int r_setup_done;        /* vCPU 0's thread set the VM up, or failed */
-	atomic_int r_setup_seen; /* r_setup_done, for runner_ready's spin */
-	atomic_int r_go_seen;    /* r_go, for vCPU 0's spin */
+	atomic_int r_setup_done; /* vCPU 0's thread set the VM up, or failed */
 	int r_setup_err;         /* how it failed (errno), 0: it did not */
 	int r_end;               /* the run is ending: r_exit says how */
 	int r_ended;             /* the VM is gone and rc_on_exit returned */
@@ -597,15 +598,6 @@ runner_vcpu_leave(struct runner *r)
 	pthread_cond_broadcast(&r->r_ctl);
 }
 
-static uint64_t
-runner_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /*
  * Waits up to us for *flag, yielding the CPU between looks, so that a wait
  * that is usually short ends without a sleep and the cross-CPU wake-up
@@ -615,9 +607,9 @@ runner_now_us(void)
 static void
 runner_spin(atomic_int *flag, unsigned us)
 {
-	uint64_t until = runner_now_us() + us;
+	uint64_t until = timefmt_mono_us() + us;
 
-	while (!atomic_load(flag) && runner_now_us() < until)
+	while (!atomic_load(flag) && timefmt_mono_us() < until)
 		sched_yield();
 }
 
@@ -664,7 +656,6 @@ runner_setup(struct runner *r)
 	}
 	r->r_setup_err = err;
 	r->r_setup_done = 1;
-	atomic_store(&r->r_setup_seen, 1);
 	pthread_cond_broadcast(&r->r_cond);
 	pthread_cond_broadcast(&r->r_ctl);
 	pthread_mutex_unlock(&r->r_lock);
@@ -693,7 +684,7 @@ runner_vcpu_main(void *arg)
 	if (rv->rv_id == 0) {
 		runner_setup(r);
 		/* The record's commit is under way: see runner_spin. */
-		runner_spin(&r->r_go_seen, RUNNER_GO_SPIN_US);
+		runner_spin(&r->r_go, RUNNER_GO_SPIN_US);
 	}
 	pthread_mutex_lock(&r->r_lock);
 	while (!r->r_go)
@@ -914,14 +905,8 @@ runner_begin(const struct runner_config *cfg, struct runner **out)
 
 	if (runner_threads_start(r) != 0) {
 		err = errno;
-		pthread_mutex_lock(&r->r_lock);
-		r->r_abort = 1;
-		r->r_end = 1;
-		r->r_go = 1;
-		pthread_cond_broadcast(&r->r_cond);
-		pthread_mutex_unlock(&r->r_lock);
 		/* vCPU 0's thread, if it exists, finishes its set-up first. */
-		runner_discard(r);
+		runner_cancel(r);
 		errno = err;
 		return -1;
 	}
@@ -944,7 +929,7 @@ runner_ready(struct runner *r)
 
 	/* The caller committed the run's record meanwhile; the set-up
 	 * mostly ends within a few hundred µs of that. */
-	runner_spin(&r->r_setup_seen, RUNNER_READY_SPIN_US);
+	runner_spin(&r->r_setup_done, RUNNER_READY_SPIN_US);
 	pthread_mutex_lock(&r->r_lock);
 	while (!r->r_setup_done)
 		pthread_cond_wait(&r->r_ctl, &r->r_lock);
@@ -980,7 +965,6 @@ runner_go(struct runner *r)
 	console_open(r->r_console);
 	pthread_mutex_lock(&r->r_lock);
 	r->r_go = 1;
-	atomic_store(&r->r_go_seen, 1);
 	pthread_cond_broadcast(&r->r_cond);
 	pthread_mutex_unlock(&r->r_lock);
 }

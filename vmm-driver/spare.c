@@ -4,6 +4,7 @@
 #include "vmm-driver/spare.h"
 
 #include "core/log.h"
+#include "core/timefmt.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -40,15 +41,6 @@ struct spare_pool {
 	unsigned long sp_taken, sp_missed, sp_failed;
 };
 
-static uint64_t
-spare_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* Waits on sp_cond for a take, sp_stop, or until (µs).  sp_lock held. */
 static void
 spare_wait_until(struct spare_pool *sp, uint64_t until)
@@ -75,7 +67,7 @@ spare_main(void *arg)
 			continue;
 		}
 		/* Not while the start that took one is still under way. */
-		now = spare_now_us();
+		now = timefmt_mono_us();
 		if (now < sp->sp_last_take + SPARE_QUIET_US) {
 			spare_wait_until(sp, sp->sp_last_take + SPARE_QUIET_US);
 			continue;
@@ -92,7 +84,8 @@ spare_main(void *arg)
 					  strerror(err),
 					  SPARE_RETRY_US / 1000000);
 			sp->sp_warned = 1;
-			spare_wait_until(sp, spare_now_us() + SPARE_RETRY_US);
+			spare_wait_until(sp,
+					 timefmt_mono_us() + SPARE_RETRY_US);
 			continue;
 		}
 		sp->sp_warned = 0;
@@ -145,7 +138,7 @@ spare_pool_take(struct spare_pool *sp)
 	void *obj = NULL;
 
 	pthread_mutex_lock(&sp->sp_lock);
-	sp->sp_last_take = spare_now_us();
+	sp->sp_last_take = timefmt_mono_us();
 	if (sp->sp_nready > 0) {
 		obj = sp->sp_ready[--sp->sp_nready];
 		sp->sp_taken++;

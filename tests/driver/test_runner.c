@@ -739,6 +739,31 @@ count_exit(void *cls, const struct runner_exit *ex)
  * untouched.
  */
 /*
+ * A 2-vCPU run of the fake named name, on console c (closed, as a stopped
+ * VM's is), counting its ends in *exits; the caller sets the script.
+ */
+static void
+cfg_two_vcpus(struct runner_config *cfg, const char *name, struct console *c,
+	      int *exits)
+{
+	static const uint8_t image[] = {0xeb, 0xfe};
+
+	assert_non_null(c);
+	console_close(c);
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->rc_ops = &fake_ops;
+	cfg->rc_name = name;
+	cfg->rc_vcpus = 2;
+	cfg->rc_memory = 0x2000;
+	cfg->rc_image = image;
+	cfg->rc_image_len = sizeof(image);
+	cfg->rc_load_address = 0x1000;
+	cfg->rc_console = c;
+	cfg->rc_on_exit = count_exit;
+	cfg->rc_cls = exits;
+}
+
+/*
  * Between runner_ready and runner_go the guest waits (the caller records
  * the run meanwhile); runner_cancel then frees everything without the
  * guest having run, and runner_go lets it run.
@@ -746,7 +771,6 @@ count_exit(void *cls, const struct runner_exit *ex)
 static void
 test_runner__the_guest_waits_for_go_and_never_runs_if_cancelled(void **state)
 {
-	static const uint8_t image[] = {0xeb, 0xfe};
 	static const struct fstep s[] = {
 	    OUT(0x3f8, 'x'),
 	    {VMM_EXIT_IO, 0x501, 0, 1, 0, F_NOIF},
@@ -760,19 +784,7 @@ test_runner__the_guest_waits_for_go_and_never_runs_if_cancelled(void **state)
 	char buf[8];
 
 	(void)state;
-	assert_non_null(c);
-	console_close(c); /* as a stopped VM's is */
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.rc_ops = &fake_ops;
-	cfg.rc_name = "held";
-	cfg.rc_vcpus = 2;
-	cfg.rc_memory = 0x2000;
-	cfg.rc_image = image;
-	cfg.rc_image_len = sizeof(image);
-	cfg.rc_load_address = 0x1000;
-	cfg.rc_console = c;
-	cfg.rc_on_exit = count_exit;
-	cfg.rc_cls = &exits;
+	cfg_two_vcpus(&cfg, "held", c, &exits);
 	f_script = s;
 	f_script_len = sizeof(s) / sizeof(s[0]);
 	f_gate = (size_t)-1;
@@ -814,26 +826,14 @@ test_runner__the_guest_waits_for_go_and_never_runs_if_cancelled(void **state)
 static void
 test_runner__a_failed_setup_leaves_nothing_behind(void **state)
 {
-	static const uint8_t image[] = {0xeb, 0xfe};
 	struct runner_config cfg;
 	struct console *c = console_new(4096, 64);
 	struct runner *r;
 	int exits = 0, alive;
 
 	(void)state;
-	assert_non_null(c);
-	console_close(c); /* as a stopped VM's is */
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.rc_ops = &fake_ops;
-	cfg.rc_name = "refused";
-	cfg.rc_vcpus = 2;
+	cfg_two_vcpus(&cfg, "refused", c, &exits);
 	cfg.rc_memory = 0x4000; /* more than the fake has: EINVAL */
-	cfg.rc_image = image;
-	cfg.rc_image_len = sizeof(image);
-	cfg.rc_load_address = 0x1000;
-	cfg.rc_console = c;
-	cfg.rc_on_exit = count_exit;
-	cfg.rc_cls = &exits;
 	f_script = NULL;
 	f_script_len = 0;
 	f_gate = (size_t)-1;
