@@ -15,9 +15,10 @@
  *
  * The start of a run: vCPU 0's thread creates the backend VM and loads
  * the image (runner_setup) while the caller of runner_begin goes on (vmrun
- * records the run meanwhile); runner_ready waits for that outcome.  The
- * threads then wait for r_go, which the caller gives with runner_go once
- * the run is on record (or runner_cancel instead).
+ * records the run meanwhile); runner_ready waits for that outcome.  vCPU 0
+ * then enters the guest up to its first exit (runner_run_ahead) and the
+ * other threads wait: r_go, which the caller gives with runner_go once the
+ * run is on record (or runner_cancel instead), lets every exit be handled.
  *
  * The end of a run: the first reason wins (r_end), every thread leaves
  * its loop, and the last one out destroys the backend VM, closes the
@@ -64,6 +65,9 @@
  * they sleep (see runner_spin). */
 #define RUNNER_READY_SPIN_US 300
 #define RUNNER_GO_SPIN_US 500
+
+/* r_ahead: vCPU 0 ahead of runner_go (see runner_run_ahead). */
+enum { RUNNER_AHEAD_NO, RUNNER_AHEAD_IN_RUN, RUNNER_AHEAD_EXITED };
 
 /* Console bytes gathered from one exit before they are handed over. */
 #define RUNNER_TX_BATCH 64
@@ -126,7 +130,13 @@ struct runner {
 	 * runner_spin, which reads them without it): */
 	struct vmm_vm *r_vm; /* NULL once destroyed */
 	enum runner_state r_state;
-	atomic_int r_go;         /* start-up: threads may run */
+	atomic_int r_go; /* start-up: threads may run */
+	/* vCPU 0's run ahead of r_go (see runner_run_ahead): RUNNER_AHEAD_*.
+	 * Once it is EXITED, runner_go may handle that exit itself (before
+	 * setting r_go, so vCPU 0 reads r_ahead_act after it). */
+	atomic_int r_ahead;
+	int r_ahead_handled;
+	struct runner_action r_ahead_act;
 	int r_abort;             /* start-up: threads must leave */
 	int r_spawned;           /* every vCPU thread exists (runner_begin) */
 	atomic_int r_setup_done; /* vCPU 0's thread set the VM up, or failed */
@@ -621,7 +631,7 @@ runner_spin(atomic_int *flag, unsigned us)
  * of a run reaches the console before it is open, and a failed start
  * leaves the console as it was.
  */
-static void
+static int
 runner_setup(struct runner *r)
 {
 	struct vmm_create_params cp;
@@ -659,6 +669,39 @@ runner_setup(struct runner *r)
 	pthread_cond_broadcast(&r->r_cond);
 	pthread_cond_broadcast(&r->r_ctl);
 	pthread_mutex_unlock(&r->r_lock);
+	return err == 0 ? 0 : -1;
+}
+
+/*
+ * vCPU 0, right after a set-up that worked: enters the guest before the
+ * run may go, and waits for runner_go (or runner_cancel, which kicks it
+ * out) only when the guest first exits.  The guest computes while the
+ * caller commits the run's record, but nothing it does is seen before
+ * then: every effect outside the vCPU (a console byte, a port, a power
+ * off, even a halt) is an exit, handled only once the run goes, by
+ * runner_go itself when the exit came first.  1, with vcpu_run's result
+ * in *rc and *err; 0 when the start was cancelled or let go first.
+ */
+static int
+runner_run_ahead(struct runner *r, struct runner_vcpu *rv, int *rc, int *err)
+{
+	pthread_mutex_lock(&r->r_lock);
+	/* Once the run has gone, controllers may hold the vCPUs: only the
+	 * loop heeds them. */
+	if (r->r_end || r->r_go) {
+		pthread_mutex_unlock(&r->r_lock);
+		return 0;
+	}
+	rv->rv_in_run = 1; /* runner_cancel kicks it */
+	pthread_mutex_unlock(&r->r_lock);
+	atomic_store(&r->r_ahead, RUNNER_AHEAD_IN_RUN);
+	*rc = r->r_ops->vo_vcpu_run(r->r_vm, rv->rv_id, &rv->rv_exit);
+	*err = errno;
+	if (*rc == 0)
+		atomic_store(&r->r_ahead, RUNNER_AHEAD_EXITED);
+	/* The record's commit is under way: see runner_spin. */
+	runner_spin(&r->r_go, RUNNER_GO_SPIN_US);
+	return 1;
 }
 
 static void *
@@ -671,7 +714,7 @@ runner_vcpu_main(void *arg)
 	enum runner_go go;
 	char tname[16];
 	sigset_t kick;
-	int rc;
+	int rc = 0, err = 0, ahead;
 
 	/* Everything was blocked at creation; only kicks get through. */
 	sigemptyset(&kick);
@@ -681,36 +724,52 @@ runner_vcpu_main(void *arg)
 	snprintf(tname, sizeof(tname), "vcpu%u/%s", rv->rv_id, r->r_name);
 	(void)pthread_setname_np(pthread_self(), tname);
 
-	if (rv->rv_id == 0) {
-		runner_setup(r);
-		/* The record's commit is under way: see runner_spin. */
-		runner_spin(&r->r_go, RUNNER_GO_SPIN_US);
-	}
+	ahead = rv->rv_id == 0 && runner_setup(r) == 0 &&
+		runner_run_ahead(r, rv, &rc, &err);
 	pthread_mutex_lock(&r->r_lock);
 	while (!r->r_go)
 		pthread_cond_wait(&r->r_cond, &r->r_lock);
-	while ((go = runner_vcpu_wait(r, rv)) != RUNNER_LEAVE) {
-		if (go == RUNNER_RUN)
-			runner_inject(r, rv);
-		rv->rv_in_run = 1;
-		pthread_mutex_unlock(&r->r_lock);
+	for (;;) {
+		const struct runner_action *did = &act;
 
-		memset(&act, 0, sizeof(act));
-		if ((rc = r->r_ops->vo_vcpu_run(r->r_vm, rv->rv_id, ex)) != 0) {
-			act.ra_act = RUNNER_ACT_CRASH;
-			snprintf(act.ra_text, sizeof(act.ra_text),
-				 "running vCPU %u failed: %s", rv->rv_id,
-				 strerror(errno));
-			ex->ex_kind = VMM_EXIT_INTERNAL;
+		if (ahead) { /* its exit is handled now that the run may go */
+			ahead = 0;
+			if (r->r_end) {
+				rv->rv_in_run = 0;
+				break;
+			}
+			if (r->r_ahead_handled) /* by runner_go */
+				did = &r->r_ahead_act;
+			pthread_mutex_unlock(&r->r_lock);
 		} else {
-			runner_exit_handle(r, rv, ex, &act);
+			if ((go = runner_vcpu_wait(r, rv)) == RUNNER_LEAVE)
+				break;
+			if (go == RUNNER_RUN)
+				runner_inject(r, rv);
+			rv->rv_in_run = 1;
+			pthread_mutex_unlock(&r->r_lock);
+			rc = r->r_ops->vo_vcpu_run(r->r_vm, rv->rv_id, ex);
+			err = errno;
+		}
+
+		if (did == &act) {
+			memset(&act, 0, sizeof(act));
+			if (rc != 0) {
+				act.ra_act = RUNNER_ACT_CRASH;
+				snprintf(act.ra_text, sizeof(act.ra_text),
+					 "running vCPU %u failed: %s",
+					 rv->rv_id, strerror(err));
+				ex->ex_kind = VMM_EXIT_INTERNAL;
+			} else {
+				runner_exit_handle(r, rv, ex, &act);
+			}
 		}
 
 		pthread_mutex_lock(&r->r_lock);
 		rv->rv_in_run = 0;
 		rv->rv_clean = ex->ex_kind == VMM_EXIT_KICKED ||
 			       ex->ex_kind == VMM_EXIT_HLT;
-		runner_exit_apply(r, rv, ex, &act);
+		runner_exit_apply(r, rv, ex, did);
 	}
 	runner_vcpu_leave(r);
 	pthread_mutex_unlock(&r->r_lock);
@@ -957,12 +1016,24 @@ runner_start(const struct runner_config *cfg, struct runner **out)
 
 /*
  * Lets a run that runner_ready reported ready go: the console is opened
- * for it and every vCPU thread enters the guest.
+ * for it and every vCPU thread enters the guest.  When vCPU 0's run ahead
+ * has already exited (usually a guest's first console byte), that exit
+ * is handled here, on the caller's thread: the caller then finds the
+ * guest's first output in the console at once, instead of after vCPU 0's
+ * thread got the CPU back, which on a host where both share one can be a
+ * whole time slice of guest code later.
  */
 void
 runner_go(struct runner *r)
 {
 	console_open(r->r_console);
+	if (atomic_load(&r->r_ahead) == RUNNER_AHEAD_EXITED) {
+		struct runner_vcpu *rv = &r->r_vcpus[0];
+
+		memset(&r->r_ahead_act, 0, sizeof(r->r_ahead_act));
+		runner_exit_handle(r, rv, &rv->rv_exit, &r->r_ahead_act);
+		r->r_ahead_handled = 1;
+	}
 	pthread_mutex_lock(&r->r_lock);
 	r->r_go = 1;
 	pthread_cond_broadcast(&r->r_cond);
@@ -980,6 +1051,7 @@ runner_cancel(struct runner *r)
 	r->r_abort = 1;
 	r->r_end = 1;
 	r->r_go = 1;
+	runner_kick_all(r); /* vCPU 0 may have run ahead */
 	pthread_cond_broadcast(&r->r_cond);
 	pthread_mutex_unlock(&r->r_lock);
 	runner_discard(r);
