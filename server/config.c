@@ -101,7 +101,7 @@ config_usage(FILE *out)
 	    "  --max-running-per-uid N running VMs per non-root uid "
 	    "(default 0: no limit)\n"
 	    "  --spare-vms N           VMs made ahead of starts, 0 to %d "
-	    "(default 1)\n"
+	    "(default 2)\n"
 	    "  --help, --version\n",
 	    VMM_SPARES_MAX);
 }
@@ -332,7 +332,7 @@ config_parse(struct config *cf, int argc, char **argv)
 	cf->cf_shutdown_timeout = 10;
 	cf->cf_workers = 64;
 	cf->cf_upload_max_mib = 1024;
-	cf->cf_spare_vms = 1;
+	cf->cf_spare_vms = 2;
 	if (set_str(&cf->cf_driver, "auto") != 0)
 		return -1;
 

@@ -133,7 +133,7 @@ test_config__no_arguments_gives_the_defaults(void **state)
 	assert_int_equal(cf->cf_conn_timeout, 60);
 	assert_int_equal(cf->cf_shutdown_timeout, 10);
 	assert_int_equal(cf->cf_workers, 64);
-	assert_int_equal(cf->cf_spare_vms, 1);
+	assert_int_equal(cf->cf_spare_vms, 2);
 	assert_null(cf->cf_pidfile);
 }
 
