@@ -165,7 +165,7 @@ build-bench/bench/vm_client -s STATE/vmmapid.sock -n $STARTS -m follow start lat
 
 The daemon with default flags (\`vmmapid -d --state-dir DIR --db
 DIR/vmmapid.db --listen unix:DIR/vmmapid.sock --listen tcp:127.0.0.1:PORT\`,
-KVM backend, one spare VM made ahead), and a second one (COLD) with
+KVM backend, its default spare VMs made ahead), and a second one (COLD) with
 \`--spare-vms 0\`; on each the VM \`lat\`: hello guest, 1 vCPU, $MEM MiB; the clients
 on the Unix socket. $BENCH_RUNS rounds of $STARTS of each, after waiting
 for a quiet machine; all samples together (µs):
