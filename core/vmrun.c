@@ -558,16 +558,16 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 
 	/*
 	 * One durable record per start, "running", written while vCPU 0's
-	 * thread creates the VM (runner_begin) and runs the guest up to its
-	 * first exit: the start costs the longer of the two, not their sum.
-	 * Nothing records "starting": after a crash vmrun_open makes every
-	 * live state "stopped", so it would buy nothing but a second commit.
-	 * The answer waits for both halves, so a 2xx still means the run is
-	 * on disk, and no exit of the guest is handled (nothing it does is
-	 * seen) before the record is on disk (runner_go, which handles the
-	 * first exit itself, so its output goes out with the answer).  A
-	 * guest that ends at once is recorded after "running", by the
-	 * reaper, which waits for vt_lock.
+	 * thread creates the VM (runner_begin): the start costs the longer
+	 * of the two, not their sum.  Nothing records "starting": after a
+	 * crash vmrun_open makes every live state "stopped", so it would buy
+	 * nothing but a second commit.  The answer waits for both halves, so
+	 * a 2xx still means the run is on disk.  The guest itself runs only
+	 * once the record is on disk (runner_go): its first console byte
+	 * cannot reach a client before the answer does anyway, and on the
+	 * kvm_pvm host a guest executing during the commit made its
+	 * fdatasync ~4 times slower.  A guest that ends at once is recorded
+	 * after "running", by the reaper, which waits for vt_lock.
 	 */
 	pthread_mutex_lock(&vr->vr_lock);
 	vt->vt_run++;

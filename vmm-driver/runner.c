@@ -15,10 +15,9 @@
  *
  * The start of a run: vCPU 0's thread creates the backend VM and loads
  * the image (runner_setup) while the caller of runner_begin goes on (vmrun
- * records the run meanwhile); runner_ready waits for that outcome.  vCPU 0
- * then enters the guest up to its first exit (runner_run_ahead) and the
- * other threads wait: r_go, which the caller gives with runner_go once the
- * run is on record (or runner_cancel instead), lets every exit be handled.
+ * records the run meanwhile); runner_ready waits for that outcome.  The
+ * threads then wait for r_go, which the caller gives with runner_go once
+ * the run is on record (or runner_cancel instead).
  *
  * The end of a run: the first reason wins (r_end), every thread leaves
  * its loop, and the last one out destroys the backend VM, closes the
@@ -65,9 +64,6 @@
  * they sleep (see runner_spin). */
 #define RUNNER_READY_SPIN_US 300
 #define RUNNER_GO_SPIN_US 500
-
-/* r_ahead: vCPU 0 ahead of runner_go (see runner_run_ahead). */
-enum { RUNNER_AHEAD_NO, RUNNER_AHEAD_IN_RUN, RUNNER_AHEAD_EXITED };
 
 /* Console bytes gathered from one exit before they are handed over. */
 #define RUNNER_TX_BATCH 64
@@ -130,13 +126,7 @@ struct runner {
 	 * runner_spin, which reads them without it): */
 	struct vmm_vm *r_vm; /* NULL once destroyed */
 	enum runner_state r_state;
-	atomic_int r_go; /* start-up: threads may run */
-	/* vCPU 0's run ahead of r_go (see runner_run_ahead): RUNNER_AHEAD_*.
-	 * Once it is EXITED, runner_go may handle that exit itself (before
-	 * setting r_go, so vCPU 0 reads r_ahead_act after it). */
-	atomic_int r_ahead;
-	int r_ahead_handled;
-	struct runner_action r_ahead_act;
+	atomic_int r_go;         /* start-up: threads may run */
 	int r_abort;             /* start-up: threads must leave */
 	int r_spawned;           /* every vCPU thread exists (runner_begin) */
 	atomic_int r_setup_done; /* vCPU 0's thread set the VM up, or failed */
@@ -153,6 +143,11 @@ struct runner {
 	int r_pausing;
 	int r_resetting;
 	int r_guest_reset; /* the guest asked for a reset (holds r_hold) */
+	/* vCPU 0's thread starts on CPUs other than runner_begin's caller's
+	 * (see runner_threads_start); r_cpus is what it may use after its
+	 * first exit.  vCPU 0's thread's own: */
+	int r_away;
+	cpu_set_t r_cpus;
 	unsigned r_nvcpus;
 	struct runner_vcpu r_vcpus[];
 };
@@ -631,7 +626,7 @@ runner_spin(atomic_int *flag, unsigned us)
  * of a run reaches the console before it is open, and a failed start
  * leaves the console as it was.
  */
-static int
+static void
 runner_setup(struct runner *r)
 {
 	struct vmm_create_params cp;
@@ -669,39 +664,6 @@ runner_setup(struct runner *r)
 	pthread_cond_broadcast(&r->r_cond);
 	pthread_cond_broadcast(&r->r_ctl);
 	pthread_mutex_unlock(&r->r_lock);
-	return err == 0 ? 0 : -1;
-}
-
-/*
- * vCPU 0, right after a set-up that worked: enters the guest before the
- * run may go, and waits for runner_go (or runner_cancel, which kicks it
- * out) only when the guest first exits.  The guest computes while the
- * caller commits the run's record, but nothing it does is seen before
- * then: every effect outside the vCPU (a console byte, a port, a power
- * off, even a halt) is an exit, handled only once the run goes, by
- * runner_go itself when the exit came first.  1, with vcpu_run's result
- * in *rc and *err; 0 when the start was cancelled or let go first.
- */
-static int
-runner_run_ahead(struct runner *r, struct runner_vcpu *rv, int *rc, int *err)
-{
-	pthread_mutex_lock(&r->r_lock);
-	/* Once the run has gone, controllers may hold the vCPUs: only the
-	 * loop heeds them. */
-	if (r->r_end || r->r_go) {
-		pthread_mutex_unlock(&r->r_lock);
-		return 0;
-	}
-	rv->rv_in_run = 1; /* runner_cancel kicks it */
-	pthread_mutex_unlock(&r->r_lock);
-	atomic_store(&r->r_ahead, RUNNER_AHEAD_IN_RUN);
-	*rc = r->r_ops->vo_vcpu_run(r->r_vm, rv->rv_id, &rv->rv_exit);
-	*err = errno;
-	if (*rc == 0)
-		atomic_store(&r->r_ahead, RUNNER_AHEAD_EXITED);
-	/* The record's commit is under way: see runner_spin. */
-	runner_spin(&r->r_go, RUNNER_GO_SPIN_US);
-	return 1;
 }
 
 static void *
@@ -714,7 +676,7 @@ runner_vcpu_main(void *arg)
 	enum runner_go go;
 	char tname[16];
 	sigset_t kick;
-	int rc = 0, err = 0, ahead;
+	int rc, err;
 
 	/* Everything was blocked at creation; only kicks get through. */
 	sigemptyset(&kick);
@@ -724,52 +686,43 @@ runner_vcpu_main(void *arg)
 	snprintf(tname, sizeof(tname), "vcpu%u/%s", rv->rv_id, r->r_name);
 	(void)pthread_setname_np(pthread_self(), tname);
 
-	ahead = rv->rv_id == 0 && runner_setup(r) == 0 &&
-		runner_run_ahead(r, rv, &rc, &err);
+	if (rv->rv_id == 0) {
+		runner_setup(r);
+		/* The record's commit is under way: see runner_spin. */
+		runner_spin(&r->r_go, RUNNER_GO_SPIN_US);
+	}
 	pthread_mutex_lock(&r->r_lock);
 	while (!r->r_go)
 		pthread_cond_wait(&r->r_cond, &r->r_lock);
-	for (;;) {
-		const struct runner_action *did = &act;
+	while ((go = runner_vcpu_wait(r, rv)) != RUNNER_LEAVE) {
+		if (go == RUNNER_RUN)
+			runner_inject(r, rv);
+		rv->rv_in_run = 1;
+		pthread_mutex_unlock(&r->r_lock);
 
-		if (ahead) { /* its exit is handled now that the run may go */
-			ahead = 0;
-			if (r->r_end) {
-				rv->rv_in_run = 0;
-				break;
-			}
-			if (r->r_ahead_handled) /* by runner_go */
-				did = &r->r_ahead_act;
-			pthread_mutex_unlock(&r->r_lock);
-		} else {
-			if ((go = runner_vcpu_wait(r, rv)) == RUNNER_LEAVE)
-				break;
-			if (go == RUNNER_RUN)
-				runner_inject(r, rv);
-			rv->rv_in_run = 1;
-			pthread_mutex_unlock(&r->r_lock);
-			rc = r->r_ops->vo_vcpu_run(r->r_vm, rv->rv_id, ex);
-			err = errno;
+		memset(&act, 0, sizeof(act));
+		rc = r->r_ops->vo_vcpu_run(r->r_vm, rv->rv_id, ex);
+		err = errno;
+		if (rv->rv_id == 0 && r->r_away) { /* see runner_away */
+			r->r_away = 0;
+			(void)pthread_setaffinity_np(
+			    pthread_self(), sizeof(r->r_cpus), &r->r_cpus);
 		}
-
-		if (did == &act) {
-			memset(&act, 0, sizeof(act));
-			if (rc != 0) {
-				act.ra_act = RUNNER_ACT_CRASH;
-				snprintf(act.ra_text, sizeof(act.ra_text),
-					 "running vCPU %u failed: %s",
-					 rv->rv_id, strerror(err));
-				ex->ex_kind = VMM_EXIT_INTERNAL;
-			} else {
-				runner_exit_handle(r, rv, ex, &act);
-			}
+		if (rc != 0) {
+			act.ra_act = RUNNER_ACT_CRASH;
+			snprintf(act.ra_text, sizeof(act.ra_text),
+				 "running vCPU %u failed: %s", rv->rv_id,
+				 strerror(err));
+			ex->ex_kind = VMM_EXIT_INTERNAL;
+		} else {
+			runner_exit_handle(r, rv, ex, &act);
 		}
 
 		pthread_mutex_lock(&r->r_lock);
 		rv->rv_in_run = 0;
 		rv->rv_clean = ex->ex_kind == VMM_EXIT_KICKED ||
 			       ex->ex_kind == VMM_EXIT_HLT;
-		runner_exit_apply(r, rv, ex, did);
+		runner_exit_apply(r, rv, ex, &act);
 	}
 	runner_vcpu_leave(r);
 	pthread_mutex_unlock(&r->r_lock);
@@ -842,6 +795,34 @@ fail:
 }
 
 /*
+ * Makes attr start vCPU 0's thread on the CPUs the caller may use but the
+ * one it runs on, when there are any (r_away).  The caller commits the
+ * run's record and then waits for the guest's first output; a guest on
+ * its CPU would hold that CPU while it executes (a time slice, or until
+ * its first exit, as the kernel decides: ~400 µs of a start on the
+ * kvm_pvm host, where guest code runs under instruction emulation).
+ * vCPU 0's thread goes back to every CPU after the guest's first exit.
+ */
+static void
+runner_away(struct runner *r, pthread_attr_t *attr)
+{
+	cpu_set_t away;
+	int cpu = sched_getcpu();
+
+	r->r_away = 0;
+	if (cpu < 0 || cpu >= CPU_SETSIZE ||
+	    pthread_getaffinity_np(pthread_self(), sizeof(r->r_cpus),
+				   &r->r_cpus) != 0)
+		return;
+	away = r->r_cpus;
+	CPU_CLR(cpu, &away);
+	if (CPU_COUNT(&away) == 0 ||
+	    pthread_attr_setaffinity_np(attr, sizeof(away), &away) != 0)
+		return;
+	r->r_away = 1;
+}
+
+/*
  * Starts the vCPU threads, blocked from every signal but the kick; vCPU
  * 0's first, as it sets the VM up.
  */
@@ -863,6 +844,11 @@ runner_threads_start(struct runner *r)
 	for (i = 0; i < r->r_nvcpus; i++) {
 		struct runner_vcpu *rv = &r->r_vcpus[i];
 
+		if (i == 0)
+			runner_away(r, &attr);
+		else if (i == 1 && r->r_away) /* before vCPU 0 can run */
+			(void)pthread_attr_setaffinity_np(
+			    &attr, sizeof(r->r_cpus), &r->r_cpus);
 		err =
 		    pthread_create(&rv->rv_thread, &attr, runner_vcpu_main, rv);
 		if (err != 0)
@@ -1016,24 +1002,12 @@ runner_start(const struct runner_config *cfg, struct runner **out)
 
 /*
  * Lets a run that runner_ready reported ready go: the console is opened
- * for it and every vCPU thread enters the guest.  When vCPU 0's run ahead
- * has already exited (usually a guest's first console byte), that exit
- * is handled here, on the caller's thread: the caller then finds the
- * guest's first output in the console at once, instead of after vCPU 0's
- * thread got the CPU back, which on a host where both share one can be a
- * whole time slice of guest code later.
+ * for it and every vCPU thread enters the guest.
  */
 void
 runner_go(struct runner *r)
 {
 	console_open(r->r_console);
-	if (atomic_load(&r->r_ahead) == RUNNER_AHEAD_EXITED) {
-		struct runner_vcpu *rv = &r->r_vcpus[0];
-
-		memset(&r->r_ahead_act, 0, sizeof(r->r_ahead_act));
-		runner_exit_handle(r, rv, &rv->rv_exit, &r->r_ahead_act);
-		r->r_ahead_handled = 1;
-	}
 	pthread_mutex_lock(&r->r_lock);
 	r->r_go = 1;
 	pthread_cond_broadcast(&r->r_cond);
@@ -1051,7 +1025,6 @@ runner_cancel(struct runner *r)
 	r->r_abort = 1;
 	r->r_end = 1;
 	r->r_go = 1;
-	runner_kick_all(r); /* vCPU 0 may have run ahead */
 	pthread_cond_broadcast(&r->r_cond);
 	pthread_mutex_unlock(&r->r_lock);
 	runner_discard(r);

@@ -86,14 +86,12 @@ int runner_start(const struct runner_config *cfg, struct runner **out);
  * must be called once, before any other call on the runner.
  *
  * After a 0 from runner_ready, exactly one of: runner_go, which opens the
- * console and lets the run go on (it may end at once: rc_on_exit is
- * called as usual); or runner_cancel, which frees everything, the console
- * untouched.  Meanwhile vCPU 0 may already execute guest code, up to the
- * guest's first exit, but no exit is handled before runner_go: nothing
- * the guest does (console output, a port, a power-off) is seen by anyone
- * before the caller has recorded the run, and a run nobody could record
- * has no effect.  runner_go handles that first exit itself when it has
- * come, so the guest's first output is in the console when it returns.
+ * console and lets the guest run (it may end at once: rc_on_exit is
+ * called as usual); or runner_cancel, which frees everything without the
+ * guest having run an instruction (the console untouched).  The guest
+ * waits for this on purpose: on the kvm_pvm host the run's record
+ * committed ~4 times slower while the guest executed (docs/benchmarks.md),
+ * and a run nobody could record never starts.
  */
 int runner_begin(const struct runner_config *cfg, struct runner **out);
 int runner_ready(struct runner *r);
