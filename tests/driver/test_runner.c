@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -210,6 +211,9 @@ static int f_injected[8]; /* vectors the fake took, in order; NMI -2 */
 static int f_ninjected;
 static int f_reset_errno; /* set: every vcpu_reset fails with it */
 static atomic_int f_runs; /* vcpu_run calls, every VM */
+/* How many CPUs vCPU 0's thread could use at its first two vcpu_runs of
+ * the last VM created. */
+static atomic_int f_vcpu0_cpus[2];
 
 static int
 fake_vm_create(const struct vmm_create_params *cp, struct vmm_vm **out)
@@ -265,6 +269,15 @@ fake_vcpu_run(struct vmm_vm *vm, unsigned id, struct vmm_exit *ex)
 
 	memset(ex, 0, sizeof(*ex));
 	atomic_fetch_add(&f_runs, 1);
+	if (id == 0 && vm->fv_pos < 2) {
+		cpu_set_t set;
+
+		/* Not under f_lock: tests hold it while vCPU 0 runs. */
+		if (pthread_getaffinity_np(pthread_self(), sizeof(set), &set) ==
+		    0)
+			atomic_store(&f_vcpu0_cpus[vm->fv_pos],
+				     CPU_COUNT(&set));
+	}
 	pthread_mutex_lock(&vm->fv_lock);
 	if (id == 0 && vm->fv_prev_in) {
 		vm->fv_last_in = vm->fv_io[0];
@@ -725,6 +738,42 @@ test_runner__interrupt_waits_for_if(void **state)
 	frun_free(&f);
 }
 
+/*
+ * vCPU 0's thread starts on every CPU the caller may use but the one the
+ * caller runs on (the caller then waits for the guest's first output: a
+ * guest sharing its CPU would hold it), and gets them all back after the
+ * guest's first exit.
+ */
+static void
+test_runner__vcpu0_starts_away_from_the_callers_cpu(void **state)
+{
+	static const struct fstep s[] = {
+	    OUT(0x3f8, 'x'),
+	    OUT(0x3f8, 'y'),
+	    {VMM_EXIT_IO, 0x501, 0, 1, 0, F_NOIF},
+	};
+	struct frun f;
+	cpu_set_t mine;
+	int n;
+
+	(void)state;
+	assert_int_equal(
+	    pthread_getaffinity_np(pthread_self(), sizeof(mine), &mine), 0);
+	n = CPU_COUNT(&mine);
+	if (n < 2) {
+		printf("skipped: this test may only use %d CPU; vCPU 0 then "
+		       "starts where it may\n",
+		       n);
+		skip();
+	}
+	frun_start(&f, s, sizeof(s) / sizeof(s[0]), 1);
+	frun_wait(&f);
+	assert_int_equal(atomic_load(&f_vcpu0_cpus[0]), n - 1);
+	assert_int_equal(atomic_load(&f_vcpu0_cpus[1]), n);
+	assert_string_equal(frun_output(&f), "xy");
+	frun_free(&f);
+}
+
 static void
 count_exit(void *cls, const struct runner_exit *ex)
 {
@@ -895,6 +944,8 @@ main(void)
 	    cmocka_unit_test(test_runner__a_failed_setup_leaves_nothing_behind),
 	    cmocka_unit_test(
 		test_runner__the_guest_waits_for_go_and_never_runs_if_cancelled),
+	    cmocka_unit_test(
+		test_runner__vcpu0_starts_away_from_the_callers_cpu),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
