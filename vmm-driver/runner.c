@@ -147,7 +147,9 @@ struct runner {
 	 * (see runner_threads_start); r_cpus is what it may use after its
 	 * first exit.  vCPU 0's thread's own: */
 	int r_away;
+#ifdef __linux__
 	cpu_set_t r_cpus;
+#endif
 	unsigned r_nvcpus;
 	struct runner_vcpu r_vcpus[];
 };
@@ -666,6 +668,74 @@ runner_setup(struct runner *r)
 	pthread_mutex_unlock(&r->r_lock);
 }
 
+/*
+ * Makes attr start vCPU 0's thread on the CPUs the caller may use but the
+ * one it runs on, when there are any (r_away).  The caller commits the
+ * run's record and then waits for the guest's first output; a guest on
+ * its CPU would hold that CPU while it executes (a time slice, or until
+ * its first exit, as the kernel decides: ~400 µs of a start on the
+ * kvm_pvm host, where guest code runs under instruction emulation).
+ * vCPU 0's thread goes back to every CPU after the guest's first exit.
+ */
+#ifdef __linux__
+static void
+runner_away(struct runner *r, pthread_attr_t *attr)
+{
+	cpu_set_t away;
+	int cpu = sched_getcpu();
+
+	r->r_away = 0;
+	if (cpu < 0 || cpu >= CPU_SETSIZE ||
+	    pthread_getaffinity_np(pthread_self(), sizeof(r->r_cpus),
+				   &r->r_cpus) != 0)
+		return;
+	away = r->r_cpus;
+	CPU_CLR(cpu, &away);
+	if (CPU_COUNT(&away) == 0 ||
+	    pthread_attr_setaffinity_np(attr, sizeof(away), &away) != 0)
+		return;
+	r->r_away = 1;
+}
+
+/* attr starts the other vCPUs' threads on the caller's CPUs again. */
+static void
+runner_everywhere(struct runner *r, pthread_attr_t *attr)
+{
+	if (r->r_away)
+		(void)pthread_attr_setaffinity_np(attr, sizeof(r->r_cpus),
+						  &r->r_cpus);
+}
+
+/* vCPU 0's thread, after the guest's first exit: every CPU again. */
+static void
+runner_come_back(struct runner *r)
+{
+	r->r_away = 0;
+	(void)pthread_setaffinity_np(pthread_self(), sizeof(r->r_cpus),
+				     &r->r_cpus);
+}
+#else /* no portable CPU affinity: threads start where they may */
+static void
+runner_away(struct runner *r, pthread_attr_t *attr)
+{
+	(void)attr;
+	r->r_away = 0;
+}
+
+static void
+runner_everywhere(struct runner *r, pthread_attr_t *attr)
+{
+	(void)r;
+	(void)attr;
+}
+
+static void
+runner_come_back(struct runner *r)
+{
+	r->r_away = 0;
+}
+#endif
+
 static void *
 runner_vcpu_main(void *arg)
 {
@@ -703,11 +773,8 @@ runner_vcpu_main(void *arg)
 		memset(&act, 0, sizeof(act));
 		rc = r->r_ops->vo_vcpu_run(r->r_vm, rv->rv_id, ex);
 		err = errno;
-		if (rv->rv_id == 0 && r->r_away) { /* see runner_away */
-			r->r_away = 0;
-			(void)pthread_setaffinity_np(
-			    pthread_self(), sizeof(r->r_cpus), &r->r_cpus);
-		}
+		if (rv->rv_id == 0 && r->r_away)
+			runner_come_back(r);
 		if (rc != 0) {
 			act.ra_act = RUNNER_ACT_CRASH;
 			snprintf(act.ra_text, sizeof(act.ra_text),
@@ -795,34 +862,6 @@ fail:
 }
 
 /*
- * Makes attr start vCPU 0's thread on the CPUs the caller may use but the
- * one it runs on, when there are any (r_away).  The caller commits the
- * run's record and then waits for the guest's first output; a guest on
- * its CPU would hold that CPU while it executes (a time slice, or until
- * its first exit, as the kernel decides: ~400 µs of a start on the
- * kvm_pvm host, where guest code runs under instruction emulation).
- * vCPU 0's thread goes back to every CPU after the guest's first exit.
- */
-static void
-runner_away(struct runner *r, pthread_attr_t *attr)
-{
-	cpu_set_t away;
-	int cpu = sched_getcpu();
-
-	r->r_away = 0;
-	if (cpu < 0 || cpu >= CPU_SETSIZE ||
-	    pthread_getaffinity_np(pthread_self(), sizeof(r->r_cpus),
-				   &r->r_cpus) != 0)
-		return;
-	away = r->r_cpus;
-	CPU_CLR(cpu, &away);
-	if (CPU_COUNT(&away) == 0 ||
-	    pthread_attr_setaffinity_np(attr, sizeof(away), &away) != 0)
-		return;
-	r->r_away = 1;
-}
-
-/*
  * Starts the vCPU threads, blocked from every signal but the kick; vCPU
  * 0's first, as it sets the VM up.
  */
@@ -846,9 +885,8 @@ runner_threads_start(struct runner *r)
 
 		if (i == 0)
 			runner_away(r, &attr);
-		else if (i == 1 && r->r_away) /* before vCPU 0 can run */
-			(void)pthread_attr_setaffinity_np(
-			    &attr, sizeof(r->r_cpus), &r->r_cpus);
+		else if (i == 1) /* before vCPU 0 can run */
+			runner_everywhere(r, &attr);
 		err =
 		    pthread_create(&rv->rv_thread, &attr, runner_vcpu_main, rv);
 		if (err != 0)
