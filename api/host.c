@@ -69,9 +69,7 @@ api_host_root(const struct api_context *ctx, const struct api_call *call,
 			sizeof(started));
 	doc = json_pack(
 	    "{s:s, s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:{s:i, s:i, s:i, s:i, "
-	    "s:i, "
-	    "s:i, "
-	    "s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I}, s:o, s:s, s:i}",
+	    "s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I}, s:o, s:s, s:i}",
 	    "name", "vmmapid", "version", VMMAPID_VERSION, "api", "v1",
 	    "driver", "name", ctx->ac_driver, "reason", ctx->ac_driver_reason,
 	    "lacks", host_lacks(ctx), "spare_vms", host_spares(ctx), "limits",

@@ -396,27 +396,40 @@ vmrun_close(struct vmrun *vr)
 	free(vr);
 }
 
-/* The VM's state and spec, or -1 (ENOENT). */
+/*
+ * The VM's state, and if asked its status details and spec (references
+ * the caller drops), or -1 with why and errno (ENOENT: no such VM).
+ */
 static int
-vmrun_lookup(struct vmrun *vr, const char *name, char state[16], json_t **spec,
-	     char *why, size_t len)
+vmrun_lookup(struct vmrun *vr, const char *name, char state[16],
+	     json_t **status, json_t **spec, char *why, size_t len)
 {
 	uint64_t rev;
-	json_t *status;
+	json_t *st;
 	int err;
 
-	if (vmreg_get_state(vr->vr_reg, name, state, &status) != 0) {
-		snprintf(why, len, "no VM named %s", name);
+	if (vmreg_get_state(vr->vr_reg, name, state, &st) != 0) {
+		err = errno;
+		if (err == ENOENT)
+			snprintf(why, len, "no VM named %s", name);
+		else
+			snprintf(why, len, "reading VM %s's state: %s", name,
+				 strerror(err));
+		errno = err;
 		return -1;
 	}
-	json_decref(status);
 	/* Deleted in between, without the VM's lock: as not there. */
 	if (spec != NULL && vmreg_get_spec(vr->vr_reg, name, spec, &rev) != 0) {
 		err = errno;
+		json_decref(st);
 		snprintf(why, len, "no VM named %s", name);
 		errno = err;
 		return -1;
 	}
+	if (status != NULL)
+		*status = st;
+	else
+		json_decref(st);
 	return 0;
 }
 
@@ -460,7 +473,7 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 	int rc = -1, err, recorded, rec_err;
 
 	/* Before vmrt_lock, which would keep a runtime for any name. */
-	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
 		return -1;
 	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
@@ -470,18 +483,8 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 	 * deleted and defined anew since the look above runs its new spec.
 	 * And the state's details, which a failed start puts back.
 	 */
-	if (vmrun_lookup(vr, name, state, &spec, why, len) != 0)
+	if (vmrun_lookup(vr, name, state, &prev, &spec, why, len) != 0)
 		goto out;
-	if (vmreg_get_state(vr->vr_reg, name, state, &prev) != 0) {
-		err = errno;
-		if (err == ENOENT)
-			snprintf(why, len, "no VM named %s", name);
-		else
-			snprintf(why, len, "reading VM %s's state: %s", name,
-				 strerror(err));
-		errno = err;
-		goto out;
-	}
 	if (vt->vt_runner != NULL ||
 	    (strcmp(state, "defined") && strcmp(state, "stopped") &&
 	     strcmp(state, "crashed"))) {
@@ -643,11 +646,11 @@ vmrun_simple(struct vmrun *vr, const char *name, const char *opname,
 	char state[16];
 	int rc = -1, err;
 
-	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
 		return -1;
 	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
-	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
 		goto out;
 	if (vt->vt_runner == NULL ||
 	    (strcmp(state, allowed1) != 0 &&
@@ -739,11 +742,11 @@ vmrun_stop_impl(struct vmrun *vr, const char *name, unsigned timeout_ms,
 	char state[16];
 	int rc = -1, err;
 
-	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
 		return -1;
 	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
-	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
 		goto out;
 	if (vt->vt_runner == NULL ||
 	    (strcmp(state, "running") != 0 && strcmp(state, "paused") != 0) ||
@@ -784,11 +787,11 @@ vmrun_with_runner(struct vmrun *vr, const char *name, enum vmrun_need need,
 	char state[16];
 	int rc = -1, err, paused_here = 0;
 
-	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
 		return -1;
 	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
-	if (vmrun_lookup(vr, name, state, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
 		goto out;
 	if (vt->vt_runner == NULL ||
 	    (need == VMRUN_NEED_PAUSED ? strcmp(state, "paused") != 0
@@ -831,7 +834,7 @@ vmrun_console(struct vmrun *vr, const char *name)
 	struct vmrt *vt;
 	char state[16], why[128];
 
-	if (vmrun_lookup(vr, name, state, NULL, why, sizeof(why)) != 0)
+	if (vmrun_lookup(vr, name, state, NULL, NULL, why, sizeof(why)) != 0)
 		return NULL;
 	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return NULL;

@@ -144,8 +144,8 @@ struct runner {
 	int r_resetting;
 	int r_guest_reset; /* the guest asked for a reset (holds r_hold) */
 	/* vCPU 0's thread starts on CPUs other than runner_begin's caller's
-	 * (see runner_threads_start); r_cpus is what it may use after its
-	 * first exit.  vCPU 0's thread's own: */
+	 * (runner_away); r_cpus is what it may use after its first exit.
+	 * Set before the threads start, then vCPU 0's thread's own: */
 	int r_away;
 #ifdef __linux__
 	cpu_set_t r_cpus;

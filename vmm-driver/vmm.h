@@ -156,7 +156,7 @@ enum vmm_prot { VMM_PROT_R = 1, VMM_PROT_RW = 3, VMM_PROT_X = 4 };
 
 /* VMs made ahead of starts (--spare-vms): GET /v1 shows these. */
 struct vmm_spares {
-	unsigned vs_target;      /* kept ready when the host is idle */
+	unsigned vs_target;      /* kept ready (--spare-vms) */
 	unsigned vs_ready;       /* ready now */
 	unsigned long vs_taken;  /* creates that used one */
 	unsigned long vs_missed; /* creates that found none */
