@@ -33,7 +33,7 @@ vm_build() {
 	if [[ $BENCH_NO_BUILD != 1 || ! -x $BENCH_VM_CLIENT ]]; then
 		gcc "${cflags[@]}" -o "$BENCH_VM_CLIENT" "$BENCH_SRC/vm_client.c"
 	fi
-	for g in hello bigout spin; do
+	for g in hello bigout spin compute; do
 		[[ $BENCH_NO_BUILD == 1 && -s $BENCH_GUESTS/$g.bin ]] && continue
 		as --32 -o "$BENCH_GUESTS/$g.o" "$BENCH_REPO/tests/guests/$g.S"
 		ld -m elf_i386 -Ttext=0x1000 --oformat binary -e _start \

@@ -186,6 +186,22 @@ wait_console(struct harness *h, const char *name, const char *want)
 	assert_string_equal(console_of(h, name), want);
 }
 
+/* A guest that computes before its first exit runs, prints and halts. */
+static void
+test_lifecycle__compute_prints_after_its_loop_and_halts(struct harness *h)
+{
+	struct harness_response *r;
+
+	harness_need_driver(h, "kvm");
+	put_guest(h, "compute");
+	define_vm(h, "calc", "compute.bin", "");
+	start_quick_guest(h, "calc");
+	r = harness_wait_vm_state(h, "calc", "stopped", WAIT_MS);
+	assert_json_str(r, "status.exit_reason",
+			"halted with interrupts disabled");
+	assert_string_equal(console_of(h, "calc"), "computed\n");
+}
+
 static void
 test_lifecycle__hello_runs_to_a_halt_and_prints_its_greeting(struct harness *h)
 {
@@ -1141,6 +1157,8 @@ main(void)
 	    HARNESS_CASE(
 		test_lifecycle__hello_runs_to_a_halt_and_prints_its_greeting,
 		0),
+	    HARNESS_CASE(
+		test_lifecycle__compute_prints_after_its_loop_and_halts, 0),
 	    HARNESS_CASE(test_lifecycle__starts_finish_vms_made_ahead, 0),
 	    HARNESS_CASE_ARGS(
 		test_lifecycle__without_vms_made_ahead_starts_make_their_own, 0,
