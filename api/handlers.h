@@ -32,6 +32,12 @@ void api_host_health(const struct api_context *, const struct api_call *,
 void api_host_openapi(const struct api_context *, const struct api_call *,
 		      struct api_response *);
 
+/* api/problems.c */
+void api_problems_list(const struct api_context *, const struct api_call *,
+		       struct api_response *);
+void api_problems_get(const struct api_context *, const struct api_call *,
+		      struct api_response *);
+
 /* api/vms.c */
 void api_vms_list(const struct api_context *, const struct api_call *,
 		  struct api_response *);

@@ -108,7 +108,7 @@ api_host_openapi(const struct api_context *ctx, const struct api_call *call,
 	char *copy = malloc(ctx->ac_openapi_len + 1);
 
 	if (copy == NULL) {
-		problem_from_errno(rs, ENOMEM, "out of memory");
+		problem_errno(rs, ENOMEM, "out of memory");
 		return;
 	}
 	memcpy(copy, ctx->ac_openapi, ctx->ac_openapi_len + 1);

@@ -39,8 +39,8 @@ images_unavailable(const struct api_context *ctx, struct api_response *rs)
 {
 	if (ctx->ac_images != NULL)
 		return 0;
-	problem_set(rs, 503, "unavailable", "Service unavailable", NULL,
-		    "this daemon has no image store");
+	problem_raise(rs, PROBLEM_UNAVAILABLE, NULL,
+		      "this daemon has no image store");
 	return 1;
 }
 
@@ -50,16 +50,16 @@ images_error(struct api_response *rs, int err, const char *name,
 {
 	switch (err) {
 	case ENOENT:
-		problem_set(rs, 404, "not-found", "Not found", NULL,
-			    "no image named %s", name);
+		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "no image named %s",
+			      name);
 		break;
 	case EBUSY:
-		problem_set(rs, 409, "conflict", "Conflict", NULL,
-			    "image %s is used by a running VM", name);
+		problem_raise(rs, PROBLEM_CONFLICT, NULL,
+			      "image %s is used by a running VM", name);
 		break;
 	default:
-		problem_from_errno(rs, err, "%s image %s failed: %s", doing,
-				   name, strerror(err));
+		problem_errno(rs, err, "%s image %s failed: %s", doing, name,
+			      strerror(err));
 	}
 }
 
@@ -74,7 +74,7 @@ api_images_list(const struct api_context *ctx, const struct api_call *call,
 	if (images_unavailable(ctx, rs))
 		return;
 	if (images_list(ctx->ac_images, &list, &n) != 0) {
-		problem_from_errno(rs, errno, "listing images failed");
+		problem_errno(rs, errno, "listing images failed");
 		return;
 	}
 	if ((items = json_array()) == NULL)
@@ -94,7 +94,7 @@ api_images_list(const struct api_context *ctx, const struct api_call *call,
 	return;
 nomem:
 	free(list);
-	problem_from_errno(rs, ENOMEM, "out of memory listing images");
+	problem_errno(rs, ENOMEM, "out of memory listing images");
 }
 
 void
@@ -131,16 +131,16 @@ api_images_put(const struct api_context *ctx, const struct api_call *call,
 	if (images_unavailable(ctx, rs))
 		return;
 	if (!vm_spec_name_valid(name)) {
-		problem_set(rs, 400, "validation", "Invalid image", "name",
-			    "name: \"%s\" is not a valid name "
-			    "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",
-			    name);
+		problem_raise(rs, PROBLEM_VALIDATION, "name",
+			      "name: \"%s\" is not a valid name "
+			      "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",
+			      name);
 		return;
 	}
 	if (rq->rq_body_fd < 0 || rq->rq_body_len == 0) {
-		problem_set(rs, 400, "body-required", "Request body required",
-			    NULL, "PUT %s needs the image's bytes as its body",
-			    rq->rq_path);
+		problem_raise(rs, PROBLEM_BODY_REQUIRED, NULL,
+			      "PUT %s needs the image's bytes as its body",
+			      rq->rq_path);
 		return;
 	}
 	if (images_put(ctx->ac_images, name, rq->rq_body_fd, rq->rq_body_path,

@@ -37,32 +37,15 @@ lifecycle_reply(const struct api_context *ctx, const char *api_op,
 	char etag[32];
 
 	if (rc != 0) {
-		switch (err) {
-		case ENOENT:
-			problem_set(rs, 404, "not-found", "Not found", NULL,
-				    "%s", why);
-			break;
-		case EBUSY:
-			problem_set(rs, 409, "invalid-state",
-				    "Not allowed in this state", NULL, "%s",
-				    why);
-			break;
-		case EINVAL:
-			problem_set(rs, 422, "cannot-run", "The VM cannot run",
-				    NULL, "%s", why);
-			break;
-		case ENOTSUP:
-			problem_set(rs, 501, "not-supported",
-				    "Not supported by this backend", NULL, "%s",
-				    why);
-			break;
-		default:
-			problem_from_errno(rs, err, "%s", why);
-		}
+		/* A start's EINVAL is a definition that cannot run. */
+		if (err == EINVAL)
+			problem_raise(rs, PROBLEM_CANNOT_RUN, NULL, "%s", why);
+		else
+			problem_errno(rs, err, "%s", why);
 		return;
 	}
 	if (vmreg_get(ctx->ac_vmreg, name, &doc) != 0) {
-		problem_from_errno(rs, errno, "VM %s vanished", name);
+		problem_errno(rs, errno, "VM %s vanished", name);
 		return;
 	}
 	api_response_take(rs, 200, doc.vd_body, doc.vd_len);
@@ -131,15 +114,15 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 
 	if (mode != NULL && strcmp(mode, "monitor") != 0 &&
 	    strcmp(mode, "detached") != 0) {
-		problem_set(rs, 400, "invalid-query", "Invalid query", "mode",
-			    "mode must be monitor or detached, not \"%s\"",
-			    mode);
+		problem_raise(rs, PROBLEM_INVALID_QUERY, "mode",
+			      "mode must be monitor or detached, not \"%s\"",
+			      mode);
 		return;
 	}
 	monitor = mode != NULL && strcmp(mode, "monitor") == 0;
 	if (ctx->ac_policy != NULL && !monitor && !policy_may_detach(pr)) {
-		problem_set(
-		    rs, 403, "forbidden", "Forbidden", "mode",
+		problem_raise(
+		    rs, PROBLEM_FORBIDDEN, "mode",
 		    "uid %ld may run VMs only in monitor mode: POST "
 		    "/v1/vms/%s/start?mode=monitor keeps the VM as long "
 		    "as that request",
@@ -150,11 +133,10 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	    pr->pr_uid != 0 &&
 	    lifecycle_running_of(ctx, pr->pr_uid) >=
 		ctx->ac_policy->po_max_running) {
-		problem_set(rs, 403, "running-limit", "Too many running VMs",
-			    NULL,
-			    "uid %ld already runs %u VMs, the most "
-			    "--max-running-per-uid allows",
-			    (long)pr->pr_uid, ctx->ac_policy->po_max_running);
+		problem_raise(rs, PROBLEM_RUNNING_LIMIT, NULL,
+			      "uid %ld already runs %u VMs, the most "
+			      "--max-running-per-uid allows",
+			      (long)pr->pr_uid, ctx->ac_policy->po_max_running);
 		return;
 	}
 	if (!monitor) {
@@ -164,7 +146,7 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	}
 	/* The stream starts where this run's output will. */
 	if ((c = vmrun_console(ctx->ac_vmrun, name)) == NULL) {
-		problem_from_errno(rs, errno, "no VM named %s", name);
+		problem_errno(rs, errno, "no VM named %s", name);
 		return;
 	}
 	offset = console_end(c);
@@ -181,7 +163,7 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	if ((lm = calloc(1, sizeof(*lm))) == NULL) {
 		console_free(c);
 		vmrun_stop(ctx->ac_vmrun, name, 0, 1, why, sizeof(why));
-		problem_from_errno(rs, ENOMEM, "monitor mode for VM %s", name);
+		problem_errno(rs, ENOMEM, "monitor mode for VM %s", name);
 		return;
 	}
 	lm->lm_vmrun = ctx->ac_vmrun;
@@ -196,7 +178,7 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	if (api_console_follow(c, offset, "text/plain; charset=utf-8",
 			       lifecycle_monitor_end, lm, rs) != 0) {
 		lifecycle_monitor_end(lm);
-		problem_from_errno(rs, ENOMEM, "monitor mode for VM %s", name);
+		problem_errno(rs, ENOMEM, "monitor mode for VM %s", name);
 	}
 	console_free(c);
 }
@@ -231,11 +213,10 @@ api_vms_stop(const struct api_context *ctx, const struct api_call *call,
 
 		v = rq->rq_query[i].kv_value;
 		if (strcmp(k, "force") == 0 && lifecycle_bool(v, &force) != 0) {
-			problem_set(rs, 400, "invalid-query", "Invalid query",
-				    "force",
-				    "force must be 1, true, yes, 0, false or "
-				    "no, not \"%s\"",
-				    v);
+			problem_raise(rs, PROBLEM_INVALID_QUERY, "force",
+				      "force must be 1, true, yes, 0, false or "
+				      "no, not \"%s\"",
+				      v);
 			return;
 		}
 		if (strcmp(k, "timeout") != 0)
@@ -244,12 +225,11 @@ api_vms_stop(const struct api_context *ctx, const struct api_call *call,
 		timeout = v != NULL ? strtoul(v, &end, 10) : 0;
 		if (v == NULL || *v < '0' || *v > '9' || *end != '\0' ||
 		    errno != 0 || timeout > LIFECYCLE_STOP_TIMEOUT_MAX) {
-			problem_set(rs, 400, "invalid-query", "Invalid query",
-				    "timeout",
-				    "timeout must be whole seconds from 0 to "
-				    "%d, not \"%s\"",
-				    LIFECYCLE_STOP_TIMEOUT_MAX,
-				    v != NULL ? v : "");
+			problem_raise(rs, PROBLEM_INVALID_QUERY, "timeout",
+				      "timeout must be whole seconds from 0 to "
+				      "%d, not \"%s\"",
+				      LIFECYCLE_STOP_TIMEOUT_MAX,
+				      v != NULL ? v : "");
 			return;
 		}
 	}

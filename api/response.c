@@ -54,7 +54,7 @@ api_response_json(struct api_response *rs, int status, const json_t *doc)
 	if (text == NULL) {
 		/* Nothing left to build a problem with: a fixed body. */
 		static const char oom[] =
-		    "{\"type\":\"urn:vmmapid:problem:internal\","
+		    "{\"type\":\"/v1/problems/internal\","
 		    "\"title\":\"Internal error\",\"status\":500,"
 		    "\"detail\":\"out of memory\"}";
 

@@ -50,6 +50,8 @@ static const struct route routes[] = {
     {"/v1", API_GET, api_host_root, 0, POL_ANY, NULL},
     {"/v1/health", API_GET, api_host_health, R_BLOCKS, POL_PUBLIC, NULL},
     {"/v1/openapi.yaml", API_GET, api_host_openapi, 0, POL_ANY, NULL},
+    {"/v1/problems", API_GET, api_problems_list, 0, POL_PUBLIC, NULL},
+    {"/v1/problems/{slug}", API_GET, api_problems_get, 0, POL_PUBLIC, NULL},
     {"/v1/vms", API_GET, api_vms_list, 0, POL_VM_LIST,
      "limit,after,label*,state"},
     {"/v1/vms", API_POST, api_vms_create, R_BLOCKS | R_DBWRITE | R_BODY_JSON,
@@ -368,23 +370,22 @@ parse_body(const struct route *rt, const struct api_request *rq, json_t **body,
 	json_error_t jerr;
 
 	if (rq->rq_body_len == 0) {
-		problem_set(rs, 400, "body-required", "Request body required",
-			    NULL, "%s %s needs a %s body", rq->rq_method_name,
-			    rq->rq_path, want);
+		problem_raise(rs, PROBLEM_BODY_REQUIRED, NULL,
+			      "%s %s needs a %s body", rq->rq_method_name,
+			      rq->rq_path, want);
 		return -1;
 	}
 	if (!content_type_is(ct, want)) {
-		problem_set(rs, 415, "unsupported-media-type",
-			    "Unsupported media type", NULL,
-			    "the body must be %s, not %s", want,
-			    ct != NULL ? ct : "(no Content-Type)");
+		problem_raise(rs, PROBLEM_UNSUPPORTED_MEDIA_TYPE, NULL,
+			      "the body must be %s, not %s", want,
+			      ct != NULL ? ct : "(no Content-Type)");
 		return -1;
 	}
 	*body = json_loadb(rq->rq_body, rq->rq_body_len,
 			   JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (*body == NULL) {
-		problem_set(
-		    rs, 400, "malformed-json", "Malformed JSON", NULL,
+		problem_raise(
+		    rs, PROBLEM_MALFORMED_JSON, NULL,
 		    "malformed JSON at line %d, column %d (byte %d): %s",
 		    jerr.line, jerr.column, jerr.position, jerr.text);
 		return -1;
@@ -432,26 +433,24 @@ route_query_ok(const struct route *rt, const struct api_request *rq,
 
 		if ((tok = route_query_token(rt, k, &len)) == NULL) {
 			if (rt->rt_query != NULL)
-				problem_set(rs, 400, "invalid-query",
-					    "Invalid query", k,
-					    "unknown query parameter \"%s\" "
-					    "(known: %s)",
-					    k, rt->rt_query);
+				problem_raise(rs, PROBLEM_INVALID_QUERY, k,
+					      "unknown query parameter \"%s\" "
+					      "(known: %s)",
+					      k, rt->rt_query);
 			else
-				problem_set(rs, 400, "invalid-query",
-					    "Invalid query", k,
-					    "unknown query parameter \"%s\" "
-					    "(%s takes none)",
-					    k, rt->rt_pattern);
+				problem_raise(rs, PROBLEM_INVALID_QUERY, k,
+					      "unknown query parameter \"%s\" "
+					      "(%s takes none)",
+					      k, rt->rt_pattern);
 			return -1;
 		}
 		if (tok[len - 1] == '*')
 			continue;
 		for (j = 0; j < i; j++) {
 			if (strcmp(rq->rq_query[j].kv_key, k) == 0) {
-				problem_set(
-				    rs, 400, "invalid-query", "Invalid query",
-				    k, "query parameter \"%s\" given twice", k);
+				problem_raise(
+				    rs, PROBLEM_INVALID_QUERY, k,
+				    "query parameter \"%s\" given twice", k);
 				return -1;
 			}
 		}
@@ -501,9 +500,9 @@ route_allowed(const struct api_context *ctx, const struct route *rt,
 			 target, why, sizeof(why)) == 0)
 		return 0;
 	if (errno == ENOENT)
-		problem_set(rs, 404, "not-found", "Not found", NULL, "%s", why);
+		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "%s", why);
 	else
-		problem_set(rs, 403, "forbidden", "Forbidden", NULL, "%s", why);
+		problem_raise(rs, PROBLEM_FORBIDDEN, NULL, "%s", why);
 	return -1;
 }
 
@@ -526,25 +525,25 @@ route_dispatch(const struct api_context *ctx, const struct api_request *rq,
 	if (rt == NULL && allowed == 0) {
 		if (!rq->rq_principal.pr_known)
 			goto unauthorized;
-		problem_set(rs, 404, "not-found", "Not found", NULL,
-			    "no resource at %s", rq->rq_path);
+		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "no resource at %s",
+			      rq->rq_path);
 		return;
 	}
 	if (!rq->rq_principal.pr_known &&
 	    (rt == NULL || rt->rt_action != POL_PUBLIC))
 		goto unauthorized;
 	if (rt == NULL) {
-		problem_set(rs, 405, "method-not-allowed", "Method not allowed",
-			    NULL, "%s does not answer %s", rq->rq_path,
-			    rq->rq_method_name);
+		problem_raise(rs, PROBLEM_METHOD_NOT_ALLOWED, NULL,
+			      "%s does not answer %s", rq->rq_path,
+			      rq->rq_method_name);
 		allow_header(rs, allowed);
 		return;
 	}
 	if (route_allowed(ctx, rt, &call, rs) != 0)
 		return;
 	if (rq->rq_query_overflow) {
-		problem_set(rs, 400, "invalid-query", "Invalid query", NULL,
-			    "more than %d query arguments", API_MAX_QUERY);
+		problem_raise(rs, PROBLEM_INVALID_QUERY, NULL,
+			      "more than %d query arguments", API_MAX_QUERY);
 		return;
 	}
 	if (route_query_ok(rt, rq, rs) != 0)
@@ -558,9 +557,9 @@ route_dispatch(const struct api_context *ctx, const struct api_request *rq,
 	return;
 
 unauthorized:
-	problem_set(rs, 401, "unauthorized", "Unauthorized", NULL,
-		    "a valid bearer token is required on TCP; send "
-		    "\"Authorization: Bearer <token>\"");
+	problem_raise(rs, PROBLEM_UNAUTHORIZED, NULL,
+		      "a valid bearer token is required on TCP; send "
+		      "\"Authorization: Bearer <token>\"");
 	api_response_header(rs, "WWW-Authenticate", "Bearer realm=\"vmmapid\"");
 }
 

@@ -53,15 +53,17 @@
  * The status of a backend failure nothing more specific explains: the
  * errno's (problem.c), except that an EINVAL here is no client's fault.
  */
-#define VCPUS_OTHER_STATUS(err) ((err) == EINVAL ? 500 : 0)
+#define VCPUS_OTHER_KIND(err)                                                  \
+	((err) == EINVAL ? PROBLEM_INTERNAL : problem_kind_from_errno(err))
 
 /* One operation on a VM's runner: what the handler asks, what comes
- * back.  op_status and op_field explain a failure fn understood. */
+ * back.  op_kind, op_why and op_field explain a failure fn understood. */
 struct vcpus_op {
 	const struct api_context *op_ctx;
-	const char *op_name; /* the VM */
-	unsigned op_id;      /* the vCPU */
-	int op_status;       /* 0: map errno */
+	const char *op_name;       /* the VM */
+	unsigned op_id;            /* the vCPU */
+	enum problem_kind op_kind; /* when op_kind_set */
+	int op_kind_set;
 	char op_field[96];
 	char op_why[320];
 	json_t *op_result; /* new reference, for the response */
@@ -79,17 +81,18 @@ struct vcpus_op {
 };
 
 /* Fails op with a status and a sentence (errno is set for vmrun). */
-static int vcpus_op_fail(struct vcpus_op *op, int status, int err,
+static int vcpus_op_fail(struct vcpus_op *op, enum problem_kind kind, int err,
 			 const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
 static int
-vcpus_op_fail(struct vcpus_op *op, int status, int err, const char *field,
-	      const char *fmt, ...)
+vcpus_op_fail(struct vcpus_op *op, enum problem_kind kind, int err,
+	      const char *field, const char *fmt, ...)
 {
 	va_list ap;
 
-	op->op_status = status;
+	op->op_kind = kind;
+	op->op_kind_set = 1;
 	snprintf(op->op_field, sizeof(op->op_field), "%s",
 		 field != NULL ? field : "");
 	va_start(ap, fmt);
@@ -100,45 +103,19 @@ vcpus_op_fail(struct vcpus_op *op, int status, int err, const char *field,
 }
 
 /*
- * The problem for a failed operation: the status fn chose, else the one
- * problem.c gives the errno (vmrun's ENOENT and EBUSY).
+ * The problem for a failed operation: the kind fn chose, else the one
+ * the errno means (vmrun's ENOENT and EBUSY, with vmrun's sentence).
  */
 static void
 vcpus_problem(struct api_response *rs, const struct vcpus_op *op, int err)
 {
-	int status = op->op_status;
 	const char *why = op->op_why[0] != '\0' ? op->op_why : strerror(err);
 	const char *field = op->op_field[0] != '\0' ? op->op_field : NULL;
 
-	if (status == 0)
-		status = problem_status_from_errno(err);
-	switch (status) {
-	case 400:
-		problem_set(rs, 400, "validation", "Invalid request", field,
-			    "%s", why);
-		break;
-	case 404:
-		problem_set(rs, 404, "not-found", "Not found", NULL, "%s", why);
-		break;
-	case 409:
-		problem_set(rs, 409, "invalid-state",
-			    "Not allowed in this state", NULL, "%s", why);
-		break;
-	case 422:
-		problem_set(rs, 422, "refused", "Refused by the backend", field,
-			    "%s", why);
-		break;
-	case 500:
-		problem_set(rs, 500, "internal", "Internal error", NULL, "%s",
-			    why);
-		break;
-	case 501:
-		problem_set(rs, 501, "not-supported",
-			    "Not supported by this backend", NULL, "%s", why);
-		break;
-	default:
-		problem_from_errno(rs, err, "%s", why);
-	}
+	if (op->op_kind_set)
+		problem_raise(rs, op->op_kind, field, "%s", why);
+	else
+		problem_errno(rs, err, "%s", why);
 }
 
 /* "0" or a decimal without leading zeros, below VMM_MAX_VCPUS. */
@@ -179,8 +156,8 @@ vcpus_find(const struct api_context *ctx, const char *name, const char *id_str,
 	if (!vm_spec_name_valid(name) ||
 	    vmreg_get_spec(ctx->ac_vmreg, name, &spec, &rev) != 0) {
 		regs_json_echo(name, strlen(name), echo, sizeof(echo));
-		problem_set(rs, 404, "not-found", "Not found", NULL,
-			    "no VM named %s", echo);
+		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "no VM named %s",
+			      echo);
 		return -1;
 	}
 	n = (unsigned)json_integer_value(json_object_get(spec, "vcpus"));
@@ -191,16 +168,16 @@ vcpus_find(const struct api_context *ctx, const char *name, const char *id_str,
 		return 0;
 	if (vcpus_parse_id(id_str, id) != 0) {
 		regs_json_echo(id_str, strlen(id_str), echo, sizeof(echo));
-		problem_set(rs, 404, "not-found", "Not found", NULL,
-			    "VM %s has no vCPU \"%s\": vCPUs are numbered "
-			    "from 0 in decimal",
-			    name, echo);
+		problem_raise(rs, PROBLEM_NOT_FOUND, NULL,
+			      "VM %s has no vCPU \"%s\": vCPUs are numbered "
+			      "from 0 in decimal",
+			      name, echo);
 		return -1;
 	}
 	if (*id >= n && !vmrun_is_running(ctx->ac_vmrun, name)) {
-		problem_set(rs, 404, "not-found", "Not found", NULL,
-			    "VM %s has no vCPU %u; its vCPUs are 0 to %u", name,
-			    *id, n - 1);
+		problem_raise(rs, PROBLEM_NOT_FOUND, NULL,
+			      "VM %s has no vCPU %u; its vCPUs are 0 to %u",
+			      name, *id, n - 1);
 		return -1;
 	}
 	return 0;
@@ -214,7 +191,7 @@ vcpus_check_id(struct runner *r, struct vcpus_op *op)
 
 	if (op->op_id < n)
 		return 0;
-	return vcpus_op_fail(op, 404, ENOENT, NULL,
+	return vcpus_op_fail(op, PROBLEM_NOT_FOUND, ENOENT, NULL,
 			     "VM %s has no vCPU %u; it runs with vCPUs 0 to "
 			     "%u",
 			     op->op_name, op->op_id, n - 1);
@@ -342,9 +319,9 @@ vcpus_show(const struct api_context *ctx, const struct api_call *call,
 	/* Not running: the spec says what there is.  find let a larger id
 	 * through if the VM ran then. */
 	if (op.op_id != VCPUS_ALL && op.op_id >= nvcpus) {
-		problem_set(rs, 404, "not-found", "Not found", NULL,
-			    "VM %s has no vCPU %u; its vCPUs are 0 to %u", name,
-			    op.op_id, nvcpus - 1);
+		problem_raise(rs, PROBLEM_NOT_FOUND, NULL,
+			      "VM %s has no vCPU %u; its vCPUs are 0 to %u",
+			      name, op.op_id, nvcpus - 1);
 		return;
 	}
 	doc = vcpus_stopped(nvcpus, op.op_id);
@@ -394,17 +371,17 @@ vcpus_regs_failed(struct vcpus_op *op, const char *what)
 	int err = errno;
 
 	if (err == EINVAL && strcmp(what, "write") == 0)
-		return vcpus_op_fail(op, 422, err, NULL,
+		return vcpus_op_fail(op, PROBLEM_REFUSED, err, NULL,
 				     "the %s backend refused the registers "
 				     "of vCPU %u: %s; nothing was changed",
 				     op->op_ctx->ac_driver, op->op_id,
 				     strerror(err));
 	if (err == ENOTSUP)
-		return vcpus_op_fail(op, 501, err, NULL,
+		return vcpus_op_fail(op, PROBLEM_NOT_SUPPORTED, err, NULL,
 				     "the %s backend cannot %s these "
 				     "registers of vCPU %u",
 				     op->op_ctx->ac_driver, what, op->op_id);
-	return vcpus_op_fail(op, VCPUS_OTHER_STATUS(err), err, NULL,
+	return vcpus_op_fail(op, VCPUS_OTHER_KIND(err), err, NULL,
 			     "%s the registers of vCPU %u failed: %s",
 			     strcmp(what, "read") == 0 ? "reading" : "writing",
 			     op->op_id, strerror(err));
@@ -447,8 +424,8 @@ api_vcpus_regs_get(const struct api_context *ctx, const struct api_call *call,
 	/* Only groups got past the check: an empty value is an error. */
 	if (call->ca_rq->rq_nquery > 0 &&
 	    regs_json_groups(groups, &op.op_groups, &err) != 0) {
-		problem_set(rs, 400, "invalid-query", "Invalid query", "groups",
-			    "%s", err.rje_detail);
+		problem_raise(rs, PROBLEM_INVALID_QUERY, "groups", "%s",
+			      err.rje_detail);
 		return;
 	}
 	vcpus_run(rs, &op, VMRUN_PAUSE_AROUND, vcpus_regs_get_fn, 200);
@@ -500,8 +477,8 @@ api_vcpus_regs_put(const struct api_context *ctx, const struct api_call *call,
 	if (vcpus_find(ctx, name, call->ca_params[1], &op.op_id, NULL, rs) != 0)
 		return;
 	if (regs_json_parse(call->ca_body, &op.op_patch, &err) != 0) {
-		problem_set(
-		    rs, 400, "validation", "Invalid registers",
+		problem_raise(
+		    rs, PROBLEM_VALIDATION,
 		    err.rje_field[0] != '\0' ? err.rje_field : NULL, "%s: %s",
 		    err.rje_field[0] != '\0' ? err.rje_field : "the document",
 		    err.rje_detail);
@@ -523,11 +500,12 @@ vcpus_reset_fn(struct runner *r, void *arg)
 	if (runner_vcpu_reset(r, op->op_id) != 0) {
 		err = errno;
 		if (err == ENOTSUP)
-			return vcpus_op_fail(op, 501, err, NULL,
+			return vcpus_op_fail(op, PROBLEM_NOT_SUPPORTED, err,
+					     NULL,
 					     "the %s backend cannot reset one "
 					     "vCPU",
 					     op->op_ctx->ac_driver);
-		return vcpus_op_fail(op, 500, err, NULL,
+		return vcpus_op_fail(op, PROBLEM_INTERNAL, err, NULL,
 				     "resetting vCPU %u failed: %s; its "
 				     "registers are in an unknown state",
 				     op->op_id, strerror(err));
@@ -573,8 +551,8 @@ vcpus_members_known(const json_t *obj, const char *const *known,
 				break;
 		if (known[i] == NULL) {
 			regs_json_echo(k, strlen(k), key, sizeof(key));
-			problem_set(rs, 400, "validation", "Invalid request",
-				    key, "%s: unknown member", key);
+			problem_raise(rs, PROBLEM_VALIDATION, key,
+				      "%s: unknown member", key);
 			return -1;
 		}
 	}
@@ -587,8 +565,8 @@ vcpus_body_object(const json_t *body, struct api_response *rs)
 {
 	if (json_is_object(body))
 		return 0;
-	problem_set(rs, 400, "validation", "Invalid request", NULL,
-		    "the document must be a JSON object");
+	problem_raise(rs, PROBLEM_VALIDATION, NULL,
+		      "the document must be a JSON object");
 	return -1;
 }
 
@@ -609,16 +587,15 @@ vcpus_intr_parse(const json_t *body, struct vcpus_op *op,
 	} else if (t != NULL && strcmp(t, "nmi") == 0) {
 		op->op_intr = VMM_INTR_NMI;
 	} else {
-		problem_set(rs, 400, "validation", "Invalid request", "type",
-			    "type: must be \"irq\" or \"nmi\"");
+		problem_raise(rs, PROBLEM_VALIDATION, "type",
+			      "type: must be \"irq\" or \"nmi\"");
 		return -1;
 	}
 	if (op->op_intr == VMM_INTR_NMI) {
 		if (vector != NULL) {
-			problem_set(rs, 400, "validation", "Invalid request",
-				    "vector",
-				    "vector: an NMI has no vector (it is "
-				    "always 2); leave it out");
+			problem_raise(rs, PROBLEM_VALIDATION, "vector",
+				      "vector: an NMI has no vector (it is "
+				      "always 2); leave it out");
 			return -1;
 		}
 		op->op_vector = 2;
@@ -626,10 +603,10 @@ vcpus_intr_parse(const json_t *body, struct vcpus_op *op,
 	}
 	if (!json_is_integer(vector) || json_integer_value(vector) < 0 ||
 	    json_integer_value(vector) > VCPUS_MAX_VECTOR) {
-		problem_set(rs, 400, "validation", "Invalid request", "vector",
-			    "vector: an irq needs a vector, an integer from "
-			    "0 to %d",
-			    VCPUS_MAX_VECTOR);
+		problem_raise(rs, PROBLEM_VALIDATION, "vector",
+			      "vector: an irq needs a vector, an integer from "
+			      "0 to %d",
+			      VCPUS_MAX_VECTOR);
 		return -1;
 	}
 	op->op_vector = (unsigned)json_integer_value(vector);
@@ -646,7 +623,7 @@ vcpus_intr_fn(struct runner *r, void *arg)
 	/* EINVAL here: the run ended meanwhile (the id and the vector were
 	 * checked), which is the VM's state, not the request. */
 	if (runner_interrupt(r, op->op_id, op->op_intr, op->op_vector) != 0)
-		return vcpus_op_fail(op, 409, EBUSY, NULL,
+		return vcpus_op_fail(op, PROBLEM_INVALID_STATE, EBUSY, NULL,
 				     "the VM stopped before the interrupt "
 				     "could be queued");
 	op->op_result = json_pack("{s:b}", "queued", 1);
@@ -687,16 +664,16 @@ vcpus_params_failed(struct vcpus_op *op, const char *what)
 	int err = errno;
 
 	if (err == ENOTSUP)
-		return vcpus_op_fail(op, 501, err, NULL,
+		return vcpus_op_fail(op, PROBLEM_NOT_SUPPORTED, err, NULL,
 				     "the %s backend cannot %s pvclock "
 				     "parameters",
 				     op->op_ctx->ac_driver, what);
 	if (err == EINVAL && strcmp(what, "set") == 0)
-		return vcpus_op_fail(op, 422, err, NULL,
+		return vcpus_op_fail(op, PROBLEM_REFUSED, err, NULL,
 				     "the %s backend refused the pvclock "
 				     "parameters: %s",
 				     op->op_ctx->ac_driver, strerror(err));
-	return vcpus_op_fail(op, VCPUS_OTHER_STATUS(err), err, NULL,
+	return vcpus_op_fail(op, VCPUS_OTHER_KIND(err), err, NULL,
 			     "the %s backend could not %s the pvclock "
 			     "parameters: %s",
 			     op->op_ctx->ac_driver, what, strerror(err));
@@ -723,7 +700,8 @@ vcpus_params_fn(struct runner *r, void *arg)
 		if (gpa != 0 && (mem < VCPUS_PVCLOCK_SIZE ||
 				 gpa > mem - VCPUS_PVCLOCK_SIZE))
 			return vcpus_op_fail(
-			    op, 400, EINVAL, "pvclock_system_gpa",
+			    op, PROBLEM_VALIDATION, EINVAL,
+			    "pvclock_system_gpa",
 			    "pvclock_system_gpa: 0x%" PRIx64 " does not leave "
 			    "room for the %llu-byte pvclock structure inside "
 			    "guest memory (0x%" PRIx64 " bytes)",
@@ -753,23 +731,23 @@ vcpus_params_parse(const json_t *body, struct vcpus_op *op,
 		return -1;
 	if (gpa != NULL) {
 		if (regs_json_hex(gpa, 64, &g, why, sizeof(why)) != 0) {
-			problem_set(rs, 400, "validation", "Invalid request",
-				    "pvclock_system_gpa",
-				    "pvclock_system_gpa: %s", why);
+			problem_raise(rs, PROBLEM_VALIDATION,
+				      "pvclock_system_gpa",
+				      "pvclock_system_gpa: %s", why);
 			return -1;
 		}
 		/* 4-aligned and within one page: where KVM's
 		 * MSR_KVM_SYSTEM_TIME_NEW takes the structure. */
 		if (g % VCPUS_PVCLOCK_ALIGN != 0 ||
 		    g % VCPUS_PAGE + VCPUS_PVCLOCK_SIZE > VCPUS_PAGE) {
-			problem_set(rs, 400, "validation", "Invalid request",
-				    "pvclock_system_gpa",
-				    "pvclock_system_gpa: 0x%" PRIx64 " must be "
-				    "a multiple of %llu with the %llu-byte "
-				    "structure inside one %llu-byte page "
-				    "(0x0 disables pvclock)",
-				    g, VCPUS_PVCLOCK_ALIGN, VCPUS_PVCLOCK_SIZE,
-				    VCPUS_PAGE);
+			problem_raise(
+			    rs, PROBLEM_VALIDATION, "pvclock_system_gpa",
+			    "pvclock_system_gpa: 0x%" PRIx64 " must be "
+			    "a multiple of %llu with the %llu-byte "
+			    "structure inside one %llu-byte page "
+			    "(0x0 disables pvclock)",
+			    g, VCPUS_PVCLOCK_ALIGN, VCPUS_PVCLOCK_SIZE,
+			    VCPUS_PAGE);
 			return -1;
 		}
 		op->op_params.pp_pvclock_system_gpa = g;
@@ -779,9 +757,8 @@ vcpus_params_parse(const json_t *body, struct vcpus_op *op,
 		if (!json_is_integer(version) ||
 		    json_integer_value(version) < 0 ||
 		    json_integer_value(version) > (json_int_t)UINT32_MAX) {
-			problem_set(
-			    rs, 400, "validation", "Invalid request",
-			    "pvclock_version",
+			problem_raise(
+			    rs, PROBLEM_VALIDATION, "pvclock_version",
 			    "pvclock_version: must be an integer from 0 "
 			    "to %" PRIu32,
 			    UINT32_MAX);
@@ -860,26 +837,25 @@ vcpus_protect_parse(const json_t *body, struct vcpus_op *op,
 		return -1;
 	if (gpa == NULL ||
 	    regs_json_hex(gpa, 64, &op->op_gpa, why, sizeof(why)) != 0) {
-		problem_set(rs, 400, "validation", "Invalid request", "gpa",
-			    "gpa: %s",
-			    gpa == NULL ? "required: the guest-physical "
-					  "address as \"0x...\""
-					: why);
+		problem_raise(rs, PROBLEM_VALIDATION, "gpa", "gpa: %s",
+			      gpa == NULL ? "required: the guest-physical "
+					    "address as \"0x...\""
+					  : why);
 		return -1;
 	}
 	if (op->op_gpa % VCPUS_PAGE != 0) {
-		problem_set(rs, 400, "validation", "Invalid request", "gpa",
-			    "gpa: 0x%" PRIx64 " is not a multiple of the "
-			    "%llu-byte page",
-			    op->op_gpa, VCPUS_PAGE);
+		problem_raise(rs, PROBLEM_VALIDATION, "gpa",
+			      "gpa: 0x%" PRIx64 " is not a multiple of the "
+			      "%llu-byte page",
+			      op->op_gpa, VCPUS_PAGE);
 		return -1;
 	}
 	if (!json_is_integer(size) || json_integer_value(size) <= 0 ||
 	    (uint64_t)json_integer_value(size) % VCPUS_PAGE != 0) {
-		problem_set(rs, 400, "validation", "Invalid request", "size",
-			    "size: must be a positive multiple of the "
-			    "%llu-byte page, in bytes",
-			    VCPUS_PAGE);
+		problem_raise(rs, PROBLEM_VALIDATION, "size",
+			      "size: must be a positive multiple of the "
+			      "%llu-byte page, in bytes",
+			      VCPUS_PAGE);
 		return -1;
 	}
 	op->op_size = (uint64_t)json_integer_value(size);
@@ -887,8 +863,8 @@ vcpus_protect_parse(const json_t *body, struct vcpus_op *op,
 		if (strcmp(prot, vcpus_prot_words[i].pw_word) == 0)
 			break;
 	if (prot == NULL || i == VCPUS_NPROT) {
-		problem_set(rs, 400, "validation", "Invalid request", "prot",
-			    "prot: must be \"r\", \"rw\", \"x\" or \"none\"");
+		problem_raise(rs, PROBLEM_VALIDATION, "prot",
+			      "prot: must be \"r\", \"rw\", \"x\" or \"none\"");
 		return -1;
 	}
 	op->op_prot = vcpus_prot_words[i].pw_prot;
@@ -905,12 +881,12 @@ vcpus_protect_fn(struct runner *r, void *arg)
 	int err;
 
 	if (op->op_gpa >= mem)
-		return vcpus_op_fail(op, 400, EINVAL, "gpa",
+		return vcpus_op_fail(op, PROBLEM_VALIDATION, EINVAL, "gpa",
 				     "gpa: 0x%" PRIx64 " is past guest memory "
 				     "(0x%" PRIx64 " bytes)",
 				     op->op_gpa, mem);
 	if (op->op_size > mem - op->op_gpa)
-		return vcpus_op_fail(op, 400, EINVAL, "size",
+		return vcpus_op_fail(op, PROBLEM_VALIDATION, EINVAL, "size",
 				     "size: gpa 0x%" PRIx64 " + size %" PRIu64
 				     " reaches past guest memory (0x%" PRIx64
 				     " bytes)",
@@ -919,7 +895,7 @@ vcpus_protect_fn(struct runner *r, void *arg)
 		err = errno;
 		if (err == ENOTSUP)
 			return vcpus_op_fail(
-			    op, 501, err, NULL,
+			    op, PROBLEM_NOT_SUPPORTED, err, NULL,
 			    "the %s backend cannot express %s protection%s",
 			    op->op_ctx->ac_driver, op->op_prot_desc,
 			    op->op_prot == VMM_PROT_R ||
@@ -927,18 +903,18 @@ vcpus_protect_fn(struct runner *r, void *arg)
 				? " on this host"
 				: "");
 		if (err == ENOSPC)
-			return vcpus_op_fail(op, 422, err, NULL,
+			return vcpus_op_fail(op, PROBLEM_REFUSED, err, NULL,
 					     "the %s backend cannot split "
 					     "guest memory into that many "
 					     "differently protected ranges",
 					     op->op_ctx->ac_driver);
 		if (err == EINVAL)
-			return vcpus_op_fail(op, 422, err, NULL,
+			return vcpus_op_fail(op, PROBLEM_REFUSED, err, NULL,
 					     "the %s backend refused the "
 					     "range: %s",
 					     op->op_ctx->ac_driver,
 					     strerror(err));
-		return vcpus_op_fail(op, VCPUS_OTHER_STATUS(err), err, NULL,
+		return vcpus_op_fail(op, VCPUS_OTHER_KIND(err), err, NULL,
 				     "protecting guest memory failed: %s",
 				     strerror(err));
 	}

@@ -59,24 +59,23 @@ static void
 vms_spec_problem(struct api_response *rs, const struct vm_spec_error *err)
 {
 	if (errno == ENOMEM) {
-		problem_from_errno(rs, ENOMEM,
-				   "out of memory validating a spec");
+		problem_errno(rs, ENOMEM, "out of memory validating a spec");
 		return;
 	}
 	/* A problem with the whole document names no field. */
-	problem_set(rs, 400, "validation", "Invalid VM spec",
-		    err->se_field[0] ? err->se_field : NULL, "%s: %s",
-		    err->se_field[0] ? err->se_field : "the document",
-		    err->se_detail);
+	problem_raise(rs, PROBLEM_VALIDATION,
+		      err->se_field[0] ? err->se_field : NULL, "%s: %s",
+		      err->se_field[0] ? err->se_field : "the document",
+		      err->se_detail);
 }
 
 static void
 vms_precondition_failed(struct api_response *rs, const char *header,
 			const char *name)
 {
-	problem_set(rs, 412, "precondition-failed", "Precondition failed", NULL,
-		    "%s does not match the current version of VM %s", header,
-		    name);
+	problem_raise(rs, PROBLEM_PRECONDITION_FAILED, NULL,
+		      "%s does not match the current version of VM %s", header,
+		      name);
 }
 
 struct vms_visibility {
@@ -108,7 +107,7 @@ vms_ppt_allowed(const struct api_context *ctx, const struct api_call *call,
 	    policy_check(ctx->ac_policy, &call->ca_rq->rq_principal, POL_PPT,
 			 NULL, why, sizeof(why)) == 0)
 		return 0;
-	problem_set(rs, 403, "forbidden", "Forbidden", "pptdevs", "%s", why);
+	problem_raise(rs, PROBLEM_FORBIDDEN, "pptdevs", "%s", why);
 	return -1;
 }
 
@@ -139,9 +138,8 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 			n = strtoul(v, &end, 10);
 			if (errno != 0 || *v < '0' || *v > '9' ||
 			    *end != '\0' || n < 1 || n > LIMIT_PAGE_MAX) {
-				problem_set(
-				    rs, 400, "invalid-query", "Invalid query",
-				    "limit",
+				problem_raise(
+				    rs, PROBLEM_INVALID_QUERY, "limit",
 				    "limit must be an integer from 1 to "
 				    "%d, not \"%s\"",
 				    LIMIT_PAGE_MAX, v);
@@ -156,13 +154,13 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 				if (strcmp(v, vm_states[i]) == 0)
 					break;
 			if (i == sizeof(vm_states) / sizeof(*vm_states)) {
-				problem_set(rs, 400, "invalid-query",
-					    "Invalid query", "state",
-					    "state must be one of defined, "
-					    "starting, running, paused, "
-					    "stopping, stopped, crashed; not "
-					    "\"%s\"",
-					    v);
+				problem_raise(rs, PROBLEM_INVALID_QUERY,
+					      "state",
+					      "state must be one of defined, "
+					      "starting, running, paused, "
+					      "stopping, stopped, crashed; not "
+					      "\"%s\"",
+					      v);
 				return;
 			}
 			f.vf_state = v;
@@ -172,19 +170,19 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 
 			if (eq == NULL || klen == 0 ||
 			    klen > LIMIT_LABEL_KEY_LEN) {
-				problem_set(rs, 400, "invalid-query",
-					    "Invalid query", "label",
-					    "label must be key=value with a "
-					    "key of 1 to %d characters, not "
-					    "\"%s\"",
-					    LIMIT_LABEL_KEY_LEN, v);
+				problem_raise(rs, PROBLEM_INVALID_QUERY,
+					      "label",
+					      "label must be key=value with a "
+					      "key of 1 to %d characters, not "
+					      "\"%s\"",
+					      LIMIT_LABEL_KEY_LEN, v);
 				return;
 			}
 			if (f.vf_nlabels == LIMIT_LABEL_FILTERS) {
-				problem_set(rs, 400, "invalid-query",
-					    "Invalid query", "label",
-					    "at most %d label filters",
-					    LIMIT_LABEL_FILTERS);
+				problem_raise(rs, PROBLEM_INVALID_QUERY,
+					      "label",
+					      "at most %d label filters",
+					      LIMIT_LABEL_FILTERS);
 				return;
 			}
 			memcpy(label_buf[f.vf_nlabels], v, klen);
@@ -204,7 +202,7 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 		f.vf_cls = &vis;
 	}
 	if (vmreg_list(ctx->ac_vmreg, &f, &body, &len) != 0) {
-		problem_from_errno(rs, errno, "listing VMs failed");
+		problem_errno(rs, errno, "listing VMs failed");
 		return;
 	}
 	api_response_take(rs, 200, body, len);
@@ -215,30 +213,29 @@ vms_write_error(struct api_response *rs, int err, const char *name)
 {
 	switch (err) {
 	case EEXIST:
-		problem_set(rs, 409, "conflict", "Conflict", "name",
-			    "a VM named %s already exists", name);
+		problem_raise(rs, PROBLEM_CONFLICT, "name",
+			      "a VM named %s already exists", name);
 		break;
 	case ENOENT:
-		problem_set(rs, 404, "not-found", "Not found", NULL,
-			    "no VM named %s", name);
+		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "no VM named %s",
+			      name);
 		break;
 	case ESTALE:
 		vms_precondition_failed(rs, "If-Match", name);
 		break;
 	case EBUSY:
-		problem_set(rs, 409, "conflict", "Conflict", NULL,
-			    "VM %s is running; stop it first", name);
+		problem_raise(rs, PROBLEM_INVALID_STATE, NULL,
+			      "VM %s is running; stop it first", name);
 		break;
 	case ENOSPC:
-		problem_set(
-		    rs, 507, "insufficient-storage", "Insufficient storage",
-		    NULL,
+		problem_raise(
+		    rs, PROBLEM_INSUFFICIENT_STORAGE, NULL,
 		    "no room for VM %s: the daemon holds at most %d VMs "
 		    "or the disk is full",
 		    name, LIMIT_VMS);
 		break;
 	default:
-		problem_from_errno(rs, err, "writing VM %s failed", name);
+		problem_errno(rs, err, "writing VM %s failed", name);
 	}
 }
 
@@ -369,10 +366,10 @@ vms_apply(const struct api_context *ctx, const struct api_call *call,
 			return;
 		}
 	}
-	problem_set(rs, 409, "conflict", "Conflict", NULL,
-		    "VM %s kept changing while this request was applied; "
-		    "try again",
-		    name);
+	problem_raise(rs, PROBLEM_CONFLICT, NULL,
+		      "VM %s kept changing while this request was applied; "
+		      "try again",
+		      name);
 }
 
 /*
@@ -413,16 +410,15 @@ api_vms_put(const struct api_context *ctx, const struct api_call *call,
 	json_t *spec;
 
 	if (!vm_spec_name_valid(name)) {
-		problem_set(rs, 400, "validation", "Invalid VM spec", "name",
-			    "name: \"%s\" is not a valid name "
-			    "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",
-			    name);
+		problem_raise(rs, PROBLEM_VALIDATION, "name",
+			      "name: \"%s\" is not a valid name "
+			      "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",
+			      name);
 		return;
 	}
 	if (inm != NULL && strcmp(inm, "*") != 0) {
-		problem_set(
-		    rs, 400, "invalid-header", "Invalid header",
-		    "If-None-Match",
+		problem_raise(
+		    rs, PROBLEM_INVALID_HEADER, "If-None-Match",
 		    "PUT takes only \"If-None-Match: *\" (create only)");
 		return;
 	}
@@ -458,24 +454,23 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 	if (vms_precheck(ctx, name, if_match, 0, NULL, rs) != 0)
 		return;
 	if (!json_is_object(patch)) {
-		problem_set(rs, 400, "validation", "Invalid VM spec", NULL,
-			    "a merge patch for a VM must be a JSON object");
+		problem_raise(rs, PROBLEM_VALIDATION, NULL,
+			      "a merge patch for a VM must be a JSON object");
 		return;
 	}
 	json_object_foreach ((json_t *)patch, key, value) {
 		if (vm_spec_is_readonly_field(key)) {
-			problem_set(rs, 400, "validation", "Invalid VM spec",
-				    key, "%s: is read-only", key);
+			problem_raise(rs, PROBLEM_VALIDATION, key,
+				      "%s: is read-only", key);
 			return;
 		}
 		if (strcmp(key, "name") == 0 &&
 		    (!json_is_string(value) ||
 		     strcmp(json_string_value(value), name) != 0)) {
-			problem_set(rs, 400, "validation", "Invalid VM spec",
-				    "name",
-				    "name: a VM cannot be renamed (define a "
-				    "new one and delete %s)",
-				    name);
+			problem_raise(rs, PROBLEM_VALIDATION, "name",
+				      "name: a VM cannot be renamed (define a "
+				      "new one and delete %s)",
+				      name);
 			return;
 		}
 	}
@@ -505,7 +500,7 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 		if (spec == NULL) {
 			json_decref(cur);
 			if (merged == NULL)
-				problem_from_errno(rs, ENOMEM, "patch failed");
+				problem_errno(rs, ENOMEM, "patch failed");
 			else
 				vms_spec_problem(rs, &err);
 			return;
@@ -531,10 +526,10 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 		}
 		/* Changed or deleted under us: start over on what is there. */
 	}
-	problem_set(rs, 409, "conflict", "Conflict", NULL,
-		    "VM %s kept changing while this patch was applied; "
-		    "try again",
-		    name);
+	problem_raise(rs, PROBLEM_CONFLICT, NULL,
+		      "VM %s kept changing while this patch was applied; "
+		      "try again",
+		      name);
 }
 
 void

@@ -297,8 +297,8 @@ http_queue(struct http_req *hr)
 	int i;
 
 	if (rs->rs_status == 0)
-		problem_set(rs, 500, "internal", "Internal error", NULL,
-			    "the handler gave no response");
+		problem_raise(rs, PROBLEM_INTERNAL, NULL,
+			      "the handler gave no response");
 	hr->hr_streaming = rs->rs_stream != NULL;
 	if (rs->rs_stream != NULL) {
 		resp = http_stream_response(hr, rs);
@@ -333,12 +333,11 @@ http_queue(struct http_req *hr)
 	return ret;
 }
 
-/* Queues a problem response built from status, detail. */
+/* Queues a problem of kind with detail. */
 static enum MHD_Result
-http_fail(struct http_req *hr, int status, const char *slug, const char *title,
-	  const char *detail)
+http_fail(struct http_req *hr, enum problem_kind kind, const char *detail)
 {
-	problem_set(&hr->hr_resp, status, slug, title, NULL, "%s", detail);
+	problem_raise(&hr->hr_resp, kind, NULL, "%s", detail);
 	return http_queue(hr);
 }
 
@@ -410,7 +409,7 @@ http_dispatch(struct http_req *hr)
 		if (workers_submit(srv->hs_workers, &hr->hr_work) == 0)
 			return MHD_YES;
 		MHD_resume_connection(hr->hr_conn);
-		return http_fail(hr, 503, "unavailable", "Service unavailable",
+		return http_fail(hr, PROBLEM_UNAVAILABLE,
 				 "no worker thread could take the request");
 	}
 	api_handle(srv->hs_ctx, rq, &hr->hr_resp);
@@ -426,7 +425,7 @@ http_too_large(struct http_req *hr)
 	snprintf(detail, sizeof(detail),
 		 "request bodies are limited to %llu bytes here",
 		 (unsigned long long)hr->hr_limit);
-	return http_fail(hr, 413, "body-too-large", "Body too large", detail);
+	return http_fail(hr, PROBLEM_BODY_TOO_LARGE, detail);
 }
 
 /* The first call: set up, and refuse what can be refused unread. */
@@ -457,10 +456,10 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 	/* Counted before the check: see http_jails_reap_locked. */
 	atomic_fetch_add(&l->hl_inflight, 1);
 	if (atomic_load(&l->hl_retired))
-		return http_fail(hr, 503, "unavailable", "Service unavailable",
+		return http_fail(hr, PROBLEM_UNAVAILABLE,
 				 "this jail's socket has been removed");
 	if (strlen(url) > LIMIT_URL_LEN)
-		return http_fail(hr, 414, "uri-too-long", "URI too long",
+		return http_fail(hr, PROBLEM_URI_TOO_LONG,
 				 "the request path is longer than 2048 bytes");
 	hr->hr_upload = api_route_uploads(&hr->hr_api);
 	hr->hr_limit = hr->hr_upload ? ctx->ac_upload_max : LIMIT_BODY_BYTES;
@@ -587,9 +586,9 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (hr->hr_discarded > 0)
 		return http_too_large(hr);
 	if (hr->hr_spool_errno != 0) {
-		problem_from_errno(&hr->hr_resp, hr->hr_spool_errno,
-				   "storing the upload failed: %s",
-				   strerror(hr->hr_spool_errno));
+		problem_errno(&hr->hr_resp, hr->hr_spool_errno,
+			      "storing the upload failed: %s",
+			      strerror(hr->hr_spool_errno));
 		return http_queue(hr);
 	}
 	if (!hr->hr_dispatched)

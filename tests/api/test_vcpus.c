@@ -435,7 +435,7 @@ regs_put_is_400(struct harness *h, const char *body, const char *field)
 	    req(h, "PUT", "v", "vcpus/0/registers", body);
 
 	assert_problem(r, 400, field);
-	assert_json_str(r, "type", "urn:vmmapid:problem:validation");
+	assert_json_str(r, "type", "/v1/problems/validation");
 }
 
 static void
@@ -587,7 +587,7 @@ test_vcpus__operations_on_a_vm_that_does_not_run_are_409(struct harness *h)
 		    req(h, ops[i].method, "idle", ops[i].sub, ops[i].body);
 
 		assert_problem(r, 409, NULL);
-		assert_json_str(r, "type", "urn:vmmapid:problem:invalid-state");
+		assert_json_str(r, "type", "/v1/problems/invalid-state");
 		assert_detail_has(r, "defined");
 	}
 }
@@ -719,7 +719,7 @@ refused_write_changes_nothing(struct harness *h, const char *body)
 	before = get_regs(h, "regs", 0, "");
 	r = req(h, "PUT", "regs", "vcpus/0/registers", body);
 	assert_problem(r, 422, NULL);
-	assert_json_str(r, "type", "urn:vmmapid:problem:refused");
+	assert_json_str(r, "type", "/v1/problems/refused");
 	assert_detail_has(r, "kvm");
 	assert_detail_has(r, "Invalid argument");
 	after = get_regs(h, "regs", 0, "");
@@ -1126,7 +1126,7 @@ test_vcpus__too_many_protected_ranges_are_422(struct harness *h)
 			break;
 	}
 	assert_problem(r, 422, NULL);
-	assert_json_str(r, "type", "urn:vmmapid:problem:refused");
+	assert_json_str(r, "type", "/v1/problems/refused");
 	print_message("protection refused at range %u\n", i);
 	/* The guest still runs. */
 	vm_op(h, "regs", "resume", "running");

@@ -370,8 +370,17 @@ test_router__anonymous_tcp_caller_gets_401(void **state)
 }
 
 /* Every (pattern, method) of the table but GET /v1/health, plus HEAD. */
+/* The routes anyone may call: health, and where problem types lead. */
+static int
+router_public_pattern(const char *pattern)
+{
+	return strcmp(pattern, "/v1/health") == 0 ||
+	       strncmp(pattern, "/v1/problems", 12) == 0;
+}
+
 static void
-test_router__anonymous_caller_gets_401_on_every_route_but_health(void **state)
+test_router__anonymous_caller_gets_401_on_every_route_but_the_public_ones(
+    void **state)
 {
 	struct fx *fx = *state;
 	size_t i, n = api_routes_count(), tried = 0;
@@ -384,7 +393,7 @@ test_router__anonymous_caller_gets_401_on_every_route_but_health(void **state)
 		struct req r;
 		int m;
 
-		if (strcmp(ri.ri_pattern, "/v1/health") == 0)
+		if (router_public_pattern(ri.ri_pattern))
 			continue;
 		/* Fill each {param} with a plausible value. */
 		snprintf(path, sizeof(path), "%s", ri.ri_pattern);
@@ -936,7 +945,7 @@ test_router__unknown_routes_do_not_block(void **state)
 }
 
 static void
-test_router__only_health_is_public(void **state)
+test_router__only_health_and_problem_types_are_public(void **state)
 {
 	size_t i, n = api_routes_count();
 
@@ -945,11 +954,14 @@ test_router__only_health_is_public(void **state)
 	assert_false(ROUTE_PUBLIC(API_POST, "/v1/health"));
 	assert_false(ROUTE_PUBLIC(API_GET, "/v1/health/"));
 	assert_false(ROUTE_PUBLIC(API_GET, "/v1/nope"));
+	assert_true(ROUTE_PUBLIC(API_GET, "/v1/problems"));
+	assert_true(ROUTE_PUBLIC(API_GET, "/v1/problems/not-found"));
+	assert_false(ROUTE_PUBLIC(API_DELETE, "/v1/problems/not-found"));
 	/* Every other route needs a principal. */
 	for (i = 0; i < n; i++) {
 		struct api_route_info ri = api_routes_at(i);
 
-		if (strcmp(ri.ri_pattern, "/v1/health") == 0)
+		if (router_public_pattern(ri.ri_pattern))
 			continue;
 		if (ROUTE_PUBLIC(ri.ri_method, ri.ri_pattern))
 			fail_msg("%s is public", ri.ri_pattern);
@@ -995,7 +1007,7 @@ main(void)
 	    T(test_router__trailing_slash_is_404),
 	    T(test_router__empty_path_segment_does_not_match_a_parameter),
 	    T(test_router__anonymous_tcp_caller_gets_401),
-	    T(test_router__anonymous_caller_gets_401_on_every_route_but_health),
+	    T(test_router__anonymous_caller_gets_401_on_every_route_but_the_public_ones),
 	    T(test_router__anonymous_caller_gets_401_for_unknown_paths_too),
 	    T(test_router__anonymous_caller_gets_401_not_405),
 	    T(test_router__anonymous_health_check_answers),
@@ -1028,7 +1040,7 @@ main(void)
 	    T(test_router__route_table_lists_single_methods_and_no_head),
 	    T(test_router__writes_block_and_reads_do_not),
 	    T(test_router__unknown_routes_do_not_block),
-	    T(test_router__only_health_is_public),
+	    T(test_router__only_health_and_problem_types_are_public),
 	    T(test_router__only_image_uploads_are_spooled),
 	    T(test_router__method_names_parse_exactly),
 	};
