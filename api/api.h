@@ -13,19 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define PRINCIPAL_MAX_GROUPS 64
-
-/* Who is asking: from SO_PEERCRED on a Unix socket, from a token on TCP. */
-struct principal {
-	int pr_known; /* 0: anonymous (TCP without a valid token) */
-	uid_t pr_uid;
-	gid_t pr_gid;
-	int pr_ngroups;
-	gid_t pr_groups[PRINCIPAL_MAX_GROUPS];
-	pid_t pr_pid;     /* peer pid on a Unix socket, else 0 */
-	char pr_jail[65]; /* "" outside any jail */
-	char pr_via[16];  /* "unix", "token" */
-};
+#include "core/principal.h"
 
 enum api_method {
 	API_GET = 1 << 0,

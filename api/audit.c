@@ -24,11 +24,11 @@
 #include <jansson.h>
 
 #include "api/handlers.h"
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/problem.h"
 #include "api/response.h"
-#include "core/log.h"
-#include "core/timefmt.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 
 /* Bytes of a recorded path and query, "..." included. */

@@ -29,8 +29,8 @@
 #include "api/handlers.h"
 #include "api/problem.h"
 #include "api/response.h"
-#include "core/console.h"
-#include "core/timefmt.h"
+#include "base/console.h"
+#include "base/timefmt.h"
 #include "core/vmrun.h"
 
 /* A followed console: what the stream reads from. */

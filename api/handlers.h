@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "api/api.h"
-#include "api/limits.h"
+#include "base/limits.h"
 
 #define API_MAX_PARAMS 4
 

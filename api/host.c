@@ -6,10 +6,10 @@
 #include <jansson.h>
 
 #include "api/handlers.h"
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/problem.h"
 #include "api/response.h"
-#include "core/timefmt.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 #include "vmm-driver/vmm.h"
 

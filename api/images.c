@@ -13,12 +13,12 @@
 #include <jansson.h>
 
 #include "api/handlers.h"
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/problem.h"
 #include "api/response.h"
-#include "api/vm_spec.h"
+#include "base/names.h"
 #include "core/images.h"
-#include "core/timefmt.h"
+#include "base/timefmt.h"
 
 /* An image's representation: a new reference, NULL when out of memory. */
 static json_t *
@@ -130,7 +130,7 @@ api_images_put(const struct api_context *ctx, const struct api_call *call,
 
 	if (images_unavailable(ctx, rs))
 		return;
-	if (!vm_spec_name_valid(name)) {
+	if (!name_valid(name)) {
 		problem_raise(rs, PROBLEM_VALIDATION, "name",
 			      "name: \"%s\" is not a valid name "
 			      "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",

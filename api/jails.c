@@ -32,14 +32,14 @@
 #include <jansson.h>
 
 #include "api/handlers.h"
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/problem.h"
 #include "api/response.h"
-#include "api/vm_spec.h"
+#include "base/names.h"
 #include "core/auth.h"
 #include "core/jails.h"
-#include "core/log.h"
-#include "core/timefmt.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "core/vmreg.h"
 
 /*
@@ -168,7 +168,7 @@ jails_parse(const json_t *body, const char *name, struct jail_info *ji,
 	const char *key, *s;
 
 	memset(ji, 0, sizeof(*ji));
-	if (!vm_spec_name_valid(name)) {
+	if (!name_valid(name)) {
 		problem_raise(rs, PROBLEM_VALIDATION, "name",
 			      "name: \"%s\" is not a valid name "
 			      "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",

@@ -12,8 +12,8 @@
 #include "api/problem.h"
 #include "api/response.h"
 #include "api/policy.h"
-#include "core/console.h"
-#include "core/log.h"
+#include "base/console.h"
+#include "base/log.h"
 #include "core/vmreg.h"
 #include "core/vmrun.h"
 
@@ -80,22 +80,18 @@ lifecycle_monitor_end(void *arg)
 static size_t
 lifecycle_running_of(const struct api_context *ctx, uid_t uid)
 {
-	static const char *const live[] = {"starting", "running", "paused",
-					   "stopping"};
 	char(*names)[65], jail[65];
-	size_t i, k, n, count = 0;
+	size_t i, n, count = 0;
 	uid_t owner;
 
-	for (k = 0; k < sizeof(live) / sizeof(live[0]); k++) {
-		if (vmreg_names(ctx->ac_vmreg, live[k], &names, &n) != 0)
-			continue;
-		for (i = 0; i < n; i++)
-			if (vmreg_get_owner(ctx->ac_vmreg, names[i], &owner,
-					    jail) == 0 &&
-			    owner == uid)
-				count++;
-		free(names);
-	}
+	if (vmreg_names(ctx->ac_vmreg, vm_state_is_live, &names, &n) != 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (vmreg_get_owner(ctx->ac_vmreg, names[i], &owner, jail) ==
+			0 &&
+		    owner == uid)
+			count++;
+	free(names);
 	return count;
 }
 

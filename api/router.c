@@ -14,14 +14,14 @@
 
 #include "api/api.h"
 #include "api/handlers.h"
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/policy.h"
 #include "api/problem.h"
 #include "api/response.h"
 #include "api/routes.h"
 #include "core/vmreg.h"
 #include "db/db.h"
-#include "core/log.h"
+#include "base/log.h"
 
 enum {
 	R_BLOCKS = 1 << 1,     /* may block: run on a worker thread */

@@ -27,13 +27,13 @@
 #include <jansson.h>
 
 #include "api/handlers.h"
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/problem.h"
 #include "api/response.h"
-#include "api/vm_spec.h"
+#include "base/names.h"
 #include "core/auth.h"
 #include "core/jails.h"
-#include "core/timefmt.h"
+#include "base/timefmt.h"
 
 /* Largest uid or gid a token may carry: (uid_t)-1 means "none". */
 #define TOKENS_ID_MAX 4294967294LL
@@ -196,7 +196,7 @@ tokens_parse(const struct api_context *ctx, const json_t *body,
 		}
 		if (s[0] != '\0') {
 			if (strlen(s) != json_string_length(v) ||
-			    !vm_spec_name_valid(s)) {
+			    !name_valid(s)) {
 				problem_raise(
 				    rs, PROBLEM_VALIDATION, "jail",
 				    "jail: \"%s\" is not a valid name "

@@ -35,7 +35,7 @@
 #include "api/problem.h"
 #include "api/regs_json.h"
 #include "api/response.h"
-#include "api/vm_spec.h"
+#include "base/names.h"
 #include "core/vmreg.h"
 #include "core/vmrun.h"
 #include "vmm-driver/runner.h"
@@ -153,7 +153,7 @@ vcpus_find(const struct api_context *ctx, const char *name, const char *id_str,
 	json_t *spec;
 	unsigned n;
 
-	if (!vm_spec_name_valid(name) ||
+	if (!name_valid(name) ||
 	    vmreg_get_spec(ctx->ac_vmreg, name, &spec, &rev) != 0) {
 		regs_json_echo(name, strlen(name), echo, sizeof(echo));
 		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "no VM named %s",

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/limits.h"
+#include "base/limits.h"
+#include "base/names.h"
 
 /*
  * The flat loader runs the guest in 16-bit real mode starting at
@@ -205,7 +206,7 @@ spec_name_member(const json_t *v, const char *field, const char **out,
 	*out = NULL;
 	if (v == NULL)
 		return 0;
-	if (!spec_is_cstring(v) || !vm_spec_name_valid(json_string_value(v)))
+	if (!spec_is_cstring(v) || !name_valid(json_string_value(v)))
 		return spec_fail(err, field, "must be %s", SPEC_NAME_RULE);
 	*out = json_string_value(v);
 	return 0;
@@ -263,7 +264,7 @@ spec_name(const json_t *doc, const char *url_name, json_t *out,
 	const char *name;
 
 	/* Checked first so that the URL's name is never echoed unchecked. */
-	if (url_name != NULL && !vm_spec_name_valid(url_name))
+	if (url_name != NULL && !name_valid(url_name))
 		return spec_fail(err, "name", "the name in the URL must be %s",
 				 SPEC_NAME_RULE);
 	if (v == NULL && url_name == NULL)
@@ -414,29 +415,9 @@ spec_boot(const json_t *doc, uint64_t memory_mib, json_t *out,
 }
 
 static int
-spec_is_alnum(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9');
-}
-
-static int
 spec_label_key_valid(const char *key)
 {
-	size_t i;
-
-	if (!spec_is_alnum((unsigned char)key[0]))
-		return 0;
-	for (i = 1; key[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)key[i];
-
-		if (i >= LIMIT_LABEL_KEY_LEN)
-			return 0;
-		if (!spec_is_alnum(c) && c != '.' && c != '_' && c != '-' &&
-		    c != '/')
-			return 0;
-	}
-	return 1;
+	return name_check(key, LIMIT_LABEL_KEY_LEN, "._-/");
 }
 
 /*
@@ -684,26 +665,4 @@ fail:
 	json_decref(out);
 	errno = saved;
 	return NULL;
-}
-
-/*
- * Promises 1 only for [a-zA-Z0-9][a-zA-Z0-9._-]{0,63}, checked bytewise
- * (no locale); NULL is not a name.
- */
-int
-vm_spec_name_valid(const char *s)
-{
-	size_t i;
-
-	if (s == NULL || !spec_is_alnum((unsigned char)s[0]))
-		return 0;
-	for (i = 1; s[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (i >= LIMIT_NAME_LEN)
-			return 0;
-		if (!spec_is_alnum(c) && c != '.' && c != '_' && c != '-')
-			return 0;
-	}
-	return 1;
 }

@@ -48,9 +48,6 @@ json_t *vm_spec_normalize(const json_t *doc, const char *name_from_url,
 			  const struct vm_spec_limits *limits,
 			  struct vm_spec_error *err);
 
-/* 1 if s is a valid name: [a-zA-Z0-9][a-zA-Z0-9._-]{0,63}. */
-int vm_spec_name_valid(const char *s);
-
 /*
  * RFC 7396 JSON merge patch: a new value, target with patch applied.
  * Neither argument is changed.  NULL only on allocation failure.

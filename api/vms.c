@@ -15,21 +15,17 @@
 #include <jansson.h>
 
 #include "api/handlers.h"
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/policy.h"
 #include "api/problem.h"
 #include "api/response.h"
 #include "api/vm_spec.h"
+#include "base/names.h"
 #include "core/vmreg.h"
 #include "core/vmrun.h"
 
 /* Attempts of a write without precondition that keeps losing races. */
 #define VMS_WRITE_RETRIES 8
-
-static const char *const vm_states[] = {
-    "defined",  "starting", "running", "paused",
-    "stopping", "stopped",  "crashed",
-};
 
 static void
 vms_limits(const struct api_context *ctx, struct vm_spec_limits *lim)
@@ -121,8 +117,9 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 	struct vmreg_filter f = {.vf_labels = labels,
 				 .vf_limit = LIMIT_PAGE_DEFAULT};
 	struct vms_visibility vis;
+	enum vm_state want;
 	char *body, *end;
-	size_t len, i;
+	size_t len;
 	int q;
 
 	for (q = 0; q < rq->rq_nquery; q++) {
@@ -149,21 +146,15 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 		} else if (strcmp(k, "after") == 0) {
 			f.vf_after = v;
 		} else if (strcmp(k, "state") == 0) {
-			for (i = 0; i < sizeof(vm_states) / sizeof(*vm_states);
-			     i++)
-				if (strcmp(v, vm_states[i]) == 0)
-					break;
-			if (i == sizeof(vm_states) / sizeof(*vm_states)) {
+			if (vm_state_parse(v, &want) != 0) {
 				problem_raise(rs, PROBLEM_INVALID_QUERY,
 					      "state",
-					      "state must be one of defined, "
-					      "starting, running, paused, "
-					      "stopping, stopped, crashed; not "
+					      "state must be one of %s; not "
 					      "\"%s\"",
-					      v);
+					      vm_state_names(), v);
 				return;
 			}
-			f.vf_state = v;
+			f.vf_state = &want;
 		} else if (strcmp(k, "label") == 0) {
 			const char *eq = strchr(v, '=');
 			size_t klen = eq != NULL ? (size_t)(eq - v) : 0;
@@ -409,7 +400,7 @@ api_vms_put(const struct api_context *ctx, const struct api_call *call,
 	struct vm_spec_error err;
 	json_t *spec;
 
-	if (!vm_spec_name_valid(name)) {
+	if (!name_valid(name)) {
 		problem_raise(rs, PROBLEM_VALIDATION, "name",
 			      "name: \"%s\" is not a valid name "
 			      "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",

@@ -19,10 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/vm_spec.h"
-#include "core/log.h"
-#include "core/sha256.h"
-#include "core/timefmt.h"
+#include "base/names.h"
+#include "base/log.h"
+#include "base/sha256.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 
 #define TOKEN_BYTES 32
@@ -276,7 +276,7 @@ auth_token_valid(const struct auth_token *tok, int64_t now)
 		if (tok->at_gids[i] == (gid_t)-1)
 			return 0;
 	if (memchr(tok->at_jail, '\0', sizeof(tok->at_jail)) == NULL ||
-	    (tok->at_jail[0] != '\0' && !vm_spec_name_valid(tok->at_jail)))
+	    (tok->at_jail[0] != '\0' && !name_valid(tok->at_jail)))
 		return 0;
 	if (memchr(tok->at_description, '\0', sizeof(tok->at_description)) ==
 	    NULL)

@@ -28,9 +28,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/vm_spec.h"
-#include "core/log.h"
-#include "core/sha256.h"
+#include "base/names.h"
+#include "base/log.h"
+#include "base/sha256.h"
 #include "db/db.h"
 
 /* What an interrupted upload leaves; start-up removes these. */
@@ -218,8 +218,7 @@ images_put(struct images *im, const char *name, int fd, const char *tmp_path,
 	int replacing, have_prev = 0, isnew = 0, err;
 	size_t at;
 
-	if (name == NULL || !vm_spec_name_valid(name) || fd < 0 ||
-	    tmp_path == NULL) {
+	if (name == NULL || !name_valid(name) || fd < 0 || tmp_path == NULL) {
 		errno = EINVAL;
 		return -1;
 	}

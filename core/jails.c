@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/vm_spec.h"
-#include "core/log.h"
+#include "base/names.h"
+#include "base/log.h"
 #include "db/db.h"
 
 struct jails {
@@ -205,7 +205,7 @@ jails_put(struct jails *j, const struct jail_info *ji, int *created)
 	int rc, c = 0;
 
 	if (memchr(ji->ji_name, '\0', sizeof(ji->ji_name)) == NULL ||
-	    !vm_spec_name_valid(ji->ji_name) ||
+	    !name_valid(ji->ji_name) ||
 	    !jails_socket_valid(ji->ji_socket, sizeof(ji->ji_socket)) ||
 	    (ji->ji_allow_vmm != 0 && ji->ji_allow_vmm != 1) ||
 	    (ji->ji_allow_vmm_ppt != 0 && ji->ji_allow_vmm_ppt != 1)) {

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/limits.h"
-#include "core/log.h"
-#include "core/timefmt.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 
 /* One published version of a VM; immutable once in the array. */
@@ -20,7 +20,7 @@ struct vmrec {
 	json_t *vr_status; /* status details as stored */
 	uid_t vr_owner_uid;
 	char vr_jail[65];
-	char vr_state[16];
+	enum vm_state vr_state;
 	uint64_t vr_revision;
 	uint64_t vr_generation;
 	char *vr_body; /* rendered representation */
@@ -67,8 +67,8 @@ vmrec_render_tail(const struct db_vm_row *row, json_t *status)
 
 	timefmt_rfc3339(row->vr_created_ms, created, sizeof(created));
 	timefmt_rfc3339(row->vr_updated_ms, updated, sizeof(updated));
-	st = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "state", row->vr_state,
-		       "state_changed_at",
+	st = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "state",
+		       vm_state_name(row->vr_state), "state_changed_at",
 		       json_object_get(status, "state_changed_at") != NULL
 			   ? json_or_null_from(status, "state_changed_at")
 			   : json_string(created),
@@ -123,7 +123,7 @@ vmrec_from_row(const struct db_vm_row *row, json_t *spec)
 	if ((rec = calloc(1, sizeof(*rec))) == NULL)
 		return NULL;
 	snprintf(rec->vr_name, sizeof(rec->vr_name), "%s", row->vr_name);
-	snprintf(rec->vr_state, sizeof(rec->vr_state), "%s", row->vr_state);
+	rec->vr_state = row->vr_state;
 	rec->vr_revision = row->vr_revision;
 	rec->vr_generation = row->vr_generation;
 	rec->vr_owner_uid = row->vr_owner_uid;
@@ -444,7 +444,7 @@ vmreg_create(struct vmreg *reg, const char *name, json_t *spec,
 		 owner->vo_jail != NULL ? owner->vo_jail : "");
 	row.vr_owner_uid = owner->vo_uid;
 	row.vr_owner_gid = owner->vo_gid;
-	snprintf(row.vr_state, sizeof(row.vr_state), "defined");
+	row.vr_state = VM_DEFINED;
 	row.vr_spec = json_dumps(spec, JSON_COMPACT);
 	row.vr_status = strdup("{}");
 	if (row.vr_spec == NULL || row.vr_status == NULL) {
@@ -482,7 +482,7 @@ vmreg_replace(struct vmreg *reg, const char *name, json_t *spec,
 }
 
 int
-vmreg_set_state(struct vmreg *reg, const char *name, const char *state,
+vmreg_set_state(struct vmreg *reg, const char *name, enum vm_state state,
 		const json_t *status)
 {
 	struct vmreg_commit vc = {reg, 0, NULL, 0, NULL};
@@ -491,7 +491,7 @@ vmreg_set_state(struct vmreg *reg, const char *name, const char *state,
 
 	memset(&row, 0, sizeof(row));
 	snprintf(row.vr_name, sizeof(row.vr_name), "%s", name);
-	snprintf(row.vr_state, sizeof(row.vr_state), "%s", state);
+	row.vr_state = state;
 	if ((row.vr_status = json_dumps(status, JSON_COMPACT)) == NULL) {
 		errno = ENOMEM;
 		return -1;
@@ -524,7 +524,7 @@ vmreg_get_owner(struct vmreg *reg, const char *name, uid_t *uid, char jail[65])
 }
 
 int
-vmreg_get_state(struct vmreg *reg, const char *name, char state[16],
+vmreg_get_state(struct vmreg *reg, const char *name, enum vm_state *state,
 		json_t **status)
 {
 	int found;
@@ -533,7 +533,7 @@ vmreg_get_state(struct vmreg *reg, const char *name, char state[16],
 	pthread_rwlock_rdlock(&reg->vg_lock);
 	i = vmreg_find(reg, name, &found);
 	if (found) {
-		memcpy(state, reg->vg_recs[i]->vr_state, 16);
+		*state = reg->vg_recs[i]->vr_state;
 		*status = json_deep_copy(reg->vg_recs[i]->vr_status);
 	}
 	pthread_rwlock_unlock(&reg->vg_lock);
@@ -558,7 +558,8 @@ vmreg_delete(struct vmreg *reg, const char *name, uint64_t expect_revision)
 }
 
 int
-vmreg_names(struct vmreg *reg, const char *state, char (**names)[65], size_t *n)
+vmreg_names(struct vmreg *reg, int (*keep)(enum vm_state), char (**names)[65],
+	    size_t *n)
 {
 	size_t i, k = 0;
 
@@ -570,7 +571,7 @@ vmreg_names(struct vmreg *reg, const char *state, char (**names)[65], size_t *n)
 		return -1;
 	}
 	for (i = 0; i < reg->vg_n; i++) {
-		if (state != NULL && strcmp(reg->vg_recs[i]->vr_state, state))
+		if (keep != NULL && !keep(reg->vg_recs[i]->vr_state))
 			continue;
 		memcpy((*names)[k++], reg->vg_recs[i]->vr_name, 65);
 	}
@@ -599,7 +600,7 @@ vmrec_matches(const struct vmrec *rec, const struct vmreg_filter *f)
 	json_t *labels;
 	size_t i;
 
-	if (f->vf_state != NULL && strcmp(rec->vr_state, f->vf_state) != 0)
+	if (f->vf_state != NULL && rec->vr_state != *f->vf_state)
 		return 0;
 	if (f->vf_visible != NULL &&
 	    !f->vf_visible(f->vf_cls, rec->vr_owner_uid, rec->vr_jail))

@@ -20,6 +20,8 @@
 
 #include <jansson.h>
 
+#include "base/vm_state.h"
+
 struct db;
 struct vmreg;
 
@@ -77,29 +79,28 @@ int vmreg_replace(struct vmreg *reg, const char *name, json_t *spec,
 int vmreg_delete(struct vmreg *reg, const char *name, uint64_t expect_revision);
 
 /*
- * Records VM name's run state (defined, starting, running, paused,
- * stopping, stopped, crashed) and its status details (a JSON object with
+ * Records VM name's run state and its status details (a JSON object with
  * state_changed_at, started_at, stopped_at, exit_reason, exit_status;
  * borrowed).  Generation stays; revision changes.  ENOENT.
  */
-int vmreg_set_state(struct vmreg *reg, const char *name, const char *state,
+int vmreg_set_state(struct vmreg *reg, const char *name, enum vm_state state,
 		    const json_t *status);
 
 /* VM name's creator and jail ("" outside any). ENOENT. */
 int vmreg_get_owner(struct vmreg *reg, const char *name, uid_t *uid,
 		    char jail[65]);
 
-/* VM name's state into buf (16 bytes) and a new reference to its status
+/* VM name's state into *state and a new reference to its status
  * details. ENOENT. */
-int vmreg_get_state(struct vmreg *reg, const char *name, char state[16],
+int vmreg_get_state(struct vmreg *reg, const char *name, enum vm_state *state,
 		    json_t **status);
 
 /*
- * The names of the VMs in state (NULL: every VM), in name order, as a new
- * array the caller frees.  -1 ENOMEM.
+ * The names of the VMs whose state keep answers 1 for (keep NULL: every
+ * VM), in name order, as a new array the caller frees.  -1 ENOMEM.
  */
-int vmreg_names(struct vmreg *reg, const char *state, char (**names)[65],
-		size_t *n);
+int vmreg_names(struct vmreg *reg, int (*keep)(enum vm_state),
+		char (**names)[65], size_t *n);
 
 /*
  * The number of VMs in jail ("": outside any jail) into *n, under the
@@ -114,7 +115,7 @@ struct vmreg_label {
 };
 
 struct vmreg_filter {
-	const char *vf_state;                /* NULL: any */
+	const enum vm_state *vf_state;       /* NULL: any */
 	const struct vmreg_label *vf_labels; /* all must match */
 	size_t vf_nlabels;
 	const char *vf_after; /* names > after; NULL: from start */

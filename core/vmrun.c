@@ -9,10 +9,10 @@
 
 #include <jansson.h>
 
-#include "core/console.h"
+#include "base/console.h"
 #include "core/images.h"
-#include "core/log.h"
-#include "core/timefmt.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "core/vmreg.h"
 #include "vmm-driver/runner.h"
 #include "vmm-driver/vmm.h"
@@ -139,10 +139,11 @@ vmrt_lock(struct vmrun *vr, const char *name)
  * Durable when it returns 0 (the registry's write is).
  */
 static int
-vmrun_record_on(struct vmrun *vr, const char *name, const char *state,
+vmrun_record_on(struct vmrun *vr, const char *name, enum vm_state state,
 		const json_t *base, json_t *set)
 {
-	char prev_state[16], now[40];
+	enum vm_state prev_state;
+	char now[40];
 	json_t *status;
 	int rc;
 
@@ -151,7 +152,7 @@ vmrun_record_on(struct vmrun *vr, const char *name, const char *state,
 			errno = ENOMEM;
 			return -1;
 		}
-	} else if (vmreg_get_state(vr->vr_reg, name, prev_state, &status) !=
+	} else if (vmreg_get_state(vr->vr_reg, name, &prev_state, &status) !=
 		   0) {
 		return -1;
 	}
@@ -161,14 +162,16 @@ vmrun_record_on(struct vmrun *vr, const char *name, const char *state,
 		json_object_update(status, set);
 	rc = vmreg_set_state(vr->vr_reg, name, state, status);
 	if (rc != 0)
-		log_warn("vm %s: recording state %s", name, state);
+		log_warn("vm %s: recording state %s", name,
+			 vm_state_name(state));
 	json_decref(status);
 	return rc;
 }
 
 /* vmrun_record_on the current details. */
 static int
-vmrun_record(struct vmrun *vr, const char *name, const char *state, json_t *set)
+vmrun_record(struct vmrun *vr, const char *name, enum vm_state state,
+	     json_t *set)
 {
 	return vmrun_record_on(vr, name, state, NULL, set);
 }
@@ -178,8 +181,8 @@ static void
 vmrun_finish(struct vmrun *vr, struct vmrt *vt)
 {
 	const struct runner_exit *ex = &vt->vt_exit;
-	const char *state =
-	    ex->re_state == RUNNER_CRASHED ? "crashed" : "stopped";
+	enum vm_state state =
+	    ex->re_state == RUNNER_CRASHED ? VM_CRASHED : VM_STOPPED;
 	char now[40];
 	json_t *set;
 
@@ -190,8 +193,8 @@ vmrun_finish(struct vmrun *vr, struct vmrt *vt)
 					  : json_null());
 	vmrun_record(vr, vt->vt_name, state, set);
 	json_decref(set);
-	log_info("vm %s: %s (%s%s)", vt->vt_name, state, ex->re_reason,
-		 ex->re_has_status ? ", with a status" : "");
+	log_info("vm %s: %s (%s%s)", vt->vt_name, vm_state_name(state),
+		 ex->re_reason, ex->re_has_status ? ", with a status" : "");
 	runner_free(vt->vt_runner);
 	vmrt_set_runner(vr, vt, NULL);
 	images_unpin(vr->vr_images, vt->vt_image_name);
@@ -268,11 +271,9 @@ int
 vmrun_open(struct vmrun **out, struct vmreg *reg, struct images *im,
 	   const struct vmm_ops *ops)
 {
-	static const char *const live[] = {"starting", "running", "paused",
-					   "stopping"};
 	struct vmrun *vr = calloc(1, sizeof(*vr));
 	sigset_t all, old;
-	size_t i, k, n;
+	size_t i, n;
 	char(*names)[65];
 	int rc;
 
@@ -285,27 +286,25 @@ vmrun_open(struct vmrun **out, struct vmreg *reg, struct images *im,
 	pthread_cond_init(&vr->vr_reap_cond, NULL);
 
 	/* Nothing runs across a restart of the process. */
-	for (k = 0; k < sizeof(live) / sizeof(live[0]); k++) {
-		if (vmreg_names(reg, live[k], &names, &n) != 0)
-			goto fail;
-		for (i = 0; i < n; i++) {
-			char now[40];
-			json_t *set;
+	if (vmreg_names(reg, vm_state_is_live, &names, &n) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		enum vm_state was = VM_RUNNING;
+		char now[40];
+		json_t *set, *st;
 
-			timefmt_rfc3339(timefmt_now_ms(), now, sizeof(now));
-			set = json_pack("{s:s, s:s, s:n}", "stopped_at", now,
-					"exit_reason",
-					"the daemon stopped while the VM ran",
-					"exit_status");
-
-			log_info("vm %s: was %s when the daemon stopped; now "
-				 "stopped",
-				 names[i], live[k]);
-			vmrun_record(vr, names[i], "stopped", set);
-			json_decref(set);
-		}
-		free(names);
+		if (vmreg_get_state(reg, names[i], &was, &st) == 0)
+			json_decref(st);
+		timefmt_rfc3339(timefmt_now_ms(), now, sizeof(now));
+		set = json_pack(
+		    "{s:s, s:s, s:n}", "stopped_at", now, "exit_reason",
+		    "the daemon stopped while the VM ran", "exit_status");
+		log_info("vm %s: was %s when the daemon stopped; now stopped",
+			 names[i], vm_state_name(was));
+		vmrun_record(vr, names[i], VM_STOPPED, set);
+		json_decref(set);
 	}
+	free(names);
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -369,7 +368,7 @@ vmrun_close(struct vmrun *vr)
 			break;
 		pthread_mutex_lock(&vt->vt_lock);
 		if (vt->vt_runner != NULL) {
-			vmrun_record(vr, vt->vt_name, "stopping", NULL);
+			vmrun_record(vr, vt->vt_name, VM_STOPPING, NULL);
 			runner_stop(vt->vt_runner, 0, 1);
 			snprintf(vt->vt_exit.re_reason,
 				 sizeof(vt->vt_exit.re_reason),
@@ -401,7 +400,7 @@ vmrun_close(struct vmrun *vr)
  * the caller drops), or -1 with why and errno (ENOENT: no such VM).
  */
 static int
-vmrun_lookup(struct vmrun *vr, const char *name, char state[16],
+vmrun_lookup(struct vmrun *vr, const char *name, enum vm_state *state,
 	     json_t **status, json_t **spec, char *why, size_t len)
 {
 	uint64_t rev;
@@ -434,10 +433,11 @@ vmrun_lookup(struct vmrun *vr, const char *name, char state[16],
 }
 
 static int
-vmrun_busy(const char *name, const char *state, const char *op, char *why,
+vmrun_busy(const char *name, enum vm_state state, const char *op, char *why,
 	   size_t len)
 {
-	snprintf(why, len, "VM %s is %s; it cannot %s now", name, state, op);
+	snprintf(why, len, "VM %s is %s; it cannot %s now", name,
+		 vm_state_name(state), op);
 	errno = EBUSY;
 	return -1;
 }
@@ -447,7 +447,7 @@ vmrun_busy(const char *name, const char *state, const char *op, char *why,
  * prev_status, and why (set here) as its exit reason.  vt_lock held.
  */
 static void
-vmrun_start_failed(struct vmrun *vr, const char *name, const char *prev_state,
+vmrun_start_failed(struct vmrun *vr, const char *name, enum vm_state prev_state,
 		   const json_t *prev_status, int err, char *why, size_t len)
 {
 	json_t *set;
@@ -466,14 +466,14 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 	struct runner *runner;
 	struct vmrt *vt;
 	json_t *spec = NULL, *prev = NULL, *boot, *set;
-	char state[16];
+	enum vm_state state;
 	const char *kind, *image;
 	uint64_t memory, load;
 	size_t image_len = 0;
 	int rc = -1, err, recorded, rec_err;
 
 	/* Before vmrt_lock, which would keep a runtime for any name. */
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, len) != 0)
 		return -1;
 	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
@@ -483,11 +483,9 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 	 * deleted and defined anew since the look above runs its new spec.
 	 * And the state's details, which a failed start puts back.
 	 */
-	if (vmrun_lookup(vr, name, state, &prev, &spec, why, len) != 0)
+	if (vmrun_lookup(vr, name, &state, &prev, &spec, why, len) != 0)
 		goto out;
-	if (vt->vt_runner != NULL ||
-	    (strcmp(state, "defined") && strcmp(state, "stopped") &&
-	     strcmp(state, "crashed"))) {
+	if (vt->vt_runner != NULL || vm_state_is_live(state)) {
 		vmrun_busy(name, state, "start", why, len);
 		goto out;
 	}
@@ -585,7 +583,7 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 			sizeof(vt->vt_started_at));
 	set = json_pack("{s:s, s:n, s:n, s:n}", "started_at", vt->vt_started_at,
 			"stopped_at", "exit_reason", "exit_status");
-	recorded = vmrun_record(vr, name, "running", set);
+	recorded = vmrun_record(vr, name, VM_RUNNING, set);
 	rec_err = errno;
 	json_decref(set);
 	if (runner_ready(runner) != 0) {
@@ -634,27 +632,25 @@ out:
 }
 
 /*
- * Runs op on VM name's runner when the VM is in one of the states
- * allowed ("running", "paused"), then records new_state (NULL: none).
+ * Runs op on VM name's runner when the VM is in a state of allowed (a
+ * mask of 1 << state), then records new_state (VM_NSTATES: none).
  */
 static int
 vmrun_simple(struct vmrun *vr, const char *name, const char *opname,
-	     int (*op)(struct runner *), const char *allowed1,
-	     const char *allowed2, const char *new_state, char *why, size_t len)
+	     int (*op)(struct runner *), unsigned allowed,
+	     enum vm_state new_state, char *why, size_t len)
 {
 	struct vmrt *vt;
-	char state[16];
+	enum vm_state state;
 	int rc = -1, err;
 
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, len) != 0)
 		return -1;
 	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, len) != 0)
 		goto out;
-	if (vt->vt_runner == NULL ||
-	    (strcmp(state, allowed1) != 0 &&
-	     (allowed2 == NULL || strcmp(state, allowed2) != 0))) {
+	if (vt->vt_runner == NULL || !(allowed & (1u << state))) {
 		vmrun_busy(name, state, opname, why, len);
 		goto out;
 	}
@@ -665,7 +661,7 @@ vmrun_simple(struct vmrun *vr, const char *name, const char *opname,
 		errno = err;
 		goto out;
 	}
-	if (new_state != NULL)
+	if (new_state != VM_NSTATES)
 		vmrun_record(vr, name, new_state, NULL);
 	rc = 0;
 out:
@@ -679,22 +675,23 @@ out:
 int
 vmrun_pause(struct vmrun *vr, const char *name, char *why, size_t len)
 {
-	return vmrun_simple(vr, name, "pause", runner_pause, "running", NULL,
-			    "paused", why, len);
+	return vmrun_simple(vr, name, "pause", runner_pause, 1u << VM_RUNNING,
+			    VM_PAUSED, why, len);
 }
 
 int
 vmrun_resume(struct vmrun *vr, const char *name, char *why, size_t len)
 {
-	return vmrun_simple(vr, name, "resume", runner_resume, "paused", NULL,
-			    "running", why, len);
+	return vmrun_simple(vr, name, "resume", runner_resume, 1u << VM_PAUSED,
+			    VM_RUNNING, why, len);
 }
 
 int
 vmrun_reset(struct vmrun *vr, const char *name, char *why, size_t len)
 {
-	return vmrun_simple(vr, name, "reset", runner_reset, "running",
-			    "paused", NULL, why, len);
+	return vmrun_simple(vr, name, "reset", runner_reset,
+			    1u << VM_RUNNING | 1u << VM_PAUSED, VM_NSTATES, why,
+			    len);
 }
 
 static int vmrun_stop_impl(struct vmrun *vr, const char *name,
@@ -739,22 +736,22 @@ vmrun_stop_impl(struct vmrun *vr, const char *name, unsigned timeout_ms,
 {
 	struct runner *r;
 	struct vmrt *vt;
-	char state[16];
+	enum vm_state state;
 	int rc = -1, err;
 
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, len) != 0)
 		return -1;
 	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, len) != 0)
 		goto out;
 	if (vt->vt_runner == NULL ||
-	    (strcmp(state, "running") != 0 && strcmp(state, "paused") != 0) ||
+	    (state != VM_RUNNING && state != VM_PAUSED) ||
 	    (run != 0 && vt->vt_run != run)) {
 		vmrun_busy(name, state, "stop", why, len);
 		goto out;
 	}
-	vmrun_record(vr, name, "stopping", NULL);
+	vmrun_record(vr, name, VM_STOPPING, NULL);
 	/*
 	 * The wait for a graceful stop can be long: other requests about
 	 * this VM (its console, a start that must hear "stopping") go on
@@ -784,27 +781,28 @@ vmrun_with_runner(struct vmrun *vr, const char *name, enum vmrun_need need,
 		  size_t len)
 {
 	struct vmrt *vt;
-	char state[16];
+	enum vm_state state;
 	int rc = -1, err, paused_here = 0;
 
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, len) != 0)
 		return -1;
 	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, len) != 0)
 		goto out;
 	if (vt->vt_runner == NULL ||
-	    (need == VMRUN_NEED_PAUSED ? strcmp(state, "paused") != 0
-				       : strcmp(state, "running") != 0 &&
-					     strcmp(state, "paused") != 0)) {
-		snprintf(why, len, "VM %s is %s; %s", name, state,
+	    (need == VMRUN_NEED_PAUSED
+		 ? state != VM_PAUSED
+		 : state != VM_RUNNING && state != VM_PAUSED)) {
+		snprintf(why, len, "VM %s is %s; %s", name,
+			 vm_state_name(state),
 			 need == VMRUN_NEED_PAUSED
 			     ? "pause it first"
 			     : "this needs it running or paused");
 		errno = EBUSY;
 		goto out;
 	}
-	if (need == VMRUN_PAUSE_AROUND && strcmp(state, "running") == 0) {
+	if (need == VMRUN_PAUSE_AROUND && state == VM_RUNNING) {
 		if (runner_pause(vt->vt_runner) != 0) {
 			err = errno;
 			snprintf(why, len, "VM %s could not be paused: %s",
@@ -832,9 +830,10 @@ vmrun_console(struct vmrun *vr, const char *name)
 {
 	struct console *c = NULL;
 	struct vmrt *vt;
-	char state[16], why[128];
+	enum vm_state state;
+	char why[128];
 
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, sizeof(why)) != 0)
+	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, sizeof(why)) != 0)
 		return NULL;
 	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return NULL;

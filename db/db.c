@@ -15,7 +15,7 @@
 
 #include <sqlite3.h>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
@@ -275,6 +275,22 @@ db_column_copy(sqlite3_stmt *st, int col, char *dst, size_t dstsz)
 	}
 	memcpy(dst, s, (size_t)n);
 	dst[n] = '\0';
+	return 0;
+}
+
+int
+db_column_state(sqlite3_stmt *st, int col, enum vm_state *state)
+{
+	char name[VM_STATE_NAME_MAX];
+
+	if (db_column_copy(st, col, name, sizeof(name)) == -1)
+		return -1;
+	if (vm_state_parse(name, state) == -1) {
+		log_warnx("db: stored %s \"%s\" is no VM state (%s)",
+			  sqlite3_column_name(st, col), name, vm_state_names());
+		errno = EIO;
+		return -1;
+	}
 	return 0;
 }
 

@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/vm_state.h"
+
 struct db;
 
 /* One row of the vms table. Strings are owned by the row (malloc'd). */
@@ -30,7 +32,7 @@ struct db_vm_row {
 	uid_t vr_owner_uid;
 	gid_t vr_owner_gid;
 	char *vr_spec;          /* normalized spec, JSON text */
-	char vr_state[16];      /* defined, running, ... */
+	enum vm_state vr_state; /* 0: VM_DEFINED */
 	char *vr_status;        /* status details, JSON text ("{}" if none) */
 	uint64_t vr_generation; /* bumped when the spec changes */
 	uint64_t vr_revision;   /* unique across the database, never reused */

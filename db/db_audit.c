@@ -13,7 +13,7 @@
 
 #include <sqlite3.h>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 

@@ -171,6 +171,12 @@ int64_t db_now_ms(void);
  */
 int db_column_copy(sqlite3_stmt *st, int col, char *dst, size_t dstsz);
 
+/*
+ * Reads column col of st, a VM state's name, into *state.  EIO when it
+ * names no state (a database edited by hand, or by a newer daemon).
+ */
+int db_column_state(sqlite3_stmt *st, int col, enum vm_state *state);
+
 /* Whether s has a NUL within its size bytes (a fixed-size member is a C
  * string). */
 int db_is_cstr(const char *s, size_t size);

@@ -20,7 +20,7 @@
 
 #include <sqlite3.h>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
@@ -64,7 +64,7 @@ db_vm_row_read(sqlite3_stmt *st, struct db_vm_row *row, int copy)
 	memset(row, 0, sizeof(*row));
 	if (db_column_copy(st, 0, row->vr_name, sizeof(row->vr_name)) == -1 ||
 	    db_column_copy(st, 1, row->vr_jail, sizeof(row->vr_jail)) == -1 ||
-	    db_column_copy(st, 5, row->vr_state, sizeof(row->vr_state)) == -1)
+	    db_column_state(st, 5, &row->vr_state) == -1)
 		return -1;
 	row->vr_owner_uid = (uid_t)sqlite3_column_int64(st, 2);
 	row->vr_owner_gid = (gid_t)sqlite3_column_int64(st, 3);
@@ -204,8 +204,8 @@ db_vm_load_revision(struct db *db)
  * ENOENT: no such VM.
  */
 static int
-db_vm_probe(struct db *db, const char *name, uint64_t *revision, char *state,
-	    size_t statesz)
+db_vm_probe(struct db *db, const char *name, uint64_t *revision,
+	    enum vm_state *state)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -226,7 +226,7 @@ db_vm_probe(struct db *db, const char *name, uint64_t *revision, char *state,
 	if (rc != SQLITE_ROW)
 		goto fail;
 	*revision = (uint64_t)sqlite3_column_int64(st, 0);
-	if (db_column_copy(st, 1, state, statesz) == -1) {
+	if (db_column_state(st, 1, state) == -1) {
 		db_stmt_done(st);
 		return -1;
 	}
@@ -249,8 +249,6 @@ db_vm_row_inserted(const struct db_vm_row *in, uint64_t revision, int64_t now,
 		   struct db_vm_row *out)
 {
 	*out = *in;
-	if (out->vr_state[0] == '\0')
-		snprintf(out->vr_state, sizeof(out->vr_state), "defined");
 	out->vr_generation = 1;
 	out->vr_revision = revision;
 	out->vr_created_ms = out->vr_updated_ms = now;
@@ -290,9 +288,8 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 	    (rc = sqlite3_bind_int64(st, 4, in->vr_owner_gid)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_text(st, 5, in->vr_spec, -1, SQLITE_STATIC)) !=
 		SQLITE_OK ||
-	    (rc = sqlite3_bind_text(
-		 st, 6, in->vr_state[0] != '\0' ? in->vr_state : "defined", -1,
-		 SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 6, vm_state_name(in->vr_state), -1,
+				    SQLITE_STATIC)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_text(
 		 st, 7, in->vr_status != NULL ? in->vr_status : "{}", -1,
 		 SQLITE_STATIC)) != SQLITE_OK ||
@@ -318,12 +315,12 @@ db_vm_update_spec_run(struct db *db, struct db_job *job)
 {
 	const struct db_vm_args *a = job->j_arg;
 	const struct db_vm_row *in = a->va_in;
-	char state[sizeof(in->vr_state)];
+	enum vm_state state;
 	sqlite3_stmt *st;
 	uint64_t revision = 0, stored;
 	int rc;
 
-	if (db_vm_probe(db, in->vr_name, &stored, state, sizeof(state)) == -1)
+	if (db_vm_probe(db, in->vr_name, &stored, &state) == -1)
 		return -1;
 	if (a->va_expect != 0 && a->va_expect != stored) {
 		errno = ESTALE;
@@ -373,8 +370,8 @@ db_vm_update_state_run(struct db *db, struct db_job *job)
 		return -1;
 	if ((rc = sqlite3_bind_text(st, 1, in->vr_name, -1, SQLITE_STATIC)) !=
 		SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 2, in->vr_state, -1, SQLITE_STATIC)) !=
-		SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 2, vm_state_name(in->vr_state), -1,
+				    SQLITE_STATIC)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_text(
 		 st, 3, in->vr_status != NULL ? in->vr_status : "{}", -1,
 		 SQLITE_STATIC)) != SQLITE_OK ||
@@ -390,30 +387,22 @@ db_vm_update_state_run(struct db *db, struct db_job *job)
 	    db_vm_step_returning(db, st, job->j_row, "update vm state"));
 }
 
-/* The states in which a VM has no running instance and may go. */
-static int
-db_vm_deletable(const char *state)
-{
-	return strcmp(state, "defined") == 0 || strcmp(state, "stopped") == 0 ||
-	       strcmp(state, "crashed") == 0;
-}
-
 static int
 db_vm_delete_run(struct db *db, struct db_job *job)
 {
 	const struct db_vm_args *a = job->j_arg;
-	char state[sizeof(job->j_row->vr_state)];
+	enum vm_state state;
 	sqlite3_stmt *st;
 	uint64_t stored;
 	int rc;
 
-	if (db_vm_probe(db, a->va_name, &stored, state, sizeof(state)) == -1)
+	if (db_vm_probe(db, a->va_name, &stored, &state) == -1)
 		return -1;
 	if (a->va_expect != 0 && a->va_expect != stored) {
 		errno = ESTALE;
 		return -1;
 	}
-	if (!db_vm_deletable(state)) {
+	if (vm_state_is_live(state)) {
 		errno = EBUSY;
 		return -1;
 	}
@@ -443,7 +432,7 @@ db_vm_row_valid(const struct db_vm_row *row, int need_spec)
 	return db_is_cstr(row->vr_name, sizeof(row->vr_name)) &&
 	       row->vr_name[0] != '\0' &&
 	       db_is_cstr(row->vr_jail, sizeof(row->vr_jail)) &&
-	       db_is_cstr(row->vr_state, sizeof(row->vr_state)) &&
+	       (unsigned)row->vr_state < VM_NSTATES &&
 	       (!need_spec || row->vr_spec != NULL);
 }
 
@@ -499,7 +488,7 @@ db_vm_submit(struct db *db, db_job_fn run, struct db_vm_args *a,
 }
 
 /*
- * Inserts row (vr_state "" means "defined", vr_status NULL means "{}").
+ * Inserts row (vr_status NULL means "{}").
  * On success the stored revision, generation, times, state and status
  * are written back into *row; the caller's vr_spec and a non-NULL
  * vr_status stay as they were.  *row is unchanged on failure.
@@ -558,7 +547,7 @@ db_vm_update_state(struct db *db, struct db_vm_row *row, db_commit_hook hook,
 	struct db_vm_args a = {.va_in = row};
 	struct db_vm_row out;
 
-	if (!db_vm_row_valid(row, 0) || row->vr_state[0] == '\0') {
+	if (!db_vm_row_valid(row, 0)) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -17,10 +17,10 @@
 
 #include <microhttpd.h>
 
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/problem.h"
-#include "core/log.h"
-#include "core/timefmt.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "core/auth.h"
 #include "server/hangup.h"
 #include "server/workers.h"

@@ -25,9 +25,9 @@
  */
 #include "vmm-driver/runner.h"
 
-#include "core/console.h"
-#include "core/log.h"
-#include "core/timefmt.h"
+#include "base/console.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "vmm-driver/kick.h"
 #include "vmm-driver/uart.h"
 

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/console.h"
+#include "base/console.h"
 #include "vmm-driver/runner.h"
 #include "vmm-driver/vmm.h"
 

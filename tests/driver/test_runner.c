@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/console.h"
+#include "base/console.h"
 #include "vmm-driver/runner.h"
 #include "vmm-driver/uart.h"
 #include "vmm-driver/vmm.h"

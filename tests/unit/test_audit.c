@@ -27,7 +27,7 @@
 
 #include "api/api.h"
 #include "api/handlers.h"
-#include "core/timefmt.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 

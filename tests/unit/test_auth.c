@@ -25,10 +25,10 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "core/timefmt.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 #include "core/auth.h"
-#include "core/sha256.h"
+#include "base/sha256.h"
 
 struct fx {
 	char f_dir[64];

@@ -23,8 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/console.h"
-#include "core/timefmt.h"
+#include "base/console.h"
+#include "base/timefmt.h"
 
 /* Upper bound on any wait here; a pass takes milliseconds. */
 #define WAIT_MS 10000

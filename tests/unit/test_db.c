@@ -136,7 +136,7 @@ set_state(struct fx *fx, const char *name, const char *state)
 
 	memset(&row, 0, sizeof(row));
 	snprintf(row.vr_name, sizeof(row.vr_name), "%s", name);
-	snprintf(row.vr_state, sizeof(row.vr_state), "%s", state);
+	assert_int_equal(vm_state_parse(state, &row.vr_state), 0);
 	assert_int_equal(db_vm_update_state(fx->f_db, &row, NULL, NULL), 0);
 	db_vm_row_clear(&row);
 }
@@ -572,7 +572,7 @@ test_db__insert_assigns_revision_generation_and_times(void **state)
 	assert_int_equal(row.vr_generation, 1);
 	assert_true(row.vr_created_ms >= before && row.vr_created_ms <= after);
 	assert_int_equal(row.vr_updated_ms, row.vr_created_ms);
-	assert_string_equal(row.vr_state, "defined");
+	assert_int_equal(row.vr_state, VM_DEFINED);
 	assert_string_equal(row.vr_status, "{}");
 	/* the caller's spec is left alone */
 	assert_ptr_equal(row.vr_spec, spec);
@@ -581,7 +581,7 @@ test_db__insert_assigns_revision_generation_and_times(void **state)
 	assert_string_equal(got.vr_spec, "{\"vcpus\":2}");
 	assert_int_equal(got.vr_revision, row.vr_revision);
 	assert_int_equal(got.vr_generation, 1);
-	assert_string_equal(got.vr_state, "defined");
+	assert_int_equal(got.vr_state, VM_DEFINED);
 	db_vm_row_clear(&got);
 	db_vm_row_clear(&row);
 }
@@ -612,7 +612,7 @@ test_db__insert_with_unknown_state_is_einval(void **state)
 	struct db_vm_row row, got;
 
 	row_init(&row, "odd", "{}");
-	snprintf(row.vr_state, sizeof(row.vr_state), "flying");
+	row.vr_state = VM_NSTATES; /* no state */
 	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), -1);
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(stored(fx, "odd", &got), -1);
@@ -644,7 +644,7 @@ test_db__update_spec_bumps_generation_and_returns_stored_row(void **state)
 
 	row_init(&row, "vm", "{\"v\":1}");
 	snprintf(row.vr_jail, sizeof(row.vr_jail), "j2");
-	snprintf(row.vr_state, sizeof(row.vr_state), "stopped");
+	row.vr_state = VM_STOPPED;
 	row.vr_status = strdup("{\"exit\":0}");
 	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), 0);
 
@@ -658,7 +658,7 @@ test_db__update_spec_bumps_generation_and_returns_stored_row(void **state)
 	assert_int_equal(upd.vr_owner_uid, 1000);
 	assert_int_equal(upd.vr_owner_gid, 100);
 	assert_string_equal(upd.vr_jail, "j2");
-	assert_string_equal(upd.vr_state, "stopped");
+	assert_int_equal(upd.vr_state, VM_STOPPED);
 	assert_string_equal(upd.vr_status, "{\"exit\":0}");
 	assert_int_equal(upd.vr_created_ms, row.vr_created_ms);
 	assert_true(upd.vr_updated_ms >= row.vr_updated_ms);
@@ -717,7 +717,7 @@ test_db__update_state_takes_new_revision_and_keeps_generation(void **state)
 
 	memset(&row, 0, sizeof(row));
 	snprintf(row.vr_name, sizeof(row.vr_name), "vm");
-	snprintf(row.vr_state, sizeof(row.vr_state), "running");
+	row.vr_state = VM_RUNNING;
 	row.vr_status = strdup("{\"pid\":42}");
 	assert_int_equal(db_vm_update_state(fx->f_db, &row, NULL, NULL), 0);
 	assert_true(row.vr_revision > revision);
@@ -726,7 +726,7 @@ test_db__update_state_takes_new_revision_and_keeps_generation(void **state)
 	assert_int_equal(row.vr_owner_uid, 1000);
 
 	assert_int_equal(stored(fx, "vm", &got), 0);
-	assert_string_equal(got.vr_state, "running");
+	assert_int_equal(got.vr_state, VM_RUNNING);
 	assert_string_equal(got.vr_status, "{\"pid\":42}");
 	assert_int_equal(got.vr_revision, row.vr_revision);
 	db_vm_row_clear(&got);
@@ -741,7 +741,7 @@ test_db__update_state_of_missing_vm_is_enoent(void **state)
 
 	memset(&row, 0, sizeof(row));
 	snprintf(row.vr_name, sizeof(row.vr_name), "ghost");
-	snprintf(row.vr_state, sizeof(row.vr_state), "running");
+	row.vr_state = VM_RUNNING;
 	assert_int_equal(db_vm_update_state(fx->f_db, &row, NULL, NULL), -1);
 	assert_int_equal(errno, ENOENT);
 }
@@ -755,7 +755,7 @@ test_db__update_state_to_unknown_state_is_einval(void **state)
 	insert(fx, "vm");
 	memset(&row, 0, sizeof(row));
 	snprintf(row.vr_name, sizeof(row.vr_name), "vm");
-	snprintf(row.vr_state, sizeof(row.vr_state), "melted");
+	row.vr_state = (enum vm_state)(VM_NSTATES + 3);
 	assert_int_equal(db_vm_update_state(fx->f_db, &row, NULL, NULL), -1);
 	assert_int_equal(errno, EINVAL);
 }

@@ -24,7 +24,7 @@
 #include <sqlite3.h>
 
 #include "core/jails.h"
-#include "core/timefmt.h"
+#include "base/timefmt.h"
 #include "core/vmreg.h"
 #include "db/db.h"
 

@@ -15,8 +15,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/vm_spec.h"
+#include "base/names.h"
 
 /* A small host, so that the vCPU and memory limits are easy to cross. */
 static const struct vm_spec_limits test_limits = {
@@ -411,27 +412,27 @@ test_vm_spec__name_valid_checks_every_character(void **state)
 {
 	char name[LIMIT_NAME_LEN + 2];
 
-	assert_true(vm_spec_name_valid("a"));
-	assert_true(vm_spec_name_valid("0"));
-	assert_true(vm_spec_name_valid("Z"));
-	assert_true(vm_spec_name_valid("web-1.example_b"));
-	assert_true(vm_spec_name_valid("a.."));
-	assert_false(vm_spec_name_valid(""));
-	assert_false(vm_spec_name_valid(".a"));
-	assert_false(vm_spec_name_valid("-a"));
-	assert_false(vm_spec_name_valid("_a"));
-	assert_false(vm_spec_name_valid("a b"));
-	assert_false(vm_spec_name_valid("a/b"));
-	assert_false(vm_spec_name_valid("a:b"));
-	assert_false(vm_spec_name_valid("a\n"));
-	assert_false(vm_spec_name_valid("caf\xc3\xa9"));
-	assert_false(vm_spec_name_valid(NULL));
+	assert_true(name_valid("a"));
+	assert_true(name_valid("0"));
+	assert_true(name_valid("Z"));
+	assert_true(name_valid("web-1.example_b"));
+	assert_true(name_valid("a.."));
+	assert_false(name_valid(""));
+	assert_false(name_valid(".a"));
+	assert_false(name_valid("-a"));
+	assert_false(name_valid("_a"));
+	assert_false(name_valid("a b"));
+	assert_false(name_valid("a/b"));
+	assert_false(name_valid("a:b"));
+	assert_false(name_valid("a\n"));
+	assert_false(name_valid("caf\xc3\xa9"));
+	assert_false(name_valid(NULL));
 	memset(name, 'x', LIMIT_NAME_LEN);
 	name[LIMIT_NAME_LEN] = '\0';
-	assert_true(vm_spec_name_valid(name));
+	assert_true(name_valid(name));
 	name[LIMIT_NAME_LEN] = 'x';
 	name[LIMIT_NAME_LEN + 1] = '\0';
-	assert_false(vm_spec_name_valid(name));
+	assert_false(name_valid(name));
 }
 
 /* vcpus */

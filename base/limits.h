@@ -2,8 +2,8 @@
  * Every size and count the API enforces, in one place.  Each has a test at
  * the limit and one past it (tests/unit/test_vm_spec.c, tests/api/).
  */
-#ifndef VMMAPID_API_LIMITS_H
-#define VMMAPID_API_LIMITS_H
+#ifndef VMMAPID_BASE_LIMITS_H
+#define VMMAPID_BASE_LIMITS_H
 
 /* Names of VMs, images, jails: [a-zA-Z0-9][a-zA-Z0-9._-]{0,63} */
 #define LIMIT_NAME_LEN 64

@@ -4,8 +4,8 @@
  * libcrypto alone made the idle daemon 3.4 MiB larger (docs/benchmarks.md).
  * The only file that includes <sodium.h>.
  */
-#ifndef VMMAPID_CORE_SHA256_H
-#define VMMAPID_CORE_SHA256_H
+#ifndef VMMAPID_BASE_SHA256_H
+#define VMMAPID_BASE_SHA256_H
 
 #include <stddef.h>
 
