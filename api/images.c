@@ -63,13 +63,19 @@ images_error(struct api_response *rs, int err, const char *name,
 	}
 }
 
+/* api_response_items()'s view of images_doc. */
+static json_t *
+images_item(const void *elem, void *arg)
+{
+	return images_doc(elem);
+}
+
 void
 api_images_list(const struct api_context *ctx, const struct api_call *call,
 		struct api_response *rs)
 {
 	struct image_info *list = NULL;
-	json_t *doc = NULL, *items, *item;
-	size_t n = 0, i;
+	size_t n = 0;
 
 	if (images_unavailable(ctx, rs))
 		return;
@@ -77,24 +83,9 @@ api_images_list(const struct api_context *ctx, const struct api_call *call,
 		problem_errno(rs, errno, "listing images failed");
 		return;
 	}
-	if ((items = json_array()) == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++) {
-		if ((item = images_doc(&list[i])) == NULL ||
-		    json_array_append_new(items, item) != 0) {
-			json_decref(items);
-			goto nomem;
-		}
-	}
-	if ((doc = json_pack("{s:o}", "items", items)) == NULL)
-		goto nomem;
-	api_response_json(rs, 200, doc);
-	json_decref(doc);
+	api_response_items(rs, list, n, sizeof(*list), images_item, NULL,
+			   "images");
 	free(list);
-	return;
-nomem:
-	free(list);
-	problem_errno(rs, ENOMEM, "out of memory listing images");
 }
 
 void

@@ -79,13 +79,19 @@ jails_not_found(struct api_response *rs, const char *name)
 	problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "no jail named %s", name);
 }
 
+/* api_response_items()'s view of jails_doc. */
+static json_t *
+jails_item(const void *elem, void *arg)
+{
+	return jails_doc(elem);
+}
+
 void
 api_jails_list(const struct api_context *ctx, const struct api_call *call,
 	       struct api_response *rs)
 {
 	struct jail_info *list = NULL;
-	json_t *doc = NULL, *items, *item;
-	size_t n = 0, i;
+	size_t n = 0;
 
 	if (jails_unavailable(ctx, rs))
 		return;
@@ -93,24 +99,9 @@ api_jails_list(const struct api_context *ctx, const struct api_call *call,
 		problem_errno(rs, errno, "listing jails failed");
 		return;
 	}
-	if ((items = json_array()) == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++) {
-		if ((item = jails_doc(&list[i])) == NULL ||
-		    json_array_append_new(items, item) != 0) {
-			json_decref(items);
-			goto nomem;
-		}
-	}
-	if ((doc = json_pack("{s:o}", "items", items)) == NULL)
-		goto nomem;
-	api_response_json(rs, 200, doc);
-	json_decref(doc);
+	api_response_items(rs, list, n, sizeof(*list), jails_item, NULL,
+			   "jails");
 	free(list);
-	return;
-nomem:
-	free(list);
-	problem_errno(rs, ENOMEM, "out of memory listing jails");
 }
 
 void

@@ -1,9 +1,12 @@
 #include "api/response.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "api/problem.h"
 
 void
 api_response_clear(struct api_response *rs)
@@ -108,4 +111,28 @@ etag_match(const char *header, int exists, uint64_t revision, int weak)
 		p = end + 1;
 	}
 	return 0;
+}
+
+void
+api_response_items(struct api_response *rs, const void *list, size_t n,
+		   size_t size, json_t *(*doc)(const void *elem, void *arg),
+		   void *arg, const char *what)
+{
+	json_t *items = json_array(), *item, *body;
+	size_t i;
+
+	for (i = 0; items != NULL && i < n; i++) {
+		item = doc((const char *)list + i * size, arg);
+		if (item == NULL || json_array_append_new(items, item) != 0) {
+			json_decref(items);
+			items = NULL;
+		}
+	}
+	if (items == NULL ||
+	    (body = json_pack("{s:o}", "items", items)) == NULL) {
+		problem_errno(rs, ENOMEM, "out of memory listing %s", what);
+		return;
+	}
+	api_response_json(rs, 200, body);
+	json_decref(body);
 }

@@ -499,6 +499,12 @@ route_allowed(const struct api_context *ctx, const struct route *rt,
 	if (policy_check(ctx->ac_policy, &call->ca_rq->rq_principal, action,
 			 target, why, sizeof(why)) == 0)
 		return 0;
+	log_debug("policy: %s %s refused to uid %ld%s%s: %s",
+		  call->ca_rq->rq_method_name, call->ca_rq->rq_path,
+		  (long)call->ca_rq->rq_principal.pr_uid,
+		  call->ca_rq->rq_principal.pr_jail[0] != '\0' ? " in jail "
+							       : "",
+		  call->ca_rq->rq_principal.pr_jail, why);
 	if (errno == ENOENT)
 		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "%s", why);
 	else

@@ -253,14 +253,20 @@ tokens_parse(const struct api_context *ctx, const json_t *body,
 	return 0;
 }
 
+/* api_response_items()'s view of tokens_doc. */
+static json_t *
+tokens_item(const void *elem, void *arg)
+{
+	return tokens_doc(elem, *(const int64_t *)arg);
+}
+
 void
 api_tokens_list(const struct api_context *ctx, const struct api_call *call,
 		struct api_response *rs)
 {
 	struct auth_token *list = NULL;
-	json_t *doc = NULL, *items, *item;
 	int64_t now = timefmt_now_ms();
-	size_t n = 0, i;
+	size_t n = 0;
 
 	if (tokens_unavailable(ctx, rs))
 		return;
@@ -268,24 +274,9 @@ api_tokens_list(const struct api_context *ctx, const struct api_call *call,
 		problem_errno(rs, errno, "listing tokens failed");
 		return;
 	}
-	if ((items = json_array()) == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++) {
-		if ((item = tokens_doc(&list[i], now)) == NULL ||
-		    json_array_append_new(items, item) != 0) {
-			json_decref(items);
-			goto nomem;
-		}
-	}
-	if ((doc = json_pack("{s:o}", "items", items)) == NULL)
-		goto nomem;
-	api_response_json(rs, 200, doc);
-	json_decref(doc);
+	api_response_items(rs, list, n, sizeof(*list), tokens_item, &now,
+			   "tokens");
 	free(list);
-	return;
-nomem:
-	free(list);
-	problem_errno(rs, ENOMEM, "out of memory listing tokens");
 }
 
 void

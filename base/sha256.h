@@ -21,7 +21,4 @@ void sha256_final(struct sha256_ctx *ctx, unsigned char out[32]);
 /* One call for a whole buffer. */
 void sha256(const void *buf, size_t len, unsigned char out[32]);
 
-/* Lowercase hex of a digest: 64 characters and a NUL. */
-void sha256_hex(const unsigned char md[32], char hex[65]);
-
 #endif

@@ -30,6 +30,7 @@
 
 #include "base/names.h"
 #include "base/log.h"
+#include "base/hex.h"
 #include "base/sha256.h"
 #include "db/db.h"
 
@@ -196,7 +197,7 @@ images_hash_fd(int fd, char hex[65], uint64_t *len)
 		off += (uint64_t)n;
 	}
 	sha256_final(&ctx, md);
-	sha256_hex(md, hex);
+	hex_encode(md, sizeof(md), hex);
 	*len = off;
 	free(buf);
 	return 0;

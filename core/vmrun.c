@@ -161,6 +161,8 @@ vmrun_record_on(struct vmrun *vr, const char *name, enum vm_state state,
 	if (set != NULL)
 		json_object_update(status, set);
 	rc = vmreg_set_state(vr->vr_reg, name, state, status);
+	if (rc == 0)
+		log_debug("vm %s: recorded %s", name, vm_state_name(state));
 	if (rc != 0)
 		log_warn("vm %s: recording state %s", name,
 			 vm_state_name(state));

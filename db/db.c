@@ -245,13 +245,47 @@ db_stmt_done(sqlite3_stmt *st)
 	(void)sqlite3_clear_bindings(st);
 }
 
-int64_t
-db_now_ms(void)
+int
+db_prepare(struct db_conn *conn, const char *sql, sqlite3_stmt **st)
 {
-	struct timespec ts;
+	int rc;
 
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	rc = sqlite3_prepare_v2(conn->dc_sql, sql, -1, st, NULL);
+	if (rc != SQLITE_OK) {
+		*st = NULL;
+		log_warnx("db: prepare \"%s\": %s", sql,
+			  sqlite3_errmsg(conn->dc_sql));
+		errno = db_errno_of(rc) == ENOMEM ? ENOMEM : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_read_each(struct db *db, const char *sql,
+	     int (*each)(void *arg, sqlite3_stmt *st), void *arg,
+	     const char *what)
+{
+	sqlite3_stmt *st;
+	int rc, saved, ret = 0;
+
+	pthread_mutex_lock(&db->db_rlock);
+	if (db_prepare(&db->db_rconn, sql, &st) == -1) {
+		pthread_mutex_unlock(&db->db_rlock);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((ret = each(arg, st)) != 0)
+			break;
+	if (ret == 0 && rc != SQLITE_DONE) {
+		db_fail(db->db_rconn.dc_sql, rc, what);
+		ret = -1;
+	}
+	saved = errno;
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db->db_rlock);
+	errno = saved;
+	return ret;
 }
 
 int

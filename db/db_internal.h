@@ -162,8 +162,18 @@ int db_fail(sqlite3 *sql, int rc, const char *what);
 /* The errno db_fail sets for rc, without logging. */
 int db_errno_of(int rc);
 
-/* CLOCK_REALTIME in milliseconds since the Unix epoch. */
-int64_t db_now_ms(void);
+/* Prepares sql on conn into *st; -1 with errno (logged) when it fails. */
+int db_prepare(struct db_conn *conn, const char *sql, sqlite3_stmt **st);
+
+/*
+ * Runs the query sql on the reader connection, under db_rlock, and calls
+ * each(arg, st) for every result row; stops at its first non-zero result
+ * and returns it.  0 when every row was seen; -1 with errno (logged as
+ * what) when the query failed.
+ */
+int db_read_each(struct db *db, const char *sql,
+		 int (*each)(void *arg, sqlite3_stmt *st), void *arg,
+		 const char *what);
 
 /*
  * Copies column col of st (TEXT) into dst of size dstsz.  EIO when the

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "base/log.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
@@ -26,23 +27,6 @@ struct db_jail_args {
 	int ja_created;             /* put: no row existed */
 };
 
-/* Prepares sql on conn into *st; -1 with errno (logged) when it fails. */
-static int
-db_jail_prepare(struct db_conn *conn, const char *sql, sqlite3_stmt **st)
-{
-	int rc;
-
-	rc = sqlite3_prepare_v2(conn->dc_sql, sql, -1, st, NULL);
-	if (rc != SQLITE_OK) {
-		*st = NULL;
-		log_warnx("db: prepare \"%s\": %s", sql,
-			  sqlite3_errmsg(conn->dc_sql));
-		errno = db_errno_of(rc) == ENOMEM ? ENOMEM : EIO;
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * The stored creation time of jail name into *ms: 1 when the row exists,
  * 0 when not, -1 with errno.  On the writer connection, inside the
@@ -54,9 +38,9 @@ db_jail_created(struct db *db, const char *name, int64_t *ms)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (db_jail_prepare(&db->db_wconn,
-			    "SELECT created_ms FROM jails WHERE name = ?1",
-			    &st) == -1)
+	if (db_prepare(&db->db_wconn,
+		       "SELECT created_ms FROM jails WHERE name = ?1",
+		       &st) == -1)
 		return -1;
 	if ((rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC)) ==
 	    SQLITE_OK)
@@ -84,14 +68,14 @@ db_jail_put_run(struct db *db, struct db_job *job)
 	if ((exists = db_jail_created(db, in->jr_name, &created_ms)) == -1)
 		return -1;
 	if (!exists && created_ms == 0)
-		created_ms = db_now_ms();
-	if (db_jail_prepare(&db->db_wconn,
-			    "INSERT INTO jails (" DB_JAIL_COLUMNS
-			    ") VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) "
-			    "DO UPDATE SET allow_vmm = excluded.allow_vmm, "
-			    "allow_vmm_ppt = excluded.allow_vmm_ppt, socket = "
-			    "excluded.socket",
-			    &st) == -1)
+		created_ms = timefmt_now_ms();
+	if (db_prepare(&db->db_wconn,
+		       "INSERT INTO jails (" DB_JAIL_COLUMNS
+		       ") VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) "
+		       "DO UPDATE SET allow_vmm = excluded.allow_vmm, "
+		       "allow_vmm_ppt = excluded.allow_vmm_ppt, socket = "
+		       "excluded.socket",
+		       &st) == -1)
 		return -1;
 	if ((rc = sqlite3_bind_text(st, 1, in->jr_name, -1, SQLITE_STATIC)) !=
 		SQLITE_OK ||
@@ -155,8 +139,8 @@ db_jail_delete_run(struct db *db, struct db_job *job)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (db_jail_prepare(&db->db_wconn, "DELETE FROM jails WHERE name = ?1",
-			    &st) == -1)
+	if (db_prepare(&db->db_wconn, "DELETE FROM jails WHERE name = ?1",
+		       &st) == -1)
 		return -1;
 	if ((rc = sqlite3_bind_text(st, 1, a->ja_name, -1, SQLITE_STATIC)) ==
 	    SQLITE_OK)
@@ -204,6 +188,23 @@ db_jail_row_read(sqlite3_stmt *st, struct db_jail_row *row)
 	return 0;
 }
 
+/* db_read_each()'s step of db_jail_load_all: one row to the caller. */
+struct db_jail_each {
+	int (*ie_cb)(void *arg, const struct db_jail_row *row);
+	void *ie_arg;
+};
+
+static int
+db_jail_each(void *arg, sqlite3_stmt *st)
+{
+	struct db_jail_each *e = arg;
+	struct db_jail_row row;
+
+	if (db_jail_row_read(st, &row) == -1)
+		return -1;
+	return e->ie_cb(e->ie_arg, &row);
+}
+
 /*
  * Calls cb for every jail in name order; see db.h.  Takes db_rlock.
  */
@@ -211,35 +212,9 @@ int
 db_jail_load_all(struct db *db,
 		 int (*cb)(void *arg, const struct db_jail_row *row), void *arg)
 {
-	struct db_jail_row row;
-	sqlite3_stmt *st;
-	int rc, saved, ret = 0;
+	struct db_jail_each e = {cb, arg};
 
-	pthread_mutex_lock(&db->db_rlock);
-	if (db_jail_prepare(&db->db_rconn,
-			    "SELECT " DB_JAIL_COLUMNS
-			    " FROM jails ORDER BY name",
-			    &st) == -1) {
-		pthread_mutex_unlock(&db->db_rlock);
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (db_jail_row_read(st, &row) == -1)
-			goto fail;
-		if ((ret = cb(arg, &row)) != 0)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(db->db_rconn.dc_sql, rc, "load jails");
-		goto fail;
-	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->db_rlock);
-	return ret;
-fail:
-	saved = errno;
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->db_rlock);
-	errno = saved;
-	return -1;
+	return db_read_each(
+	    db, "SELECT " DB_JAIL_COLUMNS " FROM jails ORDER BY name",
+	    db_jail_each, &e, "load jails");
 }

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "base/log.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
@@ -39,9 +40,9 @@ db_token_insert_run(struct db *db, struct db_job *job)
 	    (rc = sqlite3_bind_text(st, 5, in->tr_jail, -1, SQLITE_STATIC)) !=
 		SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 6,
-				     in->tr_created_ms != 0 ? in->tr_created_ms
-							    : db_now_ms())) !=
-		SQLITE_OK ||
+				     in->tr_created_ms != 0
+					 ? in->tr_created_ms
+					 : timefmt_now_ms())) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 7, in->tr_expires_ms)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_text(st, 8, in->tr_description, -1,
 				    SQLITE_STATIC)) != SQLITE_OK) {

@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "base/log.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
@@ -274,7 +275,7 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 
 	if (db_vm_next_revision(db, &revision) == -1)
 		return -1;
-	now = db_now_ms();
+	now = timefmt_now_ms();
 	st = db_stmt(&db->db_wconn, DB_STMT_VM_INSERT,
 		     "INSERT INTO vms (" DB_VM_COLUMNS ") VALUES (?1, ?2, ?3, "
 		     "?4, ?5, ?6, ?7, 1, ?8, ?9, ?9)");
@@ -340,7 +341,7 @@ db_vm_update_spec_run(struct db *db, struct db_job *job)
 		SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 3, (sqlite3_int64)revision)) !=
 		SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 4, db_now_ms())) != SQLITE_OK) {
+	    (rc = sqlite3_bind_int64(st, 4, timefmt_now_ms())) != SQLITE_OK) {
 		db_fail(db->db_wconn.dc_sql, rc, "bind vm update spec");
 		db_stmt_done(st);
 		return -1;
@@ -377,7 +378,7 @@ db_vm_update_state_run(struct db *db, struct db_job *job)
 		 SQLITE_STATIC)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)revision)) !=
 		SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 5, db_now_ms())) != SQLITE_OK) {
+	    (rc = sqlite3_bind_int64(st, 5, timefmt_now_ms())) != SQLITE_OK) {
 		db_fail(db->db_wconn.dc_sql, rc, "bind vm update state");
 		db_stmt_done(st);
 		return -1;

@@ -31,6 +31,7 @@
 #include <sqlite3.h>
 
 #include "base/log.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
@@ -289,16 +290,6 @@ db_writer_lead(struct db *db, int sync_only)
 		pthread_cond_signal(&db->db_wake);
 }
 
-/* CLOCK_REALTIME in ms: pthread_cond_timedwait's clock. */
-static int64_t
-db_writer_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits on db_wake until due (CLOCK_REALTIME ms).  db_lock held. */
 static void
 db_writer_wait_until(struct db *db, int64_t due)
@@ -325,7 +316,7 @@ db_writer_main(void *arg)
 
 	pthread_mutex_lock(&db->db_lock);
 	for (;;) {
-		int64_t now = db_writer_now_ms();
+		int64_t now = timefmt_now_ms();
 		int ready =
 		    db->db_sync.q_n + db->db_async.q_n > 0 && !db->db_leading;
 
@@ -500,7 +491,7 @@ db_writer_submit_async(struct db *db, struct db_job *job)
 		errno = ESHUTDOWN;
 		return -1;
 	}
-	db->db_async_last = db_writer_now_ms();
+	db->db_async_last = timefmt_now_ms();
 	if (db->db_async.q_n == 0)
 		db->db_async_since = db->db_async_last; /* the oldest waiting */
 	db_writer_enqueue(db, job);

@@ -684,15 +684,30 @@ http_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
 		peer->hp_principal.pr_ngroups = (int)(glen / sizeof(gid_t));
 	} else if (errno == ERANGE) {
-		log_warnx("peer uid %ld has more than %d groups; only the "
-			  "first %d count",
-			  (long)uc.uid, PRINCIPAL_MAX_GROUPS,
-			  PRINCIPAL_MAX_GROUPS);
-		glen = sizeof(groups);
-		peer->hp_principal.pr_ngroups = 0;
+		/* glen now says how many: read them all, keep the first. */
+		gid_t *all = malloc(glen);
+
+		if (all != NULL && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS,
+					      all, &glen) == 0) {
+			memcpy(groups, all, sizeof(groups));
+			peer->hp_principal.pr_ngroups = PRINCIPAL_MAX_GROUPS;
+			log_warnx("peer uid %ld has %zu groups; only the first "
+				  "%d count",
+				  (long)uc.uid, (size_t)glen / sizeof(gid_t),
+				  PRINCIPAL_MAX_GROUPS);
+		} else {
+			peer->hp_principal.pr_ngroups = 0;
+			log_warnx("peer uid %ld: its groups could not be read "
+				  "(%s); none count",
+				  (long)uc.uid, strerror(errno));
+		}
+		free(all);
 	}
 	memcpy(peer->hp_principal.pr_groups, groups,
 	       (size_t)peer->hp_principal.pr_ngroups * sizeof(gid_t));
+	log_debug("peer pid %ld uid %ld gid %ld, %d groups%s%s", (long)uc.pid,
+		  (long)uc.uid, (long)uc.gid, peer->hp_principal.pr_ngroups,
+		  l->hl_jail[0] != '\0' ? ", jail " : "", l->hl_jail);
 	*socket_context = peer;
 }
 
