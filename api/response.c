@@ -42,6 +42,16 @@ api_response_header(struct api_response *rs, const char *name,
 void
 api_response_take(struct api_response *rs, int status, char *body, size_t len)
 {
+	char *nl;
+
+	/* A body ends with a newline, so that it ends a line in a terminal;
+	 * without memory for it, it goes out without. */
+	if (body != NULL && (len == 0 || body[len - 1] != '\n') &&
+	    (nl = realloc(body, len + 2)) != NULL) {
+		body = nl;
+		body[len++] = '\n';
+		body[len] = '\0';
+	}
 	free(rs->rs_body);
 	rs->rs_status = status;
 	rs->rs_body = body;
@@ -59,7 +69,7 @@ api_response_json(struct api_response *rs, int status, const json_t *doc)
 		static const char oom[] =
 		    "{\"type\":\"/v1/problems/internal\","
 		    "\"title\":\"Internal error\",\"status\":500,"
-		    "\"detail\":\"out of memory\"}";
+		    "\"detail\":\"out of memory\"}\n";
 
 		free(rs->rs_body);
 		rs->rs_status = 500;

@@ -14,7 +14,10 @@
  */
 void api_response_json(struct api_response *rs, int status, const json_t *doc);
 
-/* Sets status and takes ownership of a JSON body already serialized. */
+/*
+ * Sets status and takes ownership of a JSON body already serialized
+ * (malloc'd); a newline is added at its end unless it has one.
+ */
 void api_response_take(struct api_response *rs, int status, char *body,
 		       size_t len);
 

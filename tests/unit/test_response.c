@@ -170,7 +170,7 @@ test_response__json_body_is_compact_with_its_status(void **state)
 	api_response_json(&rs, 201, doc);
 	assert_int_equal(rs.rs_status, 201);
 	assert_string_equal(rs.rs_content_type, "application/json");
-	assert_string_equal(rs.rs_body, "{\"a\":1,\"b\":[\"x\",\"y\"]}");
+	assert_string_equal(rs.rs_body, "{\"a\":1,\"b\":[\"x\",\"y\"]}\n");
 	assert_int_equal(rs.rs_body_len, strlen(rs.rs_body));
 	/* doc was borrowed: still ours, unchanged. */
 	assert_int_equal(doc->refcount, 1);
@@ -188,7 +188,7 @@ test_response__json_body_replaces_a_previous_body(void **state)
 	api_response_json(&rs, 200, a);
 	api_response_json(&rs, 202, b);
 	assert_int_equal(rs.rs_status, 202);
-	assert_string_equal(rs.rs_body, "[2]");
+	assert_string_equal(rs.rs_body, "[2]\n");
 	json_decref(a);
 	json_decref(b);
 	api_response_clear(&rs);
@@ -216,13 +216,15 @@ test_response__take_owns_the_body(void **state)
 	assert_non_null(body);
 	memset(&rs, 0, sizeof(rs));
 	api_response_take(&rs, 200, body, strlen(body));
-	assert_ptr_equal(rs.rs_body, body);
 	assert_int_equal(rs.rs_status, 200);
-	assert_int_equal(rs.rs_body_len, 10);
+	/* Ends a line: a curl user's prompt starts on a line of its own. */
+	assert_int_equal(rs.rs_body_len, 11);
+	assert_string_equal(rs.rs_body, "{\"x\":true}\n");
 	assert_string_equal(rs.rs_content_type, "application/json");
 	/* A second take frees the first body (ASan sees a leak if not). */
-	api_response_take(&rs, 201, strdup("[]"), 2);
-	assert_string_equal(rs.rs_body, "[]");
+	api_response_take(&rs, 201, strdup("[]\n"), 3);
+	assert_string_equal(rs.rs_body, "[]\n");
+	assert_int_equal(rs.rs_body_len, 3);
 	assert_int_equal(rs.rs_status, 201);
 	api_response_clear(&rs);
 }
