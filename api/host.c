@@ -1,16 +1,19 @@
 /* GET /v1, /v1/health, /v1/openapi.yaml: the daemon about itself. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "api/handlers.h"
-#include "base/limits.h"
 #include "api/problem.h"
 #include "api/response.h"
+#include "base/limits.h"
+#include "base/log.h"
 #include "base/timefmt.h"
 #include "db/db.h"
+#include "vmm-driver/detect.h"
 #include "vmm-driver/vmm.h"
 
 static json_t *
@@ -92,12 +95,25 @@ void
 api_host_health(const struct api_context *ctx, const struct api_call *call,
 		struct api_response *rs)
 {
+	char why[256] = "";
 	int db_ok = db_ping(ctx->ac_db) == 0;
-	json_t *doc =
-	    json_pack("{s:s, s:s, s:s}", "status", db_ok ? "ok" : "unavailable",
-		      "database", db_ok ? "ok" : "unavailable", "driver", "ok");
+	int drv_ok = ctx->ac_driver != NULL &&
+		     vmm_usable(ctx->ac_driver, why, sizeof(why)) == 0;
+	json_t *doc;
 
-	api_response_json(rs, db_ok ? 200 : 503, doc);
+	if (!db_ok)
+		snprintf(why, sizeof(why), "the database does not answer");
+	else if (ctx->ac_driver == NULL)
+		snprintf(why, sizeof(why), "this daemon has no driver");
+	doc = json_pack("{s:s, s:s, s:s}", "status",
+			db_ok && drv_ok ? "ok" : "unavailable", "database",
+			db_ok ? "ok" : "unavailable", "driver",
+			drv_ok ? "ok" : "unavailable");
+	if (doc != NULL && !(db_ok && drv_ok)) {
+		json_object_set_new(doc, "detail", json_string(why));
+		log_warnx("health: %s", why);
+	}
+	api_response_json(rs, db_ok && drv_ok ? 200 : 503, doc);
 	json_decref(doc);
 }
 

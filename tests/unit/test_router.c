@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -489,6 +490,45 @@ test_router__anonymous_health_check_answers(void **state)
 			    "ok");
 	json_decref(doc);
 	assert_null(resp_header(&rs, "WWW-Authenticate"));
+	api_response_clear(&rs);
+}
+
+/* The health check asks the driver each time: kvm is ok only where
+ * /dev/kvm opens, and says why not. */
+static void
+test_router__health_asks_the_driver(void **state)
+{
+	struct fx *fx = *state;
+	struct api_response rs;
+	int kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	json_t *doc;
+
+	if (kvm_fd >= 0)
+		close(kvm_fd);
+	fx->f_ctx.ac_driver = "kvm";
+	call(fx, "GET", "/v1/health", 0, &rs);
+	doc = resp_json(&rs);
+	assert_string_equal(json_string_value(json_object_get(doc, "database")),
+			    "ok");
+	if (kvm_fd >= 0) {
+		assert_int_equal(rs.rs_status, 200);
+		assert_string_equal(
+		    json_string_value(json_object_get(doc, "driver")), "ok");
+	} else {
+		assert_int_equal(rs.rs_status, 503);
+		assert_string_equal(
+		    json_string_value(json_object_get(doc, "driver")),
+		    "unavailable");
+		assert_non_null(
+		    strstr(json_string_value(json_object_get(doc, "detail")),
+			   "/dev/kvm"));
+	}
+	json_decref(doc);
+	api_response_clear(&rs);
+	/* A backend this build does not know is no driver at all. */
+	fx->f_ctx.ac_driver = "bhyve";
+	call(fx, "GET", "/v1/health", 0, &rs);
+	assert_int_equal(rs.rs_status, 503);
 	api_response_clear(&rs);
 }
 
@@ -1011,6 +1051,7 @@ main(void)
 	    T(test_router__anonymous_caller_gets_401_for_unknown_paths_too),
 	    T(test_router__anonymous_caller_gets_401_not_405),
 	    T(test_router__anonymous_health_check_answers),
+	    T(test_router__health_asks_the_driver),
 	    T(test_router__anonymous_head_of_health_answers),
 	    T(test_router__anonymous_post_to_health_is_401),
 	    T(test_router__wrong_method_on_vms_is_405_with_allow),
