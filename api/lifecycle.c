@@ -37,9 +37,13 @@ lifecycle_reply(const struct api_context *ctx, const char *api_op,
 	char etag[32];
 
 	if (rc != 0) {
-		/* A start's EINVAL is a definition that cannot run. */
+		/* A start's EINVAL is a definition that cannot run, its
+		 * EDQUOT the caller's quota of running VMs. */
 		if (err == EINVAL)
 			problem_raise(rs, PROBLEM_CANNOT_RUN, NULL, "%s", why);
+		else if (err == EDQUOT)
+			problem_raise(rs, PROBLEM_RUNNING_LIMIT, NULL, "%s",
+				      why);
 		else
 			problem_errno(rs, err, "%s", why);
 		return;
@@ -76,25 +80,6 @@ lifecycle_monitor_end(void *arg)
 	free(lm);
 }
 
-/* Running VMs (live states) created by uid. */
-static size_t
-lifecycle_running_of(const struct api_context *ctx, uid_t uid)
-{
-	char(*names)[65], jail[65];
-	size_t i, n, count = 0;
-	uid_t owner;
-
-	if (vmreg_names(ctx->ac_vmreg, vm_state_is_live, &names, &n) != 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (vmreg_get_owner(ctx->ac_vmreg, names[i], &owner, jail) ==
-			0 &&
-		    owner == uid)
-			count++;
-	free(names);
-	return count;
-}
-
 void
 api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	      struct api_response *rs)
@@ -104,6 +89,7 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	const char *mode = api_query(call->ca_rq, "mode");
 	struct lifecycle_monitor *lm;
 	struct console *c;
+	struct vmrun_quota quota;
 	uint64_t offset;
 	char why[256] = "";
 	int rc, monitor;
@@ -116,27 +102,16 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 		return;
 	}
 	monitor = mode != NULL && strcmp(mode, "monitor") == 0;
-	if (ctx->ac_policy != NULL && !monitor && !policy_may_detach(pr)) {
-		problem_raise(
-		    rs, PROBLEM_FORBIDDEN, "mode",
-		    "uid %ld may run VMs only in monitor mode: POST "
-		    "/v1/vms/%s/start?mode=monitor keeps the VM as long "
-		    "as that request",
-		    (long)pr->pr_uid, name);
-		return;
-	}
-	if (ctx->ac_policy != NULL && ctx->ac_policy->po_max_running > 0 &&
-	    pr->pr_uid != 0 &&
-	    lifecycle_running_of(ctx, pr->pr_uid) >=
-		ctx->ac_policy->po_max_running) {
-		problem_raise(rs, PROBLEM_RUNNING_LIMIT, NULL,
-			      "uid %ld already runs %u VMs, the most "
-			      "--max-running-per-uid allows",
-			      (long)pr->pr_uid, ctx->ac_policy->po_max_running);
+	quota.vq_uid = pr->pr_uid;
+	quota.vq_max_runs = 0;
+	if (ctx->ac_policy != NULL &&
+	    policy_check_start(ctx->ac_policy, pr, !monitor, &quota.vq_max_runs,
+			       why, sizeof(why)) != 0) {
+		problem_raise(rs, PROBLEM_FORBIDDEN, "mode", "%s", why);
 		return;
 	}
 	if (!monitor) {
-		rc = vmrun_start(ctx->ac_vmrun, name, why, sizeof(why));
+		rc = vmrun_start(ctx->ac_vmrun, name, &quota, why, sizeof(why));
 		lifecycle_reply(ctx, "start", name, rc, errno, why, rs);
 		return;
 	}
@@ -146,7 +121,7 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 		return;
 	}
 	offset = console_end(c);
-	if (vmrun_start(ctx->ac_vmrun, name, why, sizeof(why)) != 0) {
+	if (vmrun_start(ctx->ac_vmrun, name, &quota, why, sizeof(why)) != 0) {
 		lifecycle_reply(ctx, "start", name, -1, errno, why, rs);
 		console_free(c);
 		return;

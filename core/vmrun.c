@@ -38,6 +38,10 @@ struct vmrt {
 	/* A stop is waiting for the run to end, without vt_lock: it, not
 	 * the reaper, finishes the run.  Guarded by vt_lock. */
 	int vt_stopping;
+	/* The VM's owner, and whether this runtime counts towards the
+	 * owner's running VMs (a run, or a start under way); vr_lock. */
+	uid_t vt_owner;
+	int vt_counts;
 	struct vmrt *vt_next;      /* table */
 	struct vmrt *vt_reap_next; /* reaper queue */
 };
@@ -60,6 +64,7 @@ vmrt_set_runner(struct vmrun *vr, struct vmrt *vt, struct runner *r)
 {
 	pthread_mutex_lock(&vr->vr_lock);
 	vt->vt_runner = r;
+	vt->vt_counts = r != NULL;
 	pthread_mutex_unlock(&vr->vr_lock);
 }
 
@@ -344,7 +349,8 @@ vmrun_autostart(struct vmrun *vr)
 			continue;
 		want = json_is_true(json_object_get(spec, "autostart"));
 		json_decref(spec);
-		if (want && vmrun_start(vr, names[i], why, sizeof(why)) != 0)
+		if (want &&
+		    vmrun_start(vr, names[i], NULL, why, sizeof(why)) != 0)
 			log_warnx("vm %s: autostart failed: %s", names[i], why);
 	}
 	free(names);
@@ -461,9 +467,44 @@ vmrun_start_failed(struct vmrun *vr, const char *name, enum vm_state prev_state,
 	json_decref(set);
 }
 
-int
-vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
+/*
+ * Counts vt towards its owner's running VMs, unless quota says the owner
+ * has as many as it may already: 0, or -1 with EDQUOT and why.
+ */
+static int
+vmrun_take_quota(struct vmrun *vr, struct vmrt *vt, uid_t owner,
+		 const struct vmrun_quota *quota, char *why, size_t len)
 {
+	const struct vmrt *o;
+	unsigned n = 0;
+
+	pthread_mutex_lock(&vr->vr_lock);
+	if (quota != NULL && quota->vq_max_runs > 0) {
+		for (o = vr->vr_list; o != NULL; o = o->vt_next)
+			if (o->vt_counts && o->vt_owner == quota->vq_uid)
+				n++;
+		if (n >= quota->vq_max_runs) {
+			pthread_mutex_unlock(&vr->vr_lock);
+			snprintf(why, len,
+				 "uid %ld already runs %u VMs, the most "
+				 "--max-running-per-uid allows",
+				 (long)quota->vq_uid, n);
+			errno = EDQUOT;
+			return -1;
+		}
+	}
+	vt->vt_owner = owner;
+	vt->vt_counts = 1;
+	pthread_mutex_unlock(&vr->vr_lock);
+	return 0;
+}
+
+int
+vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
+	    char *why, size_t len)
+{
+	char jail[65];
+	uid_t owner;
 	struct runner_config cfg;
 	struct runner *runner;
 	struct vmrt *vt;
@@ -496,6 +537,12 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 		errno = ENOTSUP;
 		goto out;
 	}
+	if (vmreg_get_owner(vr->vr_reg, name, &owner, jail) != 0) {
+		snprintf(why, len, "no VM named %s", name);
+		goto out;
+	}
+	if (vmrun_take_quota(vr, vt, owner, quota, why, len) != 0)
+		goto out;
 	boot = json_object_get(spec, "boot");
 	kind = json_string_value(json_object_get(boot, "kind"));
 	if (kind == NULL || strcmp(kind, "flat") != 0) {
@@ -625,6 +672,13 @@ unpin:
 	errno = err;
 out:
 	err = errno;
+	if (rc != 0) {
+		/* A start that failed counts no more (a run that ended at
+		 * once is the reaper's to uncount). */
+		pthread_mutex_lock(&vr->vr_lock);
+		vt->vt_counts = vt->vt_runner != NULL;
+		pthread_mutex_unlock(&vr->vr_lock);
+	}
 	pthread_mutex_unlock(&vt->vt_lock);
 	vmrt_unref(vr, vt);
 	json_decref(spec);

@@ -317,23 +317,60 @@ test_policy__host_root_is_uid_0_outside_any_jail(void **state)
 	assert_false(policy_is_host_root(&pr));
 }
 
+/* The start's own rules: detach and the per-uid quota. */
+static int
+check_start(const struct principal *pr, int detached, unsigned *max_runs)
+{
+	struct policy po = {.po_vmm_gid = VMM_GID, .po_max_running = 3};
+	char why[256] = "";
+	int rc;
+
+	*max_runs = 99;
+	errno = 0;
+	rc = policy_check_start(&po, pr, detached, max_runs, why, sizeof(why));
+	if (rc != 0) {
+		assert_int_equal(errno, EPERM);
+		assert_non_null(strstr(why, "monitor mode"));
+	}
+	return rc;
+}
+
 static void
 test_policy__only_root_of_its_scope_may_start_detached(void **state)
 {
 	struct principal pr = pr_root("");
+	unsigned max;
 
 	(void)state;
-	assert_true(policy_may_detach(&pr));
+	assert_int_equal(check_start(&pr, 1, &max), 0);
 	pr = pr_root("j1");
-	assert_true(policy_may_detach(&pr));
+	assert_int_equal(check_start(&pr, 1, &max), 0);
 	pr = pr_member("");
-	assert_false(policy_may_detach(&pr));
+	assert_int_equal(check_start(&pr, 1, &max), -1);
+	assert_int_equal(check_start(&pr, 0, &max), 0);
 	pr = pr_member_supp("j1");
-	assert_false(policy_may_detach(&pr));
+	assert_int_equal(check_start(&pr, 1, &max), -1);
 	pr = pr_other("");
-	assert_false(policy_may_detach(&pr));
+	assert_int_equal(check_start(&pr, 1, &max), -1);
 	pr = pr_anonymous();
-	assert_false(policy_may_detach(&pr));
+	assert_int_equal(check_start(&pr, 1, &max), -1);
+}
+
+static void
+test_policy__the_running_quota_binds_all_but_root(void **state)
+{
+	struct principal pr = pr_root("");
+	unsigned max;
+
+	(void)state;
+	assert_int_equal(check_start(&pr, 0, &max), 0);
+	assert_int_equal(max, 0);
+	pr = pr_root("j1");
+	assert_int_equal(check_start(&pr, 0, &max), 0);
+	assert_int_equal(max, 0);
+	pr = pr_member("");
+	assert_int_equal(check_start(&pr, 0, &max), 0);
+	assert_int_equal(max, 3);
 }
 
 static void
@@ -882,6 +919,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_policy__host_root_is_uid_0_outside_any_jail),
 	    T(test_policy__only_root_of_its_scope_may_start_detached),
+	    T(test_policy__the_running_quota_binds_all_but_root),
 	    T(test_policy__vmm_group_counts_primary_and_supplementary_gids),
 	    T(test_policy__public_routes_need_no_principal_and_others_are_401),
 	    T(test_policy__any_known_caller_may_use_any_routes),
