@@ -30,6 +30,7 @@ enum {
 	R_UPLOAD = 1 << 4,     /* body spooled to a file (rq_body_fd) */
 	R_BODY_RAW = 1 << 5,   /* any body, as bytes (no JSON) */
 	R_DBWRITE = 1 << 6,    /* blocks only on a database commit */
+	R_VM = 1 << 7,         /* {name} is a VM: the policy checks it */
 };
 
 struct route {
@@ -56,29 +57,29 @@ static const struct route routes[] = {
      "limit,after,label*,state"},
     {"/v1/vms", API_POST, api_vms_create, R_BLOCKS | R_DBWRITE | R_BODY_JSON,
      POL_VM_CREATE, NULL},
-    {"/v1/vms/{name}", API_GET, api_vms_get, 0, POL_VM_READ, NULL},
+    {"/v1/vms/{name}", API_GET, api_vms_get, R_VM, POL_VM_READ, NULL},
     /* PUT of a VM that does not exist is checked as POL_VM_CREATE. */
-    {"/v1/vms/{name}", API_PUT, api_vms_put, R_BLOCKS | R_DBWRITE | R_BODY_JSON,
-     POL_VM_WRITE, NULL},
+    {"/v1/vms/{name}", API_PUT, api_vms_put,
+     R_BLOCKS | R_DBWRITE | R_BODY_JSON | R_VM, POL_VM_WRITE, NULL},
     {"/v1/vms/{name}", API_PATCH, api_vms_patch,
-     R_BLOCKS | R_DBWRITE | R_BODY_MERGE, POL_VM_WRITE, NULL},
-    {"/v1/vms/{name}", API_DELETE, api_vms_delete, R_BLOCKS | R_DBWRITE,
+     R_BLOCKS | R_DBWRITE | R_BODY_MERGE | R_VM, POL_VM_WRITE, NULL},
+    {"/v1/vms/{name}", API_DELETE, api_vms_delete, R_BLOCKS | R_DBWRITE | R_VM,
      POL_VM_WRITE, NULL},
     /* R_DBWRITE: besides its one commit, a start waits only for the VM's
      * set-up, which runs meanwhile (core/vmrun.c). */
-    {"/v1/vms/{name}/start", API_POST, api_vms_start, R_BLOCKS | R_DBWRITE,
-     POL_VM_START, "mode"},
-    {"/v1/vms/{name}/stop", API_POST, api_vms_stop, R_BLOCKS, POL_VM_WRITE,
-     "force,timeout"},
-    {"/v1/vms/{name}/reset", API_POST, api_vms_reset, R_BLOCKS, POL_VM_WRITE,
-     NULL},
-    {"/v1/vms/{name}/pause", API_POST, api_vms_pause, R_BLOCKS, POL_VM_WRITE,
-     NULL},
-    {"/v1/vms/{name}/resume", API_POST, api_vms_resume, R_BLOCKS, POL_VM_WRITE,
-     NULL},
-    {"/v1/vms/{name}/console", API_GET, api_console_get, 0, POL_VM_READ,
+    {"/v1/vms/{name}/start", API_POST, api_vms_start,
+     R_BLOCKS | R_DBWRITE | R_VM, POL_VM_START, "mode"},
+    {"/v1/vms/{name}/stop", API_POST, api_vms_stop, R_BLOCKS | R_VM,
+     POL_VM_WRITE, "force,timeout"},
+    {"/v1/vms/{name}/reset", API_POST, api_vms_reset, R_BLOCKS | R_VM,
+     POL_VM_WRITE, NULL},
+    {"/v1/vms/{name}/pause", API_POST, api_vms_pause, R_BLOCKS | R_VM,
+     POL_VM_WRITE, NULL},
+    {"/v1/vms/{name}/resume", API_POST, api_vms_resume, R_BLOCKS | R_VM,
+     POL_VM_WRITE, NULL},
+    {"/v1/vms/{name}/console", API_GET, api_console_get, R_VM, POL_VM_READ,
      "follow,offset"},
-    {"/v1/vms/{name}/console", API_POST, api_console_post, R_BODY_RAW,
+    {"/v1/vms/{name}/console", API_POST, api_console_post, R_BODY_RAW | R_VM,
      POL_VM_WRITE, NULL},
     {"/v1/images", API_GET, api_images_list, 0, POL_IMAGE_READ, NULL},
     {"/v1/images/{name}", API_GET, api_images_get, 0, POL_IMAGE_READ, NULL},
@@ -87,24 +88,24 @@ static const struct route routes[] = {
     {"/v1/images/{name}", API_DELETE, api_images_delete, R_BLOCKS,
      POL_IMAGE_WRITE, NULL},
     /* vCPUs: each call waits for the VM's lifecycle lock, may pause it. */
-    {"/v1/vms/{name}/vcpus", API_GET, api_vcpus_list, R_BLOCKS, POL_VM_READ,
-     NULL},
-    {"/v1/vms/{name}/vcpus/{id}", API_GET, api_vcpus_get, R_BLOCKS, POL_VM_READ,
-     NULL},
+    {"/v1/vms/{name}/vcpus", API_GET, api_vcpus_list, R_BLOCKS | R_VM,
+     POL_VM_READ, NULL},
+    {"/v1/vms/{name}/vcpus/{id}", API_GET, api_vcpus_get, R_BLOCKS | R_VM,
+     POL_VM_READ, NULL},
     {"/v1/vms/{name}/vcpus/{id}/registers", API_GET, api_vcpus_regs_get,
-     R_BLOCKS, POL_VM_WRITE, "groups"},
+     R_BLOCKS | R_VM, POL_VM_WRITE, "groups"},
     {"/v1/vms/{name}/vcpus/{id}/registers", API_PUT, api_vcpus_regs_put,
-     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE, NULL},
-    {"/v1/vms/{name}/vcpus/{id}/reset", API_POST, api_vcpus_reset, R_BLOCKS,
-     POL_VM_WRITE, NULL},
+     R_BLOCKS | R_BODY_JSON | R_VM, POL_VM_WRITE, NULL},
+    {"/v1/vms/{name}/vcpus/{id}/reset", API_POST, api_vcpus_reset,
+     R_BLOCKS | R_VM, POL_VM_WRITE, NULL},
     {"/v1/vms/{name}/vcpus/{id}/interrupt", API_POST, api_vcpus_interrupt,
-     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE, NULL},
-    {"/v1/vms/{name}/params", API_GET, api_vcpus_params_get, R_BLOCKS,
+     R_BLOCKS | R_BODY_JSON | R_VM, POL_VM_WRITE, NULL},
+    {"/v1/vms/{name}/params", API_GET, api_vcpus_params_get, R_BLOCKS | R_VM,
      POL_VM_WRITE, NULL},
     {"/v1/vms/{name}/params", API_PUT, api_vcpus_params_put,
-     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE, NULL},
+     R_BLOCKS | R_BODY_JSON | R_VM, POL_VM_WRITE, NULL},
     {"/v1/vms/{name}/memory/protect", API_POST, api_vcpus_protect,
-     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE, NULL},
+     R_BLOCKS | R_BODY_JSON | R_VM, POL_VM_WRITE, NULL},
     /* Tokens, jails and the audit log: host root's (POL_ADMIN). */
     {"/v1/tokens", API_GET, api_tokens_list, 0, POL_ADMIN, NULL},
     {"/v1/tokens", API_POST, api_tokens_create, R_BLOCKS | R_BODY_JSON,
@@ -309,6 +310,18 @@ api_routes_check(void)
 			log_warnx("route %s: no handler", p);
 			return -1;
 		}
+		/* Whether a route acts on one VM is said once, by R_VM, and
+		 * must agree with its pattern and its action. */
+		if (((routes[i].rt_flags & R_VM) != 0) !=
+		    (strncmp(p, "/v1/vms/{name}", 14) == 0 &&
+		     (routes[i].rt_action == POL_VM_READ ||
+		      routes[i].rt_action == POL_VM_WRITE ||
+		      routes[i].rt_action == POL_VM_START))) {
+			log_warnx("route %s: R_VM disagrees with its pattern "
+				  "or action",
+				  p);
+			return -1;
+		}
 		for (j = i + 1; j < NROUTES; j++) {
 			if (routes[i].rt_method != routes[j].rt_method)
 				continue;
@@ -475,10 +488,7 @@ route_allowed(const struct api_context *ctx, const struct route *rt,
 
 	if (ctx->ac_policy == NULL)
 		return 0; /* tests of the router alone */
-	if ((action == POL_VM_READ || action == POL_VM_WRITE ||
-	     action == POL_VM_START) &&
-	    call->ca_params[0] != NULL &&
-	    strncmp(rt->rt_pattern, "/v1/vms/{name}", 14) == 0) {
+	if ((rt->rt_flags & R_VM) && call->ca_params[0] != NULL) {
 		if (vmreg_get_owner(ctx->ac_vmreg, call->ca_params[0],
 				    &vm.pv_owner_uid, jail) == 0) {
 			vm.pv_name = call->ca_params[0];
