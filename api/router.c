@@ -483,8 +483,7 @@ route_allowed(const struct api_context *ctx, const struct route *rt,
 	enum policy_action action = rt->rt_action;
 	struct policy_vm vm = {0}, *target = NULL;
 	char jail[65], why[256];
-	json_t *spec;
-	uint64_t rev;
+	struct vm_spec spec;
 
 	if (ctx->ac_policy == NULL)
 		return 0; /* tests of the router alone */
@@ -494,13 +493,9 @@ route_allowed(const struct api_context *ctx, const struct route *rt,
 			vm.pv_name = call->ca_params[0];
 			vm.pv_jail = jail;
 			if (action == POL_VM_START &&
-			    vmreg_get_spec(ctx->ac_vmreg, vm.pv_name, &spec,
-					   &rev) == 0) {
-				vm.pv_has_pptdevs =
-				    json_array_size(
-					json_object_get(spec, "pptdevs")) > 0;
-				json_decref(spec);
-			}
+			    vmreg_get_vm_spec(ctx->ac_vmreg, vm.pv_name,
+					      &spec) == 0)
+				vm.pv_has_pptdevs = spec.vs_npptdevs > 0;
 			target = &vm;
 		} else if (rt->rt_method == API_PUT) {
 			action = POL_VM_CREATE; /* PUT of a new VM defines it */

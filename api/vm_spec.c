@@ -630,9 +630,10 @@ vm_spec_is_readonly_field(const char *key)
  */
 json_t *
 vm_spec_normalize(const json_t *doc, const char *name_from_url,
-		  const struct vm_spec_limits *limits,
+		  const struct vm_spec_limits *limits, struct vm_spec *typed,
 		  struct vm_spec_error *err)
 {
+	struct vm_spec decoded;
 	json_t *out = NULL;
 	uint64_t memory_mib;
 	int saved;
@@ -659,6 +660,12 @@ vm_spec_normalize(const json_t *doc, const char *name_from_url,
 	    spec_autostart(doc, out, err) == -1 ||
 	    spec_description(doc, out, err) == -1)
 		goto fail;
+	if (spec_decode(out, typed != NULL ? typed : &decoded) != 0) {
+		/* Validation let through what a start cannot read: a bug. */
+		spec_fail(err, "", "the validated spec does not decode");
+		errno = EINVAL;
+		goto fail;
+	}
 	return out;
 fail:
 	saved = errno;

@@ -94,12 +94,11 @@ vms_visible(void *cls, uid_t owner_uid, const char *jail)
  */
 static int
 vms_ppt_allowed(const struct api_context *ctx, const struct api_call *call,
-		const json_t *spec, struct api_response *rs)
+		const struct vm_spec *spec, struct api_response *rs)
 {
 	char why[256];
 
-	if (ctx->ac_policy == NULL ||
-	    json_array_size(json_object_get(spec, "pptdevs")) == 0 ||
+	if (ctx->ac_policy == NULL || spec->vs_npptdevs == 0 ||
 	    policy_check(ctx->ac_policy, &call->ca_rq->rq_principal, POL_PPT,
 			 NULL, why, sizeof(why)) == 0)
 		return 0;
@@ -246,17 +245,18 @@ api_vms_create(const struct api_context *ctx, const struct api_call *call,
 	struct vm_spec_error err;
 	struct vmreg_owner owner;
 	struct vmreg_doc doc = {0};
+	struct vm_spec typed;
 	const char *name;
 	json_t *spec;
 
 	vms_limits(ctx, &lim);
-	if ((spec = vm_spec_normalize(call->ca_body, NULL, &lim, &err)) ==
-	    NULL) {
+	if ((spec = vm_spec_normalize(call->ca_body, NULL, &lim, &typed,
+				      &err)) == NULL) {
 		vms_spec_problem(rs, &err);
 		return;
 	}
 	name = json_string_value(json_object_get(spec, "name"));
-	if (vms_ppt_allowed(ctx, call, spec, rs) != 0) {
+	if (vms_ppt_allowed(ctx, call, &typed, rs) != 0) {
 		json_decref(spec);
 		return;
 	}
@@ -297,14 +297,14 @@ api_vms_get(const struct api_context *ctx, const struct api_call *call,
  */
 static void
 vms_apply(const struct api_context *ctx, const struct api_call *call,
-	  const char *name, json_t *spec, const char *if_match, int create_only,
-	  struct api_response *rs)
+	  const char *name, json_t *spec, const struct vm_spec *typed,
+	  const char *if_match, int create_only, struct api_response *rs)
 {
 	struct vmreg_owner owner;
 	struct vmreg_doc doc = {0};
 	int attempt;
 
-	if (vms_ppt_allowed(ctx, call, spec, rs) != 0)
+	if (vms_ppt_allowed(ctx, call, typed, rs) != 0)
 		return;
 	vms_owner(call->ca_rq, &owner);
 	for (attempt = 0; attempt < VMS_WRITE_RETRIES; attempt++) {
@@ -398,6 +398,7 @@ api_vms_put(const struct api_context *ctx, const struct api_call *call,
 	const char *inm = api_header(call->ca_rq, "If-None-Match");
 	struct vm_spec_limits lim;
 	struct vm_spec_error err;
+	struct vm_spec typed;
 	json_t *spec;
 
 	if (!name_valid(name)) {
@@ -418,13 +419,13 @@ api_vms_put(const struct api_context *ctx, const struct api_call *call,
 			 inm != NULL, NULL, rs) != 0)
 		return;
 	vms_limits(ctx, &lim);
-	if ((spec = vm_spec_normalize(call->ca_body, name, &lim, &err)) ==
-	    NULL) {
+	if ((spec = vm_spec_normalize(call->ca_body, name, &lim, &typed,
+				      &err)) == NULL) {
 		vms_spec_problem(rs, &err);
 		return;
 	}
-	vms_apply(ctx, call, name, spec, api_header(call->ca_rq, "If-Match"),
-		  inm != NULL, rs);
+	vms_apply(ctx, call, name, spec, &typed,
+		  api_header(call->ca_rq, "If-Match"), inm != NULL, rs);
 	json_decref(spec);
 }
 
@@ -438,6 +439,7 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 	struct vm_spec_limits lim;
 	struct vm_spec_error err;
 	struct vmreg_doc doc = {0};
+	struct vm_spec typed;
 	const char *key;
 	json_t *value;
 	int attempt;
@@ -485,7 +487,7 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 		}
 		merged = json_merge_patch(cur, patch);
 		spec = merged != NULL
-			   ? vm_spec_normalize(merged, name, &lim, &err)
+			   ? vm_spec_normalize(merged, name, &lim, &typed, &err)
 			   : NULL;
 		json_decref(merged);
 		if (spec == NULL) {
@@ -496,7 +498,7 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 				vms_spec_problem(rs, &err);
 			return;
 		}
-		if (vms_ppt_allowed(ctx, call, spec, rs) != 0) {
+		if (vms_ppt_allowed(ctx, call, &typed, rs) != 0) {
 			json_decref(cur);
 			json_decref(spec);
 			return;

@@ -323,6 +323,22 @@ vmreg_get(struct vmreg *reg, const char *name, struct vmreg_doc *doc)
 }
 
 int
+vmreg_get_vm_spec(struct vmreg *reg, const char *name, struct vm_spec *out)
+{
+	int found, rc = -1;
+	size_t i;
+
+	pthread_rwlock_rdlock(&reg->vg_lock);
+	i = vmreg_find(reg, name, &found);
+	if (found)
+		rc = spec_decode(reg->vg_recs[i]->vr_spec, out);
+	else
+		errno = ENOENT;
+	pthread_rwlock_unlock(&reg->vg_lock);
+	return rc;
+}
+
+int
 vmreg_get_spec(struct vmreg *reg, const char *name, json_t **spec,
 	       uint64_t *revision)
 {

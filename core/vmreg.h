@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "base/vm_state.h"
+#include "core/spec.h"
 
 struct db;
 struct vmreg;
@@ -47,6 +48,12 @@ int vmreg_get(struct vmreg *reg, const char *name, struct vmreg_doc *doc);
 /* A new reference to VM name's spec and its revision. ENOENT. */
 int vmreg_get_spec(struct vmreg *reg, const char *name, json_t **spec,
 		   uint64_t *revision);
+
+/*
+ * VM name's spec, typed (core/spec.h), into *out.  ENOENT; EINVAL when
+ * the stored spec lacks what a start needs (a hand-edited database).
+ */
+int vmreg_get_vm_spec(struct vmreg *reg, const char *name, struct vm_spec *out);
 
 struct vmreg_owner {
 	uid_t vo_uid;

@@ -341,15 +341,11 @@ vmrun_autostart(struct vmrun *vr)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		json_t *spec;
-		uint64_t rev;
-		int want;
+		struct vm_spec spec;
 
-		if (vmreg_get_spec(vr->vr_reg, names[i], &spec, &rev) != 0)
+		if (vmreg_get_vm_spec(vr->vr_reg, names[i], &spec) != 0)
 			continue;
-		want = json_is_true(json_object_get(spec, "autostart"));
-		json_decref(spec);
-		if (want &&
+		if (spec.vs_autostart &&
 		    vmrun_start(vr, names[i], NULL, why, sizeof(why)) != 0)
 			log_warnx("vm %s: autostart failed: %s", names[i], why);
 	}
@@ -409,9 +405,8 @@ vmrun_close(struct vmrun *vr)
  */
 static int
 vmrun_lookup(struct vmrun *vr, const char *name, enum vm_state *state,
-	     json_t **status, json_t **spec, char *why, size_t len)
+	     json_t **status, struct vm_spec *spec, char *why, size_t len)
 {
-	uint64_t rev;
 	json_t *st;
 	int err;
 
@@ -426,10 +421,14 @@ vmrun_lookup(struct vmrun *vr, const char *name, enum vm_state *state,
 		return -1;
 	}
 	/* Deleted in between, without the VM's lock: as not there. */
-	if (spec != NULL && vmreg_get_spec(vr->vr_reg, name, spec, &rev) != 0) {
+	if (spec != NULL && vmreg_get_vm_spec(vr->vr_reg, name, spec) != 0) {
 		err = errno;
 		json_decref(st);
-		snprintf(why, len, "no VM named %s", name);
+		if (err == ENOENT)
+			snprintf(why, len, "no VM named %s", name);
+		else
+			snprintf(why, len, "VM %s's stored spec cannot run: %s",
+				 name, strerror(err));
 		errno = err;
 		return -1;
 	}
@@ -507,11 +506,11 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	uid_t owner;
 	struct runner_config cfg;
 	struct runner *runner;
+	struct vm_spec spec;
 	struct vmrt *vt;
-	json_t *spec = NULL, *prev = NULL, *boot, *set;
+	json_t *prev = NULL, *set;
 	enum vm_state state;
-	const char *kind, *image;
-	uint64_t memory, load;
+	uint64_t memory;
 	size_t image_len = 0;
 	int rc = -1, err, recorded, rec_err;
 
@@ -543,47 +542,43 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	}
 	if (vmrun_take_quota(vr, vt, owner, quota, why, len) != 0)
 		goto out;
-	boot = json_object_get(spec, "boot");
-	kind = json_string_value(json_object_get(boot, "kind"));
-	if (kind == NULL || strcmp(kind, "flat") != 0) {
+	if (spec.vs_boot != VM_BOOT_FLAT) {
 		snprintf(why, len,
-			 "the %s backend cannot boot \"%s\" yet; only flat "
+			 "the %s backend cannot boot \"linux\" yet; only flat "
 			 "binaries run for now",
-			 vr->vr_ops->vo_name, kind != NULL ? kind : "?");
+			 vr->vr_ops->vo_name);
 		errno = ENOTSUP;
 		goto out;
 	}
-	if (json_array_size(json_object_get(spec, "pptdevs")) > 0) {
+	if (spec.vs_npptdevs > 0) {
 		snprintf(why, len, "PCI passthrough is not available yet");
 		errno = ENOTSUP;
 		goto out;
 	}
-	image = json_string_value(json_object_get(boot, "image"));
-	memory =
-	    (uint64_t)json_integer_value(json_object_get(spec, "memory_mib"))
-	    << 20;
-	load =
-	    (uint64_t)json_integer_value(json_object_get(boot, "load_address"));
-	if (images_load(vr->vr_images, image, memory - load, &vt->vt_image,
+	memory = spec.vs_memory_mib << 20;
+	if (images_load(vr->vr_images, spec.vs_image,
+			memory - spec.vs_load_address, &vt->vt_image,
 			&image_len) != 0) {
 		err = errno;
 		if (err == ENOENT)
 			snprintf(why, len,
 				 "image %s does not exist; upload it with "
 				 "PUT /v1/images/%s",
-				 image, image);
+				 spec.vs_image, spec.vs_image);
 		else if (err == EFBIG)
 			snprintf(why, len,
 				 "image %s does not fit in guest memory from "
 				 "load_address %llu",
-				 image, (unsigned long long)load);
+				 spec.vs_image,
+				 (unsigned long long)spec.vs_load_address);
 		else
-			snprintf(why, len, "reading image %s: %s", image,
-				 strerror(err));
+			snprintf(why, len, "reading image %s: %s",
+				 spec.vs_image, strerror(err));
 		errno = err == ENOENT || err == EFBIG ? EINVAL : err;
 		goto out;
 	}
-	snprintf(vt->vt_image_name, sizeof(vt->vt_image_name), "%s", image);
+	snprintf(vt->vt_image_name, sizeof(vt->vt_image_name), "%s",
+		 spec.vs_image);
 	if (vt->vt_console == NULL &&
 	    (vt->vt_console =
 		 console_new(VMRUN_CONSOLE_OUT, VMRUN_CONSOLE_IN)) == NULL) {
@@ -594,14 +589,12 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.rc_ops = vr->vr_ops;
 	cfg.rc_name = name;
-	cfg.rc_vcpus =
-	    (unsigned)json_integer_value(json_object_get(spec, "vcpus"));
+	cfg.rc_vcpus = spec.vs_vcpus;
 	cfg.rc_memory = memory;
 	cfg.rc_image = vt->vt_image;
 	cfg.rc_image_len = image_len;
-	cfg.rc_load_address = load;
-	cfg.rc_entry =
-	    (uint16_t)json_integer_value(json_object_get(boot, "entry"));
+	cfg.rc_load_address = spec.vs_load_address;
+	cfg.rc_entry = spec.vs_entry;
 	cfg.rc_console = vt->vt_console;
 	cfg.rc_on_exit = vmrun_on_exit;
 	cfg.rc_cls = vt;
@@ -681,7 +674,6 @@ out:
 	}
 	pthread_mutex_unlock(&vt->vt_lock);
 	vmrt_unref(vr, vt);
-	json_decref(spec);
 	json_decref(prev);
 	errno = err;
 	return rc;

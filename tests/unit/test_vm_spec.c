@@ -97,7 +97,7 @@ static json_t *
 accept_with(json_t *d, const char *url, const struct vm_spec_limits *limits)
 {
 	struct vm_spec_error err;
-	json_t *out = vm_spec_normalize(d, url, limits, &err);
+	json_t *out = vm_spec_normalize(d, url, limits, NULL, &err);
 
 	if (out == NULL)
 		fail_msg("rejected: field \"%s\": %s", err.se_field,
@@ -120,7 +120,7 @@ reject(json_t *d, const char *url, const char *field)
 	json_t *out;
 
 	errno = 0;
-	out = vm_spec_normalize(d, url, &test_limits, &err);
+	out = vm_spec_normalize(d, url, &test_limits, NULL, &err);
 	if (out != NULL) {
 		char *s = json_dumps(out, JSON_COMPACT);
 
@@ -230,7 +230,7 @@ test_vm_spec__input_document_is_not_changed(void **state)
 			"'a':'2'},'boot':{'image':'x','kind':'flat'}}");
 	char *before = json_dumps(d, JSON_COMPACT), *after;
 	struct vm_spec_error err;
-	json_t *out = vm_spec_normalize(d, NULL, &test_limits, &err);
+	json_t *out = vm_spec_normalize(d, NULL, &test_limits, NULL, &err);
 
 	assert_non_null(out);
 	after = json_dumps(d, JSON_COMPACT);
@@ -256,7 +256,7 @@ test_vm_spec__document_that_is_not_an_object_is_rejected(void **state)
 	assert_string_equal(err.se_detail, "a VM spec must be a JSON object");
 	reject(doc("'web1'"), NULL, "");
 	reject(json_null(), NULL, "");
-	assert_null(vm_spec_normalize(NULL, NULL, &test_limits, &err));
+	assert_null(vm_spec_normalize(NULL, NULL, &test_limits, NULL, &err));
 	assert_string_equal(err.se_field, "");
 }
 
@@ -998,7 +998,8 @@ test_vm_spec__long_field_is_cut_on_a_character_boundary(void **state)
 			strcat(key, chars[i]);
 		json_object_set_new(labels, key, json_string("v"));
 		d = with(MINIMAL, "labels", labels);
-		assert_null(vm_spec_normalize(d, NULL, &test_limits, &err));
+		assert_null(
+		    vm_spec_normalize(d, NULL, &test_limits, NULL, &err));
 		json_decref(d);
 		snprintf(full, sizeof(full), "labels.%s", key);
 		n = strlen(err.se_field);
