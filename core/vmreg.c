@@ -323,19 +323,45 @@ vmreg_get(struct vmreg *reg, const char *name, struct vmreg_doc *doc)
 }
 
 int
-vmreg_get_vm_spec(struct vmreg *reg, const char *name, struct vm_spec *out)
+vmreg_view(struct vmreg *reg, const char *name, unsigned what,
+	   struct vmreg_view *out)
 {
-	int found, rc = -1;
+	const struct vmrec *rec;
+	int found, rc = 0;
 	size_t i;
 
+	out->vv_status = NULL;
 	pthread_rwlock_rdlock(&reg->vg_lock);
 	i = vmreg_find(reg, name, &found);
-	if (found)
-		rc = spec_decode(reg->vg_recs[i]->vr_spec, out);
-	else
+	if (!found) {
+		pthread_rwlock_unlock(&reg->vg_lock);
 		errno = ENOENT;
+		return -1;
+	}
+	rec = reg->vg_recs[i];
+	out->vv_state = rec->vr_state;
+	out->vv_owner = rec->vr_owner_uid;
+	if ((what & VMREG_VIEW_SPEC) &&
+	    spec_decode(rec->vr_spec, &out->vv_spec) != 0)
+		rc = -1; /* EINVAL */
+	if (rc == 0 && (what & VMREG_VIEW_STATUS) &&
+	    (out->vv_status = json_deep_copy(rec->vr_status)) == NULL) {
+		errno = ENOMEM;
+		rc = -1;
+	}
 	pthread_rwlock_unlock(&reg->vg_lock);
 	return rc;
+}
+
+int
+vmreg_get_vm_spec(struct vmreg *reg, const char *name, struct vm_spec *out)
+{
+	struct vmreg_view v;
+
+	if (vmreg_view(reg, name, VMREG_VIEW_SPEC, &v) != 0)
+		return -1;
+	*out = v.vv_spec;
+	return 0;
 }
 
 int
@@ -543,24 +569,12 @@ int
 vmreg_get_state(struct vmreg *reg, const char *name, enum vm_state *state,
 		json_t **status)
 {
-	int found;
-	size_t i;
+	struct vmreg_view v;
 
-	pthread_rwlock_rdlock(&reg->vg_lock);
-	i = vmreg_find(reg, name, &found);
-	if (found) {
-		*state = reg->vg_recs[i]->vr_state;
-		*status = json_deep_copy(reg->vg_recs[i]->vr_status);
-	}
-	pthread_rwlock_unlock(&reg->vg_lock);
-	if (!found) {
-		errno = ENOENT;
+	if (vmreg_view(reg, name, VMREG_VIEW_STATUS, &v) != 0)
 		return -1;
-	}
-	if (*status == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
+	*state = v.vv_state;
+	*status = v.vv_status;
 	return 0;
 }
 

@@ -97,6 +97,24 @@ int vmreg_set_state(struct vmreg *reg, const char *name, enum vm_state state,
 int vmreg_get_owner(struct vmreg *reg, const char *name, uid_t *uid,
 		    char jail[65]);
 
+/*
+ * What a lifecycle operation reads of a VM, in one look under the read
+ * lock: its state and owner always, its status details (a copy the caller
+ * drops) and its typed spec when what asks for them.
+ */
+struct vmreg_view {
+	enum vm_state vv_state;
+	uid_t vv_owner;
+	json_t *vv_status;      /* VMREG_VIEW_STATUS */
+	struct vm_spec vv_spec; /* VMREG_VIEW_SPEC */
+};
+#define VMREG_VIEW_STATUS 0x1
+#define VMREG_VIEW_SPEC 0x2
+
+/* ENOENT; ENOMEM; EINVAL: the stored spec does not decode. */
+int vmreg_view(struct vmreg *reg, const char *name, unsigned what,
+	       struct vmreg_view *out);
+
 /* VM name's state into *state and a new reference to its status
  * details. ENOENT. */
 int vmreg_get_state(struct vmreg *reg, const char *name, enum vm_state *state,

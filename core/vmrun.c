@@ -400,43 +400,26 @@ vmrun_close(struct vmrun *vr)
 }
 
 /*
- * The VM's state, and if asked its status details and spec (references
- * the caller drops), or -1 with why and errno (ENOENT: no such VM).
+ * The VM as a lifecycle operation needs it (vmreg_view's what), or -1
+ * with why and errno (ENOENT: no such VM).
  */
 static int
-vmrun_lookup(struct vmrun *vr, const char *name, enum vm_state *state,
-	     json_t **status, struct vm_spec *spec, char *why, size_t len)
+vmrun_lookup(struct vmrun *vr, const char *name, unsigned what,
+	     struct vmreg_view *v, char *why, size_t len)
 {
-	json_t *st;
 	int err;
 
-	if (vmreg_get_state(vr->vr_reg, name, state, &st) != 0) {
-		err = errno;
-		if (err == ENOENT)
-			snprintf(why, len, "no VM named %s", name);
-		else
-			snprintf(why, len, "reading VM %s's state: %s", name,
-				 strerror(err));
-		errno = err;
-		return -1;
-	}
-	/* Deleted in between, without the VM's lock: as not there. */
-	if (spec != NULL && vmreg_get_vm_spec(vr->vr_reg, name, spec) != 0) {
-		err = errno;
-		json_decref(st);
-		if (err == ENOENT)
-			snprintf(why, len, "no VM named %s", name);
-		else
-			snprintf(why, len, "VM %s's stored spec cannot run: %s",
-				 name, strerror(err));
-		errno = err;
-		return -1;
-	}
-	if (status != NULL)
-		*status = st;
+	if (vmreg_view(vr->vr_reg, name, what, v) == 0)
+		return 0;
+	err = errno;
+	if (err == ENOENT)
+		snprintf(why, len, "no VM named %s", name);
+	else if (err == EINVAL)
+		snprintf(why, len, "VM %s's stored spec cannot run", name);
 	else
-		json_decref(st);
-	return 0;
+		snprintf(why, len, "reading VM %s: %s", name, strerror(err));
+	errno = err;
+	return -1;
 }
 
 static int
@@ -502,20 +485,18 @@ int
 vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	    char *why, size_t len)
 {
-	char jail[65];
-	uid_t owner;
 	struct runner_config cfg;
 	struct runner *runner;
-	struct vm_spec spec;
 	struct vmrt *vt;
-	json_t *prev = NULL, *set;
-	enum vm_state state;
+	struct vmreg_view v;
+	const struct vm_spec *spec = &v.vv_spec;
+	json_t *set;
 	uint64_t memory;
 	size_t image_len = 0;
 	int rc = -1, err, recorded, rec_err;
 
 	/* Before vmrt_lock, which would keep a runtime for any name. */
-	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, 0, &v, why, len) != 0)
 		return -1;
 	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
@@ -525,10 +506,11 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	 * deleted and defined anew since the look above runs its new spec.
 	 * And the state's details, which a failed start puts back.
 	 */
-	if (vmrun_lookup(vr, name, &state, &prev, &spec, why, len) != 0)
+	if (vmrun_lookup(vr, name, VMREG_VIEW_STATUS | VMREG_VIEW_SPEC, &v, why,
+			 len) != 0)
 		goto out;
-	if (vt->vt_runner != NULL || vm_state_is_live(state)) {
-		vmrun_busy(name, state, "start", why, len);
+	if (vt->vt_runner != NULL || vm_state_is_live(v.vv_state)) {
+		vmrun_busy(name, v.vv_state, "start", why, len);
 		goto out;
 	}
 	if (vr->vr_ops == NULL) {
@@ -536,13 +518,9 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 		errno = ENOTSUP;
 		goto out;
 	}
-	if (vmreg_get_owner(vr->vr_reg, name, &owner, jail) != 0) {
-		snprintf(why, len, "no VM named %s", name);
+	if (vmrun_take_quota(vr, vt, v.vv_owner, quota, why, len) != 0)
 		goto out;
-	}
-	if (vmrun_take_quota(vr, vt, owner, quota, why, len) != 0)
-		goto out;
-	if (spec.vs_boot != VM_BOOT_FLAT) {
+	if (spec->vs_boot != VM_BOOT_FLAT) {
 		snprintf(why, len,
 			 "the %s backend cannot boot \"linux\" yet; only flat "
 			 "binaries run for now",
@@ -550,35 +528,35 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 		errno = ENOTSUP;
 		goto out;
 	}
-	if (spec.vs_npptdevs > 0) {
+	if (spec->vs_npptdevs > 0) {
 		snprintf(why, len, "PCI passthrough is not available yet");
 		errno = ENOTSUP;
 		goto out;
 	}
-	memory = spec.vs_memory_mib << 20;
-	if (images_load(vr->vr_images, spec.vs_image,
-			memory - spec.vs_load_address, &vt->vt_image,
+	memory = spec->vs_memory_mib << 20;
+	if (images_load(vr->vr_images, spec->vs_image,
+			memory - spec->vs_load_address, &vt->vt_image,
 			&image_len) != 0) {
 		err = errno;
 		if (err == ENOENT)
 			snprintf(why, len,
 				 "image %s does not exist; upload it with "
 				 "PUT /v1/images/%s",
-				 spec.vs_image, spec.vs_image);
+				 spec->vs_image, spec->vs_image);
 		else if (err == EFBIG)
 			snprintf(why, len,
 				 "image %s does not fit in guest memory from "
 				 "load_address %llu",
-				 spec.vs_image,
-				 (unsigned long long)spec.vs_load_address);
+				 spec->vs_image,
+				 (unsigned long long)spec->vs_load_address);
 		else
 			snprintf(why, len, "reading image %s: %s",
-				 spec.vs_image, strerror(err));
+				 spec->vs_image, strerror(err));
 		errno = err == ENOENT || err == EFBIG ? EINVAL : err;
 		goto out;
 	}
 	snprintf(vt->vt_image_name, sizeof(vt->vt_image_name), "%s",
-		 spec.vs_image);
+		 spec->vs_image);
 	if (vt->vt_console == NULL &&
 	    (vt->vt_console =
 		 console_new(VMRUN_CONSOLE_OUT, VMRUN_CONSOLE_IN)) == NULL) {
@@ -589,12 +567,12 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.rc_ops = vr->vr_ops;
 	cfg.rc_name = name;
-	cfg.rc_vcpus = spec.vs_vcpus;
+	cfg.rc_vcpus = spec->vs_vcpus;
 	cfg.rc_memory = memory;
 	cfg.rc_image = vt->vt_image;
 	cfg.rc_image_len = image_len;
-	cfg.rc_load_address = spec.vs_load_address;
-	cfg.rc_entry = spec.vs_entry;
+	cfg.rc_load_address = spec->vs_load_address;
+	cfg.rc_entry = spec->vs_entry;
 	cfg.rc_console = vt->vt_console;
 	cfg.rc_on_exit = vmrun_on_exit;
 	cfg.rc_cls = vt;
@@ -603,9 +581,9 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	 * One durable record per start, "running", written while vCPU 0's
 	 * thread creates the VM (runner_begin): the start costs the longer
 	 * of the two, not their sum.  Nothing records "starting": after a
-	 * crash vmrun_open makes every live state "stopped", so it would buy
-	 * nothing but a second commit.  The answer waits for both halves, so
-	 * a 2xx still means the run is on disk.  The guest itself runs only
+	 * crash vmrun_open makes every live state "stopped", so it would
+	 * buy nothing but a second commit.  The answer waits for both halves,
+	 * so a 2xx still means the run is on disk.  The guest itself runs only
 	 * once the record is on disk (runner_go): its first console byte
 	 * cannot reach a client before the answer does anyway, and on the
 	 * kvm_pvm host a guest executing during the commit made its
@@ -617,7 +595,8 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	pthread_mutex_unlock(&vr->vr_lock);
 	if (runner_begin(&cfg, &runner) != 0) {
 		err = errno;
-		vmrun_start_failed(vr, name, state, prev, err, why, len);
+		vmrun_start_failed(vr, name, v.vv_state, v.vv_status, err, why,
+				   len);
 		errno = err;
 		goto unpin;
 	}
@@ -631,7 +610,8 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	if (runner_ready(runner) != 0) {
 		err = errno;
 		/* "running" may be on record: what happened replaces it. */
-		vmrun_start_failed(vr, name, state, prev, err, why, len);
+		vmrun_start_failed(vr, name, v.vv_state, v.vv_status, err, why,
+				   len);
 		errno = err;
 		goto unpin;
 	}
@@ -674,7 +654,7 @@ out:
 	}
 	pthread_mutex_unlock(&vt->vt_lock);
 	vmrt_unref(vr, vt);
-	json_decref(prev);
+	json_decref(v.vv_status);
 	errno = err;
 	return rc;
 }
@@ -689,17 +669,17 @@ vmrun_simple(struct vmrun *vr, const char *name, const char *opname,
 	     enum vm_state new_state, char *why, size_t len)
 {
 	struct vmrt *vt;
-	enum vm_state state;
+	struct vmreg_view v;
 	int rc = -1, err;
 
-	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, 0, &v, why, len) != 0)
 		return -1;
 	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
-	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, 0, &v, why, len) != 0)
 		goto out;
-	if (vt->vt_runner == NULL || !(allowed & (1u << state))) {
-		vmrun_busy(name, state, opname, why, len);
+	if (vt->vt_runner == NULL || !(allowed & (1u << v.vv_state))) {
+		vmrun_busy(name, v.vv_state, opname, why, len);
 		goto out;
 	}
 	if (op(vt->vt_runner) != 0) {
@@ -784,19 +764,19 @@ vmrun_stop_impl(struct vmrun *vr, const char *name, unsigned timeout_ms,
 {
 	struct runner *r;
 	struct vmrt *vt;
-	enum vm_state state;
+	struct vmreg_view v;
 	int rc = -1, err;
 
-	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, 0, &v, why, len) != 0)
 		return -1;
 	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
-	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, 0, &v, why, len) != 0)
 		goto out;
 	if (vt->vt_runner == NULL ||
-	    (state != VM_RUNNING && state != VM_PAUSED) ||
+	    (v.vv_state != VM_RUNNING && v.vv_state != VM_PAUSED) ||
 	    (run != 0 && vt->vt_run != run)) {
-		vmrun_busy(name, state, "stop", why, len);
+		vmrun_busy(name, v.vv_state, "stop", why, len);
 		goto out;
 	}
 	vmrun_record(vr, name, VM_STOPPING, NULL);
@@ -829,28 +809,28 @@ vmrun_with_runner(struct vmrun *vr, const char *name, enum vmrun_need need,
 		  size_t len)
 {
 	struct vmrt *vt;
-	enum vm_state state;
+	struct vmreg_view v;
 	int rc = -1, err, paused_here = 0;
 
-	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, 0, &v, why, len) != 0)
 		return -1;
 	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return -1;
-	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, len) != 0)
+	if (vmrun_lookup(vr, name, 0, &v, why, len) != 0)
 		goto out;
 	if (vt->vt_runner == NULL ||
 	    (need == VMRUN_NEED_PAUSED
-		 ? state != VM_PAUSED
-		 : state != VM_RUNNING && state != VM_PAUSED)) {
+		 ? v.vv_state != VM_PAUSED
+		 : v.vv_state != VM_RUNNING && v.vv_state != VM_PAUSED)) {
 		snprintf(why, len, "VM %s is %s; %s", name,
-			 vm_state_name(state),
+			 vm_state_name(v.vv_state),
 			 need == VMRUN_NEED_PAUSED
 			     ? "pause it first"
 			     : "this needs it running or paused");
 		errno = EBUSY;
 		goto out;
 	}
-	if (need == VMRUN_PAUSE_AROUND && state == VM_RUNNING) {
+	if (need == VMRUN_PAUSE_AROUND && v.vv_state == VM_RUNNING) {
 		if (runner_pause(vt->vt_runner) != 0) {
 			err = errno;
 			snprintf(why, len, "VM %s could not be paused: %s",
@@ -878,10 +858,10 @@ vmrun_console(struct vmrun *vr, const char *name)
 {
 	struct console *c = NULL;
 	struct vmrt *vt;
-	enum vm_state state;
+	struct vmreg_view v;
 	char why[128];
 
-	if (vmrun_lookup(vr, name, &state, NULL, NULL, why, sizeof(why)) != 0)
+	if (vmrun_lookup(vr, name, 0, &v, why, sizeof(why)) != 0)
 		return NULL;
 	if ((vt = vmrt_lock(vr, name)) == NULL)
 		return NULL;
