@@ -30,6 +30,8 @@
 #include "core/vmreg.h"
 #include "db/db.h"
 
+#include "tfixture.h"
+
 #define OPENAPI_TEXT "openapi: 3.1.0\ninfo:\n  title: test\n"
 
 /* A minimal valid VM spec (every other field has a default). */
@@ -38,46 +40,24 @@
 	"\"hello.bin\"}}"
 
 struct fx {
-	char f_dir[64];
-	char f_path[128];
-	struct db *f_db;
+	struct tfixture f_tf; /* first */
 	struct vmreg *f_reg;
 	struct api_context f_ctx;
 };
 
-static void
-rmtree(const char *dir)
-{
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-	}
-	rmdir(dir);
-}
-
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct fx *fx = tfixture_new(sizeof(*fx));
 
 	if (fx == NULL)
 		return -1;
-	snprintf(fx->f_dir, sizeof(fx->f_dir), "/tmp/test_router.XXXXXX");
-	if (mkdtemp(fx->f_dir) == NULL)
-		goto fail;
-	snprintf(fx->f_path, sizeof(fx->f_path), "%s/vmmapid.db", fx->f_dir);
-	if (db_open(&fx->f_db, fx->f_path) != 0)
-		goto fail_dir;
-	if (vmreg_open(&fx->f_reg, fx->f_db) != 0)
-		goto fail_db;
+	if (vmreg_open(&fx->f_reg, fx->f_tf.tf_db) != 0) {
+		tfixture_free(fx);
+		return -1;
+	}
 	fx->f_ctx.ac_vmreg = fx->f_reg;
-	fx->f_ctx.ac_db = fx->f_db;
+	fx->f_ctx.ac_db = fx->f_tf.tf_db;
 	fx->f_ctx.ac_driver = "sim";
 	fx->f_ctx.ac_driver_reason = "test";
 	fx->f_ctx.ac_max_vcpus = 4;
@@ -87,14 +67,6 @@ setup(void **state)
 	fx->f_ctx.ac_started_at_ms = 1700000000000ULL;
 	*state = fx;
 	return 0;
-
-fail_db:
-	db_close(fx->f_db);
-fail_dir:
-	rmtree(fx->f_dir);
-fail:
-	free(fx);
-	return -1;
 }
 
 static int
@@ -103,9 +75,7 @@ teardown(void **state)
 	struct fx *fx = *state;
 
 	vmreg_close(fx->f_reg);
-	db_close(fx->f_db);
-	rmtree(fx->f_dir);
-	free(fx);
+	tfixture_free(fx);
 	return 0;
 }
 
