@@ -36,6 +36,9 @@
 #ifndef VMMAPID_BIN
 #error "VMMAPID_BIN must name the daemon binary"
 #endif
+#ifndef GUESTS_DIR
+#error "GUESTS_DIR must name the directory of the test guests' NAME.bin"
+#endif
 
 #define HARNESS_READY_MS 10000
 #define HARNESS_STOP_MS 10000
@@ -351,6 +354,43 @@ harness_read_token(struct harness *h)
 	memcpy(h->h_token, buf, len - 1);
 	h->h_token[len - 1] = '\0';
 	return (0);
+}
+
+/*
+ * Uploads a test guest; see harness.h.
+ */
+void
+harness_put_guest(struct harness *h, const char *guest)
+{
+	char path[512], image[80];
+	struct harness_response *r;
+	size_t len;
+	char *data;
+
+	snprintf(path, sizeof(path), "%s/%s.bin", GUESTS_DIR, guest);
+	snprintf(image, sizeof(image), "%s.bin", guest);
+	data = harness_read_file(h, path, &len);
+	r = harness_put_image(h, image, data, len);
+	if (r->hr_status != 200)
+		harness_assert_status(r, 201, __FILE__, __LINE__);
+}
+
+/*
+ * Defines a VM; see harness.h.
+ */
+void
+harness_define_vm(struct harness *h, const char *name, const char *image,
+		  const char *extra)
+{
+	char body[512];
+
+	snprintf(body, sizeof(body),
+		 "{\"name\":\"%s\",\"memory_mib\":%d,\"boot\":{\"kind\":"
+		 "\"flat\",\"image\":\"%s\"}%s%s}",
+		 name, HARNESS_VM_MEMORY_MIB, image,
+		 extra[0] != '\0' ? "," : "", extra);
+	harness_assert_status(harness_req(h, "POST", "/v1/vms", body, NULL),
+			      201, __FILE__, __LINE__);
 }
 
 /*

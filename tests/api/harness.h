@@ -234,6 +234,23 @@ const char *harness_driver(void);
 /* 1 when harness_driver() is name. */
 int harness_driver_is(const char *name);
 
+/* Guest memory of a VM harness_define_vm() makes: the guests use 32 KiB. */
+#define HARNESS_VM_MEMORY_MIB 4
+
+/*
+ * Uploads the test guest GUESTS_DIR/guest.bin (tests/guests) as the
+ * image guest.bin; fails the case unless the answer is 200 or 201.
+ */
+void harness_put_guest(struct harness *h, const char *guest);
+
+/*
+ * Defines VM name with HARNESS_VM_MEMORY_MIB of memory booting image
+ * (flat), extra JSON members added ("" or e.g. "\"vcpus\":2"); fails the
+ * case unless the answer is 201.
+ */
+void harness_define_vm(struct harness *h, const char *name, const char *image,
+		       const char *extra);
+
 /*
  * Skips the case (tskip(): counted, the reason printed, no log dump)
  * unless the daemon's driver, GET /v1's driver.name, is name: for the

@@ -23,7 +23,7 @@
 /* Bound for a guest to reach a state it reaches by itself. */
 #define WAIT_MS 10000
 /* 4 MiB of guest memory: the guests use the first 32 KiB. */
-#define VM_MEMORY_MIB 4
+#define VM_MEMORY_MIB HARNESS_VM_MEMORY_MIB
 #define VM_MEMORY_BYTES (VM_MEMORY_MIB * 1024 * 1024)
 /* Where regs.S spins (README: binutils 2.40), and the flat entry. */
 #define REGS_SPIN_RIP 0x1021
@@ -46,35 +46,15 @@ sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Uploads GUESTS_DIR/guest.bin as the image guest.bin. */
-static void
-put_guest(struct harness *h, const char *guest)
-{
-	char path[512], image[80];
-	struct harness_response *r;
-	size_t len;
-	char *data;
-
-	snprintf(path, sizeof(path), "%s/%s.bin", GUESTS_DIR, guest);
-	snprintf(image, sizeof(image), "%s.bin", guest);
-	data = harness_read_file(h, path, &len);
-	r = harness_put_image(h, image, data, len);
-	if (r->hr_status != 200)
-		assert_status(r, 201);
-}
-
 /* Defines VM name booting image with vcpus vCPUs. */
 static void
 define_vm(struct harness *h, const char *name, const char *image,
 	  unsigned vcpus)
 {
-	char body[512];
+	char extra[32];
 
-	snprintf(body, sizeof(body),
-		 "{\"name\":\"%s\",\"vcpus\":%u,\"memory_mib\":%d,"
-		 "\"boot\":{\"kind\":\"flat\",\"image\":\"%s\"}}",
-		 name, vcpus, VM_MEMORY_MIB, image);
-	assert_status(harness_req(h, "POST", "/v1/vms", body, NULL), 201);
+	snprintf(extra, sizeof(extra), "\"vcpus\":%u", vcpus);
+	harness_define_vm(h, name, image, extra);
 }
 
 /* POST /v1/vms/name/op with no body; 200 with the VM in state. */
@@ -205,7 +185,7 @@ start_regs_guest(struct harness *h, const char *vm, unsigned vcpus)
 	long long deadline = now_ms() + WAIT_MS;
 	struct harness_response *r;
 
-	put_guest(h, "regs");
+	harness_put_guest(h, "regs");
 	define_vm(h, vm, "regs.bin", vcpus);
 	vm_op(h, vm, "start", "running");
 	for (;;) {
@@ -670,7 +650,7 @@ test_vcpus__a_register_write_while_paused_redirects_regsout(struct harness *h)
 {
 	struct harness_response *r;
 
-	put_guest(h, "regsout");
+	harness_put_guest(h, "regsout");
 	define_vm(h, "out", "regsout.bin", 1);
 	vm_op(h, "out", "start", "running");
 	/* Writes need a pause: the guest must not run in between. */
@@ -824,7 +804,7 @@ test_vcpus__a_vcpu_reset_returns_it_to_the_flat_entry(struct harness *h)
 static void
 start_intr_guest(struct harness *h, const char *vm, unsigned vcpus)
 {
-	put_guest(h, "intr");
+	harness_put_guest(h, "intr");
 	define_vm(h, vm, "intr.bin", vcpus);
 	vm_op(h, vm, "start", "running");
 	wait_console(h, vm, "ready\n");
