@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "db/db.h"
+#include "db/db_internal.h"
 #include "tfixture.h"
 
 #ifdef __GLIBC__
@@ -108,4 +109,59 @@ tfixture_reopen_db(struct tfixture *tf)
 	db_close(tf->tf_db);
 	tf->tf_db = NULL;
 	assert_int_equal(db_open(&tf->tf_db, tf->tf_db_path), 0);
+}
+
+static int
+tgate_run(struct db *db, struct db_job *job)
+{
+	struct tgate *g = job->j_arg;
+
+	(void)db;
+	pthread_mutex_lock(&g->g_lock);
+	g->g_running = 1;
+	pthread_cond_broadcast(&g->g_cond);
+	while (!g->g_open)
+		pthread_cond_wait(&g->g_cond, &g->g_lock);
+	pthread_mutex_unlock(&g->g_lock);
+	return (0);
+}
+
+static void *
+tgate_main(void *arg)
+{
+	struct tgate *g = arg;
+	struct db_job job;
+
+	memset(&job, 0, sizeof(job));
+	job.j_run = tgate_run;
+	job.j_arg = g;
+	g->g_rc = db_writer_submit(g->g_db, &job);
+	return (NULL);
+}
+
+void
+tgate_close(struct tgate *g, struct db *db)
+{
+	memset(g, 0, sizeof(*g));
+	g->g_db = db;
+	pthread_mutex_init(&g->g_lock, NULL);
+	pthread_cond_init(&g->g_cond, NULL);
+	assert_int_equal(pthread_create(&g->g_thread, NULL, tgate_main, g), 0);
+	pthread_mutex_lock(&g->g_lock);
+	while (!g->g_running)
+		pthread_cond_wait(&g->g_cond, &g->g_lock);
+	pthread_mutex_unlock(&g->g_lock);
+}
+
+void
+tgate_open(struct tgate *g)
+{
+	pthread_mutex_lock(&g->g_lock);
+	g->g_open = 1;
+	pthread_cond_broadcast(&g->g_cond);
+	pthread_mutex_unlock(&g->g_lock);
+	pthread_join(g->g_thread, NULL);
+	assert_int_equal(g->g_rc, 0);
+	pthread_mutex_destroy(&g->g_lock);
+	pthread_cond_destroy(&g->g_cond);
 }

@@ -18,6 +18,7 @@
 #ifndef VMMAPID_TESTS_COMMON_TFIXTURE_H
 #define VMMAPID_TESTS_COMMON_TFIXTURE_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 struct db;
@@ -48,5 +49,26 @@ void tfixture_reopen_db(struct tfixture *tf);
 
 /* Removes dir and everything below it; quiet about what is missing. */
 void tfixture_rmtree(const char *dir);
+
+/*
+ * The gate: a job that holds the database's writer until opened, so that
+ * the writes queued meanwhile are all waiting when the writer next looks,
+ * and a write now would wait for a commit (db_writer_busy() is 1).
+ */
+struct tgate {
+	struct db *g_db;
+	pthread_mutex_t g_lock;
+	pthread_cond_t g_cond; /* g_running or g_open changed */
+	int g_running;
+	int g_open;
+	int g_rc;
+	pthread_t g_thread;
+};
+
+/* Returns once db's writer is held inside the gate. */
+void tgate_close(struct tgate *g, struct db *db);
+
+/* Lets the writer go on and waits for the gate's job to end. */
+void tgate_open(struct tgate *g);
 
 #endif

@@ -198,76 +198,6 @@ user_version(const char *path)
 	return v;
 }
 
-/*
- * The gate: a job that holds the writer thread until opened, so the
- * writes queued meanwhile are all waiting when the writer next looks.
- */
-struct gate {
-	struct db *g_db;
-	pthread_mutex_t g_lock;
-	pthread_cond_t g_cond;
-	int g_running;
-	int g_open;
-	int g_rc;
-	pthread_t g_thread;
-};
-
-static int
-gate_run(struct db *db, struct db_job *job)
-{
-	struct gate *g = job->j_arg;
-
-	(void)db;
-	pthread_mutex_lock(&g->g_lock);
-	g->g_running = 1;
-	pthread_cond_broadcast(&g->g_cond);
-	while (!g->g_open)
-		pthread_cond_wait(&g->g_cond, &g->g_lock);
-	pthread_mutex_unlock(&g->g_lock);
-	return 0;
-}
-
-static void *
-gate_main(void *arg)
-{
-	struct gate *g = arg;
-	struct db_job job;
-
-	memset(&job, 0, sizeof(job));
-	job.j_run = gate_run;
-	job.j_arg = g;
-	g->g_rc = db_writer_submit(g->g_db, &job);
-	return NULL;
-}
-
-/* Returns once the writer thread is held inside the gate. */
-static void
-gate_close(struct gate *g, struct db *db)
-{
-	memset(g, 0, sizeof(*g));
-	g->g_db = db;
-	pthread_mutex_init(&g->g_lock, NULL);
-	pthread_cond_init(&g->g_cond, NULL);
-	assert_int_equal(pthread_create(&g->g_thread, NULL, gate_main, g), 0);
-	pthread_mutex_lock(&g->g_lock);
-	while (!g->g_running)
-		pthread_cond_wait(&g->g_cond, &g->g_lock);
-	pthread_mutex_unlock(&g->g_lock);
-}
-
-static void
-gate_open(struct gate *g)
-{
-	pthread_mutex_lock(&g->g_lock);
-	g->g_open = 1;
-	pthread_cond_broadcast(&g->g_cond);
-	pthread_mutex_unlock(&g->g_lock);
-	pthread_join(g->g_thread, NULL);
-	assert_int_equal(g->g_rc, 0);
-	pthread_mutex_destroy(&g->g_lock);
-	pthread_cond_destroy(&g->g_cond);
-}
-
 /* Waits (up to 30 s) until n jobs are queued behind the gate. */
 static void
 wait_queued(struct db *db, size_t n)
@@ -1078,7 +1008,7 @@ test_db__concurrent_inserts_share_commits(void **state)
 {
 	struct fx *fx = *state;
 	struct inserter in[MANY_THREADS];
-	struct gate g;
+	struct tgate g;
 	struct rows rs;
 	uint64_t c0, w0, c1, w1;
 	char prefix[16];
@@ -1086,13 +1016,13 @@ test_db__concurrent_inserts_share_commits(void **state)
 
 	db_write_stats(fx->f_tf.tf_db, &c0, &w0);
 	/* every thread's first write queues behind the gate */
-	gate_close(&g, fx->f_tf.tf_db);
+	tgate_close(&g, fx->f_tf.tf_db);
 	for (i = 0; i < MANY_THREADS; i++) {
 		snprintf(prefix, sizeof(prefix), "t%zu", i);
 		inserter_start(&in[i], fx->f_tf.tf_db, prefix, MANY_WRITES);
 	}
 	wait_queued(fx->f_tf.tf_db, MANY_THREADS);
-	gate_open(&g);
+	tgate_open(&g);
 	for (i = 0; i < MANY_THREADS; i++) {
 		pthread_join(in[i].ni_thread, NULL);
 		assert_int_equal(in[i].ni_ok, MANY_WRITES);
@@ -1114,7 +1044,7 @@ test_db__batch_holds_at_most_the_batch_limit(void **state)
 {
 	struct fx *fx = *state;
 	struct inserter *in;
-	struct gate g;
+	struct tgate g;
 	uint64_t c0, w0, c1, w1;
 	char prefix[16];
 	size_t i, n = DB_BATCH_MAX + 1;
@@ -1122,13 +1052,13 @@ test_db__batch_holds_at_most_the_batch_limit(void **state)
 	in = calloc(n, sizeof(*in));
 	assert_non_null(in);
 	db_write_stats(fx->f_tf.tf_db, &c0, &w0);
-	gate_close(&g, fx->f_tf.tf_db);
+	tgate_close(&g, fx->f_tf.tf_db);
 	for (i = 0; i < n; i++) {
 		snprintf(prefix, sizeof(prefix), "b%zu", i);
 		inserter_start(&in[i], fx->f_tf.tf_db, prefix, 1);
 	}
 	wait_queued(fx->f_tf.tf_db, n);
-	gate_open(&g);
+	tgate_open(&g);
 	for (i = 0; i < n; i++) {
 		pthread_join(in[i].ni_thread, NULL);
 		assert_int_equal(in[i].ni_ok, 1);
@@ -1145,7 +1075,7 @@ test_db__failing_write_in_a_batch_does_not_fail_the_others(void **state)
 {
 	struct fx *fx = *state;
 	struct inserter in[10];
-	struct gate g;
+	struct tgate g;
 	struct rows rs;
 	uint64_t c0, w0, c1, w1, dup;
 	char prefix[16];
@@ -1153,7 +1083,7 @@ test_db__failing_write_in_a_batch_does_not_fail_the_others(void **state)
 
 	dup = insert(fx, "dup");
 	db_write_stats(fx->f_tf.tf_db, &c0, &w0);
-	gate_close(&g, fx->f_tf.tf_db);
+	tgate_close(&g, fx->f_tf.tf_db);
 	for (i = 0; i < 10; i++) {
 		/* the fifth write of the batch collides */
 		if (i == 4)
@@ -1164,7 +1094,7 @@ test_db__failing_write_in_a_batch_does_not_fail_the_others(void **state)
 		/* one at a time, so the queue order is known */
 		wait_queued(fx->f_tf.tf_db, i + 1);
 	}
-	gate_open(&g);
+	tgate_open(&g);
 	for (i = 0; i < 10; i++) {
 		pthread_join(in[i].ni_thread, NULL);
 		if (i == 4) {
@@ -1203,13 +1133,13 @@ test_db__close_waits_for_queued_writes(void **state)
 {
 	struct fx *fx = *state;
 	struct inserter in[5];
-	struct gate g;
+	struct tgate g;
 	struct rows rs;
 	pthread_t closer;
 	char prefix[16];
 	size_t i;
 
-	gate_close(&g, fx->f_tf.tf_db);
+	tgate_close(&g, fx->f_tf.tf_db);
 	for (i = 0; i < 5; i++) {
 		snprintf(prefix, sizeof(prefix), "late%zu", i);
 		inserter_start(&in[i], fx->f_tf.tf_db, prefix, 1);
@@ -1219,7 +1149,7 @@ test_db__close_waits_for_queued_writes(void **state)
 	    pthread_create(&closer, NULL, closer_main, fx->f_tf.tf_db), 0);
 	/* db_close cannot finish while the writer is in the gate */
 	sleep_ms(50);
-	gate_open(&g);
+	tgate_open(&g);
 	pthread_join(closer, NULL);
 	fx->f_tf.tf_db = NULL;
 	for (i = 0; i < 5; i++) {
@@ -1311,7 +1241,7 @@ test_db__full_disk_in_a_batch_fails_no_write_it_did_not_store(void **state)
 	struct fx *fx = *state;
 	struct inserter in[2];
 	struct db_vm_row row, got;
-	struct gate g;
+	struct tgate g;
 	pthread_t big_thread;
 	struct big_insert big;
 	size_t i;
@@ -1327,7 +1257,7 @@ test_db__full_disk_in_a_batch_fails_no_write_it_did_not_store(void **state)
 	big.b_row = &row;
 
 	/* one small write on each side of the one that cannot fit */
-	gate_close(&g, fx->f_tf.tf_db);
+	tgate_close(&g, fx->f_tf.tf_db);
 	inserter_start(&in[0], fx->f_tf.tf_db, "before", 1);
 	wait_queued(fx->f_tf.tf_db, 1);
 	assert_int_equal(
@@ -1335,7 +1265,7 @@ test_db__full_disk_in_a_batch_fails_no_write_it_did_not_store(void **state)
 	wait_queued(fx->f_tf.tf_db, 2);
 	inserter_start(&in[1], fx->f_tf.tf_db, "after", 1);
 	wait_queued(fx->f_tf.tf_db, 3);
-	gate_open(&g);
+	tgate_open(&g);
 	pthread_join(big_thread, NULL);
 	assert_int_equal(big.b_rc, -1);
 	assert_int_equal(big.b_errno, ENOSPC);
@@ -1396,20 +1326,20 @@ test_db__lost_transaction_fails_the_writes_before_it_only(void **state)
 	struct inserter in[2];
 	struct killer k;
 	struct db_vm_row got;
-	struct gate g;
+	struct tgate g;
 	uint64_t c0, w0, c1, w1;
 
 	db_write_stats(fx->f_tf.tf_db, &c0, &w0);
 	memset(&k, 0, sizeof(k));
 	k.k_db = fx->f_tf.tf_db;
-	gate_close(&g, fx->f_tf.tf_db);
+	tgate_close(&g, fx->f_tf.tf_db);
 	inserter_start(&in[0], fx->f_tf.tf_db, "before", 1);
 	wait_queued(fx->f_tf.tf_db, 1);
 	assert_int_equal(pthread_create(&k.k_thread, NULL, killer_main, &k), 0);
 	wait_queued(fx->f_tf.tf_db, 2);
 	inserter_start(&in[1], fx->f_tf.tf_db, "after", 1);
 	wait_queued(fx->f_tf.tf_db, 3);
-	gate_open(&g);
+	tgate_open(&g);
 	pthread_join(k.k_thread, NULL);
 	pthread_join(in[0].ni_thread, NULL);
 	pthread_join(in[1].ni_thread, NULL);
