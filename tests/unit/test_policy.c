@@ -31,34 +31,18 @@
 #include "core/jails.h"
 #include "db/db.h"
 
+#include "tfixture.h"
+
 #define VMM_GID 4200
 #define MEMBER_UID 4242 /* in the vmm group */
 #define OTHER_UID 4243  /* not in it */
 #define MEMBER2_UID 4244
 
 struct fx {
-	char f_dir[64];
-	char f_path[128];
-	struct db *f_db;
+	struct tfixture f_tf; /* first */
 	struct jails *f_jails;
 	struct policy f_po;
 };
-
-static void
-rmtree(const char *dir)
-{
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-	}
-	rmdir(dir);
-}
 
 static int
 fx_jail(struct fx *fx, const char *name, int allow_vmm, int allow_ppt)
@@ -80,19 +64,11 @@ fx_jail(struct fx *fx, const char *name, int allow_vmm, int allow_ppt)
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct fx *fx = tfixture_new(sizeof(*fx));
 
 	if (fx == NULL)
 		return -1;
-	snprintf(fx->f_dir, sizeof(fx->f_dir), "/tmp/test_policy.XXXXXX");
-	if (mkdtemp(fx->f_dir) == NULL) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->f_path, sizeof(fx->f_path), "%s/vmmapid.db", fx->f_dir);
-	if (db_open(&fx->f_db, fx->f_path) != 0)
-		goto fail;
-	if (jails_open(&fx->f_jails, fx->f_db) != 0)
+	if (jails_open(&fx->f_jails, fx->f_tf.tf_db) != 0)
 		goto fail;
 	if (fx_jail(fx, "j1", 1, 0) != 0 || fx_jail(fx, "j2", 1, 1) != 0 ||
 	    fx_jail(fx, "jnovmm", 0, 0) != 0 ||
@@ -104,9 +80,7 @@ setup(void **state)
 	return 0;
 fail:
 	jails_close(fx->f_jails);
-	db_close(fx->f_db);
-	rmtree(fx->f_dir);
-	free(fx);
+	tfixture_free(fx);
 	return -1;
 }
 
@@ -116,9 +90,7 @@ teardown(void **state)
 	struct fx *fx = *state;
 
 	jails_close(fx->f_jails);
-	db_close(fx->f_db);
-	rmtree(fx->f_dir);
-	free(fx);
+	tfixture_free(fx);
 	return 0;
 }
 

@@ -3,7 +3,8 @@
  * Existence (404), method (405 with Allow), authentication (401 with
  * WWW-Authenticate), Content-Type (415), JSON syntax (400), and the route
  * table's own promises (api_routes_check, api_route_blocks,
- * api_method_parse).
+ * api_method_parse), and which requests run on the HTTP thread
+ * (api_route_inline).
  *
  * Requests go through api_handle() over a real database and registry in a
  * mkdtemp directory, the way server/ calls it; request headers come from a
@@ -31,6 +32,8 @@
 #include "core/vmreg.h"
 #include "db/db.h"
 
+#include "tfixture.h"
+
 #define OPENAPI_TEXT "openapi: 3.1.0\ninfo:\n  title: test\n"
 
 /* A minimal valid VM spec (every other field has a default). */
@@ -39,46 +42,24 @@
 	"\"hello.bin\"}}"
 
 struct fx {
-	char f_dir[64];
-	char f_path[128];
-	struct db *f_db;
+	struct tfixture f_tf; /* first */
 	struct vmreg *f_reg;
 	struct api_context f_ctx;
 };
 
-static void
-rmtree(const char *dir)
-{
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-	}
-	rmdir(dir);
-}
-
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct fx *fx = tfixture_new(sizeof(*fx));
 
 	if (fx == NULL)
 		return -1;
-	snprintf(fx->f_dir, sizeof(fx->f_dir), "/tmp/test_router.XXXXXX");
-	if (mkdtemp(fx->f_dir) == NULL)
-		goto fail;
-	snprintf(fx->f_path, sizeof(fx->f_path), "%s/vmmapid.db", fx->f_dir);
-	if (db_open(&fx->f_db, fx->f_path) != 0)
-		goto fail_dir;
-	if (vmreg_open(&fx->f_reg, fx->f_db) != 0)
-		goto fail_db;
+	if (vmreg_open(&fx->f_reg, fx->f_tf.tf_db) != 0) {
+		tfixture_free(fx);
+		return -1;
+	}
 	fx->f_ctx.ac_vmreg = fx->f_reg;
-	fx->f_ctx.ac_db = fx->f_db;
+	fx->f_ctx.ac_db = fx->f_tf.tf_db;
 	fx->f_ctx.ac_driver = "sim";
 	fx->f_ctx.ac_driver_reason = "test";
 	fx->f_ctx.ac_max_vcpus = 4;
@@ -88,14 +69,6 @@ setup(void **state)
 	fx->f_ctx.ac_started_at_ms = 1700000000000ULL;
 	*state = fx;
 	return 0;
-
-fail_db:
-	db_close(fx->f_db);
-fail_dir:
-	rmtree(fx->f_dir);
-fail:
-	free(fx);
-	return -1;
 }
 
 static int
@@ -104,9 +77,7 @@ teardown(void **state)
 	struct fx *fx = *state;
 
 	vmreg_close(fx->f_reg);
-	db_close(fx->f_db);
-	rmtree(fx->f_dir);
-	free(fx);
+	tfixture_free(fx);
 	return 0;
 }
 
@@ -984,6 +955,181 @@ test_router__unknown_routes_do_not_block(void **state)
 	assert_false(ROUTE_BLOCKS(0, "/v1/vms"));
 }
 
+/*
+ * api_route_inline() for m path with fx's context, unresolved and
+ * resolved (both must agree); a wrong answer names the request.
+ */
+static void
+assert_inline(const struct api_context *ctx, unsigned m, const char *path,
+	      int want)
+{
+	struct api_request rq;
+	int got;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.rq_method = m;
+	rq.rq_path = path;
+	got = api_route_inline(ctx, &rq);
+	api_route_resolve(&rq);
+	if (got != want || api_route_inline(ctx, &rq) != want)
+		fail_msg("api_route_inline(method %u, %s) is %d, want %d", m,
+			 path, got, want);
+}
+
+/* Reads and answers without a database write: always on the HTTP thread. */
+static const struct {
+	unsigned ir_method;
+	const char *ir_path;
+} never_blocking[] = {
+    {API_GET, "/v1"},
+    {API_GET, "/v1/vms"},
+    {API_HEAD, "/v1/vms"},
+    {API_GET, "/v1/vms/web1"},
+    {API_GET, "/v1/vms/web1/console"},
+    {API_POST, "/v1/vms/web1/console"},
+    {API_GET, "/v1/images/hello.bin"},
+    {API_GET, "/v1/tokens"},
+    /* Unknown paths and methods: the 404 or 405 is answered at once. */
+    {API_GET, "/v1/nope"},
+    {API_POST, "/v1/vms/web1"},
+    {API_DELETE, "/v1/vms"},
+    {0, "/v1/vms"},
+};
+
+/* Routes whose only wait is their database commit. */
+static const struct {
+	unsigned ir_method;
+	const char *ir_path;
+} db_writes[] = {
+    {API_POST, "/v1/vms"},
+    {API_PUT, "/v1/vms/web1"},
+    {API_PATCH, "/v1/vms/web1"},
+    {API_DELETE, "/v1/vms/web1"},
+    {API_POST, "/v1/vms/web1/start"},
+};
+
+/* Routes that wait on something besides a commit: always a worker's. */
+static const struct {
+	unsigned ir_method;
+	const char *ir_path;
+} other_waits[] = {
+    {API_GET, "/v1/health"},
+    {API_POST, "/v1/vms/web1/stop"},
+    {API_POST, "/v1/vms/web1/reset"},
+    {API_POST, "/v1/vms/web1/pause"},
+    {API_POST, "/v1/vms/web1/resume"},
+    {API_PUT, "/v1/images/hello.bin"},
+    {API_DELETE, "/v1/images/hello.bin"},
+    {API_GET, "/v1/vms/web1/vcpus"},
+    {API_GET, "/v1/vms/web1/vcpus/0/registers"},
+    {API_PUT, "/v1/vms/web1/vcpus/0/registers"},
+    {API_POST, "/v1/vms/web1/vcpus/0/interrupt"},
+    {API_GET, "/v1/vms/web1/params"},
+    {API_POST, "/v1/vms/web1/memory/protect"},
+    {API_POST, "/v1/tokens"},
+    {API_DELETE, "/v1/tokens/1"},
+    {API_PUT, "/v1/jails/j1"},
+    {API_DELETE, "/v1/jails/j1"},
+    {API_GET, "/v1/audit"},
+};
+
+#define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static void
+test_router__reads_and_unknown_routes_run_inline(void **state)
+{
+	struct fx *fx = *state;
+	size_t i;
+
+	for (i = 0; i < NITEMS(never_blocking); i++)
+		assert_inline(&fx->f_ctx, never_blocking[i].ir_method,
+			      never_blocking[i].ir_path, 1);
+}
+
+static void
+test_router__database_writes_run_inline_while_no_commit_is_under_way(
+    void **state)
+{
+	struct fx *fx = *state;
+	size_t i;
+
+	assert_int_equal(db_writer_busy(fx->f_tf.tf_db), 0);
+	for (i = 0; i < NITEMS(db_writes); i++)
+		assert_inline(&fx->f_ctx, db_writes[i].ir_method,
+			      db_writes[i].ir_path, 1);
+}
+
+/* api_route_inline() of m path, resolved, without asserting. */
+static int
+route_inline(const struct api_context *ctx, unsigned m, const char *path)
+{
+	struct api_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.rq_method = m;
+	rq.rq_path = path;
+	api_route_resolve(&rq);
+	return api_route_inline(ctx, &rq);
+}
+
+static void
+test_router__database_writes_go_to_a_worker_while_a_commit_is_under_way(
+    void **state)
+{
+	struct fx *fx = *state;
+	int writes[NITEMS(db_writes)], reads[NITEMS(never_blocking)];
+	struct tgate g;
+	size_t i;
+
+	/* Asked while the writer is held, checked after it is let go: a
+	 * failure must not leave teardown waiting for the writer. */
+	tgate_close(&g, fx->f_tf.tf_db);
+	for (i = 0; i < NITEMS(db_writes); i++)
+		writes[i] = route_inline(&fx->f_ctx, db_writes[i].ir_method,
+					 db_writes[i].ir_path);
+	for (i = 0; i < NITEMS(never_blocking); i++)
+		reads[i] = route_inline(&fx->f_ctx, never_blocking[i].ir_method,
+					never_blocking[i].ir_path);
+	tgate_open(&g);
+	for (i = 0; i < NITEMS(db_writes); i++)
+		if (writes[i] != 0)
+			fail_msg("method %u %s runs inline during a commit",
+				 db_writes[i].ir_method, db_writes[i].ir_path);
+	/* Reads do not wait for the writer. */
+	for (i = 0; i < NITEMS(never_blocking); i++)
+		if (reads[i] != 1)
+			fail_msg("method %u %s goes to a worker during a "
+				 "commit",
+				 never_blocking[i].ir_method,
+				 never_blocking[i].ir_path);
+	/* The commit is over: inline again. */
+	assert_inline(&fx->f_ctx, API_POST, "/v1/vms", 1);
+}
+
+static void
+test_router__routes_that_wait_on_more_than_a_commit_go_to_a_worker(void **state)
+{
+	struct fx *fx = *state;
+	size_t i;
+
+	assert_int_equal(db_writer_busy(fx->f_tf.tf_db), 0);
+	for (i = 0; i < NITEMS(other_waits); i++)
+		assert_inline(&fx->f_ctx, other_waits[i].ir_method,
+			      other_waits[i].ir_path, 0);
+}
+
+static void
+test_router__database_writes_without_a_database_go_to_a_worker(void **state)
+{
+	struct fx *fx = *state;
+	struct api_context ctx = fx->f_ctx;
+
+	ctx.ac_db = NULL;
+	assert_inline(&ctx, API_POST, "/v1/vms", 0);
+	assert_inline(&ctx, API_DELETE, "/v1/vms/web1", 0);
+	assert_inline(&ctx, API_GET, "/v1/vms", 1);
+}
+
 static void
 test_router__only_health_and_problem_types_are_public(void **state)
 {
@@ -1081,6 +1227,11 @@ main(void)
 	    T(test_router__route_table_lists_single_methods_and_no_head),
 	    T(test_router__writes_block_and_reads_do_not),
 	    T(test_router__unknown_routes_do_not_block),
+	    T(test_router__reads_and_unknown_routes_run_inline),
+	    T(test_router__database_writes_run_inline_while_no_commit_is_under_way),
+	    T(test_router__database_writes_go_to_a_worker_while_a_commit_is_under_way),
+	    T(test_router__routes_that_wait_on_more_than_a_commit_go_to_a_worker),
+	    T(test_router__database_writes_without_a_database_go_to_a_worker),
 	    T(test_router__only_health_and_problem_types_are_public),
 	    T(test_router__only_image_uploads_are_spooled),
 	    T(test_router__method_names_parse_exactly),

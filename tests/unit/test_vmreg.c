@@ -26,51 +26,22 @@
 #include "core/vmreg.h"
 #include "db/db.h"
 
+#include "tfixture.h"
+
 struct fx {
-	char f_dir[64];
-	char f_path[128];
-	struct db *f_db;
+	struct tfixture f_tf; /* first */
 	struct vmreg *f_reg;
 };
-
-static void
-rmtree(const char *dir)
-{
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-	}
-	rmdir(dir);
-}
 
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct fx *fx = tfixture_new(sizeof(*fx));
 
 	if (fx == NULL)
 		return -1;
-	snprintf(fx->f_dir, sizeof(fx->f_dir), "/tmp/test_vmreg.XXXXXX");
-	if (mkdtemp(fx->f_dir) == NULL) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->f_path, sizeof(fx->f_path), "%s/vmmapid.db", fx->f_dir);
-	if (db_open(&fx->f_db, fx->f_path) != 0) {
-		rmtree(fx->f_dir);
-		free(fx);
-		return -1;
-	}
-	if (vmreg_open(&fx->f_reg, fx->f_db) != 0) {
-		db_close(fx->f_db);
-		rmtree(fx->f_dir);
-		free(fx);
+	if (vmreg_open(&fx->f_reg, fx->f_tf.tf_db) != 0) {
+		tfixture_free(fx);
 		return -1;
 	}
 	*state = fx;
@@ -83,9 +54,7 @@ teardown(void **state)
 	struct fx *fx = *state;
 
 	vmreg_close(fx->f_reg);
-	db_close(fx->f_db);
-	rmtree(fx->f_dir);
-	free(fx);
+	tfixture_free(fx);
 	return 0;
 }
 
@@ -95,10 +64,8 @@ restart(struct fx *fx)
 {
 	vmreg_close(fx->f_reg);
 	fx->f_reg = NULL;
-	db_close(fx->f_db);
-	fx->f_db = NULL;
-	assert_int_equal(db_open(&fx->f_db, fx->f_path), 0);
-	assert_int_equal(vmreg_open(&fx->f_reg, fx->f_db), 0);
+	tfixture_reopen_db(&fx->f_tf);
+	assert_int_equal(vmreg_open(&fx->f_reg, fx->f_tf.tf_db), 0);
 }
 
 /* A normalized spec as api/vm_spec.c would produce; labels may be NULL. */
@@ -216,7 +183,8 @@ set_state(struct fx *fx, const char *name, const char *state)
 	snprintf(row.vr_name, sizeof(row.vr_name), "%s", name);
 	assert_int_equal(vm_state_parse(state, &row.vr_state), 0);
 	row.vr_status = strdup("{}");
-	assert_int_equal(db_vm_update_state(fx->f_db, &row, NULL, NULL), 0);
+	assert_int_equal(db_vm_update_state(fx->f_tf.tf_db, &row, NULL, NULL),
+			 0);
 	db_vm_row_clear(&row);
 }
 
