@@ -422,6 +422,43 @@ vmrun_lookup(struct vmrun *vr, const char *name, unsigned what,
 	return -1;
 }
 
+/* Lets vmrun_enter's runtime go; errno is kept. */
+static void
+vmrun_leave(struct vmrun *vr, struct vmrt *vt)
+{
+	int err = errno;
+
+	pthread_mutex_unlock(&vt->vt_lock);
+	vmrt_unref(vr, vt);
+	errno = err;
+}
+
+/*
+ * VM name's runtime with its vt_lock held, and the VM (vmreg_view's what)
+ * as it is under that lock: NULL with why and errno.  The first look,
+ * before vmrt_lock, refuses an unknown name without making a runtime for
+ * it; the second sees what changed while the lock was awaited.
+ */
+static struct vmrt *
+vmrun_enter(struct vmrun *vr, const char *name, unsigned what,
+	    struct vmreg_view *v, char *why, size_t len)
+{
+	struct vmrt *vt;
+
+	v->vv_status = NULL;
+	if (vmrun_lookup(vr, name, 0, v, why, len) != 0)
+		return NULL;
+	if ((vt = vmrt_lock(vr, name)) == NULL) {
+		snprintf(why, len, "no memory for VM %s's runtime", name);
+		return NULL;
+	}
+	if (vmrun_lookup(vr, name, what, v, why, len) != 0) {
+		vmrun_leave(vr, vt);
+		return NULL;
+	}
+	return vt;
+}
+
 static int
 vmrun_busy(const char *name, enum vm_state state, const char *op, char *why,
 	   size_t len)
@@ -495,20 +532,15 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	size_t image_len = 0;
 	int rc = -1, err, recorded, rec_err;
 
-	/* Before vmrt_lock, which would keep a runtime for any name. */
-	if (vmrun_lookup(vr, name, 0, &v, why, len) != 0)
-		return -1;
-	if ((vt = vmrt_lock(vr, name)) == NULL)
-		return -1;
 	/*
-	 * The spec and state again, now that no other operation can change
+	 * The spec and state as they are once no other operation can change
 	 * them, nor delete the VM (vmrun_delete takes vt_lock): a VM
-	 * deleted and defined anew since the look above runs its new spec.
-	 * And the state's details, which a failed start puts back.
+	 * deleted and defined anew meanwhile runs its new spec.  And the
+	 * state's details, which a failed start puts back.
 	 */
-	if (vmrun_lookup(vr, name, VMREG_VIEW_STATUS | VMREG_VIEW_SPEC, &v, why,
-			 len) != 0)
-		goto out;
+	if ((vt = vmrun_enter(vr, name, VMREG_VIEW_STATUS | VMREG_VIEW_SPEC, &v,
+			      why, len)) == NULL)
+		return -1;
 	if (vt->vt_runner != NULL || vm_state_is_live(v.vv_state)) {
 		vmrun_busy(name, v.vv_state, "start", why, len);
 		goto out;
@@ -652,10 +684,9 @@ out:
 		vt->vt_counts = vt->vt_runner != NULL;
 		pthread_mutex_unlock(&vr->vr_lock);
 	}
-	pthread_mutex_unlock(&vt->vt_lock);
-	vmrt_unref(vr, vt);
 	json_decref(v.vv_status);
 	errno = err;
+	vmrun_leave(vr, vt);
 	return rc;
 }
 
@@ -672,12 +703,8 @@ vmrun_simple(struct vmrun *vr, const char *name, const char *opname,
 	struct vmreg_view v;
 	int rc = -1, err;
 
-	if (vmrun_lookup(vr, name, 0, &v, why, len) != 0)
+	if ((vt = vmrun_enter(vr, name, 0, &v, why, len)) == NULL)
 		return -1;
-	if ((vt = vmrt_lock(vr, name)) == NULL)
-		return -1;
-	if (vmrun_lookup(vr, name, 0, &v, why, len) != 0)
-		goto out;
 	if (vt->vt_runner == NULL || !(allowed & (1u << v.vv_state))) {
 		vmrun_busy(name, v.vv_state, opname, why, len);
 		goto out;
@@ -693,10 +720,7 @@ vmrun_simple(struct vmrun *vr, const char *name, const char *opname,
 		vmrun_record(vr, name, new_state, NULL);
 	rc = 0;
 out:
-	err = errno;
-	pthread_mutex_unlock(&vt->vt_lock);
-	vmrt_unref(vr, vt);
-	errno = err;
+	vmrun_leave(vr, vt);
 	return rc;
 }
 
@@ -765,14 +789,10 @@ vmrun_stop_impl(struct vmrun *vr, const char *name, unsigned timeout_ms,
 	struct runner *r;
 	struct vmrt *vt;
 	struct vmreg_view v;
-	int rc = -1, err;
+	int rc = -1;
 
-	if (vmrun_lookup(vr, name, 0, &v, why, len) != 0)
+	if ((vt = vmrun_enter(vr, name, 0, &v, why, len)) == NULL)
 		return -1;
-	if ((vt = vmrt_lock(vr, name)) == NULL)
-		return -1;
-	if (vmrun_lookup(vr, name, 0, &v, why, len) != 0)
-		goto out;
 	if (vt->vt_runner == NULL ||
 	    (v.vv_state != VM_RUNNING && v.vv_state != VM_PAUSED) ||
 	    (run != 0 && vt->vt_run != run)) {
@@ -796,10 +816,7 @@ vmrun_stop_impl(struct vmrun *vr, const char *name, unsigned timeout_ms,
 	vmrun_finish(vr, vt);
 	rc = 0;
 out:
-	err = errno;
-	pthread_mutex_unlock(&vt->vt_lock);
-	vmrt_unref(vr, vt);
-	errno = err;
+	vmrun_leave(vr, vt);
 	return rc;
 }
 
@@ -812,12 +829,8 @@ vmrun_with_runner(struct vmrun *vr, const char *name, enum vmrun_need need,
 	struct vmreg_view v;
 	int rc = -1, err, paused_here = 0;
 
-	if (vmrun_lookup(vr, name, 0, &v, why, len) != 0)
+	if ((vt = vmrun_enter(vr, name, 0, &v, why, len)) == NULL)
 		return -1;
-	if ((vt = vmrt_lock(vr, name)) == NULL)
-		return -1;
-	if (vmrun_lookup(vr, name, 0, &v, why, len) != 0)
-		goto out;
 	if (vt->vt_runner == NULL ||
 	    (need == VMRUN_NEED_PAUSED
 		 ? v.vv_state != VM_PAUSED
@@ -846,10 +859,7 @@ vmrun_with_runner(struct vmrun *vr, const char *name, enum vmrun_need need,
 		log_warn("vm %s: resuming after a call", name);
 	errno = err;
 out:
-	err = errno;
-	pthread_mutex_unlock(&vt->vt_lock);
-	vmrt_unref(vr, vt);
-	errno = err;
+	vmrun_leave(vr, vt);
 	return rc;
 }
 
@@ -861,9 +871,7 @@ vmrun_console(struct vmrun *vr, const char *name)
 	struct vmreg_view v;
 	char why[128];
 
-	if (vmrun_lookup(vr, name, 0, &v, why, sizeof(why)) != 0)
-		return NULL;
-	if ((vt = vmrt_lock(vr, name)) == NULL)
+	if ((vt = vmrun_enter(vr, name, 0, &v, why, sizeof(why))) == NULL)
 		return NULL;
 	if (vt->vt_console == NULL)
 		vt->vt_console =
@@ -873,8 +881,7 @@ vmrun_console(struct vmrun *vr, const char *name)
 		if (vt->vt_runner == NULL)
 			console_close(c); /* nothing runs: followers end */
 	}
-	pthread_mutex_unlock(&vt->vt_lock);
-	vmrt_unref(vr, vt);
+	vmrun_leave(vr, vt);
 	return c;
 }
 
