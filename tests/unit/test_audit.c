@@ -118,71 +118,7 @@ append(struct fx *fx, int64_t uid, const char *method, const char *path,
 	assert_int_equal(db_audit_append(fx->f_tf.tf_db, &row), 0);
 }
 
-/* The gate: see the comment at the top. */
-struct gate {
-	struct db *g_db;
-	pthread_mutex_t g_lock;
-	pthread_cond_t g_cond;
-	int g_running;
-	int g_open;
-	int g_rc;
-	pthread_t g_thread;
-};
-
-static int
-gate_run(struct db *db, struct db_job *job)
-{
-	struct gate *g = job->j_arg;
-
-	(void)db;
-	pthread_mutex_lock(&g->g_lock);
-	g->g_running = 1;
-	pthread_cond_broadcast(&g->g_cond);
-	while (!g->g_open)
-		pthread_cond_wait(&g->g_cond, &g->g_lock);
-	pthread_mutex_unlock(&g->g_lock);
-	return 0;
-}
-
-static void *
-gate_main(void *arg)
-{
-	struct gate *g = arg;
-	struct db_job job;
-
-	memset(&job, 0, sizeof(job));
-	job.j_run = gate_run;
-	job.j_arg = g;
-	g->g_rc = db_writer_submit(g->g_db, &job);
-	return NULL;
-}
-
-static void
-gate_close(struct gate *g, struct db *db)
-{
-	memset(g, 0, sizeof(*g));
-	g->g_db = db;
-	pthread_mutex_init(&g->g_lock, NULL);
-	pthread_cond_init(&g->g_cond, NULL);
-	assert_int_equal(pthread_create(&g->g_thread, NULL, gate_main, g), 0);
-	pthread_mutex_lock(&g->g_lock);
-	while (!g->g_running)
-		pthread_cond_wait(&g->g_cond, &g->g_lock);
-	pthread_mutex_unlock(&g->g_lock);
-}
-
-static void
-gate_open(struct gate *g)
-{
-	pthread_mutex_lock(&g->g_lock);
-	g->g_open = 1;
-	pthread_cond_broadcast(&g->g_cond);
-	pthread_mutex_unlock(&g->g_lock);
-	pthread_join(g->g_thread, NULL);
-	assert_int_equal(g->g_rc, 0);
-	pthread_mutex_destroy(&g->g_lock);
-	pthread_cond_destroy(&g->g_cond);
-}
+/* The gate (tests/common/tfixture.h): see the comment at the top. */
 
 /* db_audit_append and db_audit_list */
 
@@ -269,17 +205,17 @@ test_audit__appends_wait_for_no_commit_and_share_one(void **state)
 {
 	struct fx *fx = *state;
 	uint64_t c0, w0, c1, w1;
-	struct gate g;
+	struct tgate g;
 	struct rows *r;
 	int i;
 
-	gate_close(&g, fx->f_tf.tf_db);
+	tgate_close(&g, fx->f_tf.tf_db);
 	db_write_stats(fx->f_tf.tf_db, &c0, &w0);
 	/* The writer is held: each append returns anyway. */
 	for (i = 0; i < 20; i++)
 		append(fx, i, "PATCH", "/v1/vms/x", 200);
 	assert_int_equal(db_writer_queued(fx->f_tf.tf_db), 20);
-	gate_open(&g);
+	tgate_open(&g);
 	r = list(fx, 0, 64);
 	assert_int_equal(r->r_n, 20);
 	free(r);
@@ -293,15 +229,15 @@ static void
 test_audit__a_record_that_fails_leaves_its_batch_whole(void **state)
 {
 	struct fx *fx = *state;
-	struct gate g;
+	struct tgate g;
 	struct rows *r;
 
-	gate_close(&g, fx->f_tf.tf_db);
+	tgate_close(&g, fx->f_tf.tf_db);
 	append(fx, 1, "POST", "/v1/a", 201);
 	/* uid -2 breaks the table's CHECK: this one is lost, and logged. */
 	append(fx, -2, "POST", "/v1/b", 201);
 	append(fx, 3, "POST", "/v1/c", 201);
-	gate_open(&g);
+	tgate_open(&g);
 	r = list(fx, 0, 64);
 	assert_int_equal(r->r_n, 2);
 	assert_string_equal(r->r_row[0].ar_path, "/v1/c");
@@ -333,10 +269,10 @@ test_audit__a_writer_far_behind_holds_appends_back(void **state)
 	struct fx *fx = *state;
 	struct flood fl = {fx, 0};
 	pthread_t th;
-	struct gate g;
+	struct tgate g;
 	int i;
 
-	gate_close(&g, fx->f_tf.tf_db);
+	tgate_close(&g, fx->f_tf.tf_db);
 	assert_int_equal(pthread_create(&th, NULL, flood_main, &fl), 0);
 	for (i = 0; i < 10000 && atomic_load(&fl.fl_done) < DB_ASYNC_MAX; i++)
 		sleep_ms(1);
@@ -344,7 +280,7 @@ test_audit__a_writer_far_behind_holds_appends_back(void **state)
 	/* The one past the limit waits for room. */
 	sleep_ms(200);
 	assert_int_equal(atomic_load(&fl.fl_done), DB_ASYNC_MAX);
-	gate_open(&g);
+	tgate_open(&g);
 	pthread_join(th, NULL);
 	assert_int_equal(atomic_load(&fl.fl_done), DB_ASYNC_MAX + 1);
 	assert_int_equal(db_writer_flush_async(fx->f_tf.tf_db), 0);
