@@ -142,20 +142,14 @@ struct api_context {
 /*
  * Answers one request.  Fills *rs (which the caller zeroed) and never
  * fails: errors become problem+json responses.  May block (on the
- * database's group commit, later on the driver) when the matched route
- * says so; see api_route_blocks().
+ * database's group commit, on the driver) when the matched route says
+ * so; see api_route_inline().
  */
 void api_handle(const struct api_context *ctx, const struct api_request *rq,
 		struct api_response *rs);
 
 /* Finds rq's route once: sets rq_route, rq_allowed and rq_routed. */
 void api_route_resolve(struct api_request *rq);
-
-/*
- * Whether rq's route may block; server/ runs those on a worker thread
- * with the connection suspended.  Unknown routes: 0.
- */
-int api_route_blocks(const struct api_request *rq);
 
 /*
  * Whether a request for a route that may block should run on the calling

@@ -255,12 +255,6 @@ route_flags(const struct api_request *rq)
 }
 
 int
-api_route_blocks(const struct api_request *rq)
-{
-	return (route_flags(rq) & R_BLOCKS) != 0;
-}
-
-int
 api_route_inline(const struct api_context *ctx, const struct api_request *rq)
 {
 	unsigned flags = route_flags(rq);
