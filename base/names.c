@@ -34,3 +34,27 @@ name_valid(const char *s)
 {
 	return name_check(s, LIMIT_NAME_LEN, "._-");
 }
+
+int
+name_search(const void *base, size_t n,
+	    const char *(*name_at)(const void *base, size_t i),
+	    const char *name, size_t *at)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name_at(base, mid), name);
+
+		if (c == 0) {
+			*at = mid;
+			return 1;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*at = lo;
+	return 0;
+}

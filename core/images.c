@@ -66,26 +66,16 @@ struct images {
  * Finds name in the sorted entries: 1 with its index in *at, or 0 with
  * the index it would be inserted at.  im_lock held (or start-up).
  */
+static const char *
+images_name_at(const void *ents, size_t i)
+{
+	return ((const struct image_info *)ents)[i].ii_name;
+}
+
 static int
 images_find(struct images *im, const char *name, size_t *at)
 {
-	size_t lo = 0, hi = im->im_n, mid;
-	int c;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = strcmp(im->im_ents[mid].ii_name, name);
-		if (c == 0) {
-			*at = mid;
-			return 1;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*at = lo;
-	return 0;
+	return name_search(im->im_ents, im->im_n, images_name_at, name, at);
 }
 
 /* Inserts info at index at.  -1 ENOMEM.  im_lock held (or start-up). */

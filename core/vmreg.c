@@ -10,6 +10,7 @@
 
 #include "base/limits.h"
 #include "base/log.h"
+#include "base/names.h"
 #include "base/timefmt.h"
 #include "db/db.h"
 
@@ -170,27 +171,20 @@ fail:
 	return NULL;
 }
 
+static const char *
+vmreg_name_at(const void *recs, size_t i)
+{
+	return ((const struct vmrec *const *)recs)[i]->vr_name;
+}
+
 /* Index of name, or of where it would go (*found says which). */
 static size_t
 vmreg_find(const struct vmreg *reg, const char *name, int *found)
 {
-	size_t lo = 0, hi = reg->vg_n;
+	size_t at;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(reg->vg_recs[mid]->vr_name, name);
-
-		if (c == 0) {
-			*found = 1;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = 0;
-	return lo;
+	*found = name_search(reg->vg_recs, reg->vg_n, vmreg_name_at, name, &at);
+	return at;
 }
 
 /* Puts rec in place of its name's record, or inserts it. Write-locked. */
