@@ -122,10 +122,7 @@ api_images_put(const struct api_context *ctx, const struct api_call *call,
 	if (images_unavailable(ctx, rs))
 		return;
 	if (!name_valid(name)) {
-		problem_raise(rs, PROBLEM_VALIDATION, "name",
-			      "name: \"%s\" is not a valid name "
-			      "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",
-			      name);
+		problem_invalid_name(rs, "name", name);
 		return;
 	}
 	if (rq->rq_body_fd < 0 || rq->rq_body_len == 0) {

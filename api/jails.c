@@ -160,10 +160,7 @@ jails_parse(const json_t *body, const char *name, struct jail_info *ji,
 
 	memset(ji, 0, sizeof(*ji));
 	if (!name_valid(name)) {
-		problem_raise(rs, PROBLEM_VALIDATION, "name",
-			      "name: \"%s\" is not a valid name "
-			      "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",
-			      name);
+		problem_invalid_name(rs, "name", name);
 		return -1;
 	}
 	snprintf(ji->ji_name, sizeof(ji->ji_name), "%s", name);

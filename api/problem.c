@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "api/response.h"
+#include "base/limits.h"
 
 /*
  * Replaces what is not valid UTF-8 (or is a control character) with '?',
@@ -227,4 +228,13 @@ problem_errno(struct api_response *rs, int err, const char *fmt, ...)
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	problem_fill(rs, problem_kind_from_errno(err), NULL, detail);
+}
+
+void
+problem_invalid_name(struct api_response *rs, const char *field, const char *s)
+{
+	problem_raise(rs, PROBLEM_VALIDATION, field,
+		      "%s: \"%s\" is not a valid name: a letter or digit, "
+		      "then up to %d letters, digits, '.', '_' or '-'",
+		      field, s, LIMIT_NAME_LEN - 1);
 }

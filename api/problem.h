@@ -77,6 +77,13 @@ void problem_raise(struct api_response *rs, enum problem_kind k,
  */
 enum problem_kind problem_kind_from_errno(int err);
 
+/*
+ * A validation problem for field, whose value s breaks the name rule
+ * (base/names.h); the detail states the rule.
+ */
+void problem_invalid_name(struct api_response *rs, const char *field,
+			  const char *s);
+
 /* problem_raise() with the kind err means and no field. */
 void problem_errno(struct api_response *rs, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

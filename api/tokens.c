@@ -197,11 +197,7 @@ tokens_parse(const struct api_context *ctx, const json_t *body,
 		if (s[0] != '\0') {
 			if (strlen(s) != json_string_length(v) ||
 			    !name_valid(s)) {
-				problem_raise(
-				    rs, PROBLEM_VALIDATION, "jail",
-				    "jail: \"%s\" is not a valid name "
-				    "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",
-				    s);
+				problem_invalid_name(rs, "jail", s);
 				return -1;
 			}
 			if (ctx->ac_jails == NULL ||

@@ -402,10 +402,7 @@ api_vms_put(const struct api_context *ctx, const struct api_call *call,
 	json_t *spec;
 
 	if (!name_valid(name)) {
-		problem_raise(rs, PROBLEM_VALIDATION, "name",
-			      "name: \"%s\" is not a valid name "
-			      "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",
-			      name);
+		problem_invalid_name(rs, "name", name);
 		return;
 	}
 	if (inm != NULL && strcmp(inm, "*") != 0) {

@@ -195,6 +195,24 @@ test_problem__long_detail_is_cut_but_valid(void **state)
 }
 
 static void
+test_problem__an_invalid_name_states_the_rule(void **state)
+{
+	struct api_response rs;
+	json_t *doc;
+
+	memset(&rs, 0, sizeof(rs));
+	problem_invalid_name(&rs, "jail", "-x");
+	doc = check_problem(&rs, PROBLEM_VALIDATION);
+	assert_string_equal(member_string(doc, "field"), "jail");
+	assert_string_equal(member_string(doc, "detail"),
+			    "jail: \"-x\" is not a valid name: a letter or "
+			    "digit, then up to 63 letters, digits, '.', '_' or "
+			    "'-'");
+	json_decref(doc);
+	api_response_clear(&rs);
+}
+
+static void
 test_problem__errno_raises_the_kind_it_means(void **state)
 {
 	static const struct {
@@ -334,6 +352,7 @@ main(void)
 	    cmocka_unit_test(
 		test_problem__invalid_utf8_and_controls_become_question_marks),
 	    cmocka_unit_test(test_problem__long_detail_is_cut_but_valid),
+	    cmocka_unit_test(test_problem__an_invalid_name_states_the_rule),
 	    cmocka_unit_test(test_problem__errno_raises_the_kind_it_means),
 	    cmocka_unit_test(
 		test_problem__openapi_lists_every_kind_and_no_other),
