@@ -83,6 +83,18 @@ vmrt_unref(struct vmrun *vr, struct vmrt *vt)
 	free(vt);
 }
 
+/* VM name's runtime in the table, or NULL.  vr_lock held. */
+static struct vmrt *
+vmrt_find_locked(struct vmrun *vr, const char *name)
+{
+	struct vmrt *vt;
+
+	for (vt = vr->vr_list; vt != NULL; vt = vt->vt_next)
+		if (strcmp(vt->vt_name, name) == 0)
+			break;
+	return vt;
+}
+
 /* VM name's runtime, created when missing, with a reference. */
 static struct vmrt *
 vmrt_get(struct vmrun *vr, const char *name)
@@ -90,9 +102,7 @@ vmrt_get(struct vmrun *vr, const char *name)
 	struct vmrt *vt;
 
 	pthread_mutex_lock(&vr->vr_lock);
-	for (vt = vr->vr_list; vt != NULL; vt = vt->vt_next)
-		if (strcmp(vt->vt_name, name) == 0)
-			break;
+	vt = vmrt_find_locked(vr, name);
 	if (vt == NULL && (vt = calloc(1, sizeof(*vt))) != NULL) {
 		snprintf(vt->vt_name, sizeof(vt->vt_name), "%s", name);
 		vt->vt_vr = vr;
@@ -774,9 +784,8 @@ vmrun_current_run(struct vmrun *vr, const char *name)
 	uint64_t run = 0;
 
 	pthread_mutex_lock(&vr->vr_lock);
-	for (vt = vr->vr_list; vt != NULL; vt = vt->vt_next)
-		if (strcmp(vt->vt_name, name) == 0 && vt->vt_runner != NULL)
-			run = vt->vt_run;
+	if ((vt = vmrt_find_locked(vr, name)) != NULL && vt->vt_runner != NULL)
+		run = vt->vt_run;
 	pthread_mutex_unlock(&vr->vr_lock);
 	return run;
 }
@@ -892,11 +901,8 @@ vmrun_is_running(struct vmrun *vr, const char *name)
 	int running = 0;
 
 	pthread_mutex_lock(&vr->vr_lock);
-	for (vt = vr->vr_list; vt != NULL; vt = vt->vt_next)
-		if (strcmp(vt->vt_name, name) == 0)
-			break;
 	/* vt_runner is read without vt_lock: a hint for the console. */
-	if (vt != NULL)
+	if ((vt = vmrt_find_locked(vr, name)) != NULL)
 		running = vt->vt_runner != NULL;
 	pthread_mutex_unlock(&vr->vr_lock);
 	return running;
