@@ -581,7 +581,7 @@ http_stop(struct http_server *srv, unsigned timeout_s)
 	/* New connections are closed (http_accept); open ones finish. */
 	atomic_store(&srv->hs_stopping, 1);
 	/* The jails' sockets are ours: they go now, and no new ones come. */
-	http_jails_detach(srv->hs_jails);
+	http_jails_stopping(srv->hs_jails, HTTP_JAILS_DETACH);
 	stream_end(srv, NULL);
 	deadline = timefmt_mono_us() + (uint64_t)timeout_s * 1000000;
 	while (atomic_load(&srv->hs_inflight) > 0 &&
@@ -594,12 +594,12 @@ http_stop(struct http_server *srv, unsigned timeout_s)
 		log_warnx("%d requests still in flight after %us; closing "
 			  "their connections",
 			  atomic_load(&srv->hs_inflight), timeout_s);
-	http_jails_reap_off(srv->hs_jails);
+	http_jails_stopping(srv->hs_jails, HTTP_JAILS_NO_REAPING);
 	/* Requests on workers finish (their writes are short) first. */
 	workers_destroy(srv->hs_workers);
 	for (i = 0; i < srv->hs_n; i++)
 		MHD_stop_daemon(srv->hs_listeners[i].hl_mhd);
-	http_jails_reap_all(srv->hs_jails);
+	http_jails_stopping(srv->hs_jails, HTTP_JAILS_REAP_ALL);
 	stream_stop(srv);
 	free(srv->hs_listeners);
 	free(srv);

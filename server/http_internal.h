@@ -104,18 +104,24 @@ void peer_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 int peer_principal(struct MHD_Connection *conn, struct principal *pr);
 
 /*
- * http_jails.c, for http_start and http_stop (NULL hj: nothing to do).
- * attach: hj serves srv from now on; listeners bound before it start.
- * detach: the daemon stops: every jail socket goes and no new one comes.
- * reap_off: the workers are going, queue no more reaping on them.
- * reap_all: stops and frees every retired listener, busy or not (once
- * the workers and the daemon's own listeners have stopped).
- * reap_later: the last request of a retired listener completed.
+ * http_jails.c, for http_start: hj (NULL: none) serves srv from now on;
+ * listeners bound before it start now.
  */
 void http_jails_attach(struct http_jails *hj, struct http_server *srv);
-void http_jails_detach(struct http_jails *hj);
-void http_jails_reap_off(struct http_jails *hj);
-void http_jails_reap_all(struct http_jails *hj);
+
+/* http_jails.c: the last request of a retired listener completed. */
 void http_jails_reap_later(struct http_jails *hj);
+
+/* http_stop's steps for the jails' listeners, in this order. */
+enum http_jails_step {
+	HTTP_JAILS_DETACH,     /* every jail socket goes, no new one comes */
+	HTTP_JAILS_NO_REAPING, /* the workers go: queue no reaping on them */
+	HTTP_JAILS_REAP_ALL,   /* once the workers and the daemon's own
+				  listeners stopped: stop and free every
+				  retired listener, busy or not */
+};
+
+/* http_jails.c: takes step of http_stop (NULL hj: nothing to do). */
+void http_jails_stopping(struct http_jails *hj, enum http_jails_step step);
 
 #endif

@@ -161,38 +161,27 @@ http_jails_attach(struct http_jails *hj, struct http_server *srv)
 	http_jails_unlock_reap(hj, 0);
 }
 
-/* The daemon stops: the jails' sockets are its, they go now. */
+/* One of http_stop's steps; see http_internal.h. */
 void
-http_jails_detach(struct http_jails *hj)
+http_jails_stopping(struct http_jails *hj, enum http_jails_step step)
 {
 	if (hj == NULL)
 		return;
 	pthread_mutex_lock(&hj->hj_lock);
-	hj->hj_srv = NULL;
-	while (hj->hj_active != NULL)
-		http_jails_retire_locked(hj, hj->hj_active);
+	switch (step) {
+	case HTTP_JAILS_DETACH:
+		hj->hj_srv = NULL;
+		while (hj->hj_active != NULL)
+			http_jails_retire_locked(hj, hj->hj_active);
+		break;
+	case HTTP_JAILS_NO_REAPING:
+		hj->hj_reap_off = 1;
+		break;
+	case HTTP_JAILS_REAP_ALL:
+		http_jails_unlock_reap(hj, 1);
+		return;
+	}
 	pthread_mutex_unlock(&hj->hj_lock);
-}
-
-/* The workers are going: no reaping is queued on them any more. */
-void
-http_jails_reap_off(struct http_jails *hj)
-{
-	if (hj == NULL)
-		return;
-	pthread_mutex_lock(&hj->hj_lock);
-	hj->hj_reap_off = 1;
-	pthread_mutex_unlock(&hj->hj_lock);
-}
-
-/* Stops every retired listener, in flight or not (http_stop's last). */
-void
-http_jails_reap_all(struct http_jails *hj)
-{
-	if (hj == NULL)
-		return;
-	pthread_mutex_lock(&hj->hj_lock);
-	http_jails_unlock_reap(hj, 1);
 }
 
 int
