@@ -352,6 +352,7 @@ vcpus_intr_parse(const json_t *body, struct vcpus_cpu_op *co,
 	const json_t *type = json_object_get(body, "type");
 	const json_t *vector = json_object_get(body, "vector");
 	const char *t = json_string_value(type);
+	json_int_t n;
 
 	if (vcpus_op_body(body, known, rs) != 0)
 		return -1;
@@ -374,15 +375,14 @@ vcpus_intr_parse(const json_t *body, struct vcpus_cpu_op *co,
 		co->co_vector = 2;
 		return 0;
 	}
-	if (!json_is_integer(vector) || json_integer_value(vector) < 0 ||
-	    json_integer_value(vector) > VCPUS_MAX_VECTOR) {
+	if (!vcpus_op_integer(vector, 0, VCPUS_MAX_VECTOR, &n)) {
 		problem_raise(rs, PROBLEM_VALIDATION, "vector",
 			      "vector: an irq needs a vector, an integer from "
 			      "0 to %d",
 			      VCPUS_MAX_VECTOR);
 		return -1;
 	}
-	co->co_vector = (unsigned)json_integer_value(vector);
+	co->co_vector = (unsigned)n;
 	return 0;
 }
 

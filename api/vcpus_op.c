@@ -112,6 +112,17 @@ vcpus_op_body(const json_t *body, const char *const *known,
 }
 
 int
+vcpus_op_integer(const json_t *v, json_int_t min, json_int_t max,
+		 json_int_t *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > max)
+		return 0;
+	*out = json_integer_value(v);
+	return 1;
+}
+
+int
 vcpus_op_fail(struct vcpus_op *op, enum problem_kind kind, int err,
 	      const char *field, const char *fmt, ...)
 {

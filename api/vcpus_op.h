@@ -67,6 +67,10 @@ int vcpus_op_begin(struct vcpus_op *op, const struct api_context *ctx,
 int vcpus_op_body(const json_t *body, const char *const *known,
 		  struct api_response *rs);
 
+/* Whether v is an integer from min to max; then its value into *out. */
+int vcpus_op_integer(const json_t *v, json_int_t min, json_int_t max,
+		     json_int_t *out);
+
 /*
  * Fails op, from inside the operation, with a kind of problem, the
  * member of the request it is about (NULL: none) and a sentence.  Sets

@@ -104,6 +104,7 @@ vcpus_params_parse(const json_t *body, struct vcpus_params_op *po,
 	const json_t *gpa = json_object_get(body, "pvclock_system_gpa");
 	const json_t *version = json_object_get(body, "pvclock_version");
 	char why[256];
+	json_int_t n;
 	uint64_t g;
 
 	if (vcpus_op_body(body, known, rs) != 0)
@@ -133,9 +134,7 @@ vcpus_params_parse(const json_t *body, struct vcpus_params_op *po,
 		po->po_set_gpa = 1;
 	}
 	if (version != NULL) {
-		if (!json_is_integer(version) ||
-		    json_integer_value(version) < 0 ||
-		    json_integer_value(version) > (json_int_t)UINT32_MAX) {
+		if (!vcpus_op_integer(version, 0, UINT32_MAX, &n)) {
 			problem_raise(
 			    rs, PROBLEM_VALIDATION, "pvclock_version",
 			    "pvclock_version: must be an integer from 0 "
@@ -143,8 +142,7 @@ vcpus_params_parse(const json_t *body, struct vcpus_params_op *po,
 			    UINT32_MAX);
 			return -1;
 		}
-		po->po_params.pp_pvclock_version =
-		    (uint32_t)json_integer_value(version);
+		po->po_params.pp_pvclock_version = (uint32_t)n;
 		po->po_set_version = 1;
 	}
 	return 0;

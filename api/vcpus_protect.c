@@ -47,6 +47,7 @@ vcpus_protect_parse(const json_t *body, struct vcpus_protect_op *pp,
 	const json_t *size = json_object_get(body, "size");
 	const char *prot = json_string_value(json_object_get(body, "prot"));
 	char why[256];
+	json_int_t n;
 	size_t i;
 
 	if (vcpus_op_body(body, known, rs) != 0)
@@ -66,15 +67,15 @@ vcpus_protect_parse(const json_t *body, struct vcpus_protect_op *pp,
 			      pp->pp_gpa, VCPUS_PAGE);
 		return -1;
 	}
-	if (!json_is_integer(size) || json_integer_value(size) <= 0 ||
-	    (uint64_t)json_integer_value(size) % VCPUS_PAGE != 0) {
+	if (!vcpus_op_integer(size, 1, INT64_MAX, &n) ||
+	    (uint64_t)n % VCPUS_PAGE != 0) {
 		problem_raise(rs, PROBLEM_VALIDATION, "size",
 			      "size: must be a positive multiple of the "
 			      "%llu-byte page, in bytes",
 			      VCPUS_PAGE);
 		return -1;
 	}
-	pp->pp_size = (uint64_t)json_integer_value(size);
+	pp->pp_size = (uint64_t)n;
 	for (i = 0; prot != NULL && i < VCPUS_PROTECT_NWORDS; i++)
 		if (strcmp(prot, vcpus_protect_words[i].pw_word) == 0)
 			break;
