@@ -89,7 +89,7 @@ void api_images_put(const struct api_context *, const struct api_call *,
 void api_images_delete(const struct api_context *, const struct api_call *,
 		       struct api_response *);
 
-/* api/vcpus.c */
+/* api/vcpus.c, api/vcpus_params.c, api/vcpus_protect.c */
 void api_vcpus_list(const struct api_context *, const struct api_call *,
 		    struct api_response *);
 void api_vcpus_get(const struct api_context *, const struct api_call *,

@@ -22,33 +22,11 @@
 /* The column order db_image_row_read expects. */
 #define DB_IMAGE_COLUMNS "name, size, sha256, created_ms"
 
-/* The arguments of one images write, in the caller's frame. */
+/* The arguments of a put, in the caller's frame. */
 struct db_image_args {
-	struct db_image_row *ia_row; /* put */
-	const char *ia_name;         /* delete */
-	int ia_created;              /* put: no row existed */
+	struct db_image_row *ia_row;
+	int ia_created; /* no row existed */
 };
-
-/* Whether a row named name exists: 1, 0, or -1 with errno. */
-static int
-db_image_exists(struct db *db, const char *name)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (db_prepare(&db->db_wconn, "SELECT 1 FROM images WHERE name = ?1",
-		       &st) == -1)
-		return -1;
-	if ((rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC)) ==
-	    SQLITE_OK)
-		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return db_fail(db->db_wconn.dc_sql, rc, "probe image");
-}
 
 static int
 db_image_put_run(struct db *db, struct db_job *job)
@@ -59,7 +37,8 @@ db_image_put_run(struct db *db, struct db_job *job)
 	int rc, exists;
 
 	/* Same transaction as the write, so the answer cannot go stale. */
-	if ((exists = db_image_exists(db, in->ir_name)) == -1)
+	if ((exists = db_probe_key(db, "SELECT 1 FROM images WHERE name = ?1",
+				   in->ir_name, NULL, "probe image")) == -1)
 		return -1;
 	if (db_prepare(&db->db_wconn,
 		       "INSERT INTO images (" DB_IMAGE_COLUMNS
@@ -94,7 +73,6 @@ int
 db_image_put(struct db *db, struct db_image_row *row, int *created)
 {
 	struct db_image_args a = {.ia_row = row};
-	struct db_job job;
 	int64_t saved_ms = row->ir_created_ms;
 
 	if (!db_is_cstr(row->ir_name, sizeof(row->ir_name)) ||
@@ -106,10 +84,7 @@ db_image_put(struct db *db, struct db_image_row *row, int *created)
 	}
 	if (row->ir_created_ms == 0)
 		row->ir_created_ms = timefmt_now_ms();
-	memset(&job, 0, sizeof(job));
-	job.j_run = db_image_put_run;
-	job.j_arg = &a;
-	if (db_writer_submit(db, &job) == -1) {
+	if (db_writer_run(db, db_image_put_run, &a) == -1) {
 		row->ir_created_ms = saved_ms;
 		return -1;
 	}
@@ -121,27 +96,8 @@ db_image_put(struct db *db, struct db_image_row *row, int *created)
 static int
 db_image_delete_run(struct db *db, struct db_job *job)
 {
-	const struct db_image_args *a = job->j_arg;
-	sqlite3_stmt *st;
-	int rc;
-
-	if (db_prepare(&db->db_wconn, "DELETE FROM images WHERE name = ?1",
-		       &st) == -1)
-		return -1;
-	if ((rc = sqlite3_bind_text(st, 1, a->ia_name, -1, SQLITE_STATIC)) !=
-	    SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_fail(db->db_wconn.dc_sql, rc, "bind image delete");
-	}
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(db->db_wconn.dc_sql, rc, "delete image");
-	if (sqlite3_changes(db->db_wconn.dc_sql) == 0) {
-		errno = ENOENT;
-		return -1;
-	}
-	return 0;
+	return db_exec_key(db, "DELETE FROM images WHERE name = ?1", job->j_arg,
+			   "delete image");
 }
 
 /*
@@ -150,19 +106,14 @@ db_image_delete_run(struct db *db, struct db_job *job)
 int
 db_image_delete(struct db *db, const char *name)
 {
-	struct db_image_args a = {.ia_name = name};
-	struct db_job job;
-
 	if (name == NULL || name[0] == '\0' ||
 	    strnlen(name, sizeof(((struct db_image_row *)0)->ir_name)) >=
 		sizeof(((struct db_image_row *)0)->ir_name)) {
 		errno = EINVAL;
 		return -1;
 	}
-	memset(&job, 0, sizeof(job));
-	job.j_run = db_image_delete_run;
-	job.j_arg = &a;
-	return db_writer_submit(db, &job);
+	/* the run only reads it */
+	return db_writer_run(db, db_image_delete_run, (void *)name);
 }
 
 static int
@@ -196,13 +147,16 @@ struct db_image_each {
 static int
 db_image_each(void *arg, sqlite3_stmt *st)
 {
-	struct db_image_each *e = arg;
+	const struct db_image_each *e = arg;
 	struct db_image_row row;
 
-	if (db_image_row_read(st, &row) == -1)
-		return -1;
-	return e->ie_cb(e->ie_arg, &row);
+	return db_image_row_read(st, &row) == -1 ? -1
+						 : e->ie_cb(e->ie_arg, &row);
 }
+
+static const struct db_query db_image_all = {
+    DB_STMT_NONE, "SELECT " DB_IMAGE_COLUMNS " FROM images ORDER BY name", NULL,
+    db_image_each, "load images"};
 
 /*
  * Calls cb for every image row in name order; see db.h.  Takes db_rlock.
@@ -214,7 +168,5 @@ db_image_load_all(struct db *db,
 {
 	struct db_image_each e = {cb, arg};
 
-	return db_read_each(
-	    db, "SELECT " DB_IMAGE_COLUMNS " FROM images ORDER BY name",
-	    db_image_each, &e, "load images");
+	return db_read_each(db, &db_image_all, &e);
 }

@@ -30,11 +30,17 @@
 	"name, jail, owner_uid, owner_gid, spec, state, status, generation, "  \
 	"revision, created_ms, updated_ms"
 
-/* The arguments of one vms write, in the caller's frame. */
+/*
+ * One vms write, in the caller's frame: the writer job's j_arg, with the
+ * stored row its run leaves for the commit hook.
+ */
 struct db_vm_args {
 	const struct db_vm_row *va_in; /* insert, update_spec, update_state */
 	const char *va_name;           /* delete */
 	uint64_t va_expect;            /* 0: any revision */
+	struct db_vm_row *va_out;      /* the row as stored */
+	db_commit_hook va_hook;        /* NULL: none */
+	void *va_hook_arg;
 };
 
 /*
@@ -308,7 +314,7 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 		return -1;
 	}
 	return db_vm_took_revision(
-	    db, revision, db_vm_row_inserted(in, revision, now, job->j_row));
+	    db, revision, db_vm_row_inserted(in, revision, now, a->va_out));
 }
 
 static int
@@ -348,7 +354,7 @@ db_vm_update_spec_run(struct db *db, struct db_job *job)
 	}
 	return db_vm_took_revision(
 	    db, revision,
-	    db_vm_step_returning(db, st, job->j_row, "update vm spec"));
+	    db_vm_step_returning(db, st, a->va_out, "update vm spec"));
 }
 
 static int
@@ -385,7 +391,7 @@ db_vm_update_state_run(struct db *db, struct db_job *job)
 	}
 	return db_vm_took_revision(
 	    db, revision,
-	    db_vm_step_returning(db, st, job->j_row, "update vm state"));
+	    db_vm_step_returning(db, st, a->va_out, "update vm state"));
 }
 
 static int
@@ -420,7 +426,7 @@ db_vm_delete_run(struct db *db, struct db_job *job)
 		db_stmt_done(st);
 		return -1;
 	}
-	return db_vm_step_returning(db, st, job->j_row, "delete vm");
+	return db_vm_step_returning(db, st, a->va_out, "delete vm");
 }
 
 /*
@@ -463,10 +469,22 @@ db_vm_row_adopt(struct db_vm_row *row, struct db_vm_row *out, int keep_spec,
 	memset(out, 0, sizeof(*out));
 }
 
-/* Submits a vms write whose hook gets the stored row, kept in *out. */
+/* The write committed: the caller's hook gets the stored row. */
+static void
+db_vm_committed(struct db_job *job)
+{
+	const struct db_vm_args *a = job->j_arg;
+
+	a->va_hook(a->va_hook_arg, a->va_out);
+}
+
+/*
+ * Submits the vms write a with run; its hook (a->va_hook) gets the
+ * stored row, kept in *out.
+ */
 static int
 db_vm_submit(struct db *db, db_job_fn run, struct db_vm_args *a,
-	     struct db_vm_row *out, db_commit_hook hook, void *arg)
+	     struct db_vm_row *out)
 {
 	struct db_job job;
 	int saved;
@@ -475,9 +493,8 @@ db_vm_submit(struct db *db, db_job_fn run, struct db_vm_args *a,
 	memset(out, 0, sizeof(*out));
 	job.j_run = run;
 	job.j_arg = a;
-	job.j_row = out;
-	job.j_hook = hook;
-	job.j_hook_arg = arg;
+	job.j_committed = a->va_hook != NULL ? db_vm_committed : NULL;
+	a->va_out = out;
 	if (db_writer_submit(db, &job) == -1) {
 		/* the write may have run and then lost its COMMIT */
 		saved = errno;
@@ -485,6 +502,29 @@ db_vm_submit(struct db *db, db_job_fn run, struct db_vm_args *a,
 		errno = saved;
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Validates row (need_spec: it must have a spec), submits the write a
+ * with run, and moves the stored row into *row, which keeps its own spec
+ * and status where keep_spec and keep_status say so (db_vm_row_adopt).
+ * *row is unchanged on failure.
+ */
+static int
+db_vm_write(struct db *db, db_job_fn run, struct db_vm_args *a,
+	    struct db_vm_row *row, int need_spec, int keep_spec,
+	    int keep_status)
+{
+	struct db_vm_row out;
+
+	if (!db_vm_row_valid(row, need_spec)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (db_vm_submit(db, run, a, &out) == -1)
+		return -1;
+	db_vm_row_adopt(row, &out, keep_spec, keep_status);
 	return 0;
 }
 
@@ -500,17 +540,11 @@ int
 db_vm_insert(struct db *db, struct db_vm_row *row, db_commit_hook hook,
 	     void *arg)
 {
-	struct db_vm_args a = {.va_in = row};
-	struct db_vm_row out;
+	struct db_vm_args a = {
+	    .va_in = row, .va_hook = hook, .va_hook_arg = arg};
 
-	if (!db_vm_row_valid(row, 1)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (db_vm_submit(db, db_vm_insert_run, &a, &out, hook, arg) == -1)
-		return -1;
-	db_vm_row_adopt(row, &out, 1, row->vr_status != NULL);
-	return 0;
+	return db_vm_write(db, db_vm_insert_run, &a, row, 1, 1,
+			   row->vr_status != NULL);
 }
 
 /*
@@ -522,17 +556,12 @@ int
 db_vm_update_spec(struct db *db, struct db_vm_row *row,
 		  uint64_t expect_revision, db_commit_hook hook, void *arg)
 {
-	struct db_vm_args a = {.va_in = row, .va_expect = expect_revision};
-	struct db_vm_row out;
+	struct db_vm_args a = {.va_in = row,
+			       .va_expect = expect_revision,
+			       .va_hook = hook,
+			       .va_hook_arg = arg};
 
-	if (!db_vm_row_valid(row, 1)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (db_vm_submit(db, db_vm_update_spec_run, &a, &out, hook, arg) == -1)
-		return -1;
-	db_vm_row_adopt(row, &out, 1, 0);
-	return 0;
+	return db_vm_write(db, db_vm_update_spec_run, &a, row, 1, 1, 0);
 }
 
 /*
@@ -545,17 +574,11 @@ int
 db_vm_update_state(struct db *db, struct db_vm_row *row, db_commit_hook hook,
 		   void *arg)
 {
-	struct db_vm_args a = {.va_in = row};
-	struct db_vm_row out;
+	struct db_vm_args a = {
+	    .va_in = row, .va_hook = hook, .va_hook_arg = arg};
 
-	if (!db_vm_row_valid(row, 0)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (db_vm_submit(db, db_vm_update_state_run, &a, &out, hook, arg) == -1)
-		return -1;
-	db_vm_row_adopt(row, &out, 0, row->vr_status != NULL);
-	return 0;
+	return db_vm_write(db, db_vm_update_state_run, &a, row, 0, 0,
+			   row->vr_status != NULL);
 }
 
 /*
@@ -566,7 +589,10 @@ int
 db_vm_delete(struct db *db, const char *name, uint64_t expect_revision,
 	     db_commit_hook hook, void *arg)
 {
-	struct db_vm_args a = {.va_name = name, .va_expect = expect_revision};
+	struct db_vm_args a = {.va_name = name,
+			       .va_expect = expect_revision,
+			       .va_hook = hook,
+			       .va_hook_arg = arg};
 	struct db_vm_row out;
 
 	if (name == NULL || name[0] == '\0' ||
@@ -574,11 +600,31 @@ db_vm_delete(struct db *db, const char *name, uint64_t expect_revision,
 		errno = EINVAL;
 		return -1;
 	}
-	if (db_vm_submit(db, db_vm_delete_run, &a, &out, hook, arg) == -1)
+	if (db_vm_submit(db, db_vm_delete_run, &a, &out) == -1)
 		return -1;
 	db_vm_row_clear(&out);
 	return 0;
 }
+
+/* db_read_each()'s step of db_vm_load_all: one lent row to the caller. */
+struct db_vm_each {
+	int (*ve_cb)(void *arg, const struct db_vm_row *row);
+	void *ve_arg;
+};
+
+static int
+db_vm_each(void *arg, sqlite3_stmt *st)
+{
+	const struct db_vm_each *e = arg;
+	struct db_vm_row row;
+
+	return db_vm_row_read(st, &row, 0) == -1 ? -1
+						 : e->ve_cb(e->ve_arg, &row);
+}
+
+static const struct db_query db_vm_all = {
+    DB_STMT_VM_LOAD_ALL, "SELECT " DB_VM_COLUMNS " FROM vms ORDER BY name",
+    NULL, db_vm_each, "load vms"};
 
 /*
  * Calls cb for every row in name order, on the caller's thread, from one
@@ -592,34 +638,7 @@ int
 db_vm_load_all(struct db *db, int (*cb)(void *arg, const struct db_vm_row *row),
 	       void *arg)
 {
-	struct db_vm_row row;
-	sqlite3_stmt *st;
-	int rc, saved, ret = 0;
+	struct db_vm_each e = {cb, arg};
 
-	pthread_mutex_lock(&db->db_rlock);
-	st = db_stmt(&db->db_rconn, DB_STMT_VM_LOAD_ALL,
-		     "SELECT " DB_VM_COLUMNS " FROM vms ORDER BY name");
-	if (st == NULL) {
-		pthread_mutex_unlock(&db->db_rlock);
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (db_vm_row_read(st, &row, 0) == -1)
-			goto fail;
-		if ((ret = cb(arg, &row)) != 0)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(db->db_rconn.dc_sql, rc, "load vms");
-		goto fail;
-	}
-	db_stmt_done(st);
-	pthread_mutex_unlock(&db->db_rlock);
-	return ret;
-fail:
-	saved = errno;
-	db_stmt_done(st);
-	pthread_mutex_unlock(&db->db_rlock);
-	errno = saved;
-	return -1;
+	return db_read_each(db, &db_vm_all, &e);
 }

@@ -32,6 +32,7 @@
 #include "core/jails.h"
 #include "server/config.h"
 #include "server/http.h"
+#include "server/http_jails.h"
 #include "server/listen.h"
 #include "vmm-driver/detect.h"
 #include "vmm-driver/kick.h"
