@@ -46,24 +46,20 @@ vcpus_op_begin(struct vcpus_op *op, const struct api_context *ctx,
 {
 	const char *name = call->ca_params[0];
 	char echo[REGS_JSON_ECHO_MAX + 4];
-	uint64_t rev;
-	json_t *spec;
-	unsigned n;
+	struct vm_spec spec;
 
 	memset(op, 0, sizeof(*op));
 	op->op_ctx = ctx;
 	op->op_name = name;
 	if (!name_valid(name) ||
-	    vmreg_get_spec(ctx->ac_vmreg, name, &spec, &rev) != 0) {
+	    vmreg_get_vm_spec(ctx->ac_vmreg, name, &spec) != 0) {
 		regs_json_echo(name, strlen(name), echo, sizeof(echo));
 		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "no VM named %s",
 			      echo);
 		return -1;
 	}
-	n = (unsigned)json_integer_value(json_object_get(spec, "vcpus"));
-	json_decref(spec);
 	if (nvcpus != NULL)
-		*nvcpus = n;
+		*nvcpus = spec.vs_vcpus;
 	if (id_str == NULL)
 		return 0;
 	if (vcpus_op_parse_id(id_str, &op->op_id) != 0) {
@@ -74,10 +70,11 @@ vcpus_op_begin(struct vcpus_op *op, const struct api_context *ctx,
 			      name, echo);
 		return -1;
 	}
-	if (op->op_id >= n && !vmrun_is_running(ctx->ac_vmrun, name)) {
+	if (op->op_id >= spec.vs_vcpus &&
+	    !vmrun_is_running(ctx->ac_vmrun, name)) {
 		problem_raise(rs, PROBLEM_NOT_FOUND, NULL,
 			      "VM %s has no vCPU %u; its vCPUs are 0 to %u",
-			      name, op->op_id, n - 1);
+			      name, op->op_id, spec.vs_vcpus - 1);
 		return -1;
 	}
 	return 0;
