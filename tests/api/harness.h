@@ -338,6 +338,15 @@ void harness_assert_json_int(const struct harness_response *r,
 			     const char *dotted, long long value,
 			     const char *file, int line);
 
+/*
+ * The check assert_problem() makes, without failing: NULL when r is the
+ * problem it describes, else a sentence saying what differs (buf, or a
+ * constant string).  For a case that gathers several mismatches.
+ */
+const char *harness_problem_mismatch(const struct harness_response *r,
+				     long status, const char *field, char *buf,
+				     size_t len);
+
 /* Status is exactly s; on mismatch prints the request and the body. */
 #define assert_status(r, s) harness_assert_status(r, s, __FILE__, __LINE__)
 /*
