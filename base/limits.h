@@ -38,4 +38,14 @@
 /* VMs defined on one daemon. */
 #define LIMIT_VMS 100000
 
+/*
+ * Guestinfo keys (issue #12): a key is the part after "guestinfo." and
+ * follows the name rule with up to 128 bytes; a value is at most pvbus's
+ * PVBUS_KVOP_MAXSIZE (64 KiB) of bytes that are not NUL; a VM holds at
+ * most 256 keys.
+ */
+#define LIMIT_GUESTINFO_KEY_LEN 128
+#define LIMIT_GUESTINFO_VALUE (64 * 1024)
+#define LIMIT_GUESTINFO_KEYS 256
+
 #endif
