@@ -166,6 +166,9 @@ int api_route_inline(const struct api_context *ctx,
  * Unknown routes: 0.
  */
 int api_route_uploads(const struct api_request *rq);
+
+/* The longest body rq's route takes in memory (not an upload). */
+size_t api_route_body_max(const struct api_request *rq);
 int api_route_public(const struct api_request *rq);
 
 /* Frees what a response owns; safe on a zeroed response. */

@@ -32,6 +32,16 @@ void api_host_health(const struct api_context *, const struct api_call *,
 void api_host_openapi(const struct api_context *, const struct api_call *,
 		      struct api_response *);
 
+/* api/guestinfo.c */
+void api_guestinfo_list(const struct api_context *, const struct api_call *,
+			struct api_response *);
+void api_guestinfo_get(const struct api_context *, const struct api_call *,
+		       struct api_response *);
+void api_guestinfo_put(const struct api_context *, const struct api_call *,
+		       struct api_response *);
+void api_guestinfo_delete(const struct api_context *, const struct api_call *,
+			  struct api_response *);
+
 /* api/problems.c */
 void api_problems_list(const struct api_context *, const struct api_call *,
 		       struct api_response *);

@@ -72,7 +72,8 @@ api_host_root(const struct api_context *ctx, const struct api_call *call,
 			sizeof(started));
 	doc = json_pack(
 	    "{s:s, s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:{s:i, s:i, s:i, s:i, "
-	    "s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I}, s:o, s:s, s:i}",
+	    "s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:i, s:i, s:i, "
+	    "s:i}, s:o, s:s, s:i}",
 	    "name", "vmmapid", "version", VMMAPID_VERSION, "api", "v1",
 	    "driver", "name", ctx->ac_driver, "reason", ctx->ac_driver_reason,
 	    "lacks", host_lacks(ctx), "spare_vms", host_spares(ctx), "limits",
@@ -84,7 +85,10 @@ api_host_root(const struct api_context *ctx, const struct api_call *call,
 	    LIMIT_PAGE_MAX, "vms", LIMIT_VMS, "vcpus",
 	    (json_int_t)ctx->ac_max_vcpus, "memory_mib",
 	    (json_int_t)ctx->ac_max_memory_mib, "upload_bytes",
-	    (json_int_t)ctx->ac_upload_max, "principal",
+	    (json_int_t)ctx->ac_upload_max, "guestinfo_key_len",
+	    LIMIT_GUESTINFO_KEY_LEN, "guestinfo_value_bytes",
+	    LIMIT_GUESTINFO_VALUE, "guestinfo_keys", LIMIT_GUESTINFO_KEYS,
+	    "guestinfo_body_bytes", LIMIT_BODY_BIG_BYTES, "principal",
 	    host_principal(&call->ca_rq->rq_principal), "started_at", started,
 	    "schema_version", db_schema_version());
 	api_response_json(rs, 200, doc);

@@ -31,6 +31,7 @@ enum {
 	R_BODY_RAW = 1 << 5,   /* any body, as bytes (no JSON) */
 	R_DBWRITE = 1 << 6,    /* blocks only on a database commit */
 	R_VM = 1 << 7,         /* {name} is a VM: the policy checks it */
+	R_BODY_BIG = 1 << 8,   /* a JSON body up to LIMIT_BODY_BIG_BYTES */
 };
 
 struct route {
@@ -106,6 +107,17 @@ static const struct route routes[] = {
      R_BLOCKS | R_BODY_JSON | R_VM, POL_VM_WRITE, NULL},
     {"/v1/vms/{name}/memory/protect", API_POST, api_vcpus_protect,
      R_BLOCKS | R_BODY_JSON | R_VM, POL_VM_WRITE, NULL},
+    /* Guestinfo keys: a key is its VM's.  A PUT carries a value of up to
+     * 64 KiB, which JSON may spell in six times as many bytes. */
+    {"/v1/vms/{name}/guestinfo", API_GET, api_guestinfo_list, R_VM, POL_VM_READ,
+     NULL},
+    {"/v1/vms/{name}/guestinfo/{key}", API_GET, api_guestinfo_get, R_VM,
+     POL_VM_READ, NULL},
+    {"/v1/vms/{name}/guestinfo/{key}", API_PUT, api_guestinfo_put,
+     R_BLOCKS | R_DBWRITE | R_BODY_JSON | R_BODY_BIG | R_VM, POL_VM_WRITE,
+     NULL},
+    {"/v1/vms/{name}/guestinfo/{key}", API_DELETE, api_guestinfo_delete,
+     R_BLOCKS | R_DBWRITE | R_VM, POL_VM_WRITE, NULL},
     /* Tokens, jails and the audit log: host root's (POL_ADMIN). */
     {"/v1/tokens", API_GET, api_tokens_list, 0, POL_ADMIN, NULL},
     {"/v1/tokens", API_POST, api_tokens_create, R_BLOCKS | R_BODY_JSON,
@@ -276,6 +288,13 @@ int
 api_route_uploads(const struct api_request *rq)
 {
 	return (route_flags(rq) & R_UPLOAD) != 0;
+}
+
+size_t
+api_route_body_max(const struct api_request *rq)
+{
+	return (route_flags(rq) & R_BODY_BIG) ? LIMIT_BODY_BIG_BYTES
+					      : LIMIT_BODY_BYTES;
 }
 
 int

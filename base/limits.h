@@ -10,6 +10,9 @@
 
 /* Request bodies (JSON documents); larger bodies get 413. */
 #define LIMIT_BODY_BYTES (64 * 1024)
+/* ... and for a guestinfo value: 64 KiB in JSON's longest spelling
+ * (\u00XX for each byte) and room for the rest. */
+#define LIMIT_BODY_BIG_BYTES (6 * LIMIT_GUESTINFO_VALUE + 4096)
 
 /* Labels on one VM, and the length of a label's key and value. */
 #define LIMIT_LABELS 64

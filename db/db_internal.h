@@ -297,6 +297,17 @@ int db_writer_flush_async(struct db *db);
 /* Jobs queued and not yet taken by the writer (tests, metrics). */
 size_t db_writer_queued(struct db *db);
 
+/*
+ * db_vms.c: the revision counter every revisioned row takes from (VMs,
+ * guestinfo keys), on the writer thread: next gives the value a write
+ * would take, took(rc) keeps it once the write succeeded (rc 0), save
+ * records the counter in meta before a delete, so that a restart never
+ * hands out a revision a deleted row had.
+ */
+int db_vm_next_revision(struct db *db, uint64_t *revision);
+int db_vm_took_revision(struct db *db, uint64_t revision, int rc);
+int db_vm_save_revision(struct db *db);
+
 /* db_vms.c: sets db_revision past every revision ever handed out. */
 int db_vm_load_revision(struct db *db);
 

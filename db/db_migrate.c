@@ -151,6 +151,21 @@ static const struct db_migration db_migrations[] = {
      "DROP TABLE vms;"
      "ALTER TABLE vms_new RENAME TO vms;"
      "PRAGMA user_version = 5;"},
+    {6,
+     /*
+      * Guestinfo keys (db/db_guestinfo.c): a VM's, gone with it.
+      * revision comes from the counter the VMs' revisions come from, so
+      * a key's ETag is never one a deleted key had.
+      */
+     "CREATE TABLE guestinfo ("
+     " vm TEXT NOT NULL REFERENCES vms (name) ON DELETE CASCADE,"
+     " key TEXT NOT NULL CHECK (length(key) BETWEEN 1 AND 128),"
+     " value BLOB NOT NULL CHECK (length(value) <= 65536),"
+     " revision INTEGER NOT NULL UNIQUE CHECK (revision >= 1),"
+     " updated_ms INTEGER NOT NULL,"
+     " updated_by TEXT NOT NULL CHECK (updated_by IN ('api', 'guest')),"
+     " PRIMARY KEY (vm, key)) WITHOUT ROWID;"
+     "PRAGMA user_version = 6;"},
 };
 
 #define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))

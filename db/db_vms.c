@@ -144,7 +144,7 @@ fail:
  * succeeded, so a failing write leaves no gap.  (The leading thread alone
  * runs jobs.)
  */
-static int
+int
 db_vm_next_revision(struct db *db, uint64_t *revision)
 {
 	*revision = db->db_revision + 1;
@@ -152,7 +152,7 @@ db_vm_next_revision(struct db *db, uint64_t *revision)
 }
 
 /* The write that got revision from db_vm_next_revision succeeded: 0. */
-static int
+int
 db_vm_took_revision(struct db *db, uint64_t revision, int rc)
 {
 	if (rc == 0)
@@ -164,7 +164,7 @@ db_vm_took_revision(struct db *db, uint64_t revision, int rc)
  * Records the counter in meta.revision, so that deleting the VM holding
  * the largest revision does not let a restart hand it out again.
  */
-static int
+int
 db_vm_save_revision(struct db *db)
 {
 	sqlite3_stmt *st;
@@ -194,6 +194,7 @@ db_vm_load_revision(struct db *db)
 	st = db_stmt(&db->db_wconn, DB_STMT_LOAD_REVISION,
 		     "SELECT max(coalesce((SELECT revision FROM meta WHERE "
 		     "id = 1), 0), coalesce((SELECT max(revision) FROM vms), "
+		     "0), coalesce((SELECT max(revision) FROM guestinfo), "
 		     "0))");
 	if (st == NULL)
 		return -1;

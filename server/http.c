@@ -252,7 +252,8 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 		return http_fail(hr, PROBLEM_URI_TOO_LONG,
 				 "the request path is longer than 2048 bytes");
 	hr->hr_upload = api_route_uploads(&hr->hr_api);
-	hr->hr_limit = hr->hr_upload ? ctx->ac_upload_max : LIMIT_BODY_BYTES;
+	hr->hr_limit = hr->hr_upload ? ctx->ac_upload_max
+				     : api_route_body_max(&hr->hr_api);
 	/* Refuse an announced oversized body before it is sent. */
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_LENGTH);

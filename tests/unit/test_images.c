@@ -720,12 +720,13 @@ test_images__version_1_database_migrates_to_images_table(void **state)
 	fx->f_tf.tf_db = NULL;
 	/* Undo migration 2 by hand: what a version 1 daemon left. */
 	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(sql,
-				      "DROP TABLE images; DROP TABLE jails; "
-				      "DROP TABLE audit; PRAGMA user_version "
-				      "= 1;",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(sql,
+			 "DROP TABLE guestinfo; DROP TABLE images; "
+			 "DROP TABLE jails; DROP TABLE audit; "
+			 "PRAGMA user_version = 1;",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(sql);
 
 	assert_int_equal(db_open(&fx->f_tf.tf_db, fx->f_tf.tf_db_path), 0);

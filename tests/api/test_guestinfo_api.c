@@ -1,0 +1,240 @@
+/*
+ * /v1/vms/{name}/guestinfo: keys through the API — every route, the
+ * limits at and past their values, preconditions, access, persistence,
+ * and keys going with their VM.
+ */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VMM_GID 4200
+#define MEMBER_UID 4242
+#define MEMBER2_UID 4244
+#define LIMIT_KEY 128
+
+static const gid_t member_groups[] = {MEMBER_UID, VMM_GID};
+static const struct harness_identity member = {MEMBER_UID, MEMBER_UID,
+					       member_groups, 2, NULL};
+static const gid_t member2_groups[] = {MEMBER2_UID, VMM_GID};
+static const struct harness_identity member2 = {MEMBER2_UID, MEMBER2_UID,
+						member2_groups, 2, NULL};
+
+/* PUT key of vm to the JSON body given, over the Unix socket as root. */
+static struct harness_response *
+put_body(struct harness *h, const char *vm, const char *key, const char *body,
+	 const char *header)
+{
+	char *path = harness_alloc(h, 512);
+
+	snprintf(path, 512, "/v1/vms/%s/guestinfo/%s", vm, key);
+	return harness_req(h, "PUT", path, body, header, NULL);
+}
+
+static struct harness_response *
+put(struct harness *h, const char *vm, const char *key, const char *value)
+{
+	char *body = harness_alloc(h, strlen(value) + 32);
+
+	sprintf(body, "{\"value\":\"%s\"}", value);
+	return put_body(h, vm, key, body, NULL);
+}
+
+static struct harness_response *
+req(struct harness *h, const char *method, const char *vm, const char *key,
+    const char *header)
+{
+	char *path = harness_alloc(h, 512);
+
+	snprintf(path, 512, "/v1/vms/%s/guestinfo%s%s", vm,
+		 key != NULL ? "/" : "", key != NULL ? key : "");
+	return harness_req(h, method, path, NULL, header, NULL);
+}
+
+static void
+test_guestinfo__a_key_is_set_read_listed_replaced_and_deleted(struct harness *h)
+{
+	struct harness_response *r;
+	char etag[64];
+
+	harness_define_vm(h, "web1", "hello.bin", "");
+	r = put(h, "web1", "metadata", "{\\\"id\\\": 1}");
+	assert_status(r, 201);
+	assert_header(r, "Location", "/v1/vms/web1/guestinfo/metadata");
+	assert_json_str(r, "key", "metadata");
+	assert_json_str(r, "value", "{\"id\": 1}");
+	assert_json_str(r, "updated_by", "api");
+	snprintf(etag, sizeof(etag), "If-Match: \"%lld\"",
+		 (long long)json_integer_value(
+		     json_object_get(r->hr_json, "revision")));
+	r = req(h, "GET", "web1", "metadata", NULL);
+	assert_status(r, 200);
+	assert_json_str(r, "value", "{\"id\": 1}");
+	/* Replaced under its own ETag; the old one no longer matches. */
+	r = put_body(h, "web1", "metadata", "{\"value\":\"two\"}", etag);
+	assert_status(r, 200);
+	assert_json_str(r, "value", "two");
+	assert_problem(
+	    put_body(h, "web1", "metadata", "{\"value\":\"3\"}", etag), 412,
+	    "If-Match");
+	assert_problem(put_body(h, "web1", "metadata", "{\"value\":\"3\"}",
+				"If-None-Match: *"),
+		       412, "If-None-Match");
+	assert_status(put(h, "web1", "role", "web"), 201);
+	r = req(h, "GET", "web1", NULL, NULL);
+	assert_status(r, 200);
+	assert_json_str(r, "metadata", "two");
+	assert_json_str(r, "role", "web");
+	assert_int_equal(json_object_size(r->hr_json), 2);
+	assert_status(req(h, "DELETE", "web1", "role", NULL), 204);
+	assert_problem(req(h, "GET", "web1", "role", NULL), 404, NULL);
+	assert_problem(req(h, "DELETE", "web1", "role", NULL), 404, NULL);
+	r = req(h, "GET", "web1", NULL, NULL);
+	assert_int_equal(json_object_size(r->hr_json), 1);
+}
+
+static void
+test_guestinfo__an_unknown_vm_is_404_on_every_route(struct harness *h)
+{
+	assert_problem(req(h, "GET", "nope", NULL, NULL), 404, NULL);
+	assert_problem(req(h, "GET", "nope", "k", NULL), 404, NULL);
+	assert_problem(put(h, "nope", "k", "v"), 404, NULL);
+	assert_problem(req(h, "DELETE", "nope", "k", NULL), 404, NULL);
+}
+
+static void
+test_guestinfo__keys_at_their_limits_and_one_past(struct harness *h)
+{
+	char key[LIMIT_KEY + 2];
+	size_t n = 65536;
+	char *value = harness_alloc(h, n + 2), *body;
+	struct harness_response *r;
+
+	harness_define_vm(h, "web1", "hello.bin", "");
+	memset(key, 'k', LIMIT_KEY);
+	key[LIMIT_KEY] = '\0';
+	assert_status(put(h, "web1", key, "v"), 201);
+	key[LIMIT_KEY] = 'k';
+	key[LIMIT_KEY + 1] = '\0';
+	assert_problem(put(h, "web1", key, "v"), 400, "key");
+	assert_problem(put(h, "web1", ".dot", "v"), 400, "key");
+	/* 64 KiB exactly, then one byte more. */
+	memset(value, 'x', n);
+	value[n] = '\0';
+	r = put(h, "web1", "big", value);
+	assert_status(r, 201);
+	r = req(h, "GET", "web1", "big", NULL);
+	assert_int_equal(
+	    strlen(json_string_value(json_object_get(r->hr_json, "value"))), n);
+	value[n] = 'x';
+	value[n + 1] = '\0';
+	assert_problem(put(h, "web1", "big", value), 400, "value");
+	/* The longest JSON spelling of the longest value still fits. */
+	body = harness_alloc(h, 6 * n + 32);
+	strcpy(body, "{\"value\":\"");
+	for (size_t i = 0; i < n; i++)
+		memcpy(body + 10 + 6 * i, "\\u0001", 6);
+	strcpy(body + 10 + 6 * n, "\"}");
+	assert_status(put_body(h, "web1", "escaped", body, NULL), 201);
+	/* Text only: no NUL. */
+	assert_problem(
+	    put_body(h, "web1", "nul", "{\"value\":\"a\\u0000b\"}", NULL), 400,
+	    "value");
+	assert_problem(put_body(h, "web1", "num", "{\"value\":1}", NULL), 400,
+		       "value");
+	assert_problem(
+	    put_body(h, "web1", "extra", "{\"value\":\"a\",\"other\":1}", NULL),
+	    400, NULL);
+	assert_problem(put_body(h, "web1", "empty", "{}", NULL), 400, NULL);
+}
+
+static void
+test_guestinfo__a_vm_holds_256_keys_and_not_one_more(struct harness *h)
+{
+	char key[32];
+	int i;
+
+	harness_define_vm(h, "web1", "hello.bin", "");
+	for (i = 0; i < 256; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_status(put(h, "web1", key, "v"), 201);
+	}
+	assert_problem(put(h, "web1", "k256", "v"), 409, "key");
+	/* Replacing one of them is no new key. */
+	assert_status(put(h, "web1", "k7", "w"), 200);
+	assert_status(req(h, "DELETE", "web1", "k0", NULL), 204);
+	assert_status(put(h, "web1", "k256", "v"), 201);
+}
+
+static void
+test_guestinfo__keys_survive_a_restart_and_go_with_their_vm(struct harness *h)
+{
+	struct harness_response *r;
+
+	harness_define_vm(h, "web1", "hello.bin", "");
+	assert_status(put(h, "web1", "userdata", "#cloud-config"), 201);
+	harness_restart(h);
+	r = req(h, "GET", "web1", "userdata", NULL);
+	assert_status(r, 200);
+	assert_json_str(r, "value", "#cloud-config");
+	assert_status(harness_req(h, "DELETE", "/v1/vms/web1", NULL, NULL),
+		      204);
+	harness_define_vm(h, "web1", "hello.bin", "");
+	r = req(h, "GET", "web1", NULL, NULL);
+	assert_status(r, 200);
+	assert_int_equal(json_object_size(r->hr_json), 0);
+}
+
+static void
+test_guestinfo__a_key_is_its_vms_owners(struct harness *h)
+{
+	harness_need_root(h);
+	assert_status(harness_req_as(h, &member, "POST", "/v1/vms",
+				     "{\"name\":\"mine\",\"memory_mib\":4,"
+				     "\"boot\":{\"kind\":\"flat\","
+				     "\"image\":\"hello.bin\"}}"),
+		      201);
+	assert_status(harness_req_as(h, &member, "PUT",
+				     "/v1/vms/mine/guestinfo/k",
+				     "{\"value\":\"v\"}"),
+		      201);
+	assert_status(
+	    harness_req_as(h, &member, "GET", "/v1/vms/mine/guestinfo/k", NULL),
+	    200);
+	/* Another member: the creator's rule refuses, naming it. */
+	assert_problem(harness_req_as(h, &member2, "GET",
+				      "/v1/vms/mine/guestinfo/k", NULL),
+		       403, NULL);
+	assert_problem(harness_req_as(h, &member2, "PUT",
+				      "/v1/vms/mine/guestinfo/k",
+				      "{\"value\":\"x\"}"),
+		       403, NULL);
+	assert_problem(harness_req_as(h, &member2, "DELETE",
+				      "/v1/vms/mine/guestinfo/k", NULL),
+		       403, NULL);
+	/* Root may. */
+	assert_status(req(h, "GET", "mine", "k", NULL), 200);
+	assert_json_str(req(h, "GET", "mine", "k", NULL), "value", "v");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    HARNESS_CASE(
+		test_guestinfo__a_key_is_set_read_listed_replaced_and_deleted,
+		0),
+	    HARNESS_CASE(test_guestinfo__an_unknown_vm_is_404_on_every_route,
+			 0),
+	    HARNESS_CASE(test_guestinfo__keys_at_their_limits_and_one_past, 0),
+	    HARNESS_CASE(test_guestinfo__a_vm_holds_256_keys_and_not_one_more,
+			 0),
+	    HARNESS_CASE(
+		test_guestinfo__keys_survive_a_restart_and_go_with_their_vm, 0),
+	    HARNESS_CASE_ARGS(test_guestinfo__a_key_is_its_vms_owners, 0,
+			      "--vmm-group", "4200"),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
