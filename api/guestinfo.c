@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -19,6 +20,82 @@
 #include "core/guestinfo.h"
 #include "core/vmreg.h"
 #include "db/db.h"
+
+int
+api_guestinfo_keys(const json_t *member, struct db_guestinfo_kv **keys,
+		   size_t *n, struct api_response *rs)
+{
+	const char *key;
+	json_t *value;
+	char why[128], field[LIMIT_GUESTINFO_KEY_LEN + 16];
+	size_t i = 0;
+
+	*keys = NULL;
+	*n = 0;
+	if (member == NULL)
+		return 0;
+	if (!json_is_object(member)) {
+		problem_raise(rs, PROBLEM_VALIDATION, "guestinfo",
+			      "guestinfo: must be an object of key to value");
+		return -1;
+	}
+	if (json_object_size(member) > LIMIT_GUESTINFO_KEYS) {
+		problem_raise(rs, PROBLEM_VALIDATION, "guestinfo",
+			      "guestinfo: has %zu keys; a VM holds at most %d",
+			      json_object_size(member), LIMIT_GUESTINFO_KEYS);
+		return -1;
+	}
+	json_object_foreach ((json_t *)member, key, value) {
+		snprintf(field, sizeof(field), "guestinfo.%s", key);
+		if (!guestinfo_key_valid(key)) {
+			problem_raise(rs, PROBLEM_VALIDATION, field,
+				      "%s: not a guestinfo key: a letter or "
+				      "digit, then up to %d letters, digits, "
+				      "'.', '_' or '-'",
+				      field, LIMIT_GUESTINFO_KEY_LEN - 1);
+			return -1;
+		}
+		if (!json_is_string(value)) {
+			problem_raise(rs, PROBLEM_VALIDATION, field,
+				      "%s: must be a string", field);
+			return -1;
+		}
+		if (!guestinfo_value_valid(json_string_value(value),
+					   json_string_length(value), why,
+					   sizeof(why))) {
+			problem_raise(rs, PROBLEM_VALIDATION, field, "%s: %s",
+				      field, why);
+			return -1;
+		}
+	}
+	if (json_object_size(member) == 0)
+		return 0;
+	if ((*keys = calloc(json_object_size(member), sizeof(**keys))) ==
+	    NULL) {
+		problem_errno(rs, ENOMEM, "out of memory for guestinfo");
+		return -1;
+	}
+	json_object_foreach ((json_t *)member, key, value) {
+		(*keys)[i].gk_key = key;
+		(*keys)[i].gk_value = json_string_value(value);
+		(*keys)[i].gk_len = json_string_length(value);
+		i++;
+	}
+	*n = i;
+	return 0;
+}
+
+int
+api_guestinfo_not_here(const json_t *body, struct api_response *rs)
+{
+	if (json_object_get(body, "guestinfo") == NULL)
+		return 0;
+	problem_raise(rs, PROBLEM_VALIDATION, "guestinfo",
+		      "guestinfo: keys are given when a VM is created (POST "
+		      "/v1/vms), then set one by one with PUT "
+		      "/v1/vms/{name}/guestinfo/{key}");
+	return -1;
+}
 
 /* Answers 404 unless VM name exists: 0 when it does. */
 static int

@@ -33,6 +33,19 @@ void api_host_openapi(const struct api_context *, const struct api_call *,
 		      struct api_response *);
 
 /* api/guestinfo.c */
+struct db_guestinfo_kv;
+/*
+ * The "guestinfo" member of a VM's creation request (an object of key to
+ * string value) as keys for vmreg_create_keys: 0 with *keys (malloc'd;
+ * the strings are member's) and *n; -1 with a 400 answered in rs.
+ */
+int api_guestinfo_keys(const json_t *member, struct db_guestinfo_kv **keys,
+		       size_t *n, struct api_response *rs);
+/*
+ * Answers 400 and returns -1 when body, a PUT or PATCH of a VM, carries
+ * "guestinfo": keys are set at creation, then one by one.
+ */
+int api_guestinfo_not_here(const json_t *body, struct api_response *rs);
 void api_guestinfo_list(const struct api_context *, const struct api_call *,
 			struct api_response *);
 void api_guestinfo_get(const struct api_context *, const struct api_call *,

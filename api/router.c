@@ -56,8 +56,9 @@ static const struct route routes[] = {
     {"/v1/problems/{slug}", API_GET, api_problems_get, 0, POL_PUBLIC, NULL},
     {"/v1/vms", API_GET, api_vms_list, 0, POL_VM_LIST,
      "limit,after,label*,state"},
-    {"/v1/vms", API_POST, api_vms_create, R_BLOCKS | R_DBWRITE | R_BODY_JSON,
-     POL_VM_CREATE, NULL},
+    /* R_BODY_BIG: the spec may bring the VM's first guestinfo keys. */
+    {"/v1/vms", API_POST, api_vms_create,
+     R_BLOCKS | R_DBWRITE | R_BODY_JSON | R_BODY_BIG, POL_VM_CREATE, NULL},
     {"/v1/vms/{name}", API_GET, api_vms_get, R_VM, POL_VM_READ, NULL},
     /* PUT of a VM that does not exist is checked as POL_VM_CREATE. */
     {"/v1/vms/{name}", API_PUT, api_vms_put,

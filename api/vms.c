@@ -246,26 +246,40 @@ api_vms_create(const struct api_context *ctx, const struct api_call *call,
 	struct vmreg_owner owner;
 	struct vmreg_doc doc = {0};
 	struct vm_spec typed;
+	struct db_guestinfo_kv *keys = NULL;
+	const json_t *gi = json_object_get(call->ca_body, "guestinfo");
+	json_t *body = NULL, *spec = NULL;
 	const char *name;
-	json_t *spec;
+	size_t nkeys = 0;
 
+	/* The first guestinfo keys come with the spec, not in it. */
+	if (gi != NULL &&
+	    ((body = json_copy((json_t *)call->ca_body)) == NULL ||
+	     json_object_del(body, "guestinfo") != 0)) {
+		problem_errno(rs, ENOMEM, "out of memory");
+		goto out;
+	}
 	vms_limits(ctx, &lim);
-	if ((spec = vm_spec_normalize(call->ca_body, NULL, &lim, &typed,
-				      &err)) == NULL) {
+	if ((spec = vm_spec_normalize(body != NULL ? body : call->ca_body, NULL,
+				      &lim, &typed, &err)) == NULL) {
 		vms_spec_problem(rs, &err);
-		return;
+		goto out;
 	}
+	if (api_guestinfo_keys(gi, &keys, &nkeys, rs) != 0)
+		goto out;
 	name = json_string_value(json_object_get(spec, "name"));
-	if (vms_ppt_allowed(ctx, call, &typed, rs) != 0) {
-		json_decref(spec);
-		return;
-	}
+	if (vms_ppt_allowed(ctx, call, &typed, rs) != 0)
+		goto out;
 	vms_owner(call->ca_rq, &owner);
-	if (vmreg_create(ctx->ac_vmreg, name, spec, &owner, &doc) != 0)
+	if (vmreg_create_keys(ctx->ac_vmreg, name, spec, &owner, keys, nkeys,
+			      &doc) != 0)
 		vms_write_error(rs, errno, name);
 	else
 		vms_reply_doc(rs, 201, &doc, name);
+out:
+	free(keys);
 	json_decref(spec);
+	json_decref(body);
 }
 
 void
@@ -405,6 +419,8 @@ api_vms_put(const struct api_context *ctx, const struct api_call *call,
 		problem_invalid_name(rs, "name", name);
 		return;
 	}
+	if (api_guestinfo_not_here(call->ca_body, rs) != 0)
+		return;
 	if (inm != NULL && strcmp(inm, "*") != 0) {
 		problem_raise(
 		    rs, PROBLEM_INVALID_HEADER, "If-None-Match",
@@ -448,6 +464,8 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 			      "a merge patch for a VM must be a JSON object");
 		return;
 	}
+	if (api_guestinfo_not_here(patch, rs) != 0)
+		return;
 	json_object_foreach ((json_t *)patch, key, value) {
 		if (vm_spec_is_readonly_field(key)) {
 			problem_raise(rs, PROBLEM_VALIDATION, key,

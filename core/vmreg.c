@@ -466,6 +466,15 @@ int
 vmreg_create(struct vmreg *reg, const char *name, json_t *spec,
 	     const struct vmreg_owner *owner, struct vmreg_doc *doc)
 {
+	return vmreg_create_keys(reg, name, spec, owner, NULL, 0, doc);
+}
+
+int
+vmreg_create_keys(struct vmreg *reg, const char *name, json_t *spec,
+		  const struct vmreg_owner *owner,
+		  const struct db_guestinfo_kv *keys, size_t nkeys,
+		  struct vmreg_doc *doc)
+{
 	struct vmreg_commit vc = {reg, 0, doc, 0, spec};
 	struct db_vm_row row;
 	int rc;
@@ -488,7 +497,8 @@ vmreg_create(struct vmreg *reg, const char *name, json_t *spec,
 		errno = ENOMEM;
 		return -1;
 	}
-	rc = db_vm_insert(reg->vg_db, &row, vmreg_commit_hook, &vc);
+	rc = db_vm_insert_keys(reg->vg_db, &row, keys, nkeys, vmreg_commit_hook,
+			       &vc);
 	db_vm_row_clear(&row);
 	if (rc != 0)
 		return -1;

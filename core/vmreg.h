@@ -72,6 +72,16 @@ int vmreg_create(struct vmreg *reg, const char *name, json_t *spec,
 		 const struct vmreg_owner *owner, struct vmreg_doc *doc);
 
 /*
+ * vmreg_create with the VM's first guestinfo keys, stored in the same
+ * transaction as the VM (db_vm_insert_keys).
+ */
+struct db_guestinfo_kv;
+int vmreg_create_keys(struct vmreg *reg, const char *name, json_t *spec,
+		      const struct vmreg_owner *owner,
+		      const struct db_guestinfo_kv *keys, size_t nkeys,
+		      struct vmreg_doc *doc);
+
+/*
  * Replaces VM name's spec when its revision is expect_revision (0: any);
  * spec is kept as vmreg_create keeps it.
  * ENOENT, ESTALE.  On success *doc holds the new representation.

@@ -81,6 +81,17 @@ int db_vm_load_all(struct db *db,
  * vr_created_ms and vr_updated_ms (now) and writes them back into *row.
  * EEXIST: a VM of that name exists.
  */
+struct db_guestinfo_kv;
+
+/*
+ * db_vm_insert with the VM's first guestinfo keys (nkeys of them, at most
+ * LIMIT_GUESTINFO_KEYS), written by the API in the same transaction: the
+ * VM and its keys are on disk together or not at all.  EINVAL as well
+ * for a key or value the guestinfo table refuses.
+ */
+int db_vm_insert_keys(struct db *db, struct db_vm_row *row,
+		      const struct db_guestinfo_kv *keys, size_t nkeys,
+		      db_commit_hook hook, void *arg);
 int db_vm_insert(struct db *db, struct db_vm_row *row, db_commit_hook hook,
 		 void *arg);
 
@@ -251,6 +262,13 @@ struct db_guestinfo_row {
 
 /* Frees what row owns (its value). */
 void db_guestinfo_row_clear(struct db_guestinfo_row *row);
+
+/* A key a VM is created with (db_vm_insert_keys). */
+struct db_guestinfo_kv {
+	const char *gk_key;
+	const char *gk_value; /* gk_len bytes */
+	size_t gk_len;
+};
 
 /*
  * Sets row->gr_key of VM row->gr_vm to gr_value (gr_len bytes), durably,

@@ -84,15 +84,55 @@ db_gi_expected(uint64_t expect, int found, uint64_t revision)
 	return found && revision == expect;
 }
 
+int
+db_guestinfo_write(struct db *db, const char *vm,
+		   const struct db_guestinfo_kv *kv, int by_guest,
+		   uint64_t *revision, int64_t *now)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*now = timefmt_now_ms();
+	if (db_vm_next_revision(db, revision) == -1 ||
+	    db_prepare(&db->db_wconn,
+		       "INSERT INTO guestinfo (" DB_GI_COLUMNS
+		       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (vm, "
+		       "key) DO UPDATE SET value = excluded.value, revision = "
+		       "excluded.revision, updated_ms = excluded.updated_ms, "
+		       "updated_by = excluded.updated_by",
+		       &st) == -1)
+		return -1;
+	if ((rc = sqlite3_bind_text(st, 1, vm, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 2, kv->gk_key, -1, SQLITE_STATIC)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_blob(
+		 st, 3, kv->gk_value != NULL ? kv->gk_value : "",
+		 (int)kv->gk_len, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)*revision)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 5, *now)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 6, by_guest ? "guest" : "api", -1,
+				    SQLITE_STATIC)) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return db_fail(db->db_wconn.dc_sql, rc, "bind guestinfo put");
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db->db_wconn.dc_sql, rc, "put guestinfo");
+	return db_vm_took_revision(db, *revision, 0);
+}
+
 static int
 db_gi_put_run(struct db *db, struct db_job *job)
 {
 	struct db_gi_args *a = job->j_arg;
 	struct db_guestinfo_row *in = a->ga_row;
+	struct db_guestinfo_kv kv;
 	uint64_t stored = 0, revision;
-	int64_t count = 0, now = timefmt_now_ms();
-	sqlite3_stmt *st;
-	int rc, found;
+	int64_t count = 0, now;
+	int found;
 
 	if ((found = db_probe_key(db, "SELECT 1 FROM vms WHERE name = ?1",
 				  in->gr_vm, NULL, "probe vm")) == -1)
@@ -112,37 +152,16 @@ db_gi_put_run(struct db *db, struct db_job *job)
 		errno = ENOSPC;
 		return -1;
 	}
-	if (db_vm_next_revision(db, &revision) == -1 ||
-	    db_prepare(&db->db_wconn,
-		       "INSERT INTO guestinfo (" DB_GI_COLUMNS
-		       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (vm, "
-		       "key) DO UPDATE SET value = excluded.value, revision = "
-		       "excluded.revision, updated_ms = excluded.updated_ms, "
-		       "updated_by = excluded.updated_by",
-		       &st) == -1)
+	kv.gk_key = in->gr_key;
+	kv.gk_value = in->gr_value;
+	kv.gk_len = in->gr_len;
+	if (db_guestinfo_write(db, in->gr_vm, &kv, in->gr_by_guest, &revision,
+			       &now) == -1)
 		return -1;
-	if ((rc = sqlite3_bind_text(st, 1, in->gr_vm, -1, SQLITE_STATIC)) !=
-		SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 2, in->gr_key, -1, SQLITE_STATIC)) !=
-		SQLITE_OK ||
-	    (rc = sqlite3_bind_blob(st, 3, in->gr_value, (int)in->gr_len,
-				    SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)revision)) !=
-		SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 5, now)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 6, in->gr_by_guest ? "guest" : "api",
-				    -1, SQLITE_STATIC)) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_fail(db->db_wconn.dc_sql, rc, "bind guestinfo put");
-	}
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(db->db_wconn.dc_sql, rc, "put guestinfo");
 	in->gr_revision = revision;
 	in->gr_updated_ms = now;
 	a->ga_created = !found;
-	return db_vm_took_revision(db, revision, 0);
+	return 0;
 }
 
 int

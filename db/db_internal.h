@@ -308,6 +308,15 @@ int db_vm_next_revision(struct db *db, uint64_t *revision);
 int db_vm_took_revision(struct db *db, uint64_t revision, int rc);
 int db_vm_save_revision(struct db *db);
 
+/*
+ * db_guestinfo.c, on the writer thread inside a job: sets kv of VM vm as
+ * written by the API or the guest, with the next revision; fills
+ * *revision and *now (ms).  -1 with errno.
+ */
+int db_guestinfo_write(struct db *db, const char *vm,
+		       const struct db_guestinfo_kv *kv, int by_guest,
+		       uint64_t *revision, int64_t *now);
+
 /* db_vms.c: sets db_revision past every revision ever handed out. */
 int db_vm_load_revision(struct db *db);
 

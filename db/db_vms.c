@@ -39,7 +39,9 @@ struct db_vm_args {
 	const char *va_name;           /* delete */
 	uint64_t va_expect;            /* 0: any revision */
 	struct db_vm_row *va_out;      /* the row as stored */
-	db_commit_hook va_hook;        /* NULL: none */
+	const struct db_guestinfo_kv *va_keys; /* insert: its first keys */
+	size_t va_nkeys;
+	db_commit_hook va_hook; /* NULL: none */
 	void *va_hook_arg;
 };
 
@@ -278,6 +280,7 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 	sqlite3_stmt *st;
 	uint64_t revision = 0;
 	int64_t now;
+	size_t i;
 	int rc;
 
 	if (db_vm_next_revision(db, &revision) == -1)
@@ -314,8 +317,19 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 		db_fail(db->db_wconn.dc_sql, rc, "insert vm");
 		return -1;
 	}
-	return db_vm_took_revision(
-	    db, revision, db_vm_row_inserted(in, revision, now, a->va_out));
+	if (db_vm_took_revision(
+		db, revision,
+		db_vm_row_inserted(in, revision, now, a->va_out)) == -1)
+		return -1;
+	for (i = 0; i < a->va_nkeys; i++) {
+		uint64_t key_revision;
+		int64_t key_ms;
+
+		if (db_guestinfo_write(db, in->vr_name, &a->va_keys[i], 0,
+				       &key_revision, &key_ms) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 static int
@@ -538,14 +552,29 @@ db_vm_write(struct db *db, db_job_fn run, struct db_vm_args *a,
  * the schema refuses (an unknown state).
  */
 int
+db_vm_insert_keys(struct db *db, struct db_vm_row *row,
+		  const struct db_guestinfo_kv *keys, size_t nkeys,
+		  db_commit_hook hook, void *arg)
+{
+	struct db_vm_args a = {.va_in = row,
+			       .va_keys = keys,
+			       .va_nkeys = nkeys,
+			       .va_hook = hook,
+			       .va_hook_arg = arg};
+
+	if (nkeys > LIMIT_GUESTINFO_KEYS) {
+		errno = EINVAL;
+		return -1;
+	}
+	return db_vm_write(db, db_vm_insert_run, &a, row, 1, 1,
+			   row->vr_status != NULL);
+}
+
+int
 db_vm_insert(struct db *db, struct db_vm_row *row, db_commit_hook hook,
 	     void *arg)
 {
-	struct db_vm_args a = {
-	    .va_in = row, .va_hook = hook, .va_hook_arg = arg};
-
-	return db_vm_write(db, db_vm_insert_run, &a, row, 1, 1,
-			   row->vr_status != NULL);
+	return db_vm_insert_keys(db, row, NULL, 0, hook, arg);
 }
 
 /*

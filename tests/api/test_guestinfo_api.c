@@ -218,6 +218,64 @@ test_guestinfo__a_key_is_its_vms_owners(struct harness *h)
 	assert_json_str(req(h, "GET", "mine", "k", NULL), "value", "v");
 }
 
+static void
+test_guestinfo__a_vm_is_created_with_its_first_keys_or_not_at_all(
+    struct harness *h)
+{
+	size_t n = 65536;
+	char *body = harness_alloc(h, n + 256), *value;
+	struct harness_response *r;
+
+	assert_status(harness_req(h, "POST", "/v1/vms",
+				  "{\"name\":\"web1\",\"memory_mib\":4,"
+				  "\"boot\":{\"kind\":\"flat\",\"image\":"
+				  "\"hello.bin\"},\"guestinfo\":{"
+				  "\"metadata\":\"m\",\"userdata\":\"u\"}}",
+				  NULL),
+		      201);
+	r = req(h, "GET", "web1", NULL, NULL);
+	assert_json_str(r, "metadata", "m");
+	assert_json_str(r, "userdata", "u");
+	/* Not part of the definition. */
+	assert_null(json_object_get(harness_get(h, "/v1/vms/web1")->hr_json,
+				    "guestinfo"));
+	/* A bad key, or a value past the limit: no VM either. */
+	assert_problem(harness_req(h, "POST", "/v1/vms",
+				   "{\"name\":\"web2\",\"boot\":{\"kind\":"
+				   "\"flat\",\"image\":\"hello.bin\"},"
+				   "\"guestinfo\":{\"-bad\":\"x\"}}",
+				   NULL),
+		       400, "guestinfo.-bad");
+	assert_problem(harness_get(h, "/v1/vms/web2"), 404, NULL);
+	value = harness_alloc(h, n + 2);
+	memset(value, 'x', n + 1);
+	snprintf(body, n + 256,
+		 "{\"name\":\"web3\",\"boot\":{\"kind\":\"flat\","
+		 "\"image\":\"hello.bin\"},\"guestinfo\":{\"u\":\"%s\"}}",
+		 value);
+	assert_problem(harness_req(h, "POST", "/v1/vms", body, NULL), 400,
+		       "guestinfo.u");
+	assert_problem(harness_get(h, "/v1/vms/web3"), 404, NULL);
+	/* 64 KiB exactly fits, in the one request. */
+	value[n] = '\0';
+	snprintf(body, n + 256,
+		 "{\"name\":\"web3\",\"boot\":{\"kind\":\"flat\","
+		 "\"image\":\"hello.bin\"},\"guestinfo\":{\"u\":\"%s\"}}",
+		 value);
+	assert_status(harness_req(h, "POST", "/v1/vms", body, NULL), 201);
+	/* Later, keys are set one by one. */
+	assert_problem(harness_req(h, "PUT", "/v1/vms/web1",
+				   "{\"boot\":{\"kind\":\"flat\",\"image\":"
+				   "\"hello.bin\"},\"guestinfo\":{}}",
+				   NULL),
+		       400, "guestinfo");
+	assert_problem(harness_req(h, "PATCH", "/v1/vms/web1",
+				   "{\"guestinfo\":{\"a\":\"b\"}}",
+				   "Content-Type: application/merge-patch+json",
+				   NULL),
+		       400, "guestinfo");
+}
+
 int
 main(void)
 {
@@ -227,6 +285,9 @@ main(void)
 		0),
 	    HARNESS_CASE(test_guestinfo__an_unknown_vm_is_404_on_every_route,
 			 0),
+	    HARNESS_CASE(
+		test_guestinfo__a_vm_is_created_with_its_first_keys_or_not_at_all,
+		0),
 	    HARNESS_CASE(test_guestinfo__keys_at_their_limits_and_one_past, 0),
 	    HARNESS_CASE(test_guestinfo__a_vm_holds_256_keys_and_not_one_more,
 			 0),
