@@ -55,6 +55,12 @@ void api_guestinfo_put(const struct api_context *, const struct api_call *,
 void api_guestinfo_delete(const struct api_context *, const struct api_call *,
 			  struct api_response *);
 
+/* api/host.c: the host's own hypervisors (pvbus) */
+void api_host_pvbus(const struct api_context *, const struct api_call *,
+		    struct api_response *);
+void api_host_pvbus_key(const struct api_context *, const struct api_call *,
+			struct api_response *);
+
 /* api/problems.c */
 void api_problems_list(const struct api_context *, const struct api_call *,
 		       struct api_response *);

@@ -14,6 +14,7 @@
 #include "base/timefmt.h"
 #include "db/db.h"
 #include "vmm-driver/detect.h"
+#include "vmm-driver/pvbus.h"
 #include "vmm-driver/vmm.h"
 
 static json_t *
@@ -134,4 +135,60 @@ api_host_openapi(const struct api_context *ctx, const struct api_call *call,
 	memcpy(copy, ctx->ac_openapi, ctx->ac_openapi_len + 1);
 	api_response_take(rs, 200, copy, ctx->ac_openapi_len);
 	rs->rs_content_type = "application/yaml";
+}
+
+/* The hypervisors this host runs under (vmm-driver/pvbus.h). */
+void
+api_host_pvbus(const struct api_context *ctx, const struct api_call *call,
+	       struct api_response *rs)
+{
+	struct pvbus_hv hv[PVBUS_MAX];
+	size_t n = pvbus_detect(NULL, hv, PVBUS_MAX), i;
+	json_t *items = json_array(), *doc;
+
+	for (i = 0; items != NULL && i < n; i++) {
+		char leaf[16], max[16];
+
+		snprintf(leaf, sizeof(leaf), "0x%08x", (unsigned)hv[i].ph_leaf);
+		snprintf(max, sizeof(max), "0x%08x",
+			 (unsigned)hv[i].ph_max_leaf);
+		json_array_append_new(
+		    items, json_pack("{s:I, s:s, s:s, s:s, s:s}", "index",
+				     (json_int_t)i, "type", hv[i].ph_type,
+				     "signature", hv[i].ph_signature, "leaf",
+				     leaf, "max_leaf", max));
+	}
+	doc = json_pack("{s:o}", "items", items);
+	api_response_json(rs, 200, doc);
+	json_decref(doc);
+}
+
+/*
+ * GET and PUT /v1/host/pvbus/{n}/keys/{key}: the key store of the host's
+ * own hypervisor, which only OpenBSD's /dev/pvbusN offers
+ * (PVBUSIOC_KVREAD, PVBUSIOC_KVWRITE); this build has no way to reach it.
+ */
+void
+api_host_pvbus_key(const struct api_context *ctx, const struct api_call *call,
+		   struct api_response *rs)
+{
+	struct pvbus_hv hv[PVBUS_MAX];
+	size_t n = pvbus_detect(NULL, hv, PVBUS_MAX);
+	const char *idx = call->ca_params[0];
+	char *end;
+	unsigned long i = strtoul(idx, &end, 10);
+
+	if (idx[0] < '0' || idx[0] > '9' || *end != '\0' || i >= n) {
+		problem_raise(rs, PROBLEM_NOT_FOUND, NULL,
+			      "this host has no hypervisor interface %s (GET "
+			      "/v1/host/pvbus lists %zu)",
+			      idx, n);
+		return;
+	}
+	problem_raise(rs, PROBLEM_NOT_SUPPORTED, NULL,
+		      "the key store of the host's %s interface is reached "
+		      "through PVBUSIOC_KVREAD and PVBUSIOC_KVWRITE on "
+		      "OpenBSD's /dev/pvbus%lu; this daemon runs on a host "
+		      "without pvbus(4)",
+		      hv[i].ph_type, i);
 }

@@ -53,6 +53,12 @@ static const struct route routes[] = {
     {"/v1/health", API_GET, api_host_health, R_BLOCKS, POL_PUBLIC, NULL},
     {"/v1/openapi.yaml", API_GET, api_host_openapi, 0, POL_ANY, NULL},
     {"/v1/problems", API_GET, api_problems_list, 0, POL_PUBLIC, NULL},
+    {"/v1/host/pvbus", API_GET, api_host_pvbus, 0, POL_ANY, NULL},
+    /* The host's hypervisor's key store: host root's. */
+    {"/v1/host/pvbus/{n}/keys/{key}", API_GET, api_host_pvbus_key, 0, POL_ADMIN,
+     NULL},
+    {"/v1/host/pvbus/{n}/keys/{key}", API_PUT, api_host_pvbus_key, R_BODY_JSON,
+     POL_ADMIN, NULL},
     {"/v1/problems/{slug}", API_GET, api_problems_get, 0, POL_PUBLIC, NULL},
     {"/v1/vms", API_GET, api_vms_list, 0, POL_VM_LIST,
      "limit,after,label*,state"},
