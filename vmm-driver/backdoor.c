@@ -113,6 +113,19 @@ backdoor_free(struct backdoor *bd)
 	free(bd);
 }
 
+void
+backdoor_reset(struct backdoor *bd)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&bd->bd_lock);
+	for (i = 0; i < BACKDOOR_CHANNELS; i++) {
+		backdoor_chan_reset(&bd->bd_chans[i]);
+		memset(&bd->bd_chans[i], 0, sizeof(bd->bd_chans[i]));
+	}
+	pthread_mutex_unlock(&bd->bd_lock);
+}
+
 unsigned
 backdoor_channels_open(struct backdoor *bd)
 {

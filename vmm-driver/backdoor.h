@@ -137,6 +137,9 @@ int backdoor_call(struct backdoor *bd, struct backdoor_regs *regs);
 int backdoor_hb(struct backdoor *bd, struct backdoor_regs *regs, int in,
 		uint8_t *data, size_t len);
 
+/* Closes every channel (the VM was reset: their guest is gone). */
+void backdoor_reset(struct backdoor *bd);
+
 /* Channels open now (for tests and the vCPU view). */
 unsigned backdoor_channels_open(struct backdoor *bd);
 
