@@ -40,8 +40,10 @@
 	"slot 0 to 31, func 0 to 7)"
 
 static const char *const spec_top_fields[] = {
-    "name",    "vcpus",     "memory_mib",  "boot", "labels",
-    "pptdevs", "autostart", "description", NULL};
+    "name",      "vcpus",       "memory_mib",
+    "boot",      "labels",      "pptdevs",
+    "autostart", "description", "guestinfo_channel",
+    NULL};
 static const char *const spec_flat_fields[] = {"kind", "image", "load_address",
 					       "entry", NULL};
 static const char *const spec_linux_fields[] = {"kind", "kernel", "initrd",
@@ -613,6 +615,25 @@ spec_description(const json_t *doc, json_t *out, struct vm_spec_error *err)
 			       err);
 }
 
+/* The guest's guestinfo channel: the VMware backdoor (default) or none. */
+static int
+spec_guestinfo_channel(const json_t *doc, json_t *out,
+		       struct vm_spec_error *err)
+{
+	const json_t *v = json_object_get(doc, "guestinfo_channel");
+
+	if (v != NULL && !spec_str_eq(v, "vmware-backdoor") &&
+	    !spec_str_eq(v, "none"))
+		return spec_fail(err, "guestinfo_channel",
+				 "must be \"vmware-backdoor\" (the default: "
+				 "the guest reads and writes its guestinfo "
+				 "keys through the VMware backdoor) or "
+				 "\"none\"");
+	return spec_set_string(
+	    out, "guestinfo_channel",
+	    v != NULL ? json_string_value(v) : "vmware-backdoor", err);
+}
+
 /*
  * Promises 1 for exactly the six members the daemon owns; NULL is not one.
  */
@@ -658,7 +679,8 @@ vm_spec_normalize(const json_t *doc, const char *name_from_url,
 	    spec_labels(doc, out, err) == -1 ||
 	    spec_pptdevs(doc, out, err) == -1 ||
 	    spec_autostart(doc, out, err) == -1 ||
-	    spec_description(doc, out, err) == -1)
+	    spec_description(doc, out, err) == -1 ||
+	    spec_guestinfo_channel(doc, out, err) == -1)
 		goto fail;
 	if (spec_decode(out, typed != NULL ? typed : &decoded) != 0) {
 		/* Validation let through what a start cannot read: a bug. */

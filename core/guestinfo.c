@@ -1,10 +1,13 @@
 #include "core/guestinfo.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/limits.h"
+#include "base/log.h"
 #include "base/names.h"
+#include "db/db.h"
 
 int
 guestinfo_key_valid(const char *key)
@@ -64,4 +67,62 @@ guestinfo_value_valid(const char *value, size_t len, char *why, size_t whylen)
 		return 0;
 	}
 	return 1;
+}
+
+/* backdoor_store.bs_get: the key's value, a copy the backdoor frees. */
+static int
+guestinfo_channel_get(void *cls, const char *key, char **value, size_t *len)
+{
+	struct guestinfo_channel *gc = cls;
+	struct db_guestinfo_row row;
+
+	if (!guestinfo_key_valid(key)) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (db_guestinfo_get(gc->gc_db, gc->gc_vm, key, &row) != 0)
+		return -1;
+	*value = row.gr_value; /* the row's malloc'd copy, handed over */
+	*len = row.gr_len;
+	return 0;
+}
+
+/* backdoor_store.bs_set: an info-set, durable before the guest hears 1. */
+static int
+guestinfo_channel_set(void *cls, const char *key, const char *value, size_t len)
+{
+	struct guestinfo_channel *gc = cls;
+	struct db_guestinfo_row row;
+	char why[128];
+
+	if (!guestinfo_key_valid(key) ||
+	    !guestinfo_value_valid(value, len, why, sizeof(why))) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&row, 0, sizeof(row));
+	snprintf(row.gr_vm, sizeof(row.gr_vm), "%s", gc->gc_vm);
+	snprintf(row.gr_key, sizeof(row.gr_key), "%s", key);
+	row.gr_value = (char *)value; /* borrowed for the write */
+	row.gr_len = len;
+	row.gr_by_guest = 1;
+	if (db_guestinfo_put(gc->gc_db, &row, 0, NULL) != 0) {
+		log_warn("vm %s: the guest's guestinfo.%s", gc->gc_vm, key);
+		return -1;
+	}
+	log_debug("vm %s: the guest set guestinfo.%s (%zu bytes)", gc->gc_vm,
+		  key, len);
+	return 0;
+}
+
+void
+guestinfo_channel_init(struct guestinfo_channel *gc, struct db *db,
+		       const char *vm)
+{
+	memset(gc, 0, sizeof(*gc));
+	gc->gc_store.bs_get = guestinfo_channel_get;
+	gc->gc_store.bs_set = guestinfo_channel_set;
+	gc->gc_store.bs_cls = gc;
+	gc->gc_db = db;
+	snprintf(gc->gc_vm, sizeof(gc->gc_vm), "%s", vm);
 }

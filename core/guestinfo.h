@@ -10,6 +10,10 @@
 
 #include <stddef.h>
 
+#include "vmm-driver/backdoor.h"
+
+struct db;
+
 /*
  * Whether key (the part after "guestinfo.") is one: the name rule of
  * base/names.h, LIMIT_GUESTINFO_KEY_LEN bytes at most.
@@ -23,5 +27,20 @@ int guestinfo_key_valid(const char *key);
  */
 int guestinfo_value_valid(const char *value, size_t len, char *why,
 			  size_t whylen);
+
+/*
+ * VM vm's keys as its guest reads and writes them through the runner's
+ * backdoor (vmm-driver/backdoor.h): the same rules as the API's, written
+ * durably as the guest's (updated_by "guest").  It lives as long as the
+ * run that was handed gc_store.
+ */
+struct guestinfo_channel {
+	struct backdoor_store gc_store; /* for runner_config.rc_guestinfo */
+	struct db *gc_db;
+	char gc_vm[65];
+};
+
+void guestinfo_channel_init(struct guestinfo_channel *gc, struct db *db,
+			    const char *vm);
 
 #endif

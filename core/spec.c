@@ -37,6 +37,15 @@ spec_get_name(const json_t *obj, const char *key, int required, char *dst,
 	return 0;
 }
 
+/* Whether obj's member key is the string s. */
+static int
+spec_str_is(const json_t *obj, const char *key, const char *s)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+
+	return v != NULL && strcmp(v, s) == 0;
+}
+
 int
 spec_decode(const json_t *spec, struct vm_spec *out)
 {
@@ -73,6 +82,10 @@ spec_decode(const json_t *spec, struct vm_spec *out)
 	}
 	out->vs_npptdevs = json_array_size(json_object_get(spec, "pptdevs"));
 	out->vs_autostart = json_is_true(json_object_get(spec, "autostart"));
+	/* On unless the spec says "none": specs stored before the option
+	 * existed have the channel too. */
+	out->vs_guestinfo_channel =
+	    !spec_str_is(spec, "guestinfo_channel", "none");
 	return 0;
 invalid:
 	errno = EINVAL;

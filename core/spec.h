@@ -35,6 +35,7 @@ struct vm_spec {
 	uint16_t vs_entry;                  /* flat: real-mode ip, cs 0 */
 	size_t vs_npptdevs;
 	int vs_autostart;
+	int vs_guestinfo_channel; /* the VMware backdoor answers the guest */
 };
 
 /*

@@ -549,6 +549,12 @@ vmreg_set_state(struct vmreg *reg, const char *name, enum vm_state state,
 	return vmreg_commit_result(&vc);
 }
 
+struct db *
+vmreg_db(struct vmreg *reg)
+{
+	return reg->vg_db;
+}
+
 int
 vmreg_get_owner(struct vmreg *reg, const char *name, uid_t *uid, char jail[65])
 {

@@ -103,6 +103,9 @@ int vmreg_delete(struct vmreg *reg, const char *name, uint64_t expect_revision);
 int vmreg_set_state(struct vmreg *reg, const char *name, enum vm_state state,
 		    const json_t *status);
 
+/* The database the registry writes to (for the tables beside it). */
+struct db *vmreg_db(struct vmreg *reg);
+
 /* VM name's creator and jail ("" outside any). ENOENT. */
 int vmreg_get_owner(struct vmreg *reg, const char *name, uid_t *uid,
 		    char jail[65]);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "base/console.h"
+#include "core/guestinfo.h"
 #include "core/images.h"
 #include "base/log.h"
 #include "base/timefmt.h"
@@ -42,6 +43,8 @@ struct vmrt {
 	 * owner's running VMs (a run, or a start under way); vr_lock. */
 	uid_t vt_owner;
 	int vt_counts;
+	/* The guest's guestinfo channel of the current run. */
+	struct guestinfo_channel vt_guestinfo;
 	struct vmrt *vt_next;      /* table */
 	struct vmrt *vt_reap_next; /* reaper queue */
 };
@@ -616,6 +619,11 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	cfg.rc_load_address = spec->vs_load_address;
 	cfg.rc_entry = spec->vs_entry;
 	cfg.rc_console = vt->vt_console;
+	if (spec->vs_guestinfo_channel) {
+		guestinfo_channel_init(&vt->vt_guestinfo, vmreg_db(vr->vr_reg),
+				       name);
+		cfg.rc_guestinfo = &vt->vt_guestinfo.gc_store;
+	}
 	cfg.rc_on_exit = vmrun_on_exit;
 	cfg.rc_cls = vt;
 

@@ -276,6 +276,87 @@ test_guestinfo__a_vm_is_created_with_its_first_keys_or_not_at_all(
 		       400, "guestinfo");
 }
 
+/* Starts vm in monitor mode and returns what its console said. */
+static const char *
+run_guest(struct harness *h, const char *vm)
+{
+	char *path = harness_alloc(h, 128);
+	struct harness_response *r;
+
+	snprintf(path, 128, "/v1/vms/%s/start?mode=monitor", vm);
+	r = harness_req(h, "POST", path, NULL, NULL);
+	assert_status(r, 200);
+	return r->hr_body;
+}
+
+static void
+test_guestinfo__the_guest_reads_what_the_api_wrote(struct harness *h)
+{
+	const char *out;
+
+	harness_put_guest(h, "gi_get");
+	harness_put_guest(h, "gi_get_hb");
+	harness_define_vm(h, "lo", "gi_get.bin", "");
+	harness_define_vm(h, "hb", "gi_get_hb.bin", "");
+	assert_status(put(h, "lo", "k1", "from the api"), 201);
+	assert_status(put(h, "hb", "k1", "high bandwidth"), 201);
+	out = run_guest(h, "lo");
+	if (strstr(out, "k1=from the api\n") == NULL)
+		fail_msg("low bandwidth: the guest printed \"%s\"", out);
+	out = run_guest(h, "hb");
+	if (strstr(out, "k1=high bandwidth\n") == NULL)
+		fail_msg("high bandwidth: the guest printed \"%s\"", out);
+	/* A new value is what the next read sees. */
+	assert_status(put(h, "lo", "k1", "second"), 200);
+	out = run_guest(h, "lo");
+	if (strstr(out, "k1=second\n") == NULL)
+		fail_msg("after a PUT: the guest printed \"%s\"", out);
+}
+
+static void
+test_guestinfo__what_the_guest_sets_the_api_returns(struct harness *h)
+{
+	struct harness_response *r;
+	const char *out;
+
+	harness_put_guest(h, "gi_set");
+	harness_define_vm(h, "setter", "gi_set.bin", "");
+	out = run_guest(h, "setter");
+	if (strstr(out, "1 \n") == NULL)
+		fail_msg("the guest's info-set was answered \"%s\"", out);
+	r = req(h, "GET", "setter", "fromguest", NULL);
+	assert_status(r, 200);
+	assert_json_str(r, "value", "hello");
+	assert_json_str(r, "updated_by", "guest");
+	/* Durable: still there after a restart. */
+	harness_restart(h);
+	assert_json_str(req(h, "GET", "setter", "fromguest", NULL), "value",
+			"hello");
+}
+
+static void
+test_guestinfo__without_the_channel_the_backdoor_is_an_unknown_port(
+    struct harness *h)
+{
+	const char *out;
+
+	harness_put_guest(h, "gi_version");
+	harness_define_vm(h, "on", "gi_version.bin", "");
+	harness_define_vm(h, "off", "gi_version.bin",
+			  "\"guestinfo_channel\":\"none\"");
+	out = run_guest(h, "on");
+	if (strstr(out, "eax=00000006 ebx=564D5868") == NULL)
+		fail_msg("with the channel the guest printed \"%s\"", out);
+	out = run_guest(h, "off");
+	if (strstr(out, "eax=FFFFFFFF") == NULL)
+		fail_msg("without the channel the guest printed \"%s\"", out);
+	assert_problem(harness_req(h, "PATCH", "/v1/vms/off",
+				   "{\"guestinfo_channel\":\"telepathy\"}",
+				   "Content-Type: application/merge-patch+json",
+				   NULL),
+		       400, "guestinfo_channel");
+}
+
 int
 main(void)
 {
@@ -293,6 +374,12 @@ main(void)
 			 0),
 	    HARNESS_CASE(
 		test_guestinfo__keys_survive_a_restart_and_go_with_their_vm, 0),
+	    HARNESS_CASE(test_guestinfo__the_guest_reads_what_the_api_wrote, 0),
+	    HARNESS_CASE(test_guestinfo__what_the_guest_sets_the_api_returns,
+			 0),
+	    HARNESS_CASE(
+		test_guestinfo__without_the_channel_the_backdoor_is_an_unknown_port,
+		0),
 	    HARNESS_CASE_ARGS(test_guestinfo__a_key_is_its_vms_owners, 0,
 			      "--vmm-group", "4200"),
 	};

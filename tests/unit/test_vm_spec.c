@@ -161,11 +161,12 @@ test_vm_spec__minimal_spec_gets_every_default(void **state)
 {
 	json_t *out = accept(doc(MINIMAL), NULL);
 
-	assert_dumps(out, "{'name':'web1','vcpus':1,'memory_mib':64,"
-			  "'boot':{'kind':'flat','image':'hello.bin',"
-			  "'load_address':4096,'entry':4096},"
-			  "'labels':{},'pptdevs':[],'autostart':false,"
-			  "'description':''}");
+	assert_dumps(out,
+		     "{'name':'web1','vcpus':1,'memory_mib':64,"
+		     "'boot':{'kind':'flat','image':'hello.bin',"
+		     "'load_address':4096,'entry':4096},"
+		     "'labels':{},'pptdevs':[],'autostart':false,"
+		     "'description':'','guestinfo_channel':'vmware-backdoor'}");
 	json_decref(out);
 }
 
@@ -181,12 +182,13 @@ test_vm_spec__output_keys_are_in_canonical_order(void **state)
 		"'memory_mib':128,'vcpus':2,'name':'web1'}"),
 	    NULL);
 
-	assert_dumps(out, "{'name':'web1','vcpus':2,'memory_mib':128,"
-			  "'boot':{'kind':'flat','image':'hello.bin',"
-			  "'load_address':0,'entry':16},"
-			  "'labels':{'a':'2','m':'3','z':'1'},"
-			  "'pptdevs':['3/0/0','1/0/0'],'autostart':true,"
-			  "'description':'d'}");
+	assert_dumps(
+	    out, "{'name':'web1','vcpus':2,'memory_mib':128,"
+		 "'boot':{'kind':'flat','image':'hello.bin',"
+		 "'load_address':0,'entry':16},"
+		 "'labels':{'a':'2','m':'3','z':'1'},"
+		 "'pptdevs':['3/0/0','1/0/0'],'autostart':true,"
+		 "'description':'d','guestinfo_channel':'vmware-backdoor'}");
 	json_decref(out);
 }
 
@@ -214,11 +216,12 @@ test_vm_spec__normalizing_twice_changes_nothing(void **state)
 	json_t *twice = accept(json_deep_copy(once), NULL);
 
 	assert_true(json_equal(once, twice));
-	assert_dumps(twice, "{'name':'a','vcpus':1,'memory_mib':64,"
-			    "'boot':{'kind':'linux','kernel':'k','initrd':'i',"
-			    "'cmdline':''},'labels':{'a':'','b':'1'},"
-			    "'pptdevs':['1/2/3'],'autostart':false,"
-			    "'description':''}");
+	assert_dumps(twice,
+		     "{'name':'a','vcpus':1,'memory_mib':64,"
+		     "'boot':{'kind':'linux','kernel':'k','initrd':'i',"
+		     "'cmdline':''},'labels':{'a':'','b':'1'},"
+		     "'pptdevs':['1/2/3'],'autostart':false,"
+		     "'description':'','guestinfo_channel':'vmware-backdoor'}");
 	json_decref(once);
 	json_decref(twice);
 }
@@ -284,7 +287,7 @@ test_vm_spec__read_only_fields_are_accepted_and_dropped(void **state)
 	json_t *plain = accept(doc(MINIMAL), NULL);
 
 	assert_true(json_equal(out, plain));
-	assert_int_equal(json_object_size(out), 8);
+	assert_int_equal(json_object_size(out), 9);
 	json_decref(out);
 	json_decref(plain);
 }
