@@ -13,19 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define PRINCIPAL_MAX_GROUPS 64
-
-/* Who is asking: from SO_PEERCRED on a Unix socket, from a token on TCP. */
-struct principal {
-	int pr_known; /* 0: anonymous (TCP without a valid token) */
-	uid_t pr_uid;
-	gid_t pr_gid;
-	int pr_ngroups;
-	gid_t pr_groups[PRINCIPAL_MAX_GROUPS];
-	pid_t pr_pid;     /* peer pid on a Unix socket, else 0 */
-	char pr_jail[65]; /* "" outside any jail */
-	char pr_via[16];  /* "unix", "token" */
-};
+#include "core/principal.h"
 
 enum api_method {
 	API_GET = 1 << 0,
@@ -154,20 +142,14 @@ struct api_context {
 /*
  * Answers one request.  Fills *rs (which the caller zeroed) and never
  * fails: errors become problem+json responses.  May block (on the
- * database's group commit, later on the driver) when the matched route
- * says so; see api_route_blocks().
+ * database's group commit, on the driver) when the matched route says
+ * so; see api_route_inline().
  */
 void api_handle(const struct api_context *ctx, const struct api_request *rq,
 		struct api_response *rs);
 
 /* Finds rq's route once: sets rq_route, rq_allowed and rq_routed. */
 void api_route_resolve(struct api_request *rq);
-
-/*
- * Whether rq's route may block; server/ runs those on a worker thread
- * with the connection suspended.  Unknown routes: 0.
- */
-int api_route_blocks(const struct api_request *rq);
 
 /*
  * Whether a request for a route that may block should run on the calling
@@ -184,6 +166,9 @@ int api_route_inline(const struct api_context *ctx,
  * Unknown routes: 0.
  */
 int api_route_uploads(const struct api_request *rq);
+
+/* The longest body rq's route takes in memory (not an upload). */
+size_t api_route_body_max(const struct api_request *rq);
 int api_route_public(const struct api_request *rq);
 
 /* Frees what a response owns; safe on a zeroed response. */

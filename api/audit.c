@@ -24,11 +24,11 @@
 #include <jansson.h>
 
 #include "api/handlers.h"
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/problem.h"
 #include "api/response.h"
-#include "core/log.h"
-#include "core/timefmt.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 
 /* Bytes of a recorded path and query, "..." included. */
@@ -214,50 +214,49 @@ api_audit_list(const struct api_context *ctx, const struct api_call *call,
 
 		for (k = 0; k < q; k++)
 			if (strcmp(rq->rq_query[k].kv_key, key) == 0) {
-				problem_set(rs, 400, "invalid-query",
-					    "Invalid query", key,
-					    "query parameter \"%s\" given "
-					    "twice",
-					    key);
+				problem_raise(rs, PROBLEM_INVALID_QUERY, key,
+					      "query parameter \"%s\" given "
+					      "twice",
+					      key);
 				return;
 			}
 		if (strcmp(key, "limit") == 0) {
 			if (audit_query_int(v, 1, LIMIT_PAGE_MAX, &n) != 0) {
-				problem_set(rs, 400, "invalid-query",
-					    "Invalid query", "limit",
-					    "limit must be an integer from 1 "
-					    "to %d, not \"%s\"",
-					    LIMIT_PAGE_MAX, v != NULL ? v : "");
+				problem_raise(
+				    rs, PROBLEM_INVALID_QUERY, "limit",
+				    "limit must be an integer from 1 "
+				    "to %d, not \"%s\"",
+				    LIMIT_PAGE_MAX, v != NULL ? v : "");
 				return;
 			}
 			pg.ap_limit = (size_t)n;
 		} else if (strcmp(key, "before") == 0) {
 			if (audit_query_int(v, 1, INT64_MAX, &before) != 0) {
-				problem_set(rs, 400, "invalid-query",
-					    "Invalid query", "before",
-					    "before must be a record id (a "
-					    "positive integer), not \"%s\"",
-					    v != NULL ? v : "");
+				problem_raise(rs, PROBLEM_INVALID_QUERY,
+					      "before",
+					      "before must be a record id (a "
+					      "positive integer), not \"%s\"",
+					      v != NULL ? v : "");
 				return;
 			}
 		}
 		/* The router let through only these two. */
 	}
 	if (ctx->ac_db == NULL) {
-		problem_set(rs, 503, "unavailable", "Service unavailable", NULL,
-			    "this daemon has no database");
+		problem_raise(rs, PROBLEM_UNAVAILABLE, NULL,
+			      "this daemon has no database");
 		return;
 	}
 	if ((pg.ap_items = json_array()) == NULL) {
-		problem_from_errno(rs, ENOMEM, "out of memory reading the log");
+		problem_errno(rs, ENOMEM, "out of memory reading the log");
 		return;
 	}
 	/* One row past the page tells whether there is a next one. */
 	rc = db_audit_list(ctx->ac_db, before, pg.ap_limit + 1, audit_page_add,
 			   &pg);
 	if (rc == -1 || pg.ap_nomem) {
-		problem_from_errno(rs, rc == -1 ? errno : ENOMEM,
-				   "reading the audit log failed");
+		problem_errno(rs, rc == -1 ? errno : ENOMEM,
+			      "reading the audit log failed");
 		json_decref(pg.ap_items);
 		return;
 	}

@@ -29,8 +29,8 @@
 #include "api/handlers.h"
 #include "api/problem.h"
 #include "api/response.h"
-#include "core/console.h"
-#include "core/timefmt.h"
+#include "base/console.h"
+#include "base/timefmt.h"
 #include "core/vmrun.h"
 
 /* A followed console: what the stream reads from. */
@@ -142,11 +142,11 @@ console_parse_query(const struct api_request *rq, int *follow, uint64_t *offset,
 			errno = 0;
 			*offset = strtoull(v, &end, 10);
 			if (*v < '0' || *v > '9' || *end != '\0' || errno) {
-				problem_set(rs, 400, "invalid-query",
-					    "Invalid query", "offset",
-					    "offset must be a byte offset "
-					    "(a whole number), not \"%s\"",
-					    v);
+				problem_raise(rs, PROBLEM_INVALID_QUERY,
+					      "offset",
+					      "offset must be a byte offset "
+					      "(a whole number), not \"%s\"",
+					      v);
 				return -1;
 			}
 			*have_offset = 1;
@@ -155,8 +155,8 @@ console_parse_query(const struct api_request *rq, int *follow, uint64_t *offset,
 	}
 	return 0;
 bad_follow:
-	problem_set(rs, 400, "invalid-query", "Invalid query", "follow",
-		    "follow must be 1, true, yes, 0, false or no");
+	problem_raise(rs, PROBLEM_INVALID_QUERY, "follow",
+		      "follow must be 1, true, yes, 0, false or no");
 	return -1;
 }
 
@@ -187,10 +187,10 @@ api_console_get(const struct api_context *ctx, const struct api_call *call,
 		return;
 	if ((c = vmrun_console(ctx->ac_vmrun, name)) == NULL) {
 		if (errno == ENOENT)
-			problem_set(rs, 404, "not-found", "Not found", NULL,
-				    "no VM named %s", name);
+			problem_raise(rs, PROBLEM_NOT_FOUND, NULL,
+				      "no VM named %s", name);
 		else
-			problem_from_errno(rs, errno, "console of VM %s", name);
+			problem_errno(rs, errno, "console of VM %s", name);
 		return;
 	}
 	if (!have_offset) {
@@ -201,7 +201,7 @@ api_console_get(const struct api_context *ctx, const struct api_call *call,
 	if (follow) {
 		if (api_console_follow(c, offset, console_type(call->ca_rq),
 				       NULL, NULL, rs) != 0)
-			problem_from_errno(rs, ENOMEM, "out of memory");
+			problem_errno(rs, ENOMEM, "out of memory");
 		console_free(c);
 		return;
 	}
@@ -211,7 +211,7 @@ api_console_get(const struct api_context *ctx, const struct api_call *call,
 		n = VMRUN_CONSOLE_OUT;
 	if ((rs->rs_body = malloc(n + 1)) == NULL) {
 		console_free(c);
-		problem_from_errno(rs, ENOMEM, "out of memory");
+		problem_errno(rs, ENOMEM, "out of memory");
 		return;
 	}
 	rs->rs_body_len = console_read(c, &offset, rs->rs_body, n, &lost);
@@ -234,24 +234,22 @@ api_console_post(const struct api_context *ctx, const struct api_call *call,
 	json_t *doc;
 
 	if ((c = vmrun_console(ctx->ac_vmrun, name)) == NULL) {
-		problem_from_errno(rs, errno, "no VM named %s", name);
+		problem_errno(rs, errno, "no VM named %s", name);
 		return;
 	}
 	if (rq->rq_body_len == 0) {
-		problem_set(rs, 400, "body-required", "Request body required",
-			    NULL, "send the bytes for the guest as the body");
+		problem_raise(rs, PROBLEM_BODY_REQUIRED, NULL,
+			      "send the bytes for the guest as the body");
 	} else if (!vmrun_is_running(ctx->ac_vmrun, name)) {
-		problem_set(rs, 409, "invalid-state",
-			    "Not allowed in this state", NULL,
-			    "VM %s is not running; its console takes no "
-			    "input",
-			    name);
+		problem_raise(rs, PROBLEM_INVALID_STATE, NULL,
+			      "VM %s is not running; its console takes no "
+			      "input",
+			      name);
 	} else if (console_input(c, rq->rq_body, rq->rq_body_len) == 0) {
-		problem_set(rs, 429, "console-input-full",
-			    "Console input buffer full", NULL,
-			    "the guest has not read the input queued before; "
-			    "%zu bytes are waiting and the buffer holds %d",
-			    console_input_pending(c), VMRUN_CONSOLE_IN);
+		problem_raise(rs, PROBLEM_CONSOLE_INPUT_FULL, NULL,
+			      "the guest has not read the input queued before; "
+			      "%zu bytes are waiting and the buffer holds %d",
+			      console_input_pending(c), VMRUN_CONSOLE_IN);
 	} else {
 		doc = json_pack("{s:I, s:I}", "accepted",
 				(json_int_t)rq->rq_body_len, "pending",

@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "api/api.h"
-#include "api/limits.h"
+#include "base/limits.h"
 
 #define API_MAX_PARAMS 4
 
@@ -30,6 +30,41 @@ void api_host_root(const struct api_context *, const struct api_call *,
 void api_host_health(const struct api_context *, const struct api_call *,
 		     struct api_response *);
 void api_host_openapi(const struct api_context *, const struct api_call *,
+		      struct api_response *);
+
+/* api/guestinfo.c */
+struct db_guestinfo_kv;
+/*
+ * The "guestinfo" member of a VM's creation request (an object of key to
+ * string value) as keys for vmreg_create_keys: 0 with *keys (malloc'd;
+ * the strings are member's) and *n; -1 with a 400 answered in rs.
+ */
+int api_guestinfo_keys(const json_t *member, struct db_guestinfo_kv **keys,
+		       size_t *n, struct api_response *rs);
+/*
+ * Answers 400 and returns -1 when body, a PUT or PATCH of a VM, carries
+ * "guestinfo": keys are set at creation, then one by one.
+ */
+int api_guestinfo_not_here(const json_t *body, struct api_response *rs);
+void api_guestinfo_list(const struct api_context *, const struct api_call *,
+			struct api_response *);
+void api_guestinfo_get(const struct api_context *, const struct api_call *,
+		       struct api_response *);
+void api_guestinfo_put(const struct api_context *, const struct api_call *,
+		       struct api_response *);
+void api_guestinfo_delete(const struct api_context *, const struct api_call *,
+			  struct api_response *);
+
+/* api/host.c: the host's own hypervisors (pvbus) */
+void api_host_pvbus(const struct api_context *, const struct api_call *,
+		    struct api_response *);
+void api_host_pvbus_key(const struct api_context *, const struct api_call *,
+			struct api_response *);
+
+/* api/problems.c */
+void api_problems_list(const struct api_context *, const struct api_call *,
+		       struct api_response *);
+void api_problems_get(const struct api_context *, const struct api_call *,
 		      struct api_response *);
 
 /* api/vms.c */
@@ -83,7 +118,7 @@ void api_images_put(const struct api_context *, const struct api_call *,
 void api_images_delete(const struct api_context *, const struct api_call *,
 		       struct api_response *);
 
-/* api/vcpus.c */
+/* api/vcpus.c, api/vcpus_params.c, api/vcpus_protect.c */
 void api_vcpus_list(const struct api_context *, const struct api_call *,
 		    struct api_response *);
 void api_vcpus_get(const struct api_context *, const struct api_call *,

@@ -13,12 +13,12 @@
 #include <jansson.h>
 
 #include "api/handlers.h"
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/problem.h"
 #include "api/response.h"
-#include "api/vm_spec.h"
+#include "base/names.h"
 #include "core/images.h"
-#include "core/timefmt.h"
+#include "base/timefmt.h"
 
 /* An image's representation: a new reference, NULL when out of memory. */
 static json_t *
@@ -39,8 +39,8 @@ images_unavailable(const struct api_context *ctx, struct api_response *rs)
 {
 	if (ctx->ac_images != NULL)
 		return 0;
-	problem_set(rs, 503, "unavailable", "Service unavailable", NULL,
-		    "this daemon has no image store");
+	problem_raise(rs, PROBLEM_UNAVAILABLE, NULL,
+		      "this daemon has no image store");
 	return 1;
 }
 
@@ -50,17 +50,24 @@ images_error(struct api_response *rs, int err, const char *name,
 {
 	switch (err) {
 	case ENOENT:
-		problem_set(rs, 404, "not-found", "Not found", NULL,
-			    "no image named %s", name);
+		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "no image named %s",
+			      name);
 		break;
 	case EBUSY:
-		problem_set(rs, 409, "conflict", "Conflict", NULL,
-			    "image %s is used by a running VM", name);
+		problem_raise(rs, PROBLEM_CONFLICT, NULL,
+			      "image %s is used by a running VM", name);
 		break;
 	default:
-		problem_from_errno(rs, err, "%s image %s failed: %s", doing,
-				   name, strerror(err));
+		problem_errno(rs, err, "%s image %s failed: %s", doing, name,
+			      strerror(err));
 	}
+}
+
+/* api_response_items()'s view of images_doc. */
+static json_t *
+images_item(const void *elem, void *arg)
+{
+	return images_doc(elem);
 }
 
 void
@@ -68,33 +75,17 @@ api_images_list(const struct api_context *ctx, const struct api_call *call,
 		struct api_response *rs)
 {
 	struct image_info *list = NULL;
-	json_t *doc = NULL, *items, *item;
-	size_t n = 0, i;
+	size_t n = 0;
 
 	if (images_unavailable(ctx, rs))
 		return;
 	if (images_list(ctx->ac_images, &list, &n) != 0) {
-		problem_from_errno(rs, errno, "listing images failed");
+		problem_errno(rs, errno, "listing images failed");
 		return;
 	}
-	if ((items = json_array()) == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++) {
-		if ((item = images_doc(&list[i])) == NULL ||
-		    json_array_append_new(items, item) != 0) {
-			json_decref(items);
-			goto nomem;
-		}
-	}
-	if ((doc = json_pack("{s:o}", "items", items)) == NULL)
-		goto nomem;
-	api_response_json(rs, 200, doc);
-	json_decref(doc);
+	api_response_items(rs, list, n, sizeof(*list), images_item, NULL,
+			   "images");
 	free(list);
-	return;
-nomem:
-	free(list);
-	problem_from_errno(rs, ENOMEM, "out of memory listing images");
 }
 
 void
@@ -130,17 +121,14 @@ api_images_put(const struct api_context *ctx, const struct api_call *call,
 
 	if (images_unavailable(ctx, rs))
 		return;
-	if (!vm_spec_name_valid(name)) {
-		problem_set(rs, 400, "validation", "Invalid image", "name",
-			    "name: \"%s\" is not a valid name "
-			    "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",
-			    name);
+	if (!name_valid(name)) {
+		problem_invalid_name(rs, "name", name);
 		return;
 	}
 	if (rq->rq_body_fd < 0 || rq->rq_body_len == 0) {
-		problem_set(rs, 400, "body-required", "Request body required",
-			    NULL, "PUT %s needs the image's bytes as its body",
-			    rq->rq_path);
+		problem_raise(rs, PROBLEM_BODY_REQUIRED, NULL,
+			      "PUT %s needs the image's bytes as its body",
+			      rq->rq_path);
 		return;
 	}
 	if (images_put(ctx->ac_images, name, rq->rq_body_fd, rq->rq_body_path,

@@ -32,14 +32,14 @@
 #include <jansson.h>
 
 #include "api/handlers.h"
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/problem.h"
 #include "api/response.h"
-#include "api/vm_spec.h"
+#include "base/names.h"
 #include "core/auth.h"
 #include "core/jails.h"
-#include "core/log.h"
-#include "core/timefmt.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "core/vmreg.h"
 
 /*
@@ -68,16 +68,22 @@ jails_unavailable(const struct api_context *ctx, struct api_response *rs)
 {
 	if (ctx->ac_jails != NULL)
 		return 0;
-	problem_set(rs, 503, "unavailable", "Service unavailable", NULL,
-		    "this daemon has no jail store");
+	problem_raise(rs, PROBLEM_UNAVAILABLE, NULL,
+		      "this daemon has no jail store");
 	return 1;
 }
 
 static void
 jails_not_found(struct api_response *rs, const char *name)
 {
-	problem_set(rs, 404, "not-found", "Not found", NULL, "no jail named %s",
-		    name);
+	problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "no jail named %s", name);
+}
+
+/* api_response_items()'s view of jails_doc. */
+static json_t *
+jails_item(const void *elem, void *arg)
+{
+	return jails_doc(elem);
 }
 
 void
@@ -85,33 +91,17 @@ api_jails_list(const struct api_context *ctx, const struct api_call *call,
 	       struct api_response *rs)
 {
 	struct jail_info *list = NULL;
-	json_t *doc = NULL, *items, *item;
-	size_t n = 0, i;
+	size_t n = 0;
 
 	if (jails_unavailable(ctx, rs))
 		return;
 	if (jails_list(ctx->ac_jails, &list, &n) != 0) {
-		problem_from_errno(rs, errno, "listing jails failed");
+		problem_errno(rs, errno, "listing jails failed");
 		return;
 	}
-	if ((items = json_array()) == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++) {
-		if ((item = jails_doc(&list[i])) == NULL ||
-		    json_array_append_new(items, item) != 0) {
-			json_decref(items);
-			goto nomem;
-		}
-	}
-	if ((doc = json_pack("{s:o}", "items", items)) == NULL)
-		goto nomem;
-	api_response_json(rs, 200, doc);
-	json_decref(doc);
+	api_response_items(rs, list, n, sizeof(*list), jails_item, NULL,
+			   "jails");
 	free(list);
-	return;
-nomem:
-	free(list);
-	problem_from_errno(rs, ENOMEM, "out of memory listing jails");
 }
 
 void
@@ -136,8 +126,7 @@ api_jails_get(const struct api_context *ctx, const struct api_call *call,
 static void
 jails_invalid(struct api_response *rs, const char *field, const char *detail)
 {
-	problem_set(rs, 400, "validation", "Invalid jail", field, "%s: %s",
-		    field, detail);
+	problem_raise(rs, PROBLEM_VALIDATION, field, "%s: %s", field, detail);
 }
 
 /* A boolean member: absent is false.  -1 (answered) when not a boolean. */
@@ -170,17 +159,14 @@ jails_parse(const json_t *body, const char *name, struct jail_info *ji,
 	const char *key, *s;
 
 	memset(ji, 0, sizeof(*ji));
-	if (!vm_spec_name_valid(name)) {
-		problem_set(rs, 400, "validation", "Invalid jail", "name",
-			    "name: \"%s\" is not a valid name "
-			    "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",
-			    name);
+	if (!name_valid(name)) {
+		problem_invalid_name(rs, "name", name);
 		return -1;
 	}
 	snprintf(ji->ji_name, sizeof(ji->ji_name), "%s", name);
 	if (!json_is_object(body)) {
-		problem_set(rs, 400, "validation", "Invalid jail", NULL,
-			    "the document must be a JSON object");
+		problem_raise(rs, PROBLEM_VALIDATION, NULL,
+			      "the document must be a JSON object");
 		return -1;
 	}
 	json_object_foreach ((json_t *)body, key, v) {
@@ -188,20 +174,20 @@ jails_parse(const json_t *body, const char *name, struct jail_info *ji,
 		    strcmp(key, "allow_vmm_ppt") != 0 &&
 		    strcmp(key, "socket") != 0 && strcmp(key, "name") != 0 &&
 		    strcmp(key, "created_at") != 0) {
-			problem_set(rs, 400, "validation", "Invalid jail", key,
-				    "%s: unknown member (known: allow_vmm, "
-				    "allow_vmm_ppt, socket)",
-				    key);
+			problem_raise(rs, PROBLEM_VALIDATION, key,
+				      "%s: unknown member (known: allow_vmm, "
+				      "allow_vmm_ppt, socket)",
+				      key);
 			return -1;
 		}
 	}
 	v = json_object_get(body, "name");
 	if (v != NULL &&
 	    (!json_is_string(v) || strcmp(json_string_value(v), name) != 0)) {
-		problem_set(rs, 400, "validation", "Invalid jail", "name",
-			    "name: must be \"%s\", the name in the path, if "
-			    "given",
-			    name);
+		problem_raise(rs, PROBLEM_VALIDATION, "name",
+			      "name: must be \"%s\", the name in the path, if "
+			      "given",
+			      name);
 		return -1;
 	}
 	if (jails_flag(body, "allow_vmm", &ji->ji_allow_vmm, rs) != 0 ||
@@ -223,10 +209,10 @@ jails_parse(const json_t *body, const char *name, struct jail_info *ji,
 		return -1;
 	}
 	if (strlen(s) >= sizeof(ji->ji_socket)) {
-		problem_set(rs, 400, "validation", "Invalid jail", "socket",
-			    "socket: is %zu bytes long; a Unix socket path "
-			    "has at most %zu",
-			    strlen(s), sizeof(ji->ji_socket) - 1);
+		problem_raise(rs, PROBLEM_VALIDATION, "socket",
+			      "socket: is %zu bytes long; a Unix socket path "
+			      "has at most %zu",
+			      strlen(s), sizeof(ji->ji_socket) - 1);
 		return -1;
 	}
 	snprintf(ji->ji_socket, sizeof(ji->ji_socket), "%s", s);
@@ -243,15 +229,15 @@ jails_socket_taken(const struct api_context *ctx, const struct jail_info *ji,
 	int taken = 0;
 
 	if (jails_list(ctx->ac_jails, &list, &n) != 0) {
-		problem_from_errno(rs, errno, "listing jails failed");
+		problem_errno(rs, errno, "listing jails failed");
 		return 1;
 	}
 	for (i = 0; i < n && !taken; i++)
 		if (strcmp(list[i].ji_name, ji->ji_name) != 0 &&
 		    strcmp(list[i].ji_socket, ji->ji_socket) == 0) {
-			problem_set(rs, 409, "conflict", "Conflict", "socket",
-				    "socket: jail %s already listens on %s",
-				    list[i].ji_name, ji->ji_socket);
+			problem_raise(rs, PROBLEM_CONFLICT, "socket",
+				      "socket: jail %s already listens on %s",
+				      list[i].ji_name, ji->ji_socket);
 			taken = 1;
 		}
 	free(list);
@@ -265,14 +251,14 @@ jails_listen_problem(struct api_response *rs, const struct jail_info *ji,
 {
 	switch (err) {
 	case EADDRINUSE:
-		problem_set(rs, 409, "conflict", "Conflict", "socket",
-			    "socket: something already answers on %s",
-			    ji->ji_socket);
+		problem_raise(rs, PROBLEM_CONFLICT, "socket",
+			      "socket: something already answers on %s",
+			      ji->ji_socket);
 		break;
 	case EEXIST:
-		problem_set(rs, 409, "conflict", "Conflict", "socket",
-			    "socket: %s exists and is not a socket",
-			    ji->ji_socket);
+		problem_raise(rs, PROBLEM_CONFLICT, "socket",
+			      "socket: %s exists and is not a socket",
+			      ji->ji_socket);
 		break;
 	case ENOENT:
 	case ENOTDIR:
@@ -282,18 +268,18 @@ jails_listen_problem(struct api_response *rs, const struct jail_info *ji,
 	case ENAMETOOLONG:
 	case EINVAL:
 	case ELOOP:
-		problem_set(rs, 400, "validation", "Invalid jail", "socket",
-			    "socket: cannot listen on %s: %s", ji->ji_socket,
-			    strerror(err));
+		problem_raise(rs, PROBLEM_VALIDATION, "socket",
+			      "socket: cannot listen on %s: %s", ji->ji_socket,
+			      strerror(err));
 		break;
 	case ESHUTDOWN:
-		problem_set(rs, 503, "unavailable", "Service unavailable", NULL,
-			    "the daemon is not serving jail sockets now "
-			    "(starting or stopping)");
+		problem_raise(rs, PROBLEM_UNAVAILABLE, NULL,
+			      "the daemon is not serving jail sockets now "
+			      "(starting or stopping)");
 		break;
 	default:
-		problem_from_errno(rs, err, "listening on %s for jail %s: %s",
-				   ji->ji_socket, ji->ji_name, strerror(err));
+		problem_errno(rs, err, "listening on %s for jail %s: %s",
+			      ji->ji_socket, ji->ji_name, strerror(err));
 	}
 }
 
@@ -330,8 +316,8 @@ api_jails_put(const struct api_context *ctx, const struct api_call *call,
 	if (jails_parse(call->ca_body, name, &ji, rs) != 0)
 		return;
 	if (ji.ji_socket[0] != '\0' && ctx->ac_jail_listen == NULL) {
-		problem_set(rs, 503, "unavailable", "Service unavailable", NULL,
-			    "this daemon cannot listen for jails");
+		problem_raise(rs, PROBLEM_UNAVAILABLE, NULL,
+			      "this daemon cannot listen for jails");
 		return;
 	}
 	pthread_mutex_lock(&jails_write_lock);
@@ -352,13 +338,12 @@ api_jails_put(const struct api_context *ctx, const struct api_call *call,
 		if (listened)
 			jails_listener_restore(ctx, name, &old, had);
 		if (err == EEXIST)
-			problem_set(rs, 409, "conflict", "Conflict", "socket",
-				    "socket: another jail listens on %s",
-				    ji.ji_socket);
+			problem_raise(rs, PROBLEM_CONFLICT, "socket",
+				      "socket: another jail listens on %s",
+				      ji.ji_socket);
 		else
-			problem_from_errno(rs, err,
-					   "storing jail %s failed: %s", name,
-					   strerror(err));
+			problem_errno(rs, err, "storing jail %s failed: %s",
+				      name, strerror(err));
 		goto out;
 	}
 	if (ji.ji_socket[0] == '\0' && ctx->ac_jail_unlisten != NULL)
@@ -394,30 +379,29 @@ api_jails_delete(const struct api_context *ctx, const struct api_call *call,
 	if (ctx->ac_vmreg != NULL)
 		(void)vmreg_count_in_jail(ctx->ac_vmreg, name, &nvms);
 	if (nvms > 0) {
-		problem_set(rs, 409, "conflict", "Conflict", NULL,
-			    "%zu VM%s live%s in jail %s; delete %s first", nvms,
-			    nvms == 1 ? "" : "s", nvms == 1 ? "s" : "", name,
-			    nvms == 1 ? "it" : "them");
+		problem_raise(rs, PROBLEM_CONFLICT, NULL,
+			      "%zu VM%s live%s in jail %s; delete %s first",
+			      nvms, nvms == 1 ? "" : "s", nvms == 1 ? "s" : "",
+			      name, nvms == 1 ? "it" : "them");
 		goto out;
 	}
 	if (ctx->ac_auth != NULL)
 		ntokens = auth_token_count_in_jail(ctx->ac_auth, name);
 	if (ntokens > 0) {
-		problem_set(rs, 409, "conflict", "Conflict", NULL,
-			    "%zu token%s %s scoped to jail %s; delete %s "
-			    "first (DELETE /v1/tokens/{id})",
-			    ntokens, ntokens == 1 ? "" : "s",
-			    ntokens == 1 ? "is" : "are", name,
-			    ntokens == 1 ? "it" : "them");
+		problem_raise(rs, PROBLEM_CONFLICT, NULL,
+			      "%zu token%s %s scoped to jail %s; delete %s "
+			      "first (DELETE /v1/tokens/{id})",
+			      ntokens, ntokens == 1 ? "" : "s",
+			      ntokens == 1 ? "is" : "are", name,
+			      ntokens == 1 ? "it" : "them");
 		goto out;
 	}
 	if (jails_delete(ctx->ac_jails, name) != 0) {
 		if (errno == ENOENT)
 			jails_not_found(rs, name);
 		else
-			problem_from_errno(rs, errno,
-					   "deleting jail %s failed: %s", name,
-					   strerror(errno));
+			problem_errno(rs, errno, "deleting jail %s failed: %s",
+				      name, strerror(errno));
 		goto out;
 	}
 	/* Stored first: a listener stopped for a jail that stays would need

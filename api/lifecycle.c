@@ -12,8 +12,8 @@
 #include "api/problem.h"
 #include "api/response.h"
 #include "api/policy.h"
-#include "core/console.h"
-#include "core/log.h"
+#include "base/console.h"
+#include "base/log.h"
 #include "core/vmreg.h"
 #include "core/vmrun.h"
 
@@ -37,32 +37,19 @@ lifecycle_reply(const struct api_context *ctx, const char *api_op,
 	char etag[32];
 
 	if (rc != 0) {
-		switch (err) {
-		case ENOENT:
-			problem_set(rs, 404, "not-found", "Not found", NULL,
-				    "%s", why);
-			break;
-		case EBUSY:
-			problem_set(rs, 409, "invalid-state",
-				    "Not allowed in this state", NULL, "%s",
-				    why);
-			break;
-		case EINVAL:
-			problem_set(rs, 422, "cannot-run", "The VM cannot run",
-				    NULL, "%s", why);
-			break;
-		case ENOTSUP:
-			problem_set(rs, 501, "not-supported",
-				    "Not supported by this backend", NULL, "%s",
-				    why);
-			break;
-		default:
-			problem_from_errno(rs, err, "%s", why);
-		}
+		/* A start's EINVAL is a definition that cannot run, its
+		 * EDQUOT the caller's quota of running VMs. */
+		if (err == EINVAL)
+			problem_raise(rs, PROBLEM_CANNOT_RUN, NULL, "%s", why);
+		else if (err == EDQUOT)
+			problem_raise(rs, PROBLEM_RUNNING_LIMIT, NULL, "%s",
+				      why);
+		else
+			problem_errno(rs, err, "%s", why);
 		return;
 	}
 	if (vmreg_get(ctx->ac_vmreg, name, &doc) != 0) {
-		problem_from_errno(rs, errno, "VM %s vanished", name);
+		problem_errno(rs, errno, "VM %s vanished", name);
 		return;
 	}
 	api_response_take(rs, 200, doc.vd_body, doc.vd_len);
@@ -93,29 +80,6 @@ lifecycle_monitor_end(void *arg)
 	free(lm);
 }
 
-/* Running VMs (live states) created by uid. */
-static size_t
-lifecycle_running_of(const struct api_context *ctx, uid_t uid)
-{
-	static const char *const live[] = {"starting", "running", "paused",
-					   "stopping"};
-	char(*names)[65], jail[65];
-	size_t i, k, n, count = 0;
-	uid_t owner;
-
-	for (k = 0; k < sizeof(live) / sizeof(live[0]); k++) {
-		if (vmreg_names(ctx->ac_vmreg, live[k], &names, &n) != 0)
-			continue;
-		for (i = 0; i < n; i++)
-			if (vmreg_get_owner(ctx->ac_vmreg, names[i], &owner,
-					    jail) == 0 &&
-			    owner == uid)
-				count++;
-		free(names);
-	}
-	return count;
-}
-
 void
 api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	      struct api_response *rs)
@@ -125,50 +89,39 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	const char *mode = api_query(call->ca_rq, "mode");
 	struct lifecycle_monitor *lm;
 	struct console *c;
+	struct vmrun_quota quota;
 	uint64_t offset;
 	char why[256] = "";
 	int rc, monitor;
 
 	if (mode != NULL && strcmp(mode, "monitor") != 0 &&
 	    strcmp(mode, "detached") != 0) {
-		problem_set(rs, 400, "invalid-query", "Invalid query", "mode",
-			    "mode must be monitor or detached, not \"%s\"",
-			    mode);
+		problem_raise(rs, PROBLEM_INVALID_QUERY, "mode",
+			      "mode must be monitor or detached, not \"%s\"",
+			      mode);
 		return;
 	}
 	monitor = mode != NULL && strcmp(mode, "monitor") == 0;
-	if (ctx->ac_policy != NULL && !monitor && !policy_may_detach(pr)) {
-		problem_set(
-		    rs, 403, "forbidden", "Forbidden", "mode",
-		    "uid %ld may run VMs only in monitor mode: POST "
-		    "/v1/vms/%s/start?mode=monitor keeps the VM as long "
-		    "as that request",
-		    (long)pr->pr_uid, name);
-		return;
-	}
-	if (ctx->ac_policy != NULL && ctx->ac_policy->po_max_running > 0 &&
-	    pr->pr_uid != 0 &&
-	    lifecycle_running_of(ctx, pr->pr_uid) >=
-		ctx->ac_policy->po_max_running) {
-		problem_set(rs, 403, "running-limit", "Too many running VMs",
-			    NULL,
-			    "uid %ld already runs %u VMs, the most "
-			    "--max-running-per-uid allows",
-			    (long)pr->pr_uid, ctx->ac_policy->po_max_running);
+	quota.vq_uid = pr->pr_uid;
+	quota.vq_max_runs = 0;
+	if (ctx->ac_policy != NULL &&
+	    policy_check_start(ctx->ac_policy, pr, !monitor, &quota.vq_max_runs,
+			       why, sizeof(why)) != 0) {
+		problem_raise(rs, PROBLEM_FORBIDDEN, "mode", "%s", why);
 		return;
 	}
 	if (!monitor) {
-		rc = vmrun_start(ctx->ac_vmrun, name, why, sizeof(why));
+		rc = vmrun_start(ctx->ac_vmrun, name, &quota, why, sizeof(why));
 		lifecycle_reply(ctx, "start", name, rc, errno, why, rs);
 		return;
 	}
 	/* The stream starts where this run's output will. */
 	if ((c = vmrun_console(ctx->ac_vmrun, name)) == NULL) {
-		problem_from_errno(rs, errno, "no VM named %s", name);
+		problem_errno(rs, errno, "no VM named %s", name);
 		return;
 	}
 	offset = console_end(c);
-	if (vmrun_start(ctx->ac_vmrun, name, why, sizeof(why)) != 0) {
+	if (vmrun_start(ctx->ac_vmrun, name, &quota, why, sizeof(why)) != 0) {
 		lifecycle_reply(ctx, "start", name, -1, errno, why, rs);
 		console_free(c);
 		return;
@@ -181,7 +134,7 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	if ((lm = calloc(1, sizeof(*lm))) == NULL) {
 		console_free(c);
 		vmrun_stop(ctx->ac_vmrun, name, 0, 1, why, sizeof(why));
-		problem_from_errno(rs, ENOMEM, "monitor mode for VM %s", name);
+		problem_errno(rs, ENOMEM, "monitor mode for VM %s", name);
 		return;
 	}
 	lm->lm_vmrun = ctx->ac_vmrun;
@@ -196,7 +149,7 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	if (api_console_follow(c, offset, "text/plain; charset=utf-8",
 			       lifecycle_monitor_end, lm, rs) != 0) {
 		lifecycle_monitor_end(lm);
-		problem_from_errno(rs, ENOMEM, "monitor mode for VM %s", name);
+		problem_errno(rs, ENOMEM, "monitor mode for VM %s", name);
 	}
 	console_free(c);
 }
@@ -231,11 +184,10 @@ api_vms_stop(const struct api_context *ctx, const struct api_call *call,
 
 		v = rq->rq_query[i].kv_value;
 		if (strcmp(k, "force") == 0 && lifecycle_bool(v, &force) != 0) {
-			problem_set(rs, 400, "invalid-query", "Invalid query",
-				    "force",
-				    "force must be 1, true, yes, 0, false or "
-				    "no, not \"%s\"",
-				    v);
+			problem_raise(rs, PROBLEM_INVALID_QUERY, "force",
+				      "force must be 1, true, yes, 0, false or "
+				      "no, not \"%s\"",
+				      v);
 			return;
 		}
 		if (strcmp(k, "timeout") != 0)
@@ -244,12 +196,11 @@ api_vms_stop(const struct api_context *ctx, const struct api_call *call,
 		timeout = v != NULL ? strtoul(v, &end, 10) : 0;
 		if (v == NULL || *v < '0' || *v > '9' || *end != '\0' ||
 		    errno != 0 || timeout > LIFECYCLE_STOP_TIMEOUT_MAX) {
-			problem_set(rs, 400, "invalid-query", "Invalid query",
-				    "timeout",
-				    "timeout must be whole seconds from 0 to "
-				    "%d, not \"%s\"",
-				    LIFECYCLE_STOP_TIMEOUT_MAX,
-				    v != NULL ? v : "");
+			problem_raise(rs, PROBLEM_INVALID_QUERY, "timeout",
+				      "timeout must be whole seconds from 0 to "
+				      "%d, not \"%s\"",
+				      LIFECYCLE_STOP_TIMEOUT_MAX,
+				      v != NULL ? v : "");
 			return;
 		}
 	}

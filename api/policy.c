@@ -13,13 +13,6 @@ policy_is_host_root(const struct principal *pr)
 }
 
 int
-policy_may_detach(const struct principal *pr)
-{
-	/* Root of its scope: the host's root, or root inside its jail. */
-	return pr->pr_known && pr->pr_uid == 0;
-}
-
-int
 policy_in_vmm_group(const struct policy *po, const struct principal *pr)
 {
 	int i;
@@ -77,6 +70,26 @@ policy_refuse(int err)
 {
 	errno = err;
 	return -1;
+}
+
+int
+policy_check_start(const struct policy *po, const struct principal *pr,
+		   int detached, unsigned *max_runs, char *why, size_t len)
+{
+	/* Root of its scope (the host's, or a jail's) may detach, and
+	 * runs as many VMs as it likes. */
+	int root = pr->pr_known && pr->pr_uid == 0;
+
+	if (detached && !root) {
+		snprintf(why, len,
+			 "uid %ld may run VMs only in monitor mode: add "
+			 "?mode=monitor, and the VM lasts as long as that "
+			 "request",
+			 (long)pr->pr_uid);
+		return policy_refuse(EPERM);
+	}
+	*max_runs = root ? 0 : po->po_max_running;
+	return 0;
 }
 
 int

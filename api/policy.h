@@ -68,9 +68,15 @@ int policy_vm_visible(const struct policy *po, const struct principal *pr,
 /* Whether pr is host root (uid 0 outside any jail). */
 int policy_is_host_root(const struct principal *pr);
 
-/* Whether pr may start VMs detached (root of its scope) rather than
- * only in monitor mode. */
-int policy_may_detach(const struct principal *pr);
+/*
+ * What a start of a VM pr may act on (policy_check said so) may be:
+ * 0 with *max_runs, how many of pr's VMs may run at once (0: no limit;
+ * root is exempt), or -1 with EPERM and why when pr may not start it
+ * detached (members run VMs only in monitor mode: the request lasts as
+ * long as the run).
+ */
+int policy_check_start(const struct policy *po, const struct principal *pr,
+		       int detached, unsigned *max_runs, char *why, size_t len);
 
 /* Whether pr belongs to the vmm group (primary or supplementary). */
 int policy_in_vmm_group(const struct policy *po, const struct principal *pr);

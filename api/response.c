@@ -1,9 +1,12 @@
 #include "api/response.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "api/problem.h"
 
 void
 api_response_clear(struct api_response *rs)
@@ -39,6 +42,16 @@ api_response_header(struct api_response *rs, const char *name,
 void
 api_response_take(struct api_response *rs, int status, char *body, size_t len)
 {
+	char *nl;
+
+	/* A body ends with a newline, so that it ends a line in a terminal;
+	 * without memory for it, it goes out without. */
+	if (body != NULL && (len == 0 || body[len - 1] != '\n') &&
+	    (nl = realloc(body, len + 2)) != NULL) {
+		body = nl;
+		body[len++] = '\n';
+		body[len] = '\0';
+	}
 	free(rs->rs_body);
 	rs->rs_status = status;
 	rs->rs_body = body;
@@ -54,9 +67,9 @@ api_response_json(struct api_response *rs, int status, const json_t *doc)
 	if (text == NULL) {
 		/* Nothing left to build a problem with: a fixed body. */
 		static const char oom[] =
-		    "{\"type\":\"urn:vmmapid:problem:internal\","
+		    "{\"type\":\"/v1/problems/internal\","
 		    "\"title\":\"Internal error\",\"status\":500,"
-		    "\"detail\":\"out of memory\"}";
+		    "\"detail\":\"out of memory\"}\n";
 
 		free(rs->rs_body);
 		rs->rs_status = 500;
@@ -108,4 +121,28 @@ etag_match(const char *header, int exists, uint64_t revision, int weak)
 		p = end + 1;
 	}
 	return 0;
+}
+
+void
+api_response_items(struct api_response *rs, const void *list, size_t n,
+		   size_t size, json_t *(*doc)(const void *elem, void *arg),
+		   void *arg, const char *what)
+{
+	json_t *items = json_array(), *item, *body;
+	size_t i;
+
+	for (i = 0; items != NULL && i < n; i++) {
+		item = doc((const char *)list + i * size, arg);
+		if (item == NULL || json_array_append_new(items, item) != 0) {
+			json_decref(items);
+			items = NULL;
+		}
+	}
+	if (items == NULL ||
+	    (body = json_pack("{s:o}", "items", items)) == NULL) {
+		problem_errno(rs, ENOMEM, "out of memory listing %s", what);
+		return;
+	}
+	api_response_json(rs, 200, body);
+	json_decref(body);
 }

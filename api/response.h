@@ -14,9 +14,22 @@
  */
 void api_response_json(struct api_response *rs, int status, const json_t *doc);
 
-/* Sets status and takes ownership of a JSON body already serialized. */
+/*
+ * Sets status and takes ownership of a JSON body already serialized
+ * (malloc'd); a newline is added at its end unless it has one.
+ */
 void api_response_take(struct api_response *rs, int status, char *body,
 		       size_t len);
+
+/*
+ * Answers 200 {"items": [...]}: doc(element, arg) for each of the n
+ * elements of list (size bytes each), or a 500 problem "out of memory
+ * listing what" when an item cannot be made.  list stays the caller's.
+ */
+void api_response_items(struct api_response *rs, const void *list, size_t n,
+			size_t size,
+			json_t *(*doc)(const void *elem, void *arg), void *arg,
+			const char *what);
 
 /* Formats the ETag of a revision: "\"<revision>\"". */
 void etag_format(uint64_t revision, char buf[32]);

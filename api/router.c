@@ -14,14 +14,14 @@
 
 #include "api/api.h"
 #include "api/handlers.h"
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/policy.h"
 #include "api/problem.h"
 #include "api/response.h"
 #include "api/routes.h"
 #include "core/vmreg.h"
 #include "db/db.h"
-#include "core/log.h"
+#include "base/log.h"
 
 enum {
 	R_BLOCKS = 1 << 1,     /* may block: run on a worker thread */
@@ -30,6 +30,8 @@ enum {
 	R_UPLOAD = 1 << 4,     /* body spooled to a file (rq_body_fd) */
 	R_BODY_RAW = 1 << 5,   /* any body, as bytes (no JSON) */
 	R_DBWRITE = 1 << 6,    /* blocks only on a database commit */
+	R_VM = 1 << 7,         /* {name} is a VM: the policy checks it */
+	R_BODY_BIG = 1 << 8,   /* a JSON body up to LIMIT_BODY_BIG_BYTES */
 };
 
 struct route {
@@ -50,33 +52,42 @@ static const struct route routes[] = {
     {"/v1", API_GET, api_host_root, 0, POL_ANY, NULL},
     {"/v1/health", API_GET, api_host_health, R_BLOCKS, POL_PUBLIC, NULL},
     {"/v1/openapi.yaml", API_GET, api_host_openapi, 0, POL_ANY, NULL},
+    {"/v1/problems", API_GET, api_problems_list, 0, POL_PUBLIC, NULL},
+    {"/v1/host/pvbus", API_GET, api_host_pvbus, 0, POL_ANY, NULL},
+    /* The host's hypervisor's key store: host root's. */
+    {"/v1/host/pvbus/{n}/keys/{key}", API_GET, api_host_pvbus_key, 0, POL_ADMIN,
+     NULL},
+    {"/v1/host/pvbus/{n}/keys/{key}", API_PUT, api_host_pvbus_key, R_BODY_JSON,
+     POL_ADMIN, NULL},
+    {"/v1/problems/{slug}", API_GET, api_problems_get, 0, POL_PUBLIC, NULL},
     {"/v1/vms", API_GET, api_vms_list, 0, POL_VM_LIST,
      "limit,after,label*,state"},
-    {"/v1/vms", API_POST, api_vms_create, R_BLOCKS | R_DBWRITE | R_BODY_JSON,
-     POL_VM_CREATE, NULL},
-    {"/v1/vms/{name}", API_GET, api_vms_get, 0, POL_VM_READ, NULL},
+    /* R_BODY_BIG: the spec may bring the VM's first guestinfo keys. */
+    {"/v1/vms", API_POST, api_vms_create,
+     R_BLOCKS | R_DBWRITE | R_BODY_JSON | R_BODY_BIG, POL_VM_CREATE, NULL},
+    {"/v1/vms/{name}", API_GET, api_vms_get, R_VM, POL_VM_READ, NULL},
     /* PUT of a VM that does not exist is checked as POL_VM_CREATE. */
-    {"/v1/vms/{name}", API_PUT, api_vms_put, R_BLOCKS | R_DBWRITE | R_BODY_JSON,
-     POL_VM_WRITE, NULL},
+    {"/v1/vms/{name}", API_PUT, api_vms_put,
+     R_BLOCKS | R_DBWRITE | R_BODY_JSON | R_VM, POL_VM_WRITE, NULL},
     {"/v1/vms/{name}", API_PATCH, api_vms_patch,
-     R_BLOCKS | R_DBWRITE | R_BODY_MERGE, POL_VM_WRITE, NULL},
-    {"/v1/vms/{name}", API_DELETE, api_vms_delete, R_BLOCKS | R_DBWRITE,
+     R_BLOCKS | R_DBWRITE | R_BODY_MERGE | R_VM, POL_VM_WRITE, NULL},
+    {"/v1/vms/{name}", API_DELETE, api_vms_delete, R_BLOCKS | R_DBWRITE | R_VM,
      POL_VM_WRITE, NULL},
     /* R_DBWRITE: besides its one commit, a start waits only for the VM's
      * set-up, which runs meanwhile (core/vmrun.c). */
-    {"/v1/vms/{name}/start", API_POST, api_vms_start, R_BLOCKS | R_DBWRITE,
-     POL_VM_START, "mode"},
-    {"/v1/vms/{name}/stop", API_POST, api_vms_stop, R_BLOCKS, POL_VM_WRITE,
-     "force,timeout"},
-    {"/v1/vms/{name}/reset", API_POST, api_vms_reset, R_BLOCKS, POL_VM_WRITE,
-     NULL},
-    {"/v1/vms/{name}/pause", API_POST, api_vms_pause, R_BLOCKS, POL_VM_WRITE,
-     NULL},
-    {"/v1/vms/{name}/resume", API_POST, api_vms_resume, R_BLOCKS, POL_VM_WRITE,
-     NULL},
-    {"/v1/vms/{name}/console", API_GET, api_console_get, 0, POL_VM_READ,
+    {"/v1/vms/{name}/start", API_POST, api_vms_start,
+     R_BLOCKS | R_DBWRITE | R_VM, POL_VM_START, "mode"},
+    {"/v1/vms/{name}/stop", API_POST, api_vms_stop, R_BLOCKS | R_VM,
+     POL_VM_WRITE, "force,timeout"},
+    {"/v1/vms/{name}/reset", API_POST, api_vms_reset, R_BLOCKS | R_VM,
+     POL_VM_WRITE, NULL},
+    {"/v1/vms/{name}/pause", API_POST, api_vms_pause, R_BLOCKS | R_VM,
+     POL_VM_WRITE, NULL},
+    {"/v1/vms/{name}/resume", API_POST, api_vms_resume, R_BLOCKS | R_VM,
+     POL_VM_WRITE, NULL},
+    {"/v1/vms/{name}/console", API_GET, api_console_get, R_VM, POL_VM_READ,
      "follow,offset"},
-    {"/v1/vms/{name}/console", API_POST, api_console_post, R_BODY_RAW,
+    {"/v1/vms/{name}/console", API_POST, api_console_post, R_BODY_RAW | R_VM,
      POL_VM_WRITE, NULL},
     {"/v1/images", API_GET, api_images_list, 0, POL_IMAGE_READ, NULL},
     {"/v1/images/{name}", API_GET, api_images_get, 0, POL_IMAGE_READ, NULL},
@@ -85,24 +96,35 @@ static const struct route routes[] = {
     {"/v1/images/{name}", API_DELETE, api_images_delete, R_BLOCKS,
      POL_IMAGE_WRITE, NULL},
     /* vCPUs: each call waits for the VM's lifecycle lock, may pause it. */
-    {"/v1/vms/{name}/vcpus", API_GET, api_vcpus_list, R_BLOCKS, POL_VM_READ,
-     NULL},
-    {"/v1/vms/{name}/vcpus/{id}", API_GET, api_vcpus_get, R_BLOCKS, POL_VM_READ,
-     NULL},
+    {"/v1/vms/{name}/vcpus", API_GET, api_vcpus_list, R_BLOCKS | R_VM,
+     POL_VM_READ, NULL},
+    {"/v1/vms/{name}/vcpus/{id}", API_GET, api_vcpus_get, R_BLOCKS | R_VM,
+     POL_VM_READ, NULL},
     {"/v1/vms/{name}/vcpus/{id}/registers", API_GET, api_vcpus_regs_get,
-     R_BLOCKS, POL_VM_WRITE, "groups"},
+     R_BLOCKS | R_VM, POL_VM_WRITE, "groups"},
     {"/v1/vms/{name}/vcpus/{id}/registers", API_PUT, api_vcpus_regs_put,
-     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE, NULL},
-    {"/v1/vms/{name}/vcpus/{id}/reset", API_POST, api_vcpus_reset, R_BLOCKS,
-     POL_VM_WRITE, NULL},
+     R_BLOCKS | R_BODY_JSON | R_VM, POL_VM_WRITE, NULL},
+    {"/v1/vms/{name}/vcpus/{id}/reset", API_POST, api_vcpus_reset,
+     R_BLOCKS | R_VM, POL_VM_WRITE, NULL},
     {"/v1/vms/{name}/vcpus/{id}/interrupt", API_POST, api_vcpus_interrupt,
-     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE, NULL},
-    {"/v1/vms/{name}/params", API_GET, api_vcpus_params_get, R_BLOCKS,
+     R_BLOCKS | R_BODY_JSON | R_VM, POL_VM_WRITE, NULL},
+    {"/v1/vms/{name}/params", API_GET, api_vcpus_params_get, R_BLOCKS | R_VM,
      POL_VM_WRITE, NULL},
     {"/v1/vms/{name}/params", API_PUT, api_vcpus_params_put,
-     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE, NULL},
+     R_BLOCKS | R_BODY_JSON | R_VM, POL_VM_WRITE, NULL},
     {"/v1/vms/{name}/memory/protect", API_POST, api_vcpus_protect,
-     R_BLOCKS | R_BODY_JSON, POL_VM_WRITE, NULL},
+     R_BLOCKS | R_BODY_JSON | R_VM, POL_VM_WRITE, NULL},
+    /* Guestinfo keys: a key is its VM's.  A PUT carries a value of up to
+     * 64 KiB, which JSON may spell in six times as many bytes. */
+    {"/v1/vms/{name}/guestinfo", API_GET, api_guestinfo_list, R_VM, POL_VM_READ,
+     NULL},
+    {"/v1/vms/{name}/guestinfo/{key}", API_GET, api_guestinfo_get, R_VM,
+     POL_VM_READ, NULL},
+    {"/v1/vms/{name}/guestinfo/{key}", API_PUT, api_guestinfo_put,
+     R_BLOCKS | R_DBWRITE | R_BODY_JSON | R_BODY_BIG | R_VM, POL_VM_WRITE,
+     NULL},
+    {"/v1/vms/{name}/guestinfo/{key}", API_DELETE, api_guestinfo_delete,
+     R_BLOCKS | R_DBWRITE | R_VM, POL_VM_WRITE, NULL},
     /* Tokens, jails and the audit log: host root's (POL_ADMIN). */
     {"/v1/tokens", API_GET, api_tokens_list, 0, POL_ADMIN, NULL},
     {"/v1/tokens", API_POST, api_tokens_create, R_BLOCKS | R_BODY_JSON,
@@ -252,12 +274,6 @@ route_flags(const struct api_request *rq)
 }
 
 int
-api_route_blocks(const struct api_request *rq)
-{
-	return (route_flags(rq) & R_BLOCKS) != 0;
-}
-
-int
 api_route_inline(const struct api_context *ctx, const struct api_request *rq)
 {
 	unsigned flags = route_flags(rq);
@@ -279,6 +295,13 @@ int
 api_route_uploads(const struct api_request *rq)
 {
 	return (route_flags(rq) & R_UPLOAD) != 0;
+}
+
+size_t
+api_route_body_max(const struct api_request *rq)
+{
+	return (route_flags(rq) & R_BODY_BIG) ? LIMIT_BODY_BIG_BYTES
+					      : LIMIT_BODY_BYTES;
 }
 
 int
@@ -305,6 +328,18 @@ api_routes_check(void)
 		}
 		if (routes[i].rt_handler == NULL) {
 			log_warnx("route %s: no handler", p);
+			return -1;
+		}
+		/* Whether a route acts on one VM is said once, by R_VM, and
+		 * must agree with its pattern and its action. */
+		if (((routes[i].rt_flags & R_VM) != 0) !=
+		    (strncmp(p, "/v1/vms/{name}", 14) == 0 &&
+		     (routes[i].rt_action == POL_VM_READ ||
+		      routes[i].rt_action == POL_VM_WRITE ||
+		      routes[i].rt_action == POL_VM_START))) {
+			log_warnx("route %s: R_VM disagrees with its pattern "
+				  "or action",
+				  p);
 			return -1;
 		}
 		for (j = i + 1; j < NROUTES; j++) {
@@ -368,23 +403,22 @@ parse_body(const struct route *rt, const struct api_request *rq, json_t **body,
 	json_error_t jerr;
 
 	if (rq->rq_body_len == 0) {
-		problem_set(rs, 400, "body-required", "Request body required",
-			    NULL, "%s %s needs a %s body", rq->rq_method_name,
-			    rq->rq_path, want);
+		problem_raise(rs, PROBLEM_BODY_REQUIRED, NULL,
+			      "%s %s needs a %s body", rq->rq_method_name,
+			      rq->rq_path, want);
 		return -1;
 	}
 	if (!content_type_is(ct, want)) {
-		problem_set(rs, 415, "unsupported-media-type",
-			    "Unsupported media type", NULL,
-			    "the body must be %s, not %s", want,
-			    ct != NULL ? ct : "(no Content-Type)");
+		problem_raise(rs, PROBLEM_UNSUPPORTED_MEDIA_TYPE, NULL,
+			      "the body must be %s, not %s", want,
+			      ct != NULL ? ct : "(no Content-Type)");
 		return -1;
 	}
 	*body = json_loadb(rq->rq_body, rq->rq_body_len,
 			   JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (*body == NULL) {
-		problem_set(
-		    rs, 400, "malformed-json", "Malformed JSON", NULL,
+		problem_raise(
+		    rs, PROBLEM_MALFORMED_JSON, NULL,
 		    "malformed JSON at line %d, column %d (byte %d): %s",
 		    jerr.line, jerr.column, jerr.position, jerr.text);
 		return -1;
@@ -432,26 +466,24 @@ route_query_ok(const struct route *rt, const struct api_request *rq,
 
 		if ((tok = route_query_token(rt, k, &len)) == NULL) {
 			if (rt->rt_query != NULL)
-				problem_set(rs, 400, "invalid-query",
-					    "Invalid query", k,
-					    "unknown query parameter \"%s\" "
-					    "(known: %s)",
-					    k, rt->rt_query);
+				problem_raise(rs, PROBLEM_INVALID_QUERY, k,
+					      "unknown query parameter \"%s\" "
+					      "(known: %s)",
+					      k, rt->rt_query);
 			else
-				problem_set(rs, 400, "invalid-query",
-					    "Invalid query", k,
-					    "unknown query parameter \"%s\" "
-					    "(%s takes none)",
-					    k, rt->rt_pattern);
+				problem_raise(rs, PROBLEM_INVALID_QUERY, k,
+					      "unknown query parameter \"%s\" "
+					      "(%s takes none)",
+					      k, rt->rt_pattern);
 			return -1;
 		}
 		if (tok[len - 1] == '*')
 			continue;
 		for (j = 0; j < i; j++) {
 			if (strcmp(rq->rq_query[j].kv_key, k) == 0) {
-				problem_set(
-				    rs, 400, "invalid-query", "Invalid query",
-				    k, "query parameter \"%s\" given twice", k);
+				problem_raise(
+				    rs, PROBLEM_INVALID_QUERY, k,
+				    "query parameter \"%s\" given twice", k);
 				return -1;
 			}
 		}
@@ -471,27 +503,19 @@ route_allowed(const struct api_context *ctx, const struct route *rt,
 	enum policy_action action = rt->rt_action;
 	struct policy_vm vm = {0}, *target = NULL;
 	char jail[65], why[256];
-	json_t *spec;
-	uint64_t rev;
+	struct vm_spec spec;
 
 	if (ctx->ac_policy == NULL)
 		return 0; /* tests of the router alone */
-	if ((action == POL_VM_READ || action == POL_VM_WRITE ||
-	     action == POL_VM_START) &&
-	    call->ca_params[0] != NULL &&
-	    strncmp(rt->rt_pattern, "/v1/vms/{name}", 14) == 0) {
+	if ((rt->rt_flags & R_VM) && call->ca_params[0] != NULL) {
 		if (vmreg_get_owner(ctx->ac_vmreg, call->ca_params[0],
 				    &vm.pv_owner_uid, jail) == 0) {
 			vm.pv_name = call->ca_params[0];
 			vm.pv_jail = jail;
 			if (action == POL_VM_START &&
-			    vmreg_get_spec(ctx->ac_vmreg, vm.pv_name, &spec,
-					   &rev) == 0) {
-				vm.pv_has_pptdevs =
-				    json_array_size(
-					json_object_get(spec, "pptdevs")) > 0;
-				json_decref(spec);
-			}
+			    vmreg_get_vm_spec(ctx->ac_vmreg, vm.pv_name,
+					      &spec) == 0)
+				vm.pv_has_pptdevs = spec.vs_npptdevs > 0;
 			target = &vm;
 		} else if (rt->rt_method == API_PUT) {
 			action = POL_VM_CREATE; /* PUT of a new VM defines it */
@@ -500,10 +524,16 @@ route_allowed(const struct api_context *ctx, const struct route *rt,
 	if (policy_check(ctx->ac_policy, &call->ca_rq->rq_principal, action,
 			 target, why, sizeof(why)) == 0)
 		return 0;
+	log_debug("policy: %s %s refused to uid %ld%s%s: %s",
+		  call->ca_rq->rq_method_name, call->ca_rq->rq_path,
+		  (long)call->ca_rq->rq_principal.pr_uid,
+		  call->ca_rq->rq_principal.pr_jail[0] != '\0' ? " in jail "
+							       : "",
+		  call->ca_rq->rq_principal.pr_jail, why);
 	if (errno == ENOENT)
-		problem_set(rs, 404, "not-found", "Not found", NULL, "%s", why);
+		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "%s", why);
 	else
-		problem_set(rs, 403, "forbidden", "Forbidden", NULL, "%s", why);
+		problem_raise(rs, PROBLEM_FORBIDDEN, NULL, "%s", why);
 	return -1;
 }
 
@@ -526,25 +556,25 @@ route_dispatch(const struct api_context *ctx, const struct api_request *rq,
 	if (rt == NULL && allowed == 0) {
 		if (!rq->rq_principal.pr_known)
 			goto unauthorized;
-		problem_set(rs, 404, "not-found", "Not found", NULL,
-			    "no resource at %s", rq->rq_path);
+		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "no resource at %s",
+			      rq->rq_path);
 		return;
 	}
 	if (!rq->rq_principal.pr_known &&
 	    (rt == NULL || rt->rt_action != POL_PUBLIC))
 		goto unauthorized;
 	if (rt == NULL) {
-		problem_set(rs, 405, "method-not-allowed", "Method not allowed",
-			    NULL, "%s does not answer %s", rq->rq_path,
-			    rq->rq_method_name);
+		problem_raise(rs, PROBLEM_METHOD_NOT_ALLOWED, NULL,
+			      "%s does not answer %s", rq->rq_path,
+			      rq->rq_method_name);
 		allow_header(rs, allowed);
 		return;
 	}
 	if (route_allowed(ctx, rt, &call, rs) != 0)
 		return;
 	if (rq->rq_query_overflow) {
-		problem_set(rs, 400, "invalid-query", "Invalid query", NULL,
-			    "more than %d query arguments", API_MAX_QUERY);
+		problem_raise(rs, PROBLEM_INVALID_QUERY, NULL,
+			      "more than %d query arguments", API_MAX_QUERY);
 		return;
 	}
 	if (route_query_ok(rt, rq, rs) != 0)
@@ -558,9 +588,9 @@ route_dispatch(const struct api_context *ctx, const struct api_request *rq,
 	return;
 
 unauthorized:
-	problem_set(rs, 401, "unauthorized", "Unauthorized", NULL,
-		    "a valid bearer token is required on TCP; send "
-		    "\"Authorization: Bearer <token>\"");
+	problem_raise(rs, PROBLEM_UNAUTHORIZED, NULL,
+		      "a valid bearer token is required on TCP; send "
+		      "\"Authorization: Bearer <token>\"");
 	api_response_header(rs, "WWW-Authenticate", "Bearer realm=\"vmmapid\"");
 }
 

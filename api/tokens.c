@@ -27,13 +27,13 @@
 #include <jansson.h>
 
 #include "api/handlers.h"
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/problem.h"
 #include "api/response.h"
-#include "api/vm_spec.h"
+#include "base/names.h"
 #include "core/auth.h"
 #include "core/jails.h"
-#include "core/timefmt.h"
+#include "base/timefmt.h"
 
 /* Largest uid or gid a token may carry: (uid_t)-1 means "none". */
 #define TOKENS_ID_MAX 4294967294LL
@@ -73,8 +73,8 @@ tokens_unavailable(const struct api_context *ctx, struct api_response *rs)
 {
 	if (ctx->ac_auth != NULL)
 		return 0;
-	problem_set(rs, 503, "unavailable", "Service unavailable", NULL,
-		    "this daemon has no token store");
+	problem_raise(rs, PROBLEM_UNAVAILABLE, NULL,
+		      "this daemon has no token store");
 	return 1;
 }
 
@@ -82,8 +82,7 @@ tokens_unavailable(const struct api_context *ctx, struct api_response *rs)
 static void
 tokens_invalid(struct api_response *rs, const char *field, const char *detail)
 {
-	problem_set(rs, 400, "validation", "Invalid token request", field,
-		    "%s: %s", field, detail);
+	problem_raise(rs, PROBLEM_VALIDATION, field, "%s: %s", field, detail);
 }
 
 /* v as an id (uid, gid) into *out; 0, or -1 when it is not one. */
@@ -112,8 +111,8 @@ tokens_parse_gids(const json_t *gids, struct auth_token *tok,
 	}
 	if (json_array_size(gids) < 1 ||
 	    json_array_size(gids) > AUTH_MAX_GIDS) {
-		problem_set(
-		    rs, 400, "validation", "Invalid token request", "gids",
+		problem_raise(
+		    rs, PROBLEM_VALIDATION, "gids",
 		    "gids: has %zu items; from 1 (the primary group) to "
 		    "%d are allowed",
 		    json_array_size(gids), AUTH_MAX_GIDS);
@@ -153,8 +152,8 @@ tokens_parse(const struct api_context *ctx, const json_t *body,
 
 	memset(tok, 0, sizeof(*tok));
 	if (!json_is_object(body)) {
-		problem_set(rs, 400, "validation", "Invalid token request",
-			    NULL, "the document must be a JSON object");
+		problem_raise(rs, PROBLEM_VALIDATION, NULL,
+			      "the document must be a JSON object");
 		return -1;
 	}
 	json_object_foreach ((json_t *)body, key, v) {
@@ -162,11 +161,10 @@ tokens_parse(const struct api_context *ctx, const json_t *body,
 		    strcmp(key, "jail") != 0 &&
 		    strcmp(key, "expires_in") != 0 &&
 		    strcmp(key, "description") != 0) {
-			problem_set(rs, 400, "validation",
-				    "Invalid token request", key,
-				    "%s: unknown member (known: uid, gids, "
-				    "jail, expires_in, description)",
-				    key);
+			problem_raise(rs, PROBLEM_VALIDATION, key,
+				      "%s: unknown member (known: uid, gids, "
+				      "jail, expires_in, description)",
+				      key);
 			return -1;
 		}
 	}
@@ -198,21 +196,17 @@ tokens_parse(const struct api_context *ctx, const json_t *body,
 		}
 		if (s[0] != '\0') {
 			if (strlen(s) != json_string_length(v) ||
-			    !vm_spec_name_valid(s)) {
-				problem_set(rs, 400, "validation",
-					    "Invalid token request", "jail",
-					    "jail: \"%s\" is not a valid name "
-					    "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",
-					    s);
+			    !name_valid(s)) {
+				problem_invalid_name(rs, "jail", s);
 				return -1;
 			}
 			if (ctx->ac_jails == NULL ||
 			    jails_get(ctx->ac_jails, s, &ji) != 0) {
-				problem_set(rs, 400, "validation",
-					    "Invalid token request", "jail",
-					    "jail: no jail named %s; create it "
-					    "first (PUT /v1/jails/%s)",
-					    s, s);
+				problem_raise(
+				    rs, PROBLEM_VALIDATION, "jail",
+				    "jail: no jail named %s; create it "
+				    "first (PUT /v1/jails/%s)",
+				    s, s);
 				return -1;
 			}
 			snprintf(tok->at_jail, sizeof(tok->at_jail), "%s", s);
@@ -222,12 +216,12 @@ tokens_parse(const struct api_context *ctx, const json_t *body,
 	if (v != NULL && !json_is_null(v)) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) > AUTH_EXPIRES_MAX_S) {
-			problem_set(rs, 400, "validation",
-				    "Invalid token request", "expires_in",
-				    "expires_in: must be an integer number of "
-				    "seconds from 1 to %lld, or null for "
-				    "never",
-				    (long long)AUTH_EXPIRES_MAX_S);
+			problem_raise(
+			    rs, PROBLEM_VALIDATION, "expires_in",
+			    "expires_in: must be an integer number of "
+			    "seconds from 1 to %lld, or null for "
+			    "never",
+			    (long long)AUTH_EXPIRES_MAX_S);
 			return -1;
 		}
 		tok->at_expires_ms =
@@ -243,11 +237,10 @@ tokens_parse(const struct api_context *ctx, const json_t *body,
 			return -1;
 		}
 		if (strlen(s) > AUTH_DESCRIPTION_MAX) {
-			problem_set(rs, 400, "validation",
-				    "Invalid token request", "description",
-				    "description: is %zu bytes long; at most "
-				    "%d are allowed",
-				    strlen(s), AUTH_DESCRIPTION_MAX);
+			problem_raise(rs, PROBLEM_VALIDATION, "description",
+				      "description: is %zu bytes long; at most "
+				      "%d are allowed",
+				      strlen(s), AUTH_DESCRIPTION_MAX);
 			return -1;
 		}
 		snprintf(tok->at_description, sizeof(tok->at_description), "%s",
@@ -256,39 +249,30 @@ tokens_parse(const struct api_context *ctx, const json_t *body,
 	return 0;
 }
 
+/* api_response_items()'s view of tokens_doc. */
+static json_t *
+tokens_item(const void *elem, void *arg)
+{
+	return tokens_doc(elem, *(const int64_t *)arg);
+}
+
 void
 api_tokens_list(const struct api_context *ctx, const struct api_call *call,
 		struct api_response *rs)
 {
 	struct auth_token *list = NULL;
-	json_t *doc = NULL, *items, *item;
 	int64_t now = timefmt_now_ms();
-	size_t n = 0, i;
+	size_t n = 0;
 
 	if (tokens_unavailable(ctx, rs))
 		return;
 	if (auth_token_list(ctx->ac_auth, &list, &n) != 0) {
-		problem_from_errno(rs, errno, "listing tokens failed");
+		problem_errno(rs, errno, "listing tokens failed");
 		return;
 	}
-	if ((items = json_array()) == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++) {
-		if ((item = tokens_doc(&list[i], now)) == NULL ||
-		    json_array_append_new(items, item) != 0) {
-			json_decref(items);
-			goto nomem;
-		}
-	}
-	if ((doc = json_pack("{s:o}", "items", items)) == NULL)
-		goto nomem;
-	api_response_json(rs, 200, doc);
-	json_decref(doc);
+	api_response_items(rs, list, n, sizeof(*list), tokens_item, &now,
+			   "tokens");
 	free(list);
-	return;
-nomem:
-	free(list);
-	problem_from_errno(rs, ENOMEM, "out of memory listing tokens");
 }
 
 void
@@ -304,8 +288,8 @@ api_tokens_create(const struct api_context *ctx, const struct api_call *call,
 	if (tokens_parse(ctx, call->ca_body, &tok, rs) != 0)
 		return;
 	if (auth_token_add(ctx->ac_auth, &tok, secret) != 0) {
-		problem_from_errno(rs, errno, "creating the token failed: %s",
-				   strerror(errno));
+		problem_errno(rs, errno, "creating the token failed: %s",
+			      strerror(errno));
 		return;
 	}
 	doc = tokens_doc(&tok, timefmt_now_ms());
@@ -336,12 +320,11 @@ api_tokens_delete(const struct api_context *ctx, const struct api_call *call,
 		return;
 	if (auth_token_remove(ctx->ac_auth, id) != 0) {
 		if (errno == ENOENT)
-			problem_set(rs, 404, "not-found", "Not found", NULL,
-				    "no token with id %s", id);
+			problem_raise(rs, PROBLEM_NOT_FOUND, NULL,
+				      "no token with id %s", id);
 		else
-			problem_from_errno(rs, errno,
-					   "deleting token %s failed: %s", id,
-					   strerror(errno));
+			problem_errno(rs, errno, "deleting token %s failed: %s",
+				      id, strerror(errno));
 		return;
 	}
 	rs->rs_status = 204;
@@ -358,8 +341,8 @@ api_tokens_get(const struct api_context *ctx, const struct api_call *call,
 	if (tokens_unavailable(ctx, rs))
 		return;
 	if (auth_token_get(ctx->ac_auth, id, &tok) != 0) {
-		problem_set(rs, 404, "not-found", "Not found", NULL,
-			    "no token with id %s", id);
+		problem_raise(rs, PROBLEM_NOT_FOUND, NULL,
+			      "no token with id %s", id);
 		return;
 	}
 	doc = tokens_doc(&tok, timefmt_now_ms());

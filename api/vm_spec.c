@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/limits.h"
+#include "base/limits.h"
+#include "base/names.h"
 
 /*
  * The flat loader runs the guest in 16-bit real mode starting at
@@ -39,8 +40,10 @@
 	"slot 0 to 31, func 0 to 7)"
 
 static const char *const spec_top_fields[] = {
-    "name",    "vcpus",     "memory_mib",  "boot", "labels",
-    "pptdevs", "autostart", "description", NULL};
+    "name",      "vcpus",       "memory_mib",
+    "boot",      "labels",      "pptdevs",
+    "autostart", "description", "guestinfo_channel",
+    NULL};
 static const char *const spec_flat_fields[] = {"kind", "image", "load_address",
 					       "entry", NULL};
 static const char *const spec_linux_fields[] = {"kind", "kernel", "initrd",
@@ -205,7 +208,7 @@ spec_name_member(const json_t *v, const char *field, const char **out,
 	*out = NULL;
 	if (v == NULL)
 		return 0;
-	if (!spec_is_cstring(v) || !vm_spec_name_valid(json_string_value(v)))
+	if (!spec_is_cstring(v) || !name_valid(json_string_value(v)))
 		return spec_fail(err, field, "must be %s", SPEC_NAME_RULE);
 	*out = json_string_value(v);
 	return 0;
@@ -263,7 +266,7 @@ spec_name(const json_t *doc, const char *url_name, json_t *out,
 	const char *name;
 
 	/* Checked first so that the URL's name is never echoed unchecked. */
-	if (url_name != NULL && !vm_spec_name_valid(url_name))
+	if (url_name != NULL && !name_valid(url_name))
 		return spec_fail(err, "name", "the name in the URL must be %s",
 				 SPEC_NAME_RULE);
 	if (v == NULL && url_name == NULL)
@@ -414,29 +417,9 @@ spec_boot(const json_t *doc, uint64_t memory_mib, json_t *out,
 }
 
 static int
-spec_is_alnum(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9');
-}
-
-static int
 spec_label_key_valid(const char *key)
 {
-	size_t i;
-
-	if (!spec_is_alnum((unsigned char)key[0]))
-		return 0;
-	for (i = 1; key[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)key[i];
-
-		if (i >= LIMIT_LABEL_KEY_LEN)
-			return 0;
-		if (!spec_is_alnum(c) && c != '.' && c != '_' && c != '-' &&
-		    c != '/')
-			return 0;
-	}
-	return 1;
+	return name_check(key, LIMIT_LABEL_KEY_LEN, "._-/");
 }
 
 /*
@@ -632,6 +615,25 @@ spec_description(const json_t *doc, json_t *out, struct vm_spec_error *err)
 			       err);
 }
 
+/* The guest's guestinfo channel: the VMware backdoor (default) or none. */
+static int
+spec_guestinfo_channel(const json_t *doc, json_t *out,
+		       struct vm_spec_error *err)
+{
+	const json_t *v = json_object_get(doc, "guestinfo_channel");
+
+	if (v != NULL && !spec_str_eq(v, "vmware-backdoor") &&
+	    !spec_str_eq(v, "none"))
+		return spec_fail(err, "guestinfo_channel",
+				 "must be \"vmware-backdoor\" (the default: "
+				 "the guest reads and writes its guestinfo "
+				 "keys through the VMware backdoor) or "
+				 "\"none\"");
+	return spec_set_string(
+	    out, "guestinfo_channel",
+	    v != NULL ? json_string_value(v) : "vmware-backdoor", err);
+}
+
 /*
  * Promises 1 for exactly the six members the daemon owns; NULL is not one.
  */
@@ -649,9 +651,10 @@ vm_spec_is_readonly_field(const char *key)
  */
 json_t *
 vm_spec_normalize(const json_t *doc, const char *name_from_url,
-		  const struct vm_spec_limits *limits,
+		  const struct vm_spec_limits *limits, struct vm_spec *typed,
 		  struct vm_spec_error *err)
 {
+	struct vm_spec decoded;
 	json_t *out = NULL;
 	uint64_t memory_mib;
 	int saved;
@@ -676,34 +679,19 @@ vm_spec_normalize(const json_t *doc, const char *name_from_url,
 	    spec_labels(doc, out, err) == -1 ||
 	    spec_pptdevs(doc, out, err) == -1 ||
 	    spec_autostart(doc, out, err) == -1 ||
-	    spec_description(doc, out, err) == -1)
+	    spec_description(doc, out, err) == -1 ||
+	    spec_guestinfo_channel(doc, out, err) == -1)
 		goto fail;
+	if (spec_decode(out, typed != NULL ? typed : &decoded) != 0) {
+		/* Validation let through what a start cannot read: a bug. */
+		spec_fail(err, "", "the validated spec does not decode");
+		errno = EINVAL;
+		goto fail;
+	}
 	return out;
 fail:
 	saved = errno;
 	json_decref(out);
 	errno = saved;
 	return NULL;
-}
-
-/*
- * Promises 1 only for [a-zA-Z0-9][a-zA-Z0-9._-]{0,63}, checked bytewise
- * (no locale); NULL is not a name.
- */
-int
-vm_spec_name_valid(const char *s)
-{
-	size_t i;
-
-	if (s == NULL || !spec_is_alnum((unsigned char)s[0]))
-		return 0;
-	for (i = 1; s[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (i >= LIMIT_NAME_LEN)
-			return 0;
-		if (!spec_is_alnum(c) && c != '.' && c != '_' && c != '-')
-			return 0;
-	}
-	return 1;
 }

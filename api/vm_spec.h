@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 
+#include "core/spec.h"
+
 struct vm_spec_limits {
 	unsigned sl_max_vcpus;      /* the host's CPU count, or lower */
 	uint64_t sl_max_memory_mib; /* the host's RAM, or lower */
@@ -43,13 +45,14 @@ int vm_spec_is_readonly_field(const char *key);
  * name_from_url: the {name} of PUT/PATCH /v1/vms/{name}, or NULL for POST.
  * With it, "name" may be absent (taken from the URL) or must equal it.
  * Without it, "name" is required.
+ *
+ * typed (may be NULL) gets the same spec as core/ uses it (core/spec.h):
+ * the normalized document is decoded before it is returned, so that what
+ * validation accepts is exactly what a start can read.
  */
 json_t *vm_spec_normalize(const json_t *doc, const char *name_from_url,
 			  const struct vm_spec_limits *limits,
-			  struct vm_spec_error *err);
-
-/* 1 if s is a valid name: [a-zA-Z0-9][a-zA-Z0-9._-]{0,63}. */
-int vm_spec_name_valid(const char *s);
+			  struct vm_spec *typed, struct vm_spec_error *err);
 
 /*
  * RFC 7396 JSON merge patch: a new value, target with patch applied.

@@ -15,21 +15,17 @@
 #include <jansson.h>
 
 #include "api/handlers.h"
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/policy.h"
 #include "api/problem.h"
 #include "api/response.h"
 #include "api/vm_spec.h"
+#include "base/names.h"
 #include "core/vmreg.h"
 #include "core/vmrun.h"
 
 /* Attempts of a write without precondition that keeps losing races. */
 #define VMS_WRITE_RETRIES 8
-
-static const char *const vm_states[] = {
-    "defined",  "starting", "running", "paused",
-    "stopping", "stopped",  "crashed",
-};
 
 static void
 vms_limits(const struct api_context *ctx, struct vm_spec_limits *lim)
@@ -59,24 +55,23 @@ static void
 vms_spec_problem(struct api_response *rs, const struct vm_spec_error *err)
 {
 	if (errno == ENOMEM) {
-		problem_from_errno(rs, ENOMEM,
-				   "out of memory validating a spec");
+		problem_errno(rs, ENOMEM, "out of memory validating a spec");
 		return;
 	}
 	/* A problem with the whole document names no field. */
-	problem_set(rs, 400, "validation", "Invalid VM spec",
-		    err->se_field[0] ? err->se_field : NULL, "%s: %s",
-		    err->se_field[0] ? err->se_field : "the document",
-		    err->se_detail);
+	problem_raise(rs, PROBLEM_VALIDATION,
+		      err->se_field[0] ? err->se_field : NULL, "%s: %s",
+		      err->se_field[0] ? err->se_field : "the document",
+		      err->se_detail);
 }
 
 static void
 vms_precondition_failed(struct api_response *rs, const char *header,
 			const char *name)
 {
-	problem_set(rs, 412, "precondition-failed", "Precondition failed", NULL,
-		    "%s does not match the current version of VM %s", header,
-		    name);
+	problem_raise(rs, PROBLEM_PRECONDITION_FAILED, NULL,
+		      "%s does not match the current version of VM %s", header,
+		      name);
 }
 
 struct vms_visibility {
@@ -99,16 +94,15 @@ vms_visible(void *cls, uid_t owner_uid, const char *jail)
  */
 static int
 vms_ppt_allowed(const struct api_context *ctx, const struct api_call *call,
-		const json_t *spec, struct api_response *rs)
+		const struct vm_spec *spec, struct api_response *rs)
 {
 	char why[256];
 
-	if (ctx->ac_policy == NULL ||
-	    json_array_size(json_object_get(spec, "pptdevs")) == 0 ||
+	if (ctx->ac_policy == NULL || spec->vs_npptdevs == 0 ||
 	    policy_check(ctx->ac_policy, &call->ca_rq->rq_principal, POL_PPT,
 			 NULL, why, sizeof(why)) == 0)
 		return 0;
-	problem_set(rs, 403, "forbidden", "Forbidden", "pptdevs", "%s", why);
+	problem_raise(rs, PROBLEM_FORBIDDEN, "pptdevs", "%s", why);
 	return -1;
 }
 
@@ -122,8 +116,9 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 	struct vmreg_filter f = {.vf_labels = labels,
 				 .vf_limit = LIMIT_PAGE_DEFAULT};
 	struct vms_visibility vis;
+	enum vm_state want;
 	char *body, *end;
-	size_t len, i;
+	size_t len;
 	int q;
 
 	for (q = 0; q < rq->rq_nquery; q++) {
@@ -139,9 +134,8 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 			n = strtoul(v, &end, 10);
 			if (errno != 0 || *v < '0' || *v > '9' ||
 			    *end != '\0' || n < 1 || n > LIMIT_PAGE_MAX) {
-				problem_set(
-				    rs, 400, "invalid-query", "Invalid query",
-				    "limit",
+				problem_raise(
+				    rs, PROBLEM_INVALID_QUERY, "limit",
 				    "limit must be an integer from 1 to "
 				    "%d, not \"%s\"",
 				    LIMIT_PAGE_MAX, v);
@@ -151,40 +145,34 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 		} else if (strcmp(k, "after") == 0) {
 			f.vf_after = v;
 		} else if (strcmp(k, "state") == 0) {
-			for (i = 0; i < sizeof(vm_states) / sizeof(*vm_states);
-			     i++)
-				if (strcmp(v, vm_states[i]) == 0)
-					break;
-			if (i == sizeof(vm_states) / sizeof(*vm_states)) {
-				problem_set(rs, 400, "invalid-query",
-					    "Invalid query", "state",
-					    "state must be one of defined, "
-					    "starting, running, paused, "
-					    "stopping, stopped, crashed; not "
-					    "\"%s\"",
-					    v);
+			if (vm_state_parse(v, &want) != 0) {
+				problem_raise(rs, PROBLEM_INVALID_QUERY,
+					      "state",
+					      "state must be one of %s; not "
+					      "\"%s\"",
+					      vm_state_names(), v);
 				return;
 			}
-			f.vf_state = v;
+			f.vf_state = &want;
 		} else if (strcmp(k, "label") == 0) {
 			const char *eq = strchr(v, '=');
 			size_t klen = eq != NULL ? (size_t)(eq - v) : 0;
 
 			if (eq == NULL || klen == 0 ||
 			    klen > LIMIT_LABEL_KEY_LEN) {
-				problem_set(rs, 400, "invalid-query",
-					    "Invalid query", "label",
-					    "label must be key=value with a "
-					    "key of 1 to %d characters, not "
-					    "\"%s\"",
-					    LIMIT_LABEL_KEY_LEN, v);
+				problem_raise(rs, PROBLEM_INVALID_QUERY,
+					      "label",
+					      "label must be key=value with a "
+					      "key of 1 to %d characters, not "
+					      "\"%s\"",
+					      LIMIT_LABEL_KEY_LEN, v);
 				return;
 			}
 			if (f.vf_nlabels == LIMIT_LABEL_FILTERS) {
-				problem_set(rs, 400, "invalid-query",
-					    "Invalid query", "label",
-					    "at most %d label filters",
-					    LIMIT_LABEL_FILTERS);
+				problem_raise(rs, PROBLEM_INVALID_QUERY,
+					      "label",
+					      "at most %d label filters",
+					      LIMIT_LABEL_FILTERS);
 				return;
 			}
 			memcpy(label_buf[f.vf_nlabels], v, klen);
@@ -204,7 +192,7 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 		f.vf_cls = &vis;
 	}
 	if (vmreg_list(ctx->ac_vmreg, &f, &body, &len) != 0) {
-		problem_from_errno(rs, errno, "listing VMs failed");
+		problem_errno(rs, errno, "listing VMs failed");
 		return;
 	}
 	api_response_take(rs, 200, body, len);
@@ -215,30 +203,29 @@ vms_write_error(struct api_response *rs, int err, const char *name)
 {
 	switch (err) {
 	case EEXIST:
-		problem_set(rs, 409, "conflict", "Conflict", "name",
-			    "a VM named %s already exists", name);
+		problem_raise(rs, PROBLEM_CONFLICT, "name",
+			      "a VM named %s already exists", name);
 		break;
 	case ENOENT:
-		problem_set(rs, 404, "not-found", "Not found", NULL,
-			    "no VM named %s", name);
+		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "no VM named %s",
+			      name);
 		break;
 	case ESTALE:
 		vms_precondition_failed(rs, "If-Match", name);
 		break;
 	case EBUSY:
-		problem_set(rs, 409, "conflict", "Conflict", NULL,
-			    "VM %s is running; stop it first", name);
+		problem_raise(rs, PROBLEM_INVALID_STATE, NULL,
+			      "VM %s is running; stop it first", name);
 		break;
 	case ENOSPC:
-		problem_set(
-		    rs, 507, "insufficient-storage", "Insufficient storage",
-		    NULL,
+		problem_raise(
+		    rs, PROBLEM_INSUFFICIENT_STORAGE, NULL,
 		    "no room for VM %s: the daemon holds at most %d VMs "
 		    "or the disk is full",
 		    name, LIMIT_VMS);
 		break;
 	default:
-		problem_from_errno(rs, err, "writing VM %s failed", name);
+		problem_errno(rs, err, "writing VM %s failed", name);
 	}
 }
 
@@ -258,26 +245,41 @@ api_vms_create(const struct api_context *ctx, const struct api_call *call,
 	struct vm_spec_error err;
 	struct vmreg_owner owner;
 	struct vmreg_doc doc = {0};
+	struct vm_spec typed;
+	struct db_guestinfo_kv *keys = NULL;
+	const json_t *gi = json_object_get(call->ca_body, "guestinfo");
+	json_t *body = NULL, *spec = NULL;
 	const char *name;
-	json_t *spec;
+	size_t nkeys = 0;
 
+	/* The first guestinfo keys come with the spec, not in it. */
+	if (gi != NULL &&
+	    ((body = json_copy((json_t *)call->ca_body)) == NULL ||
+	     json_object_del(body, "guestinfo") != 0)) {
+		problem_errno(rs, ENOMEM, "out of memory");
+		goto out;
+	}
 	vms_limits(ctx, &lim);
-	if ((spec = vm_spec_normalize(call->ca_body, NULL, &lim, &err)) ==
-	    NULL) {
+	if ((spec = vm_spec_normalize(body != NULL ? body : call->ca_body, NULL,
+				      &lim, &typed, &err)) == NULL) {
 		vms_spec_problem(rs, &err);
-		return;
+		goto out;
 	}
+	if (api_guestinfo_keys(gi, &keys, &nkeys, rs) != 0)
+		goto out;
 	name = json_string_value(json_object_get(spec, "name"));
-	if (vms_ppt_allowed(ctx, call, spec, rs) != 0) {
-		json_decref(spec);
-		return;
-	}
+	if (vms_ppt_allowed(ctx, call, &typed, rs) != 0)
+		goto out;
 	vms_owner(call->ca_rq, &owner);
-	if (vmreg_create(ctx->ac_vmreg, name, spec, &owner, &doc) != 0)
+	if (vmreg_create_keys(ctx->ac_vmreg, name, spec, &owner, keys, nkeys,
+			      &doc) != 0)
 		vms_write_error(rs, errno, name);
 	else
 		vms_reply_doc(rs, 201, &doc, name);
+out:
+	free(keys);
 	json_decref(spec);
+	json_decref(body);
 }
 
 void
@@ -309,14 +311,14 @@ api_vms_get(const struct api_context *ctx, const struct api_call *call,
  */
 static void
 vms_apply(const struct api_context *ctx, const struct api_call *call,
-	  const char *name, json_t *spec, const char *if_match, int create_only,
-	  struct api_response *rs)
+	  const char *name, json_t *spec, const struct vm_spec *typed,
+	  const char *if_match, int create_only, struct api_response *rs)
 {
 	struct vmreg_owner owner;
 	struct vmreg_doc doc = {0};
 	int attempt;
 
-	if (vms_ppt_allowed(ctx, call, spec, rs) != 0)
+	if (vms_ppt_allowed(ctx, call, typed, rs) != 0)
 		return;
 	vms_owner(call->ca_rq, &owner);
 	for (attempt = 0; attempt < VMS_WRITE_RETRIES; attempt++) {
@@ -369,10 +371,10 @@ vms_apply(const struct api_context *ctx, const struct api_call *call,
 			return;
 		}
 	}
-	problem_set(rs, 409, "conflict", "Conflict", NULL,
-		    "VM %s kept changing while this request was applied; "
-		    "try again",
-		    name);
+	problem_raise(rs, PROBLEM_CONFLICT, NULL,
+		      "VM %s kept changing while this request was applied; "
+		      "try again",
+		      name);
 }
 
 /*
@@ -410,19 +412,18 @@ api_vms_put(const struct api_context *ctx, const struct api_call *call,
 	const char *inm = api_header(call->ca_rq, "If-None-Match");
 	struct vm_spec_limits lim;
 	struct vm_spec_error err;
+	struct vm_spec typed;
 	json_t *spec;
 
-	if (!vm_spec_name_valid(name)) {
-		problem_set(rs, 400, "validation", "Invalid VM spec", "name",
-			    "name: \"%s\" is not a valid name "
-			    "([a-zA-Z0-9][a-zA-Z0-9._-]{0,63})",
-			    name);
+	if (!name_valid(name)) {
+		problem_invalid_name(rs, "name", name);
 		return;
 	}
+	if (api_guestinfo_not_here(call->ca_body, rs) != 0)
+		return;
 	if (inm != NULL && strcmp(inm, "*") != 0) {
-		problem_set(
-		    rs, 400, "invalid-header", "Invalid header",
-		    "If-None-Match",
+		problem_raise(
+		    rs, PROBLEM_INVALID_HEADER, "If-None-Match",
 		    "PUT takes only \"If-None-Match: *\" (create only)");
 		return;
 	}
@@ -431,13 +432,13 @@ api_vms_put(const struct api_context *ctx, const struct api_call *call,
 			 inm != NULL, NULL, rs) != 0)
 		return;
 	vms_limits(ctx, &lim);
-	if ((spec = vm_spec_normalize(call->ca_body, name, &lim, &err)) ==
-	    NULL) {
+	if ((spec = vm_spec_normalize(call->ca_body, name, &lim, &typed,
+				      &err)) == NULL) {
 		vms_spec_problem(rs, &err);
 		return;
 	}
-	vms_apply(ctx, call, name, spec, api_header(call->ca_rq, "If-Match"),
-		  inm != NULL, rs);
+	vms_apply(ctx, call, name, spec, &typed,
+		  api_header(call->ca_rq, "If-Match"), inm != NULL, rs);
 	json_decref(spec);
 }
 
@@ -451,6 +452,7 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 	struct vm_spec_limits lim;
 	struct vm_spec_error err;
 	struct vmreg_doc doc = {0};
+	struct vm_spec typed;
 	const char *key;
 	json_t *value;
 	int attempt;
@@ -458,24 +460,25 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 	if (vms_precheck(ctx, name, if_match, 0, NULL, rs) != 0)
 		return;
 	if (!json_is_object(patch)) {
-		problem_set(rs, 400, "validation", "Invalid VM spec", NULL,
-			    "a merge patch for a VM must be a JSON object");
+		problem_raise(rs, PROBLEM_VALIDATION, NULL,
+			      "a merge patch for a VM must be a JSON object");
 		return;
 	}
+	if (api_guestinfo_not_here(patch, rs) != 0)
+		return;
 	json_object_foreach ((json_t *)patch, key, value) {
 		if (vm_spec_is_readonly_field(key)) {
-			problem_set(rs, 400, "validation", "Invalid VM spec",
-				    key, "%s: is read-only", key);
+			problem_raise(rs, PROBLEM_VALIDATION, key,
+				      "%s: is read-only", key);
 			return;
 		}
 		if (strcmp(key, "name") == 0 &&
 		    (!json_is_string(value) ||
 		     strcmp(json_string_value(value), name) != 0)) {
-			problem_set(rs, 400, "validation", "Invalid VM spec",
-				    "name",
-				    "name: a VM cannot be renamed (define a "
-				    "new one and delete %s)",
-				    name);
+			problem_raise(rs, PROBLEM_VALIDATION, "name",
+				      "name: a VM cannot be renamed (define a "
+				      "new one and delete %s)",
+				      name);
 			return;
 		}
 	}
@@ -499,18 +502,18 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 		}
 		merged = json_merge_patch(cur, patch);
 		spec = merged != NULL
-			   ? vm_spec_normalize(merged, name, &lim, &err)
+			   ? vm_spec_normalize(merged, name, &lim, &typed, &err)
 			   : NULL;
 		json_decref(merged);
 		if (spec == NULL) {
 			json_decref(cur);
 			if (merged == NULL)
-				problem_from_errno(rs, ENOMEM, "patch failed");
+				problem_errno(rs, ENOMEM, "patch failed");
 			else
 				vms_spec_problem(rs, &err);
 			return;
 		}
-		if (vms_ppt_allowed(ctx, call, spec, rs) != 0) {
+		if (vms_ppt_allowed(ctx, call, &typed, rs) != 0) {
 			json_decref(cur);
 			json_decref(spec);
 			return;
@@ -531,10 +534,10 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 		}
 		/* Changed or deleted under us: start over on what is there. */
 	}
-	problem_set(rs, 409, "conflict", "Conflict", NULL,
-		    "VM %s kept changing while this patch was applied; "
-		    "try again",
-		    name);
+	problem_raise(rs, PROBLEM_CONFLICT, NULL,
+		      "VM %s kept changing while this patch was applied; "
+		      "try again",
+		      name);
 }
 
 void

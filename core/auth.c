@@ -19,10 +19,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/vm_spec.h"
-#include "core/log.h"
-#include "core/sha256.h"
-#include "core/timefmt.h"
+#include "base/names.h"
+#include "base/log.h"
+#include "base/hex.h"
+#include "base/sha256.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 
 #define TOKEN_BYTES 32
@@ -112,19 +113,6 @@ auth_close(struct auth *a)
 	free(a);
 }
 
-static void
-hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /*
  * A new secret (AUTH_SECRET_LEN bytes) and, into row, a new id and the
  * secret's hash.  -1 with errno when the kernel gives no randomness.
@@ -141,8 +129,8 @@ auth_new_secret(char *secret, struct db_token_row *row)
 		return -1;
 	}
 	memcpy(secret, "vmm_", 4);
-	hex(raw, sizeof(raw), secret + 4);
-	hex(idraw, sizeof(idraw), row->tr_id);
+	hex_encode(raw, sizeof(raw), secret + 4);
+	hex_encode(idraw, sizeof(idraw), row->tr_id);
 	/* Nothing of the secret stays behind on the stack. */
 	explicit_bzero(raw, sizeof(raw));
 	return auth_hash(secret, strlen(secret), row->tr_hash);
@@ -276,7 +264,7 @@ auth_token_valid(const struct auth_token *tok, int64_t now)
 		if (tok->at_gids[i] == (gid_t)-1)
 			return 0;
 	if (memchr(tok->at_jail, '\0', sizeof(tok->at_jail)) == NULL ||
-	    (tok->at_jail[0] != '\0' && !vm_spec_name_valid(tok->at_jail)))
+	    (tok->at_jail[0] != '\0' && !name_valid(tok->at_jail)))
 		return 0;
 	if (memchr(tok->at_description, '\0', sizeof(tok->at_description)) ==
 	    NULL)

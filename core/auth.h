@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "api/api.h"
+#include "core/principal.h"
 
 /* Groups a new token may carry (the stored list has room for these). */
 #define AUTH_MAX_GIDS 32

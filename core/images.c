@@ -28,9 +28,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/vm_spec.h"
-#include "core/log.h"
-#include "core/sha256.h"
+#include "base/names.h"
+#include "base/log.h"
+#include "base/hex.h"
+#include "base/sha256.h"
 #include "db/db.h"
 
 /* What an interrupted upload leaves; start-up removes these. */
@@ -65,26 +66,16 @@ struct images {
  * Finds name in the sorted entries: 1 with its index in *at, or 0 with
  * the index it would be inserted at.  im_lock held (or start-up).
  */
+static const char *
+images_name_at(const void *ents, size_t i)
+{
+	return ((const struct image_info *)ents)[i].ii_name;
+}
+
 static int
 images_find(struct images *im, const char *name, size_t *at)
 {
-	size_t lo = 0, hi = im->im_n, mid;
-	int c;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = strcmp(im->im_ents[mid].ii_name, name);
-		if (c == 0) {
-			*at = mid;
-			return 1;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*at = lo;
-	return 0;
+	return name_search(im->im_ents, im->im_n, images_name_at, name, at);
 }
 
 /* Inserts info at index at.  -1 ENOMEM.  im_lock held (or start-up). */
@@ -196,7 +187,7 @@ images_hash_fd(int fd, char hex[65], uint64_t *len)
 		off += (uint64_t)n;
 	}
 	sha256_final(&ctx, md);
-	sha256_hex(md, hex);
+	hex_encode(md, sizeof(md), hex);
 	*len = off;
 	free(buf);
 	return 0;
@@ -218,8 +209,7 @@ images_put(struct images *im, const char *name, int fd, const char *tmp_path,
 	int replacing, have_prev = 0, isnew = 0, err;
 	size_t at;
 
-	if (name == NULL || !vm_spec_name_valid(name) || fd < 0 ||
-	    tmp_path == NULL) {
+	if (name == NULL || !name_valid(name) || fd < 0 || tmp_path == NULL) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/vm_spec.h"
-#include "core/log.h"
+#include "base/names.h"
+#include "base/log.h"
 #include "db/db.h"
 
 struct jails {
@@ -31,26 +31,16 @@ struct jails {
  * Finds name: 1 with its index in *at, or 0 with the index it would be
  * inserted at.  jl_lock held (or start-up).
  */
+static const char *
+jails_name_at(const void *ents, size_t i)
+{
+	return ((const struct jail_info *)ents)[i].ji_name;
+}
+
 static int
 jails_find(const struct jails *j, const char *name, size_t *at)
 {
-	size_t lo = 0, hi = j->jl_n, mid;
-	int c;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = strcmp(j->jl_ents[mid].ji_name, name);
-		if (c == 0) {
-			*at = mid;
-			return 1;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*at = lo;
-	return 0;
+	return name_search(j->jl_ents, j->jl_n, jails_name_at, name, at);
 }
 
 /* Makes room for one more entry.  -1 ENOMEM.  jl_lock write-held. */
@@ -205,7 +195,7 @@ jails_put(struct jails *j, const struct jail_info *ji, int *created)
 	int rc, c = 0;
 
 	if (memchr(ji->ji_name, '\0', sizeof(ji->ji_name)) == NULL ||
-	    !vm_spec_name_valid(ji->ji_name) ||
+	    !name_valid(ji->ji_name) ||
 	    !jails_socket_valid(ji->ji_socket, sizeof(ji->ji_socket)) ||
 	    (ji->ji_allow_vmm != 0 && ji->ji_allow_vmm != 1) ||
 	    (ji->ji_allow_vmm_ppt != 0 && ji->ji_allow_vmm_ppt != 1)) {

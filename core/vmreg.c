@@ -8,9 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/limits.h"
-#include "core/log.h"
-#include "core/timefmt.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "base/names.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 
 /* One published version of a VM; immutable once in the array. */
@@ -20,7 +21,7 @@ struct vmrec {
 	json_t *vr_status; /* status details as stored */
 	uid_t vr_owner_uid;
 	char vr_jail[65];
-	char vr_state[16];
+	enum vm_state vr_state;
 	uint64_t vr_revision;
 	uint64_t vr_generation;
 	char *vr_body; /* rendered representation */
@@ -67,8 +68,8 @@ vmrec_render_tail(const struct db_vm_row *row, json_t *status)
 
 	timefmt_rfc3339(row->vr_created_ms, created, sizeof(created));
 	timefmt_rfc3339(row->vr_updated_ms, updated, sizeof(updated));
-	st = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "state", row->vr_state,
-		       "state_changed_at",
+	st = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "state",
+		       vm_state_name(row->vr_state), "state_changed_at",
 		       json_object_get(status, "state_changed_at") != NULL
 			   ? json_or_null_from(status, "state_changed_at")
 			   : json_string(created),
@@ -123,7 +124,7 @@ vmrec_from_row(const struct db_vm_row *row, json_t *spec)
 	if ((rec = calloc(1, sizeof(*rec))) == NULL)
 		return NULL;
 	snprintf(rec->vr_name, sizeof(rec->vr_name), "%s", row->vr_name);
-	snprintf(rec->vr_state, sizeof(rec->vr_state), "%s", row->vr_state);
+	rec->vr_state = row->vr_state;
 	rec->vr_revision = row->vr_revision;
 	rec->vr_generation = row->vr_generation;
 	rec->vr_owner_uid = row->vr_owner_uid;
@@ -170,27 +171,20 @@ fail:
 	return NULL;
 }
 
+static const char *
+vmreg_name_at(const void *recs, size_t i)
+{
+	return ((const struct vmrec *const *)recs)[i]->vr_name;
+}
+
 /* Index of name, or of where it would go (*found says which). */
 static size_t
 vmreg_find(const struct vmreg *reg, const char *name, int *found)
 {
-	size_t lo = 0, hi = reg->vg_n;
+	size_t at;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(reg->vg_recs[mid]->vr_name, name);
-
-		if (c == 0) {
-			*found = 1;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = 0;
-	return lo;
+	*found = name_search(reg->vg_recs, reg->vg_n, vmreg_name_at, name, &at);
+	return at;
 }
 
 /* Puts rec in place of its name's record, or inserts it. Write-locked. */
@@ -323,6 +317,48 @@ vmreg_get(struct vmreg *reg, const char *name, struct vmreg_doc *doc)
 }
 
 int
+vmreg_view(struct vmreg *reg, const char *name, unsigned what,
+	   struct vmreg_view *out)
+{
+	const struct vmrec *rec;
+	int found, rc = 0;
+	size_t i;
+
+	out->vv_status = NULL;
+	pthread_rwlock_rdlock(&reg->vg_lock);
+	i = vmreg_find(reg, name, &found);
+	if (!found) {
+		pthread_rwlock_unlock(&reg->vg_lock);
+		errno = ENOENT;
+		return -1;
+	}
+	rec = reg->vg_recs[i];
+	out->vv_state = rec->vr_state;
+	out->vv_owner = rec->vr_owner_uid;
+	if ((what & VMREG_VIEW_SPEC) &&
+	    spec_decode(rec->vr_spec, &out->vv_spec) != 0)
+		rc = -1; /* EINVAL */
+	if (rc == 0 && (what & VMREG_VIEW_STATUS) &&
+	    (out->vv_status = json_deep_copy(rec->vr_status)) == NULL) {
+		errno = ENOMEM;
+		rc = -1;
+	}
+	pthread_rwlock_unlock(&reg->vg_lock);
+	return rc;
+}
+
+int
+vmreg_get_vm_spec(struct vmreg *reg, const char *name, struct vm_spec *out)
+{
+	struct vmreg_view v;
+
+	if (vmreg_view(reg, name, VMREG_VIEW_SPEC, &v) != 0)
+		return -1;
+	*out = v.vv_spec;
+	return 0;
+}
+
+int
 vmreg_get_spec(struct vmreg *reg, const char *name, json_t **spec,
 	       uint64_t *revision)
 {
@@ -430,6 +466,15 @@ int
 vmreg_create(struct vmreg *reg, const char *name, json_t *spec,
 	     const struct vmreg_owner *owner, struct vmreg_doc *doc)
 {
+	return vmreg_create_keys(reg, name, spec, owner, NULL, 0, doc);
+}
+
+int
+vmreg_create_keys(struct vmreg *reg, const char *name, json_t *spec,
+		  const struct vmreg_owner *owner,
+		  const struct db_guestinfo_kv *keys, size_t nkeys,
+		  struct vmreg_doc *doc)
+{
 	struct vmreg_commit vc = {reg, 0, doc, 0, spec};
 	struct db_vm_row row;
 	int rc;
@@ -444,7 +489,7 @@ vmreg_create(struct vmreg *reg, const char *name, json_t *spec,
 		 owner->vo_jail != NULL ? owner->vo_jail : "");
 	row.vr_owner_uid = owner->vo_uid;
 	row.vr_owner_gid = owner->vo_gid;
-	snprintf(row.vr_state, sizeof(row.vr_state), "defined");
+	row.vr_state = VM_DEFINED;
 	row.vr_spec = json_dumps(spec, JSON_COMPACT);
 	row.vr_status = strdup("{}");
 	if (row.vr_spec == NULL || row.vr_status == NULL) {
@@ -452,7 +497,8 @@ vmreg_create(struct vmreg *reg, const char *name, json_t *spec,
 		errno = ENOMEM;
 		return -1;
 	}
-	rc = db_vm_insert(reg->vg_db, &row, vmreg_commit_hook, &vc);
+	rc = db_vm_insert_keys(reg->vg_db, &row, keys, nkeys, vmreg_commit_hook,
+			       &vc);
 	db_vm_row_clear(&row);
 	if (rc != 0)
 		return -1;
@@ -482,7 +528,7 @@ vmreg_replace(struct vmreg *reg, const char *name, json_t *spec,
 }
 
 int
-vmreg_set_state(struct vmreg *reg, const char *name, const char *state,
+vmreg_set_state(struct vmreg *reg, const char *name, enum vm_state state,
 		const json_t *status)
 {
 	struct vmreg_commit vc = {reg, 0, NULL, 0, NULL};
@@ -491,7 +537,7 @@ vmreg_set_state(struct vmreg *reg, const char *name, const char *state,
 
 	memset(&row, 0, sizeof(row));
 	snprintf(row.vr_name, sizeof(row.vr_name), "%s", name);
-	snprintf(row.vr_state, sizeof(row.vr_state), "%s", state);
+	row.vr_state = state;
 	if ((row.vr_status = json_dumps(status, JSON_COMPACT)) == NULL) {
 		errno = ENOMEM;
 		return -1;
@@ -501,6 +547,12 @@ vmreg_set_state(struct vmreg *reg, const char *name, const char *state,
 	if (rc != 0)
 		return -1;
 	return vmreg_commit_result(&vc);
+}
+
+struct db *
+vmreg_db(struct vmreg *reg)
+{
+	return reg->vg_db;
 }
 
 int
@@ -524,27 +576,15 @@ vmreg_get_owner(struct vmreg *reg, const char *name, uid_t *uid, char jail[65])
 }
 
 int
-vmreg_get_state(struct vmreg *reg, const char *name, char state[16],
+vmreg_get_state(struct vmreg *reg, const char *name, enum vm_state *state,
 		json_t **status)
 {
-	int found;
-	size_t i;
+	struct vmreg_view v;
 
-	pthread_rwlock_rdlock(&reg->vg_lock);
-	i = vmreg_find(reg, name, &found);
-	if (found) {
-		memcpy(state, reg->vg_recs[i]->vr_state, 16);
-		*status = json_deep_copy(reg->vg_recs[i]->vr_status);
-	}
-	pthread_rwlock_unlock(&reg->vg_lock);
-	if (!found) {
-		errno = ENOENT;
+	if (vmreg_view(reg, name, VMREG_VIEW_STATUS, &v) != 0)
 		return -1;
-	}
-	if (*status == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
+	*state = v.vv_state;
+	*status = v.vv_status;
 	return 0;
 }
 
@@ -558,7 +598,8 @@ vmreg_delete(struct vmreg *reg, const char *name, uint64_t expect_revision)
 }
 
 int
-vmreg_names(struct vmreg *reg, const char *state, char (**names)[65], size_t *n)
+vmreg_names(struct vmreg *reg, int (*keep)(enum vm_state), char (**names)[65],
+	    size_t *n)
 {
 	size_t i, k = 0;
 
@@ -570,7 +611,7 @@ vmreg_names(struct vmreg *reg, const char *state, char (**names)[65], size_t *n)
 		return -1;
 	}
 	for (i = 0; i < reg->vg_n; i++) {
-		if (state != NULL && strcmp(reg->vg_recs[i]->vr_state, state))
+		if (keep != NULL && !keep(reg->vg_recs[i]->vr_state))
 			continue;
 		memcpy((*names)[k++], reg->vg_recs[i]->vr_name, 65);
 	}
@@ -599,7 +640,7 @@ vmrec_matches(const struct vmrec *rec, const struct vmreg_filter *f)
 	json_t *labels;
 	size_t i;
 
-	if (f->vf_state != NULL && strcmp(rec->vr_state, f->vf_state) != 0)
+	if (f->vf_state != NULL && rec->vr_state != *f->vf_state)
 		return 0;
 	if (f->vf_visible != NULL &&
 	    !f->vf_visible(f->vf_cls, rec->vr_owner_uid, rec->vr_jail))

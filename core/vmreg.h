@@ -20,6 +20,9 @@
 
 #include <jansson.h>
 
+#include "base/vm_state.h"
+#include "core/spec.h"
+
 struct db;
 struct vmreg;
 
@@ -46,6 +49,12 @@ int vmreg_get(struct vmreg *reg, const char *name, struct vmreg_doc *doc);
 int vmreg_get_spec(struct vmreg *reg, const char *name, json_t **spec,
 		   uint64_t *revision);
 
+/*
+ * VM name's spec, typed (core/spec.h), into *out.  ENOENT; EINVAL when
+ * the stored spec lacks what a start needs (a hand-edited database).
+ */
+int vmreg_get_vm_spec(struct vmreg *reg, const char *name, struct vm_spec *out);
+
 struct vmreg_owner {
 	uid_t vo_uid;
 	gid_t vo_gid;
@@ -63,6 +72,16 @@ int vmreg_create(struct vmreg *reg, const char *name, json_t *spec,
 		 const struct vmreg_owner *owner, struct vmreg_doc *doc);
 
 /*
+ * vmreg_create with the VM's first guestinfo keys, stored in the same
+ * transaction as the VM (db_vm_insert_keys).
+ */
+struct db_guestinfo_kv;
+int vmreg_create_keys(struct vmreg *reg, const char *name, json_t *spec,
+		      const struct vmreg_owner *owner,
+		      const struct db_guestinfo_kv *keys, size_t nkeys,
+		      struct vmreg_doc *doc);
+
+/*
  * Replaces VM name's spec when its revision is expect_revision (0: any);
  * spec is kept as vmreg_create keeps it.
  * ENOENT, ESTALE.  On success *doc holds the new representation.
@@ -77,29 +96,49 @@ int vmreg_replace(struct vmreg *reg, const char *name, json_t *spec,
 int vmreg_delete(struct vmreg *reg, const char *name, uint64_t expect_revision);
 
 /*
- * Records VM name's run state (defined, starting, running, paused,
- * stopping, stopped, crashed) and its status details (a JSON object with
+ * Records VM name's run state and its status details (a JSON object with
  * state_changed_at, started_at, stopped_at, exit_reason, exit_status;
  * borrowed).  Generation stays; revision changes.  ENOENT.
  */
-int vmreg_set_state(struct vmreg *reg, const char *name, const char *state,
+int vmreg_set_state(struct vmreg *reg, const char *name, enum vm_state state,
 		    const json_t *status);
+
+/* The database the registry writes to (for the tables beside it). */
+struct db *vmreg_db(struct vmreg *reg);
 
 /* VM name's creator and jail ("" outside any). ENOENT. */
 int vmreg_get_owner(struct vmreg *reg, const char *name, uid_t *uid,
 		    char jail[65]);
 
-/* VM name's state into buf (16 bytes) and a new reference to its status
+/*
+ * What a lifecycle operation reads of a VM, in one look under the read
+ * lock: its state and owner always, its status details (a copy the caller
+ * drops) and its typed spec when what asks for them.
+ */
+struct vmreg_view {
+	enum vm_state vv_state;
+	uid_t vv_owner;
+	json_t *vv_status;      /* VMREG_VIEW_STATUS */
+	struct vm_spec vv_spec; /* VMREG_VIEW_SPEC */
+};
+#define VMREG_VIEW_STATUS 0x1
+#define VMREG_VIEW_SPEC 0x2
+
+/* ENOENT; ENOMEM; EINVAL: the stored spec does not decode. */
+int vmreg_view(struct vmreg *reg, const char *name, unsigned what,
+	       struct vmreg_view *out);
+
+/* VM name's state into *state and a new reference to its status
  * details. ENOENT. */
-int vmreg_get_state(struct vmreg *reg, const char *name, char state[16],
+int vmreg_get_state(struct vmreg *reg, const char *name, enum vm_state *state,
 		    json_t **status);
 
 /*
- * The names of the VMs in state (NULL: every VM), in name order, as a new
- * array the caller frees.  -1 ENOMEM.
+ * The names of the VMs whose state keep answers 1 for (keep NULL: every
+ * VM), in name order, as a new array the caller frees.  -1 ENOMEM.
  */
-int vmreg_names(struct vmreg *reg, const char *state, char (**names)[65],
-		size_t *n);
+int vmreg_names(struct vmreg *reg, int (*keep)(enum vm_state),
+		char (**names)[65], size_t *n);
 
 /*
  * The number of VMs in jail ("": outside any jail) into *n, under the
@@ -114,7 +153,7 @@ struct vmreg_label {
 };
 
 struct vmreg_filter {
-	const char *vf_state;                /* NULL: any */
+	const enum vm_state *vf_state;       /* NULL: any */
 	const struct vmreg_label *vf_labels; /* all must match */
 	size_t vf_nlabels;
 	const char *vf_after; /* names > after; NULL: from start */

@@ -9,10 +9,11 @@
 
 #include <jansson.h>
 
-#include "core/console.h"
+#include "base/console.h"
+#include "core/guestinfo.h"
 #include "core/images.h"
-#include "core/log.h"
-#include "core/timefmt.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "core/vmreg.h"
 #include "vmm-driver/runner.h"
 #include "vmm-driver/vmm.h"
@@ -38,6 +39,12 @@ struct vmrt {
 	/* A stop is waiting for the run to end, without vt_lock: it, not
 	 * the reaper, finishes the run.  Guarded by vt_lock. */
 	int vt_stopping;
+	/* The VM's owner, and whether this runtime counts towards the
+	 * owner's running VMs (a run, or a start under way); vr_lock. */
+	uid_t vt_owner;
+	int vt_counts;
+	/* The guest's guestinfo channel of the current run. */
+	struct guestinfo_channel vt_guestinfo;
 	struct vmrt *vt_next;      /* table */
 	struct vmrt *vt_reap_next; /* reaper queue */
 };
@@ -60,6 +67,7 @@ vmrt_set_runner(struct vmrun *vr, struct vmrt *vt, struct runner *r)
 {
 	pthread_mutex_lock(&vr->vr_lock);
 	vt->vt_runner = r;
+	vt->vt_counts = r != NULL;
 	pthread_mutex_unlock(&vr->vr_lock);
 }
 
@@ -78,6 +86,18 @@ vmrt_unref(struct vmrun *vr, struct vmrt *vt)
 	free(vt);
 }
 
+/* VM name's runtime in the table, or NULL.  vr_lock held. */
+static struct vmrt *
+vmrt_find_locked(struct vmrun *vr, const char *name)
+{
+	struct vmrt *vt;
+
+	for (vt = vr->vr_list; vt != NULL; vt = vt->vt_next)
+		if (strcmp(vt->vt_name, name) == 0)
+			break;
+	return vt;
+}
+
 /* VM name's runtime, created when missing, with a reference. */
 static struct vmrt *
 vmrt_get(struct vmrun *vr, const char *name)
@@ -85,9 +105,7 @@ vmrt_get(struct vmrun *vr, const char *name)
 	struct vmrt *vt;
 
 	pthread_mutex_lock(&vr->vr_lock);
-	for (vt = vr->vr_list; vt != NULL; vt = vt->vt_next)
-		if (strcmp(vt->vt_name, name) == 0)
-			break;
+	vt = vmrt_find_locked(vr, name);
 	if (vt == NULL && (vt = calloc(1, sizeof(*vt))) != NULL) {
 		snprintf(vt->vt_name, sizeof(vt->vt_name), "%s", name);
 		vt->vt_vr = vr;
@@ -139,10 +157,11 @@ vmrt_lock(struct vmrun *vr, const char *name)
  * Durable when it returns 0 (the registry's write is).
  */
 static int
-vmrun_record_on(struct vmrun *vr, const char *name, const char *state,
+vmrun_record_on(struct vmrun *vr, const char *name, enum vm_state state,
 		const json_t *base, json_t *set)
 {
-	char prev_state[16], now[40];
+	enum vm_state prev_state;
+	char now[40];
 	json_t *status;
 	int rc;
 
@@ -151,7 +170,7 @@ vmrun_record_on(struct vmrun *vr, const char *name, const char *state,
 			errno = ENOMEM;
 			return -1;
 		}
-	} else if (vmreg_get_state(vr->vr_reg, name, prev_state, &status) !=
+	} else if (vmreg_get_state(vr->vr_reg, name, &prev_state, &status) !=
 		   0) {
 		return -1;
 	}
@@ -160,15 +179,19 @@ vmrun_record_on(struct vmrun *vr, const char *name, const char *state,
 	if (set != NULL)
 		json_object_update(status, set);
 	rc = vmreg_set_state(vr->vr_reg, name, state, status);
+	if (rc == 0)
+		log_debug("vm %s: recorded %s", name, vm_state_name(state));
 	if (rc != 0)
-		log_warn("vm %s: recording state %s", name, state);
+		log_warn("vm %s: recording state %s", name,
+			 vm_state_name(state));
 	json_decref(status);
 	return rc;
 }
 
 /* vmrun_record_on the current details. */
 static int
-vmrun_record(struct vmrun *vr, const char *name, const char *state, json_t *set)
+vmrun_record(struct vmrun *vr, const char *name, enum vm_state state,
+	     json_t *set)
 {
 	return vmrun_record_on(vr, name, state, NULL, set);
 }
@@ -178,8 +201,8 @@ static void
 vmrun_finish(struct vmrun *vr, struct vmrt *vt)
 {
 	const struct runner_exit *ex = &vt->vt_exit;
-	const char *state =
-	    ex->re_state == RUNNER_CRASHED ? "crashed" : "stopped";
+	enum vm_state state =
+	    ex->re_state == RUNNER_CRASHED ? VM_CRASHED : VM_STOPPED;
 	char now[40];
 	json_t *set;
 
@@ -190,8 +213,8 @@ vmrun_finish(struct vmrun *vr, struct vmrt *vt)
 					  : json_null());
 	vmrun_record(vr, vt->vt_name, state, set);
 	json_decref(set);
-	log_info("vm %s: %s (%s%s)", vt->vt_name, state, ex->re_reason,
-		 ex->re_has_status ? ", with a status" : "");
+	log_info("vm %s: %s (%s%s)", vt->vt_name, vm_state_name(state),
+		 ex->re_reason, ex->re_has_status ? ", with a status" : "");
 	runner_free(vt->vt_runner);
 	vmrt_set_runner(vr, vt, NULL);
 	images_unpin(vr->vr_images, vt->vt_image_name);
@@ -268,11 +291,9 @@ int
 vmrun_open(struct vmrun **out, struct vmreg *reg, struct images *im,
 	   const struct vmm_ops *ops)
 {
-	static const char *const live[] = {"starting", "running", "paused",
-					   "stopping"};
 	struct vmrun *vr = calloc(1, sizeof(*vr));
 	sigset_t all, old;
-	size_t i, k, n;
+	size_t i, n;
 	char(*names)[65];
 	int rc;
 
@@ -285,27 +306,25 @@ vmrun_open(struct vmrun **out, struct vmreg *reg, struct images *im,
 	pthread_cond_init(&vr->vr_reap_cond, NULL);
 
 	/* Nothing runs across a restart of the process. */
-	for (k = 0; k < sizeof(live) / sizeof(live[0]); k++) {
-		if (vmreg_names(reg, live[k], &names, &n) != 0)
-			goto fail;
-		for (i = 0; i < n; i++) {
-			char now[40];
-			json_t *set;
+	if (vmreg_names(reg, vm_state_is_live, &names, &n) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		enum vm_state was = VM_RUNNING;
+		char now[40];
+		json_t *set, *st;
 
-			timefmt_rfc3339(timefmt_now_ms(), now, sizeof(now));
-			set = json_pack("{s:s, s:s, s:n}", "stopped_at", now,
-					"exit_reason",
-					"the daemon stopped while the VM ran",
-					"exit_status");
-
-			log_info("vm %s: was %s when the daemon stopped; now "
-				 "stopped",
-				 names[i], live[k]);
-			vmrun_record(vr, names[i], "stopped", set);
-			json_decref(set);
-		}
-		free(names);
+		if (vmreg_get_state(reg, names[i], &was, &st) == 0)
+			json_decref(st);
+		timefmt_rfc3339(timefmt_now_ms(), now, sizeof(now));
+		set = json_pack(
+		    "{s:s, s:s, s:n}", "stopped_at", now, "exit_reason",
+		    "the daemon stopped while the VM ran", "exit_status");
+		log_info("vm %s: was %s when the daemon stopped; now stopped",
+			 names[i], vm_state_name(was));
+		vmrun_record(vr, names[i], VM_STOPPED, set);
+		json_decref(set);
 	}
+	free(names);
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -335,15 +354,12 @@ vmrun_autostart(struct vmrun *vr)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		json_t *spec;
-		uint64_t rev;
-		int want;
+		struct vm_spec spec;
 
-		if (vmreg_get_spec(vr->vr_reg, names[i], &spec, &rev) != 0)
+		if (vmreg_get_vm_spec(vr->vr_reg, names[i], &spec) != 0)
 			continue;
-		want = json_is_true(json_object_get(spec, "autostart"));
-		json_decref(spec);
-		if (want && vmrun_start(vr, names[i], why, sizeof(why)) != 0)
+		if (spec.vs_autostart &&
+		    vmrun_start(vr, names[i], NULL, why, sizeof(why)) != 0)
 			log_warnx("vm %s: autostart failed: %s", names[i], why);
 	}
 	free(names);
@@ -369,7 +385,7 @@ vmrun_close(struct vmrun *vr)
 			break;
 		pthread_mutex_lock(&vt->vt_lock);
 		if (vt->vt_runner != NULL) {
-			vmrun_record(vr, vt->vt_name, "stopping", NULL);
+			vmrun_record(vr, vt->vt_name, VM_STOPPING, NULL);
 			runner_stop(vt->vt_runner, 0, 1);
 			snprintf(vt->vt_exit.re_reason,
 				 sizeof(vt->vt_exit.re_reason),
@@ -397,47 +413,71 @@ vmrun_close(struct vmrun *vr)
 }
 
 /*
- * The VM's state, and if asked its status details and spec (references
- * the caller drops), or -1 with why and errno (ENOENT: no such VM).
+ * The VM as a lifecycle operation needs it (vmreg_view's what), or -1
+ * with why and errno (ENOENT: no such VM).
  */
 static int
-vmrun_lookup(struct vmrun *vr, const char *name, char state[16],
-	     json_t **status, json_t **spec, char *why, size_t len)
+vmrun_lookup(struct vmrun *vr, const char *name, unsigned what,
+	     struct vmreg_view *v, char *why, size_t len)
 {
-	uint64_t rev;
-	json_t *st;
 	int err;
 
-	if (vmreg_get_state(vr->vr_reg, name, state, &st) != 0) {
-		err = errno;
-		if (err == ENOENT)
-			snprintf(why, len, "no VM named %s", name);
-		else
-			snprintf(why, len, "reading VM %s's state: %s", name,
-				 strerror(err));
-		errno = err;
-		return -1;
-	}
-	/* Deleted in between, without the VM's lock: as not there. */
-	if (spec != NULL && vmreg_get_spec(vr->vr_reg, name, spec, &rev) != 0) {
-		err = errno;
-		json_decref(st);
+	if (vmreg_view(vr->vr_reg, name, what, v) == 0)
+		return 0;
+	err = errno;
+	if (err == ENOENT)
 		snprintf(why, len, "no VM named %s", name);
-		errno = err;
-		return -1;
-	}
-	if (status != NULL)
-		*status = st;
+	else if (err == EINVAL)
+		snprintf(why, len, "VM %s's stored spec cannot run", name);
 	else
-		json_decref(st);
-	return 0;
+		snprintf(why, len, "reading VM %s: %s", name, strerror(err));
+	errno = err;
+	return -1;
+}
+
+/* Lets vmrun_enter's runtime go; errno is kept. */
+static void
+vmrun_leave(struct vmrun *vr, struct vmrt *vt)
+{
+	int err = errno;
+
+	pthread_mutex_unlock(&vt->vt_lock);
+	vmrt_unref(vr, vt);
+	errno = err;
+}
+
+/*
+ * VM name's runtime with its vt_lock held, and the VM (vmreg_view's what)
+ * as it is under that lock: NULL with why and errno.  The first look,
+ * before vmrt_lock, refuses an unknown name without making a runtime for
+ * it; the second sees what changed while the lock was awaited.
+ */
+static struct vmrt *
+vmrun_enter(struct vmrun *vr, const char *name, unsigned what,
+	    struct vmreg_view *v, char *why, size_t len)
+{
+	struct vmrt *vt;
+
+	v->vv_status = NULL;
+	if (vmrun_lookup(vr, name, 0, v, why, len) != 0)
+		return NULL;
+	if ((vt = vmrt_lock(vr, name)) == NULL) {
+		snprintf(why, len, "no memory for VM %s's runtime", name);
+		return NULL;
+	}
+	if (vmrun_lookup(vr, name, what, v, why, len) != 0) {
+		vmrun_leave(vr, vt);
+		return NULL;
+	}
+	return vt;
 }
 
 static int
-vmrun_busy(const char *name, const char *state, const char *op, char *why,
+vmrun_busy(const char *name, enum vm_state state, const char *op, char *why,
 	   size_t len)
 {
-	snprintf(why, len, "VM %s is %s; it cannot %s now", name, state, op);
+	snprintf(why, len, "VM %s is %s; it cannot %s now", name,
+		 vm_state_name(state), op);
 	errno = EBUSY;
 	return -1;
 }
@@ -447,7 +487,7 @@ vmrun_busy(const char *name, const char *state, const char *op, char *why,
  * prev_status, and why (set here) as its exit reason.  vt_lock held.
  */
 static void
-vmrun_start_failed(struct vmrun *vr, const char *name, const char *prev_state,
+vmrun_start_failed(struct vmrun *vr, const char *name, enum vm_state prev_state,
 		   const json_t *prev_status, int err, char *why, size_t len)
 {
 	json_t *set;
@@ -459,36 +499,63 @@ vmrun_start_failed(struct vmrun *vr, const char *name, const char *prev_state,
 	json_decref(set);
 }
 
+/*
+ * Counts vt towards its owner's running VMs, unless quota says the owner
+ * has as many as it may already: 0, or -1 with EDQUOT and why.
+ */
+static int
+vmrun_take_quota(struct vmrun *vr, struct vmrt *vt, uid_t owner,
+		 const struct vmrun_quota *quota, char *why, size_t len)
+{
+	const struct vmrt *o;
+	unsigned n = 0;
+
+	pthread_mutex_lock(&vr->vr_lock);
+	if (quota != NULL && quota->vq_max_runs > 0) {
+		for (o = vr->vr_list; o != NULL; o = o->vt_next)
+			if (o->vt_counts && o->vt_owner == quota->vq_uid)
+				n++;
+		if (n >= quota->vq_max_runs) {
+			pthread_mutex_unlock(&vr->vr_lock);
+			snprintf(why, len,
+				 "uid %ld already runs %u VMs, the most "
+				 "--max-running-per-uid allows",
+				 (long)quota->vq_uid, n);
+			errno = EDQUOT;
+			return -1;
+		}
+	}
+	vt->vt_owner = owner;
+	vt->vt_counts = 1;
+	pthread_mutex_unlock(&vr->vr_lock);
+	return 0;
+}
+
 int
-vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
+vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
+	    char *why, size_t len)
 {
 	struct runner_config cfg;
 	struct runner *runner;
 	struct vmrt *vt;
-	json_t *spec = NULL, *prev = NULL, *boot, *set;
-	char state[16];
-	const char *kind, *image;
-	uint64_t memory, load;
+	struct vmreg_view v;
+	const struct vm_spec *spec = &v.vv_spec;
+	json_t *set;
+	uint64_t memory;
 	size_t image_len = 0;
 	int rc = -1, err, recorded, rec_err;
 
-	/* Before vmrt_lock, which would keep a runtime for any name. */
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
-		return -1;
-	if ((vt = vmrt_lock(vr, name)) == NULL)
-		return -1;
 	/*
-	 * The spec and state again, now that no other operation can change
+	 * The spec and state as they are once no other operation can change
 	 * them, nor delete the VM (vmrun_delete takes vt_lock): a VM
-	 * deleted and defined anew since the look above runs its new spec.
-	 * And the state's details, which a failed start puts back.
+	 * deleted and defined anew meanwhile runs its new spec.  And the
+	 * state's details, which a failed start puts back.
 	 */
-	if (vmrun_lookup(vr, name, state, &prev, &spec, why, len) != 0)
-		goto out;
-	if (vt->vt_runner != NULL ||
-	    (strcmp(state, "defined") && strcmp(state, "stopped") &&
-	     strcmp(state, "crashed"))) {
-		vmrun_busy(name, state, "start", why, len);
+	if ((vt = vmrun_enter(vr, name, VMREG_VIEW_STATUS | VMREG_VIEW_SPEC, &v,
+			      why, len)) == NULL)
+		return -1;
+	if (vt->vt_runner != NULL || vm_state_is_live(v.vv_state)) {
+		vmrun_busy(name, v.vv_state, "start", why, len);
 		goto out;
 	}
 	if (vr->vr_ops == NULL) {
@@ -496,47 +563,45 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 		errno = ENOTSUP;
 		goto out;
 	}
-	boot = json_object_get(spec, "boot");
-	kind = json_string_value(json_object_get(boot, "kind"));
-	if (kind == NULL || strcmp(kind, "flat") != 0) {
+	if (vmrun_take_quota(vr, vt, v.vv_owner, quota, why, len) != 0)
+		goto out;
+	if (spec->vs_boot != VM_BOOT_FLAT) {
 		snprintf(why, len,
-			 "the %s backend cannot boot \"%s\" yet; only flat "
+			 "the %s backend cannot boot \"linux\" yet; only flat "
 			 "binaries run for now",
-			 vr->vr_ops->vo_name, kind != NULL ? kind : "?");
+			 vr->vr_ops->vo_name);
 		errno = ENOTSUP;
 		goto out;
 	}
-	if (json_array_size(json_object_get(spec, "pptdevs")) > 0) {
+	if (spec->vs_npptdevs > 0) {
 		snprintf(why, len, "PCI passthrough is not available yet");
 		errno = ENOTSUP;
 		goto out;
 	}
-	image = json_string_value(json_object_get(boot, "image"));
-	memory =
-	    (uint64_t)json_integer_value(json_object_get(spec, "memory_mib"))
-	    << 20;
-	load =
-	    (uint64_t)json_integer_value(json_object_get(boot, "load_address"));
-	if (images_load(vr->vr_images, image, memory - load, &vt->vt_image,
+	memory = spec->vs_memory_mib << 20;
+	if (images_load(vr->vr_images, spec->vs_image,
+			memory - spec->vs_load_address, &vt->vt_image,
 			&image_len) != 0) {
 		err = errno;
 		if (err == ENOENT)
 			snprintf(why, len,
 				 "image %s does not exist; upload it with "
 				 "PUT /v1/images/%s",
-				 image, image);
+				 spec->vs_image, spec->vs_image);
 		else if (err == EFBIG)
 			snprintf(why, len,
 				 "image %s does not fit in guest memory from "
 				 "load_address %llu",
-				 image, (unsigned long long)load);
+				 spec->vs_image,
+				 (unsigned long long)spec->vs_load_address);
 		else
-			snprintf(why, len, "reading image %s: %s", image,
-				 strerror(err));
+			snprintf(why, len, "reading image %s: %s",
+				 spec->vs_image, strerror(err));
 		errno = err == ENOENT || err == EFBIG ? EINVAL : err;
 		goto out;
 	}
-	snprintf(vt->vt_image_name, sizeof(vt->vt_image_name), "%s", image);
+	snprintf(vt->vt_image_name, sizeof(vt->vt_image_name), "%s",
+		 spec->vs_image);
 	if (vt->vt_console == NULL &&
 	    (vt->vt_console =
 		 console_new(VMRUN_CONSOLE_OUT, VMRUN_CONSOLE_IN)) == NULL) {
@@ -547,15 +612,18 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.rc_ops = vr->vr_ops;
 	cfg.rc_name = name;
-	cfg.rc_vcpus =
-	    (unsigned)json_integer_value(json_object_get(spec, "vcpus"));
+	cfg.rc_vcpus = spec->vs_vcpus;
 	cfg.rc_memory = memory;
 	cfg.rc_image = vt->vt_image;
 	cfg.rc_image_len = image_len;
-	cfg.rc_load_address = load;
-	cfg.rc_entry =
-	    (uint16_t)json_integer_value(json_object_get(boot, "entry"));
+	cfg.rc_load_address = spec->vs_load_address;
+	cfg.rc_entry = spec->vs_entry;
 	cfg.rc_console = vt->vt_console;
+	if (spec->vs_guestinfo_channel) {
+		guestinfo_channel_init(&vt->vt_guestinfo, vmreg_db(vr->vr_reg),
+				       name);
+		cfg.rc_guestinfo = &vt->vt_guestinfo.gc_store;
+	}
 	cfg.rc_on_exit = vmrun_on_exit;
 	cfg.rc_cls = vt;
 
@@ -563,9 +631,9 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 	 * One durable record per start, "running", written while vCPU 0's
 	 * thread creates the VM (runner_begin): the start costs the longer
 	 * of the two, not their sum.  Nothing records "starting": after a
-	 * crash vmrun_open makes every live state "stopped", so it would buy
-	 * nothing but a second commit.  The answer waits for both halves, so
-	 * a 2xx still means the run is on disk.  The guest itself runs only
+	 * crash vmrun_open makes every live state "stopped", so it would
+	 * buy nothing but a second commit.  The answer waits for both halves,
+	 * so a 2xx still means the run is on disk.  The guest itself runs only
 	 * once the record is on disk (runner_go): its first console byte
 	 * cannot reach a client before the answer does anyway, and on the
 	 * kvm_pvm host a guest executing during the commit made its
@@ -577,7 +645,8 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 	pthread_mutex_unlock(&vr->vr_lock);
 	if (runner_begin(&cfg, &runner) != 0) {
 		err = errno;
-		vmrun_start_failed(vr, name, state, prev, err, why, len);
+		vmrun_start_failed(vr, name, v.vv_state, v.vv_status, err, why,
+				   len);
 		errno = err;
 		goto unpin;
 	}
@@ -585,13 +654,14 @@ vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len)
 			sizeof(vt->vt_started_at));
 	set = json_pack("{s:s, s:n, s:n, s:n}", "started_at", vt->vt_started_at,
 			"stopped_at", "exit_reason", "exit_status");
-	recorded = vmrun_record(vr, name, "running", set);
+	recorded = vmrun_record(vr, name, VM_RUNNING, set);
 	rec_err = errno;
 	json_decref(set);
 	if (runner_ready(runner) != 0) {
 		err = errno;
 		/* "running" may be on record: what happened replaces it. */
-		vmrun_start_failed(vr, name, state, prev, err, why, len);
+		vmrun_start_failed(vr, name, v.vv_state, v.vv_status, err, why,
+				   len);
 		errno = err;
 		goto unpin;
 	}
@@ -625,37 +695,36 @@ unpin:
 	errno = err;
 out:
 	err = errno;
-	pthread_mutex_unlock(&vt->vt_lock);
-	vmrt_unref(vr, vt);
-	json_decref(spec);
-	json_decref(prev);
+	if (rc != 0) {
+		/* A start that failed counts no more (a run that ended at
+		 * once is the reaper's to uncount). */
+		pthread_mutex_lock(&vr->vr_lock);
+		vt->vt_counts = vt->vt_runner != NULL;
+		pthread_mutex_unlock(&vr->vr_lock);
+	}
+	json_decref(v.vv_status);
 	errno = err;
+	vmrun_leave(vr, vt);
 	return rc;
 }
 
 /*
- * Runs op on VM name's runner when the VM is in one of the states
- * allowed ("running", "paused"), then records new_state (NULL: none).
+ * Runs op on VM name's runner when the VM is in a state of allowed (a
+ * mask of 1 << state), then records new_state (VM_NSTATES: none).
  */
 static int
 vmrun_simple(struct vmrun *vr, const char *name, const char *opname,
-	     int (*op)(struct runner *), const char *allowed1,
-	     const char *allowed2, const char *new_state, char *why, size_t len)
+	     int (*op)(struct runner *), unsigned allowed,
+	     enum vm_state new_state, char *why, size_t len)
 {
 	struct vmrt *vt;
-	char state[16];
+	struct vmreg_view v;
 	int rc = -1, err;
 
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
+	if ((vt = vmrun_enter(vr, name, 0, &v, why, len)) == NULL)
 		return -1;
-	if ((vt = vmrt_lock(vr, name)) == NULL)
-		return -1;
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
-		goto out;
-	if (vt->vt_runner == NULL ||
-	    (strcmp(state, allowed1) != 0 &&
-	     (allowed2 == NULL || strcmp(state, allowed2) != 0))) {
-		vmrun_busy(name, state, opname, why, len);
+	if (vt->vt_runner == NULL || !(allowed & (1u << v.vv_state))) {
+		vmrun_busy(name, v.vv_state, opname, why, len);
 		goto out;
 	}
 	if (op(vt->vt_runner) != 0) {
@@ -665,36 +734,34 @@ vmrun_simple(struct vmrun *vr, const char *name, const char *opname,
 		errno = err;
 		goto out;
 	}
-	if (new_state != NULL)
+	if (new_state != VM_NSTATES)
 		vmrun_record(vr, name, new_state, NULL);
 	rc = 0;
 out:
-	err = errno;
-	pthread_mutex_unlock(&vt->vt_lock);
-	vmrt_unref(vr, vt);
-	errno = err;
+	vmrun_leave(vr, vt);
 	return rc;
 }
 
 int
 vmrun_pause(struct vmrun *vr, const char *name, char *why, size_t len)
 {
-	return vmrun_simple(vr, name, "pause", runner_pause, "running", NULL,
-			    "paused", why, len);
+	return vmrun_simple(vr, name, "pause", runner_pause, 1u << VM_RUNNING,
+			    VM_PAUSED, why, len);
 }
 
 int
 vmrun_resume(struct vmrun *vr, const char *name, char *why, size_t len)
 {
-	return vmrun_simple(vr, name, "resume", runner_resume, "paused", NULL,
-			    "running", why, len);
+	return vmrun_simple(vr, name, "resume", runner_resume, 1u << VM_PAUSED,
+			    VM_RUNNING, why, len);
 }
 
 int
 vmrun_reset(struct vmrun *vr, const char *name, char *why, size_t len)
 {
-	return vmrun_simple(vr, name, "reset", runner_reset, "running",
-			    "paused", NULL, why, len);
+	return vmrun_simple(vr, name, "reset", runner_reset,
+			    1u << VM_RUNNING | 1u << VM_PAUSED, VM_NSTATES, why,
+			    len);
 }
 
 static int vmrun_stop_impl(struct vmrun *vr, const char *name,
@@ -725,9 +792,8 @@ vmrun_current_run(struct vmrun *vr, const char *name)
 	uint64_t run = 0;
 
 	pthread_mutex_lock(&vr->vr_lock);
-	for (vt = vr->vr_list; vt != NULL; vt = vt->vt_next)
-		if (strcmp(vt->vt_name, name) == 0 && vt->vt_runner != NULL)
-			run = vt->vt_run;
+	if ((vt = vmrt_find_locked(vr, name)) != NULL && vt->vt_runner != NULL)
+		run = vt->vt_run;
 	pthread_mutex_unlock(&vr->vr_lock);
 	return run;
 }
@@ -739,22 +805,18 @@ vmrun_stop_impl(struct vmrun *vr, const char *name, unsigned timeout_ms,
 {
 	struct runner *r;
 	struct vmrt *vt;
-	char state[16];
-	int rc = -1, err;
+	struct vmreg_view v;
+	int rc = -1;
 
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
+	if ((vt = vmrun_enter(vr, name, 0, &v, why, len)) == NULL)
 		return -1;
-	if ((vt = vmrt_lock(vr, name)) == NULL)
-		return -1;
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
-		goto out;
 	if (vt->vt_runner == NULL ||
-	    (strcmp(state, "running") != 0 && strcmp(state, "paused") != 0) ||
+	    (v.vv_state != VM_RUNNING && v.vv_state != VM_PAUSED) ||
 	    (run != 0 && vt->vt_run != run)) {
-		vmrun_busy(name, state, "stop", why, len);
+		vmrun_busy(name, v.vv_state, "stop", why, len);
 		goto out;
 	}
-	vmrun_record(vr, name, "stopping", NULL);
+	vmrun_record(vr, name, VM_STOPPING, NULL);
 	/*
 	 * The wait for a graceful stop can be long: other requests about
 	 * this VM (its console, a start that must hear "stopping") go on
@@ -771,10 +833,7 @@ vmrun_stop_impl(struct vmrun *vr, const char *name, unsigned timeout_ms,
 	vmrun_finish(vr, vt);
 	rc = 0;
 out:
-	err = errno;
-	pthread_mutex_unlock(&vt->vt_lock);
-	vmrt_unref(vr, vt);
-	errno = err;
+	vmrun_leave(vr, vt);
 	return rc;
 }
 
@@ -784,27 +843,24 @@ vmrun_with_runner(struct vmrun *vr, const char *name, enum vmrun_need need,
 		  size_t len)
 {
 	struct vmrt *vt;
-	char state[16];
+	struct vmreg_view v;
 	int rc = -1, err, paused_here = 0;
 
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
+	if ((vt = vmrun_enter(vr, name, 0, &v, why, len)) == NULL)
 		return -1;
-	if ((vt = vmrt_lock(vr, name)) == NULL)
-		return -1;
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, len) != 0)
-		goto out;
 	if (vt->vt_runner == NULL ||
-	    (need == VMRUN_NEED_PAUSED ? strcmp(state, "paused") != 0
-				       : strcmp(state, "running") != 0 &&
-					     strcmp(state, "paused") != 0)) {
-		snprintf(why, len, "VM %s is %s; %s", name, state,
+	    (need == VMRUN_NEED_PAUSED
+		 ? v.vv_state != VM_PAUSED
+		 : v.vv_state != VM_RUNNING && v.vv_state != VM_PAUSED)) {
+		snprintf(why, len, "VM %s is %s; %s", name,
+			 vm_state_name(v.vv_state),
 			 need == VMRUN_NEED_PAUSED
 			     ? "pause it first"
 			     : "this needs it running or paused");
 		errno = EBUSY;
 		goto out;
 	}
-	if (need == VMRUN_PAUSE_AROUND && strcmp(state, "running") == 0) {
+	if (need == VMRUN_PAUSE_AROUND && v.vv_state == VM_RUNNING) {
 		if (runner_pause(vt->vt_runner) != 0) {
 			err = errno;
 			snprintf(why, len, "VM %s could not be paused: %s",
@@ -820,10 +876,7 @@ vmrun_with_runner(struct vmrun *vr, const char *name, enum vmrun_need need,
 		log_warn("vm %s: resuming after a call", name);
 	errno = err;
 out:
-	err = errno;
-	pthread_mutex_unlock(&vt->vt_lock);
-	vmrt_unref(vr, vt);
-	errno = err;
+	vmrun_leave(vr, vt);
 	return rc;
 }
 
@@ -832,11 +885,10 @@ vmrun_console(struct vmrun *vr, const char *name)
 {
 	struct console *c = NULL;
 	struct vmrt *vt;
-	char state[16], why[128];
+	struct vmreg_view v;
+	char why[128];
 
-	if (vmrun_lookup(vr, name, state, NULL, NULL, why, sizeof(why)) != 0)
-		return NULL;
-	if ((vt = vmrt_lock(vr, name)) == NULL)
+	if ((vt = vmrun_enter(vr, name, 0, &v, why, sizeof(why))) == NULL)
 		return NULL;
 	if (vt->vt_console == NULL)
 		vt->vt_console =
@@ -846,8 +898,7 @@ vmrun_console(struct vmrun *vr, const char *name)
 		if (vt->vt_runner == NULL)
 			console_close(c); /* nothing runs: followers end */
 	}
-	pthread_mutex_unlock(&vt->vt_lock);
-	vmrt_unref(vr, vt);
+	vmrun_leave(vr, vt);
 	return c;
 }
 
@@ -858,11 +909,8 @@ vmrun_is_running(struct vmrun *vr, const char *name)
 	int running = 0;
 
 	pthread_mutex_lock(&vr->vr_lock);
-	for (vt = vr->vr_list; vt != NULL; vt = vt->vt_next)
-		if (strcmp(vt->vt_name, name) == 0)
-			break;
 	/* vt_runner is read without vt_lock: a hint for the console. */
-	if (vt != NULL)
+	if ((vt = vmrt_find_locked(vr, name)) != NULL)
 		running = vt->vt_runner != NULL;
 	pthread_mutex_unlock(&vr->vr_lock);
 	return running;

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct console;
 struct images;
@@ -52,7 +53,8 @@ void vmrun_close(struct vmrun *vr);
  * The operations; why holds a sentence for the API on failure.
  * ENOENT: no such VM.  EBUSY: not allowed in the current state.
  * ENOTSUP: the backend cannot (why says what).  EINVAL: the spec cannot
- * run (an image missing or too large: why says which).
+ * run (an image missing or too large: why says which).  EDQUOT: over
+ * the caller's quota of running VMs.
  *
  * vmrun_start returns 0 only once "running" is durably recorded and the
  * guest runs (it may have ended already; the reaper records that after).
@@ -62,7 +64,18 @@ void vmrun_close(struct vmrun *vr);
  * recorded, the guest is stopped unrecorded: ENOENT if the VM was deleted
  * meanwhile, else the database's errno.
  */
-int vmrun_start(struct vmrun *vr, const char *name, char *why, size_t len);
+struct vmrun_quota {
+	uid_t vq_uid;         /* the caller, who owns the VM */
+	unsigned vq_max_runs; /* VMs of vq_uid that may run at once */
+};
+/*
+ * quota (NULL: none, as for root): the start is refused with EDQUOT when
+ * vq_max_runs VMs of vq_uid already run or are starting.  The count and
+ * this start's place in it are taken under vmrun's lock, so concurrent
+ * starts never overshoot.
+ */
+int vmrun_start(struct vmrun *vr, const char *name,
+		const struct vmrun_quota *quota, char *why, size_t len);
 /* timeout_ms: graceful stop's wait before forcing; force: at once. */
 int vmrun_stop(struct vmrun *vr, const char *name, unsigned timeout_ms,
 	       int force, char *why, size_t len);

@@ -1,8 +1,8 @@
 /*
- * Opening the database: connections, pragmas, migrations, the statement
- * cache, the SQLite-to-errno mapping, db_ping and the writer's counters.
+ * Opening and closing the database: its two connections, the pragmas, the
+ * WAL's working size, and db_ping.  The schema is db_migrate.c's, the
+ * statements db_stmt.c's, the writer db_writer.c's.
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -15,7 +15,7 @@
 
 #include <sqlite3.h>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
@@ -27,306 +27,8 @@
 #define DB_STR(x) DB_STR_(x)
 #define DB_STR_(x) #x
 
-/*
- * Forward-only migrations.  Migration N takes a database at user_version
- * N-1 to N; each runs in its own transaction together with the
- * user_version it sets, so a crash leaves the database at N-1 or at N.
- * Never edit a migration that has shipped: add the next one.
- */
-struct db_migration {
-	int dm_version;
-	const char *dm_sql;
-};
-
-static const struct db_migration db_migrations[] = {
-    {1,
-     /*
-      * meta holds the revision counter: vms.revision takes its next
-      * value, so a revision is never handed out twice, even when the row
-      * that held the highest one is gone.
-      */
-     "CREATE TABLE meta ("
-     " id INTEGER PRIMARY KEY CHECK (id = 1),"
-     " revision INTEGER NOT NULL CHECK (revision >= 0));"
-     "INSERT INTO meta (id, revision) VALUES (1, 0);"
-     "CREATE TABLE vms ("
-     " name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),"
-     " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
-     " owner_uid INTEGER NOT NULL CHECK (owner_uid >= 0),"
-     " owner_gid INTEGER NOT NULL CHECK (owner_gid >= 0),"
-     " spec TEXT NOT NULL,"
-     " state TEXT NOT NULL DEFAULT 'defined' CHECK (state IN ("
-     "  'defined', 'starting', 'running', 'paused', 'stopping',"
-     "  'stopped', 'crashed')),"
-     " status TEXT NOT NULL DEFAULT '{}',"
-     " generation INTEGER NOT NULL CHECK (generation >= 1),"
-     " revision INTEGER NOT NULL UNIQUE CHECK (revision >= 1),"
-     " created_ms INTEGER NOT NULL,"
-     " updated_ms INTEGER NOT NULL);"
-     "CREATE TABLE tokens ("
-     " id TEXT PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 32),"
-     " hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
-     " uid INTEGER NOT NULL CHECK (uid >= 0),"
-     " gids TEXT NOT NULL,"
-     " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
-     " created_ms INTEGER NOT NULL,"
-     " expires_ms INTEGER NOT NULL DEFAULT 0 CHECK (expires_ms >= 0),"
-     " description TEXT NOT NULL DEFAULT '');"
-     "PRAGMA user_version = 1;"},
-    {2,
-     /*
-      * The image store's metadata.  A row is written only once its file
-      * is complete and renamed into place (core/images.c).
-      */
-     "CREATE TABLE images ("
-     " name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),"
-     " size INTEGER NOT NULL CHECK (size >= 0),"
-     " sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
-     " created_ms INTEGER NOT NULL);"
-     "PRAGMA user_version = 2;"},
-    {3,
-     /*
-      * Jails (core/jails.c) and the audit log (api/audit.c).  A socket
-      * path belongs to one jail at most.  audit.uid and gid are -1 for
-      * a caller the daemon could not identify; audit.id orders the log
-      * and is the list's cursor.
-      */
-     "CREATE TABLE jails ("
-     " name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),"
-     " allow_vmm INTEGER NOT NULL CHECK (allow_vmm IN (0, 1)),"
-     " allow_vmm_ppt INTEGER NOT NULL CHECK (allow_vmm_ppt IN (0, 1)),"
-     " socket TEXT NOT NULL DEFAULT '' CHECK (length(socket) <= 107),"
-     " created_ms INTEGER NOT NULL);"
-     "CREATE UNIQUE INDEX jails_socket ON jails (socket) WHERE socket != '';"
-     "CREATE TABLE audit ("
-     " id INTEGER PRIMARY KEY,"
-     " time_ms INTEGER NOT NULL,"
-     " uid INTEGER NOT NULL CHECK (uid >= -1),"
-     " gid INTEGER NOT NULL CHECK (gid >= -1),"
-     " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
-     " via TEXT NOT NULL DEFAULT '',"
-     " method TEXT NOT NULL,"
-     " path TEXT NOT NULL,"
-     " status INTEGER NOT NULL);"
-     "PRAGMA user_version = 3;"},
-    {4,
-     /*
-      * vms clustered on its name (WITHOUT ROWID), and revision no longer
-      * indexed: a create or a change then writes one b-tree instead of
-      * three (the rowid table, the name index, the revision index), the
-      * bulk of a commit's pages.  Revisions stay unique without the index:
-      * the writer hands them out from one counter (db_vms.c).
-      */
-     "CREATE TABLE vms_new ("
-     " name TEXT NOT NULL PRIMARY KEY"
-     "  CHECK (length(name) BETWEEN 1 AND 64),"
-     " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
-     " owner_uid INTEGER NOT NULL CHECK (owner_uid >= 0),"
-     " owner_gid INTEGER NOT NULL CHECK (owner_gid >= 0),"
-     " spec TEXT NOT NULL,"
-     " state TEXT NOT NULL DEFAULT 'defined' CHECK (state IN ("
-     "  'defined', 'starting', 'running', 'paused', 'stopping',"
-     "  'stopped', 'crashed')),"
-     " status TEXT NOT NULL DEFAULT '{}',"
-     " generation INTEGER NOT NULL CHECK (generation >= 1),"
-     " revision INTEGER NOT NULL CHECK (revision >= 1),"
-     " created_ms INTEGER NOT NULL,"
-     " updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
-     "INSERT INTO vms_new SELECT name, jail, owner_uid, owner_gid, spec,"
-     " state, status, generation, revision, created_ms, updated_ms"
-     " FROM vms;"
-     "DROP TABLE vms;"
-     "ALTER TABLE vms_new RENAME TO vms;"
-     "PRAGMA user_version = 4;"},
-    {5,
-     /*
-      * vms.state checked by a chain of comparisons instead of IN (...):
-      * SQLite codes a constant IN list of more than two values as a
-      * temporary table, built again by every INSERT and UPDATE of the
-      * row.  The same states are allowed.
-      */
-     "CREATE TABLE vms_new ("
-     " name TEXT NOT NULL PRIMARY KEY"
-     "  CHECK (length(name) BETWEEN 1 AND 64),"
-     " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
-     " owner_uid INTEGER NOT NULL CHECK (owner_uid >= 0),"
-     " owner_gid INTEGER NOT NULL CHECK (owner_gid >= 0),"
-     " spec TEXT NOT NULL,"
-     " state TEXT NOT NULL DEFAULT 'defined' CHECK ("
-     "  state = 'defined' OR state = 'starting' OR state = 'running' OR"
-     "  state = 'paused' OR state = 'stopping' OR state = 'stopped' OR"
-     "  state = 'crashed'),"
-     " status TEXT NOT NULL DEFAULT '{}',"
-     " generation INTEGER NOT NULL CHECK (generation >= 1),"
-     " revision INTEGER NOT NULL CHECK (revision >= 1),"
-     " created_ms INTEGER NOT NULL,"
-     " updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
-     "INSERT INTO vms_new SELECT name, jail, owner_uid, owner_gid, spec,"
-     " state, status, generation, revision, created_ms, updated_ms"
-     " FROM vms;"
-     "DROP TABLE vms;"
-     "ALTER TABLE vms_new RENAME TO vms;"
-     "PRAGMA user_version = 5;"},
-};
-
-#define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))
-
 /* How long a connection waits for a lock another process holds. */
 #define DB_BUSY_TIMEOUT_MS 5000
-
-/*
- * The schema version this build migrates to: the last migration's.
- */
-int
-db_schema_version(void)
-{
-	return db_migrations[DB_NMIGRATIONS - 1].dm_version;
-}
-
-int
-db_errno_of(int rc)
-{
-	switch (rc) {
-	case SQLITE_CONSTRAINT_PRIMARYKEY:
-	case SQLITE_CONSTRAINT_UNIQUE:
-		return EEXIST;
-	case SQLITE_FULL:
-		return ENOSPC;
-	case SQLITE_NOMEM:
-		return ENOMEM;
-	}
-	/* CHECK, NOT NULL and the rest: the values given were not valid. */
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
-		return EINVAL;
-	return EIO;
-}
-
-int
-db_fail(sqlite3 *sql, int rc, const char *what)
-{
-	int err = db_errno_of(rc);
-
-	/* Constraint violations are the caller's to report; the rest are
-	 * the database's, and only the log says which. */
-	if (err != EEXIST && err != EINVAL)
-		log_warnx(
-		    "db: %s: %s (%d)", what,
-		    sql != NULL ? sqlite3_errmsg(sql) : sqlite3_errstr(rc), rc);
-	errno = err;
-	return -1;
-}
-
-sqlite3_stmt *
-db_stmt(struct db_conn *conn, enum db_stmt_id id, const char *sql)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	assert(id < DB_STMT_COUNT);
-	if (conn->dc_stmts[id] != NULL)
-		return conn->dc_stmts[id];
-	rc = sqlite3_prepare_v3(conn->dc_sql, sql, -1,
-				SQLITE_PREPARE_PERSISTENT, &st, NULL);
-	if (rc != SQLITE_OK) {
-		log_warnx("db: prepare \"%s\": %s", sql,
-			  sqlite3_errmsg(conn->dc_sql));
-		errno = db_errno_of(rc) == ENOMEM ? ENOMEM : EIO;
-		return NULL;
-	}
-	conn->dc_stmts[id] = st;
-	return st;
-}
-
-void
-db_stmt_done(sqlite3_stmt *st)
-{
-	/* reset returns the last step's error, which the caller has seen */
-	(void)sqlite3_reset(st);
-	(void)sqlite3_clear_bindings(st);
-}
-
-int64_t
-db_now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int
-db_column_copy(sqlite3_stmt *st, int col, char *dst, size_t dstsz)
-{
-	const unsigned char *s = sqlite3_column_text(st, col);
-	int n = sqlite3_column_bytes(st, col);
-
-	if (s == NULL) {
-		/* the columns we read are NOT NULL: only memory is missing */
-		errno = sqlite3_errcode(sqlite3_db_handle(st)) == SQLITE_NOMEM
-			    ? ENOMEM
-			    : EIO;
-		return -1;
-	}
-	if ((size_t)n >= dstsz) {
-		log_warnx("db: stored %s is %d bytes, more than %zu",
-			  sqlite3_column_name(st, col), n, dstsz - 1);
-		errno = EIO;
-		return -1;
-	}
-	memcpy(dst, s, (size_t)n);
-	dst[n] = '\0';
-	return 0;
-}
-
-int
-db_is_cstr(const char *s, size_t size)
-{
-	return memchr(s, '\0', size) != NULL;
-}
-
-/*
- * Runs one statement that takes no values (a pragma) to completion;
- * copies the first column of its first row, if any, into out.
- */
-static int
-db_exec_one(struct db *db, sqlite3 *sql, const char *text, char *out,
-	    size_t outsz)
-{
-	sqlite3_stmt *st = NULL;
-	const unsigned char *v;
-	int rc;
-
-	if (out != NULL && outsz > 0)
-		out[0] = '\0';
-	rc = sqlite3_prepare_v2(sql, text, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		goto fail;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = sqlite3_column_text(st, 0);
-		if (out != NULL && outsz > 0 && out[0] == '\0' && v != NULL)
-			snprintf(out, outsz, "%s", (const char *)v);
-	}
-	if (rc != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(st);
-	return 0;
-fail:
-	log_warnx("db: %s: %s: %s", db->db_path, text, sqlite3_errmsg(sql));
-	errno = db_errno_of(rc);
-	sqlite3_finalize(st);
-	return -1;
-}
-
-static int
-db_user_version(struct db *db, sqlite3 *sql, int *version)
-{
-	char buf[32];
-
-	if (db_exec_one(db, sql, "PRAGMA user_version", buf, sizeof(buf)) == -1)
-		return -1;
-	*version = atoi(buf);
-	return 0;
-}
 
 static int
 db_conn_open(struct db *db, struct db_conn *conn, int flags)
@@ -467,72 +169,6 @@ db_pragmas(struct db *db)
 	return 0;
 }
 
-/* Applies migration m unless another process already has. */
-static int
-db_migrate_one(struct db *db, const struct db_migration *m)
-{
-	sqlite3 *sql = db->db_wconn.dc_sql;
-	char *msg = NULL;
-	int version, rc;
-
-	/* IMMEDIATE: the write lock before reading the version, so two
-	 * daemons starting on one file cannot both migrate. */
-	if (db_exec_one(db, sql, "BEGIN IMMEDIATE", NULL, 0) == -1)
-		return -1;
-	if (db_user_version(db, sql, &version) == -1)
-		goto fail;
-	if (version >= m->dm_version) {
-		(void)db_exec_one(db, sql, "ROLLBACK", NULL, 0);
-		return 0;
-	}
-	rc = sqlite3_exec(sql, m->dm_sql, NULL, NULL, &msg);
-	if (rc != SQLITE_OK) {
-		log_warnx("db: %s: migration to version %d: %s", db->db_path,
-			  m->dm_version,
-			  msg != NULL ? msg : sqlite3_errstr(rc));
-		sqlite3_free(msg);
-		errno = db_errno_of(rc);
-		goto fail;
-	}
-	if (db_exec_one(db, sql, "COMMIT", NULL, 0) == -1)
-		goto fail;
-	log_info("db: %s: migrated to schema version %d", db->db_path,
-		 m->dm_version);
-	return 0;
-fail:
-	rc = errno;
-	if (!sqlite3_get_autocommit(sql))
-		(void)db_exec_one(db, sql, "ROLLBACK", NULL, 0);
-	errno = rc;
-	return -1;
-}
-
-static int
-db_migrate(struct db *db)
-{
-	int version;
-	size_t i;
-
-	if (db_user_version(db, db->db_wconn.dc_sql, &version) == -1)
-		return -1;
-	if (version > db_schema_version()) {
-		log_warnx(
-		    "db: %s: schema version %d is newer than this build's "
-		    "%d; refusing to open it (upgrade vmmapid or restore a "
-		    "backup)",
-		    db->db_path, version, db_schema_version());
-		errno = EPROTO;
-		return -1;
-	}
-	for (i = 0; i < DB_NMIGRATIONS; i++) {
-		if (db_migrations[i].dm_version <= version)
-			continue;
-		if (db_migrate_one(db, &db_migrations[i]) == -1)
-			return -1;
-	}
-	return 0;
-}
-
 static void
 db_free(struct db *db)
 {
@@ -623,6 +259,10 @@ db_close(struct db *db)
 	db_free(db);
 }
 
+static const struct db_query db_ping_query = {
+    DB_STMT_PING, "SELECT revision FROM meta WHERE id = 1", NULL, db_each_int64,
+    "ping"};
+
 /*
  * 0 when the reader connection answers a query that reads the file, else
  * -1 with errno (logged).  Takes db_rlock.
@@ -630,43 +270,14 @@ db_close(struct db *db)
 int
 db_ping(struct db *db)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int64_t revision = -1;
 
-	pthread_mutex_lock(&db->db_rlock);
-	st = db_stmt(&db->db_rconn, DB_STMT_PING,
-		     "SELECT revision FROM meta WHERE id = 1");
-	if (st == NULL)
-		goto fail;
-	rc = sqlite3_step(st);
-	db_stmt_done(st);
-	if (rc == SQLITE_DONE) {
+	if (db_read_each(db, &db_ping_query, &revision) == -1)
+		return -1;
+	if (revision < 0) {
 		log_warnx("db: %s: the meta row is missing", db->db_path);
 		errno = EIO;
-		goto fail;
+		return -1;
 	}
-	if (rc != SQLITE_ROW) {
-		db_fail(db->db_rconn.dc_sql, rc, "ping");
-		goto fail;
-	}
-	pthread_mutex_unlock(&db->db_rlock);
 	return 0;
-fail:
-	pthread_mutex_unlock(&db->db_rlock);
-	return -1;
-}
-
-/*
- * The writer's counters: transactions committed, and the writes those
- * transactions held.  Writes that failed are in neither.
- */
-void
-db_write_stats(struct db *db, uint64_t *commits, uint64_t *writes)
-{
-	pthread_mutex_lock(&db->db_lock);
-	if (commits != NULL)
-		*commits = db->db_commits;
-	if (writes != NULL)
-		*writes = db->db_writes;
-	pthread_mutex_unlock(&db->db_lock);
 }

@@ -21,6 +21,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/limits.h"
+#include "base/vm_state.h"
+
 struct db;
 
 /* One row of the vms table. Strings are owned by the row (malloc'd). */
@@ -30,7 +33,7 @@ struct db_vm_row {
 	uid_t vr_owner_uid;
 	gid_t vr_owner_gid;
 	char *vr_spec;          /* normalized spec, JSON text */
-	char vr_state[16];      /* defined, running, ... */
+	enum vm_state vr_state; /* 0: VM_DEFINED */
 	char *vr_status;        /* status details, JSON text ("{}" if none) */
 	uint64_t vr_generation; /* bumped when the spec changes */
 	uint64_t vr_revision;   /* unique across the database, never reused */
@@ -78,6 +81,17 @@ int db_vm_load_all(struct db *db,
  * vr_created_ms and vr_updated_ms (now) and writes them back into *row.
  * EEXIST: a VM of that name exists.
  */
+struct db_guestinfo_kv;
+
+/*
+ * db_vm_insert with the VM's first guestinfo keys (nkeys of them, at most
+ * LIMIT_GUESTINFO_KEYS), written by the API in the same transaction: the
+ * VM and its keys are on disk together or not at all.  EINVAL as well
+ * for a key or value the guestinfo table refuses.
+ */
+int db_vm_insert_keys(struct db *db, struct db_vm_row *row,
+		      const struct db_guestinfo_kv *keys, size_t nkeys,
+		      db_commit_hook hook, void *arg);
 int db_vm_insert(struct db *db, struct db_vm_row *row, db_commit_hook hook,
 		 void *arg);
 
@@ -234,5 +248,59 @@ int db_audit_append(struct db *db, const struct db_audit_row *row);
 int db_audit_list(struct db *db, int64_t before, size_t limit,
 		  int (*cb)(void *arg, const struct db_audit_row *row),
 		  void *arg);
+
+/* One guestinfo key of a VM (db/db_guestinfo.c). */
+struct db_guestinfo_row {
+	char gr_vm[65];
+	char gr_key[LIMIT_GUESTINFO_KEY_LEN + 1];
+	char *gr_value; /* gr_len bytes and a NUL; the row's (malloc'd) */
+	size_t gr_len;
+	uint64_t gr_revision; /* from the VMs' counter: the key's ETag */
+	int64_t gr_updated_ms;
+	int gr_by_guest; /* 0: written through the API; 1: by the guest */
+};
+
+/* Frees what row owns (its value). */
+void db_guestinfo_row_clear(struct db_guestinfo_row *row);
+
+/* A key a VM is created with (db_vm_insert_keys). */
+struct db_guestinfo_kv {
+	const char *gk_key;
+	const char *gk_value; /* gk_len bytes */
+	size_t gk_len;
+};
+
+/*
+ * Sets row->gr_key of VM row->gr_vm to gr_value (gr_len bytes), durably,
+ * as written by the API or the guest (gr_by_guest).  expect_revision 0:
+ * whatever is there; UINT64_MAX: only when the key does not exist
+ * (If-None-Match: *); else only when the key's revision is that.  Fills
+ * gr_revision and gr_updated_ms; *created says whether the key is new.
+ * ENOENT: no such VM.  ESTALE: the precondition failed.  ENOSPC: the VM
+ * has LIMIT_GUESTINFO_KEYS keys and this one is new.  EINVAL: a key or
+ * value the table refuses.
+ */
+int db_guestinfo_put(struct db *db, struct db_guestinfo_row *row,
+		     uint64_t expect_revision, int *created);
+
+/*
+ * Deletes key of VM vm, durably.  ENOENT: no such key.  ESTALE: its
+ * revision is not expect_revision (0: any).
+ */
+int db_guestinfo_delete(struct db *db, const char *vm, const char *key,
+			uint64_t expect_revision);
+
+/* Key of VM vm into *out (caller clears).  ENOENT: no such key. */
+int db_guestinfo_get(struct db *db, const char *vm, const char *key,
+		     struct db_guestinfo_row *out);
+
+/*
+ * Calls cb for each key of VM vm in key order, on the caller's thread;
+ * the row is valid during the call only.  0, cb's non-zero result, or -1
+ * with errno.
+ */
+int db_guestinfo_list(struct db *db, const char *vm,
+		      int (*cb)(void *arg, const struct db_guestinfo_row *row),
+		      void *arg);
 
 #endif

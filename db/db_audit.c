@@ -13,7 +13,7 @@
 
 #include <sqlite3.h>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
@@ -132,6 +132,45 @@ db_audit_row_read(sqlite3_stmt *st, struct db_audit_row *row)
 	return 0;
 }
 
+/* db_read_each()'s arguments and step of db_audit_list. */
+struct db_audit_each {
+	int64_t ae_before; /* 0: from the newest */
+	size_t ae_limit;
+	int (*ae_cb)(void *arg, const struct db_audit_row *row);
+	void *ae_arg;
+};
+
+/* A plain range on the rowid, so a page costs its own rows only. */
+static int
+db_audit_bind(void *arg, sqlite3_stmt *st)
+{
+	const struct db_audit_each *e = arg;
+	int rc;
+
+	rc = sqlite3_bind_int64(st, 1,
+				e->ae_before != 0 ? e->ae_before : INT64_MAX);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, (sqlite3_int64)e->ae_limit);
+	return rc;
+}
+
+static int
+db_audit_each(void *arg, sqlite3_stmt *st)
+{
+	const struct db_audit_each *e = arg;
+	struct db_audit_row row;
+
+	return db_audit_row_read(st, &row) == -1 ? -1
+						 : e->ae_cb(e->ae_arg, &row);
+}
+
+/* Prepared per call: the log is read at an administrator's pace. */
+static const struct db_query db_audit_page = {
+    DB_STMT_NONE,
+    "SELECT " DB_AUDIT_COLUMNS " FROM audit WHERE id < ?1 ORDER BY id DESC "
+    "LIMIT ?2",
+    db_audit_bind, db_audit_each, "list audit records"};
+
 /*
  * Calls cb for at most limit rows below before, newest first; see db.h.
  * Takes db_rlock after the flush, so the writer is never waited for
@@ -141,9 +180,7 @@ int
 db_audit_list(struct db *db, int64_t before, size_t limit,
 	      int (*cb)(void *arg, const struct db_audit_row *row), void *arg)
 {
-	struct db_audit_row row;
-	sqlite3_stmt *st;
-	int rc, saved, ret = 0;
+	struct db_audit_each e = {before, limit, cb, arg};
 
 	if (before < 0 || limit > INT64_MAX) {
 		errno = EINVAL;
@@ -151,42 +188,5 @@ db_audit_list(struct db *db, int64_t before, size_t limit,
 	}
 	if (db_writer_flush_async(db) == -1)
 		return -1;
-	pthread_mutex_lock(&db->db_rlock);
-	/* Prepared per call: the log is read at an administrator's pace. */
-	rc = sqlite3_prepare_v2(db->db_rconn.dc_sql,
-				"SELECT " DB_AUDIT_COLUMNS " FROM audit WHERE "
-				"id < ?1 ORDER BY id DESC LIMIT ?2",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		db_fail(db->db_rconn.dc_sql, rc, "prepare audit list");
-		pthread_mutex_unlock(&db->db_rlock);
-		return -1;
-	}
-	/* A plain range on the rowid, so a page costs its own rows only. */
-	if ((rc = sqlite3_bind_int64(
-		 st, 1, before != 0 ? before : INT64_MAX)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, (sqlite3_int64)limit)) !=
-		SQLITE_OK) {
-		db_fail(db->db_rconn.dc_sql, rc, "bind audit list");
-		goto fail;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (db_audit_row_read(st, &row) == -1)
-			goto fail;
-		if ((ret = cb(arg, &row)) != 0)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(db->db_rconn.dc_sql, rc, "list audit records");
-		goto fail;
-	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->db_rlock);
-	return ret;
-fail:
-	saved = errno;
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->db_rlock);
-	errno = saved;
-	return -1;
+	return db_read_each(db, &db_audit_page, &e);
 }

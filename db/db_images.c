@@ -14,57 +14,19 @@
 
 #include <sqlite3.h>
 
-#include "core/log.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
 /* The column order db_image_row_read expects. */
 #define DB_IMAGE_COLUMNS "name, size, sha256, created_ms"
 
-/* The arguments of one images write, in the caller's frame. */
+/* The arguments of a put, in the caller's frame. */
 struct db_image_args {
-	struct db_image_row *ia_row; /* put */
-	const char *ia_name;         /* delete */
-	int ia_created;              /* put: no row existed */
+	struct db_image_row *ia_row;
+	int ia_created; /* no row existed */
 };
-
-/* Prepares sql on conn into *st; -1 with errno (logged) when it fails. */
-static int
-db_image_prepare(struct db_conn *conn, const char *sql, sqlite3_stmt **st)
-{
-	int rc;
-
-	rc = sqlite3_prepare_v2(conn->dc_sql, sql, -1, st, NULL);
-	if (rc != SQLITE_OK) {
-		*st = NULL;
-		log_warnx("db: prepare \"%s\": %s", sql,
-			  sqlite3_errmsg(conn->dc_sql));
-		errno = db_errno_of(rc) == ENOMEM ? ENOMEM : EIO;
-		return -1;
-	}
-	return 0;
-}
-
-/* Whether a row named name exists: 1, 0, or -1 with errno. */
-static int
-db_image_exists(struct db *db, const char *name)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (db_image_prepare(&db->db_wconn,
-			     "SELECT 1 FROM images WHERE name = ?1", &st) == -1)
-		return -1;
-	if ((rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC)) ==
-	    SQLITE_OK)
-		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return db_fail(db->db_wconn.dc_sql, rc, "probe image");
-}
 
 static int
 db_image_put_run(struct db *db, struct db_job *job)
@@ -75,15 +37,15 @@ db_image_put_run(struct db *db, struct db_job *job)
 	int rc, exists;
 
 	/* Same transaction as the write, so the answer cannot go stale. */
-	if ((exists = db_image_exists(db, in->ir_name)) == -1)
+	if ((exists = db_probe_key(db, "SELECT 1 FROM images WHERE name = ?1",
+				   in->ir_name, NULL, "probe image")) == -1)
 		return -1;
-	if (db_image_prepare(
-		&db->db_wconn,
-		"INSERT INTO images (" DB_IMAGE_COLUMNS
-		") VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO "
-		"UPDATE SET size = excluded.size, sha256 = "
-		"excluded.sha256, created_ms = excluded.created_ms",
-		&st) == -1)
+	if (db_prepare(&db->db_wconn,
+		       "INSERT INTO images (" DB_IMAGE_COLUMNS
+		       ") VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO "
+		       "UPDATE SET size = excluded.size, sha256 = "
+		       "excluded.sha256, created_ms = excluded.created_ms",
+		       &st) == -1)
 		return -1;
 	if ((rc = sqlite3_bind_text(st, 1, in->ir_name, -1, SQLITE_STATIC)) !=
 		SQLITE_OK ||
@@ -111,7 +73,6 @@ int
 db_image_put(struct db *db, struct db_image_row *row, int *created)
 {
 	struct db_image_args a = {.ia_row = row};
-	struct db_job job;
 	int64_t saved_ms = row->ir_created_ms;
 
 	if (!db_is_cstr(row->ir_name, sizeof(row->ir_name)) ||
@@ -122,11 +83,8 @@ db_image_put(struct db *db, struct db_image_row *row, int *created)
 		return -1;
 	}
 	if (row->ir_created_ms == 0)
-		row->ir_created_ms = db_now_ms();
-	memset(&job, 0, sizeof(job));
-	job.j_run = db_image_put_run;
-	job.j_arg = &a;
-	if (db_writer_submit(db, &job) == -1) {
+		row->ir_created_ms = timefmt_now_ms();
+	if (db_writer_run(db, db_image_put_run, &a) == -1) {
 		row->ir_created_ms = saved_ms;
 		return -1;
 	}
@@ -138,27 +96,8 @@ db_image_put(struct db *db, struct db_image_row *row, int *created)
 static int
 db_image_delete_run(struct db *db, struct db_job *job)
 {
-	const struct db_image_args *a = job->j_arg;
-	sqlite3_stmt *st;
-	int rc;
-
-	if (db_image_prepare(&db->db_wconn,
-			     "DELETE FROM images WHERE name = ?1", &st) == -1)
-		return -1;
-	if ((rc = sqlite3_bind_text(st, 1, a->ia_name, -1, SQLITE_STATIC)) !=
-	    SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_fail(db->db_wconn.dc_sql, rc, "bind image delete");
-	}
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(db->db_wconn.dc_sql, rc, "delete image");
-	if (sqlite3_changes(db->db_wconn.dc_sql) == 0) {
-		errno = ENOENT;
-		return -1;
-	}
-	return 0;
+	return db_exec_key(db, "DELETE FROM images WHERE name = ?1", job->j_arg,
+			   "delete image");
 }
 
 /*
@@ -167,19 +106,14 @@ db_image_delete_run(struct db *db, struct db_job *job)
 int
 db_image_delete(struct db *db, const char *name)
 {
-	struct db_image_args a = {.ia_name = name};
-	struct db_job job;
-
 	if (name == NULL || name[0] == '\0' ||
 	    strnlen(name, sizeof(((struct db_image_row *)0)->ir_name)) >=
 		sizeof(((struct db_image_row *)0)->ir_name)) {
 		errno = EINVAL;
 		return -1;
 	}
-	memset(&job, 0, sizeof(job));
-	job.j_run = db_image_delete_run;
-	job.j_arg = &a;
-	return db_writer_submit(db, &job);
+	/* the run only reads it */
+	return db_writer_run(db, db_image_delete_run, (void *)name);
 }
 
 static int
@@ -204,6 +138,26 @@ db_image_row_read(sqlite3_stmt *st, struct db_image_row *row)
 	return 0;
 }
 
+/* db_read_each()'s step of db_image_load_all: one row to the caller. */
+struct db_image_each {
+	int (*ie_cb)(void *arg, const struct db_image_row *row);
+	void *ie_arg;
+};
+
+static int
+db_image_each(void *arg, sqlite3_stmt *st)
+{
+	const struct db_image_each *e = arg;
+	struct db_image_row row;
+
+	return db_image_row_read(st, &row) == -1 ? -1
+						 : e->ie_cb(e->ie_arg, &row);
+}
+
+static const struct db_query db_image_all = {
+    DB_STMT_NONE, "SELECT " DB_IMAGE_COLUMNS " FROM images ORDER BY name", NULL,
+    db_image_each, "load images"};
+
 /*
  * Calls cb for every image row in name order; see db.h.  Takes db_rlock.
  */
@@ -212,35 +166,7 @@ db_image_load_all(struct db *db,
 		  int (*cb)(void *arg, const struct db_image_row *row),
 		  void *arg)
 {
-	struct db_image_row row;
-	sqlite3_stmt *st;
-	int rc, saved, ret = 0;
+	struct db_image_each e = {cb, arg};
 
-	pthread_mutex_lock(&db->db_rlock);
-	if (db_image_prepare(&db->db_rconn,
-			     "SELECT " DB_IMAGE_COLUMNS
-			     " FROM images ORDER BY name",
-			     &st) == -1) {
-		pthread_mutex_unlock(&db->db_rlock);
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (db_image_row_read(st, &row) == -1)
-			goto fail;
-		if ((ret = cb(arg, &row)) != 0)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(db->db_rconn.dc_sql, rc, "load images");
-		goto fail;
-	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->db_rlock);
-	return ret;
-fail:
-	saved = errno;
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->db_rlock);
-	errno = saved;
-	return -1;
+	return db_read_each(db, &db_image_all, &e);
 }

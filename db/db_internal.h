@@ -4,6 +4,15 @@
  * tests/unit/test_db.c and tests/unit/test_audit.c (for writer jobs of
  * their own) include this.
  *
+ * The files of db/, each calling only those listed after it:
+ *
+ *   db.c          db_open, db_close, db_ping: connections and pragmas
+ *   db_vms.c, db_tokens.c, db_images.c, db_jails.c, db_audit.c
+ *                 one table each: its rows, reads and writer jobs
+ *   db_writer.c   the writer: group commit of jobs it knows nothing of
+ *   db_migrate.c  the schema and its migrations
+ *   db_stmt.c     statements, the read loop, the errno mapping
+ *
  * Two connections:
  * - the writer connection (db_wconn) is used by db_open for pragmas and
  *   migrations, then only by the writer thread until db_close joins it;
@@ -58,6 +67,9 @@ enum db_stmt_id {
 	DB_STMT_COUNT
 };
 
+/* No slot: the statement is prepared for the call and finalized after. */
+#define DB_STMT_NONE DB_STMT_COUNT
+
 /* A connection and its prepared statements, prepared on first use. */
 struct db_conn {
 	sqlite3 *dc_sql;
@@ -81,13 +93,18 @@ typedef int (*db_job_fn)(struct db *db, struct db_job *job);
  * instead and belongs to the writer from submit on: nobody waits for it,
  * and the writer calls j_free(job) once its transaction ended, with
  * j_errno saying whether it committed.
+ *
+ * The writer knows nothing of tables: j_arg is the submitting table
+ * file's (its arguments, and where its run leaves results), and so is
+ * what j_committed does with it.
  */
 struct db_job {
 	db_job_fn j_run;
-	void *j_arg;             /* the write's own arguments */
-	struct db_vm_row *j_row; /* handed to j_hook; NULL: no row */
-	db_commit_hook j_hook;   /* NULL: none */
-	void *j_hook_arg;
+	void *j_arg; /* the submitter's: arguments and results */
+	/* Called once the COMMIT holding a successful j_run returned, in
+	 * commit order, on the writer's thread (db.h: commit hooks).  NULL:
+	 * nothing to do then. */
+	void (*j_committed)(struct db_job *job);
 	int j_errno; /* 0: the write is committed */
 	int j_done;
 	pthread_cond_t j_cond; /* signalled when j_done is set */
@@ -140,6 +157,8 @@ struct db {
 	pthread_cond_t db_async_cond; /* db_async_done grew, or stopping */
 };
 
+/* db_stmt.c */
+
 /*
  * The cached statement id of conn, prepared from sql on first use.  The
  * caller binds, steps, then calls db_stmt_done.  NULL with errno (and a
@@ -162,8 +181,54 @@ int db_fail(sqlite3 *sql, int rc, const char *what);
 /* The errno db_fail sets for rc, without logging. */
 int db_errno_of(int rc);
 
-/* CLOCK_REALTIME in milliseconds since the Unix epoch. */
-int64_t db_now_ms(void);
+/* Prepares sql on conn into *st; -1 with errno (logged) when it fails. */
+int db_prepare(struct db_conn *conn, const char *sql, sqlite3_stmt **st);
+
+/* A query on the reader connection, as db_read_each runs it. */
+struct db_query {
+	enum db_stmt_id dq_id; /* cache slot, or DB_STMT_NONE */
+	const char *dq_sql;
+	/* Binds the query's values (NULL: it has none): SQLite's result. */
+	int (*dq_bind)(void *arg, sqlite3_stmt *st);
+	/* Takes one result row; a non-zero result stops the query. */
+	int (*dq_each)(void *arg, sqlite3_stmt *st);
+	const char *dq_what; /* what failed, for the log */
+};
+
+/*
+ * Runs query q on the reader connection, under db_rlock, and calls
+ * q->dq_each(arg, st) for every result row; stops at its first non-zero
+ * result and returns it.  0 when every row was seen; -1 with errno
+ * (logged) when the query failed.
+ */
+int db_read_each(struct db *db, const struct db_query *q, void *arg);
+
+/* A dq_each that stores column 0 of the row, an integer, in *(int64_t *)arg. */
+int db_each_int64(void *arg, sqlite3_stmt *st);
+
+/*
+ * On the writer connection (a job's run): runs sql, a write that takes
+ * one text value ?1 = key, prepared for the call.  0, or -1 with errno:
+ * ENOENT when it changed no row, else db_fail's (logged as what).
+ */
+int db_exec_key(struct db *db, const char *sql, const char *key,
+		const char *what);
+
+/*
+ * On the writer connection: runs the query sql with ?1 = key.  1 when it
+ * has a row (its first column, an integer, into *col0 unless NULL), 0
+ * when not, -1 with errno (logged as what).
+ */
+int db_probe_key(struct db *db, const char *sql, const char *key, int64_t *col0,
+		 const char *what);
+
+/*
+ * Runs text, a statement that takes no values (a pragma, BEGIN), to
+ * completion on sql; copies the first column of its first row, if any,
+ * into out (may be NULL).  -1 with errno, logged with db's path.
+ */
+int db_exec_one(struct db *db, sqlite3 *sql, const char *text, char *out,
+		size_t outsz);
 
 /*
  * Copies column col of st (TEXT) into dst of size dstsz.  EIO when the
@@ -171,9 +236,25 @@ int64_t db_now_ms(void);
  */
 int db_column_copy(sqlite3_stmt *st, int col, char *dst, size_t dstsz);
 
+/*
+ * Reads column col of st, a VM state's name, into *state.  EIO when it
+ * names no state (a database edited by hand, or by a newer daemon).
+ */
+int db_column_state(sqlite3_stmt *st, int col, enum vm_state *state);
+
 /* Whether s has a NUL within its size bytes (a fixed-size member is a C
  * string). */
 int db_is_cstr(const char *s, size_t size);
+
+/* db_migrate.c */
+
+/*
+ * Takes the database on db's writer connection to this build's schema
+ * version.  EPROTO: it is newer than this build.  -1 with errno, logged.
+ */
+int db_migrate(struct db *db);
+
+/* db_writer.c */
 
 /* Starts the writer thread on db->db_wconn. -1 with errno. */
 int db_writer_start(struct db *db);
@@ -182,17 +263,23 @@ int db_writer_start(struct db *db);
 void db_writer_stop(struct db *db);
 
 /*
- * Queues job (j_run, j_arg, j_row, j_hook, j_hook_arg set by the caller)
- * and waits until the writer has finished it: 0 once the COMMIT holding
- * it returned and its hook ran, else -1 with the job's errno.
+ * Queues job (j_run, j_arg, j_committed set by the caller) and waits
+ * until the writer has finished it: 0 once the COMMIT holding it returned
+ * and its j_committed ran, else -1 with the job's errno.
  * ESHUTDOWN once db_close has begun; EDEADLK on the writer thread (from a
  * commit hook).
  */
 int db_writer_submit(struct db *db, struct db_job *job);
 
 /*
+ * db_writer_submit of a job of run with arg and nothing to do at the
+ * commit: the common write of a table file.
+ */
+int db_writer_run(struct db *db, db_job_fn run, void *arg);
+
+/*
  * Queues job, allocated by the caller with j_run, j_arg and j_free set
- * (no hook, no row), and returns without waiting for it: the writer runs
+ * (no j_committed), and returns without waiting for it: the writer runs
  * it in the next transaction, together with the other jobs queued then,
  * and calls j_free(job) once that transaction committed or failed.  Waits
  * only while DB_ASYNC_MAX detached jobs are pending.  -1 ESHUTDOWN once
@@ -210,7 +297,27 @@ int db_writer_flush_async(struct db *db);
 /* Jobs queued and not yet taken by the writer (tests, metrics). */
 size_t db_writer_queued(struct db *db);
 
-/* Sets db_revision past every revision ever handed out (db_open). */
+/*
+ * db_vms.c: the revision counter every revisioned row takes from (VMs,
+ * guestinfo keys), on the writer thread: next gives the value a write
+ * would take, took(rc) keeps it once the write succeeded (rc 0), save
+ * records the counter in meta before a delete, so that a restart never
+ * hands out a revision a deleted row had.
+ */
+int db_vm_next_revision(struct db *db, uint64_t *revision);
+int db_vm_took_revision(struct db *db, uint64_t revision, int rc);
+int db_vm_save_revision(struct db *db);
+
+/*
+ * db_guestinfo.c, on the writer thread inside a job: sets kv of VM vm as
+ * written by the API or the guest, with the next revision; fills
+ * *revision and *now (ms).  -1 with errno.
+ */
+int db_guestinfo_write(struct db *db, const char *vm,
+		       const struct db_guestinfo_kv *kv, int by_guest,
+		       uint64_t *revision, int64_t *now);
+
+/* db_vms.c: sets db_revision past every revision ever handed out. */
 int db_vm_load_revision(struct db *db);
 
 #endif

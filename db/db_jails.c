@@ -12,64 +12,19 @@
 
 #include <sqlite3.h>
 
-#include "core/log.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
 /* The column order db_jail_row_read expects. */
 #define DB_JAIL_COLUMNS "name, allow_vmm, allow_vmm_ppt, socket, created_ms"
 
-/* The arguments of one jails write, in the caller's frame. */
+/* The arguments of a put, in the caller's frame. */
 struct db_jail_args {
-	struct db_jail_row *ja_row; /* put */
-	const char *ja_name;        /* delete */
-	int ja_created;             /* put: no row existed */
+	struct db_jail_row *ja_row;
+	int ja_created; /* no row existed */
 };
-
-/* Prepares sql on conn into *st; -1 with errno (logged) when it fails. */
-static int
-db_jail_prepare(struct db_conn *conn, const char *sql, sqlite3_stmt **st)
-{
-	int rc;
-
-	rc = sqlite3_prepare_v2(conn->dc_sql, sql, -1, st, NULL);
-	if (rc != SQLITE_OK) {
-		*st = NULL;
-		log_warnx("db: prepare \"%s\": %s", sql,
-			  sqlite3_errmsg(conn->dc_sql));
-		errno = db_errno_of(rc) == ENOMEM ? ENOMEM : EIO;
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * The stored creation time of jail name into *ms: 1 when the row exists,
- * 0 when not, -1 with errno.  On the writer connection, inside the
- * write's transaction.
- */
-static int
-db_jail_created(struct db *db, const char *name, int64_t *ms)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (db_jail_prepare(&db->db_wconn,
-			    "SELECT created_ms FROM jails WHERE name = ?1",
-			    &st) == -1)
-		return -1;
-	if ((rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC)) ==
-	    SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ms = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return db_fail(db->db_wconn.dc_sql, rc, "probe jail");
-}
 
 static int
 db_jail_put_run(struct db *db, struct db_job *job)
@@ -80,18 +35,23 @@ db_jail_put_run(struct db *db, struct db_job *job)
 	int64_t created_ms = in->jr_created_ms;
 	int rc, exists;
 
-	/* Same transaction as the write, so the answer cannot go stale. */
-	if ((exists = db_jail_created(db, in->jr_name, &created_ms)) == -1)
+	/*
+	 * The stored creation time, if any, read in the same transaction as
+	 * the write, so the answer cannot go stale.
+	 */
+	if ((exists = db_probe_key(
+		 db, "SELECT created_ms FROM jails WHERE name = ?1",
+		 in->jr_name, &created_ms, "probe jail")) == -1)
 		return -1;
 	if (!exists && created_ms == 0)
-		created_ms = db_now_ms();
-	if (db_jail_prepare(&db->db_wconn,
-			    "INSERT INTO jails (" DB_JAIL_COLUMNS
-			    ") VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) "
-			    "DO UPDATE SET allow_vmm = excluded.allow_vmm, "
-			    "allow_vmm_ppt = excluded.allow_vmm_ppt, socket = "
-			    "excluded.socket",
-			    &st) == -1)
+		created_ms = timefmt_now_ms();
+	if (db_prepare(&db->db_wconn,
+		       "INSERT INTO jails (" DB_JAIL_COLUMNS
+		       ") VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) "
+		       "DO UPDATE SET allow_vmm = excluded.allow_vmm, "
+		       "allow_vmm_ppt = excluded.allow_vmm_ppt, socket = "
+		       "excluded.socket",
+		       &st) == -1)
 		return -1;
 	if ((rc = sqlite3_bind_text(st, 1, in->jr_name, -1, SQLITE_STATIC)) !=
 		SQLITE_OK ||
@@ -121,7 +81,6 @@ db_jail_put(struct db *db, struct db_jail_row *row, int *created)
 {
 	struct db_jail_args a = {.ja_row = row};
 	struct db_jail_row copy = *row;
-	struct db_job job;
 
 	if (!db_is_cstr(row->jr_name, sizeof(row->jr_name)) ||
 	    row->jr_name[0] == '\0' ||
@@ -132,10 +91,7 @@ db_jail_put(struct db *db, struct db_jail_row *row, int *created)
 		errno = EINVAL;
 		return -1;
 	}
-	memset(&job, 0, sizeof(job));
-	job.j_run = db_jail_put_run;
-	job.j_arg = &a;
-	if (db_writer_submit(db, &job) == -1) {
+	if (db_writer_run(db, db_jail_put_run, &a) == -1) {
 		/*
 		 * The run may have written the creation time back before the
 		 * COMMIT failed: nothing of a failed put may show.
@@ -151,24 +107,8 @@ db_jail_put(struct db *db, struct db_jail_row *row, int *created)
 static int
 db_jail_delete_run(struct db *db, struct db_job *job)
 {
-	const struct db_jail_args *a = job->j_arg;
-	sqlite3_stmt *st;
-	int rc;
-
-	if (db_jail_prepare(&db->db_wconn, "DELETE FROM jails WHERE name = ?1",
-			    &st) == -1)
-		return -1;
-	if ((rc = sqlite3_bind_text(st, 1, a->ja_name, -1, SQLITE_STATIC)) ==
-	    SQLITE_OK)
-		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(db->db_wconn.dc_sql, rc, "delete jail");
-	if (sqlite3_changes(db->db_wconn.dc_sql) == 0) {
-		errno = ENOENT;
-		return -1;
-	}
-	return 0;
+	return db_exec_key(db, "DELETE FROM jails WHERE name = ?1", job->j_arg,
+			   "delete jail");
 }
 
 /*
@@ -178,17 +118,12 @@ db_jail_delete_run(struct db *db, struct db_job *job)
 int
 db_jail_delete(struct db *db, const char *name)
 {
-	struct db_jail_args a = {.ja_name = name};
-	struct db_job job;
-
 	if (name == NULL || name[0] == '\0') {
 		errno = EINVAL;
 		return -1;
 	}
-	memset(&job, 0, sizeof(job));
-	job.j_run = db_jail_delete_run;
-	job.j_arg = &a;
-	return db_writer_submit(db, &job);
+	/* the run only reads it */
+	return db_writer_run(db, db_jail_delete_run, (void *)name);
 }
 
 static int
@@ -204,6 +139,26 @@ db_jail_row_read(sqlite3_stmt *st, struct db_jail_row *row)
 	return 0;
 }
 
+/* db_read_each()'s step of db_jail_load_all: one row to the caller. */
+struct db_jail_each {
+	int (*je_cb)(void *arg, const struct db_jail_row *row);
+	void *je_arg;
+};
+
+static int
+db_jail_each(void *arg, sqlite3_stmt *st)
+{
+	const struct db_jail_each *e = arg;
+	struct db_jail_row row;
+
+	return db_jail_row_read(st, &row) == -1 ? -1
+						: e->je_cb(e->je_arg, &row);
+}
+
+static const struct db_query db_jail_all = {
+    DB_STMT_NONE, "SELECT " DB_JAIL_COLUMNS " FROM jails ORDER BY name", NULL,
+    db_jail_each, "load jails"};
+
 /*
  * Calls cb for every jail in name order; see db.h.  Takes db_rlock.
  */
@@ -211,35 +166,7 @@ int
 db_jail_load_all(struct db *db,
 		 int (*cb)(void *arg, const struct db_jail_row *row), void *arg)
 {
-	struct db_jail_row row;
-	sqlite3_stmt *st;
-	int rc, saved, ret = 0;
+	struct db_jail_each e = {cb, arg};
 
-	pthread_mutex_lock(&db->db_rlock);
-	if (db_jail_prepare(&db->db_rconn,
-			    "SELECT " DB_JAIL_COLUMNS
-			    " FROM jails ORDER BY name",
-			    &st) == -1) {
-		pthread_mutex_unlock(&db->db_rlock);
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (db_jail_row_read(st, &row) == -1)
-			goto fail;
-		if ((ret = cb(arg, &row)) != 0)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(db->db_rconn.dc_sql, rc, "load jails");
-		goto fail;
-	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->db_rlock);
-	return ret;
-fail:
-	saved = errno;
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->db_rlock);
-	errno = saved;
-	return -1;
+	return db_read_each(db, &db_jail_all, &e);
 }

@@ -8,7 +8,8 @@
 
 #include <sqlite3.h>
 
-#include "core/log.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
@@ -39,9 +40,9 @@ db_token_insert_run(struct db *db, struct db_job *job)
 	    (rc = sqlite3_bind_text(st, 5, in->tr_jail, -1, SQLITE_STATIC)) !=
 		SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 6,
-				     in->tr_created_ms != 0 ? in->tr_created_ms
-							    : db_now_ms())) !=
-		SQLITE_OK ||
+				     in->tr_created_ms != 0
+					 ? in->tr_created_ms
+					 : timefmt_now_ms())) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 7, in->tr_expires_ms)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_text(st, 8, in->tr_description, -1,
 				    SQLITE_STATIC)) != SQLITE_OK) {
@@ -64,8 +65,6 @@ db_token_insert_run(struct db *db, struct db_job *job)
 int
 db_token_insert(struct db *db, const struct db_token_row *row)
 {
-	struct db_job job;
-
 	if (!db_is_cstr(row->tr_id, sizeof(row->tr_id)) ||
 	    row->tr_id[0] == '\0' ||
 	    !db_is_cstr(row->tr_gids, sizeof(row->tr_gids)) ||
@@ -75,36 +74,16 @@ db_token_insert(struct db *db, const struct db_token_row *row)
 		errno = EINVAL;
 		return -1;
 	}
-	memset(&job, 0, sizeof(job));
-	job.j_run = db_token_insert_run;
 	/* the run only reads it */
-	job.j_arg = (void *)row;
-	return db_writer_submit(db, &job);
+	return db_writer_run(db, db_token_insert_run, (void *)row);
 }
 
+/* Prepared per call: deletes come at an administrator's pace. */
 static int
 db_token_delete_run(struct db *db, struct db_job *job)
 {
-	const char *id = job->j_arg;
-	sqlite3_stmt *st;
-	int rc;
-
-	/* Prepared per call: deletes come at an administrator's pace. */
-	rc = sqlite3_prepare_v2(db->db_wconn.dc_sql,
-				"DELETE FROM tokens WHERE id = ?1", -1, &st,
-				NULL);
-	if (rc != SQLITE_OK)
-		return db_fail(db->db_wconn.dc_sql, rc, "prepare token delete");
-	if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC)) == SQLITE_OK)
-		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(db->db_wconn.dc_sql, rc, "delete token");
-	if (sqlite3_changes(db->db_wconn.dc_sql) == 0) {
-		errno = ENOENT;
-		return -1;
-	}
-	return 0;
+	return db_exec_key(db, "DELETE FROM tokens WHERE id = ?1", job->j_arg,
+			   "delete token");
 }
 
 /*
@@ -113,17 +92,12 @@ db_token_delete_run(struct db *db, struct db_job *job)
 int
 db_token_delete(struct db *db, const char *id)
 {
-	struct db_job job;
-
 	if (id == NULL || id[0] == '\0') {
 		errno = EINVAL;
 		return -1;
 	}
-	memset(&job, 0, sizeof(job));
-	job.j_run = db_token_delete_run;
 	/* the run only reads it */
-	job.j_arg = (void *)id;
-	return db_writer_submit(db, &job);
+	return db_writer_run(db, db_token_delete_run, (void *)id);
 }
 
 static int
@@ -153,6 +127,31 @@ db_token_row_read(sqlite3_stmt *st, struct db_token_row *row)
 	return 0;
 }
 
+/* db_read_each()'s step of db_token_load_all: one row to the caller. */
+struct db_token_each {
+	int (*te_cb)(void *arg, const struct db_token_row *row);
+	void *te_arg;
+};
+
+static int
+db_token_each(void *arg, sqlite3_stmt *st)
+{
+	const struct db_token_each *e = arg;
+	struct db_token_row row;
+
+	return db_token_row_read(st, &row) == -1 ? -1
+						 : e->te_cb(e->te_arg, &row);
+}
+
+static const struct db_query db_token_all = {
+    DB_STMT_TOKEN_LOAD_ALL,
+    "SELECT " DB_TOKEN_COLUMNS " FROM tokens ORDER BY id", NULL, db_token_each,
+    "load tokens"};
+
+static const struct db_query db_token_count_query = {
+    DB_STMT_TOKEN_COUNT, "SELECT count(*) FROM tokens", NULL, db_each_int64,
+    "count tokens"};
+
 /*
  * Calls cb for every token in id order, on the caller's thread, from one
  * read transaction.  Same rules for cb as db_vm_load_all.  Returns 0,
@@ -163,36 +162,9 @@ db_token_load_all(struct db *db,
 		  int (*cb)(void *arg, const struct db_token_row *row),
 		  void *arg)
 {
-	struct db_token_row row;
-	sqlite3_stmt *st;
-	int rc, saved, ret = 0;
+	struct db_token_each e = {cb, arg};
 
-	pthread_mutex_lock(&db->db_rlock);
-	st = db_stmt(&db->db_rconn, DB_STMT_TOKEN_LOAD_ALL,
-		     "SELECT " DB_TOKEN_COLUMNS " FROM tokens ORDER BY id");
-	if (st == NULL) {
-		pthread_mutex_unlock(&db->db_rlock);
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (db_token_row_read(st, &row) == -1)
-			goto fail;
-		if ((ret = cb(arg, &row)) != 0)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(db->db_rconn.dc_sql, rc, "load tokens");
-		goto fail;
-	}
-	db_stmt_done(st);
-	pthread_mutex_unlock(&db->db_rlock);
-	return ret;
-fail:
-	saved = errno;
-	db_stmt_done(st);
-	pthread_mutex_unlock(&db->db_rlock);
-	errno = saved;
-	return -1;
+	return db_read_each(db, &db_token_all, &e);
 }
 
 /*
@@ -201,25 +173,14 @@ fail:
 int64_t
 db_token_count(struct db *db)
 {
-	sqlite3_stmt *st;
-	int64_t n;
-	int rc;
+	int64_t n = -1;
 
-	pthread_mutex_lock(&db->db_rlock);
-	st = db_stmt(&db->db_rconn, DB_STMT_TOKEN_COUNT,
-		     "SELECT count(*) FROM tokens");
-	if (st == NULL)
-		goto fail;
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		db_fail(db->db_rconn.dc_sql, rc, "count tokens");
-		db_stmt_done(st);
-		goto fail;
+	if (db_read_each(db, &db_token_count_query, &n) == -1)
+		return -1;
+	if (n < 0) {
+		/* count(*) always has its row */
+		errno = EIO;
+		return -1;
 	}
-	n = sqlite3_column_int64(st, 0);
-	db_stmt_done(st);
-	pthread_mutex_unlock(&db->db_rlock);
 	return n;
-fail:
-	pthread_mutex_unlock(&db->db_rlock);
-	return -1;
 }

@@ -20,7 +20,8 @@
 
 #include <sqlite3.h>
 
-#include "core/log.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
@@ -29,11 +30,19 @@
 	"name, jail, owner_uid, owner_gid, spec, state, status, generation, "  \
 	"revision, created_ms, updated_ms"
 
-/* The arguments of one vms write, in the caller's frame. */
+/*
+ * One vms write, in the caller's frame: the writer job's j_arg, with the
+ * stored row its run leaves for the commit hook.
+ */
 struct db_vm_args {
 	const struct db_vm_row *va_in; /* insert, update_spec, update_state */
 	const char *va_name;           /* delete */
 	uint64_t va_expect;            /* 0: any revision */
+	struct db_vm_row *va_out;      /* the row as stored */
+	const struct db_guestinfo_kv *va_keys; /* insert: its first keys */
+	size_t va_nkeys;
+	db_commit_hook va_hook; /* NULL: none */
+	void *va_hook_arg;
 };
 
 /*
@@ -64,7 +73,7 @@ db_vm_row_read(sqlite3_stmt *st, struct db_vm_row *row, int copy)
 	memset(row, 0, sizeof(*row));
 	if (db_column_copy(st, 0, row->vr_name, sizeof(row->vr_name)) == -1 ||
 	    db_column_copy(st, 1, row->vr_jail, sizeof(row->vr_jail)) == -1 ||
-	    db_column_copy(st, 5, row->vr_state, sizeof(row->vr_state)) == -1)
+	    db_column_state(st, 5, &row->vr_state) == -1)
 		return -1;
 	row->vr_owner_uid = (uid_t)sqlite3_column_int64(st, 2);
 	row->vr_owner_gid = (gid_t)sqlite3_column_int64(st, 3);
@@ -137,7 +146,7 @@ fail:
  * succeeded, so a failing write leaves no gap.  (The leading thread alone
  * runs jobs.)
  */
-static int
+int
 db_vm_next_revision(struct db *db, uint64_t *revision)
 {
 	*revision = db->db_revision + 1;
@@ -145,7 +154,7 @@ db_vm_next_revision(struct db *db, uint64_t *revision)
 }
 
 /* The write that got revision from db_vm_next_revision succeeded: 0. */
-static int
+int
 db_vm_took_revision(struct db *db, uint64_t revision, int rc)
 {
 	if (rc == 0)
@@ -157,7 +166,7 @@ db_vm_took_revision(struct db *db, uint64_t revision, int rc)
  * Records the counter in meta.revision, so that deleting the VM holding
  * the largest revision does not let a restart hand it out again.
  */
-static int
+int
 db_vm_save_revision(struct db *db)
 {
 	sqlite3_stmt *st;
@@ -187,6 +196,7 @@ db_vm_load_revision(struct db *db)
 	st = db_stmt(&db->db_wconn, DB_STMT_LOAD_REVISION,
 		     "SELECT max(coalesce((SELECT revision FROM meta WHERE "
 		     "id = 1), 0), coalesce((SELECT max(revision) FROM vms), "
+		     "0), coalesce((SELECT max(revision) FROM guestinfo), "
 		     "0))");
 	if (st == NULL)
 		return -1;
@@ -204,8 +214,8 @@ db_vm_load_revision(struct db *db)
  * ENOENT: no such VM.
  */
 static int
-db_vm_probe(struct db *db, const char *name, uint64_t *revision, char *state,
-	    size_t statesz)
+db_vm_probe(struct db *db, const char *name, uint64_t *revision,
+	    enum vm_state *state)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -226,7 +236,7 @@ db_vm_probe(struct db *db, const char *name, uint64_t *revision, char *state,
 	if (rc != SQLITE_ROW)
 		goto fail;
 	*revision = (uint64_t)sqlite3_column_int64(st, 0);
-	if (db_column_copy(st, 1, state, statesz) == -1) {
+	if (db_column_state(st, 1, state) == -1) {
 		db_stmt_done(st);
 		return -1;
 	}
@@ -249,8 +259,6 @@ db_vm_row_inserted(const struct db_vm_row *in, uint64_t revision, int64_t now,
 		   struct db_vm_row *out)
 {
 	*out = *in;
-	if (out->vr_state[0] == '\0')
-		snprintf(out->vr_state, sizeof(out->vr_state), "defined");
 	out->vr_generation = 1;
 	out->vr_revision = revision;
 	out->vr_created_ms = out->vr_updated_ms = now;
@@ -272,11 +280,12 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 	sqlite3_stmt *st;
 	uint64_t revision = 0;
 	int64_t now;
+	size_t i;
 	int rc;
 
 	if (db_vm_next_revision(db, &revision) == -1)
 		return -1;
-	now = db_now_ms();
+	now = timefmt_now_ms();
 	st = db_stmt(&db->db_wconn, DB_STMT_VM_INSERT,
 		     "INSERT INTO vms (" DB_VM_COLUMNS ") VALUES (?1, ?2, ?3, "
 		     "?4, ?5, ?6, ?7, 1, ?8, ?9, ?9)");
@@ -290,9 +299,8 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 	    (rc = sqlite3_bind_int64(st, 4, in->vr_owner_gid)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_text(st, 5, in->vr_spec, -1, SQLITE_STATIC)) !=
 		SQLITE_OK ||
-	    (rc = sqlite3_bind_text(
-		 st, 6, in->vr_state[0] != '\0' ? in->vr_state : "defined", -1,
-		 SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 6, vm_state_name(in->vr_state), -1,
+				    SQLITE_STATIC)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_text(
 		 st, 7, in->vr_status != NULL ? in->vr_status : "{}", -1,
 		 SQLITE_STATIC)) != SQLITE_OK ||
@@ -309,8 +317,19 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 		db_fail(db->db_wconn.dc_sql, rc, "insert vm");
 		return -1;
 	}
-	return db_vm_took_revision(
-	    db, revision, db_vm_row_inserted(in, revision, now, job->j_row));
+	if (db_vm_took_revision(
+		db, revision,
+		db_vm_row_inserted(in, revision, now, a->va_out)) == -1)
+		return -1;
+	for (i = 0; i < a->va_nkeys; i++) {
+		uint64_t key_revision;
+		int64_t key_ms;
+
+		if (db_guestinfo_write(db, in->vr_name, &a->va_keys[i], 0,
+				       &key_revision, &key_ms) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 static int
@@ -318,12 +337,12 @@ db_vm_update_spec_run(struct db *db, struct db_job *job)
 {
 	const struct db_vm_args *a = job->j_arg;
 	const struct db_vm_row *in = a->va_in;
-	char state[sizeof(in->vr_state)];
+	enum vm_state state;
 	sqlite3_stmt *st;
 	uint64_t revision = 0, stored;
 	int rc;
 
-	if (db_vm_probe(db, in->vr_name, &stored, state, sizeof(state)) == -1)
+	if (db_vm_probe(db, in->vr_name, &stored, &state) == -1)
 		return -1;
 	if (a->va_expect != 0 && a->va_expect != stored) {
 		errno = ESTALE;
@@ -343,14 +362,14 @@ db_vm_update_spec_run(struct db *db, struct db_job *job)
 		SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 3, (sqlite3_int64)revision)) !=
 		SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 4, db_now_ms())) != SQLITE_OK) {
+	    (rc = sqlite3_bind_int64(st, 4, timefmt_now_ms())) != SQLITE_OK) {
 		db_fail(db->db_wconn.dc_sql, rc, "bind vm update spec");
 		db_stmt_done(st);
 		return -1;
 	}
 	return db_vm_took_revision(
 	    db, revision,
-	    db_vm_step_returning(db, st, job->j_row, "update vm spec"));
+	    db_vm_step_returning(db, st, a->va_out, "update vm spec"));
 }
 
 static int
@@ -373,47 +392,39 @@ db_vm_update_state_run(struct db *db, struct db_job *job)
 		return -1;
 	if ((rc = sqlite3_bind_text(st, 1, in->vr_name, -1, SQLITE_STATIC)) !=
 		SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 2, in->vr_state, -1, SQLITE_STATIC)) !=
-		SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 2, vm_state_name(in->vr_state), -1,
+				    SQLITE_STATIC)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_text(
 		 st, 3, in->vr_status != NULL ? in->vr_status : "{}", -1,
 		 SQLITE_STATIC)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)revision)) !=
 		SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 5, db_now_ms())) != SQLITE_OK) {
+	    (rc = sqlite3_bind_int64(st, 5, timefmt_now_ms())) != SQLITE_OK) {
 		db_fail(db->db_wconn.dc_sql, rc, "bind vm update state");
 		db_stmt_done(st);
 		return -1;
 	}
 	return db_vm_took_revision(
 	    db, revision,
-	    db_vm_step_returning(db, st, job->j_row, "update vm state"));
-}
-
-/* The states in which a VM has no running instance and may go. */
-static int
-db_vm_deletable(const char *state)
-{
-	return strcmp(state, "defined") == 0 || strcmp(state, "stopped") == 0 ||
-	       strcmp(state, "crashed") == 0;
+	    db_vm_step_returning(db, st, a->va_out, "update vm state"));
 }
 
 static int
 db_vm_delete_run(struct db *db, struct db_job *job)
 {
 	const struct db_vm_args *a = job->j_arg;
-	char state[sizeof(job->j_row->vr_state)];
+	enum vm_state state;
 	sqlite3_stmt *st;
 	uint64_t stored;
 	int rc;
 
-	if (db_vm_probe(db, a->va_name, &stored, state, sizeof(state)) == -1)
+	if (db_vm_probe(db, a->va_name, &stored, &state) == -1)
 		return -1;
 	if (a->va_expect != 0 && a->va_expect != stored) {
 		errno = ESTALE;
 		return -1;
 	}
-	if (!db_vm_deletable(state)) {
+	if (vm_state_is_live(state)) {
 		errno = EBUSY;
 		return -1;
 	}
@@ -430,7 +441,7 @@ db_vm_delete_run(struct db *db, struct db_job *job)
 		db_stmt_done(st);
 		return -1;
 	}
-	return db_vm_step_returning(db, st, job->j_row, "delete vm");
+	return db_vm_step_returning(db, st, a->va_out, "delete vm");
 }
 
 /*
@@ -443,7 +454,7 @@ db_vm_row_valid(const struct db_vm_row *row, int need_spec)
 	return db_is_cstr(row->vr_name, sizeof(row->vr_name)) &&
 	       row->vr_name[0] != '\0' &&
 	       db_is_cstr(row->vr_jail, sizeof(row->vr_jail)) &&
-	       db_is_cstr(row->vr_state, sizeof(row->vr_state)) &&
+	       (unsigned)row->vr_state < VM_NSTATES &&
 	       (!need_spec || row->vr_spec != NULL);
 }
 
@@ -473,10 +484,22 @@ db_vm_row_adopt(struct db_vm_row *row, struct db_vm_row *out, int keep_spec,
 	memset(out, 0, sizeof(*out));
 }
 
-/* Submits a vms write whose hook gets the stored row, kept in *out. */
+/* The write committed: the caller's hook gets the stored row. */
+static void
+db_vm_committed(struct db_job *job)
+{
+	const struct db_vm_args *a = job->j_arg;
+
+	a->va_hook(a->va_hook_arg, a->va_out);
+}
+
+/*
+ * Submits the vms write a with run; its hook (a->va_hook) gets the
+ * stored row, kept in *out.
+ */
 static int
 db_vm_submit(struct db *db, db_job_fn run, struct db_vm_args *a,
-	     struct db_vm_row *out, db_commit_hook hook, void *arg)
+	     struct db_vm_row *out)
 {
 	struct db_job job;
 	int saved;
@@ -485,9 +508,8 @@ db_vm_submit(struct db *db, db_job_fn run, struct db_vm_args *a,
 	memset(out, 0, sizeof(*out));
 	job.j_run = run;
 	job.j_arg = a;
-	job.j_row = out;
-	job.j_hook = hook;
-	job.j_hook_arg = arg;
+	job.j_committed = a->va_hook != NULL ? db_vm_committed : NULL;
+	a->va_out = out;
 	if (db_writer_submit(db, &job) == -1) {
 		/* the write may have run and then lost its COMMIT */
 		saved = errno;
@@ -499,7 +521,30 @@ db_vm_submit(struct db *db, db_job_fn run, struct db_vm_args *a,
 }
 
 /*
- * Inserts row (vr_state "" means "defined", vr_status NULL means "{}").
+ * Validates row (need_spec: it must have a spec), submits the write a
+ * with run, and moves the stored row into *row, which keeps its own spec
+ * and status where keep_spec and keep_status say so (db_vm_row_adopt).
+ * *row is unchanged on failure.
+ */
+static int
+db_vm_write(struct db *db, db_job_fn run, struct db_vm_args *a,
+	    struct db_vm_row *row, int need_spec, int keep_spec,
+	    int keep_status)
+{
+	struct db_vm_row out;
+
+	if (!db_vm_row_valid(row, need_spec)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (db_vm_submit(db, run, a, &out) == -1)
+		return -1;
+	db_vm_row_adopt(row, &out, keep_spec, keep_status);
+	return 0;
+}
+
+/*
+ * Inserts row (vr_status NULL means "{}").
  * On success the stored revision, generation, times, state and status
  * are written back into *row; the caller's vr_spec and a non-NULL
  * vr_status stay as they were.  *row is unchanged on failure.
@@ -507,20 +552,29 @@ db_vm_submit(struct db *db, db_job_fn run, struct db_vm_args *a,
  * the schema refuses (an unknown state).
  */
 int
-db_vm_insert(struct db *db, struct db_vm_row *row, db_commit_hook hook,
-	     void *arg)
+db_vm_insert_keys(struct db *db, struct db_vm_row *row,
+		  const struct db_guestinfo_kv *keys, size_t nkeys,
+		  db_commit_hook hook, void *arg)
 {
-	struct db_vm_args a = {.va_in = row};
-	struct db_vm_row out;
+	struct db_vm_args a = {.va_in = row,
+			       .va_keys = keys,
+			       .va_nkeys = nkeys,
+			       .va_hook = hook,
+			       .va_hook_arg = arg};
 
-	if (!db_vm_row_valid(row, 1)) {
+	if (nkeys > LIMIT_GUESTINFO_KEYS) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (db_vm_submit(db, db_vm_insert_run, &a, &out, hook, arg) == -1)
-		return -1;
-	db_vm_row_adopt(row, &out, 1, row->vr_status != NULL);
-	return 0;
+	return db_vm_write(db, db_vm_insert_run, &a, row, 1, 1,
+			   row->vr_status != NULL);
+}
+
+int
+db_vm_insert(struct db *db, struct db_vm_row *row, db_commit_hook hook,
+	     void *arg)
+{
+	return db_vm_insert_keys(db, row, NULL, 0, hook, arg);
 }
 
 /*
@@ -532,17 +586,12 @@ int
 db_vm_update_spec(struct db *db, struct db_vm_row *row,
 		  uint64_t expect_revision, db_commit_hook hook, void *arg)
 {
-	struct db_vm_args a = {.va_in = row, .va_expect = expect_revision};
-	struct db_vm_row out;
+	struct db_vm_args a = {.va_in = row,
+			       .va_expect = expect_revision,
+			       .va_hook = hook,
+			       .va_hook_arg = arg};
 
-	if (!db_vm_row_valid(row, 1)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (db_vm_submit(db, db_vm_update_spec_run, &a, &out, hook, arg) == -1)
-		return -1;
-	db_vm_row_adopt(row, &out, 1, 0);
-	return 0;
+	return db_vm_write(db, db_vm_update_spec_run, &a, row, 1, 1, 0);
 }
 
 /*
@@ -555,17 +604,11 @@ int
 db_vm_update_state(struct db *db, struct db_vm_row *row, db_commit_hook hook,
 		   void *arg)
 {
-	struct db_vm_args a = {.va_in = row};
-	struct db_vm_row out;
+	struct db_vm_args a = {
+	    .va_in = row, .va_hook = hook, .va_hook_arg = arg};
 
-	if (!db_vm_row_valid(row, 0) || row->vr_state[0] == '\0') {
-		errno = EINVAL;
-		return -1;
-	}
-	if (db_vm_submit(db, db_vm_update_state_run, &a, &out, hook, arg) == -1)
-		return -1;
-	db_vm_row_adopt(row, &out, 0, row->vr_status != NULL);
-	return 0;
+	return db_vm_write(db, db_vm_update_state_run, &a, row, 0, 0,
+			   row->vr_status != NULL);
 }
 
 /*
@@ -576,7 +619,10 @@ int
 db_vm_delete(struct db *db, const char *name, uint64_t expect_revision,
 	     db_commit_hook hook, void *arg)
 {
-	struct db_vm_args a = {.va_name = name, .va_expect = expect_revision};
+	struct db_vm_args a = {.va_name = name,
+			       .va_expect = expect_revision,
+			       .va_hook = hook,
+			       .va_hook_arg = arg};
 	struct db_vm_row out;
 
 	if (name == NULL || name[0] == '\0' ||
@@ -584,11 +630,31 @@ db_vm_delete(struct db *db, const char *name, uint64_t expect_revision,
 		errno = EINVAL;
 		return -1;
 	}
-	if (db_vm_submit(db, db_vm_delete_run, &a, &out, hook, arg) == -1)
+	if (db_vm_submit(db, db_vm_delete_run, &a, &out) == -1)
 		return -1;
 	db_vm_row_clear(&out);
 	return 0;
 }
+
+/* db_read_each()'s step of db_vm_load_all: one lent row to the caller. */
+struct db_vm_each {
+	int (*ve_cb)(void *arg, const struct db_vm_row *row);
+	void *ve_arg;
+};
+
+static int
+db_vm_each(void *arg, sqlite3_stmt *st)
+{
+	const struct db_vm_each *e = arg;
+	struct db_vm_row row;
+
+	return db_vm_row_read(st, &row, 0) == -1 ? -1
+						 : e->ve_cb(e->ve_arg, &row);
+}
+
+static const struct db_query db_vm_all = {
+    DB_STMT_VM_LOAD_ALL, "SELECT " DB_VM_COLUMNS " FROM vms ORDER BY name",
+    NULL, db_vm_each, "load vms"};
 
 /*
  * Calls cb for every row in name order, on the caller's thread, from one
@@ -602,34 +668,7 @@ int
 db_vm_load_all(struct db *db, int (*cb)(void *arg, const struct db_vm_row *row),
 	       void *arg)
 {
-	struct db_vm_row row;
-	sqlite3_stmt *st;
-	int rc, saved, ret = 0;
+	struct db_vm_each e = {cb, arg};
 
-	pthread_mutex_lock(&db->db_rlock);
-	st = db_stmt(&db->db_rconn, DB_STMT_VM_LOAD_ALL,
-		     "SELECT " DB_VM_COLUMNS " FROM vms ORDER BY name");
-	if (st == NULL) {
-		pthread_mutex_unlock(&db->db_rlock);
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (db_vm_row_read(st, &row, 0) == -1)
-			goto fail;
-		if ((ret = cb(arg, &row)) != 0)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(db->db_rconn.dc_sql, rc, "load vms");
-		goto fail;
-	}
-	db_stmt_done(st);
-	pthread_mutex_unlock(&db->db_rlock);
-	return ret;
-fail:
-	saved = errno;
-	db_stmt_done(st);
-	pthread_mutex_unlock(&db->db_rlock);
-	errno = saved;
-	return -1;
+	return db_read_each(db, &db_vm_all, &e);
 }

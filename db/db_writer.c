@@ -30,7 +30,8 @@
 
 #include <sqlite3.h>
 
-#include "core/log.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
@@ -148,8 +149,8 @@ db_writer_commit(struct db *db, struct db_job **jobs, size_t n,
 	(*commits)++;
 	*writes += ok;
 	for (i = 0; i < n; i++)
-		if (jobs[i]->j_errno == 0 && jobs[i]->j_hook != NULL)
-			jobs[i]->j_hook(jobs[i]->j_hook_arg, jobs[i]->j_row);
+		if (jobs[i]->j_errno == 0 && jobs[i]->j_committed != NULL)
+			jobs[i]->j_committed(jobs[i]);
 }
 
 /*
@@ -289,16 +290,6 @@ db_writer_lead(struct db *db, int sync_only)
 		pthread_cond_signal(&db->db_wake);
 }
 
-/* CLOCK_REALTIME in ms: pthread_cond_timedwait's clock. */
-static int64_t
-db_writer_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits on db_wake until due (CLOCK_REALTIME ms).  db_lock held. */
 static void
 db_writer_wait_until(struct db *db, int64_t due)
@@ -325,7 +316,7 @@ db_writer_main(void *arg)
 
 	pthread_mutex_lock(&db->db_lock);
 	for (;;) {
-		int64_t now = db_writer_now_ms();
+		int64_t now = timefmt_now_ms();
 		int ready =
 		    db->db_sync.q_n + db->db_async.q_n > 0 && !db->db_leading;
 
@@ -423,6 +414,18 @@ db_writer_enqueue(struct db *db, struct db_job *job)
 }
 
 /*
+ * A caller leaves db_writer_submit*: the last one out while db_close
+ * waits says so.  Releases db_lock, held on entry.
+ */
+static void
+db_writer_leave(struct db *db)
+{
+	if (--db->db_waiting == 0 && db->db_stopping)
+		pthread_cond_signal(&db->db_idle);
+	pthread_mutex_unlock(&db->db_lock);
+}
+
+/*
  * Queues job and returns when it is committed (or failed): leading the
  * batch when none runs, else waiting for the one that takes it.  Not from
  * a commit hook: that write gets EDEADLK.
@@ -461,15 +464,25 @@ db_writer_submit(struct db *db, struct db_job *job)
 			pthread_cond_wait(&job->j_cond, &db->db_lock);
 	}
 	err = job->j_errno;
-	if (--db->db_waiting == 0 && db->db_stopping)
-		pthread_cond_signal(&db->db_idle);
-	pthread_mutex_unlock(&db->db_lock);
+	db_writer_leave(db);
 	pthread_cond_destroy(&job->j_cond);
 	if (err != 0) {
 		errno = err;
 		return -1;
 	}
 	return 0;
+}
+
+/* A job of run with arg, submitted and waited for; see db_internal.h. */
+int
+db_writer_run(struct db *db, db_job_fn run, void *arg)
+{
+	struct db_job job;
+
+	memset(&job, 0, sizeof(job));
+	job.j_run = run;
+	job.j_arg = arg;
+	return db_writer_submit(db, &job);
 }
 
 /*
@@ -482,7 +495,7 @@ db_writer_submit_async(struct db *db, struct db_job *job)
 	int on_writer;
 
 	assert(job->j_run != NULL && job->j_free != NULL);
-	assert(job->j_hook == NULL);
+	assert(job->j_committed == NULL);
 	job->j_errno = 0;
 	job->j_done = 0;
 	job->j_next = NULL;
@@ -494,19 +507,16 @@ db_writer_submit_async(struct db *db, struct db_job *job)
 	       db->db_async_queued - db->db_async_done >= DB_ASYNC_MAX)
 		pthread_cond_wait(&db->db_async_cond, &db->db_lock);
 	if (!db->db_started || db->db_stopping) {
-		if (--db->db_waiting == 0 && db->db_stopping)
-			pthread_cond_signal(&db->db_idle);
-		pthread_mutex_unlock(&db->db_lock);
+		db_writer_leave(db);
 		errno = ESHUTDOWN;
 		return -1;
 	}
-	db->db_async_last = db_writer_now_ms();
+	db->db_async_last = timefmt_now_ms();
 	if (db->db_async.q_n == 0)
 		db->db_async_since = db->db_async_last; /* the oldest waiting */
 	db_writer_enqueue(db, job);
 	db->db_async_queued++;
-	db->db_waiting--;
-	pthread_mutex_unlock(&db->db_lock);
+	db_writer_leave(db);
 	return 0;
 }
 
@@ -532,9 +542,7 @@ db_writer_flush_async(struct db *db)
 	db->db_waiting++;
 	while (db->db_async_done < target)
 		pthread_cond_wait(&db->db_async_cond, &db->db_lock);
-	if (--db->db_waiting == 0 && db->db_stopping)
-		pthread_cond_signal(&db->db_idle);
-	pthread_mutex_unlock(&db->db_lock);
+	db_writer_leave(db);
 	return 0;
 }
 
@@ -566,4 +574,19 @@ db_writer_busy(struct db *db)
 	busy = db->db_leading || db->db_sync.q_n > 0;
 	pthread_mutex_unlock(&db->db_lock);
 	return busy;
+}
+
+/*
+ * The writer's counters: transactions committed, and the writes those
+ * transactions held.  Writes that failed are in neither.
+ */
+void
+db_write_stats(struct db *db, uint64_t *commits, uint64_t *writes)
+{
+	pthread_mutex_lock(&db->db_lock);
+	if (commits != NULL)
+		*commits = db->db_commits;
+	if (writes != NULL)
+		*writes = db->db_writes;
+	pthread_mutex_unlock(&db->db_lock);
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,11 +138,112 @@ set_str(char **dst, const char *v)
 	return 0;
 }
 
+/* Where a number goes: offset and size of its member of struct config. */
+#define CONFIG_AT(member)                                                      \
+	offsetof(struct config, member), sizeof(((struct config *)0)->member)
+
+/* The numeric settings and their range. */
+static const struct config_number {
+	int cn_opt;
+	unsigned long cn_min, cn_max;
+	size_t cn_off, cn_size; /* an unsigned or uint64_t member */
+} config_numbers[] = {
+    {OPT_MAX_VCPUS, 0, 4096, CONFIG_AT(cf_max_vcpus)},
+    {OPT_MAX_MEMORY, 0, ULONG_MAX >> 20, CONFIG_AT(cf_max_memory_mib)},
+    {OPT_HTTP_THREADS, 0, 256, CONFIG_AT(cf_http_threads)},
+    {OPT_CONN_LIMIT, 1, 65536, CONFIG_AT(cf_conn_limit)},
+    {OPT_CONN_TIMEOUT, 0, 86400, CONFIG_AT(cf_conn_timeout)},
+    {OPT_SHUTDOWN_TIMEOUT, 0, 3600, CONFIG_AT(cf_shutdown_timeout)},
+    {OPT_MAX_RUNNING, 0, 100000, CONFIG_AT(cf_max_running)},
+    {OPT_SPARE_VMS, 0, VMM_SPARES_MAX, CONFIG_AT(cf_spare_vms)},
+    {OPT_UPLOAD_MAX, 1, 1024 * 1024, CONFIG_AT(cf_upload_max_mib)},
+    {OPT_WORKERS, 1, 1024, CONFIG_AT(cf_workers)},
+};
+
+/* The settings that are one of two words: the first sets 0, the other 1. */
+static const struct config_choice {
+	int cc_opt;
+	const char *cc_word[2];
+	const char *cc_words; /* as the error says them */
+	size_t cc_off;        /* of an int member of struct config */
+} config_choices[] = {
+    {OPT_HTTP_MODEL,
+     {"pool", "per-connection"},
+     "pool or per-connection",
+     offsetof(struct config, cf_per_connection)},
+    {OPT_ACCESS_LOG,
+     {"off", "on"},
+     "on or off",
+     offsetof(struct config, cf_access_log)},
+};
+
+/* The settings kept as strings. */
+static const struct config_string {
+	int cs_opt;
+	size_t cs_off; /* of a char * member of struct config */
+} config_strings[] = {
+    {OPT_DB, offsetof(struct config, cf_db)},
+    {OPT_STATE_DIR, offsetof(struct config, cf_state_dir)},
+    {OPT_PIDFILE, offsetof(struct config, cf_pidfile)},
+    {OPT_VMM_GROUP, offsetof(struct config, cf_vmm_group)},
+};
+
+#define CONFIG_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Applies a setting of config_numbers, config_choices or config_strings:
+ * 0, -1 with a message, or 1 when opt is none of theirs. */
+static int
+config_apply_table(struct config *cf, int opt, const char *name, const char *v)
+{
+	char *base = (char *)cf;
+	unsigned long n;
+	size_t i;
+
+	for (i = 0; i < CONFIG_NELEM(config_numbers); i++) {
+		const struct config_number *cn = &config_numbers[i];
+
+		if (cn->cn_opt != opt)
+			continue;
+		if (parse_uint(name, v, cn->cn_max, &n) != 0 ||
+		    n < cn->cn_min) {
+			if (cn->cn_min > 0)
+				fprintf(stderr,
+					"vmmapid: --%s must be at least %lu\n",
+					name, cn->cn_min);
+			return -1;
+		}
+		if (cn->cn_size == sizeof(uint64_t))
+			*(uint64_t *)(base + cn->cn_off) = n;
+		else
+			*(unsigned *)(base + cn->cn_off) = (unsigned)n;
+		return 0;
+	}
+	for (i = 0; i < CONFIG_NELEM(config_choices); i++) {
+		const struct config_choice *cc = &config_choices[i];
+
+		if (cc->cc_opt != opt)
+			continue;
+		if (strcmp(v, cc->cc_word[0]) != 0 &&
+		    strcmp(v, cc->cc_word[1]) != 0) {
+			fprintf(stderr, "vmmapid: --%s: \"%s\" is not %s\n",
+				name, v, cc->cc_words);
+			return -1;
+		}
+		*(int *)(base + cc->cc_off) = strcmp(v, cc->cc_word[1]) == 0;
+		return 0;
+	}
+	for (i = 0; i < CONFIG_NELEM(config_strings); i++)
+		if (config_strings[i].cs_opt == opt)
+			return set_str(
+			    (char **)(base + config_strings[i].cs_off), v);
+	return 1;
+}
+
 /* Applies one option (from the command line or the file). */
 static int
 config_apply(struct config *cf, int opt, const char *name, const char *v)
 {
-	unsigned long n;
+	int rc;
 
 	switch (opt) {
 	case OPT_LISTEN:
@@ -161,12 +263,6 @@ config_apply(struct config *cf, int opt, const char *name, const char *v)
 			return -1;
 		cf->cf_nlisten++;
 		return 0;
-	case OPT_DB:
-		return set_str(&cf->cf_db, v);
-	case OPT_STATE_DIR:
-		return set_str(&cf->cf_state_dir, v);
-	case OPT_PIDFILE:
-		return set_str(&cf->cf_pidfile, v);
 	case OPT_DRIVER:
 		if (strcmp(v, "auto") && strcmp(v, "kvm") && strcmp(v, "sim")) {
 			fprintf(stderr,
@@ -176,89 +272,10 @@ config_apply(struct config *cf, int opt, const char *name, const char *v)
 			return -1;
 		}
 		return set_str(&cf->cf_driver, v);
-	case OPT_MAX_VCPUS:
-		if (parse_uint(name, v, 4096, &n) != 0)
-			return -1;
-		cf->cf_max_vcpus = (unsigned)n;
-		return 0;
-	case OPT_MAX_MEMORY:
-		if (parse_uint(name, v, ULONG_MAX >> 20, &n) != 0)
-			return -1;
-		cf->cf_max_memory_mib = n;
-		return 0;
-	case OPT_HTTP_THREADS:
-		if (parse_uint(name, v, 256, &n) != 0)
-			return -1;
-		cf->cf_http_threads = (unsigned)n;
-		return 0;
-	case OPT_HTTP_MODEL:
-		if (strcmp(v, "pool") == 0)
-			cf->cf_per_connection = 0;
-		else if (strcmp(v, "per-connection") == 0)
-			cf->cf_per_connection = 1;
-		else {
-			fprintf(stderr,
-				"vmmapid: --http-model: \"%s\" is not "
-				"pool or per-connection\n",
-				v);
-			return -1;
-		}
-		return 0;
-	case OPT_ACCESS_LOG:
-		if (strcmp(v, "on") == 0)
-			cf->cf_access_log = 1;
-		else if (strcmp(v, "off") == 0)
-			cf->cf_access_log = 0;
-		else {
-			fprintf(stderr,
-				"vmmapid: --access-log: \"%s\" is not "
-				"on or off\n",
-				v);
-			return -1;
-		}
-		return 0;
-	case OPT_CONN_LIMIT:
-		if (parse_uint(name, v, 65536, &n) != 0 || n == 0)
-			goto zero;
-		cf->cf_conn_limit = (unsigned)n;
-		return 0;
-	case OPT_CONN_TIMEOUT:
-		if (parse_uint(name, v, 86400, &n) != 0)
-			return -1;
-		cf->cf_conn_timeout = (unsigned)n;
-		return 0;
-	case OPT_SHUTDOWN_TIMEOUT:
-		if (parse_uint(name, v, 3600, &n) != 0)
-			return -1;
-		cf->cf_shutdown_timeout = (unsigned)n;
-		return 0;
-	case OPT_VMM_GROUP:
-		return set_str(&cf->cf_vmm_group, v);
-	case OPT_MAX_RUNNING:
-		if (parse_uint(name, v, 100000, &n) != 0)
-			return -1;
-		cf->cf_max_running = (unsigned)n;
-		return 0;
-	case OPT_SPARE_VMS:
-		if (parse_uint(name, v, VMM_SPARES_MAX, &n) != 0)
-			return -1;
-		cf->cf_spare_vms = (unsigned)n;
-		return 0;
-	case OPT_UPLOAD_MAX:
-		if (parse_uint(name, v, 1024 * 1024, &n) != 0 || n == 0)
-			goto zero;
-		cf->cf_upload_max_mib = n;
-		return 0;
-	case OPT_WORKERS:
-		if (parse_uint(name, v, 1024, &n) != 0 || n == 0)
-			goto zero;
-		cf->cf_workers = (unsigned)n;
-		return 0;
 	}
+	if ((rc = config_apply_table(cf, opt, name, v)) <= 0)
+		return rc;
 	fprintf(stderr, "vmmapid: unknown option \"%s\"\n", name);
-	return -1;
-zero:
-	fprintf(stderr, "vmmapid: --%s must be at least 1\n", name);
 	return -1;
 }
 

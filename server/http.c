@@ -1,8 +1,14 @@
+/*
+ * The HTTP front's daemons and the life of a request in them: one
+ * libmicrohttpd daemon per listening socket, the access handler that
+ * collects a request (body, upload spool, principal) and hands it to
+ * api_handle() inline or on a worker thread, the response queued, the
+ * access-log line at completion.  Streamed responses are stream.c's, the
+ * peer credentials peer.c's, the jails' listeners http_jails.c's.
+ */
 #include "server/http.h"
 
-#include <assert.h>
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -15,98 +21,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
-#include "api/limits.h"
 #include "api/problem.h"
-#include "core/log.h"
-#include "core/timefmt.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 #include "core/auth.h"
-#include "server/hangup.h"
+#include "server/http_internal.h"
 #include "server/workers.h"
 
 /* Bytes of an oversized chunked body read and dropped before closing. */
 #define HTTP_DISCARD_MAX (16 * 1024 * 1024)
-
-struct http_listener {
-	struct http_server *hl_srv;
-	struct listen_sock *hl_sock;
-	struct MHD_Daemon *hl_mhd;
-	atomic_int hl_inflight; /* its requests begun and not completed */
-	/* Jail listeners only: */
-	char hl_jail[65];              /* its callers' jail ("": not one) */
-	struct listen_sock hl_own;     /* the socket, which it owns */
-	atomic_int hl_retired;         /* removed: new requests get 503 */
-	struct http_listener *hl_next; /* in hj_active or hj_retired */
-};
-
-/*
- * The jails' listeners, started and stopped while the daemon runs; those
- * asked for before http_start have their sockets bound at once and are
- * started by http_start before the daemon's own listeners, so a jail's
- * socket answers as soon as the daemon's does.  A removed listener stops
- * accepting and loses its socket file at once, so the path can be bound again,
- * but its libmicrohttpd daemon is stopped only once no request of it is in
- * flight (libmicrohttpd must not be stopped under a suspended connection): it
- * is "retired" until then, and reaped by the next listen or unlisten, by a job
- * on a worker thread that its last request queues, or by http_stop.
- */
-struct http_jails {
-	pthread_mutex_t hj_lock;    /* guards everything below */
-	struct http_server *hj_srv; /* NULL unless between start and stop */
-	struct http_listener *hj_active;
-	struct http_listener *hj_retired;
-	struct work hj_reap; /* reaps the retired, on a worker */
-	int hj_reap_queued;  /* hj_reap is queued */
-	int hj_reap_off;     /* the workers are going: queue no more */
-	int hj_started;      /* http_start ran: no listener waits for it */
-};
-
-struct http_server {
-	const struct api_context *hs_ctx;
-	struct auth *hs_auth;
-	struct workers *hs_workers;
-	struct http_listener *hs_listeners;
-	int hs_n;
-	int hs_per_connection;
-	atomic_int hs_inflight; /* requests begun and not completed */
-	atomic_ulong hs_begun;  /* requests ever begun */
-	atomic_int hs_stopping; /* answer with Connection: close */
-	struct hangup *hs_hangup;
-	pthread_mutex_t hs_streams_lock; /* guards hs_streams */
-	struct http_stream *hs_streams;  /* streaming responses under way */
-	struct http_jails *hs_jails;     /* NULL: no jail listeners */
-	/* How to start a listener's libmicrohttpd, for the jails' too. */
-	unsigned hs_mhd_flags;
-	unsigned hs_threads;
-	unsigned hs_conn_limit;
-	unsigned hs_conn_timeout;
-};
-
-/*
- * A streaming response.  While st_read has nothing, the connection is
- * suspended; the stream's watch (new data) or a hang-up of the client
- * resumes it, whichever comes first.
- */
-struct http_stream {
-	struct http_server *sm_srv;
-	struct http_listener *sm_listener;
-	struct MHD_Connection *sm_conn;
-	struct api_stream *sm_api; /* owned */
-	int sm_fd;
-	pthread_mutex_t sm_lock; /* guards sm_suspended, sm_ended */
-	int sm_suspended;
-	int sm_ended; /* the client left or the daemon stops */
-	struct http_stream *sm_next, *sm_prev;
-};
-
-static void http_jails_reap_later(struct http_jails *hj);
-static void http_jails_attach(struct http_jails *hj, struct http_server *srv);
-
-/* Who is at the other end of a Unix socket connection. */
-struct http_peer {
-	struct principal hp_principal;
-};
 
 /* One request, from the first access-handler call to completion. */
 struct http_req {
@@ -161,133 +85,6 @@ http_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 	return MHD_YES;
 }
 
-/* Resumes a suspended stream once; called by whichever wakes it first. */
-static void
-http_stream_resume(struct http_stream *sm, int ended, int from_hangup)
-{
-	int was;
-
-	pthread_mutex_lock(&sm->sm_lock);
-	if (ended)
-		sm->sm_ended = 1;
-	was = sm->sm_suspended;
-	sm->sm_suspended = 0;
-	pthread_mutex_unlock(&sm->sm_lock);
-	if (!was)
-		return;
-	if (!from_hangup)
-		hangup_remove(sm->sm_srv->hs_hangup, sm);
-	MHD_resume_connection(sm->sm_conn);
-}
-
-static void
-http_stream_wake(void *arg)
-{
-	http_stream_resume(arg, 0, 0);
-}
-
-static void
-http_stream_hangup(void *arg)
-{
-	http_stream_resume(arg, 1, 1);
-}
-
-static ssize_t
-http_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct http_stream *sm = cls;
-	ssize_t n;
-	int w;
-
-	pthread_mutex_lock(&sm->sm_lock);
-	if (sm->sm_ended) {
-		pthread_mutex_unlock(&sm->sm_lock);
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	}
-	n = sm->sm_api->st_read(sm->sm_api->st_cls, buf, max);
-	if (n != 0) {
-		pthread_mutex_unlock(&sm->sm_lock);
-		return n > 0 ? n : MHD_CONTENT_READER_END_OF_STREAM;
-	}
-	/*
-	 * Nothing yet: park the connection (libmicrohttpd's pattern for a
-	 * reader without data) until the watch or a hang-up resumes it.
-	 */
-	MHD_suspend_connection(sm->sm_conn);
-	sm->sm_suspended = 1;
-	w = sm->sm_api->st_watch(sm->sm_api->st_cls, http_stream_wake, sm);
-	if (w == 0 && hangup_add(sm->sm_srv->hs_hangup, sm->sm_fd,
-				 http_stream_hangup, sm) != 0)
-		log_warn("streaming response: cannot watch for hang-up");
-	if (w != 0) {
-		sm->sm_suspended = 0;
-		if (w < 0)
-			sm->sm_ended = 1;
-		MHD_resume_connection(sm->sm_conn);
-	}
-	pthread_mutex_unlock(&sm->sm_lock);
-	return 0;
-}
-
-static void
-http_stream_free(void *cls)
-{
-	struct http_stream *sm = cls;
-	struct http_server *srv = sm->sm_srv;
-
-	pthread_mutex_lock(&srv->hs_streams_lock);
-	if (sm->sm_prev != NULL)
-		sm->sm_prev->sm_next = sm->sm_next;
-	else
-		srv->hs_streams = sm->sm_next;
-	if (sm->sm_next != NULL)
-		sm->sm_next->sm_prev = sm->sm_prev;
-	pthread_mutex_unlock(&srv->hs_streams_lock);
-	hangup_remove(srv->hs_hangup, sm);
-	/* Cancels the watch and waits out a wake under way. */
-	sm->sm_api->st_free(sm->sm_api->st_cls);
-	free(sm->sm_api);
-	pthread_mutex_destroy(&sm->sm_lock);
-	free(sm);
-}
-
-/* A response whose body comes from an api_stream (taken from rs). */
-static struct MHD_Response *
-http_stream_response(struct http_req *hr, struct api_response *rs)
-{
-	struct http_server *srv = hr->hr_listener->hl_srv;
-	const union MHD_ConnectionInfo *ci;
-	struct http_stream *sm = calloc(1, sizeof(*sm));
-	struct MHD_Response *resp;
-
-	if (sm == NULL)
-		return NULL;
-	ci = MHD_get_connection_info(hr->hr_conn,
-				     MHD_CONNECTION_INFO_CONNECTION_FD);
-	sm->sm_srv = srv;
-	sm->sm_listener = hr->hr_listener;
-	sm->sm_conn = hr->hr_conn;
-	sm->sm_fd = ci != NULL ? ci->connect_fd : -1;
-	pthread_mutex_init(&sm->sm_lock, NULL);
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
-						 http_stream_read, sm,
-						 http_stream_free);
-	if (resp == NULL) {
-		pthread_mutex_destroy(&sm->sm_lock);
-		free(sm);
-		return NULL;
-	}
-	sm->sm_api = rs->rs_stream;
-	rs->rs_stream = NULL;
-	pthread_mutex_lock(&srv->hs_streams_lock);
-	sm->sm_next = srv->hs_streams;
-	if (sm->sm_next != NULL)
-		sm->sm_next->sm_prev = sm;
-	srv->hs_streams = sm;
-	pthread_mutex_unlock(&srv->hs_streams_lock);
-	return resp;
-}
-
 static enum MHD_Result
 http_queue(struct http_req *hr)
 {
@@ -297,11 +94,11 @@ http_queue(struct http_req *hr)
 	int i;
 
 	if (rs->rs_status == 0)
-		problem_set(rs, 500, "internal", "Internal error", NULL,
-			    "the handler gave no response");
+		problem_raise(rs, PROBLEM_INTERNAL, NULL,
+			      "the handler gave no response");
 	hr->hr_streaming = rs->rs_stream != NULL;
 	if (rs->rs_stream != NULL) {
-		resp = http_stream_response(hr, rs);
+		resp = stream_response(hr->hr_listener, hr->hr_conn, rs);
 	} else if (rs->rs_body != NULL) {
 		resp = MHD_create_response_from_buffer(
 		    rs->rs_body_len, rs->rs_body, MHD_RESPMEM_MUST_FREE);
@@ -333,12 +130,11 @@ http_queue(struct http_req *hr)
 	return ret;
 }
 
-/* Queues a problem response built from status, detail. */
+/* Queues a problem of kind with detail. */
 static enum MHD_Result
-http_fail(struct http_req *hr, int status, const char *slug, const char *title,
-	  const char *detail)
+http_fail(struct http_req *hr, enum problem_kind kind, const char *detail)
 {
-	problem_set(&hr->hr_resp, status, slug, title, NULL, "%s", detail);
+	problem_raise(&hr->hr_resp, kind, NULL, "%s", detail);
 	return http_queue(hr);
 }
 
@@ -361,17 +157,10 @@ http_principal(struct http_req *hr)
 {
 	struct http_server *srv = hr->hr_listener->hl_srv;
 	struct principal *pr = &hr->hr_api.rq_principal;
-	const union MHD_ConnectionInfo *ci;
 
 	memset(pr, 0, sizeof(*pr));
 	if (hr->hr_listener->hl_sock->ls_unix) {
-		ci = MHD_get_connection_info(
-		    hr->hr_conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-		if (ci != NULL && ci->socket_context != NULL) {
-			const struct http_peer *peer = ci->socket_context;
-
-			*pr = peer->hp_principal;
-		}
+		(void)peer_principal(hr->hr_conn, pr);
 		return;
 	}
 	auth_check(srv->hs_auth,
@@ -410,7 +199,7 @@ http_dispatch(struct http_req *hr)
 		if (workers_submit(srv->hs_workers, &hr->hr_work) == 0)
 			return MHD_YES;
 		MHD_resume_connection(hr->hr_conn);
-		return http_fail(hr, 503, "unavailable", "Service unavailable",
+		return http_fail(hr, PROBLEM_UNAVAILABLE,
 				 "no worker thread could take the request");
 	}
 	api_handle(srv->hs_ctx, rq, &hr->hr_resp);
@@ -426,7 +215,7 @@ http_too_large(struct http_req *hr)
 	snprintf(detail, sizeof(detail),
 		 "request bodies are limited to %llu bytes here",
 		 (unsigned long long)hr->hr_limit);
-	return http_fail(hr, 413, "body-too-large", "Body too large", detail);
+	return http_fail(hr, PROBLEM_BODY_TOO_LARGE, detail);
 }
 
 /* The first call: set up, and refuse what can be refused unread. */
@@ -454,16 +243,17 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 	*con_cls = hr;
 	atomic_fetch_add(&l->hl_srv->hs_inflight, 1);
 	atomic_fetch_add(&l->hl_srv->hs_begun, 1);
-	/* Counted before the check: see http_jails_reap_locked. */
+	/* Counted before the check: see http_jails_unlock_reap. */
 	atomic_fetch_add(&l->hl_inflight, 1);
 	if (atomic_load(&l->hl_retired))
-		return http_fail(hr, 503, "unavailable", "Service unavailable",
+		return http_fail(hr, PROBLEM_UNAVAILABLE,
 				 "this jail's socket has been removed");
 	if (strlen(url) > LIMIT_URL_LEN)
-		return http_fail(hr, 414, "uri-too-long", "URI too long",
+		return http_fail(hr, PROBLEM_URI_TOO_LONG,
 				 "the request path is longer than 2048 bytes");
 	hr->hr_upload = api_route_uploads(&hr->hr_api);
-	hr->hr_limit = hr->hr_upload ? ctx->ac_upload_max : LIMIT_BODY_BYTES;
+	hr->hr_limit = hr->hr_upload ? ctx->ac_upload_max
+				     : api_route_body_max(&hr->hr_api);
 	/* Refuse an announced oversized body before it is sent. */
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -587,9 +377,9 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (hr->hr_discarded > 0)
 		return http_too_large(hr);
 	if (hr->hr_spool_errno != 0) {
-		problem_from_errno(&hr->hr_resp, hr->hr_spool_errno,
-				   "storing the upload failed: %s",
-				   strerror(hr->hr_spool_errno));
+		problem_errno(&hr->hr_resp, hr->hr_spool_errno,
+			      "storing the upload failed: %s",
+			      strerror(hr->hr_spool_errno));
 		return http_queue(hr);
 	}
 	if (!hr->hr_dispatched)
@@ -641,62 +431,6 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	atomic_fetch_sub(&l->hl_srv->hs_inflight, 1);
 }
 
-/* Reads a Unix peer's credentials once per connection. */
-static void
-http_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-		enum MHD_ConnectionNotificationCode toe)
-{
-	struct http_listener *l = cls;
-	const union MHD_ConnectionInfo *ci;
-	struct http_peer *peer;
-	struct ucred uc;
-	socklen_t len = sizeof(uc);
-	gid_t groups[PRINCIPAL_MAX_GROUPS];
-	socklen_t glen = sizeof(groups);
-	int fd;
-
-	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		free(*socket_context);
-		*socket_context = NULL;
-		return;
-	}
-	if (!l->hl_sock->ls_unix)
-		return;
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (ci == NULL)
-		return;
-	fd = ci->connect_fd;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0) {
-		log_warn("SO_PEERCRED");
-		return;
-	}
-	if ((peer = calloc(1, sizeof(*peer))) == NULL)
-		return;
-	peer->hp_principal.pr_known = 1;
-	peer->hp_principal.pr_uid = uc.uid;
-	peer->hp_principal.pr_gid = uc.gid;
-	peer->hp_principal.pr_pid = uc.pid;
-	snprintf(peer->hp_principal.pr_via, sizeof(peer->hp_principal.pr_via),
-		 "unix");
-	/* A jail's socket puts its callers in the jail, whoever they are. */
-	memcpy(peer->hp_principal.pr_jail, l->hl_jail,
-	       sizeof(peer->hp_principal.pr_jail));
-	/* The kernel's view of the peer's groups, not /etc/group's. */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
-		peer->hp_principal.pr_ngroups = (int)(glen / sizeof(gid_t));
-	} else if (errno == ERANGE) {
-		log_warnx("peer uid %ld has more than %d groups; only the "
-			  "first %d count",
-			  (long)uc.uid, PRINCIPAL_MAX_GROUPS,
-			  PRINCIPAL_MAX_GROUPS);
-		glen = sizeof(groups);
-		peer->hp_principal.pr_ngroups = 0;
-	}
-	memcpy(peer->hp_principal.pr_groups, groups,
-	       (size_t)peer->hp_principal.pr_ngroups * sizeof(gid_t));
-	*socket_context = peer;
-}
-
 static void
 http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -733,7 +467,7 @@ http_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
  * given a duplicate of the socket, which MHD_stop_daemon closes (and a
  * failed start too); the socket itself stays its owner's.
  */
-static int
+int
 http_listener_start(struct http_server *srv, struct http_listener *l)
 {
 	int fd;
@@ -750,7 +484,7 @@ http_listener_start(struct http_server *srv, struct http_listener *l)
 	    MHD_OPTION_CONNECTION_LIMIT, srv->hs_conn_limit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, srv->hs_conn_timeout,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, l,
-	    MHD_OPTION_NOTIFY_CONNECTION, http_connection, l,
+	    MHD_OPTION_NOTIFY_CONNECTION, peer_notify, l,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);
 	if (l->hl_mhd == NULL) {
 		log_warnx("%s: libmicrohttpd did not start",
@@ -779,10 +513,8 @@ http_start(struct http_server **out, const struct api_context *ctx,
 	srv->hs_ctx = ctx;
 	srv->hs_auth = auth;
 	srv->hs_per_connection = opt->ho_per_connection;
-	pthread_mutex_init(&srv->hs_streams_lock, NULL);
-	if (hangup_start(&srv->hs_hangup) != 0) {
+	if (stream_start(srv) != 0) {
 		log_warn("http: hang-up watcher");
-		pthread_mutex_destroy(&srv->hs_streams_lock);
 		free(srv);
 		return -1;
 	}
@@ -813,10 +545,8 @@ http_start(struct http_server **out, const struct api_context *ctx,
 	srv->hs_conn_limit = opt->ho_conn_limit;
 	srv->hs_conn_timeout = opt->ho_conn_timeout;
 	/* Before the first listener: its first request may be a jail's PUT. */
-	if (opt->ho_jails != NULL) {
-		srv->hs_jails = opt->ho_jails;
-		http_jails_attach(srv->hs_jails, srv);
-	}
+	srv->hs_jails = opt->ho_jails;
+	http_jails_attach(srv->hs_jails, srv);
 
 	for (i = 0; i < nsocks; i++) {
 		struct http_listener *l = &srv->hs_listeners[i];
@@ -834,307 +564,6 @@ http_start(struct http_server **out, const struct api_context *ctx,
 	return 0;
 }
 
-/*
- * Ends every streaming response of listener l (NULL: of every listener),
- * because the daemon stops or l's socket goes: each sends its end.
- */
-static void
-http_end_streams(struct http_server *srv, struct http_listener *l)
-{
-	struct http_stream *sm;
-
-	for (;;) {
-		pthread_mutex_lock(&srv->hs_streams_lock);
-		for (sm = srv->hs_streams; sm != NULL; sm = sm->sm_next) {
-			if (l != NULL && sm->sm_listener != l)
-				continue;
-			pthread_mutex_lock(&sm->sm_lock);
-			if (!sm->sm_ended)
-				break; /* sm_lock stays held */
-			pthread_mutex_unlock(&sm->sm_lock);
-		}
-		if (sm == NULL) {
-			pthread_mutex_unlock(&srv->hs_streams_lock);
-			return;
-		}
-		sm->sm_ended = 1;
-		if (!sm->sm_suspended) {
-			pthread_mutex_unlock(&sm->sm_lock);
-			pthread_mutex_unlock(&srv->hs_streams_lock);
-			continue;
-		}
-		sm->sm_suspended = 0;
-		pthread_mutex_unlock(&sm->sm_lock);
-		/* Still listed, so not freed until we let go of the list. */
-		hangup_remove(srv->hs_hangup, sm);
-		MHD_resume_connection(sm->sm_conn);
-		pthread_mutex_unlock(&srv->hs_streams_lock);
-	}
-}
-
-/*
- * Takes jail listener l out of service: no new connections, new requests
- * on kept-alive ones get 503, streaming responses end, and the socket
- * file goes now so that its path can be bound again.  The fd stays open
- * until libmicrohttpd is stopped (its threads may still poll it).
- * hj_lock held; l is moved from hj_active to hj_retired.
- */
-static void
-http_jails_retire_locked(struct http_jails *hj, struct http_listener *l)
-{
-	struct http_listener **pp;
-
-	for (pp = &hj->hj_active; *pp != NULL; pp = &(*pp)->hl_next)
-		if (*pp == l) {
-			*pp = l->hl_next;
-			break;
-		}
-	atomic_store(&l->hl_retired, 1); /* http_accept closes new ones */
-	if (l->hl_own.ls_path != NULL) {
-		if (unlink(l->hl_own.ls_path) != 0 && errno != ENOENT)
-			log_warn("jail %s: removing %s", l->hl_jail,
-				 l->hl_own.ls_path);
-		free(l->hl_own.ls_path);
-		l->hl_own.ls_path = NULL;
-	}
-	if (l->hl_srv != NULL)
-		http_end_streams(l->hl_srv, l);
-	log_info("stopped listening on %s for jail %s", l->hl_own.ls_name,
-		 l->hl_jail);
-	l->hl_next = hj->hj_retired;
-	hj->hj_retired = l;
-}
-
-/*
- * Takes the retired listeners without requests in flight (all of them
- * with force) off hj_retired and returns them, for http_jails_reap to
- * stop once hj_lock is released: stopping libmicrohttpd completes its
- * requests, whose callbacks take hj_lock.  hj_lock held.
- *
- * A request begins by counting itself in hl_inflight and only then looks
- * at hl_retired, which was set before this looks at hl_inflight: so a
- * listener seen idle here can only get requests that answer 503 on the
- * spot, never one that suspends its connection.
- */
-static struct http_listener *
-http_jails_reap_locked(struct http_jails *hj, int force)
-{
-	struct http_listener **pp = &hj->hj_retired, *l, *gone = NULL;
-
-	while ((l = *pp) != NULL) {
-		if (!force && atomic_load(&l->hl_inflight) > 0) {
-			pp = &l->hl_next;
-			continue;
-		}
-		*pp = l->hl_next;
-		l->hl_next = gone;
-		gone = l;
-	}
-	return gone;
-}
-
-/* Stops and frees the listeners http_jails_reap_locked returned. */
-static void
-http_jails_reap(struct http_listener *gone)
-{
-	struct http_listener *l;
-
-	while ((l = gone) != NULL) {
-		gone = l->hl_next;
-		if (l->hl_mhd != NULL)
-			MHD_stop_daemon(l->hl_mhd);
-		listen_close(&l->hl_own);
-		free(l);
-	}
-}
-
-static void
-http_jails_reap_work(struct work *wk)
-{
-	struct http_jails *hj =
-	    (struct http_jails *)((char *)wk -
-				  offsetof(struct http_jails, hj_reap));
-	struct http_listener *gone;
-
-	pthread_mutex_lock(&hj->hj_lock);
-	hj->hj_reap_queued = 0;
-	gone = http_jails_reap_locked(hj, 0);
-	pthread_mutex_unlock(&hj->hj_lock);
-	http_jails_reap(gone);
-}
-
-/*
- * The last request of a retired listener completed: reap it from a
- * worker thread (libmicrohttpd cannot be stopped from its own thread).
- */
-static void
-http_jails_reap_later(struct http_jails *hj)
-{
-	if (hj == NULL)
-		return;
-	pthread_mutex_lock(&hj->hj_lock);
-	if (!hj->hj_reap_queued && !hj->hj_reap_off && hj->hj_srv != NULL) {
-		hj->hj_reap.wk_fn = http_jails_reap_work;
-		if (workers_submit(hj->hj_srv->hs_workers, &hj->hj_reap) == 0)
-			hj->hj_reap_queued = 1;
-	}
-	pthread_mutex_unlock(&hj->hj_lock);
-}
-
-/*
- * Puts hj to use for srv (http_start): from now on listeners start at
- * once, and those that waited for a server start now.  One that does not
- * start is logged and dropped; its jail keeps its stored socket, for a
- * PUT to retry.
- */
-static void
-http_jails_attach(struct http_jails *hj, struct http_server *srv)
-{
-	struct http_listener *l, *next, *gone;
-
-	pthread_mutex_lock(&hj->hj_lock);
-	hj->hj_srv = srv;
-	hj->hj_started = 1;
-	hj->hj_reap_off = 0;
-	for (l = hj->hj_active; l != NULL; l = next) {
-		next = l->hl_next;
-		if (l->hl_mhd != NULL)
-			continue;
-		l->hl_srv = srv;
-		if (http_listener_start(srv, l) != 0)
-			http_jails_retire_locked(hj, l);
-	}
-	gone = http_jails_reap_locked(hj, 0);
-	pthread_mutex_unlock(&hj->hj_lock);
-	http_jails_reap(gone);
-}
-
-int
-http_jails_new(struct http_jails **out)
-{
-	struct http_jails *hj;
-
-	if ((hj = calloc(1, sizeof(*hj))) == NULL)
-		return -1;
-	pthread_mutex_init(&hj->hj_lock, NULL);
-	*out = hj;
-	return 0;
-}
-
-void
-http_jails_free(struct http_jails *hj)
-{
-	if (hj == NULL)
-		return;
-	struct http_listener *gone;
-
-	/* After http_stop, nothing is left; without a server (start-up
-	 * failed), listeners may wait for one that never came. */
-	pthread_mutex_lock(&hj->hj_lock);
-	while (hj->hj_active != NULL) {
-		assert(hj->hj_active->hl_mhd == NULL);
-		http_jails_retire_locked(hj, hj->hj_active);
-	}
-	gone = http_jails_reap_locked(hj, 1);
-	pthread_mutex_unlock(&hj->hj_lock);
-	http_jails_reap(gone);
-	pthread_mutex_destroy(&hj->hj_lock);
-	free(hj);
-}
-
-static struct http_listener *
-http_jails_find_locked(struct http_jails *hj, const char *jail)
-{
-	struct http_listener *l;
-
-	for (l = hj->hj_active; l != NULL; l = l->hl_next)
-		if (strcmp(l->hl_jail, jail) == 0)
-			return l;
-	return NULL;
-}
-
-/*
- * Listens on path for jail; see http.h.  The new socket is bound before
- * the old one goes, so a failure leaves the jail as it was.
- */
-int
-http_jails_listen(void *cls, const char *jail, const char *path)
-{
-	struct http_jails *hj = cls;
-	struct http_listener *l = NULL, *old, *gone;
-	char spec[sizeof(l->hl_own.ls_name)];
-	int err;
-
-	if (strlen(jail) >= sizeof(l->hl_jail) || jail[0] == '\0' ||
-	    path[0] != '/') {
-		errno = EINVAL;
-		return -1;
-	}
-	pthread_mutex_lock(&hj->hj_lock);
-	if (hj->hj_srv == NULL && hj->hj_started) {
-		err = ESHUTDOWN;
-		goto fail;
-	}
-	old = http_jails_find_locked(hj, jail);
-	if (old != NULL && old->hl_own.ls_path != NULL &&
-	    strcmp(old->hl_own.ls_path, path) == 0) {
-		gone = http_jails_reap_locked(hj, 0);
-		pthread_mutex_unlock(&hj->hj_lock);
-		http_jails_reap(gone);
-		return 0;
-	}
-	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		err = errno;
-		goto fail;
-	}
-	l->hl_srv = hj->hj_srv;
-	l->hl_sock = &l->hl_own;
-	l->hl_own.ls_fd = -1;
-	snprintf(l->hl_jail, sizeof(l->hl_jail), "%s", jail);
-	snprintf(spec, sizeof(spec), "unix:%s", path);
-	if (listen_open(spec, &l->hl_own) != 0) {
-		err = errno;
-		free(l);
-		goto fail;
-	}
-	/* Before http_start, bound only: http_start starts it. */
-	if (hj->hj_srv != NULL && http_listener_start(hj->hj_srv, l) != 0) {
-		err = errno;
-		listen_close(&l->hl_own);
-		free(l);
-		goto fail;
-	}
-	if (old != NULL)
-		http_jails_retire_locked(hj, old);
-	l->hl_next = hj->hj_active;
-	hj->hj_active = l;
-	gone = http_jails_reap_locked(hj, 0);
-	pthread_mutex_unlock(&hj->hj_lock);
-	http_jails_reap(gone);
-	return 0;
-fail:
-	pthread_mutex_unlock(&hj->hj_lock);
-	errno = err;
-	return -1;
-}
-
-/*
- * Stops listening for jail; see http.h.
- */
-void
-http_jails_unlisten(void *cls, const char *jail)
-{
-	struct http_jails *hj = cls;
-	struct http_listener *l, *gone;
-
-	pthread_mutex_lock(&hj->hj_lock);
-	if ((l = http_jails_find_locked(hj, jail)) != NULL)
-		http_jails_retire_locked(hj, l);
-	gone = http_jails_reap_locked(hj, 0);
-	pthread_mutex_unlock(&hj->hj_lock);
-	http_jails_reap(gone);
-}
-
 unsigned long
 http_activity(struct http_server *srv, int *inflight)
 {
@@ -1145,25 +574,16 @@ http_activity(struct http_server *srv, int *inflight)
 void
 http_stop(struct http_server *srv, unsigned timeout_s)
 {
-	struct http_listener *gone;
-	struct http_jails *hj;
 	uint64_t deadline;
 	int i;
 
 	if (srv == NULL)
 		return;
-	hj = srv->hs_jails;
 	/* New connections are closed (http_accept); open ones finish. */
 	atomic_store(&srv->hs_stopping, 1);
 	/* The jails' sockets are ours: they go now, and no new ones come. */
-	if (hj != NULL) {
-		pthread_mutex_lock(&hj->hj_lock);
-		hj->hj_srv = NULL;
-		while (hj->hj_active != NULL)
-			http_jails_retire_locked(hj, hj->hj_active);
-		pthread_mutex_unlock(&hj->hj_lock);
-	}
-	http_end_streams(srv, NULL);
+	http_jails_stopping(srv->hs_jails, HTTP_JAILS_DETACH);
+	stream_end(srv, NULL);
 	deadline = timefmt_mono_us() + (uint64_t)timeout_s * 1000000;
 	while (atomic_load(&srv->hs_inflight) > 0 &&
 	       timefmt_mono_us() < deadline) {
@@ -1175,23 +595,13 @@ http_stop(struct http_server *srv, unsigned timeout_s)
 		log_warnx("%d requests still in flight after %us; closing "
 			  "their connections",
 			  atomic_load(&srv->hs_inflight), timeout_s);
-	if (hj != NULL) {
-		pthread_mutex_lock(&hj->hj_lock);
-		hj->hj_reap_off = 1;
-		pthread_mutex_unlock(&hj->hj_lock);
-	}
+	http_jails_stopping(srv->hs_jails, HTTP_JAILS_NO_REAPING);
 	/* Requests on workers finish (their writes are short) first. */
 	workers_destroy(srv->hs_workers);
 	for (i = 0; i < srv->hs_n; i++)
 		MHD_stop_daemon(srv->hs_listeners[i].hl_mhd);
-	if (hj != NULL) {
-		pthread_mutex_lock(&hj->hj_lock);
-		gone = http_jails_reap_locked(hj, 1);
-		pthread_mutex_unlock(&hj->hj_lock);
-		http_jails_reap(gone);
-	}
-	hangup_stop(srv->hs_hangup);
-	pthread_mutex_destroy(&srv->hs_streams_lock);
+	http_jails_stopping(srv->hs_jails, HTTP_JAILS_REAP_ALL);
+	stream_stop(srv);
 	free(srv->hs_listeners);
 	free(srv);
 }

@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "core/log.h"
+#include "base/log.h"
 
 #define LISTEN_BACKLOG 1024
 

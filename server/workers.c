@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
+#include "base/log.h"
 
 /* Handlers use little stack; this keeps virtual memory small. */
 #define WORKER_STACK (256 * 1024)

@@ -121,6 +121,21 @@ vmm_kvm_usable(char *why, size_t len)
 }
 
 int
+vmm_usable(const char *backend, char *why, size_t len)
+{
+	if (strcmp(backend, "kvm") == 0)
+		return vmm_kvm_usable(why, len);
+	if (strcmp(backend, "sim") == 0) {
+		snprintf(why, len,
+			 "the software backend needs nothing of the "
+			 "host");
+		return 0;
+	}
+	snprintf(why, len, "no backend named %s", backend);
+	return -1;
+}
+
+int
 vmm_detect(const char *want, const char **name, char *reason, size_t len)
 {
 	char why[256];

@@ -15,6 +15,13 @@
  */
 int vmm_detect(const char *want, const char **name, char *reason, size_t len);
 
+/*
+ * Whether backend (a name vmm_detect gave) can run guests on this host
+ * now: for kvm, /dev/kvm opens and speaks the stable API; sim needs
+ * nothing.  0, or -1 with why filled (GET /v1/health asks each time).
+ */
+int vmm_usable(const char *backend, char *why, size_t len);
+
 /* Which KVM this is (kvm_pvm, kvm_intel, kvm_amd), as a sentence. */
 const char *vmm_kvm_flavor(void);
 

@@ -25,9 +25,10 @@
  */
 #include "vmm-driver/runner.h"
 
-#include "core/console.h"
-#include "core/log.h"
-#include "core/timefmt.h"
+#include "base/console.h"
+#include "base/log.h"
+#include "base/timefmt.h"
+#include "vmm-driver/backdoor.h"
 #include "vmm-driver/kick.h"
 #include "vmm-driver/uart.h"
 
@@ -117,7 +118,8 @@ struct runner {
 	struct console *r_console;
 	void (*r_on_exit)(void *cls, const struct runner_exit *ex);
 	void *r_cls;
-	struct uart r_uart; /* its own lock */
+	struct uart r_uart;          /* its own lock */
+	struct backdoor *r_backdoor; /* NULL: none; its own lock */
 
 	pthread_mutex_t r_lock;
 	pthread_cond_t r_cond; /* vCPU threads wait on it */
@@ -273,6 +275,9 @@ runner_reset_parked(struct runner *r)
 	r->r_vm_users++;
 	pthread_mutex_unlock(&r->r_lock);
 	uart_reset(&r->r_uart);
+	/* The guest that opened them is gone: so are its channels. */
+	if (r->r_backdoor != NULL)
+		backdoor_reset(r->r_backdoor);
 	if ((rc = runner_load(r, 1)) != 0)
 		err = errno;
 	pthread_mutex_lock(&r->r_lock);
@@ -412,9 +417,88 @@ runner_io_value(const uint8_t *d, unsigned size)
 	return v;
 }
 
+/*
+ * The backdoor's ports (backdoor.h): reads the vCPU's registers, lets the
+ * backdoor answer, writes back what it changed and, for the `in`, the
+ * data.  0 when the access is not the backdoor's (no backdoor, another
+ * port or width, no magic): the caller treats the port as unknown.  On
+ * KVM the IN completes on the next KVM_RUN on top of the registers
+ * written here, as QEMU's vmport relies on; the sim does the same.
+ */
+static int
+runner_backdoor(struct runner *r, struct runner_vcpu *rv,
+		const struct vmm_exit *ex, struct runner_action *act)
+{
+	uint16_t port = ex->ex_io.io_port;
+	struct backdoor_regs br, old;
+	struct vmm_regs regs;
+	uint64_t *g = regs.rg_gprs;
+	uint8_t *d = ex->ex_io.io_data;
+	int hit;
+
+	if (r->r_backdoor == NULL)
+		return 0;
+	if (port == BACKDOOR_PORT) {
+		if (!ex->ex_io.io_in || ex->ex_io.io_size != 4 ||
+		    ex->ex_io.io_count != 1)
+			return 0;
+	} else if (port != BACKDOOR_PORT_HB || ex->ex_io.io_size != 1) {
+		return 0;
+	}
+	if (r->r_ops->vo_vcpu_get_regs(r->r_vm, rv->rv_id, &regs,
+				       VMM_REGS_GPRS) != 0) {
+		act->ra_act = RUNNER_ACT_CRASH;
+		snprintf(act->ra_text, sizeof(act->ra_text),
+			 "reading vCPU %u's registers for the backdoor "
+			 "failed: %s",
+			 rv->rv_id, strerror(errno));
+		return 1;
+	}
+	br.br_eax = (uint32_t)g[VMM_RAX];
+	br.br_ebx = (uint32_t)g[VMM_RBX];
+	br.br_ecx = (uint32_t)g[VMM_RCX];
+	br.br_edx = (uint32_t)g[VMM_RDX];
+	br.br_esi = (uint32_t)g[VMM_RSI];
+	br.br_edi = (uint32_t)g[VMM_RDI];
+	br.br_ebp = (uint32_t)g[VMM_RBP];
+	old = br;
+	if (port == BACKDOOR_PORT)
+		hit = backdoor_call(r->r_backdoor, &br);
+	else
+		hit = backdoor_hb(r->r_backdoor, &br, ex->ex_io.io_in, d,
+				  ex->ex_io.io_count);
+	if (!hit)
+		return 0;
+	if (port == BACKDOOR_PORT) {
+		d[0] = (uint8_t)br.br_eax;
+		d[1] = (uint8_t)(br.br_eax >> 8);
+		d[2] = (uint8_t)(br.br_eax >> 16);
+		d[3] = (uint8_t)(br.br_eax >> 24);
+	}
+	if (memcmp(&br, &old, sizeof(br)) == 0)
+		return 1;
+	/* A 32-bit register write, as the CPU makes it: zero-extended. */
+	g[VMM_RAX] = br.br_eax;
+	g[VMM_RBX] = br.br_ebx;
+	g[VMM_RCX] = br.br_ecx;
+	g[VMM_RDX] = br.br_edx;
+	g[VMM_RSI] = br.br_esi;
+	g[VMM_RDI] = br.br_edi;
+	g[VMM_RBP] = br.br_ebp;
+	if (r->r_ops->vo_vcpu_set_regs(r->r_vm, rv->rv_id, &regs,
+				       VMM_REGS_GPRS) != 0) {
+		act->ra_act = RUNNER_ACT_CRASH;
+		snprintf(act->ra_text, sizeof(act->ra_text),
+			 "writing vCPU %u's registers for the backdoor "
+			 "failed: %s",
+			 rv->rv_id, strerror(errno));
+	}
+	return 1;
+}
+
 /* Port I/O: the device model.  Runs without r_lock. */
 static void
-runner_io(struct runner *r, const struct vmm_exit *ex,
+runner_io(struct runner *r, struct runner_vcpu *rv, const struct vmm_exit *ex,
 	  struct runner_action *act)
 {
 	uint8_t tx[RUNNER_TX_BATCH];
@@ -422,6 +506,8 @@ runner_io(struct runner *r, const struct vmm_exit *ex,
 	unsigned size = ex->ex_io.io_size, i, b;
 	uint32_t n;
 
+	if (runner_backdoor(r, rv, ex, act))
+		return;
 	for (n = 0; n < ex->ex_io.io_count; n++) {
 		uint8_t *d = ex->ex_io.io_data + (size_t)n * size;
 		uint16_t port = ex->ex_io.io_port;
@@ -477,7 +563,7 @@ runner_exit_handle(struct runner *r, struct runner_vcpu *rv,
 	act->ra_act = RUNNER_ACT_RUN;
 	switch (ex->ex_kind) {
 	case VMM_EXIT_IO:
-		runner_io(r, ex, act);
+		runner_io(r, rv, ex, act);
 		return;
 	case VMM_EXIT_MMIO: /* no MMIO devices: reads float, writes vanish */
 	case VMM_EXIT_KICKED:
@@ -818,6 +904,7 @@ static void
 runner_destroy(struct runner *r)
 {
 	uart_destroy(&r->r_uart);
+	backdoor_free(r->r_backdoor);
 	pthread_cond_destroy(&r->r_ctl);
 	pthread_cond_destroy(&r->r_cond);
 	pthread_mutex_destroy(&r->r_lock);
@@ -977,8 +1064,17 @@ runner_begin(const struct runner_config *cfg, struct runner **out)
 		r->r_vcpus[i].rv_runner = r;
 		r->r_vcpus[i].rv_id = i;
 	}
+	if (cfg->rc_guestinfo != NULL &&
+	    (r->r_backdoor = backdoor_new(cfg->rc_guestinfo)) == NULL) {
+		free(r->r_image);
+		free(r->r_name);
+		free(r);
+		errno = ENOMEM;
+		return -1;
+	}
 	if (runner_sync_init(r) != 0) {
 		err = errno;
+		backdoor_free(r->r_backdoor);
 		free(r->r_image);
 		free(r->r_name);
 		free(r);

@@ -12,6 +12,9 @@
  *   - triple fault: crashed ("triple fault at cs:rip");
  *   - failed entry, internal errors, unsupported instructions: crashed,
  *     with the hardware reason;
+ *   - the VMware backdoor (vmm-driver/backdoor.h) on ports 0x5658 (a
+ *     32-bit `in`) and 0x5659 (byte string I/O), when rc_guestinfo is
+ *     set: the vCPU's registers are read, answered and written back;
  *   - other ports: reads return all-ones, writes are ignored and counted.
  * A guest's fault or hang never blocks the caller: every call below
  * returns within its timeout, and a forced stop kicks the vCPUs out of
@@ -27,6 +30,7 @@
 
 #include "vmm-driver/vmm.h"
 
+struct backdoor_store;
 struct console;
 struct runner;
 
@@ -64,6 +68,10 @@ struct runner_config {
 	 * not call runner_free. */
 	void (*rc_on_exit)(void *cls, const struct runner_exit *ex);
 	void *rc_cls;
+	/* Borrowed; outlives the runner.  Its callbacks run on vCPU
+	 * threads, one at a time per VM.  NULL: no backdoor, its ports are
+	 * like any unknown port. */
+	const struct backdoor_store *rc_guestinfo;
 };
 
 /*

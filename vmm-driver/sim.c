@@ -313,9 +313,12 @@ sim_vcpu_get_regs(struct vmm_vm *vm, unsigned id, struct vmm_regs *regs,
 
 /*
  * All or nothing: the new state is the current one with the groups
- * replaced, checked as a whole.  Writing the general registers drops a
- * half-done IN (the written registers win; the runner never leaves one
- * pending while paused) and an armed single-step trap.
+ * replaced, checked as a whole.  Writing the general registers drops an
+ * armed single-step trap, and a half-done IN only when rip moves off the
+ * IN: otherwise the next run completes it on top of the written
+ * registers, as KVM does (the runner answers the VMware backdoor that
+ * way: registers written, then the IN's data into eax).  The runner
+ * never leaves one pending while paused.
  */
 static int
 sim_vcpu_set_regs(struct vmm_vm *vm, unsigned id, const struct vmm_regs *regs,
@@ -323,6 +326,7 @@ sim_vcpu_set_regs(struct vmm_vm *vm, unsigned id, const struct vmm_regs *regs,
 {
 	struct sim_vcpu *v = sim_vcpu(vm, id);
 	struct vmm_regs st;
+	int moved;
 
 	if (v == NULL)
 		return -1;
@@ -336,9 +340,12 @@ sim_vcpu_set_regs(struct vmm_vm *vm, unsigned id, const struct vmm_regs *regs,
 	sim_regs_merge(&st, regs, groups);
 	if (sim_regs_check(&st) != 0)
 		return -1;
+	moved = st.rg_gprs[VMM_RIP] != v->sv_rip ||
+		st.rg_sregs[VMM_CS].sg_base != v->sv_sregs[VMM_CS].sg_base;
 	sim_regs_install(v, &st);
 	if (groups & VMM_REGS_GPRS) {
-		v->sv_pend = SIM_PEND_NONE;
+		if (moved)
+			v->sv_pend = SIM_PEND_NONE;
 		v->sv_trap = 0;
 	}
 	return 0;

@@ -42,6 +42,7 @@
  * upper bits stay as the register document set them. */
 union sim_gpr {
 	uint64_t q;
+	uint32_t d[2]; /* 0x66 (operand size 32) instructions */
 	uint16_t w[4];
 	uint8_t b[8];
 };

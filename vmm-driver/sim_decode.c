@@ -20,8 +20,14 @@
  *     optional rep (f3 or f2: both simply repeat these), honouring DF;
  *   - port I/O: in and out, byte and word, imm8 and dx forms;
  *   - hlt;
- *   - prefixes: es, cs, ss, ds, fs, gs overrides; rep/repne.
- * Anything else -- 32-bit prefixes (66, 67), lock, mul/div, shifts,
+ *   - prefixes: es, cs, ss, ds, fs, gs overrides; rep/repne;
+ *   - with the operand-size prefix 66 (32-bit operands), only what the
+ *     VMware backdoor's callers need: mov r32, imm32 (66 b8+r); mov
+ *     between r32 and r/m32 (66 89, 66 8b) and between eax and a
+ *     direct address (66 a1, 66 a3); in eax and out eax, imm8
+ *     and dx forms (66 e5, e7, ed, ef).  The upper half of a 64-bit
+ *     register stays as it was.
+ * Anything else -- other 66 forms, 67, lock, mul/div, shifts,
  * rotates, BCD, cmps/scas, les/lds, enter/leave, pusha/popa, x87, and
  * every system instruction (lgdt, lidt, mov to control registers, ...)
  * -- stops the vCPU with VMM_EXIT_UNSUPPORTED, "unsupported instruction
@@ -621,7 +627,11 @@ sim_in_complete(struct sim_vcpu *v, struct sim_mem *m)
 	int delta = v->sv_rflags & SIM_DF ? -(int)size : (int)size;
 	uint32_t i;
 
-	if (v->sv_pend == SIM_PEND_IN) {
+	if (v->sv_pend == SIM_PEND_IN && size == 4) {
+		v->sv_gpr[SIM_AX].d[0] = (uint32_t)sim_le16(v->sv_io) |
+					 (uint32_t)sim_le16(v->sv_io + 2) << 16;
+		v->sv_rip = v->sv_pend_next;
+	} else if (v->sv_pend == SIM_PEND_IN) {
 		sim_reg_put(v, SIM_AX, w, w ? sim_le16(v->sv_io) : v->sv_io[0]);
 		v->sv_rip = v->sv_pend_next;
 	} else {
@@ -701,11 +711,13 @@ sim_is_prefix(unsigned b)
 static unsigned
 sim_length(const uint8_t *b)
 {
-	unsigned n = 0, op, modrm = 0, imm = 0, mod, rm;
+	unsigned n = 0, op, modrm = 0, imm = 0, mod, rm, o32 = 0;
 
-	while (n < SIM_MAX_PREFIXES && sim_is_prefix(b[n]))
-		n++;
+	while (n < SIM_MAX_PREFIXES && (sim_is_prefix(b[n]) || b[n] == 0x66))
+		o32 |= b[n++] == 0x66;
 	op = b[n++];
+	if (o32 && op >= 0xb8 && op <= 0xbf)
+		return n + 4;
 	if (op == 0x0f)
 		return b[n] >= 0x80 && b[n] <= 0x8f ? n + 3 : n + 1;
 	if (op < 0x40) {
@@ -827,6 +839,82 @@ sim_fetch_slow(struct sim_vcpu *v, struct sim_mem *m, uint16_t ip, uint8_t *buf,
 #define IMM16() (p += 2, sim_le16(p - 2))
 
 /*
+ * An instruction with the operand-size prefix (66): the few forms of the
+ * subset's header, op the opcode after the prefixes and p past it.
+ * Out of line: the hot loop never sees 32-bit operands otherwise.
+ */
+static int
+sim_step_o32(struct sim_vcpu *v, struct sim_mem *m, struct vmm_exit *ex,
+	     unsigned op, const uint8_t *p, const uint8_t *start, uint16_t ip,
+	     int seg)
+{
+	struct sim_opnd o;
+	unsigned reg, port;
+	uint32_t val;
+
+	switch (op) {
+	case 0x89: /* mov r/m32, r32 */
+		reg = (sim_modrm(v, &p, seg, &o) >> 3) & 7;
+		val = v->sv_gpr[reg].d[0];
+		if (o.or_reg >= 0)
+			v->sv_gpr[o.or_reg].d[0] = val;
+		else
+			sim_write_slow(v, m, o.or_lin, 4, val, 1);
+		break;
+	case 0x8b: /* mov r32, r/m32 */
+		reg = (sim_modrm(v, &p, seg, &o) >> 3) & 7;
+		if (o.or_reg >= 0)
+			val = v->sv_gpr[o.or_reg].d[0];
+		else
+			val = sim_read_slow(v, m, o.or_lin, 4, 1);
+		v->sv_gpr[reg].d[0] = val;
+		break;
+	case 0xa1: /* mov eax, moffs32 */
+	case 0xa3: /* mov moffs32, eax */
+		val = sim_le16(p);
+		p += 2;
+		val = sim_lin(v, seg >= 0 ? (unsigned)seg : VMM_DS,
+			      (uint16_t)val);
+		if (op == 0xa1)
+			v->sv_gpr[SIM_AX].d[0] = sim_read_slow(v, m, val, 4, 1);
+		else
+			sim_write_slow(v, m, val, 4, v->sv_gpr[SIM_AX].d[0], 1);
+		break;
+	case 0xb8: /* mov r32, imm32 */
+	case 0xb9:
+	case 0xba:
+	case 0xbb:
+	case 0xbc:
+	case 0xbd:
+	case 0xbe:
+	case 0xbf:
+		v->sv_gpr[op & 7].d[0] =
+		    (uint32_t)sim_le16(p) | (uint32_t)sim_le16(p + 2) << 16;
+		p += 4;
+		break;
+	case 0xe5: /* in eax, imm8 */
+	case 0xed: /* in eax, dx */
+		port = op == 0xe5 ? *p++ : R16(SIM_DX);
+		return sim_in_start(v, ex, ip, NEXT, (uint16_t)port, 4,
+				    SIM_PEND_IN, 0, 1);
+	case 0xe7: /* out imm8, eax */
+	case 0xef: /* out dx, eax */
+		port = op == 0xe7 ? *p++ : R16(SIM_DX);
+		val = v->sv_gpr[SIM_AX].d[0];
+		v->sv_io[0] = (uint8_t)val;
+		v->sv_io[1] = (uint8_t)(val >> 8);
+		v->sv_io[2] = (uint8_t)(val >> 16);
+		v->sv_io[3] = (uint8_t)(val >> 24);
+		v->sv_rip = NEXT;
+		return sim_exit_io(v, ex, (uint16_t)port, 4, 0, 1);
+	default:
+		return sim_exit_unsupported(v, ex, ip, 0x66, 0x6600 | op);
+	}
+	v->sv_rip = NEXT;
+	return 0;
+}
+
+/*
  * Executes the instruction at cs:ip.  0: done, go on; 1: ex is filled
  * (the instruction exited, or could not be executed).
  */
@@ -839,7 +927,7 @@ sim_step(struct sim_vcpu *v, struct sim_mem *m, struct vmm_exit *ex)
 	uint32_t lin = sim_lin(v, VMM_CS, ip), count;
 	struct sim_opnd o;
 	unsigned op, w, reg, a, b, r, npfx = 0;
-	int seg = -1, rep = 0;
+	int seg = -1, rep = 0, o32 = 0;
 
 	if (SIM_LIKELY((uint64_t)lin + SIM_FETCH_MAX <= m->sm_size &&
 		       ip <= 0x10000 - SIM_FETCH_MAX)) {
@@ -876,6 +964,9 @@ sim_step(struct sim_vcpu *v, struct sim_mem *m, struct vmm_exit *ex)
 		case 0xf3:
 			rep = 1;
 			break;
+		case 0x66:
+			o32 = 1;
+			break;
 		default:
 			goto decoded;
 		}
@@ -883,6 +974,8 @@ sim_step(struct sim_vcpu *v, struct sim_mem *m, struct vmm_exit *ex)
 			return sim_exit_unsupported(v, ex, ip, op, op);
 	}
 decoded:
+	if (SIM_UNLIKELY(o32))
+		return sim_step_o32(v, m, ex, op, p, start, ip, seg);
 	w = op & 1;
 	/* 00-3d: eight ALU operations (op >> 3) in six forms (op & 7). */
 	if (op < 0x40 && (op & 7) < 6) {

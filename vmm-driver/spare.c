@@ -3,8 +3,8 @@
  */
 #include "vmm-driver/spare.h"
 
-#include "core/log.h"
-#include "core/timefmt.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 
 #include <errno.h>
 #include <pthread.h>

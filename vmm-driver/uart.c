@@ -4,7 +4,7 @@
  */
 #include "vmm-driver/uart.h"
 
-#include "core/console.h"
+#include "base/console.h"
 
 #include <errno.h>
 #include <string.h>

@@ -31,9 +31,13 @@
 #include <curl/curl.h>
 
 #include "harness.h"
+#include "tskip.h"
 
 #ifndef VMMAPID_BIN
 #error "VMMAPID_BIN must name the daemon binary"
+#endif
+#ifndef GUESTS_DIR
+#error "GUESTS_DIR must name the directory of the test guests' NAME.bin"
 #endif
 
 #define HARNESS_READY_MS 10000
@@ -353,6 +357,92 @@ harness_read_token(struct harness *h)
 }
 
 /*
+ * Uploads a test guest; see harness.h.
+ */
+void
+harness_put_guest(struct harness *h, const char *guest)
+{
+	char path[512], image[80];
+	struct harness_response *r;
+	size_t len;
+	char *data;
+
+	snprintf(path, sizeof(path), "%s/%s.bin", GUESTS_DIR, guest);
+	snprintf(image, sizeof(image), "%s.bin", guest);
+	data = harness_read_file(h, path, &len);
+	r = harness_put_image(h, image, data, len);
+	if (r->hr_status != 200)
+		harness_assert_status(r, 201, __FILE__, __LINE__);
+}
+
+/*
+ * Defines a VM; see harness.h.
+ */
+void
+harness_define_vm(struct harness *h, const char *name, const char *image,
+		  const char *extra)
+{
+	char body[512];
+
+	snprintf(body, sizeof(body),
+		 "{\"name\":\"%s\",\"memory_mib\":%d,\"boot\":{\"kind\":"
+		 "\"flat\",\"image\":\"%s\"}%s%s}",
+		 name, HARNESS_VM_MEMORY_MIB, image,
+		 extra[0] != '\0' ? "," : "", extra);
+	harness_assert_status(harness_req(h, "POST", "/v1/vms", body, NULL),
+			      201, __FILE__, __LINE__);
+}
+
+/*
+ * The driver under test; see harness.h.
+ */
+const char *
+harness_driver(void)
+{
+	const char *d = getenv("VMMAPID_TEST_DRIVER");
+
+	return (d != NULL && *d != '\0' ? d : "sim");
+}
+
+int
+harness_driver_is(const char *name)
+{
+	return (strcmp(harness_driver(), name) == 0);
+}
+
+/*
+ * A program run for the kvm driver where /dev/kvm does not open skips as
+ * a whole, before cmocka prints a line: each of its cases would only
+ * find the daemon refusing --driver kvm.
+ */
+__attribute__((constructor)) static void
+harness_check_driver(void)
+{
+	int fd;
+
+	if (!harness_driver_is("kvm"))
+		return;
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return;
+	}
+	tskip_program("/dev/kvm does not open: %s (errno %d)", strerror(errno),
+		      errno);
+	exit(TSKIP_EXIT);
+}
+
+/* 1 when the NULL-ended args (may be NULL) hold the option name. */
+static int
+harness_args_name(const char *const *args, const char *name)
+{
+	for (; args != NULL && *args != NULL; args++)
+		if (strcmp(*args, name) == 0)
+			return (1);
+	return (0);
+}
+
+/*
  * Starts the daemon and waits until it is ready; see harness.h.
  */
 void
@@ -384,6 +474,11 @@ harness_start(struct harness *h, const char *const *extra)
 			 h->h_tcp_port);
 		args[n++] = "--listen";
 		args[n++] = tcp_arg;
+	}
+	if (!harness_args_name(h->h_case->hc_args, "--driver") &&
+	    !harness_args_name(extra, "--driver")) {
+		args[n++] = "--driver";
+		args[n++] = harness_driver();
 	}
 	for (p = h->h_case->hc_args; p != NULL && *p != NULL; p++)
 		if (n < HARNESS_MAX_ARGS)
@@ -1140,49 +1235,66 @@ harness_nonempty_str(const json_t *v)
 }
 
 /*
- * Problem-details check; a field ending in '*' matches as a prefix.  See
- * harness.h.
+ * What keeps r from being a problem-details answer; a field ending in '*'
+ * matches as a prefix.  See harness.h.
  */
-void
-harness_assert_problem(const struct harness_response *r, long status,
-		       const char *field, const char *file, int line)
+const char *
+harness_problem_mismatch(const struct harness_response *r, long status,
+			 const char *field, char *buf, size_t len)
 {
-	char mt[128], what[256];
+	char mt[128];
 	const char *ct = harness_header(r, "Content-Type");
 	const json_t *f;
 	size_t flen;
 
-	harness_assert_status(r, status, file, line);
+	if (r->hr_status != status) {
+		snprintf(buf, len, "status %ld, expected %ld", r->hr_status,
+			 status);
+		return (buf);
+	}
 	harness_media_type(ct != NULL ? ct : "", mt, sizeof(mt));
 	if (strcmp(mt, "application/problem+json") != 0) {
-		snprintf(what, sizeof(what),
+		snprintf(buf, len,
 			 "Content-Type %s, expected application/problem+json",
 			 ct != NULL ? ct : "(none)");
-		harness_fail_response(r, file, line, what);
+		return (buf);
 	}
 	if (!json_is_object(r->hr_json))
-		harness_fail_response(r, file, line,
-				      "body is not a JSON object");
+		return ("body is not a JSON object");
 	if (!harness_nonempty_str(json_object_get(r->hr_json, "type")) ||
 	    !harness_nonempty_str(json_object_get(r->hr_json, "title")) ||
 	    !harness_nonempty_str(json_object_get(r->hr_json, "detail")))
-		harness_fail_response(r, file, line,
-				      "type, title or detail missing or empty");
+		return ("type, title or detail missing or empty");
 	if (json_integer_value(json_object_get(r->hr_json, "status")) != status)
-		harness_fail_response(r, file, line,
-				      "\"status\" member differs from HTTP");
+		return ("\"status\" member differs from HTTP");
 	if (field == NULL)
-		return;
+		return (NULL);
 	f = json_object_get(r->hr_json, "field");
 	flen = strlen(field);
 	if (!json_is_string(f) ||
 	    (flen > 0 && field[flen - 1] == '*'
 		 ? strncmp(json_string_value(f), field, flen - 1) != 0
 		 : strcmp(json_string_value(f), field) != 0)) {
-		snprintf(what, sizeof(what), "expected \"field\": \"%s\"",
-			 field);
-		harness_fail_response(r, file, line, what);
+		snprintf(buf, len, "expected \"field\": \"%s\"", field);
+		return (buf);
 	}
+	return (NULL);
+}
+
+/*
+ * Problem-details check; see harness.h.
+ */
+void
+harness_assert_problem(const struct harness_response *r, long status,
+		       const char *field, const char *file, int line)
+{
+	char buf[256];
+	const char *what;
+
+	harness_assert_status(r, status, file, line);
+	what = harness_problem_mismatch(r, status, field, buf, sizeof(buf));
+	if (what != NULL)
+		harness_fail_response(r, file, line, what);
 }
 
 /*
@@ -1302,22 +1414,17 @@ harness_put_image(struct harness *h, const char *name, const void *data,
  * Skips a case the daemon's driver cannot run; see harness.h.
  */
 void
-harness_need_driver(struct harness *h, const char *name)
+harness_need_driver(struct harness *h, const char *name, const char *why)
 {
 	struct harness_response *r = harness_get(h, "/v1");
-	const char *have, *why;
+	const char *have;
 
 	harness_assert_status(r, 200, __FILE__, __LINE__);
 	have = json_string_value(harness_json_at(r->hr_json, "driver.name"));
-	why = json_string_value(harness_json_at(r->hr_json, "driver.reason"));
 	if (have != NULL && strcmp(have, name) == 0)
 		return;
-	print_message("[  SKIPPED ] this case runs guests and needs the %s "
-		      "driver; the daemon uses %s (%s)\n",
-		      name, have != NULL ? have : "(none)",
-		      why != NULL ? why : "no reason given");
-	h->h_passed = 1; /* a skip is no failure: no log dump */
-	skip();
+	harness_skip(h, "on %s only (%s); the daemon uses %s", name, why,
+		     have != NULL ? have : "(none)");
 }
 
 /* Moves a response filled by harness_fetch() into h's keeping. */
@@ -1926,6 +2033,21 @@ harness_child_free(struct harness_child *c)
 }
 
 /*
+ * A counted skip; see harness.h.
+ */
+void
+harness_skip(struct harness *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	h->h_passed = 1; /* a skip is no failure: no log dump */
+	va_start(ap, fmt);
+	tskip_record(h->h_case->hc_name, fmt, ap);
+	va_end(ap);
+	skip();
+}
+
+/*
  * Skips a case that needs root; see harness.h.
  */
 void
@@ -1933,12 +2055,10 @@ harness_need_root(struct harness *h)
 {
 	if (geteuid() == 0)
 		return;
-	print_message("[  SKIPPED ] this case connects as other uids and "
-		      "groups (setuid, setgroups) and needs root; running as "
-		      "uid %ld\n",
-		      (long)geteuid());
-	h->h_passed = 1; /* a skip is no failure: no log dump */
-	skip();
+	harness_skip(h,
+		     "connects as other uids and groups (setuid, setgroups) "
+		     "and needs root; running as uid %ld",
+		     (long)geteuid());
 }
 
 /*

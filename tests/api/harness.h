@@ -52,6 +52,7 @@ struct harness_child;
 typedef void (*harness_fn)(struct harness *h);
 
 struct harness_case {
+	const char *hc_name; /* the function's name, for skips */
 	harness_fn hc_fn;
 	int hc_flags;
 	const char *const *hc_args; /* extra daemon arguments, NULL-ended */
@@ -115,7 +116,7 @@ void harness_run(void **state);
 #fn, harness_run, harness_setup, harness_teardown,             \
 		    &(struct harness_case)                                     \
 		{                                                              \
-			fn, flags, NULL                                        \
+#fn, fn, flags, NULL                                   \
 		}                                                              \
 	}
 /* The same with extra daemon arguments, e.g. "--driver", "sim". */
@@ -124,7 +125,7 @@ void harness_run(void **state);
 #fn, harness_run, harness_setup, harness_teardown,             \
 		    &(struct harness_case)                                     \
 		{                                                              \
-			fn, flags, (const char *const[])                       \
+#fn, fn, flags, (const char *const[])                  \
 			{                                                      \
 				__VA_ARGS__, NULL                              \
 			}                                                      \
@@ -221,11 +222,42 @@ struct harness_response *harness_put_image(struct harness *h, const char *name,
 					   const void *data, size_t len);
 
 /*
- * Skips the case (cmocka skip(), the reason printed, no log dump) unless
- * the daemon's driver, GET /v1's driver.name, is name: for cases that
- * need a backend that runs guests ("kvm").
+ * The driver the daemon runs with: the environment's VMMAPID_TEST_DRIVER
+ * ("sim" or "kvm"), "sim" when unset.  harness_start() passes it as
+ * --driver unless the case's own arguments name one.  ctest runs each
+ * program that starts guests once per driver (test_X and test_X@kvm);
+ * with "kvm" a program where /dev/kvm does not open skips as a whole
+ * (exit TSKIP_EXIT, before main()), saying why.
  */
-void harness_need_driver(struct harness *h, const char *name);
+const char *harness_driver(void);
+
+/* 1 when harness_driver() is name. */
+int harness_driver_is(const char *name);
+
+/* Guest memory of a VM harness_define_vm() makes: the guests use 32 KiB. */
+#define HARNESS_VM_MEMORY_MIB 4
+
+/*
+ * Uploads the test guest GUESTS_DIR/guest.bin (tests/guests) as the
+ * image guest.bin; fails the case unless the answer is 200 or 201.
+ */
+void harness_put_guest(struct harness *h, const char *guest);
+
+/*
+ * Defines VM name with HARNESS_VM_MEMORY_MIB of memory booting image
+ * (flat), extra JSON members added ("" or e.g. "\"vcpus\":2"); fails the
+ * case unless the answer is 201.
+ */
+void harness_define_vm(struct harness *h, const char *name, const char *image,
+		       const char *extra);
+
+/*
+ * Skips the case (tskip(): counted, the reason printed, no log dump)
+ * unless the daemon's driver, GET /v1's driver.name, is name: for the
+ * few cases about something only one backend has (pvclock on kvm), why
+ * says what that is.
+ */
+void harness_need_driver(struct harness *h, const char *name, const char *why);
 
 /*
  * GETs /v1/vms/vm until its status.state is state, for up to timeout_ms;
@@ -306,6 +338,15 @@ void harness_assert_json_int(const struct harness_response *r,
 			     const char *dotted, long long value,
 			     const char *file, int line);
 
+/*
+ * The check assert_problem() makes, without failing: NULL when r is the
+ * problem it describes, else a sentence saying what differs (buf, or a
+ * constant string).  For a case that gathers several mismatches.
+ */
+const char *harness_problem_mismatch(const struct harness_response *r,
+				     long status, const char *field, char *buf,
+				     size_t len);
+
 /* Status is exactly s; on mismatch prints the request and the body. */
 #define assert_status(r, s) harness_assert_status(r, s, __FILE__, __LINE__)
 /*
@@ -341,8 +382,15 @@ struct harness_identity {
 };
 
 /*
- * Skips the case (cmocka skip(), the reason printed, no log dump) unless
- * this process is root and so may take other identities.
+ * Skips the case, counted (tests/common/tskip.h), with the reason printed
+ * and no log dump.
+ */
+void harness_skip(struct harness *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Skips the case (harness_skip()) unless this process is root and so may take
+ * other identities.
  */
 void harness_need_root(struct harness *h);
 

@@ -653,7 +653,6 @@ test_admin__moving_a_jail_socket_ends_its_streams_and_serves_on(
 	char *data;
 
 	harness_need_root(h);
-	harness_need_driver(h, "kvm");
 	snprintf(path, sizeof(path), "%s/spin.bin", GUESTS_DIR);
 	data = harness_read_file(h, path, &len);
 	assert_status(harness_put_image(h, "spin.bin", data, len), 201);

@@ -6,8 +6,7 @@
  * or outlive the daemon, and the coalesced stream: every byte in order,
  * keystroke echoes without a noticeable delay, the rest sent at the end.
  *
- * Cases that run guests need the kvm driver; on a host without /dev/kvm
- * they are skipped with the reason printed.
+ * Cases that run guests run on every driver the host has (harness.h).
  */
 #include <signal.h>
 #include <stdint.h>
@@ -25,7 +24,6 @@
 
 /* Bound for a guest to reach a state it reaches by itself. */
 #define WAIT_MS 10000
-#define VM_MEMORY "\"memory_mib\":4"
 #define HELLO "Hello from vmmapid guest\n"
 #define HELLO_LEN 25
 #define TEXT_PLAIN "text/plain; charset=utf-8"
@@ -63,33 +61,6 @@ read_guest(struct harness *h, const char *guest, size_t *len)
 	return harness_read_file(h, path, len);
 }
 
-/* Uploads GUESTS_DIR/guest.bin as the image guest.bin. */
-static void
-put_guest(struct harness *h, const char *guest)
-{
-	struct harness_response *r;
-	char image[80];
-	size_t len;
-	char *data = read_guest(h, guest, &len);
-
-	snprintf(image, sizeof(image), "%s.bin", guest);
-	r = harness_put_image(h, image, data, len);
-	if (r->hr_status != 200)
-		assert_status(r, 201);
-}
-
-static void
-define_vm(struct harness *h, const char *name, const char *image)
-{
-	char body[512];
-
-	snprintf(body, sizeof(body),
-		 "{\"name\":\"%s\"," VM_MEMORY ",\"boot\":{\"kind\":\"flat\","
-		 "\"image\":\"%s\"}}",
-		 name, image);
-	assert_status(harness_req(h, "POST", "/v1/vms", body, NULL), 201);
-}
-
 static struct harness_response *
 vm_op(struct harness *h, const char *name, const char *op, const char *query)
 {
@@ -109,9 +80,8 @@ start_vm(struct harness *h, const char *name)
 static struct harness_stream *
 follow_echo(struct harness *h)
 {
-	harness_need_driver(h, "kvm");
-	put_guest(h, "echo");
-	define_vm(h, "echo", "echo.bin");
+	harness_put_guest(h, "echo");
+	harness_define_vm(h, "echo", "echo.bin", "");
 	start_vm(h, "echo");
 	return harness_stream_open(h, "GET", "/v1/vms/echo/console?follow=1",
 				   NULL, 0, 30000);
@@ -227,7 +197,7 @@ test_console__a_vm_that_never_ran_has_an_empty_console(struct harness *h)
 {
 	struct harness_response *r;
 
-	define_vm(h, "idle", "hello.bin");
+	harness_define_vm(h, "idle", "hello.bin", "");
 	assert_console(console_get(h, "idle", "", NULL), "", TEXT_PLAIN, "0",
 		       "0");
 	/* Following a VM that does not run ends after what is kept. */
@@ -240,9 +210,8 @@ test_console__a_vm_that_never_ran_has_an_empty_console(struct harness *h)
 static void
 test_console__output_of_hello_reads_whole_and_from_an_offset(struct harness *h)
 {
-	harness_need_driver(h, "kvm");
-	put_guest(h, "hello");
-	define_vm(h, "hello", "hello.bin");
+	harness_put_guest(h, "hello");
+	harness_define_vm(h, "hello", "hello.bin", "");
 	run_hello(h, "hello");
 
 	assert_console(console_get(h, "hello", "", NULL), HELLO, TEXT_PLAIN,
@@ -279,9 +248,8 @@ test_console__output_of_hello_reads_whole_and_from_an_offset(struct harness *h)
 static void
 test_console__a_second_run_appends_to_the_output(struct harness *h)
 {
-	harness_need_driver(h, "kvm");
-	put_guest(h, "hello");
-	define_vm(h, "hello", "hello.bin");
+	harness_put_guest(h, "hello");
+	harness_define_vm(h, "hello", "hello.bin", "");
 	run_hello(h, "hello");
 	run_hello(h, "hello");
 	assert_console(console_get(h, "hello", "", NULL), HELLO HELLO,
@@ -300,7 +268,7 @@ test_console__an_empty_console_still_says_its_media_type(struct harness *h)
 {
 	struct harness_response *r;
 
-	define_vm(h, "idle", "hello.bin");
+	harness_define_vm(h, "idle", "hello.bin", "");
 	r = console_get(h, "idle", "", NULL);
 	assert_status(r, 200);
 	assert_int_equal(r->hr_body_len, 0);
@@ -330,7 +298,7 @@ test_console__bad_queries_are_400_and_unknown_vms_404(struct harness *h)
 	};
 	size_t i;
 
-	define_vm(h, "idle", "hello.bin");
+	harness_define_vm(h, "idle", "hello.bin", "");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_problem(console_get(h, "idle", bad[i].q, NULL), 400,
 			       bad[i].field);
@@ -382,9 +350,8 @@ test_console__follow_of_a_stopped_vm_returns_the_output_and_ends(
 {
 	struct harness_response *r;
 
-	harness_need_driver(h, "kvm");
-	put_guest(h, "hello");
-	define_vm(h, "hello", "hello.bin");
+	harness_put_guest(h, "hello");
+	harness_define_vm(h, "hello", "hello.bin", "");
 	run_hello(h, "hello");
 
 	r = console_get(h, "hello", "?follow=1", NULL);
@@ -405,9 +372,8 @@ test_console__follow_of_a_stopped_vm_returns_the_output_and_ends(
 static void
 test_console__input_is_refused_when_empty_or_when_not_running(struct harness *h)
 {
-	harness_need_driver(h, "kvm");
-	put_guest(h, "echo");
-	define_vm(h, "echo", "echo.bin");
+	harness_put_guest(h, "echo");
+	harness_define_vm(h, "echo", "echo.bin", "");
 	assert_problem(console_post(h, "echo", "", "abc", 3), 409, NULL);
 	start_vm(h, "echo");
 	assert_problem(console_post(h, "echo", "", "", 0), 400, NULL);
@@ -429,10 +395,9 @@ test_console__input_queue_holds_65536_bytes_then_is_429(struct harness *h)
 	char *data = harness_alloc(h, INPUT_MAX + 1);
 	struct harness_response *r;
 
-	harness_need_driver(h, "kvm");
 	memset(data, 'x', INPUT_MAX + 1);
-	put_guest(h, "echo");
-	define_vm(h, "echo", "echo.bin");
+	harness_put_guest(h, "echo");
+	harness_define_vm(h, "echo", "echo.bin", "");
 	start_vm(h, "echo");
 	/* Paused, the guest reads nothing: the queue only fills. */
 	assert_status(vm_op(h, "echo", "pause", ""), 200);
@@ -488,9 +453,8 @@ test_console__a_follower_that_goes_away_leaves_the_daemon_working(
 	long long t0;
 	int code = 0;
 
-	harness_need_driver(h, "kvm");
-	put_guest(h, "spin");
-	define_vm(h, "spin", "spin.bin");
+	harness_put_guest(h, "spin");
+	harness_define_vm(h, "spin", "spin.bin", "");
 	start_vm(h, "spin");
 	/* The write callback aborts once "spinning\n" came: the client
 	 * closes its connection while the VM runs on. */
@@ -527,9 +491,8 @@ test_console__a_daemon_shutdown_ends_a_follower_of_a_running_vm(
 	long long t0;
 	int code = -1;
 
-	harness_need_driver(h, "kvm");
-	put_guest(h, "spin");
-	define_vm(h, "spin", "spin.bin");
+	harness_put_guest(h, "spin");
+	harness_define_vm(h, "spin", "spin.bin", "");
 	start_vm(h, "spin");
 	s = harness_stream_open(h, "GET", "/v1/vms/spin/console?follow=1", NULL,
 				0, 30000);
@@ -554,9 +517,8 @@ test_console__bigout_output_arrives_complete_and_in_order(struct harness *h)
 	struct harness_response *r;
 	int code = -1;
 
-	harness_need_driver(h, "kvm");
 	put_bigout(h, 20000);
-	define_vm(h, "big", "bigout.bin");
+	harness_define_vm(h, "big", "bigout.bin", "");
 	start_vm(h, "big");
 	/* A follower from the start sees every byte, then the end. */
 	s = harness_stream_open(h, "GET", "/v1/vms/big/console?follow=1", NULL,
@@ -637,9 +599,8 @@ test_console__a_stream_ends_with_every_byte_when_the_vm_stops(struct harness *h)
 	long long t0;
 	int code = -1;
 
-	harness_need_driver(h, "kvm");
 	put_bigout(h, 3000); /* below the 4 KiB mark: all of it may wait */
-	define_vm(h, "big", "bigout.bin");
+	harness_define_vm(h, "big", "bigout.bin", "");
 	t0 = now_ms();
 	mon = harness_stream_open(h, "POST", "/v1/vms/big/start?mode=monitor",
 				  NULL, 0, 30000);
@@ -674,9 +635,8 @@ test_console__bigout_arrives_complete_and_in_order_in_monitor_mode(
 	struct harness_response *r;
 	int code = -1;
 
-	harness_need_driver(h, "kvm");
 	put_bigout(h, 50000);
-	define_vm(h, "big", "bigout.bin");
+	harness_define_vm(h, "big", "bigout.bin", "");
 	s = harness_stream_open(h, "POST", "/v1/vms/big/start?mode=monitor",
 				NULL, 0, 30000);
 	r = harness_stream_end(s, 30000, &code);
@@ -693,9 +653,8 @@ test_console__output_past_what_is_kept_counts_the_lost_bytes(struct harness *h)
 	struct harness_response *r;
 	char next[32];
 
-	harness_need_driver(h, "kvm");
 	put_bigout(h, n);
-	define_vm(h, "big", "bigout.bin");
+	harness_define_vm(h, "big", "bigout.bin", "");
 	start_vm(h, "big");
 	r = harness_wait_vm_state(h, "big", "stopped", 30000);
 	assert_json_int(r, "status.exit_status", 0);
@@ -728,9 +687,8 @@ test_console__a_follower_sees_a_reset_and_ends_when_the_vm_is_stopped(
 	struct harness_response *r;
 	int code = -1;
 
-	harness_need_driver(h, "kvm");
-	put_guest(h, "spin");
-	define_vm(h, "spin", "spin.bin");
+	harness_put_guest(h, "spin");
+	harness_define_vm(h, "spin", "spin.bin", "");
 	start_vm(h, "spin");
 	s = harness_stream_open(h, "GET", "/v1/vms/spin/console?follow=1", NULL,
 				0, 30000);
@@ -761,9 +719,8 @@ test_console__reads_and_input_are_not_held_up_by_a_graceful_stop(
 	struct harness_response *r;
 	long long t0, took;
 
-	harness_need_driver(h, "kvm");
-	put_guest(h, "spin");
-	define_vm(h, "spin", "spin.bin");
+	harness_put_guest(h, "spin");
+	harness_define_vm(h, "spin", "spin.bin", "");
 	start_vm(h, "spin");
 	stop = harness_stream_open(h, "POST", "/v1/vms/spin/stop?timeout=4",
 				   NULL, 0, 30000);

@@ -18,6 +18,8 @@
 #include "harness.h"
 
 #define BODY_LIMIT 65536
+/* POST /v1/vms and guestinfo PUTs (base/limits.h LIMIT_BODY_BIG_BYTES). */
+#define BIG_BODY_LIMIT 397312
 
 static void
 test_server__root_describes_the_daemon(struct harness *h)
@@ -236,9 +238,22 @@ test_server__body_at_the_limit_is_accepted(struct harness *h)
 	struct harness_response *r;
 
 	assert_int_equal(strlen(body), BODY_LIMIT);
-	r = harness_req(h, "POST", "/v1/vms", body, NULL);
+	r = harness_req(h, "PUT", "/v1/vms/big", body, NULL);
 	assert_status(r, 201);
 	assert_json_str(r, "name", "big");
+}
+
+/* A VM's creation may carry its first guestinfo keys: a larger body. */
+static void
+test_server__a_create_takes_a_guestinfo_sized_body(struct harness *h)
+{
+	char *body = padded_spec(h, "big", BIG_BODY_LIMIT);
+
+	assert_status(harness_req(h, "POST", "/v1/vms", body, NULL), 201);
+	body = padded_spec(h, "big2", BIG_BODY_LIMIT + 1);
+	assert_problem(harness_req(h, "POST", "/v1/vms", body, NULL), 413,
+		       NULL);
+	assert_problem(harness_get(h, "/v1/vms/big2"), 404, NULL);
 }
 
 static void
@@ -247,7 +262,7 @@ test_server__body_past_the_limit_is_413(struct harness *h)
 	char *body = padded_spec(h, "big", BODY_LIMIT + 1);
 	struct harness_response *r;
 
-	r = harness_req(h, "POST", "/v1/vms", body, NULL);
+	r = harness_req(h, "PUT", "/v1/vms/big", body, NULL);
 	assert_problem(r, 413, NULL);
 	/* Nothing was created, and the daemon still answers. */
 	assert_problem(harness_get(h, "/v1/vms/big"), 404, NULL);
@@ -262,8 +277,8 @@ test_server__body_past_the_limit_with_expect_continue_is_413(struct harness *h)
 	struct harness_response *r;
 	char *body = padded_spec(h, "big", 4 * BODY_LIMIT);
 
-	rq.rq_method = "POST";
-	rq.rq_path = "/v1/vms";
+	rq.rq_method = "PUT";
+	rq.rq_path = "/v1/vms/big";
 	rq.rq_headers = headers;
 	rq.rq_body = body;
 	rq.rq_body_len = strlen(body);
@@ -281,8 +296,8 @@ test_server__chunked_body_past_the_limit_is_413(struct harness *h)
 	/* Small enough to sit in socket buffers: the answer must come. */
 	char *body = padded_spec(h, "big", BODY_LIMIT + 1000);
 
-	rq.rq_method = "POST";
-	rq.rq_path = "/v1/vms";
+	rq.rq_method = "PUT";
+	rq.rq_path = "/v1/vms/big";
 	rq.rq_headers = headers;
 	rq.rq_body = body;
 	rq.rq_body_len = strlen(body);
@@ -759,6 +774,7 @@ main(void)
 	    HARNESS_CASE(test_server__wrong_method_is_405_with_allow, 0),
 	    HARNESS_CASE(test_server__body_at_the_limit_is_accepted, 0),
 	    HARNESS_CASE(test_server__body_past_the_limit_is_413, 0),
+	    HARNESS_CASE(test_server__a_create_takes_a_guestinfo_sized_body, 0),
 	    HARNESS_CASE(
 		test_server__body_past_the_limit_with_expect_continue_is_413,
 		0),

@@ -26,7 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/console.h"
+#include "base/console.h"
+#include "vmm-driver/backdoor.h"
 #include "vmm-driver/runner.h"
 #include "vmm-driver/vmm.h"
 
@@ -133,6 +134,46 @@ guest_spin_address(const uint8_t *img, size_t len)
 	return 0;
 }
 
+/*
+ * The guestinfo store the backdoor cases hand the runner: k1 = v1 and
+ * what the guest sets, one key at a time is enough for the guests.
+ * NULL (the default): no backdoor.
+ */
+static const struct backdoor_store *t_guestinfo;
+
+struct tstore {
+	pthread_mutex_t ts_lock;
+	char ts_key[LIMIT_GUESTINFO_KEY_LEN + 1];
+	char ts_val[256];
+	unsigned ts_sets;
+};
+
+static int
+tstore_get(void *cls, const char *key, char **value, size_t *len)
+{
+	(void)cls;
+	if (strcmp(key, "k1") != 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	*value = strdup("v1");
+	*len = 2;
+	return *value != NULL ? 0 : -1;
+}
+
+static int
+tstore_set(void *cls, const char *key, const char *value, size_t len)
+{
+	struct tstore *ts = cls;
+
+	pthread_mutex_lock(&ts->ts_lock);
+	snprintf(ts->ts_key, sizeof(ts->ts_key), "%s", key);
+	snprintf(ts->ts_val, sizeof(ts->ts_val), "%.*s", (int)len, value);
+	ts->ts_sets++;
+	pthread_mutex_unlock(&ts->ts_lock);
+	return 0;
+}
+
 /* One VM under test: its console, runner and how its run ended. */
 struct tvm {
 	struct console *tv_console;
@@ -181,6 +222,7 @@ tvm_start_image(struct tvm *t, const void *img, size_t len, unsigned vcpus,
 	cfg.rc_console = t->tv_console;
 	cfg.rc_on_exit = tvm_on_exit;
 	cfg.rc_cls = t;
+	cfg.rc_guestinfo = t_guestinfo;
 	return runner_start(&cfg, &t->tv_runner);
 }
 
@@ -264,6 +306,109 @@ tvm_regs(struct tvm *t, struct vmm_regs *regs, unsigned groups)
 	memset(regs, 0, sizeof(*regs));
 	assert_int_equal(
 	    ops->vo_vcpu_get_regs(runner_vm(t->tv_runner), 0, regs, groups), 0);
+}
+
+/* ---- the VMware backdoor (tests/guests/gi_*.S) ---- */
+
+/*
+ * Runs a backdoor guest with the test store (or with no backdoor), waits
+ * for its debug-exit with status 0, returns its console output; *ts
+ * says what the guest set.
+ */
+static const char *
+tvm_guestinfo_run(const char *guest, int with_store, struct tstore *ts)
+{
+	struct backdoor_store st = {tstore_get, tstore_set, ts};
+	const char *out;
+	struct tvm t;
+
+	memset(ts, 0, sizeof(*ts));
+	pthread_mutex_init(&ts->ts_lock, NULL);
+	t_guestinfo = with_store ? &st : NULL;
+	tvm_start(&t, guest);
+	tvm_wait_exit(&t, T_WAIT_MS);
+	t_guestinfo = NULL;
+	out = tvm_output(&t, NULL);
+	if (t.tv_exit.re_state != RUNNER_STOPPED || !t.tv_exit.re_has_status)
+		fail_msg("%s ended \"%s\", output \"%s\"", guest,
+			 t.tv_exit.re_reason, out);
+	assert_int_equal(t.tv_exit.re_status, 0);
+	tvm_free(&t);
+	pthread_mutex_destroy(&ts->ts_lock);
+	return out;
+}
+
+static void
+test_driver__backdoor_getversion_answers_6_and_the_magic(void **state)
+{
+	struct tstore ts;
+
+	BACKEND(state);
+	assert_string_equal(tvm_guestinfo_run("gi_version", 1, &ts),
+			    "eax=00000006 ebx=564D5868\n");
+}
+
+static void
+test_driver__without_guestinfo_the_backdoor_port_is_unknown(void **state)
+{
+	struct tstore ts;
+
+	BACKEND(state);
+	/* An unknown port reads all-ones; ebx as the guest left it. */
+	assert_string_equal(tvm_guestinfo_run("gi_version", 0, &ts),
+			    "eax=FFFFFFFF ebx=00000000\n");
+}
+
+static void
+test_driver__guest_reads_a_key_through_the_low_bandwidth_path(void **state)
+{
+	struct tstore ts;
+
+	BACKEND(state);
+	assert_string_equal(tvm_guestinfo_run("gi_get", 1, &ts), "k1=v1\n");
+	assert_int_equal(ts.ts_sets, 0);
+}
+
+static void
+test_driver__guest_reads_a_key_through_the_high_bandwidth_path(void **state)
+{
+	struct tstore ts;
+
+	BACKEND(state);
+	assert_string_equal(tvm_guestinfo_run("gi_get_hb", 1, &ts), "k1=v1\n");
+}
+
+static void
+test_driver__guest_sets_a_key_and_the_store_has_it(void **state)
+{
+	struct tstore ts;
+
+	BACKEND(state);
+	assert_string_equal(tvm_guestinfo_run("gi_set", 1, &ts), "1 \n");
+	assert_int_equal(ts.ts_sets, 1);
+	assert_string_equal(ts.ts_key, "fromguest");
+	assert_string_equal(ts.ts_val, "hello");
+}
+
+static void
+test_driver__guest_asks_for_a_missing_key_and_hears_no_value(void **state)
+{
+	struct tstore ts;
+
+	BACKEND(state);
+	assert_string_equal(tvm_guestinfo_run("gi_missing", 1, &ts),
+			    "0 No value found\n");
+}
+
+static void
+test_driver__guest_sends_an_unknown_command_and_hears_so(void **state)
+{
+	struct tstore ts;
+
+	BACKEND(state);
+	assert_string_equal(tvm_guestinfo_run("gi_unknown", 1, &ts),
+			    "0 Unknown command\n");
+	assert_int_equal(ts.ts_sets, 0);
 }
 
 /* ---- runs that end by themselves ---- */
@@ -1767,79 +1912,97 @@ test_driver__secondary_vcpus_wait_and_hello_still_powers_off(void **state)
 }
 
 /* Every case, for one backend b. */
-#define CASES(b)                                                               \
-	cmocka_unit_test_prestate(                                             \
-	    test_driver__hello_prints_its_line_and_halts, b),                  \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__exit3_powers_off_with_status_3, b),               \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__echo_sends_input_back_until_q, b),                \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__fault_crashes_after_its_output, b),               \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__bigout_20000_bytes_arrive_in_order, b),           \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__string_io_and_unknown_ports, b),                  \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__spin_stop_with_a_timeout_is_forced, b),           \
-	    cmocka_unit_test_prestate(test_driver__forced_stop_is_immediate,   \
-				      b),                                      \
-	    cmocka_unit_test_prestate(test_driver__free_stops_a_running_vm,    \
-				      b),                                      \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__pause_and_resume_a_spinning_guest, b),            \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__pause_completes_a_port_access, b),                \
-	    cmocka_unit_test_prestate(test_driver__reset_reloads_the_guest,    \
-				      b),                                      \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__i8042_reset_restarts_the_guest, b),               \
-	    cmocka_unit_test_prestate(test_driver__twenty_vms_run_at_once, b), \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__registers_of_the_regs_guest_after_pause, b),      \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__register_write_takes_effect, b),                  \
-	    cmocka_unit_test_prestate(test_driver__register_groups_round_trip, \
-				      b),                                      \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__refused_register_write_changes_nothing, b),       \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__irq_32_reaches_the_intr_guest, b),                \
-	    cmocka_unit_test_prestate(test_driver__nmi_reaches_the_intr_guest, \
-				      b),                                      \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__irq_waits_while_interrupts_are_off, b),           \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__sim_refuses_what_it_cannot_run, b),               \
-	    cmocka_unit_test_prestate(test_driver__params_round_trip, b),      \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__params_are_enotsup_without_pvclock, b),           \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__write_to_read_only_memory_is_an_mmio_exit, b),    \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__protection_splits_and_merges_memory, b),          \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__unsupported_protection_is_enotsup, b),            \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__port_input_completes_on_the_next_run, b),         \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__memory_past_ram_is_an_mmio_exit, b),              \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__refused_irq_opens_a_window_and_nmi_needs_none,    \
-		b),                                                            \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__kick_stops_a_run_before_and_during, b),           \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__vm_holds_its_backends_fds_and_bad_shapes_fail,    \
-		b),                                                            \
-	    cmocka_unit_test_prestate(test_driver__poweron_state_after_reset,  \
-				      b),                                      \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__a_new_vcpus_reset_equals_a_used_ones, b),         \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__start_refuses_images_that_do_not_fit, b),         \
-	    cmocka_unit_test_prestate(                                         \
-		test_driver__secondary_vcpus_wait_and_hello_still_powers_off,  \
+#define CASES(b)                                                                \
+	cmocka_unit_test_prestate(                                              \
+	    test_driver__hello_prints_its_line_and_halts, b),                   \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__backdoor_getversion_answers_6_and_the_magic, b),   \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__without_guestinfo_the_backdoor_port_is_unknown,    \
+		b),                                                             \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__guest_reads_a_key_through_the_low_bandwidth_path,  \
+		b),                                                             \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__guest_reads_a_key_through_the_high_bandwidth_path, \
+		b),                                                             \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__guest_sets_a_key_and_the_store_has_it, b),         \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__guest_asks_for_a_missing_key_and_hears_no_value,   \
+		b),                                                             \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__guest_sends_an_unknown_command_and_hears_so, b),   \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__exit3_powers_off_with_status_3, b),                \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__echo_sends_input_back_until_q, b),                 \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__fault_crashes_after_its_output, b),                \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__bigout_20000_bytes_arrive_in_order, b),            \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__string_io_and_unknown_ports, b),                   \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__spin_stop_with_a_timeout_is_forced, b),            \
+	    cmocka_unit_test_prestate(test_driver__forced_stop_is_immediate,    \
+				      b),                                       \
+	    cmocka_unit_test_prestate(test_driver__free_stops_a_running_vm,     \
+				      b),                                       \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__pause_and_resume_a_spinning_guest, b),             \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__pause_completes_a_port_access, b),                 \
+	    cmocka_unit_test_prestate(test_driver__reset_reloads_the_guest,     \
+				      b),                                       \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__i8042_reset_restarts_the_guest, b),                \
+	    cmocka_unit_test_prestate(test_driver__twenty_vms_run_at_once, b),  \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__registers_of_the_regs_guest_after_pause, b),       \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__register_write_takes_effect, b),                   \
+	    cmocka_unit_test_prestate(test_driver__register_groups_round_trip,  \
+				      b),                                       \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__refused_register_write_changes_nothing, b),        \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__irq_32_reaches_the_intr_guest, b),                 \
+	    cmocka_unit_test_prestate(test_driver__nmi_reaches_the_intr_guest,  \
+				      b),                                       \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__irq_waits_while_interrupts_are_off, b),            \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__sim_refuses_what_it_cannot_run, b),                \
+	    cmocka_unit_test_prestate(test_driver__params_round_trip, b),       \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__params_are_enotsup_without_pvclock, b),            \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__write_to_read_only_memory_is_an_mmio_exit, b),     \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__protection_splits_and_merges_memory, b),           \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__unsupported_protection_is_enotsup, b),             \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__port_input_completes_on_the_next_run, b),          \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__memory_past_ram_is_an_mmio_exit, b),               \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__refused_irq_opens_a_window_and_nmi_needs_none,     \
+		b),                                                             \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__kick_stops_a_run_before_and_during, b),            \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__vm_holds_its_backends_fds_and_bad_shapes_fail,     \
+		b),                                                             \
+	    cmocka_unit_test_prestate(test_driver__poweron_state_after_reset,   \
+				      b),                                       \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__a_new_vcpus_reset_equals_a_used_ones, b),          \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__start_refuses_images_that_do_not_fit, b),          \
+	    cmocka_unit_test_prestate(                                          \
+		test_driver__secondary_vcpus_wait_and_hello_still_powers_off,   \
 		b)
 
 TBACKEND_MAIN(CASES)

@@ -16,10 +16,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/console.h"
+#include "base/console.h"
 #include "vmm-driver/runner.h"
 #include "vmm-driver/uart.h"
 #include "vmm-driver/vmm.h"
+
+#include "tskip.h"
 
 /* ---- the UART ---- */
 
@@ -761,10 +763,9 @@ test_runner__vcpu0_starts_away_from_the_callers_cpu(void **state)
 	    pthread_getaffinity_np(pthread_self(), sizeof(mine), &mine), 0);
 	n = CPU_COUNT(&mine);
 	if (n < 2) {
-		printf("skipped: this test may only use %d CPU; vCPU 0 then "
-		       "starts where it may\n",
-		       n);
-		skip();
+		tskip("this test may only use %d CPU; vCPU 0 then starts "
+		      "where it may",
+		      n);
 	}
 	frun_start(&f, s, sizeof(s) / sizeof(s[0]), 1);
 	frun_wait(&f);

@@ -27,51 +27,23 @@
 
 #include "api/api.h"
 #include "api/handlers.h"
-#include "core/timefmt.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 #include "db/db_internal.h"
 
+#include "tfixture.h"
+
 struct fx {
-	char f_dir[64];
-	char f_db_path[128];
-	struct db *f_db;
+	struct tfixture f_tf; /* first */
 };
-
-static void
-rmtree(const char *dir)
-{
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-	}
-	rmdir(dir);
-}
 
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct fx *fx = tfixture_new(sizeof(*fx));
 
 	if (fx == NULL)
 		return -1;
-	snprintf(fx->f_dir, sizeof(fx->f_dir), "/tmp/test_audit.XXXXXX");
-	if (mkdtemp(fx->f_dir) == NULL) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->f_db_path, sizeof(fx->f_db_path), "%s/vmmapid.db",
-		 fx->f_dir);
-	if (db_open(&fx->f_db, fx->f_db_path) != 0) {
-		rmtree(fx->f_dir);
-		free(fx);
-		return -1;
-	}
 	*state = fx;
 	return 0;
 }
@@ -81,9 +53,7 @@ teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	db_close(fx->f_db);
-	rmtree(fx->f_dir);
-	free(fx);
+	tfixture_free(fx);
 	return 0;
 }
 
@@ -125,7 +95,7 @@ list(struct fx *fx, int64_t before, size_t limit)
 	struct rows *r = calloc(1, sizeof(*r));
 
 	assert_non_null(r);
-	if (db_audit_list(fx->f_db, before, limit, rows_add, r) != 0)
+	if (db_audit_list(fx->f_tf.tf_db, before, limit, rows_add, r) != 0)
 		fail_msg("db_audit_list: %s", strerror(errno));
 	return r;
 }
@@ -145,74 +115,10 @@ append(struct fx *fx, int64_t uid, const char *method, const char *path,
 	snprintf(row.ar_method, sizeof(row.ar_method), "%s", method);
 	row.ar_path = path;
 	row.ar_status = status;
-	assert_int_equal(db_audit_append(fx->f_db, &row), 0);
+	assert_int_equal(db_audit_append(fx->f_tf.tf_db, &row), 0);
 }
 
-/* The gate: see the comment at the top. */
-struct gate {
-	struct db *g_db;
-	pthread_mutex_t g_lock;
-	pthread_cond_t g_cond;
-	int g_running;
-	int g_open;
-	int g_rc;
-	pthread_t g_thread;
-};
-
-static int
-gate_run(struct db *db, struct db_job *job)
-{
-	struct gate *g = job->j_arg;
-
-	(void)db;
-	pthread_mutex_lock(&g->g_lock);
-	g->g_running = 1;
-	pthread_cond_broadcast(&g->g_cond);
-	while (!g->g_open)
-		pthread_cond_wait(&g->g_cond, &g->g_lock);
-	pthread_mutex_unlock(&g->g_lock);
-	return 0;
-}
-
-static void *
-gate_main(void *arg)
-{
-	struct gate *g = arg;
-	struct db_job job;
-
-	memset(&job, 0, sizeof(job));
-	job.j_run = gate_run;
-	job.j_arg = g;
-	g->g_rc = db_writer_submit(g->g_db, &job);
-	return NULL;
-}
-
-static void
-gate_close(struct gate *g, struct db *db)
-{
-	memset(g, 0, sizeof(*g));
-	g->g_db = db;
-	pthread_mutex_init(&g->g_lock, NULL);
-	pthread_cond_init(&g->g_cond, NULL);
-	assert_int_equal(pthread_create(&g->g_thread, NULL, gate_main, g), 0);
-	pthread_mutex_lock(&g->g_lock);
-	while (!g->g_running)
-		pthread_cond_wait(&g->g_cond, &g->g_lock);
-	pthread_mutex_unlock(&g->g_lock);
-}
-
-static void
-gate_open(struct gate *g)
-{
-	pthread_mutex_lock(&g->g_lock);
-	g->g_open = 1;
-	pthread_cond_broadcast(&g->g_cond);
-	pthread_mutex_unlock(&g->g_lock);
-	pthread_join(g->g_thread, NULL);
-	assert_int_equal(g->g_rc, 0);
-	pthread_mutex_destroy(&g->g_lock);
-	pthread_cond_destroy(&g->g_cond);
-}
+/* The gate (tests/common/tfixture.h): see the comment at the top. */
 
 /* db_audit_append and db_audit_list */
 
@@ -286,9 +192,7 @@ test_audit__records_survive_a_restart(void **state)
 	for (i = 0; i < 50; i++)
 		append(fx, i, "POST", "/v1/vms", 201);
 	/* Closing drains the queue: nothing queued is lost. */
-	db_close(fx->f_db);
-	fx->f_db = NULL;
-	assert_int_equal(db_open(&fx->f_db, fx->f_db_path), 0);
+	tfixture_reopen_db(&fx->f_tf);
 	r = list(fx, 0, 64);
 	assert_int_equal(r->r_n, 50);
 	assert_int_equal(r->r_row[0].ar_uid, 49);
@@ -301,21 +205,21 @@ test_audit__appends_wait_for_no_commit_and_share_one(void **state)
 {
 	struct fx *fx = *state;
 	uint64_t c0, w0, c1, w1;
-	struct gate g;
+	struct tgate g;
 	struct rows *r;
 	int i;
 
-	gate_close(&g, fx->f_db);
-	db_write_stats(fx->f_db, &c0, &w0);
+	tgate_close(&g, fx->f_tf.tf_db);
+	db_write_stats(fx->f_tf.tf_db, &c0, &w0);
 	/* The writer is held: each append returns anyway. */
 	for (i = 0; i < 20; i++)
 		append(fx, i, "PATCH", "/v1/vms/x", 200);
-	assert_int_equal(db_writer_queued(fx->f_db), 20);
-	gate_open(&g);
+	assert_int_equal(db_writer_queued(fx->f_tf.tf_db), 20);
+	tgate_open(&g);
 	r = list(fx, 0, 64);
 	assert_int_equal(r->r_n, 20);
 	free(r);
-	db_write_stats(fx->f_db, &c1, &w1);
+	db_write_stats(fx->f_tf.tf_db, &c1, &w1);
 	/* The gate's commit, then one for all twenty. */
 	assert_int_equal(w1 - w0, 21);
 	assert_int_equal(c1 - c0, 2);
@@ -325,15 +229,15 @@ static void
 test_audit__a_record_that_fails_leaves_its_batch_whole(void **state)
 {
 	struct fx *fx = *state;
-	struct gate g;
+	struct tgate g;
 	struct rows *r;
 
-	gate_close(&g, fx->f_db);
+	tgate_close(&g, fx->f_tf.tf_db);
 	append(fx, 1, "POST", "/v1/a", 201);
 	/* uid -2 breaks the table's CHECK: this one is lost, and logged. */
 	append(fx, -2, "POST", "/v1/b", 201);
 	append(fx, 3, "POST", "/v1/c", 201);
-	gate_open(&g);
+	tgate_open(&g);
 	r = list(fx, 0, 64);
 	assert_int_equal(r->r_n, 2);
 	assert_string_equal(r->r_row[0].ar_path, "/v1/c");
@@ -365,10 +269,10 @@ test_audit__a_writer_far_behind_holds_appends_back(void **state)
 	struct fx *fx = *state;
 	struct flood fl = {fx, 0};
 	pthread_t th;
-	struct gate g;
+	struct tgate g;
 	int i;
 
-	gate_close(&g, fx->f_db);
+	tgate_close(&g, fx->f_tf.tf_db);
 	assert_int_equal(pthread_create(&th, NULL, flood_main, &fl), 0);
 	for (i = 0; i < 10000 && atomic_load(&fl.fl_done) < DB_ASYNC_MAX; i++)
 		sleep_ms(1);
@@ -376,10 +280,10 @@ test_audit__a_writer_far_behind_holds_appends_back(void **state)
 	/* The one past the limit waits for room. */
 	sleep_ms(200);
 	assert_int_equal(atomic_load(&fl.fl_done), DB_ASYNC_MAX);
-	gate_open(&g);
+	tgate_open(&g);
 	pthread_join(th, NULL);
 	assert_int_equal(atomic_load(&fl.fl_done), DB_ASYNC_MAX + 1);
-	assert_int_equal(db_writer_flush_async(fx->f_db), 0);
+	assert_int_equal(db_writer_flush_async(fx->f_tf.tf_db), 0);
 }
 
 static void
@@ -392,15 +296,17 @@ test_audit__bad_rows_are_einval(void **state)
 	memset(&row, 0, sizeof(row));
 	snprintf(row.ar_method, sizeof(row.ar_method), "POST");
 	errno = 0;
-	assert_int_equal(db_audit_append(fx->f_db, &row), -1); /* no path */
+	assert_int_equal(db_audit_append(fx->f_tf.tf_db, &row),
+			 -1); /* no path */
 	assert_int_equal(errno, EINVAL);
 	row.ar_path = "/v1";
 	memset(row.ar_via, 'x', sizeof(row.ar_via));
 	errno = 0;
-	assert_int_equal(db_audit_append(fx->f_db, &row), -1);
+	assert_int_equal(db_audit_append(fx->f_tf.tf_db, &row), -1);
 	assert_int_equal(errno, EINVAL);
 	errno = 0;
-	assert_int_equal(db_audit_list(fx->f_db, -1, 10, rows_add, NULL), -1);
+	assert_int_equal(db_audit_list(fx->f_tf.tf_db, -1, 10, rows_add, NULL),
+			 -1);
 	assert_int_equal(errno, EINVAL);
 	r = list(fx, 0, 10);
 	assert_int_equal(r->r_n, 0);
@@ -437,7 +343,7 @@ test_audit__only_mutating_requests_are_recorded(void **state)
 	struct rows *r;
 
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.ac_db = fx->f_db;
+	ctx.ac_db = fx->f_tf.tf_db;
 	rq = request(API_GET, "GET", "/v1/vms");
 	api_audit_record(&ctx, &rq, 200);
 	rq = request(API_HEAD, "HEAD", "/v1/vms");
@@ -476,7 +382,7 @@ test_audit__an_unknown_caller_is_uid_and_gid_minus_1(void **state)
 	struct rows *r;
 
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.ac_db = fx->f_db;
+	ctx.ac_db = fx->f_tf.tf_db;
 	memset(&rq.rq_principal, 0, sizeof(rq.rq_principal));
 	api_audit_record(&ctx, &rq, 401);
 	r = list(fx, 0, 10);
@@ -498,7 +404,7 @@ test_audit__path_and_query_are_written_down_encoded(void **state)
 	struct rows *r;
 
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.ac_db = fx->f_db;
+	ctx.ac_db = fx->f_tf.tf_db;
 	rq.rq_query[0].kv_key = "mode";
 	rq.rq_query[0].kv_value = "monitor";
 	rq.rq_query[1].kv_key = "x";
@@ -533,7 +439,7 @@ test_audit__a_long_target_is_cut_at_4096_bytes(void **state)
 	rq.rq_query[0].kv_value = value;
 	rq.rq_nquery = 1;
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.ac_db = fx->f_db;
+	ctx.ac_db = fx->f_tf.tf_db;
 	api_audit_record(&ctx, &rq, 400);
 	r = list(fx, 0, 10);
 	assert_int_equal(r->r_n, 1);

@@ -25,60 +25,30 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "core/timefmt.h"
+#include "base/timefmt.h"
 #include "db/db.h"
 #include "core/auth.h"
-#include "core/sha256.h"
+#include "base/sha256.h"
+
+#include "tfixture.h"
 
 struct fx {
-	char f_dir[64];
-	char f_db_path[128];
+	struct tfixture f_tf; /* first */
 	char f_token_path[128];
-	struct db *f_db;
 	struct auth *f_auth;
 };
-
-static void
-rmtree(const char *dir)
-{
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-	}
-	rmdir(dir);
-}
 
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct fx *fx = tfixture_new(sizeof(*fx));
 
 	if (fx == NULL)
 		return -1;
-	snprintf(fx->f_dir, sizeof(fx->f_dir), "/tmp/test_auth.XXXXXX");
-	if (mkdtemp(fx->f_dir) == NULL) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->f_db_path, sizeof(fx->f_db_path), "%s/vmmapid.db",
-		 fx->f_dir);
 	snprintf(fx->f_token_path, sizeof(fx->f_token_path), "%s/admin.token",
-		 fx->f_dir);
-	if (db_open(&fx->f_db, fx->f_db_path) != 0) {
-		rmtree(fx->f_dir);
-		free(fx);
-		return -1;
-	}
-	if (auth_open(&fx->f_auth, fx->f_db) != 0) {
-		db_close(fx->f_db);
-		rmtree(fx->f_dir);
-		free(fx);
+		 fx->f_tf.tf_dir);
+	if (auth_open(&fx->f_auth, fx->f_tf.tf_db) != 0) {
+		tfixture_free(fx);
 		return -1;
 	}
 	*state = fx;
@@ -91,9 +61,7 @@ teardown(void **state)
 	struct fx *fx = *state;
 
 	auth_close(fx->f_auth);
-	db_close(fx->f_db);
-	rmtree(fx->f_dir);
-	free(fx);
+	tfixture_free(fx);
 	return 0;
 }
 
@@ -103,7 +71,7 @@ reopen_auth(struct fx *fx)
 {
 	auth_close(fx->f_auth);
 	fx->f_auth = NULL;
-	assert_int_equal(auth_open(&fx->f_auth, fx->f_db), 0);
+	assert_int_equal(auth_open(&fx->f_auth, fx->f_tf.tf_db), 0);
 }
 
 /* Reads the admin.token file into buf (NUL-terminated). */
@@ -167,7 +135,7 @@ insert_token(struct fx *fx, const char *id, const char *secret, uid_t uid,
 	snprintf(row.tr_jail, sizeof(row.tr_jail), "%s", jail);
 	row.tr_expires_ms = expires_ms;
 	snprintf(row.tr_description, sizeof(row.tr_description), "test");
-	assert_int_equal(db_token_insert(fx->f_db, &row), 0);
+	assert_int_equal(db_token_insert(fx->f_tf.tf_db, &row), 0);
 }
 
 /* Bootstrap */
@@ -180,7 +148,7 @@ test_auth__bootstrap_writes_a_0600_token_file(void **state)
 	struct stat st;
 	size_t i;
 
-	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_dir), 0);
+	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_tf.tf_dir), 0);
 	assert_int_equal(stat(fx->f_token_path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0600);
@@ -193,7 +161,7 @@ test_auth__bootstrap_writes_a_0600_token_file(void **state)
 		if (buf[i] <= ' ' || buf[i] > '~')
 			fail_msg("byte %zu of the token is 0x%02x", i,
 				 (unsigned char)buf[i]);
-	assert_int_equal(db_token_count(fx->f_db), 1);
+	assert_int_equal(db_token_count(fx->f_tf.tf_db), 1);
 }
 
 static void
@@ -203,7 +171,7 @@ test_auth__bootstrap_token_is_uid_0_via_token(void **state)
 	char secret[256], header[300];
 	struct principal pr;
 
-	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_dir), 0);
+	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_tf.tf_dir), 0);
 	bootstrap_secret(fx, secret, sizeof(secret));
 	snprintf(header, sizeof(header), "Bearer %s", secret);
 	assert_int_equal(check(fx, header, &pr), 0);
@@ -221,14 +189,12 @@ test_auth__bootstrap_token_is_stored_for_the_next_start(void **state)
 	char secret[256], header[300];
 	struct principal pr;
 
-	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_dir), 0);
+	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_tf.tf_dir), 0);
 	bootstrap_secret(fx, secret, sizeof(secret));
 	auth_close(fx->f_auth);
 	fx->f_auth = NULL;
-	db_close(fx->f_db);
-	fx->f_db = NULL;
-	assert_int_equal(db_open(&fx->f_db, fx->f_db_path), 0);
-	assert_int_equal(auth_open(&fx->f_auth, fx->f_db), 0);
+	tfixture_reopen_db(&fx->f_tf);
+	assert_int_equal(auth_open(&fx->f_auth, fx->f_tf.tf_db), 0);
 	snprintf(header, sizeof(header), "Bearer %s", secret);
 	assert_int_equal(check(fx, header, &pr), 0);
 	assert_int_equal(pr.pr_uid, 0);
@@ -240,12 +206,12 @@ test_auth__bootstrap_twice_keeps_the_first_token(void **state)
 	struct fx *fx = *state;
 	char first[256], second[256];
 
-	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_dir), 0);
+	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_tf.tf_dir), 0);
 	read_token_file(fx, first, sizeof(first));
-	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_dir), 0);
+	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_tf.tf_dir), 0);
 	read_token_file(fx, second, sizeof(second));
 	assert_string_equal(first, second);
-	assert_int_equal(db_token_count(fx->f_db), 1);
+	assert_int_equal(db_token_count(fx->f_tf.tf_db), 1);
 }
 
 static void
@@ -253,15 +219,15 @@ test_auth__bootstrap_after_restart_writes_nothing(void **state)
 {
 	struct fx *fx = *state;
 
-	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_dir), 0);
+	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_tf.tf_dir), 0);
 	/* The operator moved the file away after reading it. */
 	assert_int_equal(unlink(fx->f_token_path), 0);
 	reopen_auth(fx);
-	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_dir), 0);
+	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_tf.tf_dir), 0);
 	errno = 0;
 	assert_int_equal(access(fx->f_token_path, F_OK), -1);
 	assert_int_equal(errno, ENOENT);
-	assert_int_equal(db_token_count(fx->f_db), 1);
+	assert_int_equal(db_token_count(fx->f_tf.tf_db), 1);
 }
 
 static void
@@ -271,9 +237,9 @@ test_auth__bootstrap_with_a_token_in_the_db_does_nothing(void **state)
 
 	insert_token(fx, "0001", "vmm_existing", 0, "0", "", 0);
 	reopen_auth(fx);
-	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_dir), 0);
+	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_tf.tf_dir), 0);
 	assert_int_equal(access(fx->f_token_path, F_OK), -1);
-	assert_int_equal(db_token_count(fx->f_db), 1);
+	assert_int_equal(db_token_count(fx->f_tf.tf_db), 1);
 }
 
 static void
@@ -283,14 +249,14 @@ test_auth__bootstrap_in_a_missing_directory_fails_cleanly(void **state)
 	char dir[160];
 	struct principal pr;
 
-	snprintf(dir, sizeof(dir), "%s/missing", fx->f_dir);
+	snprintf(dir, sizeof(dir), "%s/missing", fx->f_tf.tf_dir);
 	assert_int_equal(auth_bootstrap(fx->f_auth, dir), -1);
 	/* No token nobody could read was stored. */
-	assert_int_equal(db_token_count(fx->f_db), 0);
+	assert_int_equal(db_token_count(fx->f_tf.tf_db), 0);
 	assert_int_equal(check(fx, "Bearer vmm_x", &pr), -1);
 	/* And a later bootstrap where it can write still works. */
-	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_dir), 0);
-	assert_int_equal(db_token_count(fx->f_db), 1);
+	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_tf.tf_dir), 0);
+	assert_int_equal(db_token_count(fx->f_tf.tf_db), 1);
 }
 
 static void
@@ -313,7 +279,7 @@ test_auth__bootstrap_over_an_old_token_file_makes_it_0600(void **state)
 	fclose(f);
 	assert_int_equal(chmod(fx->f_token_path, 0644), 0);
 
-	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_dir), 0);
+	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_tf.tf_dir), 0);
 	assert_int_equal(stat(fx->f_token_path, &st), 0);
 	if ((st.st_mode & 07777) != 0600)
 		fail_msg("admin.token has mode %04o after bootstrap, want 0600",
@@ -566,7 +532,7 @@ test_auth__added_token_is_on_disk_with_its_fields(void **state)
 	snprintf(tok.at_description, sizeof(tok.at_description),
 		 "ci runner, \"quoted\"");
 	add_ok(fx, &tok, header, sizeof(header));
-	assert_int_equal(db_token_count(fx->f_db), 1);
+	assert_int_equal(db_token_count(fx->f_tf.tf_db), 1);
 	reopen_auth(fx);
 	assert_int_equal(check(fx, header, &pr), 0);
 	assert_int_equal(pr.pr_uid, 1001);
@@ -606,7 +572,7 @@ test_auth__token_with_max_gids_is_added_and_one_more_is_einval(void **state)
 	errno = 0;
 	assert_int_equal(auth_token_add(fx->f_auth, &tok, secret), -1);
 	assert_int_equal(errno, EINVAL);
-	assert_int_equal(db_token_count(fx->f_db), 1);
+	assert_int_equal(db_token_count(fx->f_tf.tf_db), 1);
 }
 
 static void
@@ -631,7 +597,7 @@ test_auth__bad_token_requests_are_einval_and_store_nothing(void **state)
 			fail_msg("bad request %zu was accepted", i);
 		assert_int_equal(errno, EINVAL);
 	}
-	assert_int_equal(db_token_count(fx->f_db), 0);
+	assert_int_equal(db_token_count(fx->f_tf.tf_db), 0);
 }
 
 static void
@@ -665,7 +631,7 @@ test_auth__removed_token_is_refused_at_once_and_after_restart(void **state)
 	assert_int_equal(auth_token_remove(fx->f_auth, gone.at_id), 0);
 	assert_denied(fx, hg);
 	assert_int_equal(check(fx, hk, &pr), 0);
-	assert_int_equal(db_token_count(fx->f_db), 1);
+	assert_int_equal(db_token_count(fx->f_tf.tf_db), 1);
 	reopen_auth(fx);
 	assert_denied(fx, hg);
 	assert_int_equal(check(fx, hk, &pr), 0);
@@ -700,7 +666,7 @@ test_auth__bootstrap_token_can_be_removed(void **state)
 	char secret[256], header[300];
 	size_t n;
 
-	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_dir), 0);
+	assert_int_equal(auth_bootstrap(fx->f_auth, fx->f_tf.tf_dir), 0);
 	bootstrap_secret(fx, secret, sizeof(secret));
 	assert_int_equal(auth_token_list(fx->f_auth, &list, &n), 0);
 	assert_int_equal(n, 1);

@@ -23,8 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/console.h"
-#include "core/timefmt.h"
+#include "base/console.h"
+#include "base/timefmt.h"
+
+#include "tskip.h"
 
 /* Upper bound on any wait here; a pass takes milliseconds. */
 #define WAIT_MS 10000
@@ -452,7 +454,13 @@ rss_anon_kb(void)
 static void
 test_console__the_rings_cost_memory_only_once_written(void **state)
 {
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan keeps the shadow of an unmapped ring (an eighth of its
+	 * 320 KiB) resident: the process never gets that back. */
+	const long slack = 64 + 320 / 8;
+#else
 	const long slack = 64;
+#endif
 	struct console *c;
 	char *full;
 	long r0, r1;
@@ -460,12 +468,11 @@ test_console__the_rings_cost_memory_only_once_written(void **state)
 	(void)state;
 #if defined(__SANITIZE_THREAD__)
 	/* Its shadow memory grows with every byte the test touches. */
-	printf("skipped: ThreadSanitizer makes resident memory move with "
-	       "every access\n");
-	skip();
+	tskip("ThreadSanitizer makes resident memory move with every "
+	      "access");
 #endif
 	if ((r0 = rss_anon_kb()) < 0)
-		skip(); /* no /proc/self/status */
+		tskip("no anonymous RSS in /proc/self/status");
 	full = malloc(256 * 1024);
 	assert_non_null(full);
 	memset(full, 'x', 256 * 1024);

@@ -30,30 +30,19 @@
 #include "db/db.h"
 #include "db/db_internal.h"
 
+#include "tfixture.h"
+
 struct fx {
-	char f_dir[64];
-	char f_path[128];
-	struct db *f_db;
+	struct tfixture f_tf; /* first */
 };
 
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct fx *fx = tfixture_new(sizeof(*fx));
 
 	if (fx == NULL)
 		return -1;
-	snprintf(fx->f_dir, sizeof(fx->f_dir), "/tmp/test_db.XXXXXX");
-	if (mkdtemp(fx->f_dir) == NULL) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->f_path, sizeof(fx->f_path), "%s/vmmapid.db", fx->f_dir);
-	if (db_open(&fx->f_db, fx->f_path) == -1) {
-		rmdir(fx->f_dir);
-		free(fx);
-		return -1;
-	}
 	*state = fx;
 	return 0;
 }
@@ -62,28 +51,15 @@ static int
 teardown(void **state)
 {
 	struct fx *fx = *state;
-	struct dirent *de;
-	DIR *d;
 
-	db_close(fx->f_db);
-	if ((d = opendir(fx->f_dir)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-	}
-	rmdir(fx->f_dir);
-	free(fx);
+	tfixture_free(fx);
 	return 0;
 }
 
 static void
 reopen(struct fx *fx)
 {
-	db_close(fx->f_db);
-	fx->f_db = NULL;
-	assert_int_equal(db_open(&fx->f_db, fx->f_path), 0);
+	tfixture_reopen_db(&fx->f_tf);
 }
 
 static int64_t
@@ -122,7 +98,7 @@ insert(struct fx *fx, const char *name)
 	uint64_t revision;
 
 	row_init(&row, name, "{\"vcpus\":1}");
-	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), 0);
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), 0);
 	revision = row.vr_revision;
 	db_vm_row_clear(&row);
 	return revision;
@@ -136,8 +112,9 @@ set_state(struct fx *fx, const char *name, const char *state)
 
 	memset(&row, 0, sizeof(row));
 	snprintf(row.vr_name, sizeof(row.vr_name), "%s", name);
-	snprintf(row.vr_state, sizeof(row.vr_state), "%s", state);
-	assert_int_equal(db_vm_update_state(fx->f_db, &row, NULL, NULL), 0);
+	assert_int_equal(vm_state_parse(state, &row.vr_state), 0);
+	assert_int_equal(db_vm_update_state(fx->f_tf.tf_db, &row, NULL, NULL),
+			 0);
 	db_vm_row_clear(&row);
 }
 
@@ -168,7 +145,7 @@ static void
 rows_load(struct fx *fx, struct rows *rs)
 {
 	memset(rs, 0, sizeof(*rs));
-	assert_int_equal(db_vm_load_all(fx->f_db, rows_add, rs), 0);
+	assert_int_equal(db_vm_load_all(fx->f_tf.tf_db, rows_add, rs), 0);
 }
 
 static void
@@ -219,76 +196,6 @@ user_version(const char *path)
 	sqlite3_finalize(st);
 	sqlite3_close(sql);
 	return v;
-}
-
-/*
- * The gate: a job that holds the writer thread until opened, so the
- * writes queued meanwhile are all waiting when the writer next looks.
- */
-struct gate {
-	struct db *g_db;
-	pthread_mutex_t g_lock;
-	pthread_cond_t g_cond;
-	int g_running;
-	int g_open;
-	int g_rc;
-	pthread_t g_thread;
-};
-
-static int
-gate_run(struct db *db, struct db_job *job)
-{
-	struct gate *g = job->j_arg;
-
-	(void)db;
-	pthread_mutex_lock(&g->g_lock);
-	g->g_running = 1;
-	pthread_cond_broadcast(&g->g_cond);
-	while (!g->g_open)
-		pthread_cond_wait(&g->g_cond, &g->g_lock);
-	pthread_mutex_unlock(&g->g_lock);
-	return 0;
-}
-
-static void *
-gate_main(void *arg)
-{
-	struct gate *g = arg;
-	struct db_job job;
-
-	memset(&job, 0, sizeof(job));
-	job.j_run = gate_run;
-	job.j_arg = g;
-	g->g_rc = db_writer_submit(g->g_db, &job);
-	return NULL;
-}
-
-/* Returns once the writer thread is held inside the gate. */
-static void
-gate_close(struct gate *g, struct db *db)
-{
-	memset(g, 0, sizeof(*g));
-	g->g_db = db;
-	pthread_mutex_init(&g->g_lock, NULL);
-	pthread_cond_init(&g->g_cond, NULL);
-	assert_int_equal(pthread_create(&g->g_thread, NULL, gate_main, g), 0);
-	pthread_mutex_lock(&g->g_lock);
-	while (!g->g_running)
-		pthread_cond_wait(&g->g_cond, &g->g_lock);
-	pthread_mutex_unlock(&g->g_lock);
-}
-
-static void
-gate_open(struct gate *g)
-{
-	pthread_mutex_lock(&g->g_lock);
-	g->g_open = 1;
-	pthread_cond_broadcast(&g->g_cond);
-	pthread_mutex_unlock(&g->g_lock);
-	pthread_join(g->g_thread, NULL);
-	assert_int_equal(g->g_rc, 0);
-	pthread_mutex_destroy(&g->g_lock);
-	pthread_cond_destroy(&g->g_cond);
 }
 
 /* Waits (up to 30 s) until n jobs are queued behind the gate. */
@@ -361,8 +268,9 @@ test_db__open_creates_schema_at_current_version(void **state)
 	struct fx *fx = *state;
 
 	assert_true(db_schema_version() >= 1);
-	assert_int_equal(user_version(fx->f_path), db_schema_version());
-	assert_int_equal(db_ping(fx->f_db), 0);
+	assert_int_equal(user_version(fx->f_tf.tf_db_path),
+			 db_schema_version());
+	assert_int_equal(db_ping(fx->f_tf.tf_db), 0);
 }
 
 static void
@@ -373,7 +281,7 @@ test_db__open_uses_wal(void **state)
 
 	/* the writer keeps the WAL file while the database is open */
 	insert(fx, "a");
-	snprintf(wal, sizeof(wal), "%s-wal", fx->f_path);
+	snprintf(wal, sizeof(wal), "%s-wal", fx->f_tf.tf_db_path);
 	assert_int_equal(access(wal, F_OK), 0);
 }
 
@@ -407,7 +315,7 @@ test_db__wal_is_preallocated_and_a_crashed_copy_keeps_its_rows(void **state)
 	struct db_vm_row got;
 	struct stat st;
 
-	snprintf(wal, sizeof(wal), "%s-wal", fx->f_path);
+	snprintf(wal, sizeof(wal), "%s-wal", fx->f_tf.tf_db_path);
 	assert_int_equal(stat(wal, &st), 0);
 	/* 1,000 frames of 4 KiB pages and more */
 	assert_true(st.st_size >= 1000 * (24 + 4096));
@@ -416,16 +324,16 @@ test_db__wal_is_preallocated_and_a_crashed_copy_keeps_its_rows(void **state)
 	insert(fx, "a");
 	insert(fx, "b");
 	/* Committed, so on disk: copy what a crash would leave. */
-	snprintf(copy, sizeof(copy), "%s/copy.db", fx->f_dir);
+	snprintf(copy, sizeof(copy), "%s/copy.db", fx->f_tf.tf_dir);
 	snprintf(copy_wal, sizeof(copy_wal), "%s-wal", copy);
-	copy_file(fx->f_path, copy);
+	copy_file(fx->f_tf.tf_db_path, copy);
 	copy_file(wal, copy_wal);
-	assert_int_equal(db_open(&crashed.f_db, copy), 0);
+	assert_int_equal(db_open(&crashed.f_tf.tf_db, copy), 0);
 	assert_int_equal(stored(&crashed, "a", &got), 0);
 	db_vm_row_clear(&got);
 	assert_int_equal(stored(&crashed, "b", &got), 0);
 	db_vm_row_clear(&got);
-	db_close(crashed.f_db);
+	db_close(crashed.f_tf.tf_db);
 }
 
 static void
@@ -447,9 +355,10 @@ test_db__reopen_keeps_rows_and_schema(void **state)
 
 	row_init(&row, "keep", "{\"memory\":64}");
 	snprintf(row.vr_jail, sizeof(row.vr_jail), "j1");
-	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), 0);
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), 0);
 	reopen(fx);
-	assert_int_equal(user_version(fx->f_path), db_schema_version());
+	assert_int_equal(user_version(fx->f_tf.tf_db_path),
+			 db_schema_version());
 	assert_int_equal(stored(fx, "keep", &got), 0);
 	assert_string_equal(got.vr_jail, "j1");
 	assert_string_equal(got.vr_spec, "{\"memory\":64}");
@@ -474,6 +383,7 @@ test_db__version_4_file_is_migrated_with_its_rows(void **state)
 	sqlite3 *sql;
 	sqlite3_stmt *st;
 	const char *v4 =
+	    "DROP TABLE guestinfo;" /* version 6's */
 	    "CREATE TABLE vms_v4 ("
 	    " name TEXT NOT NULL PRIMARY KEY,"
 	    " jail TEXT NOT NULL DEFAULT '', owner_uid INTEGER NOT NULL,"
@@ -490,22 +400,23 @@ test_db__version_4_file_is_migrated_with_its_rows(void **state)
 	    "PRAGMA user_version = 4;";
 
 	row_init(&row, "old", "{\"memory\":64}");
-	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), 0);
-	db_close(fx->f_db);
-	fx->f_db = NULL;
-	assert_int_equal(sqlite3_open(fx->f_path, &sql), SQLITE_OK);
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), 0);
+	db_close(fx->f_tf.tf_db);
+	fx->f_tf.tf_db = NULL;
+	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(sql, v4, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(sql);
-	assert_int_equal(user_version(fx->f_path), 4);
+	assert_int_equal(user_version(fx->f_tf.tf_db_path), 4);
 
-	assert_int_equal(db_open(&fx->f_db, fx->f_path), 0);
-	assert_int_equal(user_version(fx->f_path), db_schema_version());
+	assert_int_equal(db_open(&fx->f_tf.tf_db, fx->f_tf.tf_db_path), 0);
+	assert_int_equal(user_version(fx->f_tf.tf_db_path),
+			 db_schema_version());
 	assert_int_equal(stored(fx, "old", &got), 0);
 	assert_string_equal(got.vr_spec, "{\"memory\":64}");
 	assert_int_equal(got.vr_revision, row.vr_revision);
 	db_vm_row_clear(&got);
 
-	assert_int_equal(sqlite3_open(fx->f_path, &sql), SQLITE_OK);
+	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(
 			     sql,
 			     "SELECT sql FROM sqlite_schema WHERE name = 'vms'",
@@ -532,20 +443,21 @@ test_db__newer_user_version_is_refused_with_eproto(void **state)
 	sqlite3 *sql;
 	char text[64];
 
-	db_close(fx->f_db);
-	fx->f_db = NULL;
-	assert_int_equal(sqlite3_open(fx->f_path, &sql), SQLITE_OK);
+	db_close(fx->f_tf.tf_db);
+	fx->f_tf.tf_db = NULL;
+	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
 	/* a pragma takes no bound values; the number is ours */
 	snprintf(text, sizeof(text), "PRAGMA user_version = %d",
 		 db_schema_version() + 1);
 	assert_int_equal(sqlite3_exec(sql, text, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(sql);
 
-	assert_int_equal(db_open(&db, fx->f_path), -1);
+	assert_int_equal(db_open(&db, fx->f_tf.tf_db_path), -1);
 	assert_int_equal(errno, EPROTO);
 	assert_null(db);
 	/* and it left the file as it was */
-	assert_int_equal(user_version(fx->f_path), db_schema_version() + 1);
+	assert_int_equal(user_version(fx->f_tf.tf_db_path),
+			 db_schema_version() + 1);
 }
 
 static void
@@ -553,7 +465,7 @@ test_db__ping_answers(void **state)
 {
 	struct fx *fx = *state;
 
-	assert_int_equal(db_ping(fx->f_db), 0);
+	assert_int_equal(db_ping(fx->f_tf.tf_db), 0);
 }
 
 static void
@@ -566,13 +478,13 @@ test_db__insert_assigns_revision_generation_and_times(void **state)
 
 	row_init(&row, "vm1", "{\"vcpus\":2}");
 	spec = row.vr_spec;
-	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), 0);
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), 0);
 	after = now_ms();
 	assert_true(row.vr_revision >= 1);
 	assert_int_equal(row.vr_generation, 1);
 	assert_true(row.vr_created_ms >= before && row.vr_created_ms <= after);
 	assert_int_equal(row.vr_updated_ms, row.vr_created_ms);
-	assert_string_equal(row.vr_state, "defined");
+	assert_int_equal(row.vr_state, VM_DEFINED);
 	assert_string_equal(row.vr_status, "{}");
 	/* the caller's spec is left alone */
 	assert_ptr_equal(row.vr_spec, spec);
@@ -581,7 +493,7 @@ test_db__insert_assigns_revision_generation_and_times(void **state)
 	assert_string_equal(got.vr_spec, "{\"vcpus\":2}");
 	assert_int_equal(got.vr_revision, row.vr_revision);
 	assert_int_equal(got.vr_generation, 1);
-	assert_string_equal(got.vr_state, "defined");
+	assert_int_equal(got.vr_state, VM_DEFINED);
 	db_vm_row_clear(&got);
 	db_vm_row_clear(&row);
 }
@@ -594,7 +506,7 @@ test_db__insert_of_existing_name_is_eexist(void **state)
 	uint64_t first = insert(fx, "dup");
 
 	row_init(&row, "dup", "{\"other\":true}");
-	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), -1);
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), -1);
 	assert_int_equal(errno, EEXIST);
 	/* the caller's row is untouched on failure */
 	assert_int_equal(row.vr_revision, 0);
@@ -612,8 +524,8 @@ test_db__insert_with_unknown_state_is_einval(void **state)
 	struct db_vm_row row, got;
 
 	row_init(&row, "odd", "{}");
-	snprintf(row.vr_state, sizeof(row.vr_state), "flying");
-	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), -1);
+	row.vr_state = VM_NSTATES; /* no state */
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), -1);
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(stored(fx, "odd", &got), -1);
 	db_vm_row_clear(&row);
@@ -626,13 +538,13 @@ test_db__insert_without_name_or_spec_is_einval(void **state)
 	struct db_vm_row row;
 
 	row_init(&row, "", "{}");
-	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), -1);
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), -1);
 	assert_int_equal(errno, EINVAL);
 	db_vm_row_clear(&row);
 
 	memset(&row, 0, sizeof(row));
 	snprintf(row.vr_name, sizeof(row.vr_name), "nospec");
-	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), -1);
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), -1);
 	assert_int_equal(errno, EINVAL);
 }
 
@@ -644,21 +556,22 @@ test_db__update_spec_bumps_generation_and_returns_stored_row(void **state)
 
 	row_init(&row, "vm", "{\"v\":1}");
 	snprintf(row.vr_jail, sizeof(row.vr_jail), "j2");
-	snprintf(row.vr_state, sizeof(row.vr_state), "stopped");
+	row.vr_state = VM_STOPPED;
 	row.vr_status = strdup("{\"exit\":0}");
-	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), 0);
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), 0);
 
 	/* only the name and the spec: the rest comes back as stored */
 	memset(&upd, 0, sizeof(upd));
 	snprintf(upd.vr_name, sizeof(upd.vr_name), "vm");
 	upd.vr_spec = strdup("{\"v\":2}");
-	assert_int_equal(db_vm_update_spec(fx->f_db, &upd, 0, NULL, NULL), 0);
+	assert_int_equal(db_vm_update_spec(fx->f_tf.tf_db, &upd, 0, NULL, NULL),
+			 0);
 	assert_int_equal(upd.vr_generation, 2);
 	assert_true(upd.vr_revision > row.vr_revision);
 	assert_int_equal(upd.vr_owner_uid, 1000);
 	assert_int_equal(upd.vr_owner_gid, 100);
 	assert_string_equal(upd.vr_jail, "j2");
-	assert_string_equal(upd.vr_state, "stopped");
+	assert_int_equal(upd.vr_state, VM_STOPPED);
 	assert_string_equal(upd.vr_status, "{\"exit\":0}");
 	assert_int_equal(upd.vr_created_ms, row.vr_created_ms);
 	assert_true(upd.vr_updated_ms >= row.vr_updated_ms);
@@ -680,7 +593,8 @@ test_db__update_spec_of_missing_vm_is_enoent(void **state)
 	struct db_vm_row row;
 
 	row_init(&row, "ghost", "{}");
-	assert_int_equal(db_vm_update_spec(fx->f_db, &row, 0, NULL, NULL), -1);
+	assert_int_equal(db_vm_update_spec(fx->f_tf.tf_db, &row, 0, NULL, NULL),
+			 -1);
 	assert_int_equal(errno, ENOENT);
 	db_vm_row_clear(&row);
 }
@@ -694,7 +608,8 @@ test_db__update_spec_with_stale_revision_is_estale(void **state)
 
 	row_init(&row, "vm", "{\"v\":2}");
 	assert_int_equal(
-	    db_vm_update_spec(fx->f_db, &row, revision + 1, NULL, NULL), -1);
+	    db_vm_update_spec(fx->f_tf.tf_db, &row, revision + 1, NULL, NULL),
+	    -1);
 	assert_int_equal(errno, ESTALE);
 	assert_int_equal(stored(fx, "vm", &got), 0);
 	assert_int_equal(got.vr_revision, revision);
@@ -703,7 +618,7 @@ test_db__update_spec_with_stale_revision_is_estale(void **state)
 
 	/* the current revision is accepted */
 	assert_int_equal(
-	    db_vm_update_spec(fx->f_db, &row, revision, NULL, NULL), 0);
+	    db_vm_update_spec(fx->f_tf.tf_db, &row, revision, NULL, NULL), 0);
 	assert_int_equal(row.vr_generation, 2);
 	db_vm_row_clear(&row);
 }
@@ -717,16 +632,17 @@ test_db__update_state_takes_new_revision_and_keeps_generation(void **state)
 
 	memset(&row, 0, sizeof(row));
 	snprintf(row.vr_name, sizeof(row.vr_name), "vm");
-	snprintf(row.vr_state, sizeof(row.vr_state), "running");
+	row.vr_state = VM_RUNNING;
 	row.vr_status = strdup("{\"pid\":42}");
-	assert_int_equal(db_vm_update_state(fx->f_db, &row, NULL, NULL), 0);
+	assert_int_equal(db_vm_update_state(fx->f_tf.tf_db, &row, NULL, NULL),
+			 0);
 	assert_true(row.vr_revision > revision);
 	assert_int_equal(row.vr_generation, 1);
 	assert_string_equal(row.vr_spec, "{\"vcpus\":1}");
 	assert_int_equal(row.vr_owner_uid, 1000);
 
 	assert_int_equal(stored(fx, "vm", &got), 0);
-	assert_string_equal(got.vr_state, "running");
+	assert_int_equal(got.vr_state, VM_RUNNING);
 	assert_string_equal(got.vr_status, "{\"pid\":42}");
 	assert_int_equal(got.vr_revision, row.vr_revision);
 	db_vm_row_clear(&got);
@@ -741,8 +657,9 @@ test_db__update_state_of_missing_vm_is_enoent(void **state)
 
 	memset(&row, 0, sizeof(row));
 	snprintf(row.vr_name, sizeof(row.vr_name), "ghost");
-	snprintf(row.vr_state, sizeof(row.vr_state), "running");
-	assert_int_equal(db_vm_update_state(fx->f_db, &row, NULL, NULL), -1);
+	row.vr_state = VM_RUNNING;
+	assert_int_equal(db_vm_update_state(fx->f_tf.tf_db, &row, NULL, NULL),
+			 -1);
 	assert_int_equal(errno, ENOENT);
 }
 
@@ -755,8 +672,9 @@ test_db__update_state_to_unknown_state_is_einval(void **state)
 	insert(fx, "vm");
 	memset(&row, 0, sizeof(row));
 	snprintf(row.vr_name, sizeof(row.vr_name), "vm");
-	snprintf(row.vr_state, sizeof(row.vr_state), "melted");
-	assert_int_equal(db_vm_update_state(fx->f_db, &row, NULL, NULL), -1);
+	row.vr_state = (enum vm_state)(VM_NSTATES + 3);
+	assert_int_equal(db_vm_update_state(fx->f_tf.tf_db, &row, NULL, NULL),
+			 -1);
 	assert_int_equal(errno, EINVAL);
 }
 
@@ -788,9 +706,10 @@ test_db__delete_removes_row_and_hook_gets_stored_row(void **state)
 	memset(&hc, 0, sizeof(hc));
 	row_init(&row, "gone", "{\"x\":1}");
 	snprintf(row.vr_jail, sizeof(row.vr_jail), "j3");
-	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), 0);
-	assert_int_equal(
-	    db_vm_delete(fx->f_db, "gone", row.vr_revision, hook_copy, &hc), 0);
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), 0);
+	assert_int_equal(db_vm_delete(fx->f_tf.tf_db, "gone", row.vr_revision,
+				      hook_copy, &hc),
+			 0);
 	assert_int_equal(hc.hc_calls, 1);
 	assert_string_equal(hc.hc_row.vr_name, "gone");
 	assert_string_equal(hc.hc_row.vr_jail, "j3");
@@ -808,7 +727,8 @@ test_db__delete_of_missing_vm_is_enoent(void **state)
 {
 	struct fx *fx = *state;
 
-	assert_int_equal(db_vm_delete(fx->f_db, "ghost", 0, NULL, NULL), -1);
+	assert_int_equal(db_vm_delete(fx->f_tf.tf_db, "ghost", 0, NULL, NULL),
+			 -1);
 	assert_int_equal(errno, ENOENT);
 }
 
@@ -819,8 +739,8 @@ test_db__delete_with_stale_revision_is_estale(void **state)
 	struct db_vm_row got;
 	uint64_t revision = insert(fx, "vm");
 
-	assert_int_equal(db_vm_delete(fx->f_db, "vm", revision + 7, NULL, NULL),
-			 -1);
+	assert_int_equal(
+	    db_vm_delete(fx->f_tf.tf_db, "vm", revision + 7, NULL, NULL), -1);
 	assert_int_equal(errno, ESTALE);
 	assert_int_equal(stored(fx, "vm", &got), 0);
 	db_vm_row_clear(&got);
@@ -841,8 +761,8 @@ test_db__delete_of_running_vm_is_ebusy(void **state)
 		snprintf(name, sizeof(name), "busy%zu", i);
 		insert(fx, name);
 		set_state(fx, name, busy[i]);
-		assert_int_equal(db_vm_delete(fx->f_db, name, 0, NULL, NULL),
-				 -1);
+		assert_int_equal(
+		    db_vm_delete(fx->f_tf.tf_db, name, 0, NULL, NULL), -1);
 		assert_int_equal(errno, EBUSY);
 		assert_int_equal(stored(fx, name, &got), 0);
 		db_vm_row_clear(&got);
@@ -851,8 +771,8 @@ test_db__delete_of_running_vm_is_ebusy(void **state)
 		snprintf(name, sizeof(name), "idle%zu", i);
 		insert(fx, name);
 		set_state(fx, name, idle[i]);
-		assert_int_equal(db_vm_delete(fx->f_db, name, 0, NULL, NULL),
-				 0);
+		assert_int_equal(
+		    db_vm_delete(fx->f_tf.tf_db, name, 0, NULL, NULL), 0);
 	}
 }
 
@@ -864,10 +784,10 @@ test_db__failed_write_takes_no_revision(void **state)
 	uint64_t a = insert(fx, "a");
 
 	row_init(&row, "a", "{}");
-	assert_int_equal(db_vm_update_spec(fx->f_db, &row, a + 100, NULL, NULL),
-			 -1);
+	assert_int_equal(
+	    db_vm_update_spec(fx->f_tf.tf_db, &row, a + 100, NULL, NULL), -1);
 	assert_int_equal(errno, ESTALE);
-	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), -1);
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), -1);
 	assert_int_equal(errno, EEXIST);
 	db_vm_row_clear(&row);
 	assert_int_equal(insert(fx, "b"), a + 1);
@@ -883,7 +803,7 @@ test_db__revision_is_not_reused_after_deleting_newest_and_reopening(
 	a = insert(fx, "a");
 	b = insert(fx, "b");
 	assert_true(b > a);
-	assert_int_equal(db_vm_delete(fx->f_db, "b", b, NULL, NULL), 0);
+	assert_int_equal(db_vm_delete(fx->f_tf.tf_db, "b", b, NULL, NULL), 0);
 	reopen(fx);
 	c = insert(fx, "c");
 	assert_true(c > b);
@@ -920,7 +840,7 @@ hook_log(void *arg, const struct db_vm_row *row)
 	struct hook_seen hs = {row->vr_revision, 0};
 
 	/* the reader connection sees only what is committed */
-	if (db_vm_load_all(hl->hl_fx->f_db, hook_find, &hs) != 0 ||
+	if (db_vm_load_all(hl->hl_fx->f_tf.tf_db, hook_find, &hs) != 0 ||
 	    !hs.hs_found)
 		hl->hl_visible = 0;
 	pthread_mutex_lock(&hl->hl_lock);
@@ -953,7 +873,7 @@ hooker_main(void *arg)
 		memset(&row, 0, sizeof(row));
 		snprintf(row.vr_name, sizeof(row.vr_name), "%s", name);
 		row.vr_spec = strdup("{}");
-		if (db_vm_insert(hk->hk_log->hl_fx->f_db, &row, hook_log,
+		if (db_vm_insert(hk->hk_log->hl_fx->f_tf.tf_db, &row, hook_log,
 				 hk->hk_log) == 0) {
 			hk->hk_ok++;
 			seen = 0;
@@ -1014,11 +934,12 @@ test_db__failed_write_runs_no_hook(void **state)
 	memset(&hc, 0, sizeof(hc));
 	insert(fx, "vm");
 	row_init(&row, "vm", "{}");
-	assert_int_equal(db_vm_insert(fx->f_db, &row, hook_copy, &hc), -1);
-	assert_int_equal(db_vm_update_spec(fx->f_db, &row, 999, hook_copy, &hc),
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, hook_copy, &hc),
 			 -1);
-	assert_int_equal(db_vm_delete(fx->f_db, "ghost", 0, hook_copy, &hc),
-			 -1);
+	assert_int_equal(
+	    db_vm_update_spec(fx->f_tf.tf_db, &row, 999, hook_copy, &hc), -1);
+	assert_int_equal(
+	    db_vm_delete(fx->f_tf.tf_db, "ghost", 0, hook_copy, &hc), -1);
 	assert_int_equal(hc.hc_calls, 0);
 	db_vm_row_clear(&row);
 }
@@ -1048,11 +969,12 @@ static void
 test_db__write_from_a_commit_hook_is_edeadlk(void **state)
 {
 	struct fx *fx = *state;
-	struct nested n = {fx->f_db, 0, 0};
+	struct nested n = {fx->f_tf.tf_db, 0, 0};
 	struct db_vm_row row, got;
 
 	row_init(&row, "outer", "{}");
-	assert_int_equal(db_vm_insert(fx->f_db, &row, hook_writes, &n), 0);
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, hook_writes, &n),
+			 0);
 	assert_int_equal(n.n_rc, -1);
 	assert_int_equal(n.n_errno, EDEADLK);
 	assert_int_equal(stored(fx, "inner", &got), -1);
@@ -1065,15 +987,16 @@ test_db__single_write_counts_one_commit(void **state)
 	struct fx *fx = *state;
 	uint64_t c0, w0, c1, w1;
 
-	db_write_stats(fx->f_db, &c0, &w0);
+	db_write_stats(fx->f_tf.tf_db, &c0, &w0);
 	insert(fx, "one");
-	db_write_stats(fx->f_db, &c1, &w1);
+	db_write_stats(fx->f_tf.tf_db, &c1, &w1);
 	assert_int_equal(c1 - c0, 1);
 	assert_int_equal(w1 - w0, 1);
 
 	/* a batch of only failures commits nothing */
-	assert_int_equal(db_vm_delete(fx->f_db, "ghost", 0, NULL, NULL), -1);
-	db_write_stats(fx->f_db, &c0, &w0);
+	assert_int_equal(db_vm_delete(fx->f_tf.tf_db, "ghost", 0, NULL, NULL),
+			 -1);
+	db_write_stats(fx->f_tf.tf_db, &c0, &w0);
 	assert_int_equal(c0, c1);
 	assert_int_equal(w0, w1);
 }
@@ -1086,27 +1009,27 @@ test_db__concurrent_inserts_share_commits(void **state)
 {
 	struct fx *fx = *state;
 	struct inserter in[MANY_THREADS];
-	struct gate g;
+	struct tgate g;
 	struct rows rs;
 	uint64_t c0, w0, c1, w1;
 	char prefix[16];
 	size_t i;
 
-	db_write_stats(fx->f_db, &c0, &w0);
+	db_write_stats(fx->f_tf.tf_db, &c0, &w0);
 	/* every thread's first write queues behind the gate */
-	gate_close(&g, fx->f_db);
+	tgate_close(&g, fx->f_tf.tf_db);
 	for (i = 0; i < MANY_THREADS; i++) {
 		snprintf(prefix, sizeof(prefix), "t%zu", i);
-		inserter_start(&in[i], fx->f_db, prefix, MANY_WRITES);
+		inserter_start(&in[i], fx->f_tf.tf_db, prefix, MANY_WRITES);
 	}
-	wait_queued(fx->f_db, MANY_THREADS);
-	gate_open(&g);
+	wait_queued(fx->f_tf.tf_db, MANY_THREADS);
+	tgate_open(&g);
 	for (i = 0; i < MANY_THREADS; i++) {
 		pthread_join(in[i].ni_thread, NULL);
 		assert_int_equal(in[i].ni_ok, MANY_WRITES);
 		assert_true(in[i].ni_revisions_increase);
 	}
-	db_write_stats(fx->f_db, &c1, &w1);
+	db_write_stats(fx->f_tf.tf_db, &c1, &w1);
 	/* the gate is one write in one commit */
 	assert_int_equal(w1 - w0, MANY_THREADS * MANY_WRITES + 1);
 	assert_true(c1 - c0 < w1 - w0);
@@ -1122,26 +1045,26 @@ test_db__batch_holds_at_most_the_batch_limit(void **state)
 {
 	struct fx *fx = *state;
 	struct inserter *in;
-	struct gate g;
+	struct tgate g;
 	uint64_t c0, w0, c1, w1;
 	char prefix[16];
 	size_t i, n = DB_BATCH_MAX + 1;
 
 	in = calloc(n, sizeof(*in));
 	assert_non_null(in);
-	db_write_stats(fx->f_db, &c0, &w0);
-	gate_close(&g, fx->f_db);
+	db_write_stats(fx->f_tf.tf_db, &c0, &w0);
+	tgate_close(&g, fx->f_tf.tf_db);
 	for (i = 0; i < n; i++) {
 		snprintf(prefix, sizeof(prefix), "b%zu", i);
-		inserter_start(&in[i], fx->f_db, prefix, 1);
+		inserter_start(&in[i], fx->f_tf.tf_db, prefix, 1);
 	}
-	wait_queued(fx->f_db, n);
-	gate_open(&g);
+	wait_queued(fx->f_tf.tf_db, n);
+	tgate_open(&g);
 	for (i = 0; i < n; i++) {
 		pthread_join(in[i].ni_thread, NULL);
 		assert_int_equal(in[i].ni_ok, 1);
 	}
-	db_write_stats(fx->f_db, &c1, &w1);
+	db_write_stats(fx->f_tf.tf_db, &c1, &w1);
 	/* the gate's commit, DB_BATCH_MAX writes, then the one left over */
 	assert_int_equal(c1 - c0, 3);
 	assert_int_equal(w1 - w0, n + 1);
@@ -1153,26 +1076,26 @@ test_db__failing_write_in_a_batch_does_not_fail_the_others(void **state)
 {
 	struct fx *fx = *state;
 	struct inserter in[10];
-	struct gate g;
+	struct tgate g;
 	struct rows rs;
 	uint64_t c0, w0, c1, w1, dup;
 	char prefix[16];
 	size_t i;
 
 	dup = insert(fx, "dup");
-	db_write_stats(fx->f_db, &c0, &w0);
-	gate_close(&g, fx->f_db);
+	db_write_stats(fx->f_tf.tf_db, &c0, &w0);
+	tgate_close(&g, fx->f_tf.tf_db);
 	for (i = 0; i < 10; i++) {
 		/* the fifth write of the batch collides */
 		if (i == 4)
 			snprintf(prefix, sizeof(prefix), "dup");
 		else
 			snprintf(prefix, sizeof(prefix), "ok%zu", i);
-		inserter_start(&in[i], fx->f_db, prefix, 1);
+		inserter_start(&in[i], fx->f_tf.tf_db, prefix, 1);
 		/* one at a time, so the queue order is known */
-		wait_queued(fx->f_db, i + 1);
+		wait_queued(fx->f_tf.tf_db, i + 1);
 	}
-	gate_open(&g);
+	tgate_open(&g);
 	for (i = 0; i < 10; i++) {
 		pthread_join(in[i].ni_thread, NULL);
 		if (i == 4) {
@@ -1186,7 +1109,7 @@ test_db__failing_write_in_a_batch_does_not_fail_the_others(void **state)
 		assert_int_equal(in[i].ni_last_revision,
 				 dup + 1 + (i < 4 ? i : i - 1));
 	}
-	db_write_stats(fx->f_db, &c1, &w1);
+	db_write_stats(fx->f_tf.tf_db, &c1, &w1);
 	/* the gate's commit and one for the batch of nine good writes */
 	assert_int_equal(c1 - c0, 2);
 	assert_int_equal(w1 - w0, 1 + 9);
@@ -1211,30 +1134,30 @@ test_db__close_waits_for_queued_writes(void **state)
 {
 	struct fx *fx = *state;
 	struct inserter in[5];
-	struct gate g;
+	struct tgate g;
 	struct rows rs;
 	pthread_t closer;
 	char prefix[16];
 	size_t i;
 
-	gate_close(&g, fx->f_db);
+	tgate_close(&g, fx->f_tf.tf_db);
 	for (i = 0; i < 5; i++) {
 		snprintf(prefix, sizeof(prefix), "late%zu", i);
-		inserter_start(&in[i], fx->f_db, prefix, 1);
+		inserter_start(&in[i], fx->f_tf.tf_db, prefix, 1);
 	}
-	wait_queued(fx->f_db, 5);
-	assert_int_equal(pthread_create(&closer, NULL, closer_main, fx->f_db),
-			 0);
+	wait_queued(fx->f_tf.tf_db, 5);
+	assert_int_equal(
+	    pthread_create(&closer, NULL, closer_main, fx->f_tf.tf_db), 0);
 	/* db_close cannot finish while the writer is in the gate */
 	sleep_ms(50);
-	gate_open(&g);
+	tgate_open(&g);
 	pthread_join(closer, NULL);
-	fx->f_db = NULL;
+	fx->f_tf.tf_db = NULL;
 	for (i = 0; i < 5; i++) {
 		pthread_join(in[i].ni_thread, NULL);
 		assert_int_equal(in[i].ni_ok, 1);
 	}
-	assert_int_equal(db_open(&fx->f_db, fx->f_path), 0);
+	assert_int_equal(db_open(&fx->f_tf.tf_db, fx->f_tf.tf_db_path), 0);
 	rows_load(fx, &rs);
 	assert_int_equal(rs.r_n, 5);
 	rows_free(&rs);
@@ -1293,7 +1216,7 @@ test_db__full_disk_is_enospc_and_recovers(void **state)
 
 	insert(fx, "small");
 	/* SQLite clamps the limit to the current size: no room to grow */
-	writer_pragma(fx->f_db, "PRAGMA max_page_count = 1");
+	writer_pragma(fx->f_tf.tf_db, "PRAGMA max_page_count = 1");
 	big = malloc(256 * 1024);
 	assert_non_null(big);
 	memset(big, 'x', 256 * 1024 - 1);
@@ -1301,12 +1224,12 @@ test_db__full_disk_is_enospc_and_recovers(void **state)
 	row_init(&row, "big", "{}");
 	free(row.vr_spec);
 	row.vr_spec = big;
-	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), -1);
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), -1);
 	assert_int_equal(errno, ENOSPC);
 	assert_int_equal(stored(fx, "big", &got), -1);
 
-	writer_pragma(fx->f_db, "PRAGMA max_page_count = 1073741823");
-	assert_int_equal(db_vm_insert(fx->f_db, &row, NULL, NULL), 0);
+	writer_pragma(fx->f_tf.tf_db, "PRAGMA max_page_count = 1073741823");
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), 0);
 	assert_int_equal(stored(fx, "big", &got), 0);
 	assert_int_equal(strlen(got.vr_spec), 256 * 1024 - 1);
 	db_vm_row_clear(&got);
@@ -1319,31 +1242,31 @@ test_db__full_disk_in_a_batch_fails_no_write_it_did_not_store(void **state)
 	struct fx *fx = *state;
 	struct inserter in[2];
 	struct db_vm_row row, got;
-	struct gate g;
+	struct tgate g;
 	pthread_t big_thread;
 	struct big_insert big;
 	size_t i;
 
 	memset(&got, 0, sizeof(got));
-	writer_pragma(fx->f_db, "PRAGMA max_page_count = 1");
+	writer_pragma(fx->f_tf.tf_db, "PRAGMA max_page_count = 1");
 	row_init(&row, "big", "{}");
 	free(row.vr_spec);
 	row.vr_spec = calloc(1, 256 * 1024);
 	assert_non_null(row.vr_spec);
 	memset(row.vr_spec, 'y', 256 * 1024 - 1);
-	big.b_db = fx->f_db;
+	big.b_db = fx->f_tf.tf_db;
 	big.b_row = &row;
 
 	/* one small write on each side of the one that cannot fit */
-	gate_close(&g, fx->f_db);
-	inserter_start(&in[0], fx->f_db, "before", 1);
-	wait_queued(fx->f_db, 1);
+	tgate_close(&g, fx->f_tf.tf_db);
+	inserter_start(&in[0], fx->f_tf.tf_db, "before", 1);
+	wait_queued(fx->f_tf.tf_db, 1);
 	assert_int_equal(
 	    pthread_create(&big_thread, NULL, big_insert_main, &big), 0);
-	wait_queued(fx->f_db, 2);
-	inserter_start(&in[1], fx->f_db, "after", 1);
-	wait_queued(fx->f_db, 3);
-	gate_open(&g);
+	wait_queued(fx->f_tf.tf_db, 2);
+	inserter_start(&in[1], fx->f_tf.tf_db, "after", 1);
+	wait_queued(fx->f_tf.tf_db, 3);
+	tgate_open(&g);
 	pthread_join(big_thread, NULL);
 	assert_int_equal(big.b_rc, -1);
 	assert_int_equal(big.b_errno, ENOSPC);
@@ -1404,20 +1327,20 @@ test_db__lost_transaction_fails_the_writes_before_it_only(void **state)
 	struct inserter in[2];
 	struct killer k;
 	struct db_vm_row got;
-	struct gate g;
+	struct tgate g;
 	uint64_t c0, w0, c1, w1;
 
-	db_write_stats(fx->f_db, &c0, &w0);
+	db_write_stats(fx->f_tf.tf_db, &c0, &w0);
 	memset(&k, 0, sizeof(k));
-	k.k_db = fx->f_db;
-	gate_close(&g, fx->f_db);
-	inserter_start(&in[0], fx->f_db, "before", 1);
-	wait_queued(fx->f_db, 1);
+	k.k_db = fx->f_tf.tf_db;
+	tgate_close(&g, fx->f_tf.tf_db);
+	inserter_start(&in[0], fx->f_tf.tf_db, "before", 1);
+	wait_queued(fx->f_tf.tf_db, 1);
 	assert_int_equal(pthread_create(&k.k_thread, NULL, killer_main, &k), 0);
-	wait_queued(fx->f_db, 2);
-	inserter_start(&in[1], fx->f_db, "after", 1);
-	wait_queued(fx->f_db, 3);
-	gate_open(&g);
+	wait_queued(fx->f_tf.tf_db, 2);
+	inserter_start(&in[1], fx->f_tf.tf_db, "after", 1);
+	wait_queued(fx->f_tf.tf_db, 3);
+	tgate_open(&g);
 	pthread_join(k.k_thread, NULL);
 	pthread_join(in[0].ni_thread, NULL);
 	pthread_join(in[1].ni_thread, NULL);
@@ -1431,7 +1354,7 @@ test_db__lost_transaction_fails_the_writes_before_it_only(void **state)
 	assert_int_equal(in[1].ni_ok, 1);
 	assert_int_equal(stored(fx, "after", &got), 0);
 	db_vm_row_clear(&got);
-	db_write_stats(fx->f_db, &c1, &w1);
+	db_write_stats(fx->f_tf.tf_db, &c1, &w1);
 	assert_int_equal(c1 - c0, 2); /* the gate's and "after"'s */
 	assert_int_equal(w1 - w0, 2);
 }
@@ -1473,17 +1396,17 @@ test_db__tokens_insert_load_and_count(void **state)
 	struct tokens ts;
 	int64_t before = now_ms();
 
-	assert_int_equal(db_token_count(fx->f_db), 0);
+	assert_int_equal(db_token_count(fx->f_tf.tf_db), 0);
 	token_init(&a, "aaaa", 0xaa);
 	token_init(&b, "bbbb", 0xbb);
 	b.tr_created_ms = 1234;
-	assert_int_equal(db_token_insert(fx->f_db, &a), 0);
-	assert_int_equal(db_token_insert(fx->f_db, &b), 0);
-	assert_int_equal(db_token_count(fx->f_db), 2);
+	assert_int_equal(db_token_insert(fx->f_tf.tf_db, &a), 0);
+	assert_int_equal(db_token_insert(fx->f_tf.tf_db, &b), 0);
+	assert_int_equal(db_token_count(fx->f_tf.tf_db), 2);
 
 	reopen(fx);
 	memset(&ts, 0, sizeof(ts));
-	assert_int_equal(db_token_load_all(fx->f_db, tokens_add, &ts), 0);
+	assert_int_equal(db_token_load_all(fx->f_tf.tf_db, tokens_add, &ts), 0);
 	assert_int_equal(ts.t_n, 2);
 	assert_string_equal(ts.t_rows[0].tr_id, "aaaa");
 	assert_memory_equal(ts.t_rows[0].tr_hash, a.tr_hash, 32);
@@ -1514,8 +1437,9 @@ test_db__token_load_stops_on_callback_result(void **state)
 	struct db_token_row a;
 
 	token_init(&a, "aaaa", 1);
-	assert_int_equal(db_token_insert(fx->f_db, &a), 0);
-	assert_int_equal(db_token_load_all(fx->f_db, tokens_stop, NULL), 7);
+	assert_int_equal(db_token_insert(fx->f_tf.tf_db, &a), 0);
+	assert_int_equal(db_token_load_all(fx->f_tf.tf_db, tokens_stop, NULL),
+			 7);
 }
 
 static void
@@ -1525,14 +1449,14 @@ test_db__token_with_existing_id_or_hash_is_eexist(void **state)
 	struct db_token_row a, b;
 
 	token_init(&a, "aaaa", 0x11);
-	assert_int_equal(db_token_insert(fx->f_db, &a), 0);
+	assert_int_equal(db_token_insert(fx->f_tf.tf_db, &a), 0);
 	token_init(&b, "aaaa", 0x22);
-	assert_int_equal(db_token_insert(fx->f_db, &b), -1);
+	assert_int_equal(db_token_insert(fx->f_tf.tf_db, &b), -1);
 	assert_int_equal(errno, EEXIST);
 	token_init(&b, "cccc", 0x11);
-	assert_int_equal(db_token_insert(fx->f_db, &b), -1);
+	assert_int_equal(db_token_insert(fx->f_tf.tf_db, &b), -1);
 	assert_int_equal(errno, EEXIST);
-	assert_int_equal(db_token_count(fx->f_db), 1);
+	assert_int_equal(db_token_count(fx->f_tf.tf_db), 1);
 }
 
 static int
@@ -1553,7 +1477,7 @@ test_db__vm_load_stops_on_callback_result(void **state)
 
 	insert(fx, "a");
 	insert(fx, "b");
-	assert_int_equal(db_vm_load_all(fx->f_db, vms_stop, &calls), 5);
+	assert_int_equal(db_vm_load_all(fx->f_tf.tf_db, vms_stop, &calls), 5);
 	assert_int_equal(calls, 1);
 }
 

@@ -31,6 +31,8 @@
 #include "core/images.h"
 #include "db/db.h"
 
+#include "tfixture.h"
+
 /* SHA-256 of "abc" (FIPS 180-2, appendix B.1) and of nothing. */
 #define SHA256_ABC                                                             \
 	"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -42,57 +44,22 @@
 	"a234567890123456789012345678901234567890123456789012345678901234"
 
 struct fx {
-	char f_dir[64];
-	char f_db_path[128];
+	struct tfixture f_tf; /* first */
 	char f_img_dir[128];
-	struct db *f_db;
 	struct images *f_im;
 };
-
-static void
-rmtree(const char *dir)
-{
-	char path[512];
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-				rmtree(path);
-			else
-				unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-}
 
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct fx *fx = tfixture_new(sizeof(*fx));
 
 	if (fx == NULL)
 		return -1;
-	snprintf(fx->f_dir, sizeof(fx->f_dir), "/tmp/test_images.XXXXXX");
-	if (mkdtemp(fx->f_dir) == NULL) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->f_db_path, sizeof(fx->f_db_path), "%s/vmmapid.db",
-		 fx->f_dir);
-	snprintf(fx->f_img_dir, sizeof(fx->f_img_dir), "%s/images", fx->f_dir);
-	if (db_open(&fx->f_db, fx->f_db_path) == -1 ||
-	    images_open(&fx->f_im, fx->f_db, fx->f_img_dir) == -1) {
-		db_close(fx->f_db);
-		rmtree(fx->f_dir);
-		free(fx);
+	snprintf(fx->f_img_dir, sizeof(fx->f_img_dir), "%s/images",
+		 fx->f_tf.tf_dir);
+	if (images_open(&fx->f_im, fx->f_tf.tf_db, fx->f_img_dir) == -1) {
+		tfixture_free(fx);
 		return -1;
 	}
 	*state = fx;
@@ -105,9 +72,7 @@ teardown(void **state)
 	struct fx *fx = *state;
 
 	images_close(fx->f_im);
-	db_close(fx->f_db);
-	rmtree(fx->f_dir);
-	free(fx);
+	tfixture_free(fx);
 	return 0;
 }
 
@@ -117,10 +82,9 @@ reopen(struct fx *fx)
 {
 	images_close(fx->f_im);
 	fx->f_im = NULL;
-	db_close(fx->f_db);
-	fx->f_db = NULL;
-	assert_int_equal(db_open(&fx->f_db, fx->f_db_path), 0);
-	assert_int_equal(images_open(&fx->f_im, fx->f_db, fx->f_img_dir), 0);
+	tfixture_reopen_db(&fx->f_tf);
+	assert_int_equal(images_open(&fx->f_im, fx->f_tf.tf_db, fx->f_img_dir),
+			 0);
 }
 
 /* A spool file as server/ makes one: in the store's directory, at 0. */
@@ -624,7 +588,7 @@ sql_exec(struct fx *fx, const char *text)
 {
 	sqlite3 *sql;
 
-	assert_int_equal(sqlite3_open(fx->f_db_path, &sql), SQLITE_OK);
+	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
 	sqlite3_busy_timeout(sql, 5000);
 	assert_int_equal(sqlite3_exec(sql, text, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(sql);
@@ -752,24 +716,26 @@ test_images__version_1_database_migrates_to_images_table(void **state)
 	assert_true(db_schema_version() >= 2);
 	images_close(fx->f_im);
 	fx->f_im = NULL;
-	db_close(fx->f_db);
-	fx->f_db = NULL;
+	db_close(fx->f_tf.tf_db);
+	fx->f_tf.tf_db = NULL;
 	/* Undo migration 2 by hand: what a version 1 daemon left. */
-	assert_int_equal(sqlite3_open(fx->f_db_path, &sql), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(sql,
-				      "DROP TABLE images; DROP TABLE jails; "
-				      "DROP TABLE audit; PRAGMA user_version "
-				      "= 1;",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(sql,
+			 "DROP TABLE guestinfo; DROP TABLE images; "
+			 "DROP TABLE jails; DROP TABLE audit; "
+			 "PRAGMA user_version = 1;",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(sql);
 
-	assert_int_equal(db_open(&fx->f_db, fx->f_db_path), 0);
-	assert_int_equal(images_open(&fx->f_im, fx->f_db, fx->f_img_dir), 0);
+	assert_int_equal(db_open(&fx->f_tf.tf_db, fx->f_tf.tf_db_path), 0);
+	assert_int_equal(images_open(&fx->f_im, fx->f_tf.tf_db, fx->f_img_dir),
+			 0);
 	put_ok(fx, "after", "abc");
 	assert_int_equal(images_get(fx->f_im, "after", &info), 0);
 
-	assert_int_equal(sqlite3_open(fx->f_db_path, &sql), SQLITE_OK);
+	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
 	assert_int_equal(
 	    sqlite3_prepare_v2(sql, "PRAGMA user_version", -1, &st, NULL),
 	    SQLITE_OK);
@@ -798,25 +764,25 @@ test_images__db_put_and_delete_report_their_errnos(void **state)
 	int created = -1;
 
 	memset(&row, 0, sizeof(row));
-	assert_int_equal(db_image_put(fx->f_db, &row, &created), -1);
+	assert_int_equal(db_image_put(fx->f_tf.tf_db, &row, &created), -1);
 	assert_int_equal(errno, EINVAL);
 	snprintf(row.ir_name, sizeof(row.ir_name), "r");
-	assert_int_equal(db_image_put(fx->f_db, &row, &created), -1);
+	assert_int_equal(db_image_put(fx->f_tf.tf_db, &row, &created), -1);
 	assert_int_equal(errno, EINVAL); /* no hash */
 	snprintf(row.ir_sha256, sizeof(row.ir_sha256), "short");
-	assert_int_equal(db_image_put(fx->f_db, &row, &created), -1);
+	assert_int_equal(db_image_put(fx->f_tf.tf_db, &row, &created), -1);
 	assert_int_equal(errno, EINVAL); /* the schema's CHECK */
 	snprintf(row.ir_sha256, sizeof(row.ir_sha256), "%s", SHA256_ABC);
 	row.ir_size = 3;
-	assert_int_equal(db_image_put(fx->f_db, &row, &created), 0);
+	assert_int_equal(db_image_put(fx->f_tf.tf_db, &row, &created), 0);
 	assert_int_equal(created, 1);
 	assert_true(row.ir_created_ms > 0);
-	assert_int_equal(db_image_put(fx->f_db, &row, &created), 0);
+	assert_int_equal(db_image_put(fx->f_tf.tf_db, &row, &created), 0);
 	assert_int_equal(created, 0);
-	assert_int_equal(db_image_delete(fx->f_db, "r"), 0);
-	assert_int_equal(db_image_delete(fx->f_db, "r"), -1);
+	assert_int_equal(db_image_delete(fx->f_tf.tf_db, "r"), 0);
+	assert_int_equal(db_image_delete(fx->f_tf.tf_db, "r"), -1);
 	assert_int_equal(errno, ENOENT);
-	assert_int_equal(db_image_delete(fx->f_db, ""), -1);
+	assert_int_equal(db_image_delete(fx->f_tf.tf_db, ""), -1);
 	assert_int_equal(errno, EINVAL);
 }
 

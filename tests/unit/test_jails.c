@@ -24,52 +24,26 @@
 #include <sqlite3.h>
 
 #include "core/jails.h"
-#include "core/timefmt.h"
+#include "base/timefmt.h"
 #include "core/vmreg.h"
 #include "db/db.h"
 
+#include "tfixture.h"
+
 struct fx {
-	char f_dir[64];
-	char f_db_path[128];
-	struct db *f_db;
+	struct tfixture f_tf; /* first */
 	struct jails *f_jails;
 };
-
-static void
-rmtree(const char *dir)
-{
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-	}
-	rmdir(dir);
-}
 
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct fx *fx = tfixture_new(sizeof(*fx));
 
 	if (fx == NULL)
 		return -1;
-	snprintf(fx->f_dir, sizeof(fx->f_dir), "/tmp/test_jails.XXXXXX");
-	if (mkdtemp(fx->f_dir) == NULL) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->f_db_path, sizeof(fx->f_db_path), "%s/vmmapid.db",
-		 fx->f_dir);
-	if (db_open(&fx->f_db, fx->f_db_path) != 0 ||
-	    jails_open(&fx->f_jails, fx->f_db) != 0) {
-		db_close(fx->f_db);
-		rmtree(fx->f_dir);
-		free(fx);
+	if (jails_open(&fx->f_jails, fx->f_tf.tf_db) != 0) {
+		tfixture_free(fx);
 		return -1;
 	}
 	*state = fx;
@@ -82,9 +56,7 @@ teardown(void **state)
 	struct fx *fx = *state;
 
 	jails_close(fx->f_jails);
-	db_close(fx->f_db);
-	rmtree(fx->f_dir);
-	free(fx);
+	tfixture_free(fx);
 	return 0;
 }
 
@@ -94,10 +66,8 @@ reopen(struct fx *fx)
 {
 	jails_close(fx->f_jails);
 	fx->f_jails = NULL;
-	db_close(fx->f_db);
-	fx->f_db = NULL;
-	assert_int_equal(db_open(&fx->f_db, fx->f_db_path), 0);
-	assert_int_equal(jails_open(&fx->f_jails, fx->f_db), 0);
+	tfixture_reopen_db(&fx->f_tf);
+	assert_int_equal(jails_open(&fx->f_jails, fx->f_tf.tf_db), 0);
 }
 
 static struct jail_info
@@ -415,27 +385,28 @@ test_jails__a_version_2_database_gets_jails_and_audit(void **state)
 	assert_true(db_schema_version() >= 3);
 	jails_close(fx->f_jails);
 	fx->f_jails = NULL;
-	db_close(fx->f_db);
-	fx->f_db = NULL;
+	db_close(fx->f_tf.tf_db);
+	fx->f_tf.tf_db = NULL;
 	/* What a version 2 daemon left: no jails, no audit. */
-	assert_int_equal(sqlite3_open(fx->f_db_path, &sql), SQLITE_OK);
+	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(sql,
-				      "DROP TABLE jails; DROP TABLE audit; "
+				      "DROP TABLE guestinfo; DROP TABLE jails; "
+				      "DROP TABLE audit; "
 				      "PRAGMA user_version = 2;",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(sql);
 
-	assert_int_equal(db_open(&fx->f_db, fx->f_db_path), 0);
-	assert_int_equal(jails_open(&fx->f_jails, fx->f_db), 0);
+	assert_int_equal(db_open(&fx->f_tf.tf_db, fx->f_tf.tf_db_path), 0);
+	assert_int_equal(jails_open(&fx->f_jails, fx->f_tf.tf_db), 0);
 	put_ok(fx, jail("j1", 1, 0, "/run/j1.sock"), 1);
 	assert_int_equal(jails_get(fx->f_jails, "j1", &got), 0);
 	memset(&row, 0, sizeof(row));
 	snprintf(row.ar_method, sizeof(row.ar_method), "PUT");
 	row.ar_path = "/v1/jails/j1";
-	assert_int_equal(db_audit_append(fx->f_db, &row), 0);
+	assert_int_equal(db_audit_append(fx->f_tf.tf_db, &row), 0);
 
-	assert_int_equal(sqlite3_open(fx->f_db_path, &sql), SQLITE_OK);
+	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
 	assert_int_equal(
 	    sqlite3_prepare_v2(sql, "PRAGMA user_version", -1, &st, NULL),
 	    SQLITE_OK);
@@ -469,7 +440,7 @@ test_jails__vms_are_counted_per_jail(void **state)
 	struct vmreg *reg;
 	size_t n = 99;
 
-	assert_int_equal(vmreg_open(&reg, fx->f_db), 0);
+	assert_int_equal(vmreg_open(&reg, fx->f_tf.tf_db), 0);
 	assert_int_equal(vmreg_count_in_jail(reg, "j1", &n), 0);
 	assert_int_equal(n, 0);
 	create_vm(reg, "a", "j1");
@@ -489,7 +460,7 @@ test_jails__vms_are_counted_per_jail(void **state)
 	assert_int_equal(n, 1);
 	vmreg_close(reg);
 	/* From the database, as at start-up. */
-	assert_int_equal(vmreg_open(&reg, fx->f_db), 0);
+	assert_int_equal(vmreg_open(&reg, fx->f_tf.tf_db), 0);
 	assert_int_equal(vmreg_count_in_jail(reg, "j1", &n), 0);
 	assert_int_equal(n, 1);
 	vmreg_close(reg);

@@ -28,6 +28,8 @@
 
 #include "server/listen.h"
 
+#include "tskip.h"
+
 struct fx {
 	char f_dir[64];
 	char f_path[128]; /* f_dir/api.sock */
@@ -371,8 +373,7 @@ test_listen__tcp_ipv6_loopback_is_named_in_brackets(void **state)
 	    bind(probe, (struct sockaddr *)&sin6, sizeof(sin6)) != 0) {
 		if (probe >= 0)
 			close(probe);
-		fprintf(stderr, "SKIPPED: no IPv6 loopback on this host\n");
-		skip();
+		tskip("no IPv6 loopback on this host");
 	}
 	close(probe);
 

@@ -1,6 +1,6 @@
 /*
- * json_merge_patch(): the examples of RFC 7396 Appendix A and section 3,
- * and the promise that neither argument changes.
+ * json_merge_patch(): the examples of RFC 7396 Appendix A (one table)
+ * and section 3, and the promise that neither argument changes.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -34,32 +34,38 @@ doc(const char *text)
 	return d;
 }
 
+/* got equals want, else fails naming what (a case or a table row). */
 static void
-assert_json_equal(const json_t *got, const json_t *want)
+assert_json_equal_as(const char *what, const char *which, const json_t *got,
+		     const json_t *want)
 {
 	if (!json_equal(got, want)) {
 		char *g = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
 		char *w = json_dumps(want, JSON_COMPACT | JSON_ENCODE_ANY);
 
-		fail_msg("got %s, want %s", g, w);
+		fail_msg("%s: %s is %s, want %s", what, which, g, w);
 	}
 }
+#define assert_json_equal(got, want)                                           \
+	assert_json_equal_as(__func__, #got, got, want)
 
 /*
  * Applies patch to target and checks the result against expected, and
- * that neither argument changed.
+ * that neither argument changed; a failure names what.
  */
 static void
-check(const char *target, const char *patch, const char *expected)
+check_as(const char *what, const char *target, const char *patch,
+	 const char *expected)
 {
 	json_t *t = doc(target), *p = doc(patch), *want = doc(expected);
 	json_t *t0 = json_deep_copy(t), *p0 = json_deep_copy(p);
 	json_t *got = json_merge_patch(t, p);
 
-	assert_non_null(got);
-	assert_json_equal(got, want);
-	assert_json_equal(t, t0);
-	assert_json_equal(p, p0);
+	if (got == NULL)
+		fail_msg("%s: json_merge_patch returned NULL", what);
+	assert_json_equal_as(what, "the result", got, want);
+	assert_json_equal_as(what, "the target after", t, t0);
+	assert_json_equal_as(what, "the patch after", p, p0);
 	json_decref(got);
 	json_decref(want);
 	json_decref(t);
@@ -67,97 +73,50 @@ check(const char *target, const char *patch, const char *expected)
 	json_decref(p);
 	json_decref(p0);
 }
+#define check(target, patch, expected)                                         \
+	check_as(__func__, target, patch, expected)
 
-/* RFC 7396 Appendix A, one test per row. */
-
-static void
-test_merge_patch__a1_member_is_replaced(void **state)
-{
-	check("{'a':'b'}", "{'a':'c'}", "{'a':'c'}");
-}
-
-static void
-test_merge_patch__a2_member_is_added(void **state)
-{
-	check("{'a':'b'}", "{'b':'c'}", "{'a':'b','b':'c'}");
-}
-
-static void
-test_merge_patch__a3_null_removes_the_only_member(void **state)
-{
-	check("{'a':'b'}", "{'a':null}", "{}");
-}
-
-static void
-test_merge_patch__a4_null_removes_one_member(void **state)
-{
-	check("{'a':'b','b':'c'}", "{'a':null}", "{'b':'c'}");
-}
-
-static void
-test_merge_patch__a5_array_is_replaced_by_a_string(void **state)
-{
-	check("{'a':['b']}", "{'a':'c'}", "{'a':'c'}");
-}
-
-static void
-test_merge_patch__a6_string_is_replaced_by_an_array(void **state)
-{
-	check("{'a':'c'}", "{'a':['b']}", "{'a':['b']}");
-}
+/* RFC 7396 Appendix A, row by row, with ' standing for ". */
+static const struct {
+	const char *mp_what;
+	const char *mp_target, *mp_patch, *mp_result;
+} appendix_a[] = {
+    {"A.1 a member is replaced", "{'a':'b'}", "{'a':'c'}", "{'a':'c'}"},
+    {"A.2 a member is added", "{'a':'b'}", "{'b':'c'}", "{'a':'b','b':'c'}"},
+    {"A.3 null removes the only member", "{'a':'b'}", "{'a':null}", "{}"},
+    {"A.4 null removes one member", "{'a':'b','b':'c'}", "{'a':null}",
+     "{'b':'c'}"},
+    {"A.5 an array is replaced by a string", "{'a':['b']}", "{'a':'c'}",
+     "{'a':'c'}"},
+    {"A.6 a string is replaced by an array", "{'a':'c'}", "{'a':['b']}",
+     "{'a':['b']}"},
+    {"A.7 objects merge recursively", "{'a':{'b':'c'}}",
+     "{'a':{'b':'d','c':null}}", "{'a':{'b':'d'}}"},
+    {"A.8 arrays are replaced, not merged", "{'a':[{'b':'c'}]}", "{'a':[1]}",
+     "{'a':[1]}"},
+    {"A.9 an array replaces an array", "['a','b']", "['c','d']", "['c','d']"},
+    {"A.10 an array replaces an object", "{'a':'b'}", "['c']", "['c']"},
+    {"A.11 a null patch replaces everything", "{'a':'foo'}", "null", "null"},
+    {"A.12 a string patch replaces everything", "{'a':'foo'}", "'bar'",
+     "'bar'"},
+    {"A.13 a null in the target is kept", "{'e':null}", "{'a':1}",
+     "{'e':null,'a':1}"},
+    {"A.14 an object patch replaces an array target", "[1,2]",
+     "{'a':'b','c':null}", "{'a':'b'}"},
+    {"A.15 nested nulls are dropped from new members", "{}",
+     "{'a':{'bb':{'ccc':null}}}", "{'a':{'bb':{}}}"},
+};
 
 static void
-test_merge_patch__a7_objects_merge_recursively(void **state)
+test_merge_patch__every_rfc_7396_appendix_a_example_gives_its_result(
+    void **state)
 {
-	check("{'a':{'b':'c'}}", "{'a':{'b':'d','c':null}}", "{'a':{'b':'d'}}");
-}
+	size_t i;
 
-static void
-test_merge_patch__a8_arrays_are_replaced_not_merged(void **state)
-{
-	check("{'a':[{'b':'c'}]}", "{'a':[1]}", "{'a':[1]}");
-}
-
-static void
-test_merge_patch__a9_array_replaces_an_array(void **state)
-{
-	check("['a','b']", "['c','d']", "['c','d']");
-}
-
-static void
-test_merge_patch__a10_array_replaces_an_object(void **state)
-{
-	check("{'a':'b'}", "['c']", "['c']");
-}
-
-static void
-test_merge_patch__a11_null_patch_replaces_everything(void **state)
-{
-	check("{'a':'foo'}", "null", "null");
-}
-
-static void
-test_merge_patch__a12_string_patch_replaces_everything(void **state)
-{
-	check("{'a':'foo'}", "'bar'", "'bar'");
-}
-
-static void
-test_merge_patch__a13_null_in_the_target_is_kept(void **state)
-{
-	check("{'e':null}", "{'a':1}", "{'e':null,'a':1}");
-}
-
-static void
-test_merge_patch__a14_object_patch_replaces_an_array_target(void **state)
-{
-	check("[1,2]", "{'a':'b','c':null}", "{'a':'b'}");
-}
-
-static void
-test_merge_patch__a15_nested_nulls_are_dropped_from_new_members(void **state)
-{
-	check("{}", "{'a':{'bb':{'ccc':null}}}", "{'a':{'bb':{}}}");
+	(void)state;
+	for (i = 0; i < sizeof(appendix_a) / sizeof(appendix_a[0]); i++)
+		check_as(appendix_a[i].mp_what, appendix_a[i].mp_target,
+			 appendix_a[i].mp_patch, appendix_a[i].mp_result);
 }
 
 /* RFC 7396 section 3. */
@@ -307,25 +266,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] =
-	{ cmocka_unit_test(test_merge_patch__a1_member_is_replaced),
-	  cmocka_unit_test(test_merge_patch__a2_member_is_added),
-	  cmocka_unit_test(test_merge_patch__a3_null_removes_the_only_member),
-	  cmocka_unit_test(test_merge_patch__a4_null_removes_one_member),
-	  cmocka_unit_test(test_merge_patch__a5_array_is_replaced_by_a_string),
-	  cmocka_unit_test(test_merge_patch__a6_string_is_replaced_by_an_array),
-	  cmocka_unit_test(test_merge_patch__a7_objects_merge_recursively),
-	  cmocka_unit_test(test_merge_patch__a8_arrays_are_replaced_not_merged),
-	  cmocka_unit_test(test_merge_patch__a9_array_replaces_an_array),
-	  cmocka_unit_test(test_merge_patch__a10_array_replaces_an_object),
-	  cmocka_unit_test(
-	      test_merge_patch__a11_null_patch_replaces_everything),
-	  cmocka_unit_test(
-	      test_merge_patch__a12_string_patch_replaces_everything),
-	  cmocka_unit_test(test_merge_patch__a13_null_in_the_target_is_kept),
-	  cmocka_unit_test(
-	      test_merge_patch__a14_object_patch_replaces_an_array_target),
-	  cmocka_unit_test(
-	      test_merge_patch__a15_nested_nulls_are_dropped_from_new_members),
+	{ cmocka_unit_test(
+	      test_merge_patch__every_rfc_7396_appendix_a_example_gives_its_result),
 	  cmocka_unit_test(
 	      test_merge_patch__section_3_example_gives_the_rfc_result),
 	  cmocka_unit_test(

@@ -31,34 +31,18 @@
 #include "core/jails.h"
 #include "db/db.h"
 
+#include "tfixture.h"
+
 #define VMM_GID 4200
 #define MEMBER_UID 4242 /* in the vmm group */
 #define OTHER_UID 4243  /* not in it */
 #define MEMBER2_UID 4244
 
 struct fx {
-	char f_dir[64];
-	char f_path[128];
-	struct db *f_db;
+	struct tfixture f_tf; /* first */
 	struct jails *f_jails;
 	struct policy f_po;
 };
-
-static void
-rmtree(const char *dir)
-{
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-	}
-	rmdir(dir);
-}
 
 static int
 fx_jail(struct fx *fx, const char *name, int allow_vmm, int allow_ppt)
@@ -80,19 +64,11 @@ fx_jail(struct fx *fx, const char *name, int allow_vmm, int allow_ppt)
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct fx *fx = tfixture_new(sizeof(*fx));
 
 	if (fx == NULL)
 		return -1;
-	snprintf(fx->f_dir, sizeof(fx->f_dir), "/tmp/test_policy.XXXXXX");
-	if (mkdtemp(fx->f_dir) == NULL) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->f_path, sizeof(fx->f_path), "%s/vmmapid.db", fx->f_dir);
-	if (db_open(&fx->f_db, fx->f_path) != 0)
-		goto fail;
-	if (jails_open(&fx->f_jails, fx->f_db) != 0)
+	if (jails_open(&fx->f_jails, fx->f_tf.tf_db) != 0)
 		goto fail;
 	if (fx_jail(fx, "j1", 1, 0) != 0 || fx_jail(fx, "j2", 1, 1) != 0 ||
 	    fx_jail(fx, "jnovmm", 0, 0) != 0 ||
@@ -104,9 +80,7 @@ setup(void **state)
 	return 0;
 fail:
 	jails_close(fx->f_jails);
-	db_close(fx->f_db);
-	rmtree(fx->f_dir);
-	free(fx);
+	tfixture_free(fx);
 	return -1;
 }
 
@@ -116,9 +90,7 @@ teardown(void **state)
 	struct fx *fx = *state;
 
 	jails_close(fx->f_jails);
-	db_close(fx->f_db);
-	rmtree(fx->f_dir);
-	free(fx);
+	tfixture_free(fx);
 	return 0;
 }
 
@@ -317,23 +289,60 @@ test_policy__host_root_is_uid_0_outside_any_jail(void **state)
 	assert_false(policy_is_host_root(&pr));
 }
 
+/* The start's own rules: detach and the per-uid quota. */
+static int
+check_start(const struct principal *pr, int detached, unsigned *max_runs)
+{
+	struct policy po = {.po_vmm_gid = VMM_GID, .po_max_running = 3};
+	char why[256] = "";
+	int rc;
+
+	*max_runs = 99;
+	errno = 0;
+	rc = policy_check_start(&po, pr, detached, max_runs, why, sizeof(why));
+	if (rc != 0) {
+		assert_int_equal(errno, EPERM);
+		assert_non_null(strstr(why, "monitor mode"));
+	}
+	return rc;
+}
+
 static void
 test_policy__only_root_of_its_scope_may_start_detached(void **state)
 {
 	struct principal pr = pr_root("");
+	unsigned max;
 
 	(void)state;
-	assert_true(policy_may_detach(&pr));
+	assert_int_equal(check_start(&pr, 1, &max), 0);
 	pr = pr_root("j1");
-	assert_true(policy_may_detach(&pr));
+	assert_int_equal(check_start(&pr, 1, &max), 0);
 	pr = pr_member("");
-	assert_false(policy_may_detach(&pr));
+	assert_int_equal(check_start(&pr, 1, &max), -1);
+	assert_int_equal(check_start(&pr, 0, &max), 0);
 	pr = pr_member_supp("j1");
-	assert_false(policy_may_detach(&pr));
+	assert_int_equal(check_start(&pr, 1, &max), -1);
 	pr = pr_other("");
-	assert_false(policy_may_detach(&pr));
+	assert_int_equal(check_start(&pr, 1, &max), -1);
 	pr = pr_anonymous();
-	assert_false(policy_may_detach(&pr));
+	assert_int_equal(check_start(&pr, 1, &max), -1);
+}
+
+static void
+test_policy__the_running_quota_binds_all_but_root(void **state)
+{
+	struct principal pr = pr_root("");
+	unsigned max;
+
+	(void)state;
+	assert_int_equal(check_start(&pr, 0, &max), 0);
+	assert_int_equal(max, 0);
+	pr = pr_root("j1");
+	assert_int_equal(check_start(&pr, 0, &max), 0);
+	assert_int_equal(max, 0);
+	pr = pr_member("");
+	assert_int_equal(check_start(&pr, 0, &max), 0);
+	assert_int_equal(max, 3);
 }
 
 static void
@@ -882,6 +891,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_policy__host_root_is_uid_0_outside_any_jail),
 	    T(test_policy__only_root_of_its_scope_may_start_detached),
+	    T(test_policy__the_running_quota_binds_all_but_root),
 	    T(test_policy__vmm_group_counts_primary_and_supplementary_gids),
 	    T(test_policy__public_routes_need_no_principal_and_others_are_401),
 	    T(test_policy__any_known_caller_may_use_any_routes),

@@ -2,8 +2,9 @@
  * api/router.c: the one place that checks a request before a handler runs.
  * Existence (404), method (405 with Allow), authentication (401 with
  * WWW-Authenticate), Content-Type (415), JSON syntax (400), and the route
- * table's own promises (api_routes_check, api_route_blocks,
- * api_method_parse).
+ * table's own promises (api_routes_check,
+ * api_method_parse), and which requests run on the HTTP thread
+ * (api_route_inline).
  *
  * Requests go through api_handle() over a real database and registry in a
  * mkdtemp directory, the way server/ calls it; request headers come from a
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -30,6 +32,8 @@
 #include "core/vmreg.h"
 #include "db/db.h"
 
+#include "tfixture.h"
+
 #define OPENAPI_TEXT "openapi: 3.1.0\ninfo:\n  title: test\n"
 
 /* A minimal valid VM spec (every other field has a default). */
@@ -38,46 +42,24 @@
 	"\"hello.bin\"}}"
 
 struct fx {
-	char f_dir[64];
-	char f_path[128];
-	struct db *f_db;
+	struct tfixture f_tf; /* first */
 	struct vmreg *f_reg;
 	struct api_context f_ctx;
 };
 
-static void
-rmtree(const char *dir)
-{
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-	}
-	rmdir(dir);
-}
-
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct fx *fx = tfixture_new(sizeof(*fx));
 
 	if (fx == NULL)
 		return -1;
-	snprintf(fx->f_dir, sizeof(fx->f_dir), "/tmp/test_router.XXXXXX");
-	if (mkdtemp(fx->f_dir) == NULL)
-		goto fail;
-	snprintf(fx->f_path, sizeof(fx->f_path), "%s/vmmapid.db", fx->f_dir);
-	if (db_open(&fx->f_db, fx->f_path) != 0)
-		goto fail_dir;
-	if (vmreg_open(&fx->f_reg, fx->f_db) != 0)
-		goto fail_db;
+	if (vmreg_open(&fx->f_reg, fx->f_tf.tf_db) != 0) {
+		tfixture_free(fx);
+		return -1;
+	}
 	fx->f_ctx.ac_vmreg = fx->f_reg;
-	fx->f_ctx.ac_db = fx->f_db;
+	fx->f_ctx.ac_db = fx->f_tf.tf_db;
 	fx->f_ctx.ac_driver = "sim";
 	fx->f_ctx.ac_driver_reason = "test";
 	fx->f_ctx.ac_max_vcpus = 4;
@@ -87,14 +69,6 @@ setup(void **state)
 	fx->f_ctx.ac_started_at_ms = 1700000000000ULL;
 	*state = fx;
 	return 0;
-
-fail_db:
-	db_close(fx->f_db);
-fail_dir:
-	rmtree(fx->f_dir);
-fail:
-	free(fx);
-	return -1;
 }
 
 static int
@@ -103,9 +77,7 @@ teardown(void **state)
 	struct fx *fx = *state;
 
 	vmreg_close(fx->f_reg);
-	db_close(fx->f_db);
-	rmtree(fx->f_dir);
-	free(fx);
+	tfixture_free(fx);
 	return 0;
 }
 
@@ -370,8 +342,17 @@ test_router__anonymous_tcp_caller_gets_401(void **state)
 }
 
 /* Every (pattern, method) of the table but GET /v1/health, plus HEAD. */
+/* The routes anyone may call: health, and where problem types lead. */
+static int
+router_public_pattern(const char *pattern)
+{
+	return strcmp(pattern, "/v1/health") == 0 ||
+	       strncmp(pattern, "/v1/problems", 12) == 0;
+}
+
 static void
-test_router__anonymous_caller_gets_401_on_every_route_but_health(void **state)
+test_router__anonymous_caller_gets_401_on_every_route_but_the_public_ones(
+    void **state)
 {
 	struct fx *fx = *state;
 	size_t i, n = api_routes_count(), tried = 0;
@@ -384,7 +365,7 @@ test_router__anonymous_caller_gets_401_on_every_route_but_health(void **state)
 		struct req r;
 		int m;
 
-		if (strcmp(ri.ri_pattern, "/v1/health") == 0)
+		if (router_public_pattern(ri.ri_pattern))
 			continue;
 		/* Fill each {param} with a plausible value. */
 		snprintf(path, sizeof(path), "%s", ri.ri_pattern);
@@ -480,6 +461,45 @@ test_router__anonymous_health_check_answers(void **state)
 			    "ok");
 	json_decref(doc);
 	assert_null(resp_header(&rs, "WWW-Authenticate"));
+	api_response_clear(&rs);
+}
+
+/* The health check asks the driver each time: kvm is ok only where
+ * /dev/kvm opens, and says why not. */
+static void
+test_router__health_asks_the_driver(void **state)
+{
+	struct fx *fx = *state;
+	struct api_response rs;
+	int kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	json_t *doc;
+
+	if (kvm_fd >= 0)
+		close(kvm_fd);
+	fx->f_ctx.ac_driver = "kvm";
+	call(fx, "GET", "/v1/health", 0, &rs);
+	doc = resp_json(&rs);
+	assert_string_equal(json_string_value(json_object_get(doc, "database")),
+			    "ok");
+	if (kvm_fd >= 0) {
+		assert_int_equal(rs.rs_status, 200);
+		assert_string_equal(
+		    json_string_value(json_object_get(doc, "driver")), "ok");
+	} else {
+		assert_int_equal(rs.rs_status, 503);
+		assert_string_equal(
+		    json_string_value(json_object_get(doc, "driver")),
+		    "unavailable");
+		assert_non_null(
+		    strstr(json_string_value(json_object_get(doc, "detail")),
+			   "/dev/kvm"));
+	}
+	json_decref(doc);
+	api_response_clear(&rs);
+	/* A backend this build does not know is no driver at all. */
+	fx->f_ctx.ac_driver = "bhyve";
+	call(fx, "GET", "/v1/health", 0, &rs);
+	assert_int_equal(rs.rs_status, 503);
 	api_response_clear(&rs);
 }
 
@@ -907,36 +927,187 @@ route_look(int (*fn)(const struct api_request *), enum api_method m,
 	return unresolved;
 }
 
-#define ROUTE_BLOCKS(m, p) route_look(api_route_blocks, (m), (p))
 #define ROUTE_PUBLIC(m, p) route_look(api_route_public, (m), (p))
 #define ROUTE_UPLOADS(m, p) route_look(api_route_uploads, (m), (p))
 
+/*
+ * api_route_inline() for m path with fx's context, unresolved and
+ * resolved (both must agree); a wrong answer names the request.
+ */
 static void
-test_router__writes_block_and_reads_do_not(void **state)
+assert_inline(const struct api_context *ctx, unsigned m, const char *path,
+	      int want)
 {
-	assert_true(ROUTE_BLOCKS(API_POST, "/v1/vms"));
-	assert_true(ROUTE_BLOCKS(API_PUT, "/v1/vms/web1"));
-	assert_true(ROUTE_BLOCKS(API_PATCH, "/v1/vms/web1"));
-	assert_true(ROUTE_BLOCKS(API_DELETE, "/v1/vms/web1"));
+	struct api_request rq;
+	int got;
 
-	assert_false(ROUTE_BLOCKS(API_GET, "/v1/vms"));
-	assert_false(ROUTE_BLOCKS(API_HEAD, "/v1/vms"));
-	assert_false(ROUTE_BLOCKS(API_GET, "/v1/vms/web1"));
-	assert_false(ROUTE_BLOCKS(API_HEAD, "/v1/vms/web1"));
+	memset(&rq, 0, sizeof(rq));
+	rq.rq_method = m;
+	rq.rq_path = path;
+	got = api_route_inline(ctx, &rq);
+	api_route_resolve(&rq);
+	if (got != want || api_route_inline(ctx, &rq) != want)
+		fail_msg("api_route_inline(method %u, %s) is %d, want %d", m,
+			 path, got, want);
+}
+
+/* Reads and answers without a database write: always on the HTTP thread. */
+static const struct {
+	unsigned ir_method;
+	const char *ir_path;
+} never_blocking[] = {
+    {API_GET, "/v1"},
+    {API_GET, "/v1/vms"},
+    {API_HEAD, "/v1/vms"},
+    {API_GET, "/v1/vms/web1"},
+    {API_GET, "/v1/vms/web1/console"},
+    {API_POST, "/v1/vms/web1/console"},
+    {API_GET, "/v1/images/hello.bin"},
+    {API_GET, "/v1/tokens"},
+    /* Unknown paths and methods: the 404 or 405 is answered at once. */
+    {API_GET, "/v1/nope"},
+    {API_POST, "/v1/vms/web1"},
+    {API_DELETE, "/v1/vms"},
+    {API_POST, "/v1/vms/"},
+    {0, "/v1/vms"},
+};
+
+/* Routes whose only wait is their database commit. */
+static const struct {
+	unsigned ir_method;
+	const char *ir_path;
+} db_writes[] = {
+    {API_POST, "/v1/vms"},
+    {API_PUT, "/v1/vms/web1"},
+    {API_PATCH, "/v1/vms/web1"},
+    {API_DELETE, "/v1/vms/web1"},
+    {API_POST, "/v1/vms/web1/start"},
+};
+
+/* Routes that wait on something besides a commit: always a worker's. */
+static const struct {
+	unsigned ir_method;
+	const char *ir_path;
+} other_waits[] = {
+    {API_GET, "/v1/health"},
+    {API_POST, "/v1/vms/web1/stop"},
+    {API_POST, "/v1/vms/web1/reset"},
+    {API_POST, "/v1/vms/web1/pause"},
+    {API_POST, "/v1/vms/web1/resume"},
+    {API_PUT, "/v1/images/hello.bin"},
+    {API_DELETE, "/v1/images/hello.bin"},
+    {API_GET, "/v1/vms/web1/vcpus"},
+    {API_GET, "/v1/vms/web1/vcpus/0/registers"},
+    {API_PUT, "/v1/vms/web1/vcpus/0/registers"},
+    {API_POST, "/v1/vms/web1/vcpus/0/interrupt"},
+    {API_GET, "/v1/vms/web1/params"},
+    {API_POST, "/v1/vms/web1/memory/protect"},
+    {API_POST, "/v1/tokens"},
+    {API_DELETE, "/v1/tokens/1"},
+    {API_PUT, "/v1/jails/j1"},
+    {API_DELETE, "/v1/jails/j1"},
+    {API_GET, "/v1/audit"},
+};
+
+#define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static void
+test_router__reads_and_unknown_routes_run_inline(void **state)
+{
+	struct fx *fx = *state;
+	size_t i;
+
+	for (i = 0; i < NITEMS(never_blocking); i++)
+		assert_inline(&fx->f_ctx, never_blocking[i].ir_method,
+			      never_blocking[i].ir_path, 1);
 }
 
 static void
-test_router__unknown_routes_do_not_block(void **state)
+test_router__database_writes_run_inline_while_no_commit_is_under_way(
+    void **state)
 {
-	assert_false(ROUTE_BLOCKS(API_GET, "/v1/nope"));
-	assert_false(ROUTE_BLOCKS(API_POST, "/v1/vms/web1"));
-	assert_false(ROUTE_BLOCKS(API_DELETE, "/v1/vms"));
-	assert_false(ROUTE_BLOCKS(API_POST, "/v1/vms/"));
-	assert_false(ROUTE_BLOCKS(0, "/v1/vms"));
+	struct fx *fx = *state;
+	size_t i;
+
+	assert_int_equal(db_writer_busy(fx->f_tf.tf_db), 0);
+	for (i = 0; i < NITEMS(db_writes); i++)
+		assert_inline(&fx->f_ctx, db_writes[i].ir_method,
+			      db_writes[i].ir_path, 1);
+}
+
+/* api_route_inline() of m path, resolved, without asserting. */
+static int
+route_inline(const struct api_context *ctx, unsigned m, const char *path)
+{
+	struct api_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.rq_method = m;
+	rq.rq_path = path;
+	api_route_resolve(&rq);
+	return api_route_inline(ctx, &rq);
 }
 
 static void
-test_router__only_health_is_public(void **state)
+test_router__database_writes_go_to_a_worker_while_a_commit_is_under_way(
+    void **state)
+{
+	struct fx *fx = *state;
+	int writes[NITEMS(db_writes)], reads[NITEMS(never_blocking)];
+	struct tgate g;
+	size_t i;
+
+	/* Asked while the writer is held, checked after it is let go: a
+	 * failure must not leave teardown waiting for the writer. */
+	tgate_close(&g, fx->f_tf.tf_db);
+	for (i = 0; i < NITEMS(db_writes); i++)
+		writes[i] = route_inline(&fx->f_ctx, db_writes[i].ir_method,
+					 db_writes[i].ir_path);
+	for (i = 0; i < NITEMS(never_blocking); i++)
+		reads[i] = route_inline(&fx->f_ctx, never_blocking[i].ir_method,
+					never_blocking[i].ir_path);
+	tgate_open(&g);
+	for (i = 0; i < NITEMS(db_writes); i++)
+		if (writes[i] != 0)
+			fail_msg("method %u %s runs inline during a commit",
+				 db_writes[i].ir_method, db_writes[i].ir_path);
+	/* Reads do not wait for the writer. */
+	for (i = 0; i < NITEMS(never_blocking); i++)
+		if (reads[i] != 1)
+			fail_msg("method %u %s goes to a worker during a "
+				 "commit",
+				 never_blocking[i].ir_method,
+				 never_blocking[i].ir_path);
+	/* The commit is over: inline again. */
+	assert_inline(&fx->f_ctx, API_POST, "/v1/vms", 1);
+}
+
+static void
+test_router__routes_that_wait_on_more_than_a_commit_go_to_a_worker(void **state)
+{
+	struct fx *fx = *state;
+	size_t i;
+
+	assert_int_equal(db_writer_busy(fx->f_tf.tf_db), 0);
+	for (i = 0; i < NITEMS(other_waits); i++)
+		assert_inline(&fx->f_ctx, other_waits[i].ir_method,
+			      other_waits[i].ir_path, 0);
+}
+
+static void
+test_router__database_writes_without_a_database_go_to_a_worker(void **state)
+{
+	struct fx *fx = *state;
+	struct api_context ctx = fx->f_ctx;
+
+	ctx.ac_db = NULL;
+	assert_inline(&ctx, API_POST, "/v1/vms", 0);
+	assert_inline(&ctx, API_DELETE, "/v1/vms/web1", 0);
+	assert_inline(&ctx, API_GET, "/v1/vms", 1);
+}
+
+static void
+test_router__only_health_and_problem_types_are_public(void **state)
 {
 	size_t i, n = api_routes_count();
 
@@ -945,11 +1116,14 @@ test_router__only_health_is_public(void **state)
 	assert_false(ROUTE_PUBLIC(API_POST, "/v1/health"));
 	assert_false(ROUTE_PUBLIC(API_GET, "/v1/health/"));
 	assert_false(ROUTE_PUBLIC(API_GET, "/v1/nope"));
+	assert_true(ROUTE_PUBLIC(API_GET, "/v1/problems"));
+	assert_true(ROUTE_PUBLIC(API_GET, "/v1/problems/not-found"));
+	assert_false(ROUTE_PUBLIC(API_DELETE, "/v1/problems/not-found"));
 	/* Every other route needs a principal. */
 	for (i = 0; i < n; i++) {
 		struct api_route_info ri = api_routes_at(i);
 
-		if (strcmp(ri.ri_pattern, "/v1/health") == 0)
+		if (router_public_pattern(ri.ri_pattern))
 			continue;
 		if (ROUTE_PUBLIC(ri.ri_method, ri.ri_pattern))
 			fail_msg("%s is public", ri.ri_pattern);
@@ -995,10 +1169,11 @@ main(void)
 	    T(test_router__trailing_slash_is_404),
 	    T(test_router__empty_path_segment_does_not_match_a_parameter),
 	    T(test_router__anonymous_tcp_caller_gets_401),
-	    T(test_router__anonymous_caller_gets_401_on_every_route_but_health),
+	    T(test_router__anonymous_caller_gets_401_on_every_route_but_the_public_ones),
 	    T(test_router__anonymous_caller_gets_401_for_unknown_paths_too),
 	    T(test_router__anonymous_caller_gets_401_not_405),
 	    T(test_router__anonymous_health_check_answers),
+	    T(test_router__health_asks_the_driver),
 	    T(test_router__anonymous_head_of_health_answers),
 	    T(test_router__anonymous_post_to_health_is_401),
 	    T(test_router__wrong_method_on_vms_is_405_with_allow),
@@ -1026,9 +1201,12 @@ main(void)
 	    T(test_router__too_many_query_arguments_are_400),
 	    T(test_router__route_table_passes_its_check),
 	    T(test_router__route_table_lists_single_methods_and_no_head),
-	    T(test_router__writes_block_and_reads_do_not),
-	    T(test_router__unknown_routes_do_not_block),
-	    T(test_router__only_health_is_public),
+	    T(test_router__reads_and_unknown_routes_run_inline),
+	    T(test_router__database_writes_run_inline_while_no_commit_is_under_way),
+	    T(test_router__database_writes_go_to_a_worker_while_a_commit_is_under_way),
+	    T(test_router__routes_that_wait_on_more_than_a_commit_go_to_a_worker),
+	    T(test_router__database_writes_without_a_database_go_to_a_worker),
+	    T(test_router__only_health_and_problem_types_are_public),
 	    T(test_router__only_image_uploads_are_spooled),
 	    T(test_router__method_names_parse_exactly),
 	};

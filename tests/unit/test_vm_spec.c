@@ -15,8 +15,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "api/limits.h"
+#include "base/limits.h"
 #include "api/vm_spec.h"
+#include "base/names.h"
 
 /* A small host, so that the vCPU and memory limits are easy to cross. */
 static const struct vm_spec_limits test_limits = {
@@ -96,7 +97,7 @@ static json_t *
 accept_with(json_t *d, const char *url, const struct vm_spec_limits *limits)
 {
 	struct vm_spec_error err;
-	json_t *out = vm_spec_normalize(d, url, limits, &err);
+	json_t *out = vm_spec_normalize(d, url, limits, NULL, &err);
 
 	if (out == NULL)
 		fail_msg("rejected: field \"%s\": %s", err.se_field,
@@ -119,7 +120,7 @@ reject(json_t *d, const char *url, const char *field)
 	json_t *out;
 
 	errno = 0;
-	out = vm_spec_normalize(d, url, &test_limits, &err);
+	out = vm_spec_normalize(d, url, &test_limits, NULL, &err);
 	if (out != NULL) {
 		char *s = json_dumps(out, JSON_COMPACT);
 
@@ -160,11 +161,12 @@ test_vm_spec__minimal_spec_gets_every_default(void **state)
 {
 	json_t *out = accept(doc(MINIMAL), NULL);
 
-	assert_dumps(out, "{'name':'web1','vcpus':1,'memory_mib':64,"
-			  "'boot':{'kind':'flat','image':'hello.bin',"
-			  "'load_address':4096,'entry':4096},"
-			  "'labels':{},'pptdevs':[],'autostart':false,"
-			  "'description':''}");
+	assert_dumps(out,
+		     "{'name':'web1','vcpus':1,'memory_mib':64,"
+		     "'boot':{'kind':'flat','image':'hello.bin',"
+		     "'load_address':4096,'entry':4096},"
+		     "'labels':{},'pptdevs':[],'autostart':false,"
+		     "'description':'','guestinfo_channel':'vmware-backdoor'}");
 	json_decref(out);
 }
 
@@ -180,12 +182,13 @@ test_vm_spec__output_keys_are_in_canonical_order(void **state)
 		"'memory_mib':128,'vcpus':2,'name':'web1'}"),
 	    NULL);
 
-	assert_dumps(out, "{'name':'web1','vcpus':2,'memory_mib':128,"
-			  "'boot':{'kind':'flat','image':'hello.bin',"
-			  "'load_address':0,'entry':16},"
-			  "'labels':{'a':'2','m':'3','z':'1'},"
-			  "'pptdevs':['3/0/0','1/0/0'],'autostart':true,"
-			  "'description':'d'}");
+	assert_dumps(
+	    out, "{'name':'web1','vcpus':2,'memory_mib':128,"
+		 "'boot':{'kind':'flat','image':'hello.bin',"
+		 "'load_address':0,'entry':16},"
+		 "'labels':{'a':'2','m':'3','z':'1'},"
+		 "'pptdevs':['3/0/0','1/0/0'],'autostart':true,"
+		 "'description':'d','guestinfo_channel':'vmware-backdoor'}");
 	json_decref(out);
 }
 
@@ -213,11 +216,12 @@ test_vm_spec__normalizing_twice_changes_nothing(void **state)
 	json_t *twice = accept(json_deep_copy(once), NULL);
 
 	assert_true(json_equal(once, twice));
-	assert_dumps(twice, "{'name':'a','vcpus':1,'memory_mib':64,"
-			    "'boot':{'kind':'linux','kernel':'k','initrd':'i',"
-			    "'cmdline':''},'labels':{'a':'','b':'1'},"
-			    "'pptdevs':['1/2/3'],'autostart':false,"
-			    "'description':''}");
+	assert_dumps(twice,
+		     "{'name':'a','vcpus':1,'memory_mib':64,"
+		     "'boot':{'kind':'linux','kernel':'k','initrd':'i',"
+		     "'cmdline':''},'labels':{'a':'','b':'1'},"
+		     "'pptdevs':['1/2/3'],'autostart':false,"
+		     "'description':'','guestinfo_channel':'vmware-backdoor'}");
 	json_decref(once);
 	json_decref(twice);
 }
@@ -229,7 +233,7 @@ test_vm_spec__input_document_is_not_changed(void **state)
 			"'a':'2'},'boot':{'image':'x','kind':'flat'}}");
 	char *before = json_dumps(d, JSON_COMPACT), *after;
 	struct vm_spec_error err;
-	json_t *out = vm_spec_normalize(d, NULL, &test_limits, &err);
+	json_t *out = vm_spec_normalize(d, NULL, &test_limits, NULL, &err);
 
 	assert_non_null(out);
 	after = json_dumps(d, JSON_COMPACT);
@@ -255,7 +259,7 @@ test_vm_spec__document_that_is_not_an_object_is_rejected(void **state)
 	assert_string_equal(err.se_detail, "a VM spec must be a JSON object");
 	reject(doc("'web1'"), NULL, "");
 	reject(json_null(), NULL, "");
-	assert_null(vm_spec_normalize(NULL, NULL, &test_limits, &err));
+	assert_null(vm_spec_normalize(NULL, NULL, &test_limits, NULL, &err));
 	assert_string_equal(err.se_field, "");
 }
 
@@ -283,7 +287,7 @@ test_vm_spec__read_only_fields_are_accepted_and_dropped(void **state)
 	json_t *plain = accept(doc(MINIMAL), NULL);
 
 	assert_true(json_equal(out, plain));
-	assert_int_equal(json_object_size(out), 8);
+	assert_int_equal(json_object_size(out), 9);
 	json_decref(out);
 	json_decref(plain);
 }
@@ -411,27 +415,27 @@ test_vm_spec__name_valid_checks_every_character(void **state)
 {
 	char name[LIMIT_NAME_LEN + 2];
 
-	assert_true(vm_spec_name_valid("a"));
-	assert_true(vm_spec_name_valid("0"));
-	assert_true(vm_spec_name_valid("Z"));
-	assert_true(vm_spec_name_valid("web-1.example_b"));
-	assert_true(vm_spec_name_valid("a.."));
-	assert_false(vm_spec_name_valid(""));
-	assert_false(vm_spec_name_valid(".a"));
-	assert_false(vm_spec_name_valid("-a"));
-	assert_false(vm_spec_name_valid("_a"));
-	assert_false(vm_spec_name_valid("a b"));
-	assert_false(vm_spec_name_valid("a/b"));
-	assert_false(vm_spec_name_valid("a:b"));
-	assert_false(vm_spec_name_valid("a\n"));
-	assert_false(vm_spec_name_valid("caf\xc3\xa9"));
-	assert_false(vm_spec_name_valid(NULL));
+	assert_true(name_valid("a"));
+	assert_true(name_valid("0"));
+	assert_true(name_valid("Z"));
+	assert_true(name_valid("web-1.example_b"));
+	assert_true(name_valid("a.."));
+	assert_false(name_valid(""));
+	assert_false(name_valid(".a"));
+	assert_false(name_valid("-a"));
+	assert_false(name_valid("_a"));
+	assert_false(name_valid("a b"));
+	assert_false(name_valid("a/b"));
+	assert_false(name_valid("a:b"));
+	assert_false(name_valid("a\n"));
+	assert_false(name_valid("caf\xc3\xa9"));
+	assert_false(name_valid(NULL));
 	memset(name, 'x', LIMIT_NAME_LEN);
 	name[LIMIT_NAME_LEN] = '\0';
-	assert_true(vm_spec_name_valid(name));
+	assert_true(name_valid(name));
 	name[LIMIT_NAME_LEN] = 'x';
 	name[LIMIT_NAME_LEN + 1] = '\0';
-	assert_false(vm_spec_name_valid(name));
+	assert_false(name_valid(name));
 }
 
 /* vcpus */
@@ -997,7 +1001,8 @@ test_vm_spec__long_field_is_cut_on_a_character_boundary(void **state)
 			strcat(key, chars[i]);
 		json_object_set_new(labels, key, json_string("v"));
 		d = with(MINIMAL, "labels", labels);
-		assert_null(vm_spec_normalize(d, NULL, &test_limits, &err));
+		assert_null(
+		    vm_spec_normalize(d, NULL, &test_limits, NULL, &err));
 		json_decref(d);
 		snprintf(full, sizeof(full), "labels.%s", key);
 		n = strlen(err.se_field);

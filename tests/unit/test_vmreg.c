@@ -26,51 +26,22 @@
 #include "core/vmreg.h"
 #include "db/db.h"
 
+#include "tfixture.h"
+
 struct fx {
-	char f_dir[64];
-	char f_path[128];
-	struct db *f_db;
+	struct tfixture f_tf; /* first */
 	struct vmreg *f_reg;
 };
-
-static void
-rmtree(const char *dir)
-{
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-	}
-	rmdir(dir);
-}
 
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct fx *fx = tfixture_new(sizeof(*fx));
 
 	if (fx == NULL)
 		return -1;
-	snprintf(fx->f_dir, sizeof(fx->f_dir), "/tmp/test_vmreg.XXXXXX");
-	if (mkdtemp(fx->f_dir) == NULL) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->f_path, sizeof(fx->f_path), "%s/vmmapid.db", fx->f_dir);
-	if (db_open(&fx->f_db, fx->f_path) != 0) {
-		rmtree(fx->f_dir);
-		free(fx);
-		return -1;
-	}
-	if (vmreg_open(&fx->f_reg, fx->f_db) != 0) {
-		db_close(fx->f_db);
-		rmtree(fx->f_dir);
-		free(fx);
+	if (vmreg_open(&fx->f_reg, fx->f_tf.tf_db) != 0) {
+		tfixture_free(fx);
 		return -1;
 	}
 	*state = fx;
@@ -83,9 +54,7 @@ teardown(void **state)
 	struct fx *fx = *state;
 
 	vmreg_close(fx->f_reg);
-	db_close(fx->f_db);
-	rmtree(fx->f_dir);
-	free(fx);
+	tfixture_free(fx);
 	return 0;
 }
 
@@ -95,10 +64,8 @@ restart(struct fx *fx)
 {
 	vmreg_close(fx->f_reg);
 	fx->f_reg = NULL;
-	db_close(fx->f_db);
-	fx->f_db = NULL;
-	assert_int_equal(db_open(&fx->f_db, fx->f_path), 0);
-	assert_int_equal(vmreg_open(&fx->f_reg, fx->f_db), 0);
+	tfixture_reopen_db(&fx->f_tf);
+	assert_int_equal(vmreg_open(&fx->f_reg, fx->f_tf.tf_db), 0);
 }
 
 /* A normalized spec as api/vm_spec.c would produce; labels may be NULL. */
@@ -214,9 +181,10 @@ set_state(struct fx *fx, const char *name, const char *state)
 
 	memset(&row, 0, sizeof(row));
 	snprintf(row.vr_name, sizeof(row.vr_name), "%s", name);
-	snprintf(row.vr_state, sizeof(row.vr_state), "%s", state);
+	assert_int_equal(vm_state_parse(state, &row.vr_state), 0);
 	row.vr_status = strdup("{}");
-	assert_int_equal(db_vm_update_state(fx->f_db, &row, NULL, NULL), 0);
+	assert_int_equal(db_vm_update_state(fx->f_tf.tf_db, &row, NULL, NULL),
+			 0);
 	db_vm_row_clear(&row);
 }
 
@@ -279,7 +247,7 @@ test_vmreg__state_details_render_escaped_and_survive_restart(void **state)
 	json_t *rep, *st;
 
 	create(fx, "web1", "{\"k\":\"v \\\"q\\\"\"}");
-	assert_int_equal(vmreg_set_state(fx->f_reg, "web1", "crashed", status),
+	assert_int_equal(vmreg_set_state(fx->f_reg, "web1", VM_CRASHED, status),
 			 0);
 	assert_int_equal(vmreg_get(fx->f_reg, "web1", &before), 0);
 	rep = parse(before.vd_body, before.vd_len);
@@ -676,7 +644,8 @@ static void
 test_vmreg__list_filters_by_state(void **state)
 {
 	struct fx *fx = *state;
-	struct vmreg_filter f = {"running", NULL, 0, NULL, 10, NULL, NULL};
+	enum vm_state want = VM_RUNNING;
+	struct vmreg_filter f = {&want, NULL, 0, NULL, 10, NULL, NULL};
 	struct page pg;
 
 	create(fx, "a", NULL);
@@ -690,13 +659,16 @@ test_vmreg__list_filters_by_state(void **state)
 
 	list(fx, &f, &pg);
 	assert_string_equal(pg.p_names, "b,d");
-	f.vf_state = "defined";
+	want = VM_DEFINED;
+	f.vf_state = &want;
 	list(fx, &f, &pg);
 	assert_string_equal(pg.p_names, "a,c");
-	f.vf_state = "stopped";
+	want = VM_STOPPED;
+	f.vf_state = &want;
 	list(fx, &f, &pg);
 	assert_string_equal(pg.p_names, "");
-	f.vf_state = "running";
+	want = VM_RUNNING;
+	f.vf_state = &want;
 	f.vf_limit = 1;
 	list(fx, &f, &pg);
 	assert_string_equal(pg.p_names, "b");
@@ -775,12 +747,12 @@ test_vmreg__set_state_publishes_state_and_status(void **state)
 		      "exit_status");
 	struct vmreg_doc before = {0}, after = {0};
 	json_t *b, *a, *got = NULL;
-	char st[16];
+	enum vm_state st;
 	uint64_t rev = create(fx, "web1", NULL);
 
 	assert_non_null(status);
 	assert_int_equal(vmreg_get(fx->f_reg, "web1", &before), 0);
-	assert_int_equal(vmreg_set_state(fx->f_reg, "web1", "running", status),
+	assert_int_equal(vmreg_set_state(fx->f_reg, "web1", VM_RUNNING, status),
 			 0);
 	assert_int_equal(vmreg_get(fx->f_reg, "web1", &after), 0);
 	/* A new version: the ETag changes, the generation does not. */
@@ -798,8 +770,8 @@ test_vmreg__set_state_publishes_state_and_status(void **state)
 			 (json_int_t)after.vd_revision);
 	assert_int_equal(int_at(a, "vcpus", NULL), int_at(b, "vcpus", NULL));
 
-	assert_int_equal(vmreg_get_state(fx->f_reg, "web1", st, &got), 0);
-	assert_string_equal(st, "running");
+	assert_int_equal(vmreg_get_state(fx->f_reg, "web1", &st, &got), 0);
+	assert_int_equal(st, VM_RUNNING);
 	assert_non_null(got);
 	assert_string_equal(str_at(got, "started_at", NULL),
 			    "2026-01-02T03:04:05.000Z");
@@ -817,14 +789,14 @@ test_vmreg__set_state_of_missing_vm_is_enoent(void **state)
 {
 	struct fx *fx = *state;
 	json_t *status = json_object(), *got = NULL;
-	char st[16];
+	enum vm_state st;
 
 	errno = 0;
-	assert_int_equal(vmreg_set_state(fx->f_reg, "web1", "running", status),
+	assert_int_equal(vmreg_set_state(fx->f_reg, "web1", VM_RUNNING, status),
 			 -1);
 	assert_int_equal(errno, ENOENT);
 	errno = 0;
-	assert_int_equal(vmreg_get_state(fx->f_reg, "web1", st, &got), -1);
+	assert_int_equal(vmreg_get_state(fx->f_reg, "web1", &st, &got), -1);
 	assert_int_equal(errno, ENOENT);
 	assert_int_equal(vmreg_count(fx->f_reg), 0);
 	json_decref(status);
@@ -834,7 +806,8 @@ static void
 test_vmreg__state_filter_sees_set_state_at_once(void **state)
 {
 	struct fx *fx = *state;
-	struct vmreg_filter f = {"paused", NULL, 0, NULL, 10, NULL, NULL};
+	enum vm_state want = VM_PAUSED;
+	struct vmreg_filter f = {&want, NULL, 0, NULL, 10, NULL, NULL};
 	json_t *status = json_object();
 	struct page pg;
 
@@ -842,14 +815,15 @@ test_vmreg__state_filter_sees_set_state_at_once(void **state)
 	create(fx, "b", NULL);
 	list(fx, &f, &pg);
 	assert_string_equal(pg.p_names, "");
-	assert_int_equal(vmreg_set_state(fx->f_reg, "b", "paused", status), 0);
+	assert_int_equal(vmreg_set_state(fx->f_reg, "b", VM_PAUSED, status), 0);
 	list(fx, &f, &pg);
 	assert_string_equal(pg.p_names, "b");
 	/* A running (here paused) VM cannot be deleted. */
 	errno = 0;
 	assert_int_equal(vmreg_delete(fx->f_reg, "b", 0), -1);
 	assert_int_equal(errno, EBUSY);
-	assert_int_equal(vmreg_set_state(fx->f_reg, "b", "stopped", status), 0);
+	assert_int_equal(vmreg_set_state(fx->f_reg, "b", VM_STOPPED, status),
+			 0);
 	assert_int_equal(vmreg_delete(fx->f_reg, "b", 0), 0);
 	json_decref(status);
 }
@@ -862,18 +836,18 @@ test_vmreg__state_survives_a_restart(void **state)
 				   "exit_status", 3);
 	struct vmreg_doc before = {0}, after = {0};
 	json_t *got = NULL;
-	char st[16];
+	enum vm_state st;
 
 	create(fx, "web1", NULL);
-	assert_int_equal(vmreg_set_state(fx->f_reg, "web1", "stopped", status),
+	assert_int_equal(vmreg_set_state(fx->f_reg, "web1", VM_STOPPED, status),
 			 0);
 	assert_int_equal(vmreg_get(fx->f_reg, "web1", &before), 0);
 	restart(fx);
 	assert_int_equal(vmreg_get(fx->f_reg, "web1", &after), 0);
 	assert_int_equal(after.vd_revision, before.vd_revision);
 	assert_string_equal(after.vd_body, before.vd_body);
-	assert_int_equal(vmreg_get_state(fx->f_reg, "web1", st, &got), 0);
-	assert_string_equal(st, "stopped");
+	assert_int_equal(vmreg_get_state(fx->f_reg, "web1", &st, &got), 0);
+	assert_int_equal(st, VM_STOPPED);
 	assert_string_equal(str_at(got, "exit_reason", NULL), "poweroff");
 	assert_int_equal(int_at(got, "exit_status", NULL), 3);
 	json_decref(got);

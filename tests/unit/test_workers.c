@@ -230,7 +230,9 @@ probe_run(struct work *wk)
 			pj->pj_errno = errno;
 			return;
 		}
-		pj->pj_submitted++;
+		/* Atomic: the case waits for the first one. */
+		__atomic_store_n(&pj->pj_submitted, pj->pj_submitted + 1,
+				 __ATOMIC_RELEASE);
 		sleep_ms(1);
 	}
 }
@@ -240,6 +242,7 @@ test_workers__destroy_runs_what_is_queued(void **state)
 {
 	struct probe_job pj;
 	struct workers *w;
+	uint64_t deadline;
 
 	memset(&pj, 0, sizeof(pj));
 	pj.pj_probes = calloc(PROBES, sizeof(*pj.pj_probes));
@@ -248,8 +251,12 @@ test_workers__destroy_runs_what_is_queued(void **state)
 	pj.pj_w = w;
 	pj.pj_work.wk_fn = probe_run;
 	assert_int_equal(workers_submit(w, &pj.pj_work), 0);
-	/* Let some probes queue up behind the running job. */
-	sleep_ms(50);
+	/* Let some probes queue up behind the running job: on a loaded
+	 * host its thread may take a while to start. */
+	deadline = now_ms() + WAIT_MS;
+	while (__atomic_load_n(&pj.pj_submitted, __ATOMIC_ACQUIRE) < 50 &&
+	       now_ms() < deadline)
+		sleep_ms(1);
 	workers_destroy(w);
 
 	/* The pool refused work once it was stopping... */

@@ -1,4 +1,4 @@
-#include "core/console.h"
+#include "base/console.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -14,8 +14,8 @@
 #include <sys/prctl.h>
 #endif
 
-#include "core/log.h"
-#include "core/timefmt.h"
+#include "base/log.h"
+#include "base/timefmt.h"
 
 struct console_watch {
 	uint64_t cw_offset;

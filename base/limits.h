@@ -2,14 +2,17 @@
  * Every size and count the API enforces, in one place.  Each has a test at
  * the limit and one past it (tests/unit/test_vm_spec.c, tests/api/).
  */
-#ifndef VMMAPID_API_LIMITS_H
-#define VMMAPID_API_LIMITS_H
+#ifndef VMMAPID_BASE_LIMITS_H
+#define VMMAPID_BASE_LIMITS_H
 
 /* Names of VMs, images, jails: [a-zA-Z0-9][a-zA-Z0-9._-]{0,63} */
 #define LIMIT_NAME_LEN 64
 
 /* Request bodies (JSON documents); larger bodies get 413. */
 #define LIMIT_BODY_BYTES (64 * 1024)
+/* ... and for a guestinfo value: 64 KiB in JSON's longest spelling
+ * (\u00XX for each byte) and room for the rest. */
+#define LIMIT_BODY_BIG_BYTES (6 * LIMIT_GUESTINFO_VALUE + 4096)
 
 /* Labels on one VM, and the length of a label's key and value. */
 #define LIMIT_LABELS 64
@@ -37,5 +40,15 @@
 
 /* VMs defined on one daemon. */
 #define LIMIT_VMS 100000
+
+/*
+ * Guestinfo keys (issue #12): a key is the part after "guestinfo." and
+ * follows the name rule with up to 128 bytes; a value is at most pvbus's
+ * PVBUS_KVOP_MAXSIZE (64 KiB) of bytes that are not NUL; a VM holds at
+ * most 256 keys.
+ */
+#define LIMIT_GUESTINFO_KEY_LEN 128
+#define LIMIT_GUESTINFO_VALUE (64 * 1024)
+#define LIMIT_GUESTINFO_KEYS 256
 
 #endif

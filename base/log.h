@@ -3,8 +3,8 @@
  * from different threads never interleave.  In the foreground (-d) lines
  * go to stderr with a timestamp; a daemonized process logs to syslog.
  */
-#ifndef VMMAPID_CORE_LOG_H
-#define VMMAPID_CORE_LOG_H
+#ifndef VMMAPID_BASE_LOG_H
+#define VMMAPID_BASE_LOG_H
 
 /* Sets where lines go; before it, lines go to stderr. */
 void log_init(int foreground, int verbose);

@@ -1,4 +1,4 @@
-#include "core/sha256.h"
+#include "base/sha256.h"
 
 #include <sodium.h>
 
@@ -31,17 +31,4 @@ void
 sha256(const void *buf, size_t len, unsigned char out[32])
 {
 	crypto_hash_sha256(out, buf, len);
-}
-
-void
-sha256_hex(const unsigned char md[32], char hex[65])
-{
-	static const char digits[] = "0123456789abcdef";
-	int i;
-
-	for (i = 0; i < 32; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 0xf];
-	}
-	hex[64] = '\0';
 }

@@ -4,8 +4,8 @@
  * libcrypto alone made the idle daemon 3.4 MiB larger (docs/benchmarks.md).
  * The only file that includes <sodium.h>.
  */
-#ifndef VMMAPID_CORE_SHA256_H
-#define VMMAPID_CORE_SHA256_H
+#ifndef VMMAPID_BASE_SHA256_H
+#define VMMAPID_BASE_SHA256_H
 
 #include <stddef.h>
 
@@ -20,8 +20,5 @@ void sha256_final(struct sha256_ctx *ctx, unsigned char out[32]);
 
 /* One call for a whole buffer. */
 void sha256(const void *buf, size_t len, unsigned char out[32]);
-
-/* Lowercase hex of a digest: 64 characters and a NUL. */
-void sha256_hex(const unsigned char md[32], char hex[65]);
 
 #endif

@@ -1,6 +1,6 @@
 /* Time stamps as the API shows them. */
-#ifndef VMMAPID_CORE_TIMEFMT_H
-#define VMMAPID_CORE_TIMEFMT_H
+#ifndef VMMAPID_BASE_TIMEFMT_H
+#define VMMAPID_BASE_TIMEFMT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -16,8 +16,8 @@
  * mutex guards; that one is taken inside the console's, never around it.
  * Watch callbacks are called with both released.
  */
-#ifndef VMMAPID_CORE_CONSOLE_H
-#define VMMAPID_CORE_CONSOLE_H
+#ifndef VMMAPID_BASE_CONSOLE_H
+#define VMMAPID_BASE_CONSOLE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,0 +1,258 @@
+/*
+ * The schema: forward-only migrations, applied at open by PRAGMA
+ * user_version.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <sqlite3.h>
+
+#include "base/log.h"
+#include "db/db.h"
+#include "db/db_internal.h"
+
+/*
+ * Forward-only migrations.  Migration N takes a database at user_version
+ * N-1 to N; each runs in its own transaction together with the
+ * user_version it sets, so a crash leaves the database at N-1 or at N.
+ * Never edit a migration that has shipped: add the next one.
+ */
+struct db_migration {
+	int dm_version;
+	const char *dm_sql;
+};
+
+static const struct db_migration db_migrations[] = {
+    {1,
+     /*
+      * meta holds the revision counter: vms.revision takes its next
+      * value, so a revision is never handed out twice, even when the row
+      * that held the highest one is gone.
+      */
+     "CREATE TABLE meta ("
+     " id INTEGER PRIMARY KEY CHECK (id = 1),"
+     " revision INTEGER NOT NULL CHECK (revision >= 0));"
+     "INSERT INTO meta (id, revision) VALUES (1, 0);"
+     "CREATE TABLE vms ("
+     " name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),"
+     " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
+     " owner_uid INTEGER NOT NULL CHECK (owner_uid >= 0),"
+     " owner_gid INTEGER NOT NULL CHECK (owner_gid >= 0),"
+     " spec TEXT NOT NULL,"
+     " state TEXT NOT NULL DEFAULT 'defined' CHECK (state IN ("
+     "  'defined', 'starting', 'running', 'paused', 'stopping',"
+     "  'stopped', 'crashed')),"
+     " status TEXT NOT NULL DEFAULT '{}',"
+     " generation INTEGER NOT NULL CHECK (generation >= 1),"
+     " revision INTEGER NOT NULL UNIQUE CHECK (revision >= 1),"
+     " created_ms INTEGER NOT NULL,"
+     " updated_ms INTEGER NOT NULL);"
+     "CREATE TABLE tokens ("
+     " id TEXT PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 32),"
+     " hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
+     " uid INTEGER NOT NULL CHECK (uid >= 0),"
+     " gids TEXT NOT NULL,"
+     " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
+     " created_ms INTEGER NOT NULL,"
+     " expires_ms INTEGER NOT NULL DEFAULT 0 CHECK (expires_ms >= 0),"
+     " description TEXT NOT NULL DEFAULT '');"
+     "PRAGMA user_version = 1;"},
+    {2,
+     /*
+      * The image store's metadata.  A row is written only once its file
+      * is complete and renamed into place (core/images.c).
+      */
+     "CREATE TABLE images ("
+     " name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),"
+     " size INTEGER NOT NULL CHECK (size >= 0),"
+     " sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
+     " created_ms INTEGER NOT NULL);"
+     "PRAGMA user_version = 2;"},
+    {3,
+     /*
+      * Jails (core/jails.c) and the audit log (api/audit.c).  A socket
+      * path belongs to one jail at most.  audit.uid and gid are -1 for
+      * a caller the daemon could not identify; audit.id orders the log
+      * and is the list's cursor.
+      */
+     "CREATE TABLE jails ("
+     " name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),"
+     " allow_vmm INTEGER NOT NULL CHECK (allow_vmm IN (0, 1)),"
+     " allow_vmm_ppt INTEGER NOT NULL CHECK (allow_vmm_ppt IN (0, 1)),"
+     " socket TEXT NOT NULL DEFAULT '' CHECK (length(socket) <= 107),"
+     " created_ms INTEGER NOT NULL);"
+     "CREATE UNIQUE INDEX jails_socket ON jails (socket) WHERE socket != '';"
+     "CREATE TABLE audit ("
+     " id INTEGER PRIMARY KEY,"
+     " time_ms INTEGER NOT NULL,"
+     " uid INTEGER NOT NULL CHECK (uid >= -1),"
+     " gid INTEGER NOT NULL CHECK (gid >= -1),"
+     " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
+     " via TEXT NOT NULL DEFAULT '',"
+     " method TEXT NOT NULL,"
+     " path TEXT NOT NULL,"
+     " status INTEGER NOT NULL);"
+     "PRAGMA user_version = 3;"},
+    {4,
+     /*
+      * vms clustered on its name (WITHOUT ROWID), and revision no longer
+      * indexed: a create or a change then writes one b-tree instead of
+      * three (the rowid table, the name index, the revision index), the
+      * bulk of a commit's pages.  Revisions stay unique without the index:
+      * the writer hands them out from one counter (db_vms.c).
+      */
+     "CREATE TABLE vms_new ("
+     " name TEXT NOT NULL PRIMARY KEY"
+     "  CHECK (length(name) BETWEEN 1 AND 64),"
+     " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
+     " owner_uid INTEGER NOT NULL CHECK (owner_uid >= 0),"
+     " owner_gid INTEGER NOT NULL CHECK (owner_gid >= 0),"
+     " spec TEXT NOT NULL,"
+     " state TEXT NOT NULL DEFAULT 'defined' CHECK (state IN ("
+     "  'defined', 'starting', 'running', 'paused', 'stopping',"
+     "  'stopped', 'crashed')),"
+     " status TEXT NOT NULL DEFAULT '{}',"
+     " generation INTEGER NOT NULL CHECK (generation >= 1),"
+     " revision INTEGER NOT NULL CHECK (revision >= 1),"
+     " created_ms INTEGER NOT NULL,"
+     " updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+     "INSERT INTO vms_new SELECT name, jail, owner_uid, owner_gid, spec,"
+     " state, status, generation, revision, created_ms, updated_ms"
+     " FROM vms;"
+     "DROP TABLE vms;"
+     "ALTER TABLE vms_new RENAME TO vms;"
+     "PRAGMA user_version = 4;"},
+    {5,
+     /*
+      * vms.state checked by a chain of comparisons instead of IN (...):
+      * SQLite codes a constant IN list of more than two values as a
+      * temporary table, built again by every INSERT and UPDATE of the
+      * row.  The same states are allowed.
+      */
+     "CREATE TABLE vms_new ("
+     " name TEXT NOT NULL PRIMARY KEY"
+     "  CHECK (length(name) BETWEEN 1 AND 64),"
+     " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
+     " owner_uid INTEGER NOT NULL CHECK (owner_uid >= 0),"
+     " owner_gid INTEGER NOT NULL CHECK (owner_gid >= 0),"
+     " spec TEXT NOT NULL,"
+     " state TEXT NOT NULL DEFAULT 'defined' CHECK ("
+     "  state = 'defined' OR state = 'starting' OR state = 'running' OR"
+     "  state = 'paused' OR state = 'stopping' OR state = 'stopped' OR"
+     "  state = 'crashed'),"
+     " status TEXT NOT NULL DEFAULT '{}',"
+     " generation INTEGER NOT NULL CHECK (generation >= 1),"
+     " revision INTEGER NOT NULL CHECK (revision >= 1),"
+     " created_ms INTEGER NOT NULL,"
+     " updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+     "INSERT INTO vms_new SELECT name, jail, owner_uid, owner_gid, spec,"
+     " state, status, generation, revision, created_ms, updated_ms"
+     " FROM vms;"
+     "DROP TABLE vms;"
+     "ALTER TABLE vms_new RENAME TO vms;"
+     "PRAGMA user_version = 5;"},
+    {6,
+     /*
+      * Guestinfo keys (db/db_guestinfo.c): a VM's, gone with it.
+      * revision comes from the counter the VMs' revisions come from, so
+      * a key's ETag is never one a deleted key had.
+      */
+     "CREATE TABLE guestinfo ("
+     " vm TEXT NOT NULL REFERENCES vms (name) ON DELETE CASCADE,"
+     " key TEXT NOT NULL CHECK (length(key) BETWEEN 1 AND 128),"
+     " value BLOB NOT NULL CHECK (length(value) <= 65536),"
+     " revision INTEGER NOT NULL UNIQUE CHECK (revision >= 1),"
+     " updated_ms INTEGER NOT NULL,"
+     " updated_by TEXT NOT NULL CHECK (updated_by IN ('api', 'guest')),"
+     " PRIMARY KEY (vm, key)) WITHOUT ROWID;"
+     "PRAGMA user_version = 6;"},
+};
+
+#define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))
+
+/*
+ * The schema version this build migrates to: the last migration's.
+ */
+int
+db_schema_version(void)
+{
+	return db_migrations[DB_NMIGRATIONS - 1].dm_version;
+}
+
+static int
+db_user_version(struct db *db, sqlite3 *sql, int *version)
+{
+	char buf[32];
+
+	if (db_exec_one(db, sql, "PRAGMA user_version", buf, sizeof(buf)) == -1)
+		return -1;
+	*version = atoi(buf);
+	return 0;
+}
+
+/* Applies migration m unless another process already has. */
+static int
+db_migrate_one(struct db *db, const struct db_migration *m)
+{
+	sqlite3 *sql = db->db_wconn.dc_sql;
+	char *msg = NULL;
+	int version, rc;
+
+	/* IMMEDIATE: the write lock before reading the version, so two
+	 * daemons starting on one file cannot both migrate. */
+	if (db_exec_one(db, sql, "BEGIN IMMEDIATE", NULL, 0) == -1)
+		return -1;
+	if (db_user_version(db, sql, &version) == -1)
+		goto fail;
+	if (version >= m->dm_version) {
+		(void)db_exec_one(db, sql, "ROLLBACK", NULL, 0);
+		return 0;
+	}
+	rc = sqlite3_exec(sql, m->dm_sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		log_warnx("db: %s: migration to version %d: %s", db->db_path,
+			  m->dm_version,
+			  msg != NULL ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		errno = db_errno_of(rc);
+		goto fail;
+	}
+	if (db_exec_one(db, sql, "COMMIT", NULL, 0) == -1)
+		goto fail;
+	log_info("db: %s: migrated to schema version %d", db->db_path,
+		 m->dm_version);
+	return 0;
+fail:
+	rc = errno;
+	if (!sqlite3_get_autocommit(sql))
+		(void)db_exec_one(db, sql, "ROLLBACK", NULL, 0);
+	errno = rc;
+	return -1;
+}
+
+/* Applies the migrations past the stored version; see db_internal.h. */
+int
+db_migrate(struct db *db)
+{
+	int version;
+	size_t i;
+
+	if (db_user_version(db, db->db_wconn.dc_sql, &version) == -1)
+		return -1;
+	if (version > db_schema_version()) {
+		log_warnx(
+		    "db: %s: schema version %d is newer than this build's "
+		    "%d; refusing to open it (upgrade vmmapid or restore a "
+		    "backup)",
+		    db->db_path, version, db_schema_version());
+		errno = EPROTO;
+		return -1;
+	}
+	for (i = 0; i < DB_NMIGRATIONS; i++) {
+		if (db_migrations[i].dm_version <= version)
+			continue;
+		if (db_migrate_one(db, &db_migrations[i]) == -1)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,127 @@
+/*
+ * Private to the HTTP front in server/: the server and its listeners, as
+ * shared by
+ *
+ *   http.c        the daemons and the request lifecycle
+ *   stream.c      streamed responses (hs_streams, hs_hangup)
+ *   peer.c        a Unix caller's credentials
+ *   http_jails.c  the jails' listeners, added and removed at run time
+ *
+ * Nothing outside server/ includes it.
+ */
+#ifndef VMMAPID_SERVER_HTTP_INTERNAL_H
+#define VMMAPID_SERVER_HTTP_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <microhttpd.h>
+
+#include "core/principal.h"
+#include "server/http.h"
+#include "server/listen.h"
+
+struct hangup;
+struct stream;
+struct workers;
+
+struct http_listener {
+	struct http_server *hl_srv;
+	struct listen_sock *hl_sock;
+	struct MHD_Daemon *hl_mhd;
+	atomic_int hl_inflight; /* its requests begun and not completed */
+	/* Jail listeners only (http_jails.c): */
+	char hl_jail[65];              /* its callers' jail ("": not one) */
+	struct listen_sock hl_own;     /* the socket, which it owns */
+	atomic_int hl_retired;         /* removed: new requests get 503 */
+	struct http_listener *hl_next; /* in hj_active or hj_retired */
+};
+
+struct http_server {
+	const struct api_context *hs_ctx;
+	struct auth *hs_auth;
+	struct workers *hs_workers;
+	struct http_listener *hs_listeners;
+	int hs_n;
+	int hs_per_connection;
+	atomic_int hs_inflight; /* requests begun and not completed */
+	atomic_ulong hs_begun;  /* requests ever begun */
+	atomic_int hs_stopping; /* answer with Connection: close */
+	/* stream.c's, set up by stream_start: */
+	struct hangup *hs_hangup;
+	pthread_mutex_t hs_streams_lock; /* guards hs_streams */
+	struct stream *hs_streams;       /* streaming responses under way */
+	struct http_jails *hs_jails;     /* NULL: no jail listeners */
+	/* How to start a listener's libmicrohttpd, for the jails' too. */
+	unsigned hs_mhd_flags;
+	unsigned hs_threads;
+	unsigned hs_conn_limit;
+	unsigned hs_conn_timeout;
+};
+
+/*
+ * http.c: starts libmicrohttpd on l's socket, as every listener is
+ * started.  -1 with errno (logged).
+ */
+int http_listener_start(struct http_server *srv, struct http_listener *l);
+
+/*
+ * stream.c: the streams' list and the hang-up watcher of srv.  -1 with
+ * errno when the watcher does not start.  stream_stop after every
+ * listener stopped.
+ */
+int stream_start(struct http_server *srv);
+void stream_stop(struct http_server *srv);
+
+/*
+ * stream.c: a response whose body comes from rs's api_stream, which it
+ * takes (rs_stream becomes NULL); NULL when out of memory (rs keeps it).
+ */
+struct MHD_Response *stream_response(struct http_listener *l,
+				     struct MHD_Connection *conn,
+				     struct api_response *rs);
+
+/*
+ * stream.c: ends every streaming response of listener l (NULL: of every
+ * listener), because the daemon stops or l's socket goes: each sends its
+ * end.
+ */
+void stream_end(struct http_server *srv, struct http_listener *l);
+
+/*
+ * peer.c: libmicrohttpd's connection-notify callback (cls: the
+ * listener).  On a Unix socket it reads the caller's credentials once per
+ * connection, kept as the connection's socket context until it closes.
+ */
+void peer_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+		 enum MHD_ConnectionNotificationCode toe);
+
+/*
+ * peer.c: copies the principal peer_notify read for conn into *pr; -1
+ * (and *pr untouched) when there is none: a TCP connection, or
+ * credentials that could not be read.
+ */
+int peer_principal(struct MHD_Connection *conn, struct principal *pr);
+
+/*
+ * http_jails.c, for http_start: hj (NULL: none) serves srv from now on;
+ * listeners bound before it start now.
+ */
+void http_jails_attach(struct http_jails *hj, struct http_server *srv);
+
+/* http_jails.c: the last request of a retired listener completed. */
+void http_jails_reap_later(struct http_jails *hj);
+
+/* http_stop's steps for the jails' listeners, in this order. */
+enum http_jails_step {
+	HTTP_JAILS_DETACH,     /* every jail socket goes, no new one comes */
+	HTTP_JAILS_NO_REAPING, /* the workers go: queue no reaping on them */
+	HTTP_JAILS_REAP_ALL,   /* once the workers and the daemon's own
+				  listeners stopped: stop and free every
+				  retired listener, busy or not */
+};
+
+/* http_jails.c: takes step of http_stop (NULL hj: nothing to do). */
+void http_jails_stopping(struct http_jails *hj, enum http_jails_step step);
+
+#endif

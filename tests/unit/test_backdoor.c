@@ -1,0 +1,813 @@
+/*
+ * The VMware backdoor's state machine on its own (vmm-driver/backdoor.c):
+ * register values in, register values out, a fake store behind it.  A
+ * small guest-side client here (open, send, receive, close over either
+ * path) plays what open-vm-tools' lib/message does.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/limits.h"
+#include "vmm-driver/backdoor.h"
+
+/* ---- the fake store ---- */
+
+#define FS_MAX 300
+
+struct fstore {
+	char *fs_key[FS_MAX];
+	char *fs_val[FS_MAX];
+	size_t fs_len[FS_MAX];
+	unsigned fs_n;
+	unsigned fs_sets; /* bs_set calls */
+	int fs_fail;      /* errno every call fails with; 0: none */
+};
+
+static int
+fs_find(struct fstore *fs, const char *key)
+{
+	unsigned i;
+
+	for (i = 0; i < fs->fs_n; i++)
+		if (strcmp(fs->fs_key[i], key) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+fs_get(void *cls, const char *key, char **value, size_t *len)
+{
+	struct fstore *fs = cls;
+	int i;
+
+	if (fs->fs_fail) {
+		errno = fs->fs_fail;
+		return -1;
+	}
+	if ((i = fs_find(fs, key)) < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	*value = malloc(fs->fs_len[i] + 1);
+	memcpy(*value, fs->fs_val[i], fs->fs_len[i] + 1);
+	*len = fs->fs_len[i];
+	return 0;
+}
+
+static int
+fs_set(void *cls, const char *key, const char *value, size_t len)
+{
+	struct fstore *fs = cls;
+	int i;
+
+	fs->fs_sets++;
+	if (fs->fs_fail) {
+		errno = fs->fs_fail;
+		return -1;
+	}
+	if (strlen(key) > LIMIT_GUESTINFO_KEY_LEN ||
+	    len > LIMIT_GUESTINFO_VALUE) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((i = fs_find(fs, key)) < 0) {
+		if (fs->fs_n == LIMIT_GUESTINFO_KEYS) {
+			errno = ENOSPC;
+			return -1;
+		}
+		i = (int)fs->fs_n++;
+		fs->fs_key[i] = strdup(key);
+	} else {
+		free(fs->fs_val[i]);
+	}
+	fs->fs_val[i] = malloc(len + 1);
+	memcpy(fs->fs_val[i], value, len);
+	fs->fs_val[i][len] = '\0';
+	fs->fs_len[i] = len;
+	return 0;
+}
+
+struct t {
+	struct fstore t_fs;
+	struct backdoor_store t_store;
+	struct backdoor *t_bd;
+};
+
+static int
+setup(void **state)
+{
+	struct t *t = calloc(1, sizeof(*t));
+
+	t->t_store.bs_get = fs_get;
+	t->t_store.bs_set = fs_set;
+	t->t_store.bs_cls = &t->t_fs;
+	t->t_bd = backdoor_new(&t->t_store);
+	assert_non_null(t->t_bd);
+	assert_int_equal(fs_set(&t->t_fs, "k1", "v1", 2), 0);
+	*state = t;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct t *t = *state;
+	unsigned i;
+
+	backdoor_free(t->t_bd);
+	for (i = 0; i < t->t_fs.fs_n; i++) {
+		free(t->t_fs.fs_key[i]);
+		free(t->t_fs.fs_val[i]);
+	}
+	free(t);
+	return 0;
+}
+
+/* ---- a guest's side ---- */
+
+struct chan {
+	uint16_t ch_id;
+	uint32_t ch_hi, ch_lo;
+};
+
+/* One low-bandwidth MESSAGE call of type on ch; returns the status. */
+static unsigned
+msg(struct t *t, const struct chan *ch, unsigned type, uint32_t ebx,
+    struct backdoor_regs *out)
+{
+	struct backdoor_regs r = {
+	    .br_eax = BACKDOOR_MAGIC,
+	    .br_ebx = ebx,
+	    .br_ecx = BACKDOOR_CMD_MESSAGE | (uint32_t)type << 16,
+	    .br_edx = BACKDOOR_PORT | (uint32_t)ch->ch_id << 16,
+	    .br_esi = ch->ch_hi,
+	    .br_edi = ch->ch_lo,
+	};
+
+	assert_int_equal(backdoor_call(t->t_bd, &r), 1);
+	/* vmt(4) insists on ecx's low half being 0 in every answer. */
+	assert_int_equal(r.br_ecx & 0xffff, 0);
+	if (out != NULL)
+		*out = r;
+	return r.br_ecx >> 16;
+}
+
+/* Opens an RPCI channel (cookies or not); 0, or -1 when refused. */
+static int
+chan_open(struct t *t, struct chan *ch, int cookies)
+{
+	struct backdoor_regs r = {
+	    .br_eax = BACKDOOR_MAGIC,
+	    .br_ebx =
+		BACKDOOR_PROTO_RPCI | (cookies ? BACKDOOR_FLAG_COOKIE : 0),
+	    .br_ecx = BACKDOOR_CMD_MESSAGE,
+	    .br_edx = BACKDOOR_PORT,
+	};
+
+	assert_int_equal(backdoor_call(t->t_bd, &r), 1);
+	if ((r.br_ecx >> 16) == 0)
+		return -1;
+	/* vmt(4) checks for exactly SUCCESS and edx's low half 0. */
+	assert_int_equal(r.br_ecx, BACKDOOR_ST_SUCCESS << 16);
+	assert_int_equal(r.br_edx & 0xffff, 0);
+	ch->ch_id = (uint16_t)(r.br_edx >> 16);
+	ch->ch_hi = cookies ? r.br_esi : 0;
+	ch->ch_lo = cookies ? r.br_edi : 0;
+	return 0;
+}
+
+static unsigned
+chan_close(struct t *t, const struct chan *ch)
+{
+	return msg(t, ch, BACKDOOR_MSG_CLOSE, 0, NULL);
+}
+
+/* Sends len bytes; hb: one rep outsb (in chunks of chunk bytes, as a
+ * backend may split it).  Returns the last status. */
+static unsigned
+send_msg(struct t *t, const struct chan *ch, const char *m, size_t len, int hb,
+	 size_t chunk)
+{
+	unsigned st;
+	size_t off;
+
+	st = msg(t, ch, BACKDOOR_MSG_SENDSIZE, (uint32_t)len, NULL);
+	if (!(st & BACKDOOR_ST_SUCCESS))
+		return st;
+	assert_true(st & BACKDOOR_ST_HB);
+	for (off = 0; off < len;) {
+		size_t n = len - off;
+
+		if (hb) {
+			struct backdoor_regs r = {
+			    .br_eax = BACKDOOR_MAGIC,
+			    .br_ebx = BACKDOOR_HB_CMD_MESSAGE |
+				      BACKDOOR_ST_SUCCESS << 16,
+			    .br_ecx = (uint32_t)len,
+			    .br_edx = BACKDOOR_PORT_HB | (uint32_t)ch->ch_id
+							     << 16,
+			    .br_ebp = ch->ch_hi,
+			    .br_edi = ch->ch_lo,
+			};
+
+			if (n > chunk)
+				n = chunk;
+			assert_int_equal(
+			    backdoor_hb(t->t_bd, &r, 0, (uint8_t *)m + off, n),
+			    1);
+			st = r.br_ebx >> 16;
+		} else {
+			uint32_t w = 0;
+
+			if (n > 4)
+				n = 4;
+			memcpy(&w, m + off, n);
+			st = msg(t, ch, BACKDOOR_MSG_SENDPAYLOAD, w, NULL);
+		}
+		if (!(st & BACKDOOR_ST_SUCCESS))
+			return st;
+		off += n;
+	}
+	return st;
+}
+
+/* Receives the reply into buf (malloc'd, NUL-terminated); its length, or
+ * -1 when a call failed. */
+static long
+recv_msg(struct t *t, const struct chan *ch, char **buf, int hb)
+{
+	struct backdoor_regs r;
+	unsigned st;
+	size_t len, off;
+
+	*buf = NULL;
+	st = msg(t, ch, BACKDOOR_MSG_RECVSIZE, 0, &r);
+	if (!(st & BACKDOOR_ST_SUCCESS))
+		return -1;
+	if (!(st & BACKDOOR_ST_DORECV))
+		return 0;
+	assert_true(st & BACKDOOR_ST_HB);
+	assert_int_equal(r.br_edx >> 16, BACKDOOR_MSG_SENDSIZE);
+	len = r.br_ebx;
+	*buf = calloc(1, len + 4);
+	if (hb && len > 0) {
+		struct backdoor_regs h = {
+		    .br_eax = BACKDOOR_MAGIC,
+		    .br_ebx = BACKDOOR_HB_CMD_MESSAGE | BACKDOOR_ST_SUCCESS
+							    << 16,
+		    .br_ecx = (uint32_t)len,
+		    .br_edx = BACKDOOR_PORT_HB | (uint32_t)ch->ch_id << 16,
+		    .br_esi = ch->ch_hi,
+		    .br_ebp = ch->ch_lo,
+		};
+
+		assert_int_equal(
+		    backdoor_hb(t->t_bd, &h, 1, (uint8_t *)*buf, len), 1);
+		if (!((h.br_ebx >> 16) & BACKDOOR_ST_SUCCESS))
+			return -1;
+	} else {
+		for (off = 0; off < len; off += 4) {
+			st = msg(t, ch, BACKDOOR_MSG_RECVPAYLOAD,
+				 BACKDOOR_ST_SUCCESS, &r);
+			if (!(st & BACKDOOR_ST_SUCCESS))
+				return -1;
+			assert_int_equal(r.br_edx >> 16,
+					 BACKDOOR_MSG_SENDPAYLOAD);
+			memcpy(*buf + off, &r.br_ebx, 4);
+		}
+		(*buf)[len] = '\0';
+	}
+	st = msg(t, ch, BACKDOOR_MSG_RECVSTATUS, BACKDOOR_ST_SUCCESS, NULL);
+	if (!(st & BACKDOOR_ST_SUCCESS))
+		return -1;
+	return (long)len;
+}
+
+/* A whole RPCI round trip on a fresh channel; the reply (malloc'd). */
+static char *
+rpc(struct t *t, const char *cmd, size_t len, int hb)
+{
+	struct chan ch;
+	char *reply;
+
+	assert_int_equal(chan_open(t, &ch, 1), 0);
+	assert_true(send_msg(t, &ch, cmd, len, hb, 4096) & BACKDOOR_ST_SUCCESS);
+	assert_true(recv_msg(t, &ch, &reply, hb) >= 0);
+	assert_int_equal(chan_close(t, &ch), BACKDOOR_ST_SUCCESS);
+	assert_non_null(reply);
+	return reply;
+}
+
+static void
+assert_rpc(struct t *t, const char *cmd, const char *want)
+{
+	char *r;
+
+	r = rpc(t, cmd, strlen(cmd), 0);
+	assert_string_equal(r, want);
+	free(r);
+	r = rpc(t, cmd, strlen(cmd), 1);
+	assert_string_equal(r, want);
+	free(r);
+}
+
+/* ---- cases ---- */
+
+static void
+test_backdoor__getversion_answers_6_and_the_magic(void **state)
+{
+	struct t *t = *state;
+	struct backdoor_regs r = {.br_eax = BACKDOOR_MAGIC,
+				  .br_ebx = 0,
+				  .br_ecx = BACKDOOR_CMD_GETVERSION,
+				  .br_edx = BACKDOOR_PORT};
+
+	assert_int_equal(backdoor_call(t->t_bd, &r), 1);
+	assert_int_equal(r.br_eax, 6);
+	assert_int_equal(r.br_ebx, BACKDOOR_MAGIC);
+	assert_int_equal(r.br_ecx, BACKDOOR_PRODUCT);
+}
+
+static void
+test_backdoor__without_the_magic_is_not_a_call(void **state)
+{
+	struct t *t = *state;
+	struct backdoor_regs r = {.br_eax = 0x12345678,
+				  .br_ecx = BACKDOOR_CMD_GETVERSION},
+			     before = r;
+	uint8_t d[4] = {1, 2, 3, 4};
+
+	assert_int_equal(backdoor_call(t->t_bd, &r), 0);
+	assert_memory_equal(&r, &before, sizeof(r));
+	assert_int_equal(backdoor_hb(t->t_bd, &r, 0, d, sizeof(d)), 0);
+	assert_memory_equal(&r, &before, sizeof(r));
+}
+
+static void
+test_backdoor__an_unknown_backdoor_command_answers_all_ones(void **state)
+{
+	struct t *t = *state;
+	struct backdoor_regs r = {.br_eax = BACKDOOR_MAGIC, .br_ecx = 999};
+
+	assert_int_equal(backdoor_call(t->t_bd, &r), 1);
+	assert_int_equal(r.br_eax, 0xffffffffu);
+}
+
+static void
+test_backdoor__info_get_answers_the_value_on_both_paths(void **state)
+{
+	assert_rpc(*state, "info-get guestinfo.k1", "1 v1");
+}
+
+static void
+test_backdoor__info_get_of_a_missing_key_is_no_value_found(void **state)
+{
+	struct t *t = *state;
+
+	assert_rpc(t, "info-get guestinfo.nope", "0 No value found");
+	assert_rpc(t, "info-get guestinfo.", "0 No value found");
+	assert_rpc(t, "info-get guestinfo.bad/key", "0 No value found");
+	assert_rpc(t, "info-get k1", "0 No value found");
+}
+
+static void
+test_backdoor__info_get_when_the_store_fails_says_so(void **state)
+{
+	struct t *t = *state;
+
+	t->t_fs.fs_fail = EIO;
+	assert_rpc(t, "info-get guestinfo.k1", "0 Could not read the value");
+}
+
+static void
+test_backdoor__info_set_stores_and_answers_1(void **state)
+{
+	struct t *t = *state;
+	int i;
+
+	assert_rpc(t, "info-set guestinfo.fromguest hello world",
+		   "1 "); /* twice: lb, then hb */
+	i = fs_find(&t->t_fs, "fromguest");
+	assert_true(i >= 0);
+	assert_string_equal(t->t_fs.fs_val[i], "hello world");
+	assert_int_equal(t->t_fs.fs_sets, 1 + 2);
+	/* An empty value is a value. */
+	assert_rpc(t, "info-set guestinfo.empty ", "1 ");
+	i = fs_find(&t->t_fs, "empty");
+	assert_int_equal(t->t_fs.fs_len[i], 0);
+}
+
+static void
+test_backdoor__info_set_refusals_say_why(void **state)
+{
+	struct t *t = *state;
+	unsigned sets = t->t_fs.fs_sets;
+
+	assert_rpc(t, "info-set guestinfo.novalue",
+		   "0 Usage: info-set guestinfo.KEY VALUE");
+	assert_rpc(t, "info-set other.key v",
+		   "0 Only guestinfo. keys can be set");
+	assert_rpc(t, "info-set guestinfo.-bad v",
+		   "0 Invalid key: up to 128 letters, digits, '.', '_' and "
+		   "'-', starting with a letter or digit");
+	assert_int_equal(t->t_fs.fs_sets, sets); /* the store never asked */
+	t->t_fs.fs_fail = EIO;
+	assert_rpc(t, "info-set guestinfo.x v", "0 Could not store the value");
+	t->t_fs.fs_fail = EINVAL;
+	assert_rpc(t, "info-set guestinfo.x v", "0 Key or value past a limit");
+}
+
+static void
+test_backdoor__info_set_value_with_a_nul_is_refused(void **state)
+{
+	struct t *t = *state;
+	static const char cmd[] = "info-set guestinfo.x a\0b";
+	char *r = rpc(t, cmd, sizeof(cmd) - 1, 1);
+
+	assert_string_equal(r, "0 Value contains a NUL byte");
+	free(r);
+	/* A trailing NUL is a terminator some senders count in. */
+	r = rpc(t, "info-get guestinfo.k1", sizeof("info-get guestinfo.k1"), 0);
+	assert_string_equal(r, "1 v1");
+	free(r);
+}
+
+static void
+test_backdoor__unknown_rpci_commands_answer_unknown_command(void **state)
+{
+	struct t *t = *state;
+
+	assert_rpc(t, "tools.capability.hgfs_server toolbox 1",
+		   "0 Unknown command");
+	assert_rpc(t, "", "0 Unknown command");
+	assert_rpc(t, "info-get", "0 Unknown command");
+}
+
+/* The key rule at 128 bytes and one past. */
+static void
+test_backdoor__key_at_the_limit_and_one_past(void **state)
+{
+	struct t *t = *state;
+	char cmd[300], *r, want[8];
+	char key[LIMIT_GUESTINFO_KEY_LEN + 2];
+
+	memset(key, 'k', sizeof(key));
+	key[LIMIT_GUESTINFO_KEY_LEN] = '\0';
+	snprintf(cmd, sizeof(cmd), "info-set guestinfo.%s v", key);
+	r = rpc(t, cmd, strlen(cmd), 0);
+	assert_string_equal(r, "1 ");
+	free(r);
+	snprintf(cmd, sizeof(cmd), "info-get guestinfo.%s", key);
+	r = rpc(t, cmd, strlen(cmd), 1);
+	assert_string_equal(r, "1 v");
+	free(r);
+
+	key[LIMIT_GUESTINFO_KEY_LEN] = 'k';
+	key[LIMIT_GUESTINFO_KEY_LEN + 1] = '\0';
+	snprintf(cmd, sizeof(cmd), "info-set guestinfo.%s v", key);
+	r = rpc(t, cmd, strlen(cmd), 0);
+	assert_memory_equal(r, "0 Invalid key", 13);
+	free(r);
+	snprintf(cmd, sizeof(cmd), "info-get guestinfo.%s", key);
+	r = rpc(t, cmd, strlen(cmd), 0);
+	snprintf(want, sizeof(want), "0 No v");
+	assert_memory_equal(r, want, strlen(want));
+	free(r);
+}
+
+/* A 64 KiB value goes in and comes back whole on both paths; one byte
+ * more is refused by the machine, not the store. */
+static void
+test_backdoor__value_of_64_kib_and_one_past(void **state)
+{
+	struct t *t = *state;
+	static const char pre[] = "info-set guestinfo.big ";
+	size_t plen = sizeof(pre) - 1, n = LIMIT_GUESTINFO_VALUE;
+	char *cmd = malloc(plen + n + 1), *r;
+	unsigned sets;
+	int hb;
+	long len;
+	struct chan ch;
+
+	memcpy(cmd, pre, plen);
+	memset(cmd + plen, 'x', n + 1);
+	r = rpc(t, cmd, plen + n, 1);
+	assert_string_equal(r, "1 ");
+	free(r);
+	for (hb = 0; hb < 2; hb++) {
+		assert_int_equal(chan_open(t, &ch, 1), 0);
+		assert_true(
+		    send_msg(t, &ch, "info-get guestinfo.big", 22, hb, 4096) &
+		    BACKDOOR_ST_SUCCESS);
+		len = recv_msg(t, &ch, &r, hb);
+		assert_int_equal(len, (long)n + 2);
+		assert_memory_equal(r, "1 xxxx", 6);
+		assert_int_equal(r[n + 1], 'x');
+		free(r);
+		assert_int_equal(chan_close(t, &ch), BACKDOOR_ST_SUCCESS);
+	}
+
+	sets = t->t_fs.fs_sets;
+	r = rpc(t, cmd, plen + n + 1, 0);
+	assert_string_equal(r, "0 Value longer than 65536 bytes");
+	free(r);
+	assert_int_equal(t->t_fs.fs_sets, sets);
+	free(cmd);
+}
+
+/* Past the message limit the size itself is refused: nothing allocated. */
+static void
+test_backdoor__a_message_past_the_limit_is_refused_at_send_size(void **state)
+{
+	struct t *t = *state;
+	struct chan ch;
+
+	assert_int_equal(chan_open(t, &ch, 1), 0);
+	assert_int_equal(msg(t, &ch, BACKDOOR_MSG_SENDSIZE,
+			     (uint32_t)BACKDOOR_MSG_MAX, NULL),
+			 BACKDOOR_ST_SUCCESS | BACKDOOR_ST_HB);
+	assert_int_equal(msg(t, &ch, BACKDOOR_MSG_SENDSIZE,
+			     (uint32_t)BACKDOOR_MSG_MAX + 1, NULL),
+			 0);
+	assert_int_equal(msg(t, &ch, BACKDOOR_MSG_SENDSIZE, 0xffffffffu, NULL),
+			 0);
+	/* The payload of a refused message goes nowhere. */
+	assert_int_equal(
+	    msg(t, &ch, BACKDOOR_MSG_SENDPAYLOAD, 0x41414141, NULL), 0);
+	assert_int_equal(chan_close(t, &ch), BACKDOOR_ST_SUCCESS);
+}
+
+/* The 257th key: the store's ENOSPC reaches the guest as a sentence. */
+static void
+test_backdoor__keys_at_the_limit_and_one_past(void **state)
+{
+	struct t *t = *state;
+	char cmd[64], *r;
+	unsigned i;
+
+	for (i = t->t_fs.fs_n; i < LIMIT_GUESTINFO_KEYS; i++) {
+		snprintf(cmd, sizeof(cmd), "info-set guestinfo.key%u v", i);
+		r = rpc(t, cmd, strlen(cmd), i & 1);
+		assert_string_equal(r, "1 ");
+		free(r);
+	}
+	assert_int_equal(t->t_fs.fs_n, LIMIT_GUESTINFO_KEYS);
+	r = rpc(t, "info-set guestinfo.onemore v", 28, 0);
+	assert_string_equal(r, "0 Too many keys (limit 256)");
+	free(r);
+	/* Replacing one that exists still works. */
+	r = rpc(t, "info-set guestinfo.k1 v2", 24, 0);
+	assert_string_equal(r, "1 ");
+	free(r);
+}
+
+static void
+test_backdoor__wrong_cookies_are_refused(void **state)
+{
+	struct t *t = *state;
+	struct chan ch, bad;
+	uint8_t d[4] = {'a', 'b', 'c', 'd'};
+	struct backdoor_regs r;
+	char *reply;
+
+	assert_int_equal(chan_open(t, &ch, 1), 0);
+	bad = ch;
+	bad.ch_lo ^= 1;
+	assert_int_equal(msg(t, &bad, BACKDOOR_MSG_SENDSIZE, 4, NULL), 0);
+	bad = ch;
+	bad.ch_hi ^= 0x80000000u;
+	assert_int_equal(msg(t, &bad, BACKDOOR_MSG_CLOSE, 0, NULL), 0);
+	/* HB with the cookies of the wrong registers. */
+	assert_true(msg(t, &ch, BACKDOOR_MSG_SENDSIZE, 4, NULL) &
+		    BACKDOOR_ST_SUCCESS);
+	memset(&r, 0, sizeof(r));
+	r.br_eax = BACKDOOR_MAGIC;
+	r.br_ebx = BACKDOOR_ST_SUCCESS << 16;
+	r.br_edx = BACKDOOR_PORT_HB | (uint32_t)ch.ch_id << 16;
+	r.br_esi = ch.ch_hi; /* outsb wants them in ebp and edi */
+	r.br_ebp = ch.ch_lo;
+	assert_int_equal(backdoor_hb(t->t_bd, &r, 0, d, 4), 1);
+	assert_int_equal(r.br_ebx >> 16, 0);
+	/* The channel still works with the right ones. */
+	assert_true(send_msg(t, &ch, "info-get guestinfo.k1", 21, 1, 5) &
+		    BACKDOOR_ST_SUCCESS);
+	assert_int_equal(recv_msg(t, &ch, &reply, 1), 4);
+	assert_string_equal(reply, "1 v1");
+	free(reply);
+	assert_int_equal(chan_close(t, &ch), BACKDOOR_ST_SUCCESS);
+}
+
+static void
+test_backdoor__a_channel_without_cookies_works(void **state)
+{
+	struct t *t = *state;
+	struct chan ch;
+	char *reply;
+
+	assert_int_equal(chan_open(t, &ch, 0), 0);
+	assert_true(send_msg(t, &ch, "info-get guestinfo.k1", 21, 0, 4) &
+		    BACKDOOR_ST_SUCCESS);
+	assert_int_equal(recv_msg(t, &ch, &reply, 0), 4);
+	assert_string_equal(reply, "1 v1");
+	free(reply);
+	assert_int_equal(chan_close(t, &ch), BACKDOOR_ST_SUCCESS);
+}
+
+static void
+test_backdoor__other_protocols_do_not_open(void **state)
+{
+	struct t *t = *state;
+	struct backdoor_regs r = {.br_eax = BACKDOOR_MAGIC,
+				  .br_ebx = 0x12345678,
+				  .br_ecx = BACKDOOR_CMD_MESSAGE,
+				  .br_edx = BACKDOOR_PORT};
+
+	assert_int_equal(backdoor_call(t->t_bd, &r), 1);
+	assert_int_equal(r.br_ecx, 0);
+	assert_int_equal(backdoor_channels_open(t->t_bd), 0);
+}
+
+/* TCLO: vmt(4) needs one to attach; every message gets an empty reply. */
+static void
+test_backdoor__a_tclo_channel_answers_empty(void **state)
+{
+	struct t *t = *state;
+	struct backdoor_regs r = {.br_eax = BACKDOOR_MAGIC,
+				  .br_ebx = BACKDOOR_PROTO_TCLO |
+					    BACKDOOR_FLAG_COOKIE,
+				  .br_ecx = BACKDOOR_CMD_MESSAGE,
+				  .br_edx = BACKDOOR_PORT};
+	struct chan ch;
+	char *reply;
+
+	assert_int_equal(backdoor_call(t->t_bd, &r), 1);
+	assert_int_equal(r.br_ecx, BACKDOOR_ST_SUCCESS << 16);
+	ch.ch_id = (uint16_t)(r.br_edx >> 16);
+	ch.ch_hi = r.br_esi;
+	ch.ch_lo = r.br_edi;
+	assert_true(send_msg(t, &ch, "", 0, 0, 4) & BACKDOOR_ST_SUCCESS);
+	assert_int_equal(recv_msg(t, &ch, &reply, 0), 0);
+	free(reply);
+	assert_true(send_msg(t, &ch, "OK ", 3, 1, 4) & BACKDOOR_ST_SUCCESS);
+	assert_int_equal(recv_msg(t, &ch, &reply, 1), 0);
+	free(reply);
+	assert_int_equal(chan_close(t, &ch), BACKDOOR_ST_SUCCESS);
+}
+
+/* 1,000 opens without a close: 8 channels, then refusals; nothing
+ * grows, and a close frees one for the next open. */
+static void
+test_backdoor__a_thousand_opens_cost_only_the_channel_limit(void **state)
+{
+	struct t *t = *state;
+	struct chan ch[BACKDOOR_CHANNELS], extra;
+	unsigned i, ok = 0;
+	char *reply;
+
+	for (i = 0; i < 1000; i++) {
+		struct chan c;
+
+		if (chan_open(t, &c, 1) == 0) {
+			assert_true(ok < BACKDOOR_CHANNELS);
+			ch[ok++] = c;
+			/* Each one holds a half-written message too. */
+			assert_true(msg(t, &c, BACKDOOR_MSG_SENDSIZE,
+					(uint32_t)BACKDOOR_MSG_MAX, NULL) &
+				    BACKDOOR_ST_SUCCESS);
+		}
+	}
+	assert_int_equal(ok, BACKDOOR_CHANNELS);
+	assert_int_equal(backdoor_channels_open(t->t_bd), BACKDOOR_CHANNELS);
+	assert_int_equal(chan_open(t, &extra, 0), -1);
+	/* Close one; the next open gets it and works. */
+	assert_int_equal(chan_close(t, &ch[3]), BACKDOOR_ST_SUCCESS);
+	assert_int_equal(chan_open(t, &extra, 1), 0);
+	assert_int_equal(extra.ch_id, ch[3].ch_id);
+	assert_true(send_msg(t, &extra, "info-get guestinfo.k1", 21, 1, 7) &
+		    BACKDOOR_ST_SUCCESS);
+	assert_int_equal(recv_msg(t, &extra, &reply, 0), 4);
+	assert_string_equal(reply, "1 v1");
+	free(reply);
+	/* The old cookies of that id no longer work. */
+	assert_int_equal(msg(t, &ch[3], BACKDOOR_MSG_RECVSIZE, 0, NULL), 0);
+}
+
+/* Half-written messages: more payload than announced fails and drops
+ * the message; a new send size starts over; a reply never asked for is
+ * replaced by the next message. */
+static void
+test_backdoor__half_written_messages_start_over(void **state)
+{
+	struct t *t = *state;
+	struct chan ch;
+	uint8_t d[8] = "abcdefgh";
+	struct backdoor_regs r;
+	char *reply;
+
+	assert_int_equal(chan_open(t, &ch, 1), 0);
+	/* Payload without a size. */
+	assert_int_equal(msg(t, &ch, BACKDOOR_MSG_SENDPAYLOAD, 1, NULL), 0);
+	/* Half a message, then a new one. */
+	assert_true(msg(t, &ch, BACKDOOR_MSG_SENDSIZE, 100, NULL) &
+		    BACKDOOR_ST_SUCCESS);
+	assert_true(msg(t, &ch, BACKDOOR_MSG_SENDPAYLOAD, 0x6f666e69, NULL) &
+		    BACKDOOR_ST_SUCCESS);
+	assert_true(send_msg(t, &ch, "info-get guestinfo.k1", 21, 0, 4) &
+		    BACKDOOR_ST_SUCCESS);
+	/* A reply left unread, then another message: the new reply. */
+	assert_true(send_msg(t, &ch, "info-get guestinfo.zz", 21, 1, 4) &
+		    BACKDOOR_ST_SUCCESS);
+	assert_int_equal(recv_msg(t, &ch, &reply, 1), 16);
+	assert_string_equal(reply, "0 No value found");
+	free(reply);
+	/* Nothing to receive now: no DORECV, and payload/status fail. */
+	assert_int_equal(msg(t, &ch, BACKDOOR_MSG_RECVSIZE, 0, NULL),
+			 BACKDOOR_ST_SUCCESS);
+	assert_int_equal(msg(t, &ch, BACKDOOR_MSG_RECVPAYLOAD, 1, NULL), 0);
+	assert_int_equal(msg(t, &ch, BACKDOOR_MSG_RECVSTATUS, 1, NULL), 0);
+	/* HB: more bytes than announced. */
+	assert_true(msg(t, &ch, BACKDOOR_MSG_SENDSIZE, 4, NULL) &
+		    BACKDOOR_ST_SUCCESS);
+	memset(&r, 0, sizeof(r));
+	r.br_eax = BACKDOOR_MAGIC;
+	r.br_ebx = BACKDOOR_ST_SUCCESS << 16;
+	r.br_edx = BACKDOOR_PORT_HB | (uint32_t)ch.ch_id << 16;
+	r.br_ebp = ch.ch_hi;
+	r.br_edi = ch.ch_lo;
+	assert_int_equal(backdoor_hb(t->t_bd, &r, 0, d, 8), 1);
+	assert_int_equal(r.br_ebx >> 16, 0);
+	assert_int_equal(msg(t, &ch, BACKDOOR_MSG_RECVSIZE, 0, NULL),
+			 BACKDOOR_ST_SUCCESS);
+	/* HB in: more than the reply holds fails, the rest zeroed. */
+	assert_true(send_msg(t, &ch, "info-get guestinfo.k1", 21, 1, 4) &
+		    BACKDOOR_ST_SUCCESS);
+	memset(&r, 0, sizeof(r));
+	r.br_eax = BACKDOOR_MAGIC;
+	r.br_ebx = BACKDOOR_ST_SUCCESS << 16;
+	r.br_edx = BACKDOOR_PORT_HB | (uint32_t)ch.ch_id << 16;
+	r.br_esi = ch.ch_hi;
+	r.br_ebp = ch.ch_lo;
+	memset(d, 'z', sizeof(d));
+	assert_int_equal(backdoor_hb(t->t_bd, &r, 1, d, 8), 1);
+	assert_int_equal(r.br_ebx >> 16, 0);
+	assert_memory_equal(d, "1 v1\0\0\0\0", 8);
+	assert_int_equal(chan_close(t, &ch), BACKDOOR_ST_SUCCESS);
+	assert_int_equal(backdoor_channels_open(t->t_bd), 0);
+}
+
+static void
+test_backdoor__calls_on_a_closed_or_unknown_channel_fail(void **state)
+{
+	struct t *t = *state;
+	struct chan ch = {.ch_id = 5}, far = {.ch_id = 0xffff};
+	uint8_t d[4];
+	struct backdoor_regs r = {.br_eax = BACKDOOR_MAGIC,
+				  .br_edx = BACKDOOR_PORT_HB | 5u << 16};
+
+	assert_int_equal(msg(t, &ch, BACKDOOR_MSG_SENDSIZE, 4, NULL), 0);
+	assert_int_equal(msg(t, &far, BACKDOOR_MSG_RECVSIZE, 0, NULL), 0);
+	assert_int_equal(chan_close(t, &ch), 0);
+	assert_int_equal(msg(t, &ch, 77, 0, NULL), 0);
+	assert_int_equal(backdoor_hb(t->t_bd, &r, 1, d, sizeof(d)), 1);
+	assert_int_equal(r.br_ebx >> 16, 0);
+	assert_memory_equal(d, "\xff\xff\xff\xff", 4);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_backdoor__getversion_answers_6_and_the_magic),
+	    T(test_backdoor__without_the_magic_is_not_a_call),
+	    T(test_backdoor__an_unknown_backdoor_command_answers_all_ones),
+	    T(test_backdoor__info_get_answers_the_value_on_both_paths),
+	    T(test_backdoor__info_get_of_a_missing_key_is_no_value_found),
+	    T(test_backdoor__info_get_when_the_store_fails_says_so),
+	    T(test_backdoor__info_set_stores_and_answers_1),
+	    T(test_backdoor__info_set_refusals_say_why),
+	    T(test_backdoor__info_set_value_with_a_nul_is_refused),
+	    T(test_backdoor__unknown_rpci_commands_answer_unknown_command),
+	    T(test_backdoor__key_at_the_limit_and_one_past),
+	    T(test_backdoor__value_of_64_kib_and_one_past),
+	    T(test_backdoor__a_message_past_the_limit_is_refused_at_send_size),
+	    T(test_backdoor__keys_at_the_limit_and_one_past),
+	    T(test_backdoor__wrong_cookies_are_refused),
+	    T(test_backdoor__a_channel_without_cookies_works),
+	    T(test_backdoor__other_protocols_do_not_open),
+	    T(test_backdoor__a_tclo_channel_answers_empty),
+	    T(test_backdoor__a_thousand_opens_cost_only_the_channel_limit),
+	    T(test_backdoor__half_written_messages_start_over),
+	    T(test_backdoor__calls_on_a_closed_or_unknown_channel_fail),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
