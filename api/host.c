@@ -62,6 +62,25 @@ host_spares(const struct api_context *ctx)
 	    (json_int_t)st.vs_failed);
 }
 
+/*
+ * What virtualization the backend uses (svm, vmx, pvm; none for sim)
+ * and whether this host is itself a guest, so that a reader of figures
+ * or test results can tell real hardware from a nested host.
+ */
+static void
+host_virtualization(const struct api_context *ctx, json_t *driver)
+{
+	char sig[16];
+	int nested = vmm_host_nested(sig, sizeof(sig));
+
+	json_object_set_new(driver, "virtualization",
+			    json_string(strcmp(ctx->ac_driver, "kvm") == 0
+					    ? vmm_kvm_kind()
+					    : "none"));
+	json_object_set_new(driver, "nested", json_boolean(nested));
+	json_object_set_new(driver, "host_hypervisor", json_string(sig));
+}
+
 void
 api_host_root(const struct api_context *ctx, const struct api_call *call,
 	      struct api_response *rs)
@@ -92,6 +111,7 @@ api_host_root(const struct api_context *ctx, const struct api_call *call,
 	    "guestinfo_body_bytes", LIMIT_BODY_BIG_BYTES, "principal",
 	    host_principal(&call->ca_rq->rq_principal), "started_at", started,
 	    "schema_version", db_schema_version());
+	host_virtualization(ctx, json_object_get(doc, "driver"));
 	api_response_json(rs, 200, doc);
 	json_decref(doc);
 }

@@ -17,6 +17,9 @@
 #   BENCH_NO_BUILD  1: do not build, use what is in BENCH_BUILD
 #   BENCH_SUMMARY   file to which the scripts append summary table rows
 #                   (bench/run.sh sets it)
+#   BENCH_ALLOW_NESTED  1: measure running guests on a host that is itself
+#                   a guest (see bench_refuse_nested); every summary row
+#                   from such a host is labelled nested either way
 
 BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_REPO=$(cd "$BENCH_SRC/.." && pwd)
@@ -32,6 +35,7 @@ BENCH_SQLITE_COMMIT=$BENCH_BUILD/bench/sqlite_commit
 
 BENCH_PIDS=()
 BENCH_WORK=
+BENCH_NESTED= # set by bench_init: "" or what this host is nested in
 
 bench_log() {
 	printf '[bench] %s\n' "$*" >&2
@@ -76,6 +80,11 @@ bench_init() {
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	bench_need_tools
+	bench_host_nested
+	if [[ -n $BENCH_NESTED ]]; then
+		bench_log "this host is itself a guest ($BENCH_NESTED):" \
+			"every figure is labelled nested"
+	fi
 	BENCH_WORK=$(mktemp -d "$BENCH_TMP/vmmapid-bench-$1.XXXXXX")
 	# nginx's workers drop to an unprivileged user when we are root.
 	chmod 755 "$BENCH_WORK"
@@ -335,10 +344,55 @@ bench_wait_quiet() {
 	echo "$busy"
 }
 
-# bench_summary ROW: appends a Markdown table row to $BENCH_SUMMARY, if set.
+# Sets BENCH_NESTED when this host runs under a hypervisor (the CPUID
+# hypervisor bit, which the kernel shows as the "hypervisor" flag): which
+# hypervisor, and which KVM runs the guests here; "" on bare metal.
+bench_host_nested() {
+	local vendor kvm=none
+	BENCH_NESTED=
+	grep -qw hypervisor /proc/cpuinfo 2>/dev/null || return 0
+	vendor=$(lscpu 2>/dev/null |
+		awk -F: '/^Hypervisor vendor/ {gsub(/^ +/, "", $2); print $2}' || true)
+	if [[ -z $vendor ]]; then
+		# The kernel's own word (dmesg may need root).
+		vendor=$(dmesg 2>/dev/null |
+			sed -n 's/.*Hypervisor detected: //p' | head -n1 || true)
+	fi
+	if [[ -e /sys/module/kvm_pvm ]]; then
+		kvm=kvm_pvm
+	elif [[ -e /sys/module/kvm_intel ]]; then
+		kvm="kvm_intel (nested VMX)"
+	elif [[ -e /sys/module/kvm_amd ]]; then
+		kvm="kvm_amd (nested SVM)"
+	fi
+	BENCH_NESTED="nested: KVM $kvm under ${vendor:-a hypervisor}"
+}
+
+# Guest figures from a host that is itself a guest measure the hypervisor
+# under it (nested SVM under QEMU's emulator runs guest code 10-100
+# times slower, an exit costs 50 us) rather than vmmapid: refused unless
+# BENCH_ALLOW_NESTED=1, and then labelled (docs/benchmarks.md).
+bench_refuse_nested() {
+	[[ -z $BENCH_NESTED ]] && return 0
+	if [[ ${BENCH_ALLOW_NESTED:-0} != 1 ]]; then
+		bench_die "this host is itself a guest ($BENCH_NESTED): its" \
+			"guest figures would measure the nesting, not vmmapid;" \
+			"measure on a host with real KVM, or set" \
+			"BENCH_ALLOW_NESTED=1 (the figures are then labelled nested)"
+	fi
+	bench_log "BENCH_ALLOW_NESTED=1: measuring guests on a nested host;" \
+		"the figures are labelled [$BENCH_NESTED]"
+}
+
+# bench_summary ROW: appends a Markdown table row to $BENCH_SUMMARY, if
+# set; on a nested host its first cell starts with [nested: ...].
 bench_summary() {
+	local row=$1
 	[[ -n $BENCH_SUMMARY ]] || return 0
-	printf '%s\n' "$1" >>"$BENCH_SUMMARY"
+	if [[ -n $BENCH_NESTED ]]; then
+		row="| [$BENCH_NESTED] ${row#| }"
+	fi
+	printf '%s\n' "$row" >>"$BENCH_SUMMARY"
 }
 
 # bench_proc_ticks PID: user+system clock ticks of PID and its children

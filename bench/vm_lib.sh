@@ -24,6 +24,7 @@ vm_build() {
 	local cflags=(-std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror) g
 	mkdir -p "$BENCH_BUILD/bench" "$BENCH_GUESTS"
 	[[ -x /dev/kvm || -c /dev/kvm ]] || bench_die "no /dev/kvm here"
+	bench_refuse_nested
 	if ! command -v as >/dev/null || ! command -v ld >/dev/null; then
 		bench_die "as and ld (binutils) are needed for the test guests"
 	fi

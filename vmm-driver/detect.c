@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -9,6 +10,9 @@
 
 #ifdef __linux__
 #include <linux/kvm.h>
+#endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #endif
 
 #define KVM_DEVICE "/dev/kvm"
@@ -29,6 +33,64 @@ vmm_kvm_flavor(void)
 	if (access("/sys/module/kvm_amd", F_OK) == 0)
 		return "kvm_amd: hardware-assisted (SVM)";
 	return "vendor module unknown";
+}
+
+const char *
+vmm_kvm_kind(void)
+{
+	if (access("/sys/module/kvm_pvm", F_OK) == 0)
+		return "pvm";
+	if (access("/sys/module/kvm_intel", F_OK) == 0)
+		return "vmx";
+	if (access("/sys/module/kvm_amd", F_OK) == 0)
+		return "svm";
+	return "unknown";
+}
+
+void
+vmm_hv_signature(uint32_t ebx, uint32_t ecx, uint32_t edx, char *sig)
+{
+	uint32_t regs[3] = {ebx, ecx, edx};
+	size_t i, n = 0;
+
+	for (i = 0; i < 12; i++) {
+		unsigned char c = (unsigned char)(regs[i / 4] >> (8 * (i % 4)));
+
+		if (c == 0)
+			continue;
+		sig[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	while (n > 0 && sig[n - 1] == ' ')
+		n--;
+	sig[n] = '\0';
+}
+
+static pthread_once_t vmm_nested_once = PTHREAD_ONCE_INIT;
+static int vmm_nested;
+static char vmm_nested_sig[13];
+
+static void
+vmm_host_nested_ask(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned a, b, c, d;
+
+	if (__get_cpuid(1, &a, &b, &c, &d) == 0 || !(c & (1U << 31)))
+		return;
+	vmm_nested = 1;
+	/* Not __get_cpuid: it checks the leaf against the basic maximum,
+	 * and the hypervisor range lies outside it. */
+	__cpuid(0x40000000, a, b, c, d);
+	vmm_hv_signature(b, c, d, vmm_nested_sig);
+#endif
+}
+
+int
+vmm_host_nested(char *sig, size_t len)
+{
+	pthread_once(&vmm_nested_once, vmm_host_nested_ask);
+	snprintf(sig, len, "%s", vmm_nested_sig);
+	return vmm_nested;
 }
 
 /* 0 when /dev/kvm opens and answers the stable API version. */

@@ -6,6 +6,7 @@
 #define VMMAPID_VMM_DRIVER_DETECT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * want: "auto", "kvm" or "sim".  Sets *name to the chosen backend and
@@ -23,5 +24,28 @@ int vmm_usable(const char *backend, char *why, size_t len);
 
 /* Which KVM this is (kvm_pvm, kvm_intel, kvm_amd), as a sentence. */
 const char *vmm_kvm_flavor(void);
+
+/*
+ * The virtualization the loaded KVM vendor module uses: "svm"
+ * (kvm_amd), "vmx" (kvm_intel), "pvm" (kvm_pvm), or "unknown" when none
+ * of those is loaded.
+ */
+const char *vmm_kvm_kind(void);
+
+/*
+ * Whether this host itself runs under a hypervisor: 1 when CPUID leaf 1
+ * sets ECX bit 31, with the hypervisor's CPUID 0x40000000 signature
+ * ("KVMKVMKVM", "TCGTCGTCGTCG", "Microsoft Hv" ...; "" when that leaf
+ * says nothing) in sig; 0 with sig "" on bare metal or where there is
+ * no CPUID (not x86).  Asked once per process; thread-safe.
+ */
+int vmm_host_nested(char *sig, size_t len);
+
+/*
+ * The 12-byte signature in EBX, ECX, EDX of CPUID 0x40000000 as a
+ * string: NULs and trailing spaces dropped, other bytes outside
+ * printable ASCII as '?'.  sig holds at least 13 bytes.
+ */
+void vmm_hv_signature(uint32_t ebx, uint32_t ecx, uint32_t edx, char *sig);
 
 #endif

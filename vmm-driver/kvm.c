@@ -1083,25 +1083,73 @@ kvm_msr_read(int fd, uint32_t index, uint64_t *value)
 }
 
 /*
+ * Whether the segments KVM_CREATE_VCPU gives differ from
+ * vmm_regs_poweron's: not on kvm_pvm (nor, by the SDM, kvm_intel); on
+ * kvm_amd they do, its init_vmcb leaving CS and SS without the accessed
+ * bit and TR a 16-bit busy TSS (access rights 0x9a, 0x92 and 0x83 where
+ * ours are 0x9b, 0x93 and 0x8b).  Asked of the first fresh vCPU reset
+ * without segments and kept: -1 not known yet, 0 the same, 1 different.
+ */
+static _Atomic int kvm_fresh_sregs_differ = -1;
+
+/* 0 or 1 as above for the fresh vCPU vc, -1 when KVM_GET_SREGS fails. */
+static int
+kvm_fresh_sregs_check(const struct kvm_vcpu *vc, const struct vmm_regs *on)
+{
+	int known = atomic_load(&kvm_fresh_sregs_differ), differ = 0, i;
+	struct kvm_sregs sr;
+	struct vmm_seg s;
+
+	if (known >= 0)
+		return known;
+	if (kvm_ioctl(vc->kc_fd, KVM_GET_SREGS, &sr) != 0)
+		return -1;
+	for (i = 0; i < VMM_NSREGS; i++) {
+		const struct vmm_seg *o = &on->rg_sregs[i];
+
+		kvm_seg_get(kvm_sreg(&sr, i), &s);
+		if (s.sg_selector != o->sg_selector ||
+		    s.sg_limit != o->sg_limit || s.sg_ar != o->sg_ar ||
+		    s.sg_base != o->sg_base)
+			differ = 1;
+	}
+	if (sr.gdt.base != on->rg_gdtr.dt_base ||
+	    sr.gdt.limit != on->rg_gdtr.dt_limit ||
+	    sr.idt.base != on->rg_idtr.dt_base ||
+	    sr.idt.limit != on->rg_idtr.dt_limit)
+		differ = 1;
+	atomic_store(&kvm_fresh_sregs_differ, differ);
+	return differ;
+}
+
+/*
  * The reset of a fresh vCPU (kc_fresh): KVM_CREATE_VCPU left it in the
  * power-on state, nothing pending, kvmclock off -- vmm_regs_poweron's
  * state in every group but MISC_ENABLE, which KVM starts at a value of
- * its own (0x1 on kvm_pvm; ours is QEMU's 0x1801).  So only the
- * groups the caller gives and that MSR are written: for a flat start
- * GET_SREGS (for what struct vmm_regs leaves out: APIC base, the
- * interrupt bitmap), SET_SREGS, SET_REGS and SET_MSRS, where the full
- * reset takes twelve ioctls (5-30 us each on kvm_pvm), and only
- * SET_MSRS for a secondary vCPU.  tests/driver checks that both paths
- * give the same state.
+ * its own (0x1 on kvm_pvm; ours is QEMU's 0x1801), and, on kvm_amd, the
+ * segments (kvm_fresh_sregs_differ).  So only the groups the caller
+ * gives, the segments where they differ, and that MSR are written: for
+ * a flat start GET_SREGS (for what struct vmm_regs leaves out: APIC
+ * base, the interrupt bitmap), SET_SREGS, SET_REGS and SET_MSRS, where
+ * the full reset takes twelve ioctls (5-30 us each on kvm_pvm), and
+ * only SET_MSRS for a secondary vCPU (GET_SREGS and SET_SREGS too on
+ * kvm_amd).  tests/driver checks that both paths give the same state.
  */
 static int
 kvm_vcpu_reset_fresh(struct vmm_vm *vm, struct kvm_vcpu *vc,
 		     const struct vmm_regs *on, unsigned groups)
 {
-	unsigned parts = kvm_parts(vm, groups), done;
+	unsigned parts, done;
 	struct kvm_state st;
 	int rc;
 
+	if (!(groups & VMM_REGS_SREGS)) {
+		if ((rc = kvm_fresh_sregs_check(vc, on)) < 0)
+			return -1;
+		if (rc)
+			groups |= VMM_REGS_SREGS;
+	}
+	parts = kvm_parts(vm, groups);
 	memset(&st, 0, sizeof(st));
 	/* What the groups given do not fill entirely: read it first. */
 	if (kvm_state_get(vc->kc_fd, parts & (KVM_PART_SREGS | KVM_PART_XCRS),
