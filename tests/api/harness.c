@@ -2277,3 +2277,11 @@ harness_req_as(struct harness *h, const struct harness_identity *id,
 	rq.rq_body_len = body != NULL ? strlen(body) : 0;
 	return (harness_as(h, id, &rq));
 }
+
+int
+harness_time_factor(void)
+{
+	const char *in = getenv("VMMAPID_IN_KVMHOST");
+
+	return in != NULL && strcmp(in, "1") == 0 ? 10 : 1;
+}

@@ -231,6 +231,13 @@ struct harness_response *harness_put_image(struct harness *h, const char *name,
  */
 const char *harness_driver(void);
 
+/*
+ * How many times longer than on hardware a guest's work may take here:
+ * 10 inside the nested KVM host (VMMAPID_IN_KVMHOST=1, tests/kvmhost),
+ * where every exit is emulated; else 1.  For a case's time bounds only.
+ */
+int harness_time_factor(void);
+
 /* 1 when harness_driver() is name. */
 int harness_driver_is(const char *name);
 

@@ -656,7 +656,9 @@ test_console__output_past_what_is_kept_counts_the_lost_bytes(struct harness *h)
 	put_bigout(h, n);
 	harness_define_vm(h, "big", "bigout.bin", "");
 	start_vm(h, "big");
-	r = harness_wait_vm_state(h, "big", "stopped", 30000);
+	/* One port-I/O exit per byte: emulated, slow (harness.h). */
+	r = harness_wait_vm_state(h, "big", "stopped",
+				  30000 * harness_time_factor());
 	assert_json_int(r, "status.exit_status", 0);
 	snprintf(next, sizeof(next), "%u", n);
 
