@@ -23,7 +23,7 @@
 #endif
 
 /* Bound for a guest to reach a state it reaches by itself. */
-#define WAIT_MS 10000
+#define WAIT_MS (10000 * harness_time_factor()) /* harness.h */
 #define HELLO "Hello from vmmapid guest\n"
 #define HELLO_LEN 25
 #define TEXT_PLAIN "text/plain; charset=utf-8"

@@ -12,7 +12,7 @@
 #define MEMBER_UID 4242
 #define QUOTA 2
 #define STARTS 6
-#define WAIT_MS 10000
+#define WAIT_MS (10000 * harness_time_factor()) /* harness.h */
 
 static const gid_t member_groups[] = {MEMBER_UID, VMM_GID};
 static const struct harness_identity member = {MEMBER_UID, MEMBER_UID,

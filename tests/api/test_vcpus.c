@@ -21,7 +21,7 @@
 #endif
 
 /* Bound for a guest to reach a state it reaches by itself. */
-#define WAIT_MS 10000
+#define WAIT_MS (10000 * harness_time_factor()) /* harness.h */
 /* 4 MiB of guest memory: the guests use the first 32 KiB. */
 #define VM_MEMORY_MIB HARNESS_VM_MEMORY_MIB
 #define VM_MEMORY_BYTES (VM_MEMORY_MIB * 1024 * 1024)
