@@ -32,18 +32,16 @@ host_principal(const struct principal *pr)
 			 pr->pr_via);
 }
 
-/* What the backend cannot do: sentences for the caller. */
+/* A backend's NULL-terminated list of strings as an array. */
 static json_t *
-host_lacks(const struct api_context *ctx)
+host_strings(const char *const *list)
 {
-	json_t *lacks = json_array();
+	json_t *a = json_array();
 	size_t i;
 
-	if (ctx->ac_ops != NULL && ctx->ac_ops->vo_lacks != NULL)
-		for (i = 0; ctx->ac_ops->vo_lacks[i] != NULL; i++)
-			json_array_append_new(
-			    lacks, json_string(ctx->ac_ops->vo_lacks[i]));
-	return lacks;
+	for (i = 0; list != NULL && list[i] != NULL; i++)
+		json_array_append_new(a, json_string(list[i]));
+	return a;
 }
 
 /* The backend's VMs made ahead of starts (--spare-vms). */
@@ -91,14 +89,18 @@ api_host_root(const struct api_context *ctx, const struct api_call *call,
 	timefmt_rfc3339((int64_t)ctx->ac_started_at_ms, started,
 			sizeof(started));
 	doc = json_pack(
-	    "{s:s, s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:{s:i, s:i, s:i, s:i, "
-	    "s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:i, s:i, s:i, "
-	    "s:i}, s:o, s:s, s:i}",
+	    "{s:s, s:s, s:s, s:{s:s, s:s, s:o, s:o, s:o}, "
+	    "s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, "
+	    "s:I, s:I, s:i, s:i, s:i, s:i}, s:o, s:s, s:i}",
 	    "name", "vmmapid", "version", VMMAPID_VERSION, "api", "v1",
 	    "driver", "name", ctx->ac_driver, "reason", ctx->ac_driver_reason,
-	    "lacks", host_lacks(ctx), "spare_vms", host_spares(ctx), "limits",
-	    "body_bytes", LIMIT_BODY_BYTES, "name_len", LIMIT_NAME_LEN,
-	    "labels", LIMIT_LABELS, "label_key_len", LIMIT_LABEL_KEY_LEN,
+	    "lacks",
+	    host_strings(ctx->ac_ops != NULL ? ctx->ac_ops->vo_lacks : NULL),
+	    "features",
+	    host_strings(ctx->ac_ops != NULL ? ctx->ac_ops->vo_features : NULL),
+	    "spare_vms", host_spares(ctx), "limits", "body_bytes",
+	    LIMIT_BODY_BYTES, "name_len", LIMIT_NAME_LEN, "labels",
+	    LIMIT_LABELS, "label_key_len", LIMIT_LABEL_KEY_LEN,
 	    "label_value_len", LIMIT_LABEL_VALUE_LEN, "description_len",
 	    LIMIT_DESCRIPTION_LEN, "cmdline_len", LIMIT_CMDLINE_LEN, "pptdevs",
 	    LIMIT_PPTDEVS, "page_default", LIMIT_PAGE_DEFAULT, "page_max",

@@ -1458,9 +1458,14 @@ static const char *const kvm_lacks[] = {
     NULL,
 };
 
+static const char *const kvm_features[] = {
+    "guestinfo-backdoor", "memory-protect", "pvclock", "spare-vms", NULL,
+};
+
 const struct vmm_ops vmm_kvm_ops = {
     .vo_name = "kvm",
     .vo_lacks = kvm_lacks,
+    .vo_features = kvm_features,
     .vo_vm_create = kvm_vm_create,
     .vo_vm_destroy = kvm_vm_destroy,
     .vo_vm_memory = kvm_vm_memory,

@@ -31,6 +31,7 @@
 #include "vmm-driver/vmm.h"
 
 struct backdoor_store;
+struct lxboot_config;
 struct console;
 struct runner;
 
@@ -72,6 +73,13 @@ struct runner_config {
 	 * threads, one at a time per VM.  NULL: no backdoor, its ports are
 	 * like any unknown port. */
 	const struct backdoor_store *rc_guestinfo;
+	/* Linux boot (vmm-driver/lxboot.h) instead of the flat image when
+	 * not NULL (borrowed; outlives the runner): vCPU 0 enters the kernel
+	 * in 64-bit mode, the others wait for the guest's INIT/SIPI. */
+	const struct lxboot_config *rc_linux;
+	/* A guest's reboot (i8042 reset, triple fault): 1 starts the guest
+	 * again from its kernel, 0 ends the run RUNNER_STOPPED. */
+	int rc_reboot_restarts;
 };
 
 /*

@@ -449,6 +449,12 @@ sim_vm_protect(struct vmm_vm *vm, uint64_t gpa, uint64_t size, unsigned prot)
 }
 
 /* The software backend: every operation of vmm.h, params as ENOTSUP. */
+static const char *const sim_features[] = {
+    "guestinfo-backdoor",
+    "memory-protect",
+    NULL,
+};
+
 static const char *const sim_lacks[] = {
     "hardware execution: it interprets a documented subset of 16-bit real "
     "mode (vmm-driver/sim_decode.c) and stops a guest that leaves it",
@@ -461,6 +467,7 @@ static const char *const sim_lacks[] = {
 const struct vmm_ops vmm_sim_ops = {
     .vo_name = "sim",
     .vo_lacks = sim_lacks,
+    .vo_features = sim_features,
     .vo_vm_create = sim_vm_create,
     .vo_vm_destroy = sim_vm_destroy,
     .vo_vm_memory = sim_vm_memory,

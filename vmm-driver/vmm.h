@@ -168,6 +168,10 @@ struct vmm_ops {
 	/* What the backend cannot do, one sentence each, NULL-terminated:
 	 * GET /v1 shows it. */
 	const char *const *vo_lacks;
+	/* What it offers that a client may check before trying, one word
+	 * each ("linux-boot", "guestinfo-backdoor", "pvclock", ...),
+	 * NULL-terminated: GET /v1 shows it as driver.features. */
+	const char *const *vo_features;
 	/* VMM_IOC_CREATE: memory mapped, vCPUs created, not running. */
 	int (*vo_vm_create)(const struct vmm_create_params *cp,
 			    struct vmm_vm **out);
