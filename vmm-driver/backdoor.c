@@ -49,8 +49,9 @@ enum backdoor_chan_state {
 
 struct backdoor_chan {
 	int bc_open;
-	int bc_tclo;    /* the TCLO protocol: every message gets "" */
-	int bc_cookies; /* opened with cookies: every call must show them */
+	uint64_t bc_used; /* bd_clock at its last call: the LRU's order */
+	int bc_tclo;      /* the TCLO protocol: every message gets "" */
+	int bc_cookies;   /* opened with cookies: every call must show them */
 	uint32_t bc_cookie_hi, bc_cookie_lo;
 	enum backdoor_chan_state bc_state;
 	/* SENDING: bc_msg holds bc_off of bc_len bytes. */
@@ -65,9 +66,14 @@ struct backdoor {
 	const struct backdoor_store *bd_store;
 	pthread_mutex_t bd_lock;
 	/* Guarded by bd_lock: */
-	uint64_t bd_seed; /* cookies when getrandom fails */
+	uint64_t bd_seed;   /* cookies when getrandom fails */
+	uint64_t bd_clock;  /* counts the calls that name a channel */
+	uint64_t bd_reused; /* opens that took the least recently used */
 	struct backdoor_chan bd_chans[BACKDOOR_CHANNELS];
 };
+
+_Static_assert(sizeof(struct backdoor) <= 4096,
+	       "BACKDOOR_BYTES_MAX counts 4096 bytes for the struct");
 
 struct backdoor *
 backdoor_new(const struct backdoor_store *store)
@@ -134,6 +140,36 @@ backdoor_channels_open(struct backdoor *bd)
 	pthread_mutex_lock(&bd->bd_lock);
 	for (i = 0; i < BACKDOOR_CHANNELS; i++)
 		n += bd->bd_chans[i].bc_open != 0;
+	pthread_mutex_unlock(&bd->bd_lock);
+	return n;
+}
+
+uint64_t
+backdoor_channels_reused(struct backdoor *bd)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&bd->bd_lock);
+	n = bd->bd_reused;
+	pthread_mutex_unlock(&bd->bd_lock);
+	return n;
+}
+
+size_t
+backdoor_bytes(struct backdoor *bd)
+{
+	size_t n = sizeof(*bd);
+	unsigned i;
+
+	pthread_mutex_lock(&bd->bd_lock);
+	for (i = 0; i < BACKDOOR_CHANNELS; i++) {
+		const struct backdoor_chan *c = &bd->bd_chans[i];
+
+		if (c->bc_msg != NULL)
+			n += c->bc_len > 0 ? c->bc_len : 1;
+		if (c->bc_reply != NULL)
+			n += c->bc_rlen > 0 ? c->bc_rlen : 1;
+	}
 	pthread_mutex_unlock(&bd->bd_lock);
 	return n;
 }
@@ -322,6 +358,28 @@ backdoor_dispatch(struct backdoor *bd, struct backdoor_chan *c)
 	return rc;
 }
 
+/*
+ * The channel an open gets: a closed one if there is one, else the least
+ * recently used, whose message or reply is dropped and whose cookies no
+ * longer work.  VMware does the same: a guest whose processes were killed
+ * mid-conversation, or that never closes what it opens, still gets a
+ * channel, and the table never grows.
+ */
+static unsigned
+backdoor_chan_take(struct backdoor *bd)
+{
+	unsigned id, lru = 0;
+
+	for (id = 0; id < BACKDOOR_CHANNELS; id++) {
+		if (!bd->bd_chans[id].bc_open)
+			return id;
+		if (bd->bd_chans[id].bc_used < bd->bd_chans[lru].bc_used)
+			lru = id;
+	}
+	bd->bd_reused++;
+	return lru;
+}
+
 /* The channel named by edx's high half, if open; NULL otherwise. */
 static struct backdoor_chan *
 backdoor_chan(struct backdoor *bd, uint32_t edx)
@@ -372,14 +430,12 @@ backdoor_message(struct backdoor *bd, struct backdoor_regs *r)
 		if (proto != BACKDOOR_PROTO_RPCI &&
 		    proto != BACKDOOR_PROTO_TCLO)
 			goto out;
-		for (id = 0; id < BACKDOOR_CHANNELS; id++)
-			if (!bd->bd_chans[id].bc_open)
-				break;
-		if (id == BACKDOOR_CHANNELS)
-			goto out;
+		id = backdoor_chan_take(bd);
 		c = &bd->bd_chans[id];
+		backdoor_chan_reset(c);
 		memset(c, 0, sizeof(*c));
 		c->bc_open = 1;
+		c->bc_used = ++bd->bd_clock;
 		c->bc_tclo = proto == BACKDOOR_PROTO_TCLO;
 		c->bc_cookies = (r->br_ebx & BACKDOOR_FLAG_COOKIE) != 0;
 		if (c->bc_cookies) {
@@ -395,6 +451,7 @@ backdoor_message(struct backdoor *bd, struct backdoor_regs *r)
 	if ((c = backdoor_chan(bd, r->br_edx)) == NULL ||
 	    !backdoor_cookies_ok(c, r->br_esi, r->br_edi))
 		goto out;
+	c->bc_used = ++bd->bd_clock;
 	switch (type) {
 	case BACKDOOR_MSG_SENDSIZE:
 		backdoor_chan_reset(c);
@@ -504,13 +561,16 @@ backdoor_hb(struct backdoor *bd, struct backdoor_regs *r, int in, uint8_t *data,
 		goto out;
 	}
 	if (!in) {
-		if (backdoor_cookies_ok(c, r->br_ebp, r->br_edi))
+		if (backdoor_cookies_ok(c, r->br_ebp, r->br_edi)) {
+			c->bc_used = ++bd->bd_clock;
 			status = backdoor_payload(bd, c, data, len);
+		}
 		goto out;
 	}
 	n = 0;
 	if (backdoor_cookies_ok(c, r->br_esi, r->br_ebp) &&
 	    c->bc_state == BACKDOOR_REPLY) {
+		c->bc_used = ++bd->bd_clock;
 		n = c->bc_rlen - c->bc_roff < len ? c->bc_rlen - c->bc_roff
 						  : len;
 		memcpy(data, c->bc_reply + c->bc_roff, n);

@@ -26,13 +26,21 @@
  *     store has it, or "0 <why>" when the store refuses; anything else
  *     "0 Unknown command".
  *
- * Bounds: BACKDOOR_CHANNELS channels per VM (VMware's 8); an open past
- * them fails (status 0).  A message is at most BACKDOOR_MSG_MAX bytes,
- * refused at send size past it; its buffer is allocated at send size and
- * freed once the message is answered, so a guest that opens every
- * channel and leaves each half-written holds at most BACKDOOR_CHANNELS
- * times (message + reply) bytes.  No call waits for the guest: a vCPU is
- * never stalled by another's half-done channel.
+ * Bounds: BACKDOOR_CHANNELS channels per VM (VMware's 8).  An open when
+ * every one is taken reuses the least recently used channel, as VMware
+ * does: its half-written message or unread reply is dropped and its
+ * cookies stop working, so a guest that leaks channels (a killed
+ * vmware-rpctool, a tool that never closes) can still talk.  A message
+ * is at most BACKDOOR_MSG_MAX bytes, refused at send size past it; its
+ * buffer is allocated at send size and freed once the message is
+ * answered, so the table never holds more than BACKDOOR_CHANNELS times
+ * (message + reply) bytes, BACKDOOR_BYTES_MAX in all.  No call waits for
+ * the guest: a vCPU is never stalled by another's half-done channel.
+ *
+ * A reply is read in as many pieces as the guest likes: 4 bytes per
+ * RECVPAYLOAD, or `rep insb` exits of any length, each taking the next
+ * bytes (a real-mode guest cannot move the 65,538 bytes of a 64 KiB
+ * value's "1 VALUE" in one `rep insb`: cx stops at 65,535).
  *
  * Threads: one mutex per backdoor serializes the calls of every vCPU of
  * the VM; the store's callbacks are called with it held.
@@ -84,6 +92,14 @@ enum backdoor_msg_type {
 #define BACKDOOR_MSG_MAX                                                       \
 	(sizeof("info-set guestinfo. ") - 1 + LIMIT_GUESTINFO_KEY_LEN +        \
 	 LIMIT_GUESTINFO_VALUE)
+
+/* The longest reply: "1 " + a value. */
+#define BACKDOOR_REPLY_MAX (2 + LIMIT_GUESTINFO_VALUE)
+
+/* What a backdoor holds at most, its own struct included: every channel
+ * with a whole message and a whole reply. */
+#define BACKDOOR_BYTES_MAX                                                     \
+	(BACKDOOR_CHANNELS * (BACKDOOR_MSG_MAX + BACKDOOR_REPLY_MAX) + 4096)
 
 /* Where the guestinfo commands read and write keys; the layer above hands
  * it in. */
@@ -142,5 +158,12 @@ void backdoor_reset(struct backdoor *bd);
 
 /* Channels open now (for tests and the vCPU view). */
 unsigned backdoor_channels_open(struct backdoor *bd);
+
+/* Opens that reused the least recently used channel, since backdoor_new. */
+uint64_t backdoor_channels_reused(struct backdoor *bd);
+
+/* Bytes the backdoor holds now: its struct and every channel's buffers
+ * (at most BACKDOOR_BYTES_MAX). */
+size_t backdoor_bytes(struct backdoor *bd);
 
 #endif

@@ -661,42 +661,91 @@ test_backdoor__a_tclo_channel_answers_empty(void **state)
 	assert_int_equal(chan_close(t, &ch), BACKDOOR_ST_SUCCESS);
 }
 
-/* 1,000 opens without a close: 8 channels, then refusals; nothing
- * grows, and a close frees one for the next open. */
+/* 1,000 opens without a close, each channel left with a half-written
+ * message of the largest size: every open succeeds (the least recently
+ * used channel is taken over, its message dropped), the guest still gets
+ * answers, and the table never holds more than its bound. */
 static void
-test_backdoor__a_thousand_opens_cost_only_the_channel_limit(void **state)
+test_backdoor__a_thousand_opens_without_a_close_still_get_answers(void **state)
 {
 	struct t *t = *state;
-	struct chan ch[BACKDOOR_CHANNELS], extra;
-	unsigned i, ok = 0;
+	struct chan ch[BACKDOOR_CHANNELS], c, kept;
+	unsigned i;
+	size_t most = 0;
 	char *reply;
 
 	for (i = 0; i < 1000; i++) {
-		struct chan c;
+		assert_int_equal(chan_open(t, &c, 1), 0);
+		assert_true(msg(t, &c, BACKDOOR_MSG_SENDSIZE,
+				(uint32_t)BACKDOOR_MSG_MAX, NULL) &
+			    BACKDOOR_ST_SUCCESS);
+		assert_true(
+		    msg(t, &c, BACKDOOR_MSG_SENDPAYLOAD, 0x6f666e69, NULL) &
+		    BACKDOOR_ST_SUCCESS);
+		if (i >= BACKDOOR_CHANNELS) {
+			/* It took the least recently used: the one opened
+			 * BACKDOOR_CHANNELS opens ago, whose cookies no
+			 * longer work. */
+			const struct chan *old = &ch[i % BACKDOOR_CHANNELS];
 
-		if (chan_open(t, &c, 1) == 0) {
-			assert_true(ok < BACKDOOR_CHANNELS);
-			ch[ok++] = c;
-			/* Each one holds a half-written message too. */
-			assert_true(msg(t, &c, BACKDOOR_MSG_SENDSIZE,
-					(uint32_t)BACKDOOR_MSG_MAX, NULL) &
-				    BACKDOOR_ST_SUCCESS);
+			assert_int_equal(c.ch_id, old->ch_id);
+			assert_int_equal(msg(t, old, BACKDOOR_MSG_SENDPAYLOAD,
+					     0x41414141, NULL),
+					 0);
+		}
+		ch[i % BACKDOOR_CHANNELS] = c;
+		if (backdoor_bytes(t->t_bd) > most)
+			most = backdoor_bytes(t->t_bd);
+	}
+	assert_int_equal(backdoor_channels_open(t->t_bd), BACKDOOR_CHANNELS);
+	assert_int_equal(backdoor_channels_reused(t->t_bd),
+			 1000 - BACKDOOR_CHANNELS);
+	/* Eight half-written messages of the largest size, and no more. */
+	assert_true(most >= BACKDOOR_CHANNELS * BACKDOOR_MSG_MAX);
+	assert_true(most <= BACKDOOR_BYTES_MAX);
+	assert_true(backdoor_bytes(t->t_bd) <= BACKDOOR_BYTES_MAX);
+
+	/* A fresh open still talks, on both paths. */
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(chan_open(t, &c, 1), 0);
+		assert_true(send_msg(t, &c, "info-get guestinfo.k1", 21, i, 7) &
+			    BACKDOOR_ST_SUCCESS);
+		assert_int_equal(recv_msg(t, &c, &reply, i), 4);
+		assert_string_equal(reply, "1 v1");
+		free(reply);
+	}
+	/* A channel in use is not the one taken: kept is used between every
+	 * two opens, and its message survives eight more. */
+	assert_int_equal(chan_open(t, &kept, 1), 0);
+	assert_true(msg(t, &kept, BACKDOOR_MSG_SENDSIZE, 21, NULL) &
+		    BACKDOOR_ST_SUCCESS);
+	for (i = 0; i < 2 * BACKDOOR_CHANNELS; i++) {
+		static const char cmd[24] = "info-get guestinfo.k1";
+		uint32_t w;
+
+		assert_int_equal(chan_open(t, &c, 1), 0);
+		assert_int_not_equal(c.ch_id, kept.ch_id);
+		if (i < 6) {
+			memcpy(&w, cmd + 4 * i, 4);
+			assert_true(
+			    msg(t, &kept, BACKDOOR_MSG_SENDPAYLOAD, w, NULL) &
+			    BACKDOOR_ST_SUCCESS);
+		} else {
+			assert_true(
+			    msg(t, &kept, BACKDOOR_MSG_RECVSIZE, 0, NULL) &
+			    BACKDOOR_ST_SUCCESS);
 		}
 	}
-	assert_int_equal(ok, BACKDOOR_CHANNELS);
-	assert_int_equal(backdoor_channels_open(t->t_bd), BACKDOOR_CHANNELS);
-	assert_int_equal(chan_open(t, &extra, 0), -1);
-	/* Close one; the next open gets it and works. */
-	assert_int_equal(chan_close(t, &ch[3]), BACKDOOR_ST_SUCCESS);
-	assert_int_equal(chan_open(t, &extra, 1), 0);
-	assert_int_equal(extra.ch_id, ch[3].ch_id);
-	assert_true(send_msg(t, &extra, "info-get guestinfo.k1", 21, 1, 7) &
-		    BACKDOOR_ST_SUCCESS);
-	assert_int_equal(recv_msg(t, &extra, &reply, 0), 4);
+	assert_int_equal(recv_msg(t, &kept, &reply, 1), 4);
 	assert_string_equal(reply, "1 v1");
 	free(reply);
-	/* The old cookies of that id no longer work. */
-	assert_int_equal(msg(t, &ch[3], BACKDOOR_MSG_RECVSIZE, 0, NULL), 0);
+	/* A close frees one; the next open takes it, not a used one. */
+	assert_int_equal(chan_close(t, &kept), BACKDOOR_ST_SUCCESS);
+	i = (unsigned)backdoor_channels_reused(t->t_bd);
+	assert_int_equal(chan_open(t, &c, 0), 0);
+	assert_int_equal(c.ch_id, kept.ch_id);
+	assert_int_equal(backdoor_channels_reused(t->t_bd), i);
+	assert_int_equal(backdoor_channels_open(t->t_bd), BACKDOOR_CHANNELS);
 }
 
 /* Half-written messages: more payload than announced fails and drops
@@ -804,7 +853,7 @@ main(void)
 	    T(test_backdoor__a_channel_without_cookies_works),
 	    T(test_backdoor__other_protocols_do_not_open),
 	    T(test_backdoor__a_tclo_channel_answers_empty),
-	    T(test_backdoor__a_thousand_opens_cost_only_the_channel_limit),
+	    T(test_backdoor__a_thousand_opens_without_a_close_still_get_answers),
 	    T(test_backdoor__half_written_messages_start_over),
 	    T(test_backdoor__calls_on_a_closed_or_unknown_channel_fail),
 	};
