@@ -5,6 +5,7 @@
  */
 #include "harness.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +335,170 @@ test_guestinfo__what_the_guest_sets_the_api_returns(struct harness *h)
 			"hello");
 }
 
+/* What a guest may take for a whole run here (gi_big_get moves 64 KiB in
+ * 16,385 exits: about a second inside the nested KVM host). */
+#define GUEST_RUN_MS (30000L * harness_time_factor())
+/* gi_big.inc's parameter: the value's length, a u32 at this offset. */
+#define GI_BIG_LEN_OFFSET 4
+/* gi_big.inc's value: these 61 characters over and over. */
+static const char gi_pattern[] =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678";
+
+/* Starts vm in monitor mode with room for a long run; its console. */
+static const char *
+run_guest_long(struct harness *h, const char *vm)
+{
+	char *path = harness_alloc(h, 128);
+	struct harness_request rq;
+	struct harness_response *r;
+
+	snprintf(path, 128, "/v1/vms/%s/start?mode=monitor", vm);
+	memset(&rq, 0, sizeof(rq));
+	rq.rq_method = "POST";
+	rq.rq_path = path;
+	rq.rq_timeout_ms = GUEST_RUN_MS;
+	r = harness_send(h, &rq);
+	assert_status(r, 200);
+	return r->hr_body;
+}
+
+/* gi_big.inc's sum of len bytes, as the guest prints it: "%08X". */
+static unsigned long
+gi_sum(const char *p, size_t len)
+{
+	unsigned a = 0, s = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		a = (a + (unsigned char)p[i]) & 0xffff;
+		s = (s + a) & 0xffff;
+	}
+	return (unsigned long)s << 16 | a;
+}
+
+static void
+test_guestinfo__a_64_kib_value_reaches_the_guest_whole_on_both_paths(
+    struct harness *h)
+{
+	size_t n = 65536, i;
+	char *reply = harness_alloc(h, n + 3), *want = harness_alloc(h, 64);
+	uint32_t x = 12345;
+	const char *out;
+
+	/* Printable ASCII without '"' and '\\' (they would need escaping in
+	 * the JSON): no two bytes' order or place can be swapped unseen. */
+	memcpy(reply, "1 ", 2);
+	for (i = 0; i < n; i++) {
+		char c;
+
+		do {
+			x = x * 1103515245u + 12345u;
+			c = (char)(0x20 + (x >> 16) % 95);
+		} while (c == '"' || c == '\\');
+		reply[2 + i] = c;
+	}
+	reply[n + 2] = '\0';
+	snprintf(want, 64, "go\nlen=%08zX sum=%08lX\nreply=(%08zX bytes)\n",
+		 n + 2, gi_sum(reply, n + 2), n + 2);
+	harness_put_guest(h, "gi_big_get");
+	harness_put_guest(h, "gi_big_get_hb");
+	harness_define_vm(h, "lo", "gi_big_get.bin", "");
+	harness_define_vm(h, "hb", "gi_big_get_hb.bin", "");
+	assert_status(put(h, "lo", "big", reply + 2), 201);
+	assert_status(put(h, "hb", "big", reply + 2), 201);
+	out = run_guest_long(h, "hb");
+	if (strcmp(out, want) != 0)
+		fail_msg("high bandwidth: the guest printed \"%s\", not \"%s\"",
+			 out, want);
+	out = run_guest_long(h, "lo");
+	if (strcmp(out, want) != 0)
+		fail_msg("low bandwidth: the guest printed \"%s\", not \"%s\"",
+			 out, want);
+	/* A short value through the same guest: its text, and the sum
+	 * follows the bytes. */
+	assert_status(put(h, "hb", "big", "short"), 200);
+	snprintf(want, 64, "go\nlen=00000007 sum=%08lX\nreply=1 short\n",
+		 gi_sum("1 short", 7));
+	out = run_guest_long(h, "hb");
+	if (strcmp(out, want) != 0)
+		fail_msg("a short value: the guest printed \"%s\"", out);
+}
+
+/* gi_big_set or gi_big_set_hb, its value n bytes long, as image name. */
+static void
+put_big_setter(struct harness *h, const char *guest, const char *name,
+	       uint32_t n)
+{
+	char path[512];
+	size_t len;
+	char *bin;
+
+	snprintf(path, sizeof(path), "%s/%s.bin", GUESTS_DIR, guest);
+	bin = harness_read_file(h, path, &len);
+	assert_true(len > GI_BIG_LEN_OFFSET + 4);
+	bin[GI_BIG_LEN_OFFSET] = (char)(n & 0xff);
+	bin[GI_BIG_LEN_OFFSET + 1] = (char)(n >> 8 & 0xff);
+	bin[GI_BIG_LEN_OFFSET + 2] = (char)(n >> 16 & 0xff);
+	bin[GI_BIG_LEN_OFFSET + 3] = (char)(n >> 24 & 0xff);
+	assert_in_set(harness_put_image(h, name, bin, len)->hr_status,
+		      ((const uintmax_t[]){200, 201}), 2);
+}
+
+static void
+test_guestinfo__a_64_kib_value_the_guest_sets_the_api_returns_whole(
+    struct harness *h)
+{
+	static const char *const guests[] = {"gi_big_set_hb", "gi_big_set"};
+	size_t n = 65536, i;
+	const char *out, *got;
+	struct harness_response *r;
+	char img[64];
+	unsigned g;
+
+	for (g = 0; g < 2; g++) {
+		snprintf(img, sizeof(img), "%s.bin", guests[g]);
+		put_big_setter(h, guests[g], img, (uint32_t)n);
+		harness_define_vm(h, guests[g], img, "");
+		out = run_guest_long(h, guests[g]);
+		if (strstr(out, "\nreply=1 \n") == NULL)
+			fail_msg("%s's info-set of 64 KiB was answered \"%s\"",
+				 guests[g], out);
+		r = req(h, "GET", guests[g], "big", NULL);
+		assert_status(r, 200);
+		assert_json_str(r, "updated_by", "guest");
+		got = json_string_value(json_object_get(r->hr_json, "value"));
+		assert_non_null(got);
+		if (strlen(got) != n)
+			fail_msg("%s: the API returned %zu bytes, not %zu",
+				 guests[g], strlen(got), n);
+		for (i = 0; i < n; i++)
+			if (got[i] != gi_pattern[i % 61])
+				fail_msg("%s: byte %zu is '%c', not '%c'",
+					 guests[g], i, got[i],
+					 gi_pattern[i % 61]);
+	}
+}
+
+static void
+test_guestinfo__a_guest_value_one_past_64_kib_is_refused_and_not_stored(
+    struct harness *h)
+{
+	const char *out;
+
+	put_big_setter(h, "gi_big_set_hb", "past.bin", 65536 + 1);
+	harness_define_vm(h, "past", "past.bin", "");
+	out = run_guest_long(h, "past");
+	if (strstr(out, "\nreply=0 Value longer than 65536 bytes\n") == NULL)
+		fail_msg("an info-set of 64 KiB + 1 was answered \"%s\"", out);
+	assert_problem(req(h, "GET", "past", "big", NULL), 404, NULL);
+	/* The 64 KiB one fits in the same VM, over the same channel code. */
+	put_big_setter(h, "gi_big_set_hb", "past.bin", 65536);
+	out = run_guest_long(h, "past");
+	if (strstr(out, "\nreply=1 \n") == NULL)
+		fail_msg("an info-set of 64 KiB was answered \"%s\"", out);
+	assert_status(req(h, "GET", "past", "big", NULL), 200);
+}
+
 static void
 test_guestinfo__without_the_channel_the_backdoor_is_an_unknown_port(
     struct harness *h)
@@ -377,6 +542,15 @@ main(void)
 	    HARNESS_CASE(test_guestinfo__the_guest_reads_what_the_api_wrote, 0),
 	    HARNESS_CASE(test_guestinfo__what_the_guest_sets_the_api_returns,
 			 0),
+	    HARNESS_CASE(
+		test_guestinfo__a_64_kib_value_reaches_the_guest_whole_on_both_paths,
+		0),
+	    HARNESS_CASE(
+		test_guestinfo__a_64_kib_value_the_guest_sets_the_api_returns_whole,
+		0),
+	    HARNESS_CASE(
+		test_guestinfo__a_guest_value_one_past_64_kib_is_refused_and_not_stored,
+		0),
 	    HARNESS_CASE(
 		test_guestinfo__without_the_channel_the_backdoor_is_an_unknown_port,
 		0),
