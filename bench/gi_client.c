@@ -286,8 +286,8 @@ gic_read_file(const char *path, size_t *len)
 
 /* PUT key of vm = value (len bytes of JSON-safe text); the status. */
 static int
-gic_put(struct gic_conn *cn, const char *vm, const char *key,
-	const char *value, size_t len)
+gic_put(struct gic_conn *cn, const char *vm, const char *key, const char *value,
+	size_t len)
 {
 	char path[512], *body = malloc(len + 16);
 	int chunked, status;
@@ -366,7 +366,8 @@ gic_cmd_rtt(const char *sock, const char *vm, const char *file)
 	if (r.rt_go == 0 || r.rt_done == 0)
 		gic_die("the guest printed no go or no len= line");
 	if (strcmp(r.rt_len_line, want) != 0) {
-		fprintf(stderr, "gi_client: the guest printed \"%s\", not \"%s\"\n",
+		fprintf(stderr,
+			"gi_client: the guest printed \"%s\", not \"%s\"\n",
 			r.rt_len_line, want);
 		exit(1);
 	}
