@@ -162,13 +162,21 @@ code=$(vm_api "$sock" -o /dev/null -w '%{http_code}' -X POST \
 [[ $code == 200 ]] || bench_die "starting the poller gave $code"
 busy=$(bench_wait_quiet)
 machine_busy+=("$busy")
-out=$(timeout 600 "$GI_CLIENT" -s "$sock" -n "$ROUNDS" poll poller poll) ||
+if ! timeout 600 "$GI_CLIENT" -s "$sock" -n "$ROUNDS" poll poller poll \
+	>"$BENCH_WORK/poll.out" 2>"$BENCH_WORK/poll.err"; then
+	cat "$BENCH_WORK/poll.out" "$BENCH_WORK/poll.err" >&2
+	vm_api "$sock" "http://localhost/v1/vms/poller/console" | tail -5 >&2
+	vm_api "$sock" "http://localhost/v1/vms/poller/vcpus/0" >&2
+	tail -20 "$DAEMON_LOG" >&2
 	bench_die "gi_client poll failed"
+fi
+out=$(cat "$BENCH_WORK/poll.out")
 vm_api "$sock" -o /dev/null -X POST "http://localhost/v1/vms/poller/stop?force=1"
 lat=() put=() snd=()
-mapfile -t lat < <(vm_field "$out" lat_us)
-mapfile -t put < <(vm_field "$out" put_us)
-mapfile -t snd < <(vm_field "$out" send_us)
+# (No `< <(...)`: the nested KVM host has no /dev/fd.)
+read -ra lat <<<"$(vm_field "$out" lat_us | tr '\n' ' ')"
+read -ra put <<<"$(vm_field "$out" put_us | tr '\n' ' ')"
+read -ra snd <<<"$(vm_field "$out" send_us | tr '\n' ' ')"
 where="sim (the software interpreter) on $(nproc) CPUs of this machine"
 [[ -n $BENCH_NESTED ]] && where="$where [$BENCH_NESTED]"
 if [[ $DRIVER == kvm ]]; then
