@@ -307,10 +307,7 @@ main(int argc, char **argv)
 		log_warn("database %s", cf.cf_db);
 		goto out;
 	}
-	/* Token hashes and every VM: the daemon's alone (its -wal and -shm
-	 * files take this mode too). */
-	if (chmod(cf.cf_db, 0600) != 0)
-		log_warn("chmod %s", cf.cf_db);
+	/* db_open made the database, -wal and -shm 0600 (the daemon's). */
 	policy.po_max_running = cf.cf_max_running;
 	if (vmreg_open(&reg, db) != 0) {
 		log_warn("loading VM definitions");
