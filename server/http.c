@@ -41,6 +41,7 @@ struct http_req {
 	char *hr_body;
 	size_t hr_len, hr_cap;
 	int hr_queued;       /* a response is queued */
+	int hr_close;        /* close the connection after the response */
 	size_t hr_discarded; /* body bytes dropped past the limit */
 	int hr_dispatched;   /* handed to api_handle (inline or on a worker) */
 	int hr_upload;       /* the route takes a file upload */
@@ -54,6 +55,25 @@ struct http_req {
 	struct api_response hr_resp;
 	struct work hr_work;
 };
+
+/*
+ * What http_uri leaves as a request's context when its target holds
+ * "%00": libmicrohttpd decodes it in place, and the path or query value a
+ * handler gets would end at the NUL (GET /v1/vms/a1%00xyz read a1).
+ */
+static char http_nul_target;
+
+/*
+ * Sees the request target before libmicrohttpd decodes it; its return
+ * value is the request's first context (http_access).
+ */
+static void *
+http_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls;
+	(void)conn;
+	return strstr(uri, "%00") != NULL ? &http_nul_target : NULL;
+}
 
 static const char *
 http_header(void *cls, const char *name)
@@ -118,7 +138,8 @@ http_queue(struct http_req *hr)
 	for (i = 0; i < rs->rs_nheaders; i++)
 		MHD_add_response_header(resp, rs->rs_headers[i].h_name,
 					rs->rs_headers[i].h_value);
-	if (atomic_load(&hr->hr_listener->hl_srv->hs_stopping) ||
+	if (hr->hr_close ||
+	    atomic_load(&hr->hr_listener->hl_srv->hs_stopping) ||
 	    atomic_load(&hr->hr_listener->hl_retired))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 					"close");
@@ -136,6 +157,18 @@ http_fail(struct http_req *hr, enum problem_kind kind, const char *detail)
 {
 	problem_raise(&hr->hr_resp, kind, NULL, "%s", detail);
 	return http_queue(hr);
+}
+
+/*
+ * Queues a problem of kind with detail and closes the connection after it:
+ * for a request whose framing or target cannot be trusted, nothing after
+ * it on the connection can be either.
+ */
+static enum MHD_Result
+http_fail_close(struct http_req *hr, enum problem_kind kind, const char *detail)
+{
+	hr->hr_close = 1;
+	return http_fail(hr, kind, detail);
 }
 
 static void
@@ -221,7 +254,7 @@ http_too_large(struct http_req *hr)
 /* The first call: set up, and refuse what can be refused unread. */
 static enum MHD_Result
 http_begin(struct http_listener *l, struct MHD_Connection *conn,
-	   const char *url, const char *method, void **con_cls)
+	   const char *url, const char *method, int nul_target, void **con_cls)
 {
 	const struct api_context *ctx = l->hl_srv->hs_ctx;
 	struct http_req *hr;
@@ -251,6 +284,14 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 	if (strlen(url) > LIMIT_URL_LEN)
 		return http_fail(hr, PROBLEM_URI_TOO_LONG,
 				 "the request path is longer than 2048 bytes");
+	if (nul_target) {
+		/* Before any route: a path or a value cut at the NUL would
+		 * name something else than was sent. */
+		return http_fail_close(hr, PROBLEM_MALFORMED_REQUEST,
+				       "the request target decodes to a NUL "
+				       "byte (%00), which no path or query "
+				       "value may hold");
+	}
 	hr->hr_upload = api_route_uploads(&hr->hr_api);
 	hr->hr_limit = hr->hr_upload ? ctx->ac_upload_max
 				     : api_route_body_max(&hr->hr_api);
@@ -362,8 +403,8 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	struct http_req *hr = *con_cls;
 
-	if (hr == NULL)
-		return http_begin(cls, conn, url, method, con_cls);
+	if (hr == NULL || (void *)hr == &http_nul_target)
+		return http_begin(cls, conn, url, method, hr != NULL, con_cls);
 	if (hr->hr_queued) {
 		*upload_data_size = 0; /* drain what follows an early answer */
 		return MHD_YES;
@@ -397,7 +438,7 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	const struct principal *pr;
 	const char *how = "";
 
-	if (hr == NULL)
+	if (hr == NULL || (void *)hr == &http_nul_target)
 		return;
 	*con_cls = NULL;
 	pr = &hr->hr_api.rq_principal;
@@ -485,6 +526,7 @@ http_listener_start(struct http_server *srv, struct http_listener *l)
 	    MHD_OPTION_CONNECTION_TIMEOUT, srv->hs_conn_timeout,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, l,
 	    MHD_OPTION_NOTIFY_CONNECTION, peer_notify, l,
+	    MHD_OPTION_URI_LOG_CALLBACK, http_uri, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);
 	if (l->hl_mhd == NULL) {
 		log_warnx("%s: libmicrohttpd did not start",
