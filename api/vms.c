@@ -153,6 +153,17 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 			}
 			f.vf_limit = n;
 		} else if (strcmp(k, "after") == 0) {
+			/* A cursor is a page's last name: anything else was
+			 * never handed out, and is a mistake to say so. */
+			if (!name_valid(v)) {
+				problem_raise(rs, PROBLEM_INVALID_QUERY,
+					      "after",
+					      "after must be a VM name (the "
+					      "\"next\" of the previous page), "
+					      "not \"%s\"",
+					      v);
+				return;
+			}
 			f.vf_after = v;
 		} else if (strcmp(k, "state") == 0) {
 			if (vm_state_parse(v, &want) != 0) {

@@ -63,6 +63,29 @@ test_hardening__a_nul_in_a_query_value_or_name_is_400(struct harness *h)
 			"defined");
 }
 
+/* Hardening */
+
+static void
+test_hardening__a_cursor_that_is_not_a_name_is_400(struct harness *h)
+{
+	static const char *const bad[] = {
+	    "/v1/vms?after=%ff%fe", "/v1/vms?after=!!!notacursor",
+	    "/v1/vms?after=",       "/v1/vms?after=a/b",
+	    "/v1/vms?after=%20x",
+	};
+	size_t i;
+
+	assert_status(harness_req(h, "POST", "/v1/vms",
+				  "{\"name\":\"a1\"," HELLO_BOOT "}", NULL),
+		      201);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_problem(harness_get(h, bad[i]), 400, "after");
+	/* A name is a cursor, whether or not a VM has it. */
+	assert_status(harness_get(h, "/v1/vms?after=a0"), 200);
+	assert_json_str(harness_get(h, "/v1/vms?after=a0"), "items.0.name",
+			"a1");
+}
+
 int
 main(void)
 {
@@ -73,6 +96,7 @@ main(void)
 			 0),
 	    HARNESS_CASE(test_hardening__a_nul_in_a_query_value_or_name_is_400,
 			 0),
+	    HARNESS_CASE(test_hardening__a_cursor_that_is_not_a_name_is_400, 0),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
