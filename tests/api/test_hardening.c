@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -86,6 +89,67 @@ test_hardening__a_cursor_that_is_not_a_name_is_400(struct harness *h)
 			"a1");
 }
 
+/*
+ * Starts a second daemon on state directory dir (its database and socket
+ * in it) and expects it to refuse to start, saying why.
+ */
+static void
+expect_state_dir_refused(struct harness *h, const char *dir, const char *reason)
+{
+	char db[HARNESS_PATH_MAX + 16], listen[HARNESS_PATH_MAX + 16];
+	char logp[HARNESS_PATH_MAX + 16];
+	const char *args[12];
+	size_t len;
+	char *log;
+	pid_t pid;
+	int status;
+
+	snprintf(db, sizeof(db), "%s/x.db", dir);
+	snprintf(listen, sizeof(listen), "unix:%s/x.sock", dir);
+	snprintf(logp, sizeof(logp), "%s/second.log", h->h_dir);
+	args[0] = "-d";
+	args[1] = "--state-dir";
+	args[2] = dir;
+	args[3] = "--db";
+	args[4] = db;
+	args[5] = "--listen";
+	args[6] = listen;
+	args[7] = "--driver";
+	args[8] = "sim";
+	args[9] = NULL;
+	pid = harness_spawn(args, logp);
+	if (harness_wait_pid(pid, 10000, &status) == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		fail_msg("the daemon started on state directory %s", dir);
+	}
+	assert_true(WIFEXITED(status));
+	assert_int_not_equal(WEXITSTATUS(status), 0);
+	log = harness_read_file(h, logp, &len);
+	if (strstr(log, reason) == NULL)
+		fail_msg("no \"%s\" in:\n%s", reason, log);
+	/* Nothing was made in it. */
+	assert_int_equal(access(db, F_OK), -1);
+}
+
+static void
+test_hardening__a_state_directory_others_can_write_is_refused(struct harness *h)
+{
+	char dir[HARNESS_PATH_MAX + 16];
+
+	snprintf(dir, sizeof(dir), "%s/state", h->h_dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(chmod(dir, 01777), 0);
+	expect_state_dir_refused(h, dir, "is mode 1777: others can write");
+	assert_int_equal(chmod(dir, 0775), 0);
+	expect_state_dir_refused(h, dir, "is mode 0775: others can write");
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(dir, 0755), 0);
+		assert_int_equal(chown(dir, 65534, 65534), 0);
+		expect_state_dir_refused(h, dir, "belongs to uid 65534");
+	}
+}
+
 int
 main(void)
 {
@@ -97,6 +161,9 @@ main(void)
 	    HARNESS_CASE(test_hardening__a_nul_in_a_query_value_or_name_is_400,
 			 0),
 	    HARNESS_CASE(test_hardening__a_cursor_that_is_not_a_name_is_400, 0),
+	    HARNESS_CASE(
+		test_hardening__a_state_directory_others_can_write_is_refused,
+		0),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
