@@ -251,15 +251,100 @@ http_too_large(struct http_req *hr)
 	return http_fail(hr, PROBLEM_BODY_TOO_LARGE, detail);
 }
 
+/* What http_framing_bad counts among a request's header lines. */
+struct http_framing {
+	int hf_length;     /* Content-Length lines */
+	int hf_te;         /* Transfer-Encoding lines */
+	int hf_host;       /* Host lines */
+	int hf_name_space; /* a name with whitespace in it */
+	const char *hf_te_value;
+};
+
+static enum MHD_Result
+http_framing_line(void *cls, enum MHD_ValueKind kind, const char *key,
+		  const char *value)
+{
+	struct http_framing *hf = cls;
+
+	(void)kind;
+	/* libmicrohttpd keeps "Name :" as "Name " (and does not read it as
+	 * Name), one entry per line, duplicates included. */
+	if (key[strcspn(key, " \t")] != '\0')
+		hf->hf_name_space = 1;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		hf->hf_length++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		hf->hf_te++;
+		hf->hf_te_value = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+		hf->hf_host++;
+	return MHD_YES;
+}
+
+/*
+ * Whether value is "chunked" alone, as libmicrohttpd reads it (any case):
+ * anything else, even with a blank after it, it would not read as chunked
+ * but as a body of unknown length.
+ */
+static int
+http_te_is_chunked(const char *value)
+{
+	return value != NULL && strcasecmp(value, "chunked") == 0;
+}
+
+/*
+ * Why the request's framing cannot be trusted, after RFC 9112, or NULL.
+ * Checked on the first call, before any body byte is read as a body: a
+ * request whose length two parties could read two ways is how a second,
+ * smuggled request hides in the first one's body.  libmicrohttpd 0.9.75
+ * takes the first of two Content-Lengths, prefers chunked to a
+ * Content-Length and keeps the connection, reads "Transfer-Encoding :"
+ * as another header, accepts HTTP/1.1 without Host, and waits for the
+ * end of a body in an unknown coding until the connection times out.
+ * What it refuses itself (a Content-Length that is not a number, a
+ * malformed chunk) it answers with its own 400 and closes.
+ */
+static const char *
+http_framing_bad(struct MHD_Connection *conn, const char *version)
+{
+	struct http_framing hf = {0};
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, http_framing_line,
+				  &hf);
+	if (hf.hf_name_space)
+		return "a header name has whitespace before its colon (RFC "
+		       "9112 section 5.1)";
+	if (hf.hf_length > 1)
+		return "more than one Content-Length header (RFC 9112 section "
+		       "6.3)";
+	if (hf.hf_te > 0 && hf.hf_length > 0)
+		return "both Transfer-Encoding and Content-Length (RFC 9112 "
+		       "section 6.3)";
+	if (hf.hf_te > 0 && strcmp(version, MHD_HTTP_VERSION_1_1) != 0)
+		return "Transfer-Encoding in a request older than HTTP/1.1 "
+		       "(RFC 9112 section 6.1)";
+	if (hf.hf_te > 1 ||
+	    (hf.hf_te == 1 && !http_te_is_chunked(hf.hf_te_value)))
+		return "a transfer coding other than chunked alone; this "
+		       "daemon reads no other (RFC 9112 sections 6.1, 6.3)";
+	if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 && hf.hf_host != 1)
+		return hf.hf_host == 0 ? "an HTTP/1.1 request without Host "
+					 "(RFC 9112 section 3.2)"
+				       : "more than one Host header (RFC 9112 "
+					 "section 3.2)";
+	return NULL;
+}
+
 /* The first call: set up, and refuse what can be refused unread. */
 static enum MHD_Result
 http_begin(struct http_listener *l, struct MHD_Connection *conn,
-	   const char *url, const char *method, int nul_target, void **con_cls)
+	   const char *url, const char *method, const char *version,
+	   int nul_target, void **con_cls)
 {
 	const struct api_context *ctx = l->hl_srv->hs_ctx;
 	struct http_req *hr;
 	enum api_method m = api_method_parse(method);
-	const char *cl;
+	const char *cl, *bad;
 
 	if ((hr = calloc(1, sizeof(*hr))) == NULL)
 		return MHD_NO;
@@ -278,6 +363,9 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 	atomic_fetch_add(&l->hl_srv->hs_begun, 1);
 	/* Counted before the check: see http_jails_unlock_reap. */
 	atomic_fetch_add(&l->hl_inflight, 1);
+	/* Before anything else: nothing about the request is sure. */
+	if ((bad = http_framing_bad(conn, version)) != NULL)
+		return http_fail_close(hr, PROBLEM_MALFORMED_REQUEST, bad);
 	if (atomic_load(&l->hl_retired))
 		return http_fail(hr, PROBLEM_UNAVAILABLE,
 				 "this jail's socket has been removed");
@@ -404,7 +492,8 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	struct http_req *hr = *con_cls;
 
 	if (hr == NULL || (void *)hr == &http_nul_target)
-		return http_begin(cls, conn, url, method, hr != NULL, con_cls);
+		return http_begin(cls, conn, url, method, version, hr != NULL,
+				  con_cls);
 	if (hr->hr_queued) {
 		*upload_data_size = 0; /* drain what follows an early answer */
 		return MHD_YES;

@@ -27,6 +27,216 @@ assert_malformed(struct harness_response *r)
 	assert_json_str(r, "type", "/v1/problems/malformed-request");
 }
 
+/* A raw connection to the daemon's Unix socket. */
+static int
+raw_connect(struct harness *h)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", h->h_sock);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fail_msg("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fail_msg("connect %s: %s", h->h_sock, strerror(errno));
+	return fd;
+}
+
+/*
+ * Sends rq on a new connection and reads until the daemon closes it or
+ * ms pass; buf gets what came (NUL-terminated).  1 when the daemon
+ * closed the connection, 0 when it was still open after ms.
+ */
+static int
+raw_exchange(struct harness *h, const char *rq, char *buf, size_t len, int ms)
+{
+	struct pollfd pfd;
+	size_t got = 0;
+	ssize_t n;
+	int fd = raw_connect(h), closed = 0;
+
+	if (send(fd, rq, strlen(rq), MSG_NOSIGNAL) != (ssize_t)strlen(rq))
+		fail_msg("send: %s", strerror(errno));
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	buf[0] = '\0';
+	while (got + 1 < len && poll(&pfd, 1, ms) == 1) {
+		n = recv(fd, buf + got, len - 1 - got, 0);
+		if (n <= 0) {
+			closed = 1;
+			break;
+		}
+		got += (size_t)n;
+		buf[got] = '\0';
+	}
+	close(fd);
+	return closed;
+}
+
+/* The status lines in s: the answers that came. */
+static int
+count_answers(const char *s)
+{
+	int n = strncmp(s, "HTTP/1.", 7) == 0;
+
+	while ((s = strstr(s, "\r\nHTTP/1.")) != NULL) {
+		n++;
+		s += 2;
+	}
+	return n;
+}
+
+/*
+ * rq is answered at once with one 400 malformed-request that names why,
+ * and the connection closed after it: a request that follows in the same
+ * bytes (smuggled) is never answered.
+ */
+static void
+expect_framing_refused(struct harness *h, const char *rq, const char *why)
+{
+	char buf[8192];
+	int closed = raw_exchange(h, rq, buf, sizeof(buf), 5000);
+
+	if (strncmp(buf, "HTTP/1.1 400 ", 13) != 0 ||
+	    strstr(buf, "/v1/problems/malformed-request") == NULL ||
+	    strstr(buf, why) == NULL)
+		fail_msg("not a 400 malformed-request saying \"%s\" for:\n%s\n"
+			 "answer:\n%s",
+			 why, rq, buf);
+	if (strcasestr(buf, "\r\nConnection: close\r\n") == NULL || !closed)
+		fail_msg("the connection stays open after:\n%s\nanswer:\n%s",
+			 rq, buf);
+	if (count_answers(buf) != 1)
+		fail_msg("more than one answer (a smuggled request went "
+			 "through) for:\n%s\nanswer:\n%s",
+			 rq, buf);
+}
+
+#define SMUGGLED "GET /v1/vms HTTP/1.1\r\nHost: localhost\r\n\r\n"
+#define POST_VMS                                                               \
+	"POST /v1/vms HTTP/1.1\r\nHost: localhost\r\n"                         \
+	"Content-Type: application/json\r\n"
+#define VM_BODY "{\"name\":\"smuggler\"," HELLO_BOOT "}"
+
+static void
+test_hardening__two_content_lengths_are_400_and_close(struct harness *h)
+{
+	char rq[1024];
+
+	/* libmicrohttpd took the first: the rest of the body was read as
+	 * the next request. */
+	snprintf(rq, sizeof(rq),
+		 POST_VMS "Content-Length: %zu\r\nContent-Length: 5\r\n\r\n"
+			  "%s" SMUGGLED,
+		 strlen(VM_BODY), VM_BODY);
+	expect_framing_refused(h, rq, "more than one Content-Length");
+	snprintf(rq, sizeof(rq),
+		 POST_VMS
+		 "Content-Length: %zu\r\ncontent-length: %zu\r\n\r\n%s",
+		 strlen(VM_BODY), strlen(VM_BODY), VM_BODY);
+	expect_framing_refused(h, rq, "more than one Content-Length");
+	assert_problem(harness_get(h, "/v1/vms/smuggler"), 404, NULL);
+}
+
+static void
+test_hardening__content_length_with_transfer_encoding_is_400_and_close(
+    struct harness *h)
+{
+	char rq[1024];
+
+	snprintf(rq, sizeof(rq),
+		 POST_VMS "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n"
+			  "\r\n%zx\r\n%s\r\n0\r\n\r\n" SMUGGLED,
+		 strlen(VM_BODY), VM_BODY);
+	expect_framing_refused(h, rq,
+			       "both Transfer-Encoding and Content-Length");
+	assert_problem(harness_get(h, "/v1/vms/smuggler"), 404, NULL);
+}
+
+static void
+test_hardening__whitespace_before_a_header_colon_is_400_and_close(
+    struct harness *h)
+{
+	char rq[1024];
+
+	snprintf(rq, sizeof(rq),
+		 POST_VMS "Transfer-Encoding : chunked\r\n\r\n%zx\r\n%s\r\n"
+			  "0\r\n\r\n",
+		 strlen(VM_BODY), VM_BODY);
+	expect_framing_refused(h, rq, "whitespace before its colon");
+	expect_framing_refused(h,
+			       "GET /v1 HTTP/1.1\r\nHost: localhost\r\n"
+			       "X-Thing\t: 1\r\n\r\n",
+			       "whitespace before its colon");
+}
+
+static void
+test_hardening__http11_without_one_host_is_400_and_close(struct harness *h)
+{
+	char buf[4096];
+
+	expect_framing_refused(h, "GET /v1 HTTP/1.1\r\n\r\n", "without Host");
+	expect_framing_refused(h,
+			       "GET /v1 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+			       "more than one Host");
+	/* HTTP/1.0 needs none. */
+	raw_exchange(h, "GET /v1 HTTP/1.0\r\n\r\n", buf, sizeof(buf), 5000);
+	if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0)
+		fail_msg("HTTP/1.0 without Host: %s", buf);
+}
+
+static void
+test_hardening__a_transfer_coding_other_than_chunked_is_400_at_once(
+    struct harness *h)
+{
+	char rq[1024];
+
+	/* It waited for the connection's timeout (60 s), reading the body
+	 * as a body of unknown length. */
+	snprintf(rq, sizeof(rq), POST_VMS "Transfer-Encoding: gzip\r\n\r\n%s",
+		 VM_BODY);
+	expect_framing_refused(h, rq, "other than chunked");
+	snprintf(rq, sizeof(rq),
+		 POST_VMS "Transfer-Encoding: gzip, chunked\r\n\r\n%zx\r\n%s"
+			  "\r\n0\r\n\r\n",
+		 strlen(VM_BODY), VM_BODY);
+	expect_framing_refused(h, rq, "other than chunked");
+	/* Not read as chunked by libmicrohttpd either: it waited. */
+	snprintf(rq, sizeof(rq),
+		 POST_VMS "Transfer-Encoding: chunked \r\n\r\n%zx\r\n%s"
+			  "\r\n0\r\n\r\n",
+		 strlen(VM_BODY), VM_BODY);
+	expect_framing_refused(h, rq, "other than chunked");
+	snprintf(rq, sizeof(rq),
+		 "POST /v1/vms HTTP/1.0\r\nContent-Type: application/json\r\n"
+		 "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n",
+		 strlen(VM_BODY), VM_BODY);
+	expect_framing_refused(h, rq, "older than HTTP/1.1");
+	assert_problem(harness_get(h, "/v1/vms/smuggler"), 404, NULL);
+}
+
+static void
+test_hardening__plain_chunked_and_content_length_bodies_still_work(
+    struct harness *h)
+{
+	char rq[1024], buf[8192];
+
+	snprintf(rq, sizeof(rq),
+		 POST_VMS "Transfer-Encoding: Chunked\r\n\r\n%zx\r\n%s\r\n"
+			  "0\r\n\r\n",
+		 strlen(VM_BODY), VM_BODY);
+	raw_exchange(h, rq, buf, sizeof(buf), 1000);
+	if (strncmp(buf, "HTTP/1.1 201 ", 13) != 0)
+		fail_msg("a chunked create: %s", buf);
+	assert_status(harness_req(h, "DELETE", "/v1/vms/smuggler", NULL, NULL),
+		      204);
+	snprintf(rq, sizeof(rq), POST_VMS "Content-Length: %zu\r\n\r\n%s",
+		 strlen(VM_BODY), VM_BODY);
+	raw_exchange(h, rq, buf, sizeof(buf), 1000);
+	if (strncmp(buf, "HTTP/1.1 201 ", 13) != 0)
+		fail_msg("a create with Content-Length: %s", buf);
+}
+
 /* %00 */
 
 static void
@@ -161,6 +371,22 @@ main(void)
 	    HARNESS_CASE(test_hardening__a_nul_in_a_query_value_or_name_is_400,
 			 0),
 	    HARNESS_CASE(test_hardening__a_cursor_that_is_not_a_name_is_400, 0),
+	    HARNESS_CASE(test_hardening__two_content_lengths_are_400_and_close,
+			 0),
+	    HARNESS_CASE(
+		test_hardening__content_length_with_transfer_encoding_is_400_and_close,
+		0),
+	    HARNESS_CASE(
+		test_hardening__whitespace_before_a_header_colon_is_400_and_close,
+		0),
+	    HARNESS_CASE(
+		test_hardening__http11_without_one_host_is_400_and_close, 0),
+	    HARNESS_CASE(
+		test_hardening__a_transfer_coding_other_than_chunked_is_400_at_once,
+		0),
+	    HARNESS_CASE(
+		test_hardening__plain_chunked_and_content_length_bodies_still_work,
+		0),
 	    HARNESS_CASE(
 		test_hardening__a_state_directory_others_can_write_is_refused,
 		0),
