@@ -4,7 +4,9 @@
  * ambiguous HTTP/1.1 framing.  Raw requests go over the Unix socket
  * without curl, which would not send most of them.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -360,6 +362,74 @@ test_hardening__a_state_directory_others_can_write_is_refused(struct harness *h)
 	}
 }
 
+static mode_t
+mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	return st.st_mode;
+}
+
+/* Nothing but sock is left in dir: no private directory of the daemon. */
+static void
+assert_only_entry(const char *dir, const char *name)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0 &&
+		    strcmp(de->d_name, name) != 0)
+			fail_msg("%s left in %s", de->d_name, dir);
+	closedir(d);
+}
+
+static void
+test_hardening__a_jail_socket_is_made_without_following_what_is_at_its_path(
+    struct harness *h)
+{
+	char victim[HARNESS_PATH_MAX + 16], jdir[HARNESS_PATH_MAX + 16];
+	char sock[HARNESS_PATH_MAX + 32], sock2[HARNESS_PATH_MAX + 32];
+	char body[HARNESS_PATH_MAX + 128];
+	int fd;
+
+	snprintf(victim, sizeof(victim), "%s/victim", h->h_dir);
+	snprintf(jdir, sizeof(jdir), "%s/jail", h->h_dir);
+	snprintf(sock, sizeof(sock), "%s/j1.sock", jdir);
+	snprintf(sock2, sizeof(sock2), "%s/j1b.sock", jdir);
+	assert_true((fd = open(victim, O_CREAT | O_WRONLY, 0600)) >= 0);
+	close(fd);
+	assert_int_equal(chmod(victim, 0600), 0);
+	/* The jail's own directory: anyone may write it. */
+	assert_int_equal(mkdir(jdir, 0700), 0);
+	assert_int_equal(chmod(jdir, 0777), 0);
+	assert_int_equal(symlink(victim, sock), 0);
+
+	snprintf(body, sizeof(body), "{\"allow_vmm\":true,\"socket\":\"%s\"}",
+		 sock);
+	assert_problem(harness_req(h, "PUT", "/v1/jails/j1", body, NULL), 409,
+		       "socket");
+	assert_int_equal(mode_of(victim) & 07777, 0600);
+	assert_true(S_ISLNK(mode_of(sock)));
+
+	/* Gone: the socket is made, 0666, and nothing else is left. */
+	assert_int_equal(unlink(sock), 0);
+	assert_status(harness_req(h, "PUT", "/v1/jails/j1", body, NULL), 201);
+	assert_true(S_ISSOCK(mode_of(sock)));
+	assert_int_equal(mode_of(sock) & 07777, 0666);
+	assert_only_entry(jdir, "j1.sock");
+	/* Moved: the old one goes, the new one is made the same way. */
+	snprintf(body, sizeof(body), "{\"allow_vmm\":true,\"socket\":\"%s\"}",
+		 sock2);
+	assert_status(harness_req(h, "PUT", "/v1/jails/j1", body, NULL), 200);
+	assert_int_equal(mode_of(sock2) & 07777, 0666);
+	assert_only_entry(jdir, "j1b.sock");
+	assert_int_equal(mode_of(victim) & 07777, 0600);
+}
+
 int
 main(void)
 {
@@ -371,6 +441,9 @@ main(void)
 	    HARNESS_CASE(test_hardening__a_nul_in_a_query_value_or_name_is_400,
 			 0),
 	    HARNESS_CASE(test_hardening__a_cursor_that_is_not_a_name_is_400, 0),
+	    HARNESS_CASE(
+		test_hardening__a_jail_socket_is_made_without_following_what_is_at_its_path,
+		0),
 	    HARNESS_CASE(test_hardening__two_content_lengths_are_400_and_close,
 			 0),
 	    HARNESS_CASE(
