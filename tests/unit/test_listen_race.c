@@ -35,10 +35,10 @@
 static struct {
 	int a_armed;
 	int a_fired;
-	char a_dir[64];     /* the socket's directory (the attacker's) */
-	char a_path[128];   /* the socket's path */
-	char a_victim[128]; /* a file of someone else's, mode 0600 */
-	char a_vdir[128];   /* a directory of someone else's */
+	char a_dir[96];    /* the socket's directory (the attacker's) */
+	char a_path[128];  /* the socket's path */
+	char a_victim[96]; /* a file of someone else's, mode 0600 */
+	char a_vdir[96];   /* a directory of someone else's */
 } attack;
 
 /* Everything the directory's owner may do once the socket is bound. */
