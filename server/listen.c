@@ -81,9 +81,10 @@ listen_unix_private_dir(int dfd, char *name, size_t len)
 	if (tfd < 0)
 		goto fail;
 	/* What is at the name now must be the directory just made: one the
-	 * owner of dfd put there in between would not be ours. */
+	 * owner of dfd put there in between would not be ours.  (A set-gid
+	 * parent passes its bit on; it gives nobody write access.) */
 	if (fstat(tfd, &st) != 0 || st.st_uid != geteuid() ||
-	    (st.st_mode & 07777) != 0700) {
+	    (st.st_mode & 0777) != 0700) {
 		close(tfd);
 		errno = EPERM;
 		return -1;

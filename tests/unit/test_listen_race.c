@@ -229,6 +229,25 @@ test_listen_race__a_symlink_planted_before_is_refused_and_not_followed(
 	assert_string_equal(target, attack.a_victim);
 }
 
+/* A set-gid directory (a group's shared one) passes its bit on to the
+ * daemon's private directory there; that gives nobody write access. */
+static void
+test_listen_race__a_set_gid_directory_is_no_obstacle(void **state)
+{
+	char spec[160];
+	struct listen_sock ls;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(chmod(attack.a_dir, 02755), 0);
+	snprintf(spec, sizeof(spec), "unix:%s", attack.a_path);
+	assert_int_equal(listen_open(spec, &ls), 0);
+	assert_int_equal(lstat(attack.a_path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0666);
+	listen_close(&ls);
+}
+
 int
 main(void)
 {
@@ -239,6 +258,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_listen_race__a_symlink_planted_before_is_refused_and_not_followed,
 		setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_listen_race__a_set_gid_directory_is_no_obstacle, setup,
+		teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
