@@ -62,6 +62,15 @@ const struct problem_def problem_catalogue[PROBLEM_NKINDS] = {
     KIND(PROBLEM_INVALID_HEADER, 400, "invalid-header", "Invalid header",
 	 "A request header has a value this operation does not take.  "
 	 "`field` names the header."),
+    KIND(PROBLEM_MALFORMED_REQUEST, 400, "malformed-request",
+	 "Malformed request",
+	 "The request is not one the daemon can read one way only, and is "
+	 "refused before any route sees it: its path or query decodes to a "
+	 "NUL byte (%00), or its framing is ambiguous (two Content-Length "
+	 "headers, Content-Length with Transfer-Encoding, a transfer coding "
+	 "other than chunked, whitespace before a header's colon, HTTP/1.1 "
+	 "without Host).  The connection is closed after the answer "
+	 "(docs/security.md)."),
     KIND(PROBLEM_UNAUTHORIZED, 401, "unauthorized", "Unauthorized",
 	 "Over TCP every route but /v1/health and /v1/problems needs an "
 	 "`Authorization: Bearer` token that host root created and has not "

@@ -21,6 +21,7 @@ enum problem_kind {
 	PROBLEM_BODY_REQUIRED,          /* 400 */
 	PROBLEM_INVALID_QUERY,          /* 400 */
 	PROBLEM_INVALID_HEADER,         /* 400 */
+	PROBLEM_MALFORMED_REQUEST,      /* 400: bad framing, a NUL in the URL */
 	PROBLEM_UNAUTHORIZED,           /* 401 */
 	PROBLEM_FORBIDDEN,              /* 403: an access rule refused */
 	PROBLEM_RUNNING_LIMIT,          /* 403: --max-running-per-uid */

@@ -6,6 +6,16 @@
  * If-None-Match turns a read into a 304 and "If-None-Match: *" a PUT into
  * create-only.  Writes without a precondition that race with another write
  * are retried on the newest version, so they behave as if serialized.
+ *
+ * Who may write is decided on the version written, not only on the one
+ * the router saw: between the router's check and the write, the VM may
+ * have been deleted and defined again by someone else (a PUT checked as a
+ * definition became a replace of another member's VM; a DELETE removed
+ * another member's new VM).  Each write reads the VM's owner, jail and
+ * revision in one look (vmreg_get_spec_owned), checks the policy on them,
+ * and writes with that revision expected: a revision is never given
+ * twice and an owner never changes, so the write lands on the version
+ * checked or fails and is tried again from the new one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -143,6 +153,17 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 			}
 			f.vf_limit = n;
 		} else if (strcmp(k, "after") == 0) {
+			/* A cursor is a page's last name: anything else was
+			 * never handed out, and is a mistake to say so. */
+			if (!name_valid(v)) {
+				problem_raise(rs, PROBLEM_INVALID_QUERY,
+					      "after",
+					      "after must be a VM name (the "
+					      "\"next\" of the previous page), "
+					      "not \"%s\"",
+					      v);
+				return;
+			}
 			f.vf_after = v;
 		} else if (strcmp(k, "state") == 0) {
 			if (vm_state_parse(v, &want) != 0) {
@@ -306,6 +327,32 @@ api_vms_get(const struct api_context *ctx, const struct api_call *call,
 }
 
 /*
+ * Whether the caller may do action on VM name as just read: a version of
+ * (owner, jail), or none (exists 0: a definition).  The same rule and the
+ * same answers as the router's check (403, or 404 outside the caller's
+ * jail).  0, or -1 with the problem answered.
+ */
+static int
+vms_allowed_on(const struct api_context *ctx, const struct api_call *call,
+	       enum policy_action action, const char *name, int exists,
+	       uid_t owner, const char *jail, struct api_response *rs)
+{
+	struct policy_vm vm = {name, owner, jail, 0};
+	char why[256];
+
+	if (ctx->ac_policy == NULL)
+		return 0; /* tests of the handlers alone */
+	if (policy_check(ctx->ac_policy, &call->ca_rq->rq_principal,
+			 exists ? action : POL_VM_CREATE, exists ? &vm : NULL,
+			 why, sizeof(why)) == 0)
+		return 0;
+	problem_raise(rs,
+		      errno == ENOENT ? PROBLEM_NOT_FOUND : PROBLEM_FORBIDDEN,
+		      NULL, "%s", why);
+	return -1;
+}
+
+/*
  * Writes spec as VM name's new version, honouring the preconditions:
  * if_match (NULL: none) and create_only (If-None-Match: *).
  */
@@ -324,8 +371,10 @@ vms_apply(const struct api_context *ctx, const struct api_call *call,
 	for (attempt = 0; attempt < VMS_WRITE_RETRIES; attempt++) {
 		json_t *cur = NULL;
 		uint64_t rev = 0;
-		int exists =
-		    vmreg_get_spec(ctx->ac_vmreg, name, &cur, &rev) == 0;
+		uid_t uid = 0;
+		char jail[65] = "";
+		int exists = vmreg_get_spec_owned(ctx->ac_vmreg, name, &cur,
+						  &rev, &uid, jail) == 0;
 
 		if ((create_only && exists) ||
 		    (if_match != NULL &&
@@ -336,14 +385,24 @@ vms_apply(const struct api_context *ctx, const struct api_call *call,
 			    name);
 			return;
 		}
+		/* A replace of this version, or a definition. */
+		if (vms_allowed_on(ctx, call, POL_VM_WRITE, name, exists, uid,
+				   jail, rs) != 0) {
+			json_decref(cur);
+			return;
+		}
 		if (exists && json_equal(cur, (json_t *)spec)) {
 			/* Applying what is there changes nothing. */
 			json_decref(cur);
 			if (vmreg_get(ctx->ac_vmreg, name, &doc) == 0) {
-				vms_reply_doc(rs, 200, &doc, name);
-				return;
+				if (doc.vd_revision == rev) {
+					vms_reply_doc(rs, 200, &doc, name);
+					return;
+				}
+				free(doc.vd_body);
+				doc.vd_body = NULL;
 			}
-			continue; /* deleted meanwhile */
+			continue; /* changed or deleted meanwhile */
 		}
 		json_decref(cur);
 		if (!exists && vmreg_create(ctx->ac_vmreg, name, spec, &owner,
@@ -351,9 +410,9 @@ vms_apply(const struct api_context *ctx, const struct api_call *call,
 			vms_reply_doc(rs, 201, &doc, name);
 			return;
 		}
+		/* Only the version checked above is replaced. */
 		if (exists &&
-		    vmreg_replace(ctx->ac_vmreg, name, spec,
-				  if_match != NULL ? rev : 0, &doc) == 0) {
+		    vmreg_replace(ctx->ac_vmreg, name, spec, rev, &doc) == 0) {
 			vms_reply_doc(rs, 200, &doc, name);
 			return;
 		}
@@ -486,9 +545,12 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 	for (attempt = 0; attempt < VMS_WRITE_RETRIES; attempt++) {
 		json_t *cur, *merged, *spec;
 		uint64_t rev;
+		uid_t uid;
+		char jail[65];
 		int same;
 
-		if (vmreg_get_spec(ctx->ac_vmreg, name, &cur, &rev) != 0) {
+		if (vmreg_get_spec_owned(ctx->ac_vmreg, name, &cur, &rev, &uid,
+					 jail) != 0) {
 			if (if_match != NULL)
 				vms_precondition_failed(rs, "If-Match", name);
 			else
@@ -498,6 +560,12 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 		if (if_match != NULL && !etag_match(if_match, 1, rev, 0)) {
 			json_decref(cur);
 			vms_precondition_failed(rs, "If-Match", name);
+			return;
+		}
+		/* This version's owner; the replace below expects it. */
+		if (vms_allowed_on(ctx, call, POL_VM_WRITE, name, 1, uid, jail,
+				   rs) != 0) {
+			json_decref(cur);
 			return;
 		}
 		merged = json_merge_patch(cur, patch);
@@ -524,6 +592,11 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 			 : vmreg_replace(ctx->ac_vmreg, name, spec, rev,
 					 &doc) == 0) {
 			json_decref(spec);
+			if (same && doc.vd_revision != rev) {
+				free(doc.vd_body); /* changed meanwhile */
+				doc.vd_body = NULL;
+				continue;
+			}
 			vms_reply_doc(rs, 200, &doc, name);
 			return;
 		}
@@ -546,18 +619,44 @@ api_vms_delete(const struct api_context *ctx, const struct api_call *call,
 {
 	const char *name = call->ca_params[0];
 	const char *if_match = api_header(call->ca_rq, "If-Match");
-	uint64_t rev = 0;
+	int attempt;
 
-	/* With If-Match, delete exactly the version it matched. */
-	if (vms_precheck(ctx, name, if_match, 0, &rev, rs) != 0)
-		return;
-	if ((ctx->ac_vmrun != NULL
-		 ? vmrun_delete(ctx->ac_vmrun, name, rev)
-		 : vmreg_delete(ctx->ac_vmreg, name, rev)) != 0) {
-		if (errno == ENOENT && if_match != NULL)
+	for (attempt = 0; attempt < VMS_WRITE_RETRIES; attempt++) {
+		json_t *cur = NULL;
+		uint64_t rev = 0;
+		uid_t uid = 0;
+		char jail[65] = "";
+		int exists = vmreg_get_spec_owned(ctx->ac_vmreg, name, &cur,
+						  &rev, &uid, jail) == 0;
+
+		json_decref(cur);
+		if (if_match != NULL && !etag_match(if_match, exists, rev, 0)) {
+			vms_precondition_failed(rs, "If-Match", name);
+			return;
+		}
+		if (!exists) {
+			vms_write_error(rs, ENOENT, name);
+			return;
+		}
+		if (vms_allowed_on(ctx, call, POL_VM_WRITE, name, 1, uid, jail,
+				   rs) != 0)
+			return;
+		/* Exactly the version whose owner was checked. */
+		if ((ctx->ac_vmrun != NULL
+			 ? vmrun_delete(ctx->ac_vmrun, name, rev)
+			 : vmreg_delete(ctx->ac_vmreg, name, rev)) == 0) {
+			rs->rs_status = 204;
+			return;
+		}
+		if ((errno == ENOENT || errno == ESTALE) && if_match == NULL)
+			continue; /* changed or gone meanwhile: look again */
+		if (errno == ENOENT)
 			errno = ESTALE;
 		vms_write_error(rs, errno, name);
 		return;
 	}
-	rs->rs_status = 204;
+	problem_raise(rs, PROBLEM_CONFLICT, NULL,
+		      "VM %s kept changing while this delete was applied; "
+		      "try again",
+		      name);
 }

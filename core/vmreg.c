@@ -379,6 +379,31 @@ vmreg_get_spec(struct vmreg *reg, const char *name, json_t **spec,
 	return 0;
 }
 
+int
+vmreg_get_spec_owned(struct vmreg *reg, const char *name, json_t **spec,
+		     uint64_t *revision, uid_t *owner, char jail[65])
+{
+	const struct vmrec *rec;
+	int found;
+	size_t i;
+
+	pthread_rwlock_rdlock(&reg->vg_lock);
+	i = vmreg_find(reg, name, &found);
+	if (found) {
+		rec = reg->vg_recs[i];
+		*spec = json_incref(rec->vr_spec);
+		*revision = rec->vr_revision;
+		*owner = rec->vr_owner_uid;
+		memcpy(jail, rec->vr_jail, 65);
+	}
+	pthread_rwlock_unlock(&reg->vg_lock);
+	if (!found) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
 /* What a write hands to the commit hook, and gets back from it. */
 struct vmreg_commit {
 	struct vmreg *vc_reg;

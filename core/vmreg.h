@@ -50,6 +50,17 @@ int vmreg_get_spec(struct vmreg *reg, const char *name, json_t **spec,
 		   uint64_t *revision);
 
 /*
+ * VM name as a write must check it, in one look under the read lock: a
+ * new reference to its spec, its revision, and its creator and jail.  A
+ * revision names one version of one VM for the daemon's life (db/: never
+ * handed out twice) and a VM's owner never changes, so a write made with
+ * expect_revision = *revision (vmreg_replace, vmreg_delete) lands on the
+ * very VM whose owner was checked, or fails with ESTALE/ENOENT.  ENOENT.
+ */
+int vmreg_get_spec_owned(struct vmreg *reg, const char *name, json_t **spec,
+			 uint64_t *revision, uid_t *owner, char jail[65]);
+
+/*
  * VM name's spec, typed (core/spec.h), into *out.  ENOENT; EINVAL when
  * the stored spec lacks what a start needs (a hand-edited database).
  */

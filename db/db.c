@@ -169,6 +169,63 @@ db_pragmas(struct db *db)
 	return 0;
 }
 
+/*
+ * Makes file path mode 0600 when it exists (create: make it, 0600, when
+ * it does not), through the open file: never chmod by path.  0, or -1
+ * with errno.
+ */
+static int
+db_private_file(const char *path, int create)
+{
+	struct stat st;
+	int fd;
+
+	/* The database may be a symlink an operator made; SQLite's side
+	 * files are never one. */
+	fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : O_NOFOLLOW),
+		  0600);
+	if (fd == -1)
+		return !create && errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if ((st.st_mode & 07777) != 0600) {
+		if (fchmod(fd, 0600) == -1)
+			goto fail;
+		log_info("db: %s was mode %04o, now 0600", path,
+			 (unsigned)(st.st_mode & 07777));
+	}
+	close(fd);
+	return 0;
+fail:
+	log_warn("db: %s: making it private (0600)", path);
+	close(fd);
+	return -1;
+}
+
+/*
+ * The database, its -wal and its -shm are the daemon's alone (0600): they
+ * hold token hashes and every VM.  Done before SQLite opens the database,
+ * that is before its first write: SQLite creates -wal and -shm with the
+ * database's mode, so a database left 0644 (made by hand, by an older
+ * version, restored from a backup) would give them 0644 too, and -wal and
+ * -shm left from such a run keep theirs.  A new database is created here
+ * for the same reason (SQLite would make it 0644 less the umask).
+ */
+static int
+db_private_files(const char *path)
+{
+	char side[4096];
+
+	if (db_private_file(path, 1) == -1)
+		return -1;
+	if ((size_t)snprintf(side, sizeof(side), "%s-wal", path) >=
+		sizeof(side) ||
+	    db_private_file(side, 0) == -1)
+		return -1;
+	(void)snprintf(side, sizeof(side), "%s-shm", path);
+	return db_private_file(side, 0);
+}
+
 static void
 db_free(struct db *db)
 {
@@ -194,7 +251,7 @@ int
 db_open(struct db **out, const char *path)
 {
 	struct db *db = NULL;
-	int saved, fd;
+	int saved;
 
 	*out = NULL;
 	if (path == NULL || *path == '\0') {
@@ -215,14 +272,8 @@ db_open(struct db **out, const char *path)
 	db->db_async_cond = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
 	if ((db->db_path = strdup(path)) == NULL)
 		goto fail;
-	/*
-	 * A new database is created 0600 here, not by SQLite (0644 less the
-	 * umask): SQLite gives its -wal and -shm files the database's mode
-	 * when it creates them, and the WAL holds token hashes and every VM.
-	 */
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+	if (db_private_files(path) == -1)
 		goto fail;
-	close(fd);
 	if (db_conn_open(db, &db->db_wconn,
 			 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) == -1)
 		goto fail;

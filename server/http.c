@@ -41,6 +41,7 @@ struct http_req {
 	char *hr_body;
 	size_t hr_len, hr_cap;
 	int hr_queued;       /* a response is queued */
+	int hr_close;        /* close the connection after the response */
 	size_t hr_discarded; /* body bytes dropped past the limit */
 	int hr_dispatched;   /* handed to api_handle (inline or on a worker) */
 	int hr_upload;       /* the route takes a file upload */
@@ -54,6 +55,25 @@ struct http_req {
 	struct api_response hr_resp;
 	struct work hr_work;
 };
+
+/*
+ * What http_uri leaves as a request's context when its target holds
+ * "%00": libmicrohttpd decodes it in place, and the path or query value a
+ * handler gets would end at the NUL (GET /v1/vms/a1%00xyz read a1).
+ */
+static char http_nul_target;
+
+/*
+ * Sees the request target before libmicrohttpd decodes it; its return
+ * value is the request's first context (http_access).
+ */
+static void *
+http_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls;
+	(void)conn;
+	return strstr(uri, "%00") != NULL ? &http_nul_target : NULL;
+}
 
 static const char *
 http_header(void *cls, const char *name)
@@ -118,7 +138,8 @@ http_queue(struct http_req *hr)
 	for (i = 0; i < rs->rs_nheaders; i++)
 		MHD_add_response_header(resp, rs->rs_headers[i].h_name,
 					rs->rs_headers[i].h_value);
-	if (atomic_load(&hr->hr_listener->hl_srv->hs_stopping) ||
+	if (hr->hr_close ||
+	    atomic_load(&hr->hr_listener->hl_srv->hs_stopping) ||
 	    atomic_load(&hr->hr_listener->hl_retired))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 					"close");
@@ -136,6 +157,18 @@ http_fail(struct http_req *hr, enum problem_kind kind, const char *detail)
 {
 	problem_raise(&hr->hr_resp, kind, NULL, "%s", detail);
 	return http_queue(hr);
+}
+
+/*
+ * Queues a problem of kind with detail and closes the connection after it:
+ * for a request whose framing or target cannot be trusted, nothing after
+ * it on the connection can be either.
+ */
+static enum MHD_Result
+http_fail_close(struct http_req *hr, enum problem_kind kind, const char *detail)
+{
+	hr->hr_close = 1;
+	return http_fail(hr, kind, detail);
 }
 
 static void
@@ -218,15 +251,100 @@ http_too_large(struct http_req *hr)
 	return http_fail(hr, PROBLEM_BODY_TOO_LARGE, detail);
 }
 
+/* What http_framing_bad counts among a request's header lines. */
+struct http_framing {
+	int hf_length;     /* Content-Length lines */
+	int hf_te;         /* Transfer-Encoding lines */
+	int hf_host;       /* Host lines */
+	int hf_name_space; /* a name with whitespace in it */
+	const char *hf_te_value;
+};
+
+static enum MHD_Result
+http_framing_line(void *cls, enum MHD_ValueKind kind, const char *key,
+		  const char *value)
+{
+	struct http_framing *hf = cls;
+
+	(void)kind;
+	/* libmicrohttpd keeps "Name :" as "Name " (and does not read it as
+	 * Name), one entry per line, duplicates included. */
+	if (key[strcspn(key, " \t")] != '\0')
+		hf->hf_name_space = 1;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		hf->hf_length++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		hf->hf_te++;
+		hf->hf_te_value = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+		hf->hf_host++;
+	return MHD_YES;
+}
+
+/*
+ * Whether value is "chunked" alone, as libmicrohttpd reads it (any case):
+ * anything else, even with a blank after it, it would not read as chunked
+ * but as a body of unknown length.
+ */
+static int
+http_te_is_chunked(const char *value)
+{
+	return value != NULL && strcasecmp(value, "chunked") == 0;
+}
+
+/*
+ * Why the request's framing cannot be trusted, after RFC 9112, or NULL.
+ * Checked on the first call, before any body byte is read as a body: a
+ * request whose length two parties could read two ways is how a second,
+ * smuggled request hides in the first one's body.  libmicrohttpd 0.9.75
+ * takes the first of two Content-Lengths, prefers chunked to a
+ * Content-Length and keeps the connection, reads "Transfer-Encoding :"
+ * as another header, accepts HTTP/1.1 without Host, and waits for the
+ * end of a body in an unknown coding until the connection times out.
+ * What it refuses itself (a Content-Length that is not a number, a
+ * malformed chunk) it answers with its own 400 and closes.
+ */
+static const char *
+http_framing_bad(struct MHD_Connection *conn, const char *version)
+{
+	struct http_framing hf = {0};
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, http_framing_line,
+				  &hf);
+	if (hf.hf_name_space)
+		return "a header name has whitespace before its colon (RFC "
+		       "9112 section 5.1)";
+	if (hf.hf_length > 1)
+		return "more than one Content-Length header (RFC 9112 section "
+		       "6.3)";
+	if (hf.hf_te > 0 && hf.hf_length > 0)
+		return "both Transfer-Encoding and Content-Length (RFC 9112 "
+		       "section 6.3)";
+	if (hf.hf_te > 0 && strcmp(version, MHD_HTTP_VERSION_1_1) != 0)
+		return "Transfer-Encoding in a request older than HTTP/1.1 "
+		       "(RFC 9112 section 6.1)";
+	if (hf.hf_te > 1 ||
+	    (hf.hf_te == 1 && !http_te_is_chunked(hf.hf_te_value)))
+		return "a transfer coding other than chunked alone; this "
+		       "daemon reads no other (RFC 9112 sections 6.1, 6.3)";
+	if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 && hf.hf_host != 1)
+		return hf.hf_host == 0 ? "an HTTP/1.1 request without Host "
+					 "(RFC 9112 section 3.2)"
+				       : "more than one Host header (RFC 9112 "
+					 "section 3.2)";
+	return NULL;
+}
+
 /* The first call: set up, and refuse what can be refused unread. */
 static enum MHD_Result
 http_begin(struct http_listener *l, struct MHD_Connection *conn,
-	   const char *url, const char *method, void **con_cls)
+	   const char *url, const char *method, const char *version,
+	   int nul_target, void **con_cls)
 {
 	const struct api_context *ctx = l->hl_srv->hs_ctx;
 	struct http_req *hr;
 	enum api_method m = api_method_parse(method);
-	const char *cl;
+	const char *cl, *bad;
 
 	if ((hr = calloc(1, sizeof(*hr))) == NULL)
 		return MHD_NO;
@@ -245,12 +363,23 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 	atomic_fetch_add(&l->hl_srv->hs_begun, 1);
 	/* Counted before the check: see http_jails_unlock_reap. */
 	atomic_fetch_add(&l->hl_inflight, 1);
+	/* Before anything else: nothing about the request is sure. */
+	if ((bad = http_framing_bad(conn, version)) != NULL)
+		return http_fail_close(hr, PROBLEM_MALFORMED_REQUEST, bad);
 	if (atomic_load(&l->hl_retired))
 		return http_fail(hr, PROBLEM_UNAVAILABLE,
 				 "this jail's socket has been removed");
 	if (strlen(url) > LIMIT_URL_LEN)
 		return http_fail(hr, PROBLEM_URI_TOO_LONG,
 				 "the request path is longer than 2048 bytes");
+	if (nul_target) {
+		/* Before any route: a path or a value cut at the NUL would
+		 * name something else than was sent. */
+		return http_fail_close(hr, PROBLEM_MALFORMED_REQUEST,
+				       "the request target decodes to a NUL "
+				       "byte (%00), which no path or query "
+				       "value may hold");
+	}
 	hr->hr_upload = api_route_uploads(&hr->hr_api);
 	hr->hr_limit = hr->hr_upload ? ctx->ac_upload_max
 				     : api_route_body_max(&hr->hr_api);
@@ -362,8 +491,9 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	struct http_req *hr = *con_cls;
 
-	if (hr == NULL)
-		return http_begin(cls, conn, url, method, con_cls);
+	if (hr == NULL || (void *)hr == &http_nul_target)
+		return http_begin(cls, conn, url, method, version, hr != NULL,
+				  con_cls);
 	if (hr->hr_queued) {
 		*upload_data_size = 0; /* drain what follows an early answer */
 		return MHD_YES;
@@ -397,7 +527,7 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	const struct principal *pr;
 	const char *how = "";
 
-	if (hr == NULL)
+	if (hr == NULL || (void *)hr == &http_nul_target)
 		return;
 	*con_cls = NULL;
 	pr = &hr->hr_api.rq_principal;
@@ -485,6 +615,7 @@ http_listener_start(struct http_server *srv, struct http_listener *l)
 	    MHD_OPTION_CONNECTION_TIMEOUT, srv->hs_conn_timeout,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, l,
 	    MHD_OPTION_NOTIFY_CONNECTION, peer_notify, l,
+	    MHD_OPTION_URI_LOG_CALLBACK, http_uri, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);
 	if (l->hl_mhd == NULL) {
 		log_warnx("%s: libmicrohttpd did not start",

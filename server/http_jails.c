@@ -53,13 +53,7 @@ http_jails_retire_locked(struct http_jails *hj, struct http_listener *l)
 			break;
 		}
 	atomic_store(&l->hl_retired, 1); /* http_accept closes new ones */
-	if (l->hl_own.ls_path != NULL) {
-		if (unlink(l->hl_own.ls_path) != 0 && errno != ENOENT)
-			log_warn("jail %s: removing %s", l->hl_jail,
-				 l->hl_own.ls_path);
-		free(l->hl_own.ls_path);
-		l->hl_own.ls_path = NULL;
-	}
+	listen_unlink(&l->hl_own);
 	if (l->hl_srv != NULL)
 		stream_end(l->hl_srv, l);
 	log_info("stopped listening on %s for jail %s", l->hl_own.ls_name,

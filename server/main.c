@@ -151,6 +151,47 @@ main_vmm_group(const char *spec, gid_t *gid)
 	return 0;
 }
 
+/*
+ * The state directory holds the database, the admin token, the images
+ * and the daemon's socket: whoever may write in it may put a symlink or a
+ * file of their own where one of those goes.  One that exists must belong
+ * to the daemon's user (or root) and be writable by its owner only; one
+ * the daemon makes is 0755.  Refused rather than fixed: a directory that
+ * others could write may already hold what they put there.  0, or -1
+ * with the reason logged.
+ */
+static int
+main_check_state_dir(const char *dir)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) != 0) {
+		log_warn("state directory %s", dir);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		log_warnx("state directory %s belongs to uid %ld, neither the "
+			  "daemon's (uid %ld) nor root: its owner could "
+			  "replace the database, the token or the socket; "
+			  "chown it or choose another --state-dir",
+			  dir, (long)st.st_uid, (long)geteuid());
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		log_warnx("state directory %s is mode %04o: others can write "
+			  "in it and replace the database, the token or the "
+			  "socket; chmod go-w %s (0755 is enough)",
+			  dir, (unsigned)(st.st_mode & 07777), dir);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 main_daemonize(const char *pidfile)
 {
@@ -286,6 +327,8 @@ main(int argc, char **argv)
 		log_warn("state directory %s", cf.cf_state_dir);
 		goto out;
 	}
+	if (main_check_state_dir(cf.cf_state_dir) != 0)
+		goto out;
 	for (i = 0; i < cf.cf_nlisten; i++) {
 		if (listen_open(cf.cf_listen[i], &socks[nsocks]) != 0)
 			goto out;
@@ -307,10 +350,7 @@ main(int argc, char **argv)
 		log_warn("database %s", cf.cf_db);
 		goto out;
 	}
-	/* Token hashes and every VM: the daemon's alone (its -wal and -shm
-	 * files take this mode too). */
-	if (chmod(cf.cf_db, 0600) != 0)
-		log_warn("chmod %s", cf.cf_db);
+	/* db_open made the database, -wal and -shm 0600 (the daemon's). */
 	policy.po_max_running = cf.cf_max_running;
 	if (vmreg_open(&reg, db) != 0) {
 		log_warn("loading VM definitions");

@@ -44,6 +44,22 @@ test_logging__without_verbose_there_are_no_debug_lines(struct harness *h)
 		fail_msg("a debug line without -v:\n%s", log);
 }
 
+static void
+test_logging__a_newline_in_the_path_does_not_forge_a_line(struct harness *h)
+{
+	const char *log;
+
+	/* %0a decodes to a newline, which the access log line carries. */
+	harness_get(h, "/x%0a2026-01-01T00:00:00.000Z%20forged%20line");
+	assert_status(harness_get(h, "/v1"), 200); /* the line is written */
+	log = daemon_log(h);
+	if (strstr(log, "\n2026-01-01T00:00:00.000Z forged line") != NULL)
+		fail_msg("a forged line in the log:\n%s", log);
+	if (strstr(log, "GET /x\\x0a2026-01-01T00:00:00.000Z forged line") ==
+	    NULL)
+		fail_msg("no escaped access line:\n%s", log);
+}
+
 int
 main(void)
 {
@@ -52,6 +68,8 @@ main(void)
 			      0, "-v"),
 	    HARNESS_CASE(test_logging__without_verbose_there_are_no_debug_lines,
 			 0),
+	    HARNESS_CASE(
+		test_logging__a_newline_in_the_path_does_not_forge_a_line, 0),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

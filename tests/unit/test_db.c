@@ -336,6 +336,71 @@ test_db__wal_is_preallocated_and_a_crashed_copy_keeps_its_rows(void **state)
 	db_close(crashed.f_tf.tf_db);
 }
 
+static mode_t
+mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+/* Leaves path (made 0644) and, when sides, -wal and -shm 0644 too. */
+static void
+make_world_readable_db(const char *path, int sides)
+{
+	char side[200];
+	struct db *db;
+	int fd;
+
+	assert_int_equal(db_open(&db, path), 0);
+	db_close(db);
+	assert_int_equal(chmod(path, 0644), 0);
+	if (!sides)
+		return;
+	snprintf(side, sizeof(side), "%s-wal", path);
+	assert_true((fd = open(side, O_RDWR | O_CREAT | O_TRUNC, 0644)) >= 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
+	close(fd);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	assert_true((fd = open(side, O_RDWR | O_CREAT | O_TRUNC, 0644)) >= 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
+	close(fd);
+}
+
+/*
+ * A database that already existed 0644 (and -wal and -shm left 0644 by
+ * such a run) is made 0600, all three, before the first write: SQLite
+ * would give new -wal and -shm files the database's mode, and the WAL
+ * holds token hashes.
+ */
+static void
+test_db__an_existing_0644_database_and_its_wal_and_shm_become_0600(void **state)
+{
+	struct fx *fx = *state;
+	char path[160], wal[170], shm[170];
+	struct fx old = {0};
+	int sides;
+
+	for (sides = 0; sides <= 1; sides++) {
+		snprintf(path, sizeof(path), "%s/old%d.db", fx->f_tf.tf_dir,
+			 sides);
+		snprintf(wal, sizeof(wal), "%s-wal", path);
+		snprintf(shm, sizeof(shm), "%s-shm", path);
+		make_world_readable_db(path, sides);
+		assert_int_equal(mode_of(path), 0644);
+		assert_int_equal(db_open(&old.f_tf.tf_db, path), 0);
+		insert(&old, "a");
+		if (mode_of(wal) != 0600 || mode_of(shm) != 0600)
+			fail_msg("%s database 0644: -wal %04o, -shm %04o",
+				 sides ? "-wal, -shm and" : "a",
+				 (unsigned)mode_of(wal),
+				 (unsigned)mode_of(shm));
+		assert_int_equal(mode_of(path), 0600);
+		db_close(old.f_tf.tf_db);
+	}
+}
+
 static void
 test_db__open_in_missing_directory_fails_with_enoent(void **state)
 {
@@ -1490,6 +1555,7 @@ main(void)
 	    T(test_db__open_creates_schema_at_current_version),
 	    T(test_db__open_uses_wal),
 	    T(test_db__wal_is_preallocated_and_a_crashed_copy_keeps_its_rows),
+	    T(test_db__an_existing_0644_database_and_its_wal_and_shm_become_0600),
 	    T(test_db__open_in_missing_directory_fails_with_enoent),
 	    T(test_db__reopen_keeps_rows_and_schema),
 	    T(test_db__version_4_file_is_migrated_with_its_rows),
