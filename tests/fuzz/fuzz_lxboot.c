@@ -16,8 +16,8 @@
  *   ./fuzz_lxboot -max_len=16384 -rss_limit_mb=2048 corpus
  *
  * The seeds are test_lxboot's fixtures (one bzImage per compression and
- * the ELF vmlinux).  First run (2026-12-05): 183,321 inputs in 240 s, no
- * finding.
+ * the ELF vmlinux).  First runs (2026-12-05, commit 2e0095c): 861,152
+ * inputs in 14 minutes, no finding.
  */
 #include "vmm-driver/lxboot.h"
 
