@@ -113,6 +113,7 @@ struct vmrun;
 struct policy;
 struct jails;
 struct auth;
+struct pptdevs;
 
 /* What handlers need from the daemon; set once at start-up. */
 struct api_context {
@@ -130,6 +131,7 @@ struct api_context {
 	struct policy *ac_policy;
 	struct jails *ac_jails;
 	struct auth *ac_auth;
+	struct pptdevs *ac_pptdevs; /* PCI passthrough devices */
 	/* Starts / stops the listener on a jail's socket (server/). */
 	int (*ac_jail_listen)(void *cls, const char *jail, const char *path);
 	void (*ac_jail_unlisten)(void *cls, const char *jail);

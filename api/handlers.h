@@ -158,6 +158,32 @@ void api_jails_put(const struct api_context *, const struct api_call *,
 void api_jails_delete(const struct api_context *, const struct api_call *,
 		      struct api_response *);
 
+/* api/pptdevs.c (POL_PPT) */
+void api_pptdevs_list(const struct api_context *, const struct api_call *,
+		      struct api_response *);
+void api_pptdevs_loader_conf(const struct api_context *,
+			     const struct api_call *, struct api_response *);
+void api_pptdevs_get(const struct api_context *, const struct api_call *,
+		     struct api_response *);
+void api_pptdevs_put(const struct api_context *, const struct api_call *,
+		     struct api_response *);
+void api_pptdevs_delete(const struct api_context *, const struct api_call *,
+			struct api_response *);
+/*
+ * Whether every device a normalized spec's "pptdevs" names is reserved:
+ * 0, or -1 with a 422 naming the first that is not (field pptdevs[i]).
+ */
+int api_pptdevs_spec_ok(const struct api_context *ctx, const json_t *spec,
+			struct api_response *rs);
+/*
+ * The same for VM name's stored spec before a start, and no other live
+ * VM's spec names one of its devices: 0, or -1 with a 422 or a 409
+ * naming the VM that has it.  0 when there is no such VM (the start
+ * answers that).
+ */
+int api_pptdevs_start_ok(const struct api_context *ctx, const char *name,
+			 struct api_response *rs);
+
 /* api/audit.c */
 void api_audit_list(const struct api_context *, const struct api_call *,
 		    struct api_response *);

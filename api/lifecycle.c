@@ -110,6 +110,8 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 		problem_raise(rs, PROBLEM_FORBIDDEN, "mode", "%s", why);
 		return;
 	}
+	if (api_pptdevs_start_ok(ctx, name, rs) != 0)
+		return;
 	if (!monitor) {
 		rc = vmrun_start(ctx->ac_vmrun, name, &quota, why, sizeof(why));
 		lifecycle_reply(ctx, "start", name, rc, errno, why, rs);

@@ -125,6 +125,16 @@ static const struct route routes[] = {
      NULL},
     {"/v1/vms/{name}/guestinfo/{key}", API_DELETE, api_guestinfo_delete,
      R_BLOCKS | R_DBWRITE | R_VM, POL_VM_WRITE, NULL},
+    /* PCI passthrough: host root's, or a jail root's with allow_vmm_ppt. */
+    {"/v1/pptdevs", API_GET, api_pptdevs_list, 0, POL_PPT, NULL},
+    {"/v1/pptdevs/loader.conf", API_GET, api_pptdevs_loader_conf, 0, POL_PPT,
+     NULL},
+    {"/v1/pptdevs/{bus}/{slot}/{func}", API_GET, api_pptdevs_get, 0, POL_PPT,
+     NULL},
+    {"/v1/pptdevs/{bus}/{slot}/{func}", API_PUT, api_pptdevs_put, R_BLOCKS,
+     POL_PPT, NULL},
+    {"/v1/pptdevs/{bus}/{slot}/{func}", API_DELETE, api_pptdevs_delete,
+     R_BLOCKS, POL_PPT, NULL},
     /* Tokens, jails and the audit log: host root's (POL_ADMIN). */
     {"/v1/tokens", API_GET, api_tokens_list, 0, POL_ADMIN, NULL},
     {"/v1/tokens", API_POST, api_tokens_create, R_BLOCKS | R_BODY_JSON,

@@ -99,19 +99,21 @@ vms_visible(void *cls, uid_t owner_uid, const char *jail)
 }
 
 /*
- * A spec with PCI passthrough devices needs the passthrough permission.
- * 0, or -1 with the 403 answered.
+ * A spec with PCI passthrough devices needs the passthrough permission,
+ * and may name only reserved devices (api/pptdevs.c).  0, or -1 with the
+ * 403 or 422 answered.
  */
 static int
 vms_ppt_allowed(const struct api_context *ctx, const struct api_call *call,
-		const struct vm_spec *spec, struct api_response *rs)
+		const struct vm_spec *spec, const json_t *doc,
+		struct api_response *rs)
 {
 	char why[256];
 
 	if (ctx->ac_policy == NULL || spec->vs_npptdevs == 0 ||
 	    policy_check(ctx->ac_policy, &call->ca_rq->rq_principal, POL_PPT,
 			 NULL, why, sizeof(why)) == 0)
-		return 0;
+		return api_pptdevs_spec_ok(ctx, doc, rs);
 	problem_raise(rs, PROBLEM_FORBIDDEN, "pptdevs", "%s", why);
 	return -1;
 }
@@ -289,7 +291,7 @@ api_vms_create(const struct api_context *ctx, const struct api_call *call,
 	if (api_guestinfo_keys(gi, &keys, &nkeys, rs) != 0)
 		goto out;
 	name = json_string_value(json_object_get(spec, "name"));
-	if (vms_ppt_allowed(ctx, call, &typed, rs) != 0)
+	if (vms_ppt_allowed(ctx, call, &typed, spec, rs) != 0)
 		goto out;
 	vms_owner(call->ca_rq, &owner);
 	if (vmreg_create_keys(ctx->ac_vmreg, name, spec, &owner, keys, nkeys,
@@ -365,7 +367,7 @@ vms_apply(const struct api_context *ctx, const struct api_call *call,
 	struct vmreg_doc doc = {0};
 	int attempt;
 
-	if (vms_ppt_allowed(ctx, call, typed, rs) != 0)
+	if (vms_ppt_allowed(ctx, call, typed, spec, rs) != 0)
 		return;
 	vms_owner(call->ca_rq, &owner);
 	for (attempt = 0; attempt < VMS_WRITE_RETRIES; attempt++) {
@@ -581,7 +583,7 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 				vms_spec_problem(rs, &err);
 			return;
 		}
-		if (vms_ppt_allowed(ctx, call, &typed, rs) != 0) {
+		if (vms_ppt_allowed(ctx, call, &typed, spec, rs) != 0) {
 			json_decref(cur);
 			json_decref(spec);
 			return;

@@ -303,4 +303,36 @@ int db_guestinfo_list(struct db *db, const char *vm,
 		      int (*cb)(void *arg, const struct db_guestinfo_row *row),
 		      void *arg);
 
+/*
+ * PCI passthrough reservations (core/pptdevs.c), one row per device,
+ * keyed by loader.conf's "bus/slot/func" (db/db_pptdevs.c).
+ */
+struct db_pptdev_row {
+	unsigned pr_bus;         /* 0-255 */
+	unsigned pr_slot;        /* 0-31 */
+	unsigned pr_func;        /* 0-7 */
+	char pr_address[17];     /* "dddd:bb:ss.f" when reserved, or "" */
+	char pr_orig_driver[64]; /* driver before --ppt-bind, "" none */
+	int pr_bound;            /* 1: the daemon bound it to vfio-pci */
+	int64_t pr_created_ms;   /* 0 on insert: now, written back */
+};
+
+/*
+ * Calls cb for every reservation in (bus, slot, func) order, on the
+ * caller's thread, from one read transaction.  Returns 0, cb's non-zero
+ * result, or -1 with errno.
+ */
+int db_pptdev_load_all(struct db *db,
+		       int (*cb)(void *arg, const struct db_pptdev_row *row),
+		       void *arg);
+
+/*
+ * Inserts row, durably.  EEXIST: the device is reserved already.
+ * EINVAL: a number out of range, an unterminated string.
+ */
+int db_pptdev_insert(struct db *db, struct db_pptdev_row *row);
+
+/* Deletes the reservation of bus/slot/func, durably.  ENOENT: none. */
+int db_pptdev_delete(struct db *db, unsigned bus, unsigned slot, unsigned func);
+
 #endif

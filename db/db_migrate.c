@@ -166,6 +166,25 @@ static const struct db_migration db_migrations[] = {
      " updated_by TEXT NOT NULL CHECK (updated_by IN ('api', 'guest')),"
      " PRIMARY KEY (vm, key)) WITHOUT ROWID;"
      "PRAGMA user_version = 6;"},
+    {7,
+     /*
+      * PCI passthrough reservations (db/db_pptdevs.c), keyed by
+      * loader.conf's "bus/slot/func".  orig_driver is the driver the
+      * device had before --ppt-bind bound it to vfio-pci ("" none),
+      * bound whether the daemon did bind it, so a release puts back
+      * what it changed and nothing else.
+      */
+     "CREATE TABLE pptdevs ("
+     " dev TEXT NOT NULL PRIMARY KEY CHECK (length(dev) BETWEEN 5 AND 9),"
+     " bus INTEGER NOT NULL CHECK (bus BETWEEN 0 AND 255),"
+     " slot INTEGER NOT NULL CHECK (slot BETWEEN 0 AND 31),"
+     " func INTEGER NOT NULL CHECK (func BETWEEN 0 AND 7),"
+     " address TEXT NOT NULL DEFAULT '' CHECK (length(address) <= 16),"
+     " orig_driver TEXT NOT NULL DEFAULT ''"
+     "  CHECK (length(orig_driver) <= 63),"
+     " bound INTEGER NOT NULL DEFAULT 0 CHECK (bound IN (0, 1)),"
+     " created_ms INTEGER NOT NULL) WITHOUT ROWID;"
+     "PRAGMA user_version = 7;"},
 };
 
 #define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))

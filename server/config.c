@@ -31,6 +31,8 @@ enum {
 	OPT_VMM_GROUP,
 	OPT_MAX_RUNNING,
 	OPT_SPARE_VMS,
+	OPT_SYSFS_ROOT,
+	OPT_PPT_BIND,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -55,6 +57,8 @@ static const struct option long_opts[] = {
     {"vmm-group", required_argument, NULL, OPT_VMM_GROUP},
     {"max-running-per-uid", required_argument, NULL, OPT_MAX_RUNNING},
     {"spare-vms", required_argument, NULL, OPT_SPARE_VMS},
+    {"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
+    {"ppt-bind", no_argument, NULL, OPT_PPT_BIND},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -103,6 +107,10 @@ config_usage(FILE *out)
 	    "(default 0: no limit)\n"
 	    "  --spare-vms N           VMs made ahead of starts, 0 to %d "
 	    "(default 2)\n"
+	    "  --sysfs-root DIR        where PCI devices are read (default "
+	    "/sys)\n"
+	    "  --ppt-bind              bind reserved PCI devices to vfio-pci "
+	    "(default: never)\n"
 	    "  --help, --version\n",
 	    VMM_SPARES_MAX);
 }
@@ -186,6 +194,7 @@ static const struct config_string {
     {OPT_STATE_DIR, offsetof(struct config, cf_state_dir)},
     {OPT_PIDFILE, offsetof(struct config, cf_pidfile)},
     {OPT_VMM_GROUP, offsetof(struct config, cf_vmm_group)},
+    {OPT_SYSFS_ROOT, offsetof(struct config, cf_sysfs_root)},
 };
 
 #define CONFIG_NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -384,6 +393,9 @@ config_parse(struct config *cf, int argc, char **argv)
 			return 1;
 		case OPT_CONFIG:
 			break;
+		case OPT_PPT_BIND:
+			cf->cf_ppt_bind = 1;
+			break;
 		case OPT_LISTEN:
 			/* Listeners on the command line replace the file's. */
 			if (!cmdline_listen) {
@@ -408,6 +420,9 @@ config_parse(struct config *cf, int argc, char **argv)
 		return -1;
 	}
 	if (cf->cf_vmm_group == NULL && set_str(&cf->cf_vmm_group, "vmm") != 0)
+		return -1;
+	if (cf->cf_sysfs_root == NULL &&
+	    set_str(&cf->cf_sysfs_root, "/sys") != 0)
 		return -1;
 	if (cf->cf_state_dir == NULL &&
 	    set_str(&cf->cf_state_dir, "vmmapid-state") != 0)
@@ -438,5 +453,6 @@ config_free(struct config *cf)
 	free(cf->cf_driver);
 	free(cf->cf_pidfile);
 	free(cf->cf_vmm_group);
+	free(cf->cf_sysfs_root);
 	memset(cf, 0, sizeof(*cf));
 }

@@ -33,6 +33,8 @@ struct config {
 	char *cf_vmm_group;         /* name or gid; default "vmm" */
 	unsigned cf_max_running;    /* running VMs per uid (not root); 0: any */
 	unsigned cf_spare_vms;      /* VMs the backend makes ahead; 0: none */
+	char *cf_sysfs_root;        /* PCI devices under it; default "/sys" */
+	int cf_ppt_bind; /* --ppt-bind: reserved devices go to vfio-pci */
 };
 
 /* Usage text for --help. */

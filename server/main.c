@@ -30,6 +30,7 @@
 #include "db/db.h"
 #include "core/auth.h"
 #include "core/jails.h"
+#include "core/pptdevs.h"
 #include "server/config.h"
 #include "server/http.h"
 #include "server/http_jails.h"
@@ -263,6 +264,7 @@ main(int argc, char **argv)
 	struct vmreg *reg = NULL;
 	struct auth *auth = NULL;
 	struct jails *jails = NULL;
+	struct pptdevs *pptdevs = NULL;
 	struct http_jails *hjails = NULL;
 	struct jail_info *jl = NULL;
 	size_t njl = 0, k;
@@ -436,6 +438,12 @@ main(int argc, char **argv)
 	}
 	policy.po_jails = ctx.ac_jails;
 	ctx.ac_policy = &policy;
+	if (pptdevs_open(&pptdevs, db, reg, cf.cf_sysfs_root, cf.cf_ppt_bind) !=
+	    0) {
+		log_warn("loading PCI passthrough reservations");
+		goto out;
+	}
+	ctx.ac_pptdevs = pptdevs;
 	if (http_start(&http, &ctx, auth, socks, nsocks, &hopt) != 0)
 		goto out;
 	log_info("vmmapid %s ready (database %s, schema %d)", VMMAPID_VERSION,
@@ -467,6 +475,7 @@ out:
 	images_close(images);
 	http_jails_free(hjails);
 	jails_close(jails);
+	pptdevs_close(pptdevs);
 	auth_close(auth);
 	vmreg_close(reg);
 	db_close(db);

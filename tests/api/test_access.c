@@ -28,6 +28,7 @@
 #include <curl/curl.h>
 
 #include "harness.h"
+#include "sysfs_tree.h"
 
 #ifndef GUESTS_DIR
 #error "GUESTS_DIR must name the directory of the test guests' NAME.bin"
@@ -368,6 +369,34 @@ struct access_row {
  * let the request through and the VM's state refused it.
  */
 static const struct access_row access_rows[] = {
+    /* PCI devices (a generated sysfs tree with 0000:00:1f.0): host
+     * root's, and a jail root's with allow_vmm_ppt; 403 before 404. */
+    {AS_MEMBER, "PUT", "/v1/pptdevs/0/0/0", NULL, 403, NO_PPT, NULL, NULL},
+    {AS_MEMBER, "GET", "/v1/pptdevs", NULL, 403, NO_PPT, NULL, NULL},
+    {AS_MEMBER, "GET", "/v1/pptdevs/loader.conf", NULL, 403, NO_PPT, NULL,
+     NULL},
+    {AS_MEMBER, "GET", "/v1/pptdevs/0/31/0", NULL, 403, NO_PPT, NULL, NULL},
+    {AS_MEMBER, "DELETE", "/v1/pptdevs/0/31/0", NULL, 403, NO_PPT, NULL, NULL},
+    {AS_MEMBER, "PUT", "/v1/pptdevs/999/0/0", NULL, 403, NO_PPT, NULL, NULL},
+    {AS_OTHER, "PUT", "/v1/pptdevs/0/31/0", NULL, 403, NO_PPT, NULL, NULL},
+    {AS_OTHER, "GET", "/v1/pptdevs", NULL, 403, NO_PPT, NULL, NULL},
+    {AS_J1ROOT, "PUT", "/v1/pptdevs/0/31/0", NULL, 403,
+     "jail j1 lacks allow_vmm_ppt", NULL, NULL},
+    {AS_J1ROOT, "GET", "/v1/pptdevs", NULL, 403, "jail j1 lacks allow_vmm_ppt",
+     NULL, NULL},
+    {AS_J0ROOT, "GET", "/v1/pptdevs", NULL, 403, NO_VMM("j0"), NULL, NULL},
+    {AS_JPMEMBER, "PUT", "/v1/pptdevs/0/31/0", NULL, 403, NO_PPT, NULL, NULL},
+    {AS_ROOT, "GET", "/v1/pptdevs/0/31/0", NULL, 200, NULL, "reserved=false",
+     NULL},
+    {AS_ROOT, "PUT", "/v1/pptdevs/0/0/0", NULL, 404, "0/0/0", NULL, NULL},
+    {AS_ROOT, "PUT", "/v1/pptdevs/0/31/0", NULL, 201, NULL, "reserved=true",
+     NULL},
+    {AS_JPROOT, "PUT", "/v1/pptdevs/0/31/0", NULL, 200, NULL, "reserved=true",
+     NULL},
+    {AS_JPROOT, "GET", "/v1/pptdevs", NULL, 200, NULL, "items.0.pptdev=0/31/0",
+     NULL},
+    {AS_JPROOT, "GET", "/v1/pptdevs/loader.conf", NULL, 200, NULL, NULL, NULL},
+    {AS_ROOT, "GET", "/v1/pptdevs/loader.conf", NULL, 200, NULL, NULL, NULL},
     /* Defining: root and vmm members; the VM is its creator's. */
     {AS_ROOT, "POST", "/v1/vms", VM("rootvm", "spin"), 201, NULL,
      "owner.uid=0 owner.jail=", NULL},
@@ -700,6 +729,22 @@ access_mismatch(const struct harness_response *r, const struct access_row *row,
 }
 
 /*
+ * Starts the daemon (a HARNESS_NOSTART case) on a generated sysfs tree
+ * with one PCI device, 0/31/0, so that specs naming it may be defined
+ * once it is reserved.
+ */
+static void
+start_with_a_pci_device(struct harness *h)
+{
+	const char *root = sysfs_tree_make(h);
+	const char *args[] = {"--sysfs-root", root, NULL};
+
+	sysfs_tree_device(root, "0000:00:1f.0", 0x8086, 0x10d3, 0x020000,
+			  "e1000e", 7);
+	harness_start(h, args);
+}
+
+/*
  * Every row of access_rows, in order; a row that fails is named (index,
  * caller, request) with what differs, and the walk goes on so that one
  * broken rule shows every row it breaks.
@@ -716,6 +761,7 @@ test_access__every_caller_gets_what_the_access_table_says(struct harness *h)
 	int code;
 
 	harness_need_root(h);
+	start_with_a_pci_device(h);
 	harness_put_guest(h, "spin");
 	harness_put_guest(h, "hello");
 	put_jail(h, "j1", 1, 0, jail_sock(h, "j1"), 201);
@@ -1046,13 +1092,22 @@ test_access__passthrough_from_jail_root_needs_allow_vmm_ppt(struct harness *h)
 	struct harness_response *r;
 
 	harness_need_root(h);
+	start_with_a_pci_device(h);
 	put_jail(h, "j1", 1, 0, jail_sock(h, "j1"), 201);
 	jroot = via(&root_id, jail_sock(h, "j1"));
 	r = harness_req_as(h, &jroot, "POST", "/v1/vms",
 			   vm_body(h, "ppt", "\"pptdevs\":[\"0/31/0\"]"));
 	assert_problem(r, 403, "pptdevs");
 	assert_forbidden(r, "jail j1 lacks allow_vmm_ppt");
+	r = harness_req_as(h, &jroot, "PUT", "/v1/pptdevs/0/31/0", NULL);
+	assert_forbidden(r, "jail j1 lacks allow_vmm_ppt");
 	put_jail(h, "j1", 1, 1, jail_sock(h, "j1"), 200);
+	/* Allowed now, and the device must be reserved first. */
+	r = harness_req_as(h, &jroot, "POST", "/v1/vms",
+			   vm_body(h, "ppt", "\"pptdevs\":[\"0/31/0\"]"));
+	assert_problem(r, 422, "pptdevs[0]");
+	r = harness_req_as(h, &jroot, "PUT", "/v1/pptdevs/0/31/0", NULL);
+	assert_status(r, 201);
 	r = harness_req_as(h, &jroot, "POST", "/v1/vms",
 			   vm_body(h, "ppt", "\"pptdevs\":[\"0/31/0\"]"));
 	assert_status(r, 201);
@@ -1225,8 +1280,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    HARNESS_CASE_ARGS(
-		test_access__every_caller_gets_what_the_access_table_says, 0,
-		VMM_ARGS),
+		test_access__every_caller_gets_what_the_access_table_says,
+		HARNESS_NOSTART, VMM_ARGS),
 	    HARNESS_CASE_ARGS(test_access__sockets_let_every_local_user_ask, 0,
 			      VMM_ARGS),
 	    HARNESS_CASE_ARGS(
@@ -1255,8 +1310,8 @@ main(void)
 		test_access__jail_without_allow_vmm_is_403_naming_it, 0,
 		VMM_ARGS),
 	    HARNESS_CASE_ARGS(
-		test_access__passthrough_from_jail_root_needs_allow_vmm_ppt, 0,
-		VMM_ARGS),
+		test_access__passthrough_from_jail_root_needs_allow_vmm_ppt,
+		HARNESS_NOSTART, VMM_ARGS),
 	    HARNESS_CASE_ARGS(
 		test_access__jail_token_over_tcp_is_like_the_jail_socket,
 		HARNESS_TCP, VMM_ARGS),

@@ -389,12 +389,14 @@ test_jails__a_version_2_database_gets_jails_and_audit(void **state)
 	fx->f_tf.tf_db = NULL;
 	/* What a version 2 daemon left: no jails, no audit. */
 	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(sql,
-				      "DROP TABLE guestinfo; DROP TABLE jails; "
-				      "DROP TABLE audit; "
-				      "PRAGMA user_version = 2;",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(sql,
+			 "DROP TABLE pptdevs; DROP TABLE guestinfo; "
+			 "DROP TABLE jails; "
+			 "DROP TABLE audit; "
+			 "PRAGMA user_version = 2;",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(sql);
 
 	assert_int_equal(db_open(&fx->f_tf.tf_db, fx->f_tf.tf_db_path), 0);

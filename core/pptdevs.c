@@ -1,0 +1,476 @@
+/*
+ * PCI passthrough reservations; see pptdevs.h.
+ */
+#include "core/pptdevs.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/vm_state.h"
+#include "core/vmreg.h"
+#include "db/db.h"
+
+struct pptdevs {
+	struct db *pp_db;
+	struct vmreg *pp_reg;
+	char *pp_root;
+	int pp_bind;
+	pthread_mutex_t pp_lock;
+	/* Guarded by pp_lock: the reservations, in (bus, slot, func) order. */
+	struct db_pptdev_row *pp_res;
+	size_t pp_nres;
+};
+
+/* A device's place in (bus, slot, func) order, for sorting and search. */
+static unsigned
+pptdevs_key(unsigned bus, unsigned slot, unsigned func)
+{
+	return bus << 8 | slot << 3 | func;
+}
+
+static unsigned
+pptdevs_row_key(const struct db_pptdev_row *r)
+{
+	return pptdevs_key(r->pr_bus, r->pr_slot, r->pr_func);
+}
+
+/* The reservation of bus/slot/func under pp_lock, or NULL. */
+static struct db_pptdev_row *
+pptdevs_find(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func)
+{
+	unsigned k = pptdevs_key(bus, slot, func);
+	size_t i;
+
+	for (i = 0; i < p->pp_nres; i++)
+		if (pptdevs_row_key(&p->pp_res[i]) == k)
+			return &p->pp_res[i];
+	return NULL;
+}
+
+/* Adds row to the cache in order, under pp_lock.  -1 ENOMEM. */
+static int
+pptdevs_cache_add(struct pptdevs *p, const struct db_pptdev_row *row)
+{
+	struct db_pptdev_row *v;
+	size_t i;
+
+	if ((v = realloc(p->pp_res, (p->pp_nres + 1) * sizeof(*v))) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	p->pp_res = v;
+	for (i = p->pp_nres;
+	     i > 0 && pptdevs_row_key(&v[i - 1]) > pptdevs_row_key(row); i--)
+		v[i] = v[i - 1];
+	v[i] = *row;
+	p->pp_nres++;
+	return 0;
+}
+
+static int
+pptdevs_load_one(void *arg, const struct db_pptdev_row *row)
+{
+	return pptdevs_cache_add(arg, row);
+}
+
+int
+pptdevs_open(struct pptdevs **out, struct db *db, struct vmreg *reg,
+	     const char *sysfs_root, int bind)
+{
+	struct pptdevs *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->pp_root = strdup(sysfs_root)) == NULL) {
+		free(p);
+		errno = ENOMEM;
+		return -1;
+	}
+	p->pp_db = db;
+	p->pp_reg = reg;
+	p->pp_bind = bind;
+	pthread_mutex_init(&p->pp_lock, NULL);
+	if (db != NULL && db_pptdev_load_all(db, pptdevs_load_one, p) != 0) {
+		pptdevs_close(p);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+void
+pptdevs_close(struct pptdevs *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_destroy(&p->pp_lock);
+	free(p->pp_res);
+	free(p->pp_root);
+	free(p);
+}
+
+/* What a reservation adds to a device's info. */
+static void
+pptdevs_info_res(struct pptdev_info *pi, const struct db_pptdev_row *r)
+{
+	pi->pi_reserved = 1;
+	pi->pi_bound = r->pr_bound;
+	memcpy(pi->pi_orig_driver, r->pr_orig_driver,
+	       sizeof(pi->pi_orig_driver));
+	pi->pi_reserved_ms = r->pr_created_ms;
+}
+
+/* A reserved device the host no longer shows. */
+static void
+pptdevs_info_absent(struct pptdev_info *pi, const struct db_pptdev_row *r)
+{
+	memset(pi, 0, sizeof(*pi));
+	pi->pi_dev.pd_bus = r->pr_bus;
+	pi->pi_dev.pd_slot = r->pr_slot;
+	pi->pi_dev.pd_func = r->pr_func;
+	pi->pi_dev.pd_iommu_group = -1;
+	memcpy(pi->pi_dev.pd_address, r->pr_address,
+	       sizeof(pi->pi_dev.pd_address));
+	pptdevs_info_res(pi, r);
+}
+
+int
+pptdevs_list(struct pptdevs *p, struct pptdev_info **list, size_t *n)
+{
+	struct pcihost_dev *devs;
+	struct pptdev_info *v;
+	struct db_pptdev_row *r;
+	size_t nd, i, k = 0;
+
+	if (pcihost_scan(p->pp_root, &devs, &nd) == -1)
+		return -1;
+	pthread_mutex_lock(&p->pp_lock);
+	if ((v = calloc(nd + p->pp_nres + 1, sizeof(*v))) == NULL) {
+		pthread_mutex_unlock(&p->pp_lock);
+		free(devs);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (i = 0; i < nd; i++, k++) {
+		size_t j;
+
+		v[k].pi_dev = devs[i];
+		v[k].pi_present = 1;
+		/* pptdevs name no domain: a reservation is the device of the
+		 * first domain that has it (pcihost_find's). */
+		for (j = 0; j < i; j++)
+			if (pptdevs_key(devs[j].pd_bus, devs[j].pd_slot,
+					devs[j].pd_func) ==
+			    pptdevs_key(devs[i].pd_bus, devs[i].pd_slot,
+					devs[i].pd_func))
+				break;
+		if (j == i &&
+		    (r = pptdevs_find(p, devs[i].pd_bus, devs[i].pd_slot,
+				      devs[i].pd_func)) != NULL)
+			pptdevs_info_res(&v[k], r);
+	}
+	for (i = 0; i < p->pp_nres; i++) {
+		size_t j;
+
+		for (j = 0; j < nd; j++)
+			if (pptdevs_row_key(&p->pp_res[i]) ==
+			    pptdevs_key(devs[j].pd_bus, devs[j].pd_slot,
+					devs[j].pd_func))
+				break;
+		if (j == nd)
+			pptdevs_info_absent(&v[k++], &p->pp_res[i]);
+	}
+	pthread_mutex_unlock(&p->pp_lock);
+	free(devs);
+	*list = v;
+	*n = k;
+	return 0;
+}
+
+int
+pptdevs_get(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func,
+	    struct pptdev_info *out)
+{
+	struct db_pptdev_row *r;
+	struct pcihost_dev d;
+	int found = pcihost_find(p->pp_root, bus, slot, func, &d) == 0;
+
+	if (!found && errno != ENOENT)
+		return -1;
+	pthread_mutex_lock(&p->pp_lock);
+	r = pptdevs_find(p, bus, slot, func);
+	if (found) {
+		memset(out, 0, sizeof(*out));
+		out->pi_dev = d;
+		out->pi_present = 1;
+		if (r != NULL)
+			pptdevs_info_res(out, r);
+	} else if (r != NULL) {
+		pptdevs_info_absent(out, r);
+	}
+	pthread_mutex_unlock(&p->pp_lock);
+	if (!found && r == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+int
+pptdevs_reserve(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func,
+		int *created, struct pptdev_info *out, char *why, size_t len)
+{
+	struct db_pptdev_row row;
+	struct pcihost_dev d;
+	char ignored[256];
+	int err;
+
+	pthread_mutex_lock(&p->pp_lock);
+	if (pptdevs_find(p, bus, slot, func) != NULL) {
+		pthread_mutex_unlock(&p->pp_lock);
+		*created = 0;
+		return pptdevs_get(p, bus, slot, func, out);
+	}
+	if (pcihost_find(p->pp_root, bus, slot, func, &d) == -1) {
+		err = errno;
+		if (err == ENOENT)
+			snprintf(why, len,
+				 "the host has no PCI device %u/%u/%u (see GET "
+				 "/v1/pptdevs)",
+				 bus, slot, func);
+		else
+			snprintf(why, len, "reading the host's PCI devices: %s",
+				 strerror(err));
+		goto fail;
+	}
+	memset(&row, 0, sizeof(row));
+	row.pr_bus = bus;
+	row.pr_slot = slot;
+	row.pr_func = func;
+	memcpy(row.pr_address, d.pd_address, sizeof(row.pr_address));
+	if (p->pp_bind) {
+		if (pcihost_bind_vfio(p->pp_root, &d, why, len) == -1) {
+			err = errno;
+			goto fail;
+		}
+		memcpy(row.pr_orig_driver, d.pd_driver,
+		       sizeof(row.pr_orig_driver));
+		row.pr_bound = 1;
+	}
+	if (db_pptdev_insert(p->pp_db, &row) == -1 ||
+	    pptdevs_cache_add(p, &row) == -1) {
+		err = errno;
+		snprintf(why, len, "recording the reservation of %u/%u/%u: %s",
+			 bus, slot, func, strerror(err));
+		if (row.pr_created_ms != 0)
+			(void)db_pptdev_delete(p->pp_db, bus, slot, func);
+		if (row.pr_bound)
+			(void)pcihost_unbind_vfio(p->pp_root, &d, ignored,
+						  sizeof(ignored));
+		goto fail;
+	}
+	pthread_mutex_unlock(&p->pp_lock);
+	log_info("pptdevs: %u/%u/%u (%s) reserved%s", bus, slot, func,
+		 d.pd_address, row.pr_bound ? ", bound to vfio-pci" : "");
+	*created = 1;
+	return pptdevs_get(p, bus, slot, func, out);
+fail:
+	pthread_mutex_unlock(&p->pp_lock);
+	errno = err;
+	return -1;
+}
+
+int
+pptdevs_release(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func,
+		char *why, size_t len)
+{
+	struct db_pptdev_row *r;
+	struct pcihost_dev d;
+	char vm[65];
+	int err;
+
+	pthread_mutex_lock(&p->pp_lock);
+	if ((r = pptdevs_find(p, bus, slot, func)) == NULL) {
+		snprintf(why, len, "%u/%u/%u is not reserved", bus, slot, func);
+		err = ENOENT;
+		goto fail;
+	}
+	if (pptdevs_holder(p, bus, slot, func, NULL, vm)) {
+		snprintf(why, len,
+			 "VM %s is running with %u/%u/%u; stop it before "
+			 "releasing the device",
+			 vm, bus, slot, func);
+		err = EBUSY;
+		goto fail;
+	}
+	if (r->pr_bound && p->pp_bind &&
+	    pcihost_find(p->pp_root, bus, slot, func, &d) == 0 &&
+	    pcihost_unbind_vfio(p->pp_root, &d, why, len) == -1) {
+		err = errno;
+		goto fail;
+	}
+	if (r->pr_bound && !p->pp_bind)
+		log_warnx("pptdevs: %u/%u/%u stays with vfio-pci: this daemon "
+			  "runs without --ppt-bind (it had %s)",
+			  bus, slot, func,
+			  r->pr_orig_driver[0] ? r->pr_orig_driver
+					       : "no driver");
+	if (db_pptdev_delete(p->pp_db, bus, slot, func) == -1) {
+		err = errno;
+		snprintf(why, len, "deleting the reservation of %u/%u/%u: %s",
+			 bus, slot, func, strerror(err));
+		goto fail;
+	}
+	memmove(r, r + 1,
+		(size_t)(p->pp_res + p->pp_nres - (r + 1)) * sizeof(*r));
+	p->pp_nres--;
+	pthread_mutex_unlock(&p->pp_lock);
+	log_info("pptdevs: %u/%u/%u released", bus, slot, func);
+	return 0;
+fail:
+	pthread_mutex_unlock(&p->pp_lock);
+	errno = err;
+	return -1;
+}
+
+/* Parses a normalized "bus/slot/func": 0, or -1. */
+static int
+pptdevs_parse(const char *s, unsigned *bus, unsigned *slot, unsigned *func)
+{
+	int end = 0;
+
+	if (sscanf(s, "%3u/%2u/%1u%n", bus, slot, func, &end) != 3 ||
+	    s[end] != '\0' || *bus > 255 || *slot > 31 || *func > 7)
+		return -1;
+	return 0;
+}
+
+int
+pptdevs_check_spec(struct pptdevs *p, const json_t *spec, size_t *index,
+		   char *why, size_t len)
+{
+	const json_t *devs = json_object_get(spec, "pptdevs");
+	unsigned bus, slot, func;
+	const char *s;
+	size_t i;
+	int ok;
+
+	for (i = 0; i < json_array_size(devs); i++) {
+		*index = i;
+		s = json_string_value(json_array_get(devs, i));
+		if (s == NULL || pptdevs_parse(s, &bus, &slot, &func) == -1) {
+			snprintf(why, len, "pptdevs[%zu] is not bus/slot/func",
+				 i);
+			errno = EINVAL;
+			return -1;
+		}
+		pthread_mutex_lock(&p->pp_lock);
+		ok = pptdevs_find(p, bus, slot, func) != NULL;
+		pthread_mutex_unlock(&p->pp_lock);
+		if (!ok) {
+			snprintf(why, len,
+				 "PCI device %s is not reserved for "
+				 "passthrough; reserve it with PUT "
+				 "/v1/pptdevs/%u/%u/%u",
+				 s, bus, slot, func);
+			errno = ENOENT;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+pptdevs_keep_live(enum vm_state s)
+{
+	return vm_state_is_live(s);
+}
+
+int
+pptdevs_holder(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func,
+	       const char *except, char vm[65])
+{
+	char(*names)[65] = NULL, dev[16];
+	size_t n = 0, i, j;
+	int found = 0;
+
+	if (p->pp_reg == NULL ||
+	    vmreg_names(p->pp_reg, pptdevs_keep_live, &names, &n) != 0)
+		return 0;
+	snprintf(dev, sizeof(dev), "%u/%u/%u", bus, slot, func);
+	for (i = 0; i < n && !found; i++) {
+		json_t *spec = NULL, *devs;
+		uint64_t rev;
+
+		if ((except != NULL && strcmp(names[i], except) == 0) ||
+		    vmreg_get_spec(p->pp_reg, names[i], &spec, &rev) != 0)
+			continue;
+		devs = json_object_get(spec, "pptdevs");
+		for (j = 0; j < json_array_size(devs); j++) {
+			const char *s =
+			    json_string_value(json_array_get(devs, j));
+
+			if (s != NULL && strcmp(s, dev) == 0) {
+				memcpy(vm, names[i], 65);
+				found = 1;
+				break;
+			}
+		}
+		json_decref(spec);
+	}
+	free(names);
+	return found;
+}
+
+int
+pptdevs_loader_conf(struct pptdevs *p, char **text, size_t *fit, size_t *total)
+{
+	/* Each line: pptdevsN="<value>"\n, the value at most 128. */
+	char buf[PPTDEVS_LOADER_VARS * (PPTDEVS_LOADER_VALUE_MAX + 16)];
+	char value[PPTDEVS_LOADER_VARS][PPTDEVS_LOADER_VALUE_MAX + 1];
+	size_t used[PPTDEVS_LOADER_VARS] = {0}, i, var = 0, off = 0;
+	static const char *const vars[PPTDEVS_LOADER_VARS] = {
+	    "pptdevs", "pptdevs2", "pptdevs3"};
+	char dev[16];
+	int n;
+
+	memset(value, 0, sizeof(value));
+	pthread_mutex_lock(&p->pp_lock);
+	*total = p->pp_nres;
+	*fit = 0;
+	for (i = 0; i < p->pp_nres; i++) {
+		n = snprintf(dev, sizeof(dev), "%u/%u/%u", p->pp_res[i].pr_bus,
+			     p->pp_res[i].pr_slot, p->pp_res[i].pr_func);
+		/* Into this variable, or the next, or none fits. */
+		while (var < PPTDEVS_LOADER_VARS &&
+		       used[var] + (used[var] > 0) + (size_t)n >
+			   PPTDEVS_LOADER_VALUE_MAX)
+			var++;
+		if (var == PPTDEVS_LOADER_VARS)
+			break;
+		if (used[var] > 0)
+			value[var][used[var]++] = ' ';
+		memcpy(value[var] + used[var], dev, (size_t)n + 1);
+		used[var] += (size_t)n;
+		(*fit)++;
+	}
+	pthread_mutex_unlock(&p->pp_lock);
+	if (*fit < *total) {
+		errno = E2BIG;
+		return -1;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < PPTDEVS_LOADER_VARS && used[i] > 0; i++) {
+		n = snprintf(buf + off, sizeof(buf) - off, "%s=\"%s\"\n",
+			     vars[i], value[i]);
+		off += (size_t)n;
+	}
+	if ((*text = strdup(buf)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,116 @@
+/*
+ * PCI passthrough devices: the host's PCI devices (core/pcihost.h) and
+ * which of them are reserved for guests, FreeBSD's pptdevs.  A
+ * reservation is made by bus/slot/function, kept in the database and in
+ * memory, and with --ppt-bind (never by default) hands the device to
+ * vfio-pci, remembering the driver it had so that a release gives it
+ * back.
+ *
+ * Assignment to a VM is the attach step's (vmm-driver/, later): until
+ * it exists a device is never assigned (pi_assigned ""), and a release
+ * is refused while a live VM's spec names the device.
+ *
+ * Locking: pp_lock guards the reservation cache and serializes
+ * reservations and releases (their sysfs writes and database rows go
+ * together).
+ */
+#ifndef VMMAPID_CORE_PPTDEVS_H
+#define VMMAPID_CORE_PPTDEVS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/pcihost.h"
+
+/* loader.conf(5): a variable's value is at most this long. */
+#define PPTDEVS_LOADER_VALUE_MAX 128
+/* pptdevs, pptdevs2, pptdevs3 (vmm(4)). */
+#define PPTDEVS_LOADER_VARS 3
+
+struct db;
+struct vmreg;
+struct pptdevs;
+
+/* One device: what the host shows and what vmmapid made of it. */
+struct pptdev_info {
+	struct pcihost_dev pi_dev; /* absent: only bus/slot/func, address */
+	int pi_present;            /* the host shows it now */
+	int pi_reserved;
+	int pi_bound;            /* the daemon bound it to vfio-pci */
+	char pi_orig_driver[64]; /* its driver before that, "" none */
+	int64_t pi_reserved_ms;  /* when it was reserved, 0 if not */
+	char pi_assigned[65];    /* the VM it is attached to, "" none */
+};
+
+/*
+ * Opens the registry on db's reservations, reading devices under
+ * sysfs_root ("/sys" on a real host), binding them to vfio-pci on
+ * reservation only when bind.  reg is where live VMs' specs are read.
+ * -1 with errno.
+ */
+int pptdevs_open(struct pptdevs **out, struct db *db, struct vmreg *reg,
+		 const char *sysfs_root, int bind);
+void pptdevs_close(struct pptdevs *p);
+
+/*
+ * Every device the host shows, then reserved ones it no longer shows, in
+ * (domain, bus, slot, func) order, as a new array the caller frees.
+ * -1 with errno (pcihost_scan's).
+ */
+int pptdevs_list(struct pptdevs *p, struct pptdev_info **list, size_t *n);
+
+/* Device bus/slot/func into *out.  ENOENT: neither shown nor reserved. */
+int pptdevs_get(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func,
+		struct pptdev_info *out);
+
+/*
+ * Reserves bus/slot/func, durably; *created says whether it was not
+ * reserved already (a second reservation changes nothing).  With
+ * --ppt-bind the device is handed to vfio-pci first.  *out is the device
+ * afterwards.  -1 with errno and why: ENOENT (the host has no such
+ * device), ENOTSUP (vfio-pci not loaded), EIO and others (a sysfs write
+ * or the database failed; nothing stays changed).
+ */
+int pptdevs_reserve(struct pptdevs *p, unsigned bus, unsigned slot,
+		    unsigned func, int *created, struct pptdev_info *out,
+		    char *why, size_t len);
+
+/*
+ * Releases bus/slot/func, durably, giving it back to its driver when the
+ * daemon had bound it (and runs with --ppt-bind).  -1 with errno and
+ * why: ENOENT (not reserved), EBUSY (a live VM's spec names it: why
+ * names the VM), EIO and others (a write failed; it stays reserved).
+ */
+int pptdevs_release(struct pptdevs *p, unsigned bus, unsigned slot,
+		    unsigned func, char *why, size_t len);
+
+/*
+ * Whether every device spec's "pptdevs" (normalized "bus/slot/func"
+ * strings) names is reserved.  0, or -1 with ENOENT, *index the first
+ * device that is not and why saying so; EINVAL for a member that is not
+ * such a string.
+ */
+int pptdevs_check_spec(struct pptdevs *p, const json_t *spec, size_t *index,
+		       char *why, size_t len);
+
+/*
+ * The live VM (starting, running, paused, stopping) whose spec names
+ * bus/slot/func, other than except (NULL: none), into vm: 1 when there
+ * is one, 0 when not.
+ */
+int pptdevs_holder(struct pptdevs *p, unsigned bus, unsigned slot,
+		   unsigned func, const char *except, char vm[65]);
+
+/*
+ * loader.conf lines for the reserved devices, in (bus, slot, func)
+ * order: pptdevs="b/s/f ...", then pptdevs2, then pptdevs3, each value
+ * at most PPTDEVS_LOADER_VALUE_MAX characters; none when nothing is
+ * reserved.  0 with *text (malloc'd, the caller frees); -1 with E2BIG
+ * when they do not fit (*fit of *total do), ENOMEM.
+ */
+int pptdevs_loader_conf(struct pptdevs *p, char **text, size_t *fit,
+			size_t *total);
+
+#endif
