@@ -657,20 +657,30 @@ spec_guestinfo_channel(const json_t *doc, json_t *out,
 }
 
 /*
- * What a guest's reboot (the i8042 reset; a Linux guest's triple fault,
- * which reboot=t asks for) does: start the guest again (the default, as
- * a reset button would) or end the run "stopped".
+ * What a Linux guest's reboot (the i8042 reset, or the triple fault that
+ * reboot=t asks for) does: start the kernel again (the default, as a
+ * reset button would) or end the run "stopped".  A flat guest's i8042
+ * reset always resets it (the runner's rule), so "stop" is refused there
+ * rather than accepted and ignored.
  */
 static int
 spec_on_reboot(const json_t *doc, json_t *out, struct vm_spec_error *err)
 {
 	const json_t *v = json_object_get(doc, "on_reboot");
+	const char *kind = json_string_value(
+	    json_object_get(json_object_get(out, "boot"), "kind"));
 
 	if (v != NULL && !spec_str_eq(v, "restart") && !spec_str_eq(v, "stop"))
 		return spec_fail(err, "on_reboot",
 				 "must be \"restart\" (the default: a guest "
 				 "that reboots starts again) or \"stop\" (its "
 				 "run ends, the VM stopped)");
+	if (v != NULL && spec_str_eq(v, "stop") && kind != NULL &&
+	    strcmp(kind, "linux") != 0)
+		return spec_fail(err, "on_reboot",
+				 "can be \"stop\" for a linux boot only; a "
+				 "flat guest's reset (i8042, 0x64 <- 0xfe) "
+				 "always restarts it");
 	return spec_set_string(out, "on_reboot",
 			       v != NULL ? json_string_value(v) : "restart",
 			       err);

@@ -900,6 +900,14 @@ test_vm_spec__on_reboot_is_restart_or_stop(void **state)
 	assert_string_equal(json_string_value(at(out, "on_reboot", NULL)),
 			    "restart");
 	json_decref(out);
+	/* A flat guest's reset always restarts it. */
+	reject(with(MINIMAL, "on_reboot", json_string("stop")), NULL,
+	       "on_reboot");
+	out = accept(with(MINIMAL_LINUX, "on_reboot", json_string("restart")),
+		     NULL);
+	assert_string_equal(json_string_value(at(out, "on_reboot", NULL)),
+			    "restart");
+	json_decref(out);
 	reject(with(MINIMAL, "on_reboot", json_string("halt")), NULL,
 	       "on_reboot");
 	reject(with(MINIMAL, "on_reboot", json_false()), NULL, "on_reboot");
