@@ -864,7 +864,7 @@ test_vm_spec__linux_memory_of_the_limit_is_accepted_and_past_it_rejected(
 	    .sl_max_memory_mib = 8192,
 	};
 	struct vm_spec_error err;
-	json_t *out;
+	json_t *out, *d;
 
 	out = accept_with(with(MINIMAL_LINUX, "memory_mib",
 			       json_integer(LIMIT_LINUX_MEMORY_MIB)),
@@ -872,9 +872,10 @@ test_vm_spec__linux_memory_of_the_limit_is_accepted_and_past_it_rejected(
 	assert_int_equal(json_integer_value(at(out, "memory_mib", NULL)),
 			 LIMIT_LINUX_MEMORY_MIB);
 	json_decref(out);
-	out = vm_spec_normalize(with(MINIMAL_LINUX, "memory_mib",
-				     json_integer(LIMIT_LINUX_MEMORY_MIB + 1)),
-				NULL, &big, NULL, &err);
+	d = with(MINIMAL_LINUX, "memory_mib",
+		 json_integer(LIMIT_LINUX_MEMORY_MIB + 1));
+	out = vm_spec_normalize(d, NULL, &big, NULL, &err);
+	json_decref(d);
 	assert_null(out);
 	assert_string_equal(err.se_field, "memory_mib");
 	assert_non_null(strstr(err.se_detail, "3072"));
