@@ -39,7 +39,11 @@ struct console {
 	size_t cn_in_size, cn_in_head, cn_in_len;
 	int cn_closed;
 	struct console_watch *cn_watches;
-	unsigned cn_dispatching; /* threads calling due watches */
+	unsigned cn_dispatching;  /* threads calling due watches */
+	void (*cn_in_fn)(void *); /* console_input_listen */
+	void *cn_in_arg;
+	unsigned cn_in_calls; /* calls of cn_in_fn under way */
+	/* cn_dispatching or cn_in_calls fell to 0: */
 	pthread_cond_t cn_dispatched;
 	unsigned cn_refs;
 	/* Guarded by the timer's ct_lock, not cn_lock: */
@@ -502,6 +506,8 @@ size_t
 console_input(struct console *c, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
+	void (*fn)(void *);
+	void *arg;
 	size_t n = 0;
 
 	pthread_mutex_lock(&c->cn_lock);
@@ -514,8 +520,31 @@ console_input(struct console *c, const void *buf, size_t len)
 		c->cn_in_len++;
 		n++;
 	}
+	fn = c->cn_in_fn;
+	arg = c->cn_in_arg;
+	if (fn != NULL && n > 0)
+		c->cn_in_calls++;
 	pthread_mutex_unlock(&c->cn_lock);
+	if (fn != NULL && n > 0) {
+		fn(arg);
+		pthread_mutex_lock(&c->cn_lock);
+		if (--c->cn_in_calls == 0)
+			pthread_cond_broadcast(&c->cn_dispatched);
+		pthread_mutex_unlock(&c->cn_lock);
+	}
 	return n;
+}
+
+void
+console_input_listen(struct console *c, void (*fn)(void *), void *arg)
+{
+	pthread_mutex_lock(&c->cn_lock);
+	c->cn_in_fn = fn;
+	c->cn_in_arg = arg;
+	/* Calls of the listener replaced may still be under way. */
+	while (c->cn_in_calls > 0)
+		pthread_cond_wait(&c->cn_dispatched, &c->cn_lock);
+	pthread_mutex_unlock(&c->cn_lock);
 }
 
 int

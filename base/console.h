@@ -89,6 +89,16 @@ int console_take(struct console *c, uint8_t *byte);
 size_t console_input_pending(struct console *c);
 
 /*
+ * Calls fn(arg) after each console_input that queued bytes, on that
+ * thread, with no console lock held (fn may call console_take and
+ * console_input_pending): a UART that interrupts its guest when input
+ * arrives.  One listener per console; fn NULL removes it, and once that
+ * call has returned no call of the old listener is under way (so not
+ * from fn itself).
+ */
+void console_input_listen(struct console *c, void (*fn)(void *), void *arg);
+
+/*
  * Marks the end of a run (the VM stopped); watchers are woken.  A new run
  * clears the mark with console_open().
  */

@@ -3,10 +3,13 @@
  *
  * A VM is one VM fd, one fd and one mmapped kvm_run page per vCPU, and
  * guest RAM as one anonymous mapping at gpa 0.  /dev/kvm itself is only
- * open while a VM is being created.  There is no in-kernel irqchip: HLT
- * comes back to the runner, and interrupts go in with KVM_INTERRUPT
+ * open while a VM is being created.  A flat VM has no in-kernel irqchip:
+ * HLT comes back to the runner, and interrupts go in with KVM_INTERRUPT
  * (the userspace-irqchip protocol), which also works where
- * KVM_CREATE_IRQCHIP is refused (PVM).
+ * KVM_CREATE_IRQCHIP is refused (PVM).  A Linux VM (cp_linux) has one
+ * (local APICs, I/O APIC, PICs) and the PIT: HLT waits in the kernel,
+ * vCPUs other than 0 wait there for INIT/SIPI, devices raise lines with
+ * KVM_IRQ_LINE and API interrupts go in as MSIs (KVM_SIGNAL_MSI).
  *
  * Kicks: vcpu_kick sets kvm_run->immediate_exit and sends VMM_KICK_SIGNAL
  * to the thread that runs the vCPU.  A kick that lands before KVM_RUN is
@@ -20,10 +23,13 @@
 
 #ifdef __linux__
 
+#include "vmm-driver/lxboot.h"
+
 #include "vmm-driver/kick.h"
 #include "vmm-driver/spare.h"
 
 #include <fcntl.h>
+#include <asm/kvm_para.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,6 +46,17 @@
  * identity page table; guest RAM must end below both. */
 #define KVM_TSS_ADDR 0xfffbd000ULL
 #define KVM_RAM_END_MAX 0xfffbc000ULL
+/*
+ * A Linux VM's: in the hole below 4 GiB that its e820 map leaves out,
+ * clear of the I/O APIC (0xfec00000) and the local APICs (0xfee00000),
+ * where QEMU puts them too: the identity page table (Intel without
+ * unrestricted guest) one page, the TSS three.
+ */
+#define KVM_LINUX_IDMAP_ADDR 0xfeffc000ULL
+#define KVM_LINUX_TSS_ADDR 0xfeffd000ULL
+/* An MSI's address: the local APIC whose ID is in bits 19:12. */
+#define KVM_MSI_ADDR_BASE 0xfee00000U
+#define KVM_ISA_IRQS 16
 #define KVM_PAGE 4096ULL
 /* Memory slots a VM may use for protection splits. */
 #define KVM_MAX_SLOTS 32
@@ -103,6 +120,7 @@ struct vmm_vm {
 	/* The slots covering [0, vm_memsize) in order; slot i is ID i. */
 	unsigned vm_nslots;
 	struct kvm_slot vm_slots[KVM_MAX_SLOTS];
+	int vm_irqchip; /* in-kernel irqchip and PIT (cp_linux) */
 	unsigned vm_nvcpus;
 	struct kvm_vcpu vm_vcpus[];
 };
@@ -185,34 +203,112 @@ fail:
 	return -1;
 }
 
+/* CPUID leaf 1's bits that we change. */
+#define KVM_CPUID1_EDX_APIC (1u << 9)
+#define KVM_CPUID1_ECX_X2APIC (1u << 21)
+#define KVM_CPUID1_ECX_TSC_DEADLINE (1u << 24)
+#define KVM_CPUID1_ECX_HYPERVISOR (1u << 31)
 /*
- * The supported CPUID with this vCPU's APIC ID.  There is no local APIC
- * model (no in-kernel irqchip), so the APIC, x2APIC and TSC-deadline
- * bits are cleared rather than promised.
+ * Paravirtual features of leaf 0x40000001 a Linux VM does not get even
+ * where KVM offers them: they need a VMM that handles the hypercall
+ * exits (KVM_CAP_EXIT_HYPERCALL), which this one does not enable.
+ */
+#define KVM_PV_HIDDEN                                                          \
+	(1u << KVM_FEATURE_HC_MAP_GPA_RANGE |                                  \
+	 1u << KVM_FEATURE_MIGRATION_CONTROL)
+
+/* The entry for leaf fn (index 0) in c, or NULL. */
+static struct kvm_cpuid_entry2 *
+kvm_cpuid_leaf(struct kvm_cpuid2 *c, uint32_t fn)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn && c->entries[i].index == 0)
+			return &c->entries[i];
+	return NULL;
+}
+
+/*
+ * A Linux VM's KVM leaves: 0x40000000 with the signature "KVMKVMKVM" and
+ * the highest leaf, 0x40000001 with the paravirtual features, among them
+ * kvm-clock (CLOCKSOURCE2).  KVM_GET_SUPPORTED_CPUID has both on every
+ * kernel that runs kvm_amd or kvm_intel; they are added where it lacks
+ * them (c has room for two more entries), with kvm-clock alone.
+ *
+ * The signature is KVM's and nothing else, although the VMware backdoor
+ * (ports 0x5658/0x5659) answers these guests too: Linux's
+ * init_hypervisor_platform picks the platform whose detection says so
+ * with the highest priority, VMware's ranks above KVM's, and on the
+ * VMware platform the guest would not use kvm-clock (nor the other KVM
+ * paravirtual features).  vmware-rpctool and open-vm-tools find the
+ * backdoor by probing its port, not by CPUID, so guestinfo still works.
+ */
+static void
+kvm_cpuid_kvm_leaves(struct kvm_cpuid2 *c)
+{
+	static const char sig[12] = "KVMKVMKVM\0\0";
+	struct kvm_cpuid_entry2 *e;
+
+	if ((e = kvm_cpuid_leaf(c, KVM_CPUID_SIGNATURE)) == NULL) {
+		e = &c->entries[c->nent++];
+		memset(e, 0, sizeof(*e));
+		e->function = KVM_CPUID_SIGNATURE;
+	}
+	memcpy(&e->ebx, sig, 4);
+	memcpy(&e->ecx, sig + 4, 4);
+	memcpy(&e->edx, sig + 8, 4);
+	if (e->eax < KVM_CPUID_FEATURES)
+		e->eax = KVM_CPUID_FEATURES;
+	if ((e = kvm_cpuid_leaf(c, KVM_CPUID_FEATURES)) == NULL) {
+		e = &c->entries[c->nent++];
+		memset(e, 0, sizeof(*e));
+		e->function = KVM_CPUID_FEATURES;
+		e->eax = 1u << KVM_FEATURE_CLOCKSOURCE2;
+	}
+	e->eax &= ~KVM_PV_HIDDEN;
+}
+
+/*
+ * The supported CPUID with this vCPU's APIC ID.  A flat VM has no local
+ * APIC model (no in-kernel irqchip), so the APIC, x2APIC and
+ * TSC-deadline bits are cleared rather than promised.  A Linux VM
+ * (irqchip) keeps them -- KVM's local APIC has all three -- and is told
+ * it runs on KVM: the hypervisor bit (leaf 1, ECX bit 31), without which
+ * Linux neither looks at the KVM leaves nor uses kvm-clock, and its
+ * clock calibration against the PIT crawls under nested virtualization,
+ * and the KVM leaves (kvm_cpuid_kvm_leaves).
  */
 static int
-kvm_vcpu_set_cpuid(int fd, unsigned id)
+kvm_vcpu_set_cpuid(int fd, unsigned id, int irqchip)
 {
 	size_t len = sizeof(*kvm_cpuid) +
-		     kvm_cpuid->nent * sizeof(kvm_cpuid->entries[0]);
+		     (kvm_cpuid->nent + 2) * sizeof(kvm_cpuid->entries[0]);
 	struct kvm_cpuid2 *c = malloc(len);
 	uint32_t i;
 	int rc, err;
 
 	if (c == NULL)
 		return -1;
-	memcpy(c, kvm_cpuid, len);
+	memcpy(c, kvm_cpuid, len - 2 * sizeof(kvm_cpuid->entries[0]));
 	for (i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 
 		if (e->function == 1) {
 			e->ebx = (e->ebx & 0x00ffffff) | id << 24;
-			e->edx &= ~(1u << 9);             /* APIC */
-			e->ecx &= ~(1u << 21 | 1u << 24); /* x2APIC, TSC-DL */
+			if (irqchip) {
+				e->ecx |= KVM_CPUID1_ECX_HYPERVISOR;
+			} else {
+				e->edx &= ~KVM_CPUID1_EDX_APIC;
+				e->ecx &= ~(KVM_CPUID1_ECX_X2APIC |
+					    KVM_CPUID1_ECX_TSC_DEADLINE);
+			}
 		} else if (e->function == 0xb || e->function == 0x1f) {
 			e->edx = id;
 		}
 	}
+	if (irqchip)
+		kvm_cpuid_kvm_leaves(c);
 	rc = kvm_ioctl(fd, KVM_SET_CPUID2, c);
 	err = errno;
 	free(c);
@@ -275,9 +371,46 @@ kvm_vm_alloc(unsigned nvcpus)
 	return vm;
 }
 
-/* KVM_CREATE_VM and what the VM needs before anything else.  0 or -1. */
+/*
+ * A Linux VM's interrupt controllers and timer, before any vCPU: the
+ * TSS and identity map in the hole below 4 GiB (KVM_LINUX_*), the
+ * in-kernel irqchip (PICs, I/O APIC; each vCPU then gets a local APIC)
+ * and the PIT, whose speaker port (0x61) KVM answers too.  ENOTSUP
+ * where KVM lacks any of them (kvm_pvm refuses the irqchip).
+ */
 static int
-kvm_vm_open(struct vmm_vm *vm)
+kvm_vm_irqchip(struct vmm_vm *vm)
+{
+	struct kvm_pit_config pit;
+	uint64_t idmap = KVM_LINUX_IDMAP_ADDR;
+
+	if (ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) <= 0 ||
+	    ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_PIT2) <= 0 ||
+	    ioctl(vm->vm_fd, KVM_CHECK_EXTENSION,
+		  KVM_CAP_SET_IDENTITY_MAP_ADDR) <= 0 ||
+	    ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SIGNAL_MSI) <= 0) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	if (kvm_ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) != 0 ||
+	    ioctl(vm->vm_fd, KVM_SET_TSS_ADDR,
+		  (unsigned long)KVM_LINUX_TSS_ADDR) < 0 ||
+	    kvm_ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, NULL) != 0)
+		return -1;
+	memset(&pit, 0, sizeof(pit));
+	pit.flags = KVM_PIT_SPEAKER_DUMMY;
+	if (kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) != 0)
+		return -1;
+	vm->vm_irqchip = 1;
+	return 0;
+}
+
+/*
+ * KVM_CREATE_VM and what the VM needs before anything else (lx: its
+ * irqchip, kvm_vm_irqchip).  0 or -1.
+ */
+static int
+kvm_vm_open(struct vmm_vm *vm, int lx)
 {
 	int devfd, err;
 
@@ -303,6 +436,8 @@ kvm_vm_open(struct vmm_vm *vm)
 	vm->vm_has_xcrs = kvm_has_xcrs;
 	vm->vm_has_readonly = kvm_has_readonly;
 	pthread_mutex_unlock(&kvm_init_lock);
+	if (lx)
+		return kvm_vm_irqchip(vm);
 	/* Intel without unrestricted guest runs real mode through this TSS;
 	 * elsewhere (AMD, PVM) it is harmless. */
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
@@ -350,7 +485,7 @@ kvm_vcpu_open(struct vmm_vm *vm, unsigned id)
 	if (p == MAP_FAILED)
 		return -1;
 	vc->kc_run = p;
-	if (kvm_vcpu_set_cpuid(vc->kc_fd, id) != 0)
+	if (kvm_vcpu_set_cpuid(vc->kc_fd, id, vm->vm_irqchip) != 0)
 		return -1;
 	vc->kc_fresh = 1;
 	return 0;
@@ -369,7 +504,7 @@ kvm_spare_make(void)
 
 	if ((vm = kvm_vm_alloc(1)) == NULL)
 		return NULL;
-	if (kvm_vm_open(vm) != 0 || kvm_vcpu_open(vm, 0) != 0 ||
+	if (kvm_vm_open(vm, 0) != 0 || kvm_vcpu_open(vm, 0) != 0 ||
 	    kvm_vm_map(vm, atomic_load(&kvm_spare_memory)) != 0) {
 		err = errno;
 		kvm_vm_free(vm);
@@ -447,14 +582,19 @@ kvm_vm_create(const struct vmm_create_params *cp, struct vmm_vm **out)
 
 	if (cp->cp_vcpus < 1 || cp->cp_vcpus > VMM_MAX_VCPUS ||
 	    cp->cp_memory == 0 || cp->cp_memory % KVM_PAGE != 0 ||
-	    cp->cp_memory > KVM_RAM_END_MAX) {
+	    cp->cp_memory > KVM_RAM_END_MAX ||
+	    (cp->cp_linux && cp->cp_memory > LXBOOT_MEMORY_MAX)) {
 		errno = EINVAL;
 		return -1;
 	}
-	if ((vm = kvm_spare_take(cp->cp_vcpus, cp->cp_memory)) == NULL) {
+	/* Spares have no irqchip, and it cannot be added after their
+	 * vCPU 0: a Linux VM is always made from scratch. */
+	if (cp->cp_linux ||
+	    (vm = kvm_spare_take(cp->cp_vcpus, cp->cp_memory)) == NULL) {
 		if ((vm = kvm_vm_alloc(cp->cp_vcpus)) == NULL)
 			return -1;
-		if (kvm_vm_open(vm) != 0 || kvm_vm_map(vm, cp->cp_memory) != 0)
+		if (kvm_vm_open(vm, cp->cp_linux) != 0 ||
+		    kvm_vm_map(vm, cp->cp_memory) != 0)
 			goto fail;
 		first = 0;
 	}
@@ -1218,6 +1358,66 @@ kvm_vcpu_reset(struct vmm_vm *vm, unsigned id, const struct vmm_regs *regs,
 	return 0;
 }
 
+/*
+ * An interrupt for vCPU id of a VM with local APICs, where KVM_INTERRUPT
+ * is refused (ENXIO): an IRQ is what a device's MSI would be, a fixed,
+ * edge-triggered message with the vector to the APIC whose ID is id
+ * (kvm_vcpu_set_cpuid gives vCPU i APIC ID i), which holds it until the
+ * guest can take it; an NMI goes in as the LINT1 NMI QEMU's `nmi`
+ * sends (KVM_NMI).  No interrupt window to wait for, so never EAGAIN.
+ */
+static int
+kvm_vcpu_interrupt_apic(struct vmm_vm *vm, unsigned id, enum vmm_intr_type type,
+			unsigned vector)
+{
+	struct kvm_msi msi;
+	int rc;
+
+	switch (type) {
+	case VMM_INTR_NMI:
+		return kvm_ioctl(vm->vm_vcpus[id].kc_fd, KVM_NMI, NULL);
+	case VMM_INTR_IRQ:
+		if (vector > 255 || id > 255) {
+			errno = EINVAL;
+			return -1;
+		}
+		memset(&msi, 0, sizeof(msi));
+		msi.address_lo = KVM_MSI_ADDR_BASE | id << 12;
+		msi.data = vector;
+		/* > 0 delivered; 0: the APIC refused it (disabled by the
+		 * guest), as a device's MSI would be lost. */
+		if ((rc = kvm_ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi)) < 0)
+			return -1;
+		if (rc == 0) {
+			errno = EIO;
+			return -1;
+		}
+		return 0;
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+/* Sets ISA line irq's level at the PICs and the I/O APIC. */
+static int
+kvm_vm_irq_line(struct vmm_vm *vm, unsigned irq, int level)
+{
+	struct kvm_irq_level il;
+
+	if (vm == NULL || irq >= KVM_ISA_IRQS) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!vm->vm_irqchip) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	memset(&il, 0, sizeof(il));
+	il.irq = irq;
+	il.level = level != 0;
+	return kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &il);
+}
+
 static int
 kvm_vcpu_interrupt(struct vmm_vm *vm, unsigned id, enum vmm_intr_type type,
 		   unsigned vector)
@@ -1229,6 +1429,8 @@ kvm_vcpu_interrupt(struct vmm_vm *vm, unsigned id, enum vmm_intr_type type,
 	if (vc == NULL)
 		return -1;
 	vc->kc_fresh = 0;
+	if (vm->vm_irqchip)
+		return kvm_vcpu_interrupt_apic(vm, id, type, vector);
 	run = vc->kc_run;
 	switch (type) {
 	case VMM_INTR_NMI:
@@ -1459,7 +1661,8 @@ static const char *const kvm_lacks[] = {
 };
 
 static const char *const kvm_features[] = {
-    "guestinfo-backdoor", "memory-protect", "pvclock", "spare-vms", NULL,
+    "guestinfo-backdoor", "linux-boot", "memory-protect", "pvclock",
+    "spare-vms",          NULL,
 };
 
 const struct vmm_ops vmm_kvm_ops = {
@@ -1475,6 +1678,7 @@ const struct vmm_ops vmm_kvm_ops = {
     .vo_vcpu_get_regs = kvm_vcpu_get_regs,
     .vo_vcpu_set_regs = kvm_vcpu_set_regs,
     .vo_vcpu_interrupt = kvm_vcpu_interrupt,
+    .vo_vm_irq_line = kvm_vm_irq_line,
     .vo_vm_get_params = kvm_vm_get_params,
     .vo_vm_set_params = kvm_vm_set_params,
     .vo_vm_protect = kvm_vm_protect,

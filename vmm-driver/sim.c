@@ -202,6 +202,11 @@ sim_vm_create(const struct vmm_create_params *cp, struct vmm_vm **out)
 	unsigned i;
 	void *p;
 
+	/* No interrupt controller, no 64-bit mode: flat images only. */
+	if (cp->cp_linux) {
+		errno = ENOTSUP;
+		return -1;
+	}
 	if (cp->cp_vcpus < 1 || cp->cp_vcpus > VMM_MAX_VCPUS ||
 	    cp->cp_memory == 0 || cp->cp_memory % SIM_PAGE != 0 ||
 	    cp->cp_memory > SIM_RAM_MAX) {

@@ -69,6 +69,19 @@ uart_iid(struct uart *u)
 	return UART_IIR_NONE;
 }
 
+/* Hands a change of the gated line to the callback (ua_lock held). */
+static void
+uart_update(struct uart *u)
+{
+	int level = (u->ua_mcr & UART_MCR_OUT2) && uart_iid(u) != UART_IIR_NONE;
+
+	if (level == u->ua_irq_level)
+		return;
+	u->ua_irq_level = level;
+	if (u->ua_irq != NULL)
+		u->ua_irq(u->ua_irq_cls, level);
+}
+
 static void
 uart_reset_locked(struct uart *u)
 {
@@ -118,6 +131,7 @@ uart_reset(struct uart *u)
 {
 	pthread_mutex_lock(&u->ua_lock);
 	uart_reset_locked(u);
+	uart_update(u);
 	pthread_mutex_unlock(&u->ua_lock);
 }
 
@@ -192,6 +206,7 @@ uart_read(struct uart *u, unsigned off)
 		v = u->ua_scr;
 		break;
 	}
+	uart_update(u);
 	pthread_mutex_unlock(&u->ua_lock);
 	return v;
 }
@@ -209,6 +224,9 @@ uart_write(struct uart *u, unsigned off, uint8_t val, uint8_t *tx)
 			u->ua_dll = val;
 			break;
 		}
+		/* Writing THR clears its interrupt ... */
+		u->ua_thr_ipending = 0;
+		uart_update(u);
 		if (u->ua_mcr & UART_MCR_LOOP) {
 			/* Loopback: the byte comes back in, not out. */
 			u->ua_loop_byte = val;
@@ -217,7 +235,7 @@ uart_write(struct uart *u, unsigned off, uint8_t val, uint8_t *tx)
 			*tx = val;
 			out = 1;
 		}
-		/* Sent at once: THR is empty again. */
+		/* ... and, sent at once, THR is empty again. */
 		u->ua_thr_ipending = 1;
 		break;
 	case UART_IER:
@@ -245,6 +263,7 @@ uart_write(struct uart *u, unsigned off, uint8_t val, uint8_t *tx)
 	default: /* LSR and MSR: factory test writes, ignored */
 		break;
 	}
+	uart_update(u);
 	pthread_mutex_unlock(&u->ua_lock);
 	return out;
 }
@@ -259,4 +278,25 @@ uart_irq_pending(struct uart *u)
 	pending = (u->ua_mcr & UART_MCR_OUT2) && uart_iid(u) != UART_IIR_NONE;
 	pthread_mutex_unlock(&u->ua_lock);
 	return pending;
+}
+
+/* The callback starts from a low line; see uart.h. */
+void
+uart_set_irq(struct uart *u, void (*fn)(void *cls, int level), void *cls)
+{
+	pthread_mutex_lock(&u->ua_lock);
+	u->ua_irq = fn;
+	u->ua_irq_cls = cls;
+	u->ua_irq_level = 0;
+	uart_update(u);
+	pthread_mutex_unlock(&u->ua_lock);
+}
+
+/* New console input: RDI, if enabled, raises the line. */
+void
+uart_input(struct uart *u)
+{
+	pthread_mutex_lock(&u->ua_lock);
+	uart_update(u);
+	pthread_mutex_unlock(&u->ua_lock);
 }

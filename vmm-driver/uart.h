@@ -11,7 +11,23 @@
  * into the console without any UART lock held (console watchers run on
  * that thread).
  *
- * Locking: ua_lock guards every register; the console has its own lock.
+ * Its interrupt (IRQ 4 on a PC) follows the 16550's rules: IIR names the
+ * highest-priority cause the IER enables -- received data, then
+ * transmitter holding register empty (THRE) -- and the INTR output is
+ * asserted while there is one.  The THRE interrupt is raised when THRI
+ * is enabled with THR empty and when a byte written to THR leaves it
+ * (at once here), and cleared by reading IIR while IIR names it or by
+ * writing THR; so a write drops the line and raises it again, the edge
+ * an edge-triggered PIC needs for the next interrupt.  As on the PC,
+ * the line reaches the interrupt controller only while MCR's OUT2 is
+ * set.  Each change of that gated level is handed to the callback of
+ * uart_set_irq (a VM with an interrupt controller: KVM_IRQ_LINE);
+ * received data that arrives while nobody reads the UART (console
+ * input from the API) is announced with uart_input.
+ *
+ * Locking: ua_lock guards every register and the interrupt line, and is
+ * held while the line's callback runs; the console has its own lock,
+ * taken inside ua_lock.
  */
 #ifndef VMMAPID_VMM_DRIVER_UART_H
 #define VMMAPID_VMM_DRIVER_UART_H
@@ -33,6 +49,10 @@ struct uart {
 	uint8_t ua_loop_full;    /* loopback: a byte waits in RBR */
 	uint8_t ua_loop_byte;
 	uint8_t ua_last_rx; /* RBR when nothing new arrived */
+	/* The line: its callback and the level last handed to it. */
+	void (*ua_irq)(void *cls, int level);
+	void *ua_irq_cls;
+	int ua_irq_level;
 };
 
 /* Sets the power-on register values; c is read for input. 0 or -1. */
@@ -53,5 +73,16 @@ int uart_write(struct uart *u, unsigned off, uint8_t val, uint8_t *tx);
 
 /* Whether the UART asserts its interrupt line (IRQ 4) now. */
 int uart_irq_pending(struct uart *u);
+
+/*
+ * From now on, fn(cls, level) is called with ua_lock held each time the
+ * line's level changes, and at once with the current level when it is
+ * high (fn starts from low).  fn NULL: no more calls; none is under way
+ * once this returns.  fn must not call the UART.
+ */
+void uart_set_irq(struct uart *u, void (*fn)(void *cls, int level), void *cls);
+
+/* Console input arrived (any thread): the line rises when IER says so. */
+void uart_input(struct uart *u);
 
 #endif

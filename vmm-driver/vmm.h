@@ -26,6 +26,15 @@ struct vmm_create_params {
 	const char *cp_name;
 	unsigned cp_vcpus;  /* 1..VMM_MAX_VCPUS */
 	uint64_t cp_memory; /* bytes of guest RAM at gpa 0, page-aligned */
+	/*
+	 * 1: a VM for a Linux kernel (vmm-driver/lxboot.h): an in-kernel
+	 * interrupt controller (local APICs, I/O APIC, PICs) and timer
+	 * (PIT), CPUID that says "KVM", memory below LXBOOT_MEMORY_MAX.
+	 * HLT then stays inside the backend, vCPUs other than 0 wait there
+	 * for the guest's INIT/SIPI, and devices raise interrupt lines with
+	 * vo_vm_irq_line.  Backends that cannot: ENOTSUP.
+	 */
+	int cp_linux;
 };
 
 /* A segment register as struct vcpu_segment_info has it. */
@@ -191,9 +200,21 @@ struct vmm_ops {
 				struct vmm_regs *regs, unsigned groups);
 	int (*vo_vcpu_set_regs)(struct vmm_vm *vm, unsigned id,
 				const struct vmm_regs *regs, unsigned groups);
-	/* VMM_IOC_INTR: queue an interrupt for id. */
+	/*
+	 * VMM_IOC_INTR: queue an interrupt for id.  EAGAIN: not now, the
+	 * next vcpu_run returns (KICKED) once the guest can take it.  On a
+	 * cp_linux VM an IRQ is a fixed-delivery message to id's local APIC
+	 * (what a device's MSI is), an NMI goes to its LINT1 path.
+	 */
 	int (*vo_vcpu_interrupt)(struct vmm_vm *vm, unsigned id,
 				 enum vmm_intr_type type, unsigned vector);
+	/*
+	 * Optional, for cp_linux VMs: sets the level of ISA interrupt line
+	 * irq (0..15) at the in-kernel PIC and I/O APIC (a rising edge
+	 * interrupts on an edge-triggered line).  Any thread, also while
+	 * vCPUs run.  ENOTSUP for a VM without an interrupt controller.
+	 */
+	int (*vo_vm_irq_line)(struct vmm_vm *vm, unsigned irq, int level);
 	/* VMM_IOC_READVMPARAMS / WRITEVMPARAMS. */
 	int (*vo_vm_get_params)(struct vmm_vm *vm, struct vmm_params *p);
 	int (*vo_vm_set_params)(struct vmm_vm *vm, const struct vmm_params *p);

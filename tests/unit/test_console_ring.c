@@ -542,6 +542,44 @@ test_console__wait_past_returns_on_output_end_or_time(void **state)
 	console_free(c);
 }
 
+/* What the input listener saw: calls and what was pending then. */
+struct inlisten {
+	struct console *il_c;
+	unsigned il_calls;
+	size_t il_pending;
+};
+
+static void
+inlisten_fn(void *arg)
+{
+	struct inlisten *il = arg;
+
+	il->il_calls++;
+	/* Called without the console's lock: it may look at the queue. */
+	il->il_pending = console_input_pending(il->il_c);
+}
+
+static void
+test_console__input_listener_hears_queued_input_until_removed(void **state)
+{
+	struct console *c = console_new(4096, 4);
+	struct inlisten il = {c, 0, 0};
+
+	(void)state;
+	assert_non_null(c);
+	console_input_listen(c, inlisten_fn, &il);
+	assert_int_equal(console_input(c, "ab", 2), 2);
+	assert_int_equal(il.il_calls, 1);
+	assert_int_equal(il.il_pending, 2);
+	/* Refused input (it does not fit) queues nothing: no call. */
+	assert_int_equal(console_input(c, "cde", 3), 0);
+	assert_int_equal(il.il_calls, 1);
+	console_input_listen(c, NULL, NULL);
+	assert_int_equal(console_input(c, "c", 1), 1);
+	assert_int_equal(il.il_calls, 1);
+	console_free(c);
+}
+
 int
 main(void)
 {
@@ -551,6 +589,8 @@ main(void)
 	    cmocka_unit_test(
 		test_console__offsets_wrap_and_count_the_lost_bytes),
 	    cmocka_unit_test(test_console__sizes_of_0_are_einval),
+	    cmocka_unit_test(
+		test_console__input_listener_hears_queued_input_until_removed),
 	    cmocka_unit_test(
 		test_console__input_is_all_or_nothing_and_a_new_run_drops_it),
 	    cmocka_unit_test(
