@@ -788,7 +788,6 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	if (spec->vs_boot == VM_BOOT_LINUX) {
 		if (vmrun_linux_prepare(vr, vt, spec, why, len) != 0)
 			goto unpin;
-		image_len = vt->vt_linux.lc_kernel_len;
 	} else {
 		snprintf(fits, sizeof(fits), "from load_address %llu",
 			 (unsigned long long)spec->vs_load_address);
