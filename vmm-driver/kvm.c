@@ -57,6 +57,7 @@
 /* An MSI's address: the local APIC whose ID is in bits 19:12. */
 #define KVM_MSI_ADDR_BASE 0xfee00000U
 #define KVM_ISA_IRQS 16
+#define KVM_IOAPIC_PINS 24
 #define KVM_PAGE 4096ULL
 /* Memory slots a VM may use for protection splits. */
 #define KVM_MAX_SLOTS 32
@@ -372,10 +373,56 @@ kvm_vm_alloc(unsigned nvcpus)
 }
 
 /*
+ * The PC's wiring of interrupt lines (GSIs) to the PICs and the I/O
+ * APIC, as QEMU sets it: lines 0-15 to the 8259s' pins, and each line to
+ * the I/O APIC pin of its number but the timer's, line 0, which goes to
+ * pin 2 -- the interrupt source override every MP table and MADT
+ * declares, there since the I/O APIC took pin 0 for the 8259's output.
+ * KVM's default table sends line 0 to pin 0, where Linux, told pin 2,
+ * never sees the PIT's ticks in I/O APIC mode (its LAPIC timer
+ * calibration then fails, and jiffies stand still).
+ */
+static int
+kvm_vm_gsi_routing(struct vmm_vm *vm)
+{
+	struct {
+		struct kvm_irq_routing rt;
+		struct kvm_irq_routing_entry
+		    ent[KVM_ISA_IRQS + KVM_IOAPIC_PINS];
+	} r;
+	struct kvm_irq_routing_entry *e;
+	unsigned i, n = 0;
+
+	memset(&r, 0, sizeof(r));
+	for (i = 0; i < KVM_ISA_IRQS; i++) {
+		if (i == 2) /* the cascade: no line of its own */
+			continue;
+		e = &r.ent[n++];
+		e->gsi = i;
+		e->type = KVM_IRQ_ROUTING_IRQCHIP;
+		e->u.irqchip.irqchip =
+		    i < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+		e->u.irqchip.pin = i % 8;
+	}
+	for (i = 0; i < KVM_IOAPIC_PINS; i++) {
+		if (i == 2)
+			continue;
+		e = &r.ent[n++];
+		e->gsi = i;
+		e->type = KVM_IRQ_ROUTING_IRQCHIP;
+		e->u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+		e->u.irqchip.pin = i == 0 ? 2 : i;
+	}
+	r.rt.nr = n;
+	return kvm_ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &r.rt);
+}
+
+/*
  * A Linux VM's interrupt controllers and timer, before any vCPU: the
  * TSS and identity map in the hole below 4 GiB (KVM_LINUX_*), the
  * in-kernel irqchip (PICs, I/O APIC; each vCPU then gets a local APIC)
- * and the PIT, whose speaker port (0x61) KVM answers too.  ENOTSUP
+ * wired as a PC's (kvm_vm_gsi_routing) and the PIT, whose speaker port
+ * (0x61) KVM answers too.  ENOTSUP
  * where KVM lacks any of them (kvm_pvm refuses the irqchip).
  */
 static int
@@ -388,14 +435,16 @@ kvm_vm_irqchip(struct vmm_vm *vm)
 	    ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_PIT2) <= 0 ||
 	    ioctl(vm->vm_fd, KVM_CHECK_EXTENSION,
 		  KVM_CAP_SET_IDENTITY_MAP_ADDR) <= 0 ||
-	    ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SIGNAL_MSI) <= 0) {
+	    ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SIGNAL_MSI) <= 0 ||
+	    ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQ_ROUTING) <= 0) {
 		errno = ENOTSUP;
 		return -1;
 	}
 	if (kvm_ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) != 0 ||
 	    ioctl(vm->vm_fd, KVM_SET_TSS_ADDR,
 		  (unsigned long)KVM_LINUX_TSS_ADDR) < 0 ||
-	    kvm_ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, NULL) != 0)
+	    kvm_ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, NULL) != 0 ||
+	    kvm_vm_gsi_routing(vm) != 0)
 		return -1;
 	memset(&pit, 0, sizeof(pit));
 	pit.flags = KVM_PIT_SPEAKER_DUMMY;

@@ -478,13 +478,15 @@ lx_load_host(struct lx_load *l, const uint8_t *pm, size_t pm_len,
 	     struct lxboot_info *info)
 {
 	const struct lxboot_config *c = l->l_c;
+	struct lxcache_map cm;
 	const uint8_t *pl;
 	const char *format;
 	uint8_t *elf = NULL;
-	size_t pl_len, elf_len, max;
+	size_t pl_len, elf_len = 0, max;
 	uint64_t t0;
 	int rc, cache = c->lc_cache_dir != NULL && c->lc_kernel_sha256 != NULL;
 
+	memset(&cm, 0, sizeof(cm));
 	if (lx_payload(l, pm, pm_len, &pl, &pl_len) == -1)
 		return (-1);
 	format = lxdecomp_detect(pl, pl_len);
@@ -496,35 +498,37 @@ lx_load_host(struct lx_load *l, const uint8_t *pm, size_t pm_len,
 			       "lowercase hex digits",
 			       c->lc_kernel_sha256);
 	if (cache) {
-		rc = lxcache_get(c->lc_cache_dir, c->lc_kernel_sha256, max,
-				 &elf, &elf_len);
+		rc =
+		    lxcache_get(c->lc_cache_dir, c->lc_kernel_sha256, max, &cm);
 		if (rc == -1 && errno != ENOENT && errno != EBADMSG)
 			return lx_fail(l, errno,
 				       "cannot read the kernel cache in %s: "
 				       "%s",
 				       c->lc_cache_dir, strerror(errno));
-		if (rc == 0)
+		if (rc == 0) {
 			info->li_cache_hit = 1;
-	}
-	if (elf == NULL) {
-		t0 = lx_now_ns();
-		if (lxdecomp_payload(pl, pl_len, max, &elf, &elf_len, &format,
-				     l->l_why, l->l_len) == -1)
-			return (-1);
-		info->li_decompress_ns = lx_now_ns() - t0;
-		if (cache && lxcache_put(c->lc_cache_dir, c->lc_kernel_sha256,
-					 elf, elf_len) == -1) {
-			int saved = errno;
-
-			free(elf);
-			return lx_fail(l, saved,
-				       "cannot store the decompressed kernel "
-				       "in %s: %s",
-				       c->lc_cache_dir, strerror(saved));
+			rc = lx_elf_load(l, cm.cm_data, cm.cm_len);
+			lxcache_release(&cm);
+			return rc;
 		}
 	}
+	t0 = lx_now_ns();
+	if (lxdecomp_payload(pl, pl_len, max, &elf, &elf_len, &format, l->l_why,
+			     l->l_len) == -1)
+		return (-1);
+	info->li_decompress_ns = lx_now_ns() - t0;
+	if (cache && lxcache_put(c->lc_cache_dir, c->lc_kernel_sha256, elf,
+				 elf_len) == -1) {
+		int saved = errno;
+
+		lxdecomp_free(elf, elf_len);
+		return lx_fail(l, saved,
+			       "cannot store the decompressed kernel in %s: "
+			       "%s",
+			       c->lc_cache_dir, strerror(saved));
+	}
 	rc = lx_elf_load(l, elf, elf_len);
-	free(elf);
+	lxdecomp_free(elf, elf_len);
 	return rc;
 }
 
@@ -845,5 +849,6 @@ lxboot_load(const struct lxboot_config *c, uint8_t *mem, uint64_t mem_size,
 	lx_tables(&l);
 	lx_regs(&l, regs);
 	info->li_entry = l.l_entry;
+	info->li_kernel_end = l.l_kernel_end;
 	return 0;
 }

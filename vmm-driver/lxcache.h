@@ -4,7 +4,8 @@
  * the same kernel reads it instead of decompressing it again.
  *
  * A file is DIR/<64 lowercase hex digits>.vmlinux: a header (magic,
- * length, a 64-bit checksum of the contents, the key) and the vmlinux.
+ * length, a 64-bit Fletcher checksum of the contents, the key) and the
+ * vmlinux.
  * It is written to a temporary file in DIR, fsynced and renamed over
  * the name, and DIR fsynced, so a reader sees a whole file or none.  A
  * file that is short, or whose header or checksum does not match, is a
@@ -32,16 +33,30 @@
 /* Whether key is a cache key: 64 lowercase hex digits. */
 int lxcache_key_ok(const char *key);
 
+/* A cached vmlinux, mapped read-only from its file. */
+struct lxcache_map {
+	const uint8_t *cm_data; /* the vmlinux */
+	size_t cm_len;
+	void *cm_base; /* the whole file's mapping */
+	size_t cm_size;
+};
+
 /*
- * Reads the vmlinux cached under key into a new buffer: 0 with *out
- * (malloc'd; the caller frees it) and *out_len; -1 with errno:
+ * Maps the vmlinux cached under key: 0 with *m filled (release it with
+ * lxcache_release); -1 with errno:
  *   ENOENT   not cached
  *   EBADMSG  a file that is short, corrupt, or longer than max_len
  *   EINVAL   key is not a cache key
  *   other    the file's I/O, ENOMEM
+ * The file is mapped, not copied: lxcache_put replaces a file by a
+ * rename and never writes one in place, so a mapping held meanwhile
+ * keeps the old contents.
  */
-int lxcache_get(const char *dir, const char *key, size_t max_len, uint8_t **out,
-		size_t *out_len);
+int lxcache_get(const char *dir, const char *key, size_t max_len,
+		struct lxcache_map *m);
+
+/* Unmaps what lxcache_get mapped; a zeroed *m is nothing. */
+void lxcache_release(struct lxcache_map *m);
 
 /*
  * Stores data under key (replacing what was there) and trims the cache

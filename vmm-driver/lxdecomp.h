@@ -36,7 +36,7 @@ int lxdecomp_supported(const char *format);
 /*
  * Decompresses in (in_len bytes: the compressed stream, then its le32
  * uncompressed size) into a new buffer of exactly that size.  0 with
- * *out (malloc'd, the caller frees it), *out_len and *format (a static
+ * *out (released with lxdecomp_free), *out_len and *format (a static
  * name); -1 with errno and a sentence in why:
  *   EINVAL   no known magic, a corrupt stream, or an output whose size
  *            differs from the size appended to it
@@ -47,5 +47,8 @@ int lxdecomp_supported(const char *format);
 int lxdecomp_payload(const uint8_t *in, size_t in_len, size_t max_out,
 		     uint8_t **out, size_t *out_len, const char **format,
 		     char *why, size_t len);
+
+/* Releases what lxdecomp_payload made; NULL is nothing. */
+void lxdecomp_free(uint8_t *out, size_t out_len);
 
 #endif

@@ -22,6 +22,17 @@
  * The end of a run: the first reason wins (r_end), every thread leaves
  * its loop, and the last one out destroys the backend VM, closes the
  * console and calls rc_on_exit.
+ *
+ * A Linux VM (rc_linux): vCPU 0's thread lays the kernel out with
+ * lxboot_load and sets vCPU 0's registers to its entry; the other vCPUs'
+ * threads enter vcpu_run at once and wait inside the backend for the
+ * guest's INIT/SIPI.  The devices raise interrupt lines through the
+ * backend (vo_vm_irq_line) on whatever thread changes them: a vCPU's,
+ * or the API's that queued console input.  A reboot parks every vCPU,
+ * as a reset does, and replaces the backend VM with a new one where the
+ * kernel is laid out again: the in-kernel interrupt controllers, timer
+ * and local APICs then start from power-on too, which a register reset
+ * would not give.
  */
 #include "vmm-driver/runner.h"
 
@@ -29,7 +40,10 @@
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "vmm-driver/backdoor.h"
+#include "vmm-driver/cmos.h"
+#include "vmm-driver/i8042.h"
 #include "vmm-driver/kick.h"
+#include "vmm-driver/lxboot.h"
 #include "vmm-driver/uart.h"
 
 #include <errno.h>
@@ -57,6 +71,8 @@
 #define RUNNER_PORT_I8042_CMD 0x64
 #define RUNNER_I8042_RESET 0xfe
 
+#define RUNNER_UART_IRQ 4 /* COM1's ISA line */
+
 #define RUNNER_RFLAGS_IF (1ULL << 9)
 #define RUNNER_NMI_VECTOR 2
 #define RUNNER_NVECTORS 256
@@ -74,7 +90,8 @@ enum runner_act {
 	RUNNER_ACT_RUN,      /* run again */
 	RUNNER_ACT_POWEROFF, /* debug-exit port: ra_status */
 	RUNNER_ACT_CRASH,    /* ra_text */
-	RUNNER_ACT_RESET,    /* i8042 reset */
+	RUNNER_ACT_RESET,    /* i8042 reset of a flat VM */
+	RUNNER_ACT_REBOOT,   /* a Linux guest's reboot: ra_text says how */
 	RUNNER_ACT_WAIT,     /* HLT with IF=1 */
 	RUNNER_ACT_DONE,     /* HLT with IF=0 */
 };
@@ -120,6 +137,17 @@ struct runner {
 	void *r_cls;
 	struct uart r_uart;          /* its own lock */
 	struct backdoor *r_backdoor; /* NULL: none; its own lock */
+	/* A Linux VM's (r_linux set; borrowed, outlives the runner): */
+	const struct lxboot_config *r_linux;
+	int r_reboot_restarts;
+	struct cmos r_cmos;   /* its own lock */
+	struct i8042 r_i8042; /* its own lock */
+	char *r_why;          /* rc_why */
+	size_t r_why_len;
+	/* The VM the devices' interrupt lines go to: written only while
+	 * no device has its line callback set (runner_lines), read by the
+	 * callbacks under the device's lock. */
+	struct vmm_vm *r_irq_vm;
 
 	pthread_mutex_t r_lock;
 	pthread_cond_t r_cond; /* vCPU threads wait on it */
@@ -144,7 +172,9 @@ struct runner {
 	unsigned r_vm_users; /* controllers using r_vm without r_lock */
 	int r_pausing;
 	int r_resetting;
-	int r_guest_reset; /* the guest asked for a reset (holds r_hold) */
+	int r_guest_reset;     /* the guest asked for a reset (holds r_hold) */
+	unsigned r_restarts;   /* Linux kernel restarts (runner_restarts) */
+	char r_reboot_why[64]; /* what asked for the pending restart */
 	/* vCPU 0's thread starts on CPUs other than runner_begin's caller's
 	 * (runner_away); r_cpus is what it may use after its first exit.
 	 * Set before the threads start, then vCPU 0's thread's own: */
@@ -253,12 +283,146 @@ runner_vcpus_init(struct runner *r)
 
 		rv->rv_clean = 1;
 		rv->rv_waiting = 0;
-		rv->rv_done = rv->rv_sipi = i != 0;
+		/* A Linux VM's APs wait for INIT/SIPI inside the backend. */
+		rv->rv_done = rv->rv_sipi = i != 0 && r->r_linux == NULL;
 		rv->rv_nmi = 0;
 		rv->rv_nirqs = 0;
 		memset(rv->rv_irqs, 0, sizeof(rv->rv_irqs));
 	}
-	r->r_ndone = r->r_nvcpus - 1;
+	r->r_ndone = r->r_linux == NULL ? r->r_nvcpus - 1 : 0;
+}
+
+/* The devices' lines of a Linux VM, to the backend (see runner_lines). */
+static void
+runner_uart_line(void *cls, int level)
+{
+	struct runner *r = cls;
+
+	if (r->r_ops->vo_vm_irq_line(r->r_irq_vm, RUNNER_UART_IRQ, level) != 0)
+		log_warn("vm %s: IRQ %d to %d", r->r_name, RUNNER_UART_IRQ,
+			 level);
+}
+
+static void
+runner_i8042_line(void *cls, unsigned irq, int level)
+{
+	struct runner *r = cls;
+
+	if (r->r_ops->vo_vm_irq_line(r->r_irq_vm, irq, level) != 0)
+		log_warn("vm %s: IRQ %u to %d", r->r_name, irq, level);
+}
+
+/* Console input from the API: the UART may interrupt the guest. */
+static void
+runner_console_input(void *arg)
+{
+	struct runner *r = arg;
+
+	uart_input(&r->r_uart);
+}
+
+/*
+ * Connects a Linux VM's device interrupt lines, and the console's input
+ * announcements, to vm; NULL disconnects them, after which no callback
+ * is under way (so vm may be destroyed).  Without r_lock: the callbacks
+ * run under the devices' locks, and the console's listener is waited
+ * for.
+ */
+static void
+runner_lines(struct runner *r, struct vmm_vm *vm)
+{
+	if (vm == NULL) {
+		console_input_listen(r->r_console, NULL, NULL);
+		uart_set_irq(&r->r_uart, NULL, NULL);
+		i8042_set_irq(&r->r_i8042, NULL, NULL);
+		r->r_irq_vm = NULL;
+		return;
+	}
+	r->r_irq_vm = vm;
+	uart_set_irq(&r->r_uart, runner_uart_line, r);
+	i8042_set_irq(&r->r_i8042, runner_i8042_line, r);
+	console_input_listen(r->r_console, runner_console_input, r);
+}
+
+/*
+ * Lays the Linux kernel out in vm's RAM (fresh: zeroed) and sets vCPU 0
+ * to its entry, every register group.  -1 with errno, and lxboot_load's
+ * sentence in why when it refused the kernel.
+ */
+static int
+runner_linux_load(struct runner *r, struct vmm_vm *vm, char *why, size_t len)
+{
+	struct lxboot_info info;
+	struct vmm_regs regs;
+	uint64_t size;
+	uint8_t *mem = r->r_ops->vo_vm_memory(vm, &size);
+	int err;
+
+	memset(&regs, 0, sizeof(regs));
+	memset(&info, 0, sizeof(info));
+	if (len > 0)
+		why[0] = '\0';
+	if (lxboot_load(r->r_linux, mem, size, &regs, &info, why, len) != 0) {
+		err = errno;
+		if (len > 0 && why[0] == '\0')
+			snprintf(why, len, "the kernel could not be loaded: %s",
+				 strerror(err));
+		log_warnx("vm %s: %s", r->r_name, len > 0 ? why : "");
+		errno = err;
+		return -1;
+	}
+	log_info("vm %s: %s kernel (boot protocol %u.%02u), %s%s, "
+		 "decompressed in %llu us, entry 0x%llx, initrd at 0x%llx",
+		 r->r_name, info.li_format != NULL ? info.li_format : "?",
+		 info.li_protocol >> 8, info.li_protocol & 0xff,
+		 info.li_compression != NULL ? info.li_compression : "?",
+		 info.li_cache_hit ? " (cached)" : "",
+		 (unsigned long long)(info.li_decompress_ns / 1000),
+		 (unsigned long long)info.li_entry,
+		 (unsigned long long)info.li_initrd_gpa);
+	return r->r_ops->vo_vcpu_set_regs(vm, 0, &regs, VMM_REGS_ALL);
+}
+
+/*
+ * A Linux guest starts again (every vCPU parked, no r_lock): the old
+ * backend VM goes, a new one gets the kernel, the devices start from
+ * power-on (the RTC keeps its time).  *out is the new VM, or NULL with
+ * -1 and errno, and a sentence in why.
+ */
+static int
+runner_linux_restart(struct runner *r, struct vmm_vm *old, struct vmm_vm **out,
+		     char *why, size_t len)
+{
+	struct vmm_create_params cp;
+	struct vmm_vm *vm;
+	int err;
+
+	*out = NULL;
+	runner_lines(r, NULL);
+	r->r_ops->vo_vm_destroy(old);
+	uart_reset(&r->r_uart);
+	i8042_reset(&r->r_i8042);
+	if (r->r_backdoor != NULL)
+		backdoor_reset(r->r_backdoor);
+	memset(&cp, 0, sizeof(cp));
+	cp.cp_name = r->r_name;
+	cp.cp_vcpus = r->r_nvcpus;
+	cp.cp_memory = r->r_memory;
+	cp.cp_linux = 1;
+	if (r->r_ops->vo_vm_create(&cp, &vm) != 0) {
+		snprintf(why, len, "creating the VM again failed: %s",
+			 strerror(errno));
+		return -1;
+	}
+	if (runner_linux_load(r, vm, why, len) != 0) {
+		err = errno;
+		r->r_ops->vo_vm_destroy(vm);
+		errno = err;
+		return -1;
+	}
+	runner_lines(r, vm);
+	*out = vm;
+	return 0;
 }
 
 /*
@@ -268,25 +432,51 @@ runner_vcpus_init(struct runner *r)
 static int
 runner_reset_parked(struct runner *r)
 {
-	char text[sizeof(r->r_exit.re_reason)];
+	char text[sizeof(r->r_exit.re_reason)], why[160];
+	struct vmm_vm *old = NULL, *vm = NULL;
 	int rc, err = 0;
 
 	r->r_resetting = 1;
 	r->r_vm_users++;
+	if (r->r_linux != NULL) {
+		/* Replaced: nothing may kick or use it meanwhile (every vCPU
+		 * is parked, and controllers see r_resetting). */
+		old = r->r_vm;
+		r->r_vm = NULL;
+	}
 	pthread_mutex_unlock(&r->r_lock);
-	uart_reset(&r->r_uart);
-	/* The guest that opened them is gone: so are its channels. */
-	if (r->r_backdoor != NULL)
-		backdoor_reset(r->r_backdoor);
-	if ((rc = runner_load(r, 1)) != 0)
-		err = errno;
+	if (r->r_linux != NULL) {
+		if ((rc = runner_linux_restart(r, old, &vm, why,
+					       sizeof(why))) != 0)
+			err = errno;
+	} else {
+		uart_reset(&r->r_uart);
+		/* The guest that opened them is gone: so are its channels. */
+		if (r->r_backdoor != NULL)
+			backdoor_reset(r->r_backdoor);
+		if ((rc = runner_load(r, 1)) != 0)
+			err = errno;
+	}
 	pthread_mutex_lock(&r->r_lock);
+	if (r->r_linux != NULL) {
+		r->r_vm = vm;
+		if (rc == 0) {
+			r->r_restarts++;
+			log_info("vm %s: %s: the kernel starts again (restart "
+				 "%u)",
+				 r->r_name, r->r_reboot_why, r->r_restarts);
+		}
+	}
 	r->r_vm_users--;
 	r->r_resetting = 0;
 	runner_vcpus_init(r);
 	pthread_cond_broadcast(&r->r_ctl);
 	if (rc != 0) {
-		snprintf(text, sizeof(text), "reset failed: %s", strerror(err));
+		if (r->r_linux != NULL)
+			snprintf(text, sizeof(text), "restart failed: %s", why);
+		else
+			snprintf(text, sizeof(text), "reset failed: %s",
+				 strerror(err));
 		runner_end(r, RUNNER_CRASHED, text, 0, 0);
 		errno = err;
 	}
@@ -497,6 +687,36 @@ runner_backdoor(struct runner *r, struct runner_vcpu *rv,
 }
 
 /* Port I/O: the device model.  Runs without r_lock. */
+/*
+ * A Linux VM's own devices: the CMOS RTC and the keyboard controller,
+ * byte-wide.  0 when the access (one repetition, data at d) is not
+ * theirs.
+ */
+static int
+runner_io_linux(struct runner *r, const struct vmm_exit *ex, uint8_t *d,
+		struct runner_action *act)
+{
+	uint16_t port = ex->ex_io.io_port;
+	int cmos = port == CMOS_PORT_INDEX || port == CMOS_PORT_DATA;
+	int kbd = port == I8042_PORT_DATA || port == I8042_PORT_CMD;
+
+	if ((!cmos && !kbd) || ex->ex_io.io_size != 1)
+		return 0;
+	if (cmos && ex->ex_io.io_in)
+		d[0] = cmos_read(&r->r_cmos, port);
+	else if (cmos)
+		cmos_write(&r->r_cmos, port, d[0]);
+	else if (ex->ex_io.io_in)
+		d[0] = i8042_read(&r->r_i8042, port);
+	else if (i8042_write(&r->r_i8042, port, d[0]) &&
+		 act->ra_act == RUNNER_ACT_RUN) {
+		act->ra_act = RUNNER_ACT_REBOOT;
+		snprintf(act->ra_text, sizeof(act->ra_text),
+			 "keyboard controller reset");
+	}
+	return 1;
+}
+
 static void
 runner_io(struct runner *r, struct runner_vcpu *rv, const struct vmm_exit *ex,
 	  struct runner_action *act)
@@ -518,6 +738,8 @@ runner_io(struct runner *r, struct runner_vcpu *rv, const struct vmm_exit *ex,
 			act->ra_status = (int)runner_io_value(d, size);
 			break;
 		}
+		if (r->r_linux != NULL && runner_io_linux(r, ex, d, act))
+			continue;
 		if (port == RUNNER_PORT_I8042_CMD && !ex->ex_io.io_in) {
 			/* Other controller commands mean nothing here. */
 			if (d[0] == RUNNER_I8042_RESET) {
@@ -570,6 +792,16 @@ runner_exit_handle(struct runner *r, struct runner_vcpu *rv,
 		return;
 	case VMM_EXIT_HLT:
 	case VMM_EXIT_SHUTDOWN:
+		if (r->r_linux != NULL) {
+			/* HLT waits in the backend's local APIC; a triple
+			 * fault is how Linux's reboot=t resets. */
+			if (ex->ex_kind == VMM_EXIT_SHUTDOWN) {
+				act->ra_act = RUNNER_ACT_REBOOT;
+				snprintf(act->ra_text, sizeof(act->ra_text),
+					 "triple fault");
+			}
+			return;
+		}
 		if (ex->ex_kind == VMM_EXIT_SHUTDOWN)
 			groups |= VMM_REGS_SREGS;
 		if (r->r_ops->vo_vcpu_get_regs(r->r_vm, rv->rv_id, &regs,
@@ -607,6 +839,21 @@ runner_exit_handle(struct runner *r, struct runner_vcpu *rv,
 		 "the backend returned exit kind %d", (int)ex->ex_kind);
 }
 
+/*
+ * The guest asked for a reset (a Linux guest: a restart): every vCPU
+ * parks, and the last to park does it (runner_vcpu_wait).  r_lock held.
+ */
+static void
+runner_guest_reset(struct runner *r)
+{
+	if (r->r_guest_reset)
+		return;
+	r->r_guest_reset = 1;
+	r->r_hold++;
+	runner_kick_all(r);
+	pthread_cond_broadcast(&r->r_cond);
+}
+
 /* Applies what an exit meant.  r_lock held. */
 static void
 runner_exit_apply(struct runner *r, struct runner_vcpu *rv,
@@ -641,13 +888,21 @@ runner_exit_apply(struct runner *r, struct runner_vcpu *rv,
 	case RUNNER_ACT_CRASH:
 		runner_end(r, RUNNER_CRASHED, act->ra_text, 0, 0);
 		break;
-	case RUNNER_ACT_RESET:
-		if (!r->r_guest_reset) {
-			r->r_guest_reset = 1;
-			r->r_hold++;
-			runner_kick_all(r);
-			pthread_cond_broadcast(&r->r_cond);
+	case RUNNER_ACT_REBOOT:
+		if (!r->r_reboot_restarts) {
+			log_info("vm %s: guest rebooted (%s), on_reboot: stop",
+				 r->r_name, act->ra_text);
+			runner_end(r, RUNNER_STOPPED,
+				   "guest rebooted (on_reboot: stop)", 0, 0);
+			break;
 		}
+		if (!r->r_guest_reset)
+			snprintf(r->r_reboot_why, sizeof(r->r_reboot_why),
+				 "guest rebooted (%.40s)", act->ra_text);
+		runner_guest_reset(r);
+		break;
+	case RUNNER_ACT_RESET:
+		runner_guest_reset(r);
 		break;
 	case RUNNER_ACT_WAIT:
 		rv->rv_waiting = 1;
@@ -681,7 +936,10 @@ runner_vcpu_leave(struct runner *r)
 	r->r_state = r->r_exit.re_state;
 	pthread_mutex_unlock(&r->r_lock);
 
-	r->r_ops->vo_vm_destroy(vm);
+	if (r->r_linux != NULL)
+		runner_lines(r, NULL);
+	if (vm != NULL) /* NULL: a restart failed */
+		r->r_ops->vo_vm_destroy(vm);
 	console_close(r->r_console);
 	if (r->r_on_exit != NULL)
 		r->r_on_exit(r->r_cls, &r->r_exit);
@@ -725,14 +983,23 @@ runner_setup(struct runner *r)
 	cp.cp_name = r->r_name;
 	cp.cp_vcpus = r->r_nvcpus;
 	cp.cp_memory = r->r_memory;
+	cp.cp_linux = r->r_linux != NULL;
 	if (r->r_ops->vo_vm_create(&cp, &vm) != 0) {
 		err = errno;
+		if (r->r_why != NULL)
+			snprintf(r->r_why, r->r_why_len,
+				 "creating the VM failed: %s", strerror(err));
 	} else {
 		pthread_mutex_lock(&r->r_lock);
 		r->r_vm = vm;
 		pthread_mutex_unlock(&r->r_lock);
-		if (runner_load(r, 0) != 0)
+		if (r->r_linux != NULL) {
+			if (runner_linux_load(r, vm, r->r_why, r->r_why_len) !=
+			    0)
+				err = errno;
+		} else if (runner_load(r, 0) != 0) {
 			err = errno;
+		}
 	}
 
 	pthread_mutex_lock(&r->r_lock);
@@ -890,8 +1157,12 @@ runner_config_check(const struct runner_config *cfg)
 	if (cfg->rc_ops == NULL || cfg->rc_console == NULL ||
 	    cfg->rc_vcpus < 1 || cfg->rc_vcpus > VMM_MAX_VCPUS ||
 	    cfg->rc_memory == 0 ||
-	    (cfg->rc_image == NULL && cfg->rc_image_len > 0))
+	    (cfg->rc_image == NULL && cfg->rc_image_len > 0) ||
+	    (cfg->rc_why == NULL && cfg->rc_why_len > 0))
 		return -1;
+	/* lxboot_load checks the kernel against RAM; no flat image. */
+	if (cfg->rc_linux != NULL)
+		return cfg->rc_image_len == 0 ? 0 : -1;
 	/* The image must lie in RAM and where real mode reaches it. */
 	if (end < cfg->rc_load_address || end > cfg->rc_memory ||
 	    end > RUNNER_REAL_MODE_END)
@@ -903,6 +1174,8 @@ runner_config_check(const struct runner_config *cfg)
 static void
 runner_destroy(struct runner *r)
 {
+	cmos_destroy(&r->r_cmos);
+	i8042_destroy(&r->r_i8042);
 	uart_destroy(&r->r_uart);
 	backdoor_free(r->r_backdoor);
 	pthread_cond_destroy(&r->r_ctl);
@@ -937,6 +1210,23 @@ runner_sync_init(struct runner *r)
 	}
 	if (uart_init(&r->r_uart, r->r_console) != 0) {
 		err = errno;
+		pthread_cond_destroy(&r->r_ctl);
+		pthread_cond_destroy(&r->r_cond);
+		pthread_mutex_destroy(&r->r_lock);
+		goto fail;
+	}
+	if (cmos_init(&r->r_cmos, r->r_memory, NULL, NULL) != 0) {
+		err = errno;
+		uart_destroy(&r->r_uart);
+		pthread_cond_destroy(&r->r_ctl);
+		pthread_cond_destroy(&r->r_cond);
+		pthread_mutex_destroy(&r->r_lock);
+		goto fail;
+	}
+	if (i8042_init(&r->r_i8042) != 0) {
+		err = errno;
+		cmos_destroy(&r->r_cmos);
+		uart_destroy(&r->r_uart);
 		pthread_cond_destroy(&r->r_ctl);
 		pthread_cond_destroy(&r->r_cond);
 		pthread_mutex_destroy(&r->r_lock);
@@ -1047,6 +1337,10 @@ runner_begin(const struct runner_config *cfg, struct runner **out)
 	r->r_console = cfg->rc_console;
 	r->r_on_exit = cfg->rc_on_exit;
 	r->r_cls = cfg->rc_cls;
+	r->r_linux = cfg->rc_linux;
+	r->r_reboot_restarts = cfg->rc_reboot_restarts;
+	r->r_why = cfg->rc_why;
+	r->r_why_len = cfg->rc_why_len;
 	r->r_state = RUNNER_RUNNING;
 	r->r_name = strdup(cfg->rc_name != NULL ? cfg->rc_name : "");
 	r->r_image_len = cfg->rc_image_len;
@@ -1141,7 +1435,17 @@ runner_start(const struct runner_config *cfg, struct runner **out)
 void
 runner_go(struct runner *r)
 {
+	struct vmm_vm *vm;
+
 	console_open(r->r_console);
+	pthread_mutex_lock(&r->r_lock);
+	vm = r->r_vm;
+	/* The caller's buffer is not there for restarts. */
+	r->r_why = NULL;
+	r->r_why_len = 0;
+	pthread_mutex_unlock(&r->r_lock);
+	if (r->r_linux != NULL)
+		runner_lines(r, vm);
 	pthread_mutex_lock(&r->r_lock);
 	r->r_go = 1;
 	pthread_cond_broadcast(&r->r_cond);
@@ -1222,6 +1526,7 @@ runner_reset(struct runner *r)
 		errno = EINVAL;
 		return -1;
 	}
+	snprintf(r->r_reboot_why, sizeof(r->r_reboot_why), "reset by request");
 	if (runner_hold(r) != 0) {
 		runner_release(r);
 		pthread_mutex_unlock(&r->r_lock);
@@ -1277,6 +1582,18 @@ runner_stop(struct runner *r, unsigned timeout_ms, int force)
 	forced = r->r_forced;
 	pthread_mutex_unlock(&r->r_lock);
 	return forced;
+}
+
+/* Under r_lock: the restarts so far. */
+unsigned
+runner_restarts(struct runner *r)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&r->r_lock);
+	n = r->r_restarts;
+	pthread_mutex_unlock(&r->r_lock);
+	return n;
 }
 
 /* Running or paused; once the end is decided, how it ended. */
@@ -1496,6 +1813,11 @@ runner_vcpu_reset(struct runner *r, unsigned id)
 	struct runner_vcpu *rv;
 	int rc;
 
+	if (r->r_linux != NULL) {
+		/* KVM would leave the vCPU's local APIC as it is. */
+		errno = ENOTSUP;
+		return -1;
+	}
 	if (runner_op_begin(r, id) != 0)
 		return -1;
 	if (id == 0) {

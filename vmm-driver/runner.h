@@ -10,6 +10,14 @@
  *   - the i8042 reset (0x64 <- 0xfe): the VM resets;
  *   - HLT with interrupts disabled on every vCPU: powered off;
  *   - triple fault: crashed ("triple fault at cs:rip");
+ *   - a Linux VM (rc_linux) differs: the backend's in-kernel interrupt
+ *     controllers and PIT, the UART raising IRQ 4, a CMOS RTC at 0x70
+ *     (vmm-driver/cmos.h), a keyboard controller at 0x60/0x64
+ *     (vmm-driver/i8042.h); HLT never reaches the runner, so halting
+ *     every vCPU is no power-off (Linux's `poweroff -f` without ACPI
+ *     halts them: the run goes on until stopped); a reboot (the i8042
+ *     reset, a triple fault) starts the kernel again in a new backend
+ *     VM or ends the run, as rc_reboot_restarts says;
  *   - failed entry, internal errors, unsupported instructions: crashed,
  *     with the hardware reason;
  *   - the VMware backdoor (vmm-driver/backdoor.h) on ports 0x5658 (a
@@ -78,8 +86,14 @@ struct runner_config {
 	 * in 64-bit mode, the others wait for the guest's INIT/SIPI. */
 	const struct lxboot_config *rc_linux;
 	/* A guest's reboot (i8042 reset, triple fault): 1 starts the guest
-	 * again from its kernel, 0 ends the run RUNNER_STOPPED. */
+	 * again from its kernel, 0 ends the run RUNNER_STOPPED ("guest
+	 * rebooted (on_reboot: stop)").  Linux VMs only. */
 	int rc_reboot_restarts;
+	/* Where a set-up that fails says why in a sentence (lxboot_load's,
+	 * for a kernel it refuses), NUL-terminated, written before
+	 * runner_ready returns -1; NULL: not wanted. */
+	char *rc_why;
+	size_t rc_why_len;
 };
 
 /*
@@ -120,8 +134,13 @@ int runner_pause(struct runner *r);
 int runner_resume(struct runner *r);
 
 /* Resets every vCPU to the power-on state and reloads the flat image
- * (memory is cleared); the VM runs on (or stays paused). */
+ * (memory is cleared); the VM runs on (or stays paused).  A Linux VM
+ * restarts its kernel in a new backend VM, as for a guest's reboot. */
 int runner_reset(struct runner *r);
+
+/* How many times a Linux guest's reboot (or runner_reset) started the
+ * kernel again during this run. */
+unsigned runner_restarts(struct runner *r);
 
 /*
  * Stops the VM: asks the guest first (nothing a UART-only guest can hear
@@ -179,7 +198,8 @@ int runner_protect(struct runner *r, uint64_t gpa, uint64_t size,
 		   unsigned prot);
 
 /*
- * VMM_IOC_RESETCPU for one vCPU of a paused VM: its power-on state, and
+ * VMM_IOC_RESETCPU for one vCPU of a paused VM (not a Linux VM's: its
+ * local APIC would not be reset with it, ENOTSUP): its power-on state, and
  * for vCPU 0 the flat image's entry (real mode at 0:entry) as at start;
  * memory and the other vCPUs stay as they are.  Interrupts queued for it
  * are dropped; its exit counters stay.  A secondary vCPU goes back to

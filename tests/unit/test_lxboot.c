@@ -9,8 +9,10 @@
  * zero-page.rst and the MP spec give, not through the loader's structs.
  *
  * A real distribution kernel is checked too when one is at hand:
- * VMMAPID_TEST_BZIMAGE (a vmlinuz), or what the nested KVM host caches
- * (tests/kvmhost/run: its vmlinux, and a vmlinuz if it keeps one).
+ * VMMAPID_TEST_BZIMAGE (a vmlinuz), the Linux test guest's kernel
+ * (tests/guests/linux/fetch-and-build, in the build tree), a vmlinuz in
+ * the nested KVM host's cache or /boot; and the vmlinux that cache keeps
+ * (tests/kvmhost/run).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1288,15 +1290,19 @@ test_lxboot__a_debian_bzimage_loads_into_256_mib(void **state)
 
 	if (env != NULL && *env != '\0')
 		path = strdup(env);
+#ifdef LXBOOT_LINUX_GUEST
+	if (path == NULL && access(LXBOOT_LINUX_GUEST, R_OK) == 0)
+		path = strdup(LXBOOT_LINUX_GUEST);
+#endif
 	if (path == NULL)
 		path = kvmhost_cache_file("vmlinuz*");
 	if (path == NULL)
 		path = find_first("/boot/vmlinuz-*");
 	if (path == NULL)
-		tskip("no distribution bzImage here: set VMMAPID_TEST_BZIMAGE "
-		      "to a vmlinuz (e.g. from apt-get download "
-		      "linux-image-amd64), or none is in /boot or the nested "
-		      "KVM host's cache");
+		tskip("no distribution bzImage here: neither "
+		      "VMMAPID_TEST_BZIMAGE, nor the Linux test guest's "
+		      "kernel (tests/guests/linux), nor one in /boot or the "
+		      "nested KVM host's cache");
 	load_real(fx, path);
 	fx->f_c.lc_initrd = initrd;
 	fx->f_c.lc_initrd_len = sizeof(initrd);
