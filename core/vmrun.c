@@ -577,24 +577,34 @@ vmrun_linux_why(const struct vm_spec *spec, int err, char *why, size_t len)
 
 /*
  * Records a start that failed with err: the VM back in prev_state with
- * prev_status, and why (set here) as its exit reason.  Returns the errno
- * the start answers: EINVAL (the definition cannot run) for what the
- * Linux loader found wrong with the kernel, initrd or command line, else
- * err.  vt_lock held.
+ * prev_status, and why (set here) as its exit reason.  setup_why is the
+ * runner's sentence ("" when it gave none).  Returns the errno the start
+ * answers: EINVAL (the definition cannot run) for what the Linux loader
+ * found wrong with the kernel, initrd or command line, whose sentence it
+ * is then, else err.  vt_lock held.
  */
 static int
 vmrun_start_failed(struct vmrun *vr, const char *name,
 		   const struct vm_spec *spec, enum vm_state prev_state,
-		   const json_t *prev_status, int err, char *why, size_t len)
+		   const json_t *prev_status, int err, const char *setup_why,
+		   char *why, size_t len)
 {
 	json_t *set;
 
 	if (spec->vs_boot == VM_BOOT_LINUX &&
-	    vmrun_linux_why(spec, err, why, len))
+	    vmrun_linux_why(spec, err, why, len)) {
+		/* The loader's own sentence says more than ours. */
+		if (setup_why[0] != '\0')
+			snprintf(why, len, "kernel image %s: %s",
+				 spec->vs_image, setup_why);
 		err = EINVAL;
-	else
+	} else if (setup_why[0] != '\0') {
+		snprintf(why, len, "the %s backend could not start it: %s",
+			 vr->vr_ops->vo_name, setup_why);
+	} else {
 		snprintf(why, len, "the %s backend could not start it: %s",
 			 vr->vr_ops->vo_name, strerror(err));
+	}
 	set = json_pack("{s:s}", "exit_reason", why);
 	(void)vmrun_record_on(vr, name, prev_state, prev_status, set);
 	json_decref(set);
@@ -746,7 +756,7 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	json_t *set;
 	uint64_t memory;
 	size_t image_len = 0;
-	char fits[64];
+	char fits[64], setup_why[256] = "";
 	int rc = -1, err, recorded, rec_err;
 
 	/*
@@ -819,6 +829,8 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	}
 	cfg.rc_reboot_restarts = spec->vs_on_reboot == VM_ON_REBOOT_RESTART;
 	cfg.rc_console = vt->vt_console;
+	cfg.rc_why = setup_why;
+	cfg.rc_why_len = sizeof(setup_why);
 	if (spec->vs_guestinfo_channel) {
 		guestinfo_channel_init(&vt->vt_guestinfo, vmreg_db(vr->vr_reg),
 				       name);
@@ -844,8 +856,9 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	vt->vt_run++;
 	pthread_mutex_unlock(&vr->vr_lock);
 	if (runner_begin(&cfg, &runner) != 0) {
-		errno = vmrun_start_failed(vr, name, spec, v.vv_state,
-					   v.vv_status, errno, why, len);
+		errno =
+		    vmrun_start_failed(vr, name, spec, v.vv_state, v.vv_status,
+				       errno, setup_why, why, len);
 		goto unpin;
 	}
 	timefmt_rfc3339(timefmt_now_ms(), vt->vt_started_at,
@@ -857,8 +870,9 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	json_decref(set);
 	if (runner_ready(runner) != 0) {
 		/* "running" may be on record: what happened replaces it. */
-		errno = vmrun_start_failed(vr, name, spec, v.vv_state,
-					   v.vv_status, errno, why, len);
+		errno =
+		    vmrun_start_failed(vr, name, spec, v.vv_state, v.vv_status,
+				       errno, setup_why, why, len);
 		goto unpin;
 	}
 	if (recorded != 0) {
