@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark 7: a stock Linux kernel's boot (#15), from the start to the
+# Benchmark 8: a stock Linux kernel's boot (#15), from the start to the
 # kernel's "Linux version" line and to its initramfs's marker line, on
 # the daemon with the payload decompressed by the daemon (cached and
 # cold) and by the guest, against QEMU booting the same bzImage, initrd,
@@ -182,12 +182,12 @@ row() {
 ratio=$(bench_ratio "$hm" "$qm")
 met=no
 bench_ge 0.5 "$ratio" && met=yes
-bench_summary "| 7. Linux boot to the initramfs marker, host-side decompression (cached) | $hm ms | QEMU -kernel $qm ms; guest-side decompression $gm ms; host-side cold $cm ms | $ratio | ≤ 0.5 × QEMU | $met |"
+bench_summary "| 8. Linux boot to the initramfs marker, host-side decompression (cached) | $hm ms | QEMU -kernel $qm ms; guest-side decompression $gm ms; host-side cold $cm ms | $ratio | ≤ 0.5 × QEMU | $met |"
 label=
 [[ -z $BENCH_NESTED ]] || label=" [$BENCH_NESTED: figures of emulated hardware, not of vmmapid on real KVM]"
 
 cat <<EOF
-### 7. Linux boot: start to "Linux version" and to the initramfs marker$label
+### 8. Linux boot: start to "Linux version" and to the initramfs marker$label
 
 \`\`\`sh
 bench/linux_boot.sh

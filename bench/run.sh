@@ -8,7 +8,7 @@
 #   4.  bench/vm_start.sh     guest start to first console byte vs raw KVM
 #   5.  bench/vm_exits.sh     port-I/O exits through the runner vs raw KVM
 #   6.  bench/vm_memory.sh    daemon memory per running VM
-#   7.  bench/linux_boot.sh   a Linux kernel's boot vs QEMU -kernel
+#   8.  bench/linux_boot.sh   a Linux kernel's boot vs QEMU -kernel
 # and prints the results as Markdown on stdout (also saved, with the raw
 # wrk outputs, under build-bench/bench-results/DATE/).  Progress goes to
 # stderr.  Takes about 10 minutes with the defaults.

@@ -2,19 +2,20 @@
  * Makes the Linux boot loader's test fixtures at build time
  * (tests/CMakeLists.txt), so that none are shipped:
  *
- *   mkbzimage elf OUT
- *	a tiny ELF64 x86-64 "vmlinux": a text segment at physical
- *	0x1000000 (virtual 0xffffffff81000000, as a kernel's), a data
- *	segment at 0x1200000 with 8 KiB of bss, the entry physical at the
- *	start of text, as an x86-64 vmlinux has it;
+ *   mkbzimage elf OUT [TEXT_SIZE]
+ *	a tiny ELF64 x86-64 "vmlinux": a text segment of TEXT_SIZE bytes
+ *	(64 KiB) at physical 0x1000000 (virtual 0xffffffff81000000, as a
+ *	kernel's), a data segment at 0x1200000 (or the next 2 MiB after a
+ *	larger text) with 8 KiB of bss, the entry physical at the start of
+ *	text, as an x86-64 vmlinux has it;
  *
- *   mkbzimage bz SETUP_SECTS VMLINUX COMPRESSED OUT
+ *   mkbzimage bz SETUP_SECTS VMLINUX COMPRESSED OUT [INIT_SIZE]
  *	a bzImage shaped as arch/x86/boot builds one: SETUP_SECTS (0
  *	meaning 4) sectors of real-mode setup with the setup header at
  *	0x1f1 (protocol 2.15), then the protected-mode part: 0x200 bytes
  *	of "startup_32", "startup_64" at +0x200, and at +0x400 the
  *	payload, COMPRESSED followed by VMLINUX's size as le32 (the
- *	kernel's size_append).
+ *	kernel's size_append); init_size INIT_SIZE (4 MiB).
  *
  * The byte patterns are what test_lxboot.c checks in guest memory.
  */
@@ -26,13 +27,12 @@
 #define MK_TEXT_PADDR 0x1000000ull
 #define MK_TEXT_VADDR 0xffffffff81000000ull
 #define MK_TEXT_SIZE 0x10000
-#define MK_DATA_PADDR 0x1200000ull
-#define MK_DATA_VADDR 0xffffffff81200000ull
 #define MK_DATA_SIZE 0x1000
 #define MK_BSS_SIZE 0x2000
 #define MK_TEXT_OFF 0x1000
-#define MK_DATA_OFF (MK_TEXT_OFF + MK_TEXT_SIZE)
 #define MK_PAYLOAD_OFF 0x400
+#define MK_INIT_SIZE 0x400000
+#define MK_2M 0x200000ull
 
 static void
 w16(uint8_t *p, uint16_t v)
@@ -99,13 +99,17 @@ phdr(uint8_t *p, uint32_t flags, uint64_t off, uint64_t vaddr, uint64_t paddr,
 }
 
 static void
-mk_elf(const char *out)
+mk_elf(const char *out, size_t text)
 {
-	size_t n = MK_DATA_OFF + MK_DATA_SIZE, i;
+	size_t data_off = MK_TEXT_OFF + text, n = data_off + MK_DATA_SIZE, i;
+	uint64_t data_paddr = MK_TEXT_PADDR + MK_2M;
 	uint8_t *p = calloc(1, n);
 
 	if (p == NULL)
 		exit(1);
+	if (text > MK_2M)
+		data_paddr =
+		    MK_TEXT_PADDR + ((text + MK_2M - 1) & ~(MK_2M - 1));
 	memcpy(p, "\177ELF", 4);
 	p[4] = 2;        /* ELFCLASS64 */
 	p[5] = 1;        /* little endian */
@@ -118,23 +122,23 @@ mk_elf(const char *out)
 	w16(p + 52, 64);            /* e_ehsize */
 	w16(p + 54, 56);            /* e_phentsize */
 	w16(p + 56, 2);             /* e_phnum */
-	phdr(p + 64, 5, MK_TEXT_OFF, MK_TEXT_VADDR, MK_TEXT_PADDR, MK_TEXT_SIZE,
-	     MK_TEXT_SIZE);
-	phdr(p + 64 + 56, 6, MK_DATA_OFF, MK_DATA_VADDR, MK_DATA_PADDR,
+	phdr(p + 64, 5, MK_TEXT_OFF, MK_TEXT_VADDR, MK_TEXT_PADDR, text, text);
+	phdr(p + 64 + 56, 6, data_off,
+	     MK_TEXT_VADDR + (data_paddr - MK_TEXT_PADDR), data_paddr,
 	     MK_DATA_SIZE, MK_DATA_SIZE + MK_BSS_SIZE);
-	for (i = 0; i < MK_TEXT_SIZE; i++)
+	for (i = 0; i < text; i++)
 		p[MK_TEXT_OFF + i] = (uint8_t)(i * 131 + i / 251);
 	memcpy(p + MK_TEXT_OFF, "LXTEXT", 6);
 	for (i = 0; i < MK_DATA_SIZE; i++)
-		p[MK_DATA_OFF + i] = (uint8_t)(i ^ 0x5a);
-	memcpy(p + MK_DATA_OFF, "LXDATA", 6);
+		p[data_off + i] = (uint8_t)(i ^ 0x5a);
+	memcpy(p + data_off, "LXDATA", 6);
 	spill(out, p, n);
 	free(p);
 }
 
 static void
 mk_bz(unsigned sects_field, const char *vmlinux, const char *compressed,
-      const char *out)
+      const char *out, uint32_t init_size)
 {
 	size_t elf_len, z_len, setup, pm_len, n;
 	unsigned sects = sects_field != 0 ? sects_field : 4;
@@ -171,7 +175,7 @@ mk_bz(unsigned sects_field, const char *vmlinux, const char *compressed,
 	w32(h + 0x248, MK_PAYLOAD_OFF);
 	w32(h + 0x24c, (uint32_t)payload_len);
 	w64(h + 0x258, 0x1000000); /* pref_address */
-	w32(h + 0x260, 0x400000);  /* init_size */
+	w32(h + 0x260, init_size);
 
 	pm = p + setup;
 	memcpy(pm, "PM32", 4);
@@ -187,17 +191,20 @@ mk_bz(unsigned sects_field, const char *vmlinux, const char *compressed,
 int
 main(int argc, char **argv)
 {
-	if (argc == 3 && strcmp(argv[1], "elf") == 0) {
-		mk_elf(argv[2]);
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "elf") == 0) {
+		mk_elf(argv[2],
+		       argc == 4 ? strtoul(argv[3], NULL, 0) : MK_TEXT_SIZE);
 		return 0;
 	}
-	if (argc == 6 && strcmp(argv[1], "bz") == 0) {
+	if ((argc == 6 || argc == 7) && strcmp(argv[1], "bz") == 0) {
 		mk_bz((unsigned)strtoul(argv[2], NULL, 0), argv[3], argv[4],
-		      argv[5]);
+		      argv[5],
+		      argc == 7 ? (uint32_t)strtoul(argv[6], NULL, 0)
+				: MK_INIT_SIZE);
 		return 0;
 	}
-	fprintf(stderr, "usage: mkbzimage elf OUT\n"
+	fprintf(stderr, "usage: mkbzimage elf OUT [TEXT_SIZE]\n"
 			"       mkbzimage bz SETUP_SECTS VMLINUX COMPRESSED "
-			"OUT\n");
+			"OUT [INIT_SIZE]\n");
 	return 2;
 }

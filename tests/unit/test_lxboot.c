@@ -619,6 +619,34 @@ test_lxboot__bzip2_payload_decompresses_on_the_host(void **state)
 }
 
 static void
+test_lxboot__lz4_payload_of_several_blocks_decompresses(void **state)
+{
+	struct fx *fx = *state;
+	const uint8_t *pl;
+	size_t i, plen;
+
+	NEED("lz4");
+	use_fixture(fx, "bzImage.lz4big");
+	pl = fx->f_kernel + setup_size(fx) + PAYLOAD_OFF;
+	plen = rd(fx->f_kernel + 0x24c, 4);
+	/* magic, then a first block that is not the whole stream */
+	assert_int_equal(rd(pl, 4), 0x184c2102);
+	assert_true(4 + 4 + rd(pl + 4, 4) < plen - 4);
+	load_ok(fx);
+	assert_string_equal(fx->f_info.li_compression, "lz4");
+	assert_memory_equal(fx->f_mem + TEXT_PADDR, "LXTEXT", 6);
+	/* every byte around the block boundary (8 MiB into the file, whose
+	 * text starts at 0x1000), then samples to the end of the text */
+	for (i = (8 << 20) - 0x1000 - 512; i < (8 << 20) - 0x1000 + 512; i++)
+		assert_int_equal(M8(fx, TEXT_PADDR + i),
+				 (uint8_t)(i * 131 + i / 251));
+	for (i = 6; i < 0x900000; i += 509)
+		assert_int_equal(M8(fx, TEXT_PADDR + i),
+				 (uint8_t)(i * 131 + i / 251));
+	assert_memory_equal(fx->f_mem + TEXT_PADDR + 0xa00000, "LXDATA", 6);
+}
+
+static void
 test_lxboot__elf_vmlinux_loads_with_a_built_header(void **state)
 {
 	struct fx *fx = *state;
@@ -1412,6 +1440,7 @@ main(void)
 	    T(test_lxboot__lz4_payload_decompresses_on_the_host),
 	    T(test_lxboot__zstd_payload_decompresses_on_the_host),
 	    T(test_lxboot__bzip2_payload_decompresses_on_the_host),
+	    T(test_lxboot__lz4_payload_of_several_blocks_decompresses),
 	    T(test_lxboot__elf_vmlinux_loads_with_a_built_header),
 	    T(test_lxboot__elf_command_line_limit_is_limit_cmdline_len),
 	    T(test_lxboot__elf_with_a_virtual_entry_enters_its_physical_address),
