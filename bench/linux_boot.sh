@@ -86,14 +86,19 @@ done
 # and sets T_VERSION and T_MARK: ms from just before CMD to the kernel's
 # "Linux version" line and to the marker.  CMD is killed at the marker.
 boot_times() {
-	local fifo=$BENCH_WORK/console.fifo t0 now line fd cpid until
+	local fifo=$BENCH_WORK/console.fifo lines=$BENCH_WORK/lines.fifo
+	local t0 now line fd cpid gpid until
 	T_VERSION='' T_MARK=''
-	rm -f "$fifo"
-	mkfifo "$fifo"
+	rm -f "$fifo" "$lines"
+	# FIFOs rather than process substitution: the nested KVM host's
+	# chroot has no /dev/fd.
+	mkfifo "$fifo" "$lines"
 	t0=$EPOCHREALTIME
 	"$@" >"$fifo" 2>>"$BENCH_WORK/boot.err" </dev/null &
 	cpid=$!
-	exec {fd}< <(grep --line-buffered -a -E "Linux version |$MARK" <"$fifo")
+	grep --line-buffered -a -E "Linux version |$MARK" <"$fifo" >"$lines" &
+	gpid=$!
+	exec {fd}<"$lines"
 	until=$((SECONDS + TIMEOUT))
 	while [[ -z $T_MARK ]] && ((SECONDS < until)); do
 		IFS= read -r -t $((until - SECONDS + 1)) -u "$fd" line || break
@@ -111,6 +116,8 @@ boot_times() {
 	kill "$cpid" 2>/dev/null || true
 	wait "$cpid" 2>/dev/null || true
 	exec {fd}<&-
+	kill "$gpid" 2>/dev/null || true
+	wait "$gpid" 2>/dev/null || true
 	[[ -n $T_VERSION && -n $T_MARK ]] ||
 		bench_die "no \"Linux version\" and marker within ${TIMEOUT}s from: $*" \
 			"(stderr: $(tail -n3 "$BENCH_WORK/boot.err" | tr '\n' ' '))"
