@@ -660,9 +660,13 @@ kvm_vm_create(const struct vmm_create_params *cp, struct vmm_vm **out)
 
 	if (cp->cp_vcpus < 1 || cp->cp_vcpus > VMM_MAX_VCPUS ||
 	    cp->cp_memory == 0 || cp->cp_memory % KVM_PAGE != 0 ||
-	    cp->cp_memory > KVM_RAM_END_MAX ||
-	    (cp->cp_linux && cp->cp_memory > LXBOOT_MEMORY_MAX)) {
+	    cp->cp_memory > KVM_RAM_END_MAX) {
 		errno = EINVAL;
+		return -1;
+	}
+	/* Below the I/O APIC and local APICs, as lxboot_load says. */
+	if (cp->cp_linux && cp->cp_memory > LXBOOT_MEMORY_MAX) {
+		errno = E2BIG;
 		return -1;
 	}
 	/* Spares have no irqchip, and it cannot be added after their

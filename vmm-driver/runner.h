@@ -165,7 +165,10 @@ int runner_vcpu_stats(struct runner *r, unsigned id,
 /*
  * Queues an interrupt (VMM_IOC_INTR) for vCPU id: delivered by the vCPU's
  * thread when the guest can take it, waking it from HLT.  EINVAL: no such
- * vCPU or the run ended.
+ * vCPU or the run ended.  On a Linux VM the vCPU's thread hands it to
+ * its local APIC (an IRQ as a fixed MSI, an NMI as KVM_NMI), which holds
+ * it until the guest can take it; a guest whose local APIC is software-
+ * disabled loses the IRQ, as it would a device's MSI (logged).
  */
 int runner_interrupt(struct runner *r, unsigned id, enum vmm_intr_type type,
 		     unsigned vector);

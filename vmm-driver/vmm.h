@@ -29,7 +29,8 @@ struct vmm_create_params {
 	/*
 	 * 1: a VM for a Linux kernel (vmm-driver/lxboot.h): an in-kernel
 	 * interrupt controller (local APICs, I/O APIC, PICs) and timer
-	 * (PIT), CPUID that says "KVM", memory below LXBOOT_MEMORY_MAX.
+	 * (PIT), CPUID that says "KVM", memory below LXBOOT_MEMORY_MAX
+	 * (E2BIG past it).
 	 * HLT then stays inside the backend, vCPUs other than 0 wait there
 	 * for the guest's INIT/SIPI, and devices raise interrupt lines with
 	 * vo_vm_irq_line.  Backends that cannot: ENOTSUP.

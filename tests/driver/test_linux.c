@@ -413,6 +413,18 @@ test_linux__a_file_that_is_not_a_kernel_is_refused_with_a_reason(void **state)
 	console_free(c);
 }
 
+static void
+test_linux__ram_past_3_gib_is_e2big(void **state)
+{
+	struct vmm_create_params cp = {"big", 1, LXBOOT_MEMORY_MAX + 4096, 1};
+	struct vmm_vm *vm;
+
+	BACKEND(state);
+	KVM_ONLY();
+	assert_int_equal(ops->vo_vm_create(&cp, &vm), -1);
+	assert_int_equal(errno, E2BIG);
+}
+
 #define CASES(b)                                                                   \
 	cmocka_unit_test_prestate(                                                 \
 	    test_linux__sim_refuses_a_linux_vm_with_enotsup, b),                   \
@@ -440,6 +452,7 @@ test_linux__a_file_that_is_not_a_kernel_is_refused_with_a_reason(void **state)
 		b),                                                                \
 	    cmocka_unit_test_prestate(                                             \
 		test_linux__a_file_that_is_not_a_kernel_is_refused_with_a_reason,  \
-		b)
+		b),                                                                \
+	    cmocka_unit_test_prestate(test_linux__ram_past_3_gib_is_e2big, b)
 
 TBACKEND_MAIN(CASES)
