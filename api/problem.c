@@ -118,9 +118,11 @@ const struct problem_def problem_catalogue[PROBLEM_NKINDS] = {
 	 "application/json, application/merge-patch+json for PATCH, "
 	 "application/octet-stream for uploads."),
     KIND(PROBLEM_CANNOT_RUN, 422, "cannot-run", "The VM cannot run",
-	 "The definition is valid but cannot run here: its image is "
-	 "missing or does not fit the guest's memory, or the host cannot "
-	 "give what it asks for.  The detail says which."),
+	 "The definition is valid but cannot run here: its image (a Linux "
+	 "boot's kernel or initrd) is missing or does not fit the guest's "
+	 "memory, the Linux loader refused the kernel, initrd or command "
+	 "line, or the host cannot give what it asks for.  The detail says "
+	 "which."),
     KIND(PROBLEM_REFUSED, 422, "refused", "Refused by the backend",
 	 "The hypervisor refused the values sent (a register value the CPU "
 	 "does not accept, a memory range outside the guest).  `field` "

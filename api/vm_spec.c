@@ -43,11 +43,11 @@ static const char *const spec_top_fields[] = {
     "name",      "vcpus",       "memory_mib",
     "boot",      "labels",      "pptdevs",
     "autostart", "description", "guestinfo_channel",
-    NULL};
+    "on_reboot", NULL};
 static const char *const spec_flat_fields[] = {"kind", "image", "load_address",
 					       "entry", NULL};
-static const char *const spec_linux_fields[] = {"kind", "kernel", "initrd",
-						"cmdline", NULL};
+static const char *const spec_linux_fields[] = {
+    "kind", "kernel", "initrd", "cmdline", "decompress", NULL};
 static const char *const spec_readonly_fields[] = {
     "status",     "owner",      "generation", "revision",
     "created_at", "updated_at", NULL};
@@ -362,8 +362,10 @@ spec_boot_flat(const json_t *boot, uint64_t memory_mib, json_t *out,
 }
 
 static int
-spec_boot_linux(const json_t *boot, json_t *out, struct vm_spec_error *err)
+spec_boot_linux(const json_t *boot, uint64_t memory_mib, json_t *out,
+		struct vm_spec_error *err)
 {
+	const json_t *decompress = json_object_get(boot, "decompress");
 	const char *kernel, *initrd, *cmdline;
 
 	if (spec_check_keys(boot, spec_linux_fields, "boot.", 0, err) == -1)
@@ -378,13 +380,33 @@ spec_boot_linux(const json_t *boot, json_t *out, struct vm_spec_error *err)
 	    spec_text(json_object_get(boot, "cmdline"), "boot.cmdline",
 		      LIMIT_CMDLINE_LEN, &cmdline, err) == -1)
 		return -1;
+	if (decompress != NULL && !spec_str_eq(decompress, "host") &&
+	    !spec_str_eq(decompress, "guest"))
+		return spec_fail(err, "boot.decompress",
+				 "must be \"host\" (the default: the "
+				 "kernel's payload is decompressed by the "
+				 "daemon, once per kernel image) or \"guest\" "
+				 "(the bzImage's own decompressor runs in the "
+				 "guest)");
+	/* Named as memory_mib: that is what the client has to change. */
+	if (memory_mib > LIMIT_LINUX_MEMORY_MIB)
+		return spec_fail(err, "memory_mib",
+				 "is %llu; a linux boot allows at most %u MiB "
+				 "(guest RAM must end below the 3 GiB hole "
+				 "of the local and I/O APICs)",
+				 (unsigned long long)memory_mib,
+				 LIMIT_LINUX_MEMORY_MIB);
 	if (spec_set_string(out, "kind", "linux", err) == -1 ||
 	    spec_set_string(out, "kernel", kernel, err) == -1)
 		return -1;
 	if (initrd != NULL && spec_set_string(out, "initrd", initrd, err) == -1)
 		return -1;
-	return spec_set_string(out, "cmdline", cmdline != NULL ? cmdline : "",
-			       err);
+	if (spec_set_string(out, "cmdline", cmdline != NULL ? cmdline : "",
+			    err) == -1)
+		return -1;
+	return spec_set_string(
+	    out, "decompress",
+	    decompress != NULL ? json_string_value(decompress) : "host", err);
 }
 
 static int
@@ -413,7 +435,7 @@ spec_boot(const json_t *doc, uint64_t memory_mib, json_t *out,
 		return spec_nomem(err);
 	if (spec_str_eq(kind, "flat"))
 		return spec_boot_flat(boot, memory_mib, nboot, err);
-	return spec_boot_linux(boot, nboot, err);
+	return spec_boot_linux(boot, memory_mib, nboot, err);
 }
 
 static int
@@ -635,6 +657,36 @@ spec_guestinfo_channel(const json_t *doc, json_t *out,
 }
 
 /*
+ * What a Linux guest's reboot (the i8042 reset, or the triple fault that
+ * reboot=t asks for) does: start the kernel again (the default, as a
+ * reset button would) or end the run "stopped".  A flat guest's i8042
+ * reset always resets it (the runner's rule), so "stop" is refused there
+ * rather than accepted and ignored.
+ */
+static int
+spec_on_reboot(const json_t *doc, json_t *out, struct vm_spec_error *err)
+{
+	const json_t *v = json_object_get(doc, "on_reboot");
+	const char *kind = json_string_value(
+	    json_object_get(json_object_get(out, "boot"), "kind"));
+
+	if (v != NULL && !spec_str_eq(v, "restart") && !spec_str_eq(v, "stop"))
+		return spec_fail(err, "on_reboot",
+				 "must be \"restart\" (the default: a guest "
+				 "that reboots starts again) or \"stop\" (its "
+				 "run ends, the VM stopped)");
+	if (v != NULL && spec_str_eq(v, "stop") && kind != NULL &&
+	    strcmp(kind, "linux") != 0)
+		return spec_fail(err, "on_reboot",
+				 "can be \"stop\" for a linux boot only; a "
+				 "flat guest's reset (i8042, 0x64 <- 0xfe) "
+				 "always restarts it");
+	return spec_set_string(out, "on_reboot",
+			       v != NULL ? json_string_value(v) : "restart",
+			       err);
+}
+
+/*
  * Promises 1 for exactly the six members the daemon owns; NULL is not one.
  */
 int
@@ -656,7 +708,7 @@ vm_spec_normalize(const json_t *doc, const char *name_from_url,
 {
 	struct vm_spec decoded;
 	json_t *out = NULL;
-	uint64_t memory_mib;
+	uint64_t memory_mib = 0;
 	int saved;
 
 	assert(limits != NULL && err != NULL);
@@ -680,7 +732,8 @@ vm_spec_normalize(const json_t *doc, const char *name_from_url,
 	    spec_pptdevs(doc, out, err) == -1 ||
 	    spec_autostart(doc, out, err) == -1 ||
 	    spec_description(doc, out, err) == -1 ||
-	    spec_guestinfo_channel(doc, out, err) == -1)
+	    spec_guestinfo_channel(doc, out, err) == -1 ||
+	    spec_on_reboot(doc, out, err) == -1)
 		goto fail;
 	if (spec_decode(out, typed != NULL ? typed : &decoded) != 0) {
 		/* Validation let through what a start cannot read: a bug. */

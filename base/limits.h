@@ -25,6 +25,13 @@
 /* Linux kernel command line (the boot protocol's usual cmdline_size). */
 #define LIMIT_CMDLINE_LEN 2048
 
+/*
+ * Guest RAM of a VM that boots Linux: it must end below the 3 GiB hole
+ * where the local and I/O APICs live (vmm-driver/lxboot.h,
+ * LXBOOT_MEMORY_MAX).
+ */
+#define LIMIT_LINUX_MEMORY_MIB 3072
+
 /* PCI passthrough devices attached to one VM. */
 #define LIMIT_PPTDEVS 8
 

@@ -74,35 +74,41 @@ bench_cleanup() {
 	exit "$rc"
 }
 
-# bench_init NAME: traps, checks the tools, makes $BENCH_WORK.
+# bench_init NAME [TOOL...]: traps, checks the tools (TOOL...: only those
+# and what building needs; default: every tool of the HTTP benchmarks),
+# makes $BENCH_WORK.
 bench_init() {
+	local name=$1
+	shift
 	trap bench_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
-	bench_need_tools
+	bench_need_tools "$@"
 	bench_host_nested
 	if [[ -n $BENCH_NESTED ]]; then
 		bench_log "this host is itself a guest ($BENCH_NESTED):" \
 			"every figure is labelled nested"
 	fi
-	BENCH_WORK=$(mktemp -d "$BENCH_TMP/vmmapid-bench-$1.XXXXXX")
+	BENCH_WORK=$(mktemp -d "$BENCH_TMP/vmmapid-bench-$name.XXXXXX")
 	# nginx's workers drop to an unprivileged user when we are root.
 	chmod 755 "$BENCH_WORK"
 }
 
-# Installs the tools when root and missing; otherwise says how.
+# bench_need_tools [TOOL...]: installs the tools (default: those of
+# every benchmark; always what building needs) when root and missing;
+# otherwise says how.
 bench_need_tools() {
-	local missing=() pkgs=()
-	command -v wrk >/dev/null || { missing+=(wrk); pkgs+=(wrk); }
-	command -v nginx >/dev/null || { missing+=(nginx); pkgs+=(nginx-light); }
-	command -v curl >/dev/null || { missing+=(curl); pkgs+=(curl); }
-	command -v cmake >/dev/null || { missing+=(cmake); pkgs+=(cmake); }
-	command -v sqlite3 >/dev/null || { missing+=(sqlite3); pkgs+=(sqlite3); }
-	command -v gcc >/dev/null || { missing+=(gcc); pkgs+=(gcc); }
-	command -v pkg-config >/dev/null || {
-		missing+=(pkg-config)
-		pkgs+=(pkg-config)
-	}
+	local missing=() pkgs=() t tools=("$@")
+	((${#tools[@]} > 0)) || tools=(wrk nginx curl sqlite3)
+	for t in "${tools[@]}" cmake gcc pkg-config; do
+		command -v "$t" >/dev/null && continue
+		missing+=("$t")
+		case $t in
+		nginx) pkgs+=(nginx-light) ;;
+		qemu-system-x86_64) pkgs+=(qemu-system-x86) ;;
+		*) pkgs+=("$t") ;;
+		esac
+	done
 	((${#missing[@]} == 0)) && return 0
 	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
 		bench_log "installing ${pkgs[*]}"

@@ -8,19 +8,20 @@
 #   4.  bench/vm_start.sh     guest start to first console byte vs raw KVM
 #   5.  bench/vm_exits.sh     port-I/O exits through the runner vs raw KVM
 #   6.  bench/vm_memory.sh    daemon memory per running VM
+#   8.  bench/linux_boot.sh   a Linux kernel's boot vs QEMU -kernel
 # and prints the results as Markdown on stdout (also saved, with the raw
 # wrk outputs, under build-bench/bench-results/DATE/).  Progress goes to
 # stderr.  Takes about 10 minutes with the defaults.
 #
 #   bench/run.sh [http_get] [http_models] [creates] [rss] [vm_start]
-#                [vm_exits] [vm_memory]
+#                [vm_exits] [vm_memory] [linux_boot]
 #
 # Settings: see bench/lib.sh and the scripts' headers.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
-ALL=(http_get http_models creates rss vm_start vm_exits vm_memory)
+ALL=(http_get http_models creates rss vm_start vm_exits vm_memory linux_boot)
 if (($# > 0)); then
 	WHICH=("$@")
 else

@@ -75,8 +75,14 @@ spec_decode(const json_t *spec, struct vm_spec *out)
 		if (spec_get_name(boot, "kernel", 1, out->vs_image,
 				  sizeof(out->vs_image)) != 0 ||
 		    spec_get_name(boot, "initrd", 0, out->vs_initrd,
-				  sizeof(out->vs_initrd)) != 0)
+				  sizeof(out->vs_initrd)) != 0 ||
+		    spec_get_name(boot, "cmdline", 0, out->vs_cmdline,
+				  sizeof(out->vs_cmdline)) != 0)
 			goto invalid;
+		/* Specs stored before the option existed: the default. */
+		out->vs_decompress = spec_str_is(boot, "decompress", "guest")
+					 ? VM_DECOMPRESS_GUEST
+					 : VM_DECOMPRESS_HOST;
 	} else {
 		goto invalid;
 	}
@@ -86,6 +92,9 @@ spec_decode(const json_t *spec, struct vm_spec *out)
 	 * existed have the channel too. */
 	out->vs_guestinfo_channel =
 	    !spec_str_is(spec, "guestinfo_channel", "none");
+	out->vs_on_reboot = spec_str_is(spec, "on_reboot", "stop")
+				? VM_ON_REBOOT_STOP
+				: VM_ON_REBOOT_RESTART;
 	return 0;
 invalid:
 	errno = EINVAL;

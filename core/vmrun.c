@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -15,8 +16,16 @@
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "core/vmreg.h"
+#include "vmm-driver/lxboot.h"
 #include "vmm-driver/runner.h"
 #include "vmm-driver/vmm.h"
+
+/* The spec's bound and the loader's are one. */
+_Static_assert((uint64_t)LIMIT_LINUX_MEMORY_MIB << 20 == LXBOOT_MEMORY_MAX,
+	       "LIMIT_LINUX_MEMORY_MIB is not LXBOOT_MEMORY_MAX");
+
+/* What a backend must offer (vo_features) to boot a Linux kernel. */
+#define VMRUN_FEATURE_LINUX "linux-boot"
 
 /* One VM's runtime. */
 struct vmrt {
@@ -28,9 +37,18 @@ struct vmrt {
 	struct console *vt_console; /* created on first use */
 	/* NULL when not running; written under vt_lock and vr_lock both. */
 	struct runner *vt_runner;
-	uint64_t vt_run;        /* run number; vt_lock and vr_lock */
-	void *vt_image;         /* the flat image of this run */
-	char vt_image_name[65]; /* pinned while it runs */
+	uint64_t vt_run; /* run number; vt_lock and vr_lock */
+	/* The images of this run, each pinned while it runs: the flat
+	 * image or the kernel, and a Linux boot's initrd. */
+	void *vt_image;
+	char vt_image_name[65];
+	void *vt_initrd;
+	char vt_initrd_name[65];
+	/* A Linux boot's loader configuration (rc_linux), pointing into
+	 * the two images above and the strings below. */
+	struct lxboot_config vt_linux;
+	char vt_kernel_sha256[65];
+	char vt_cmdline[LIMIT_CMDLINE_LEN + 1];
 	char vt_started_at[40];
 	/* Set by the runner's exit callback, under vr_lock. */
 	struct runner_exit vt_exit;
@@ -53,6 +71,7 @@ struct vmrun {
 	struct vmreg *vr_reg;
 	struct images *vr_images;
 	const struct vmm_ops *vr_ops;
+	char *vr_cache_dir;      /* decompressed kernels; NULL: none */
 	pthread_mutex_t vr_lock; /* guards the table, refs, the reaper queue */
 	struct vmrt *vr_list;
 	pthread_cond_t vr_reap_cond;
@@ -196,6 +215,21 @@ vmrun_record(struct vmrun *vr, const char *name, enum vm_state state,
 	return vmrun_record_on(vr, name, state, NULL, set);
 }
 
+/* Unpins and frees the images of vt's run, when it has any.  vt_lock. */
+static void
+vmrt_release_images(struct vmrun *vr, struct vmrt *vt)
+{
+	if (vt->vt_image_name[0] != '\0')
+		images_unpin(vr->vr_images, vt->vt_image_name);
+	if (vt->vt_initrd_name[0] != '\0')
+		images_unpin(vr->vr_images, vt->vt_initrd_name);
+	vt->vt_image_name[0] = vt->vt_initrd_name[0] = '\0';
+	free(vt->vt_image);
+	free(vt->vt_initrd);
+	vt->vt_image = vt->vt_initrd = NULL;
+	memset(&vt->vt_linux, 0, sizeof(vt->vt_linux));
+}
+
 /* Ends a run whose runner has stopped: records it and frees it. vt_lock. */
 static void
 vmrun_finish(struct vmrun *vr, struct vmrt *vt)
@@ -217,10 +251,7 @@ vmrun_finish(struct vmrun *vr, struct vmrt *vt)
 		 ex->re_reason, ex->re_has_status ? ", with a status" : "");
 	runner_free(vt->vt_runner);
 	vmrt_set_runner(vr, vt, NULL);
-	images_unpin(vr->vr_images, vt->vt_image_name);
-	vt->vt_image_name[0] = '\0';
-	free(vt->vt_image);
-	vt->vt_image = NULL;
+	vmrt_release_images(vr, vt);
 	console_close(vt->vt_console);
 }
 
@@ -289,7 +320,7 @@ vmrun_reaper(void *arg)
 
 int
 vmrun_open(struct vmrun **out, struct vmreg *reg, struct images *im,
-	   const struct vmm_ops *ops)
+	   const struct vmm_ops *ops, const char *cache_dir)
 {
 	struct vmrun *vr = calloc(1, sizeof(*vr));
 	sigset_t all, old;
@@ -302,6 +333,20 @@ vmrun_open(struct vmrun **out, struct vmreg *reg, struct images *im,
 	vr->vr_reg = reg;
 	vr->vr_images = im;
 	vr->vr_ops = ops;
+	/* Kernels decompressed from images: the daemon's alone. Absolute,
+	 * as the images' directory is. */
+	if (cache_dir != NULL) {
+		if (mkdir(cache_dir, 0750) != 0 && errno != EEXIST) {
+			log_warn("creating the kernel cache %s", cache_dir);
+			free(vr);
+			return -1;
+		}
+		if ((vr->vr_cache_dir = realpath(cache_dir, NULL)) == NULL) {
+			log_warn("the kernel cache %s", cache_dir);
+			free(vr);
+			return -1;
+		}
+	}
 	pthread_mutex_init(&vr->vr_lock, NULL);
 	pthread_cond_init(&vr->vr_reap_cond, NULL);
 
@@ -339,6 +384,7 @@ vmrun_open(struct vmrun **out, struct vmreg *reg, struct images *im,
 fail:
 	pthread_cond_destroy(&vr->vr_reap_cond);
 	pthread_mutex_destroy(&vr->vr_lock);
+	free(vr->vr_cache_dir);
 	free(vr);
 	return -1;
 }
@@ -409,6 +455,7 @@ vmrun_close(struct vmrun *vr)
 	console_timer_drain();
 	pthread_cond_destroy(&vr->vr_reap_cond);
 	pthread_mutex_destroy(&vr->vr_lock);
+	free(vr->vr_cache_dir);
 	free(vr);
 }
 
@@ -483,20 +530,85 @@ vmrun_busy(const char *name, enum vm_state state, const char *op, char *why,
 }
 
 /*
- * Records a start that failed with err: the VM back in prev_state with
- * prev_status, and why (set here) as its exit reason.  vt_lock held.
+ * What the Linux loader's errno err (vmm-driver/lxboot.h) means for the
+ * VM's kernel, initrd and command line, in why: 1, or 0 when err is not
+ * one the loader reports about them.
  */
-static void
-vmrun_start_failed(struct vmrun *vr, const char *name, enum vm_state prev_state,
-		   const json_t *prev_status, int err, char *why, size_t len)
+static int
+vmrun_linux_why(const struct vm_spec *spec, int err, char *why, size_t len)
+{
+	switch (err) {
+	case EINVAL:
+		snprintf(why, len,
+			 "kernel image %s is not a kernel the Linux loader "
+			 "boots: neither a bzImage nor an x86-64 ELF vmlinux, "
+			 "or its payload does not decompress",
+			 spec->vs_image);
+		return 1;
+	case ENOEXEC:
+		snprintf(why, len,
+			 "kernel image %s is too old to boot: its boot "
+			 "protocol is older than 2.06, or it has no 64-bit "
+			 "entry point",
+			 spec->vs_image);
+		return 1;
+	case E2BIG:
+		snprintf(why, len,
+			 "kernel image %s%s%s with a command line of %zu "
+			 "bytes does not fit: the command line is over the "
+			 "kernel's limit, or the kernel and initrd do not fit "
+			 "in memory_mib %llu",
+			 spec->vs_image,
+			 spec->vs_initrd[0] != '\0' ? " and initrd image " : "",
+			 spec->vs_initrd, strlen(spec->vs_cmdline),
+			 (unsigned long long)spec->vs_memory_mib);
+		return 1;
+	case ENOTSUP:
+		snprintf(why, len,
+			 "kernel image %s is compressed in a way this daemon "
+			 "cannot decompress; boot it with \"decompress\": "
+			 "\"guest\"",
+			 spec->vs_image);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Records a start that failed with err: the VM back in prev_state with
+ * prev_status, and why (set here) as its exit reason.  setup_why is the
+ * runner's sentence ("" when it gave none).  Returns the errno the start
+ * answers: EINVAL (the definition cannot run) for what the Linux loader
+ * found wrong with the kernel, initrd or command line, whose sentence it
+ * is then, else err.  vt_lock held.
+ */
+static int
+vmrun_start_failed(struct vmrun *vr, const char *name,
+		   const struct vm_spec *spec, enum vm_state prev_state,
+		   const json_t *prev_status, int err, const char *setup_why,
+		   char *why, size_t len)
 {
 	json_t *set;
 
-	snprintf(why, len, "the %s backend could not start it: %s",
-		 vr->vr_ops->vo_name, strerror(err));
+	if (spec->vs_boot == VM_BOOT_LINUX &&
+	    vmrun_linux_why(spec, err, why, len)) {
+		/* The loader's own sentence says more than ours. */
+		if (setup_why[0] != '\0')
+			snprintf(why, len, "kernel image %s: %s",
+				 spec->vs_image, setup_why);
+		err = EINVAL;
+	} else if (setup_why[0] != '\0') {
+		snprintf(why, len, "the %s backend could not start it: %s",
+			 vr->vr_ops->vo_name, setup_why);
+	} else {
+		snprintf(why, len, "the %s backend could not start it: %s",
+			 vr->vr_ops->vo_name, strerror(err));
+	}
 	set = json_pack("{s:s}", "exit_reason", why);
 	(void)vmrun_record_on(vr, name, prev_state, prev_status, set);
 	json_decref(set);
+	return err;
 }
 
 /*
@@ -531,6 +643,107 @@ vmrun_take_quota(struct vmrun *vr, struct vmrt *vt, uid_t owner,
 	return 0;
 }
 
+/* Whether the backend lists feature among its vo_features. */
+static int
+vmrun_has_feature(const struct vmm_ops *ops, const char *feature)
+{
+	const char *const *f;
+
+	for (f = ops->vo_features; f != NULL && *f != NULL; f++)
+		if (strcmp(*f, feature) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Pins image name (what it is for: "image", "kernel image", ...) and
+ * reads it into *buf when it has at most max bytes; its name goes into
+ * pinned (65 bytes), which vmrt_release_images unpins.  -1 with why and
+ * errno: EINVAL when it does not exist or does not fit (fits says in
+ * what), else the store's errno.
+ */
+static int
+vmrun_image_load(struct vmrun *vr, const char *what, const char *name,
+		 uint64_t max, const char *fits, char *pinned, void **buf,
+		 size_t *blen, char *why, size_t len)
+{
+	int err;
+
+	if (images_load(vr->vr_images, name, max, buf, blen) == 0) {
+		snprintf(pinned, 65, "%s", name);
+		return 0;
+	}
+	err = errno;
+	if (err == ENOENT)
+		snprintf(why, len,
+			 "%s %s does not exist; upload it with PUT "
+			 "/v1/images/%s",
+			 what, name, name);
+	else if (err == EFBIG)
+		snprintf(why, len, "%s %s does not fit in guest memory %s",
+			 what, name, fits);
+	else
+		snprintf(why, len, "reading %s %s: %s", what, name,
+			 strerror(err));
+	errno = err == ENOENT || err == EFBIG ? EINVAL : err;
+	return -1;
+}
+
+/*
+ * Loads a Linux boot's kernel and initrd (pinned, in vt_image and
+ * vt_initrd) and fills vt_linux, the loader's configuration the runner
+ * borrows for the run.  -1 with why and errno as vmrun_image_load; what
+ * is pinned by then is vmrt_release_images's to unpin.  vt_lock held.
+ */
+static int
+vmrun_linux_prepare(struct vmrun *vr, struct vmrt *vt,
+		    const struct vm_spec *spec, char *why, size_t len)
+{
+	struct lxboot_config *lc = &vt->vt_linux;
+	uint64_t memory = spec->vs_memory_mib << 20;
+	struct image_info info;
+	size_t klen, ilen = 0;
+	char fits[64];
+	int err;
+
+	snprintf(fits, sizeof(fits), "(memory_mib %llu)",
+		 (unsigned long long)spec->vs_memory_mib);
+	if (vmrun_image_load(vr, "kernel image", spec->vs_image, memory, fits,
+			     vt->vt_image_name, &vt->vt_image, &klen, why,
+			     len) != 0)
+		return -1;
+	/* Pinned: its digest cannot change under the run. */
+	if (images_get(vr->vr_images, spec->vs_image, &info) != 0) {
+		err = errno;
+		snprintf(why, len, "reading kernel image %s: %s",
+			 spec->vs_image, strerror(err));
+		errno = err;
+		return -1;
+	}
+	if (spec->vs_initrd[0] != '\0' &&
+	    vmrun_image_load(vr, "initrd image", spec->vs_initrd, memory, fits,
+			     vt->vt_initrd_name, &vt->vt_initrd, &ilen, why,
+			     len) != 0)
+		return -1;
+	snprintf(vt->vt_kernel_sha256, sizeof(vt->vt_kernel_sha256), "%s",
+		 info.ii_sha256);
+	snprintf(vt->vt_cmdline, sizeof(vt->vt_cmdline), "%s",
+		 spec->vs_cmdline);
+	memset(lc, 0, sizeof(*lc));
+	lc->lc_kernel = vt->vt_image;
+	lc->lc_kernel_len = klen;
+	lc->lc_kernel_sha256 = vt->vt_kernel_sha256;
+	lc->lc_initrd = vt->vt_initrd;
+	lc->lc_initrd_len = ilen;
+	lc->lc_cmdline = vt->vt_cmdline;
+	lc->lc_vcpus = spec->vs_vcpus;
+	lc->lc_decompress = spec->vs_decompress == VM_DECOMPRESS_GUEST
+				? LXBOOT_DECOMPRESS_GUEST
+				: LXBOOT_DECOMPRESS_HOST;
+	lc->lc_cache_dir = vr->vr_cache_dir;
+	return 0;
+}
+
 int
 vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	    char *why, size_t len)
@@ -543,6 +756,7 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	json_t *set;
 	uint64_t memory;
 	size_t image_len = 0;
+	char fits[64], setup_why[256] = "";
 	int rc = -1, err, recorded, rec_err;
 
 	/*
@@ -565,11 +779,13 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	}
 	if (vmrun_take_quota(vr, vt, v.vv_owner, quota, why, len) != 0)
 		goto out;
-	if (spec->vs_boot != VM_BOOT_FLAT) {
+	if (spec->vs_boot == VM_BOOT_LINUX &&
+	    !vmrun_has_feature(vr->vr_ops, VMRUN_FEATURE_LINUX)) {
 		snprintf(why, len,
-			 "the %s backend cannot boot \"linux\" yet; only flat "
-			 "binaries run for now",
-			 vr->vr_ops->vo_name);
+			 "the %s backend runs flat binaries only; a \"linux\" "
+			 "boot needs a backend whose features list %s (the "
+			 "kvm backend, on a host where /dev/kvm opens)",
+			 vr->vr_ops->vo_name, VMRUN_FEATURE_LINUX);
 		errno = ENOTSUP;
 		goto out;
 	}
@@ -579,29 +795,18 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 		goto out;
 	}
 	memory = spec->vs_memory_mib << 20;
-	if (images_load(vr->vr_images, spec->vs_image,
-			memory - spec->vs_load_address, &vt->vt_image,
-			&image_len) != 0) {
-		err = errno;
-		if (err == ENOENT)
-			snprintf(why, len,
-				 "image %s does not exist; upload it with "
-				 "PUT /v1/images/%s",
-				 spec->vs_image, spec->vs_image);
-		else if (err == EFBIG)
-			snprintf(why, len,
-				 "image %s does not fit in guest memory from "
-				 "load_address %llu",
-				 spec->vs_image,
-				 (unsigned long long)spec->vs_load_address);
-		else
-			snprintf(why, len, "reading image %s: %s",
-				 spec->vs_image, strerror(err));
-		errno = err == ENOENT || err == EFBIG ? EINVAL : err;
-		goto out;
+	if (spec->vs_boot == VM_BOOT_LINUX) {
+		if (vmrun_linux_prepare(vr, vt, spec, why, len) != 0)
+			goto unpin;
+	} else {
+		snprintf(fits, sizeof(fits), "from load_address %llu",
+			 (unsigned long long)spec->vs_load_address);
+		if (vmrun_image_load(vr, "image", spec->vs_image,
+				     memory - spec->vs_load_address, fits,
+				     vt->vt_image_name, &vt->vt_image,
+				     &image_len, why, len) != 0)
+			goto out;
 	}
-	snprintf(vt->vt_image_name, sizeof(vt->vt_image_name), "%s",
-		 spec->vs_image);
 	if (vt->vt_console == NULL &&
 	    (vt->vt_console =
 		 console_new(VMRUN_CONSOLE_OUT, VMRUN_CONSOLE_IN)) == NULL) {
@@ -614,11 +819,18 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	cfg.rc_name = name;
 	cfg.rc_vcpus = spec->vs_vcpus;
 	cfg.rc_memory = memory;
-	cfg.rc_image = vt->vt_image;
-	cfg.rc_image_len = image_len;
-	cfg.rc_load_address = spec->vs_load_address;
-	cfg.rc_entry = spec->vs_entry;
+	if (spec->vs_boot == VM_BOOT_LINUX) {
+		cfg.rc_linux = &vt->vt_linux;
+	} else {
+		cfg.rc_image = vt->vt_image;
+		cfg.rc_image_len = image_len;
+		cfg.rc_load_address = spec->vs_load_address;
+		cfg.rc_entry = spec->vs_entry;
+	}
+	cfg.rc_reboot_restarts = spec->vs_on_reboot == VM_ON_REBOOT_RESTART;
 	cfg.rc_console = vt->vt_console;
+	cfg.rc_why = setup_why;
+	cfg.rc_why_len = sizeof(setup_why);
 	if (spec->vs_guestinfo_channel) {
 		guestinfo_channel_init(&vt->vt_guestinfo, vmreg_db(vr->vr_reg),
 				       name);
@@ -644,10 +856,9 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	vt->vt_run++;
 	pthread_mutex_unlock(&vr->vr_lock);
 	if (runner_begin(&cfg, &runner) != 0) {
-		err = errno;
-		vmrun_start_failed(vr, name, v.vv_state, v.vv_status, err, why,
-				   len);
-		errno = err;
+		errno =
+		    vmrun_start_failed(vr, name, spec, v.vv_state, v.vv_status,
+				       errno, setup_why, why, len);
 		goto unpin;
 	}
 	timefmt_rfc3339(timefmt_now_ms(), vt->vt_started_at,
@@ -658,11 +869,10 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	rec_err = errno;
 	json_decref(set);
 	if (runner_ready(runner) != 0) {
-		err = errno;
 		/* "running" may be on record: what happened replaces it. */
-		vmrun_start_failed(vr, name, v.vv_state, v.vv_status, err, why,
-				   len);
-		errno = err;
+		errno =
+		    vmrun_start_failed(vr, name, spec, v.vv_state, v.vv_status,
+				       errno, setup_why, why, len);
 		goto unpin;
 	}
 	if (recorded != 0) {
@@ -688,10 +898,7 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 
 unpin:
 	err = errno;
-	images_unpin(vr->vr_images, vt->vt_image_name);
-	vt->vt_image_name[0] = '\0';
-	free(vt->vt_image);
-	vt->vt_image = NULL;
+	vmrt_release_images(vr, vt);
 	errno = err;
 out:
 	err = errno;

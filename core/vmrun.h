@@ -38,10 +38,13 @@ struct vmrun;
 /*
  * ops may be NULL: the backend cannot run guests (start answers ENOTSUP).
  * Records VMs that the database says were running as stopped ("the daemon
- * restarted"): nothing survives the process.
+ * restarted"): nothing survives the process.  cache_dir (NULL: none) is
+ * where the Linux loader keeps the kernels it decompressed, one file per
+ * kernel image digest; it is created 0750 when missing, and a failure to
+ * is a failure to open.
  */
 int vmrun_open(struct vmrun **out, struct vmreg *reg, struct images *im,
-	       const struct vmm_ops *ops);
+	       const struct vmm_ops *ops, const char *cache_dir);
 
 /* Starts every VM whose spec says autostart; failures are logged. */
 void vmrun_autostart(struct vmrun *vr);

@@ -270,7 +270,7 @@ main(int argc, char **argv)
 	size_t njl = 0, k;
 	struct images *images = NULL;
 	struct vmrun *vmrun = NULL;
-	char images_dir[4096];
+	char images_dir[4096], cache_dir[4096];
 	char reason[512];
 	sigset_t sigs, kick;
 	int i, nsocks = 0, have_tcp = 0, sig, rc = 1, spares = 0;
@@ -369,7 +369,9 @@ main(int argc, char **argv)
 		log_warn("image store %s", images_dir);
 		goto out;
 	}
-	if (vmrun_open(&vmrun, reg, images, ctx.ac_ops) != 0) {
+	/* Kernels the loader decompressed, per image digest (#15). */
+	snprintf(cache_dir, sizeof(cache_dir), "%s/cache", cf.cf_state_dir);
+	if (vmrun_open(&vmrun, reg, images, ctx.ac_ops, cache_dir) != 0) {
 		log_warn("VM runtime");
 		goto out;
 	}

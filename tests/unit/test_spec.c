@@ -62,8 +62,59 @@ test_spec__a_linux_spec_names_kernel_and_initrd(void **state)
 	assert_int_equal(s.vs_boot, VM_BOOT_LINUX);
 	assert_string_equal(s.vs_image, "vmlinuz");
 	assert_string_equal(s.vs_initrd, "initrd.img");
+	assert_string_equal(s.vs_cmdline, "quiet");
+	/* Stored before the options existed: their defaults. */
+	assert_int_equal(s.vs_decompress, VM_DECOMPRESS_HOST);
+	assert_int_equal(s.vs_on_reboot, VM_ON_REBOOT_RESTART);
 	assert_int_equal(s.vs_npptdevs, 0);
 	assert_false(s.vs_autostart);
+	json_decref(d);
+}
+
+static void
+test_spec__decompress_and_on_reboot_decode(void **state)
+{
+	json_t *d = doc("{\"vcpus\":2,\"memory_mib\":256,"
+			"\"boot\":{\"kind\":\"linux\",\"kernel\":\"vmlinuz\","
+			"\"cmdline\":\"\",\"decompress\":\"guest\"},"
+			"\"pptdevs\":[],\"autostart\":false,"
+			"\"on_reboot\":\"stop\"}");
+	struct vm_spec s;
+
+	assert_int_equal(spec_decode(d, &s), 0);
+	assert_string_equal(s.vs_initrd, "");
+	assert_string_equal(s.vs_cmdline, "");
+	assert_int_equal(s.vs_decompress, VM_DECOMPRESS_GUEST);
+	assert_int_equal(s.vs_on_reboot, VM_ON_REBOOT_STOP);
+	json_decref(d);
+}
+
+static void
+test_spec__a_cmdline_longer_than_the_limit_is_einval(void **state)
+{
+	char text[LIMIT_CMDLINE_LEN + 256], cmdline[LIMIT_CMDLINE_LEN + 2];
+	struct vm_spec s;
+	json_t *d;
+
+	memset(cmdline, 'c', sizeof(cmdline) - 1);
+	cmdline[sizeof(cmdline) - 1] = '\0';
+	snprintf(text, sizeof(text),
+		 "{\"vcpus\":1,\"memory_mib\":64,\"boot\":{\"kind\":"
+		 "\"linux\",\"kernel\":\"k\",\"cmdline\":\"%s\"}}",
+		 cmdline);
+	d = doc(text);
+	errno = 0;
+	assert_int_equal(spec_decode(d, &s), -1);
+	assert_int_equal(errno, EINVAL);
+	json_decref(d);
+	cmdline[sizeof(cmdline) - 2] = '\0';
+	snprintf(text, sizeof(text),
+		 "{\"vcpus\":1,\"memory_mib\":64,\"boot\":{\"kind\":"
+		 "\"linux\",\"kernel\":\"k\",\"cmdline\":\"%s\"}}",
+		 cmdline);
+	d = doc(text);
+	assert_int_equal(spec_decode(d, &s), 0);
+	assert_int_equal(strlen(s.vs_cmdline), LIMIT_CMDLINE_LEN);
 	json_decref(d);
 }
 
@@ -133,6 +184,9 @@ main(void)
 	    cmocka_unit_test(
 		test_spec__a_flat_spec_decodes_every_field_a_start_needs),
 	    cmocka_unit_test(test_spec__a_linux_spec_names_kernel_and_initrd),
+	    cmocka_unit_test(test_spec__decompress_and_on_reboot_decode),
+	    cmocka_unit_test(
+		test_spec__a_cmdline_longer_than_the_limit_is_einval),
 	    cmocka_unit_test(test_spec__what_a_start_cannot_use_is_einval),
 	    cmocka_unit_test(
 		test_spec__an_image_name_longer_than_a_name_is_einval),

@@ -166,7 +166,8 @@ test_vm_spec__minimal_spec_gets_every_default(void **state)
 		     "'boot':{'kind':'flat','image':'hello.bin',"
 		     "'load_address':4096,'entry':4096},"
 		     "'labels':{},'pptdevs':[],'autostart':false,"
-		     "'description':'','guestinfo_channel':'vmware-backdoor'}");
+		     "'description':'','guestinfo_channel':'vmware-backdoor',"
+		     "'on_reboot':'restart'}");
 	json_decref(out);
 }
 
@@ -182,13 +183,14 @@ test_vm_spec__output_keys_are_in_canonical_order(void **state)
 		"'memory_mib':128,'vcpus':2,'name':'web1'}"),
 	    NULL);
 
-	assert_dumps(
-	    out, "{'name':'web1','vcpus':2,'memory_mib':128,"
-		 "'boot':{'kind':'flat','image':'hello.bin',"
-		 "'load_address':0,'entry':16},"
-		 "'labels':{'a':'2','m':'3','z':'1'},"
-		 "'pptdevs':['3/0/0','1/0/0'],'autostart':true,"
-		 "'description':'d','guestinfo_channel':'vmware-backdoor'}");
+	assert_dumps(out,
+		     "{'name':'web1','vcpus':2,'memory_mib':128,"
+		     "'boot':{'kind':'flat','image':'hello.bin',"
+		     "'load_address':0,'entry':16},"
+		     "'labels':{'a':'2','m':'3','z':'1'},"
+		     "'pptdevs':['3/0/0','1/0/0'],'autostart':true,"
+		     "'description':'d','guestinfo_channel':'vmware-backdoor',"
+		     "'on_reboot':'restart'}");
 	json_decref(out);
 }
 
@@ -202,7 +204,7 @@ test_vm_spec__linux_boot_keys_are_in_canonical_order(void **state)
 
 	assert_dumps(at(out, "boot", NULL),
 		     "{'kind':'linux','kernel':'bzImage','initrd':'initrd.img',"
-		     "'cmdline':'quiet'}");
+		     "'cmdline':'quiet','decompress':'host'}");
 	json_decref(out);
 }
 
@@ -216,12 +218,14 @@ test_vm_spec__normalizing_twice_changes_nothing(void **state)
 	json_t *twice = accept(json_deep_copy(once), NULL);
 
 	assert_true(json_equal(once, twice));
-	assert_dumps(twice,
-		     "{'name':'a','vcpus':1,'memory_mib':64,"
-		     "'boot':{'kind':'linux','kernel':'k','initrd':'i',"
-		     "'cmdline':''},'labels':{'a':'','b':'1'},"
-		     "'pptdevs':['1/2/3'],'autostart':false,"
-		     "'description':'','guestinfo_channel':'vmware-backdoor'}");
+	assert_dumps(
+	    twice,
+	    "{'name':'a','vcpus':1,'memory_mib':64,"
+	    "'boot':{'kind':'linux','kernel':'k','initrd':'i',"
+	    "'cmdline':'','decompress':'host'},'labels':{'a':'','b':'1'},"
+	    "'pptdevs':['1/2/3'],'autostart':false,"
+	    "'description':'','guestinfo_channel':'vmware-backdoor',"
+	    "'on_reboot':'restart'}");
 	json_decref(once);
 	json_decref(twice);
 }
@@ -287,7 +291,7 @@ test_vm_spec__read_only_fields_are_accepted_and_dropped(void **state)
 	json_t *plain = accept(doc(MINIMAL), NULL);
 
 	assert_true(json_equal(out, plain));
-	assert_int_equal(json_object_size(out), 9);
+	assert_int_equal(json_object_size(out), 10);
 	json_decref(out);
 	json_decref(plain);
 }
@@ -752,7 +756,8 @@ test_vm_spec__linux_boot_gets_an_empty_cmdline_and_no_initrd(void **state)
 	json_t *out = accept(doc(MINIMAL_LINUX), NULL);
 
 	assert_dumps(at(out, "boot", NULL),
-		     "{'kind':'linux','kernel':'bzImage','cmdline':''}");
+		     "{'kind':'linux','kernel':'bzImage','cmdline':'',"
+		     "'decompress':'host'}");
 	json_decref(out);
 }
 
@@ -814,6 +819,102 @@ test_vm_spec__cmdline_that_is_not_a_plain_string_is_rejected(void **state)
 	       "boot.cmdline");
 	reject(with_boot(MINIMAL_LINUX, "cmdline", json_stringn("a\0b", 3)),
 	       NULL, "boot.cmdline");
+}
+
+static void
+test_vm_spec__decompress_is_host_or_guest(void **state)
+{
+	json_t *out = accept(
+	    with_boot(MINIMAL_LINUX, "decompress", json_string("guest")), NULL);
+
+	assert_string_equal(json_string_value(at(out, "boot", "decompress")),
+			    "guest");
+	json_decref(out);
+	out = accept(
+	    with_boot(MINIMAL_LINUX, "decompress", json_string("host")), NULL);
+	assert_string_equal(json_string_value(at(out, "boot", "decompress")),
+			    "host");
+	json_decref(out);
+	reject(with_boot(MINIMAL_LINUX, "decompress", json_string("Guest")),
+	       NULL, "boot.decompress");
+	reject(with_boot(MINIMAL_LINUX, "decompress", json_string("")), NULL,
+	       "boot.decompress");
+	reject(with_boot(MINIMAL_LINUX, "decompress", json_true()), NULL,
+	       "boot.decompress");
+	reject(with_boot(MINIMAL_LINUX, "decompress", json_null()), NULL,
+	       "boot.decompress");
+	reject(
+	    with_boot(MINIMAL_LINUX, "decompress", json_stringn("host\0x", 6)),
+	    NULL, "boot.decompress");
+}
+
+static void
+test_vm_spec__decompress_in_a_flat_boot_is_unknown(void **state)
+{
+	reject(with_boot(MINIMAL, "decompress", json_string("host")), NULL,
+	       "boot.decompress");
+}
+
+static void
+test_vm_spec__linux_memory_of_the_limit_is_accepted_and_past_it_rejected(
+    void **state)
+{
+	static const struct vm_spec_limits big = {
+	    .sl_max_vcpus = 2,
+	    .sl_max_memory_mib = 8192,
+	};
+	struct vm_spec_error err;
+	json_t *out, *d;
+
+	out = accept_with(with(MINIMAL_LINUX, "memory_mib",
+			       json_integer(LIMIT_LINUX_MEMORY_MIB)),
+			  NULL, &big);
+	assert_int_equal(json_integer_value(at(out, "memory_mib", NULL)),
+			 LIMIT_LINUX_MEMORY_MIB);
+	json_decref(out);
+	d = with(MINIMAL_LINUX, "memory_mib",
+		 json_integer(LIMIT_LINUX_MEMORY_MIB + 1));
+	out = vm_spec_normalize(d, NULL, &big, NULL, &err);
+	json_decref(d);
+	assert_null(out);
+	assert_string_equal(err.se_field, "memory_mib");
+	assert_non_null(strstr(err.se_detail, "3072"));
+	/* A flat boot has no such bound. */
+	out = accept_with(with(MINIMAL, "memory_mib",
+			       json_integer(LIMIT_LINUX_MEMORY_MIB + 1)),
+			  NULL, &big);
+	json_decref(out);
+}
+
+/* on_reboot */
+
+static void
+test_vm_spec__on_reboot_is_restart_or_stop(void **state)
+{
+	json_t *out =
+	    accept(with(MINIMAL_LINUX, "on_reboot", json_string("stop")), NULL);
+
+	assert_string_equal(json_string_value(at(out, "on_reboot", NULL)),
+			    "stop");
+	json_decref(out);
+	out = accept(with(MINIMAL, "on_reboot", json_string("restart")), NULL);
+	assert_string_equal(json_string_value(at(out, "on_reboot", NULL)),
+			    "restart");
+	json_decref(out);
+	/* A flat guest's reset always restarts it. */
+	reject(with(MINIMAL, "on_reboot", json_string("stop")), NULL,
+	       "on_reboot");
+	out = accept(with(MINIMAL_LINUX, "on_reboot", json_string("restart")),
+		     NULL);
+	assert_string_equal(json_string_value(at(out, "on_reboot", NULL)),
+			    "restart");
+	json_decref(out);
+	reject(with(MINIMAL, "on_reboot", json_string("halt")), NULL,
+	       "on_reboot");
+	reject(with(MINIMAL, "on_reboot", json_false()), NULL, "on_reboot");
+	reject(with(MINIMAL, "on_reboot", json_null()), NULL, "on_reboot");
+	reject(with_boot(MINIMAL_LINUX, "on_reboot", json_string("stop")), NULL,
+	       "boot.on_reboot");
 }
 
 /* labels */
@@ -1275,6 +1376,11 @@ main(void)
 	  cmocka_unit_test(test_vm_spec__linux_boot_requires_a_kernel),
 	  cmocka_unit_test(test_vm_spec__linux_kernel_and_initrd_must_be_names),
 	  cmocka_unit_test(test_vm_spec__flat_keys_in_a_linux_boot_are_unknown),
+	  cmocka_unit_test(test_vm_spec__decompress_is_host_or_guest),
+	  cmocka_unit_test(test_vm_spec__decompress_in_a_flat_boot_is_unknown),
+	  cmocka_unit_test(
+	      test_vm_spec__linux_memory_of_the_limit_is_accepted_and_past_it_rejected),
+	  cmocka_unit_test(test_vm_spec__on_reboot_is_restart_or_stop),
 	  cmocka_unit_test(test_vm_spec__cmdline_of_the_limit_is_accepted),
 	  cmocka_unit_test(test_vm_spec__cmdline_past_the_limit_is_rejected),
 	  cmocka_unit_test(
