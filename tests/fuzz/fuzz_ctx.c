@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "api/policy.h"
+#include "api/vm_spec.h"
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "core/auth.h"
@@ -31,6 +32,27 @@ fuzz_ctx_cleanup(void)
 	 * (database, images) goes. */
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", fuzz_dir);
 	(void)system(cmd);
+}
+
+/* web1, uid 1000's, so that the routes on one VM reach their handlers. */
+static void
+fuzz_ctx_vm(struct vmreg *reg)
+{
+	static const char text[] =
+	    "{\"name\":\"web1\",\"boot\":{\"kind\":\"flat\","
+	    "\"image\":\"hello.bin\"},\"labels\":{\"env\":\"prod\"}}";
+	const struct vm_spec_limits lim = {2, 256};
+	const struct vmreg_owner owner = {1000, 1000, ""};
+	struct vm_spec_error err;
+	struct vmreg_doc doc;
+	json_t *in, *spec;
+
+	if ((in = json_loads(text, 0, NULL)) == NULL ||
+	    (spec = vm_spec_normalize(in, NULL, &lim, NULL, &err)) == NULL ||
+	    vmreg_create(reg, "web1", spec, &owner, &doc) != 0)
+		abort();
+	free(doc.vd_body);
+	json_decref(in);
 }
 
 static void
@@ -64,6 +86,7 @@ fuzz_ctx_make(void)
 	    vmrun_open(&vr, reg, im, &vmm_sim_ops) != 0 ||
 	    jails_open(&jails, db) != 0)
 		abort();
+	fuzz_ctx_vm(reg);
 	c->ac_vmreg = reg;
 	c->ac_db = db;
 	c->ac_driver = "sim";

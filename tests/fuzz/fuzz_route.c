@@ -12,6 +12,8 @@
  * (MHD_http_unescape).  The daemon's NUL rule is checked as its own
  * property: server/http.c refuses a target holding "%00" before routing,
  * and no target without it may decode to a string with a NUL inside.
+ * Every answer has a status, and a JSON body that parses.  The context
+ * holds one VM, web1 (uid 1000's), for the routes on one VM.
  * Only GET and HEAD reach handlers as a known caller (root or a vmm
  * member), so that the database changes nothing between inputs; other
  * methods come from an anonymous TCP caller (401, 404, 405).
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <microhttpd.h>
 
 #include "api/api.h"
@@ -81,6 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct api_context *ctx = fuzz_ctx();
 	struct api_request rq;
 	struct api_response rs;
+	json_t *body = NULL;
 	char *target, *q;
 	const char *method;
 	uint8_t sel;
@@ -126,6 +130,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	api_handle(ctx, &rq, &rs);
 	if (rs.rs_status < 100 || rs.rs_status > 599)
 		abort();
+	/* What says it is JSON is JSON (problem+json included). */
+	if (rs.rs_body != NULL && rs.rs_content_type != NULL &&
+	    strstr(rs.rs_content_type, "json") != NULL) {
+		body = json_loadb(rs.rs_body, rs.rs_body_len, JSON_DECODE_ANY,
+				  NULL);
+		if (!json_is_object(body) && !json_is_array(body))
+			abort();
+	}
+	json_decref(body);
 	api_response_clear(&rs);
 	free(target);
 	return 0;
