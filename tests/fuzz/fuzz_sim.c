@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_LOAD 0x1000
 #define FUZZ_HEADER 18
 #define FUZZ_EXITS 64
-#define FUZZ_RUN_US 2000
+#define FUZZ_RUN_US 500
 
 static const struct vmm_ops *ops = &vmm_sim_ops;
 static struct vmm_vm *fuzz_vm;
@@ -49,7 +49,7 @@ fuzz_now_us(void)
 static void *
 fuzz_kicker(void *arg)
 {
-	const struct timespec tick = {0, 250 * 1000};
+	const struct timespec tick = {0, 100 * 1000};
 	unsigned long long d;
 
 	(void)arg;
