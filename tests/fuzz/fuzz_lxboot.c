@@ -3,17 +3,12 @@
  * what it calls: lxdecomp.c's six decoders, mptable.c): any bytes as a
  * kernel, loaded host-side and guest-side into 32 MiB of guest RAM with a
  * small initrd.  The input is copied into a buffer of exactly its size,
- * so that AddressSanitizer sees a read past lc_kernel_len.  Not part of
- * the build (it needs clang); from the repository's root:
+ * so that AddressSanitizer sees a read past lc_kernel_len.  Built with
+ * the others (-DVMMAPID_FUZZ=ON, tests/fuzz/run); by hand:
  *
- *   clang -g -O1 -std=c11 -D_GNU_SOURCE -I. \
- *     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
- *     -DLXDECOMP_HAVE_ZLIB -DLXDECOMP_HAVE_LZMA -DLXDECOMP_HAVE_LZ4 \
- *     -DLXDECOMP_HAVE_ZSTD -DLXDECOMP_HAVE_BZIP2 tests/fuzz/fuzz_lxboot.c \
- *     vmm-driver/{lxboot,lxdecomp,lxcache,mptable,regs}.c \
- *     -lz -llzma -llz4 -lzstd -lbz2 -o fuzz_lxboot
- *   mkdir -p corpus && cp build/tests/lxboot/{bzImage.*,vmlinux} corpus/
- *   ./fuzz_lxboot -max_len=16384 -rss_limit_mb=2048 corpus
+ *   tests/fuzz/run --build-only
+ *   build-fuzz/tests/fuzz/fuzz_lxboot -max_len=16384 -rss_limit_mb=2048 \
+ *     tests/fuzz/corpus/fuzz_lxboot
  *
  * The seeds are test_lxboot's fixtures (one bzImage per compression and
  * the ELF vmlinux).  First runs (2026-12-05, commit 2e0095c): 861,152
