@@ -479,10 +479,10 @@ lx_load_host(struct lx_load *l, const uint8_t *pm, size_t pm_len,
 {
 	const struct lxboot_config *c = l->l_c;
 	struct lxcache_map cm;
-	const uint8_t *pl;
+	const uint8_t *pl = NULL;
 	const char *format;
 	uint8_t *elf = NULL;
-	size_t pl_len, elf_len = 0, max;
+	size_t pl_len = 0, elf_len = 0, max;
 	uint64_t t0;
 	int rc, cache = c->lc_cache_dir != NULL && c->lc_kernel_sha256 != NULL;
 
@@ -776,8 +776,8 @@ lxboot_load(const struct lxboot_config *c, uint8_t *mem, uint64_t mem_size,
 	struct lx_load l;
 	struct lxboot_info dummy;
 	const char *cmdline = c->lc_cmdline != NULL ? c->lc_cmdline : "";
-	const uint8_t *pm = NULL, *pl;
-	size_t cmdlen, pm_len = 0, pl_len, room;
+	const uint8_t *pm = NULL, *pl = NULL;
+	size_t cmdlen, pm_len = 0, pl_len = 0, room;
 	const char *f;
 
 	memset(&l, 0, sizeof(l));
