@@ -393,7 +393,10 @@ config_read_file(struct config *cf, const char *path)
 			fprintf(stderr, "vmmapid: %s:%d: %s \"%s\"\n", path,
 				lineno,
 				o->name == NULL ? "unknown setting"
-						: "setting needs a value:",
+				: o->has_arg == no_argument
+				    ? "setting takes no value (alone on its "
+				      "line):"
+				    : "setting needs a value:",
 				key);
 			rc = -1;
 			break;

@@ -145,6 +145,7 @@ log_has(struct harness *h, const char *needle, int count)
 
 		for (n = 0; p != NULL && (p = strstr(p, needle)) != NULL; n++)
 			p++;
+		free(log);
 		if (n >= count)
 			return 1;
 		usleep(10000);

@@ -144,6 +144,7 @@ test_metrics__a_token_file_others_may_read_is_refused(struct harness *h)
 	const char *args[] = {"--metrics-token-file", NULL, NULL};
 	char path[HARNESS_PATH_MAX + 16], *log;
 	FILE *f;
+	int n;
 
 	snprintf(path, sizeof(path), "%s/metrics.token", h->h_dir);
 	assert_non_null(f = fopen(path, "w"));
@@ -153,7 +154,10 @@ test_metrics__a_token_file_others_may_read_is_refused(struct harness *h)
 	args[1] = path;
 	assert_int_equal(start_fails(h, args), 1);
 	log = harness_read_log(h);
-	assert_non_null(strstr(log, "others may read it"));
+	assert_non_null(log);
+	n = strstr(log, "others may read it") != NULL;
+	free(log);
+	assert_true(n);
 }
 
 static void
