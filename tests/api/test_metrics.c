@@ -138,6 +138,40 @@ start_fails(struct harness *h, const char *const *extra)
 	return WIFEXITED(status) && WEXITSTATUS(status) != 0;
 }
 
+/* SIGHUP reads the token file again: the new token works, the old not. */
+static void
+test_metrics__sighup_replaces_the_metrics_token(struct harness *h)
+{
+	const char *args[] = {"--metrics-token-file", NULL, NULL};
+	const char *next = "metrics-fedcba9876543210fedcba98";
+	char path[HARNESS_PATH_MAX + 16];
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/metrics.token", h->h_dir);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "%s\n", METRICS_TOKEN);
+	fclose(f);
+	assert_int_equal(chmod(path, 0600), 0);
+	args[1] = path;
+	harness_start(h, args);
+	assert_status(tcp_get(h, "/metrics", METRICS_TOKEN), 200);
+	assert_problem(tcp_get(h, "/metrics", next), 401, NULL);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "%s\n", next);
+	fclose(f);
+	assert_int_equal(kill(h->h_pid, SIGHUP), 0);
+	for (i = 0; i < 500; i++) {
+		struct harness_response *r = tcp_get(h, "/metrics", next);
+
+		if (r->hr_status == 200)
+			break;
+		usleep(10000);
+	}
+	assert_status(tcp_get(h, "/metrics", next), 200);
+	assert_problem(tcp_get(h, "/metrics", METRICS_TOKEN), 401, NULL);
+}
+
 static void
 test_metrics__a_token_file_others_may_read_is_refused(struct harness *h)
 {
@@ -211,6 +245,8 @@ main(void)
 			 HARNESS_TCP | HARNESS_NOSTART),
 	    HARNESS_CASE(test_metrics__a_token_file_others_may_read_is_refused,
 			 HARNESS_NOSTART),
+	    HARNESS_CASE(test_metrics__sighup_replaces_the_metrics_token,
+			 HARNESS_TCP | HARNESS_NOSTART),
 	    HARNESS_CASE_ARGS(test_metrics__anonymous_only_with_the_flag,
 			      HARNESS_TCP, "--metrics-anonymous"),
 	    HARNESS_CASE(test_metrics__output_passes_promtool, 0),
