@@ -125,6 +125,7 @@ struct api_context {
 	unsigned ac_max_vcpus;        /* hw.vmm.maxcpu's counterpart */
 	uint64_t ac_max_memory_mib;
 	const char *ac_spool_dir; /* uploads are spooled here */
+	const char *ac_state_dir; /* --state-dir: backups go here */
 	uint64_t ac_upload_max;   /* bytes an upload may have */
 	struct images *ac_images;
 	struct vmrun *ac_vmrun;

@@ -24,6 +24,14 @@ typedef void (*api_handler)(const struct api_context *ctx,
 			    const struct api_call *call,
 			    struct api_response *rs);
 
+/* api/metrics.c */
+void api_metrics_get(const struct api_context *, const struct api_call *,
+		     struct api_response *);
+
+/* api/backup.c */
+void api_admin_backup(const struct api_context *, const struct api_call *,
+		      struct api_response *);
+
 /* api/host.c */
 void api_host_root(const struct api_context *, const struct api_call *,
 		   struct api_response *);

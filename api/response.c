@@ -88,14 +88,11 @@ etag_format(uint64_t revision, char buf[32])
 }
 
 int
-etag_match(const char *header, int exists, uint64_t revision, int weak)
+etag_match_tag(const char *header, int exists, const char *want, int weak)
 {
-	char want[32];
-	size_t wlen;
+	size_t wlen = strlen(want);
 	const char *p = header;
 
-	etag_format(revision, want);
-	wlen = strlen(want);
 	while (*p != '\0') {
 		const char *end;
 		int is_weak = 0;
@@ -121,6 +118,15 @@ etag_match(const char *header, int exists, uint64_t revision, int weak)
 		p = end + 1;
 	}
 	return 0;
+}
+
+int
+etag_match(const char *header, int exists, uint64_t revision, int weak)
+{
+	char want[32];
+
+	etag_format(revision, want);
+	return etag_match_tag(header, exists, want, weak);
 }
 
 void

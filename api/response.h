@@ -43,4 +43,7 @@ void etag_format(uint64_t revision, char buf[32]);
  */
 int etag_match(const char *header, int exists, uint64_t revision, int weak);
 
+/* The same, against want, a whole entity tag with its quotes. */
+int etag_match_tag(const char *header, int exists, const char *want, int weak);
+
 #endif

@@ -53,6 +53,10 @@ static const struct route routes[] = {
     {"/v1/health", API_GET, api_host_health, R_BLOCKS, POL_PUBLIC, NULL},
     {"/v1/openapi.yaml", API_GET, api_host_openapi, 0, POL_ANY, NULL},
     {"/v1/problems", API_GET, api_problems_list, 0, POL_PUBLIC, NULL},
+    /* Public to the router: the handler lets in host root, the metrics
+     * token or anyone (--metrics-anonymous).  R_BLOCKS: it reads each
+     * running VM's counters under its lifecycle lock. */
+    {"/metrics", API_GET, api_metrics_get, R_BLOCKS, POL_PUBLIC, NULL},
     {"/v1/host/pvbus", API_GET, api_host_pvbus, 0, POL_ANY, NULL},
     /* The host's hypervisor's key store: host root's. */
     {"/v1/host/pvbus/{n}/keys/{key}", API_GET, api_host_pvbus_key, 0, POL_ADMIN,
@@ -148,10 +152,15 @@ static const struct route routes[] = {
      POL_ADMIN, NULL},
     {"/v1/jails/{name}", API_DELETE, api_jails_delete, R_BLOCKS, POL_ADMIN,
      NULL},
+    /* A copy of the database (sqlite3_backup_*): host root's. */
+    {"/v1/admin/backup", API_POST, api_admin_backup, R_BLOCKS, POL_ADMIN, NULL},
     /* Waits for the audit records queued before it. */
     {"/v1/audit", API_GET, api_audit_list, R_BLOCKS, POL_ADMIN, "limit,before"},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static const struct route *route_of(const struct api_request *rq,
+				    unsigned *allowed);
 
 static const struct {
 	enum api_method m;
@@ -176,6 +185,15 @@ size_t
 api_routes_count(void)
 {
 	return NROUTES;
+}
+
+size_t
+api_route_index(const struct api_request *rq)
+{
+	unsigned allowed;
+	const struct route *rt = route_of(rq, &allowed);
+
+	return rt != NULL ? (size_t)(rt - routes) : NROUTES;
 }
 
 struct api_route_info

@@ -22,6 +22,12 @@ size_t api_routes_count(void);
 struct api_route_info api_routes_at(size_t i);
 
 /*
+ * The index in the table of rq's route (api_routes_at's i), or
+ * api_routes_count() when it matched none: what /metrics counts by.
+ */
+size_t api_route_index(const struct api_request *rq);
+
+/*
  * Checks the table once at start-up: well-formed patterns, no pattern and
  * method listed twice, no two patterns that match the same paths.
  * 0, or -1 with a logged reason.

@@ -98,6 +98,61 @@ vms_visible(void *cls, uid_t owner_uid, const char *jail)
 	return policy_vm_visible(vv->vv_ctx->ac_policy, vv->vv_pr, &vm);
 }
 
+/* FNV-1a, 64 bits, over n bytes of p, continuing from h. */
+static uint64_t
+vms_fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n-- > 0) {
+		h ^= *b++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/*
+ * The ETag of a list (RFC 9110 section 8.8.3), strong: a list's body is
+ * a function of the registry's records, the query and who asks (what the
+ * policy lets them see), and the tag names all three.
+ *   - the registry's version (vmreg_list_version): the newest revision
+ *     and the count of records put or removed, so a delete moves it too;
+ *   - this process's start (ac_started_at_ms): that count starts again
+ *     at each start, so tags of an earlier run never match;
+ *   - a hash of the query arguments, as given, and of the principal
+ *     (uid, groups, jail): another page, filter or caller, another tag.
+ * Read before the body is built, so a change in between gives a tag
+ * older than the body, never newer: the next request then gets 200.
+ */
+static void
+vms_list_etag(const struct api_context *ctx, const struct api_request *rq,
+	      char *buf, size_t len)
+{
+	const struct principal *pr = &rq->rq_principal;
+	uint64_t newest, changes, h = 0xcbf29ce484222325ULL;
+	int i;
+
+	vmreg_list_version(ctx->ac_vmreg, &newest, &changes);
+	for (i = 0; i < rq->rq_nquery; i++) {
+		const char *v = rq->rq_query[i].kv_value;
+
+		h = vms_fnv(h, rq->rq_query[i].kv_key,
+			    strlen(rq->rq_query[i].kv_key) + 1);
+		h = vms_fnv(h, v != NULL ? v : "",
+			    v != NULL ? strlen(v) + 1 : 1);
+	}
+	h = vms_fnv(h, &pr->pr_known, sizeof(pr->pr_known));
+	h = vms_fnv(h, &pr->pr_uid, sizeof(pr->pr_uid));
+	h = vms_fnv(h, &pr->pr_gid, sizeof(pr->pr_gid));
+	h = vms_fnv(h, pr->pr_groups,
+		    (size_t)pr->pr_ngroups * sizeof(pr->pr_groups[0]));
+	h = vms_fnv(h, pr->pr_jail, strlen(pr->pr_jail));
+	snprintf(buf, len, "\"%llu.%llu.%llx.%016llx\"",
+		 (unsigned long long)newest, (unsigned long long)changes,
+		 (unsigned long long)ctx->ac_started_at_ms,
+		 (unsigned long long)h);
+}
+
 /*
  * A spec with PCI passthrough devices needs the passthrough permission,
  * and may name only reserved devices (api/pptdevs.c).  0, or -1 with the
@@ -129,7 +184,8 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 				 .vf_limit = LIMIT_PAGE_DEFAULT};
 	struct vms_visibility vis;
 	enum vm_state want;
-	char *body, *end;
+	const char *inm;
+	char *body, *end, etag[96];
 	size_t len;
 	int q;
 
@@ -214,11 +270,19 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 		f.vf_visible = vms_visible;
 		f.vf_cls = &vis;
 	}
+	vms_list_etag(ctx, rq, etag, sizeof(etag));
+	if ((inm = api_header(rq, "If-None-Match")) != NULL &&
+	    etag_match_tag(inm, 1, etag, 1)) {
+		rs->rs_status = 304;
+		api_response_header(rs, "ETag", etag);
+		return;
+	}
 	if (vmreg_list(ctx->ac_vmreg, &f, &body, &len) != 0) {
 		problem_errno(rs, errno, "listing VMs failed");
 		return;
 	}
 	api_response_take(rs, 200, body, len);
+	api_response_header(rs, "ETag", etag);
 }
 
 static void

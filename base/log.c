@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +11,15 @@
 #include <unistd.h>
 
 static int log_foreground = 1;
-static int log_verbose;
-static int log_access_on = 1;
+/* Atomic: SIGHUP changes them while other threads log (log_set_verbose). */
+static atomic_int log_verbose;
+static atomic_int log_access_on = 1;
 
 void
 log_init(int foreground, int verbose)
 {
 	log_foreground = foreground;
-	log_verbose = verbose;
+	atomic_store_explicit(&log_verbose, verbose, memory_order_relaxed);
 	if (!foreground)
 		openlog("vmmapid", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -31,7 +33,13 @@ log_is_foreground(void)
 void
 log_access_enable(int on)
 {
-	log_access_on = on;
+	atomic_store_explicit(&log_access_on, on, memory_order_relaxed);
+}
+
+void
+log_set_verbose(int verbose)
+{
+	atomic_store_explicit(&log_verbose, verbose, memory_order_relaxed);
 }
 
 /*
@@ -200,7 +208,7 @@ log_debug(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!log_verbose)
+	if (!atomic_load_explicit(&log_verbose, memory_order_relaxed))
 		return;
 	va_start(ap, fmt);
 	log_vline(LOG_DEBUG, fmt, ap, NULL);
@@ -212,7 +220,7 @@ log_access(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!log_access_on)
+	if (!atomic_load_explicit(&log_access_on, memory_order_relaxed))
 		return;
 	va_start(ap, fmt);
 	log_vline(LOG_INFO, fmt, ap, NULL);

@@ -28,6 +28,9 @@ void log_access(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Enables or disables log_access lines. */
 void log_access_enable(int on);
 
+/* Debug lines on or off, at any time (SIGHUP); log_access_enable too. */
+void log_set_verbose(int verbose);
+
 /*
  * Copies the n bytes of src into dst (cap bytes, NUL included) as one line
  * of printable UTF-8: control characters, DEL, C1 controls and bytes that

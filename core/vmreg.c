@@ -33,6 +33,9 @@ struct vmreg {
 	pthread_rwlock_t vg_lock; /* guards vg_recs, vg_n, vg_cap */
 	struct vmrec **vg_recs;   /* sorted by name */
 	size_t vg_n, vg_cap;
+	/* What a list's ETag is made of (vmreg_list_version); vg_lock. */
+	uint64_t vg_newest;  /* the newest revision ever published */
+	uint64_t vg_changes; /* records put or removed since vmreg_open */
 };
 
 static void
@@ -194,6 +197,9 @@ vmreg_put_locked(struct vmreg *reg, struct vmrec *rec)
 	int found;
 	size_t i = vmreg_find(reg, rec->vr_name, &found);
 
+	reg->vg_changes++;
+	if (rec->vr_revision > reg->vg_newest)
+		reg->vg_newest = rec->vr_revision;
 	if (found) {
 		vmrec_free(reg->vg_recs[i]);
 		reg->vg_recs[i] = rec;
@@ -223,6 +229,7 @@ vmreg_remove_locked(struct vmreg *reg, const char *name)
 
 	if (!found)
 		return;
+	reg->vg_changes++;
 	vmrec_free(reg->vg_recs[i]);
 	memmove(&reg->vg_recs[i], &reg->vg_recs[i + 1],
 		(reg->vg_n - i - 1) * sizeof(*reg->vg_recs));
@@ -760,4 +767,26 @@ nomem:
 	free(b.b_data);
 	errno = ENOMEM;
 	return -1;
+}
+
+void
+vmreg_list_version(struct vmreg *reg, uint64_t *newest, uint64_t *changes)
+{
+	pthread_rwlock_rdlock(&reg->vg_lock);
+	*newest = reg->vg_newest;
+	*changes = reg->vg_changes;
+	pthread_rwlock_unlock(&reg->vg_lock);
+}
+
+void
+vmreg_count_by_state(struct vmreg *reg, size_t counts[VM_NSTATES])
+{
+	size_t i;
+
+	memset(counts, 0, VM_NSTATES * sizeof(counts[0]));
+	pthread_rwlock_rdlock(&reg->vg_lock);
+	for (i = 0; i < reg->vg_n; i++)
+		if ((unsigned)reg->vg_recs[i]->vr_state < VM_NSTATES)
+			counts[reg->vg_recs[i]->vr_state]++;
+	pthread_rwlock_unlock(&reg->vg_lock);
 }

@@ -182,4 +182,16 @@ struct vmreg_filter {
 int vmreg_list(struct vmreg *reg, const struct vmreg_filter *filter,
 	       char **body, size_t *len);
 
+/*
+ * What a list of the registry can have changed by: the newest revision
+ * ever published, and how many records were put or removed since
+ * vmreg_open (a delete takes no revision, so the newest alone would not
+ * move when the newest VM but one goes).  Two calls in one process that
+ * give the same pair saw the same records.
+ */
+void vmreg_list_version(struct vmreg *reg, uint64_t *newest, uint64_t *changes);
+
+/* How many VMs are in each state, under the read lock: no write. */
+void vmreg_count_by_state(struct vmreg *reg, size_t counts[VM_NSTATES]);
+
 #endif

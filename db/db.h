@@ -128,6 +128,39 @@ int db_vm_delete(struct db *db, const char *name, uint64_t expect_revision,
  */
 void db_write_stats(struct db *db, uint64_t *commits, uint64_t *writes);
 
+/*
+ * Copies the database, online and consistent (SQLite's backup API, one
+ * snapshot), into a new file dest (mode 0600; EEXIST when it exists),
+ * synced to disk.  *revision: the revision counter the copy holds (every
+ * VM and key in it has one at most that); *size: its bytes.  -1 with
+ * errno (the file is removed).
+ */
+int db_backup(struct db *db, const char *dest, uint64_t *revision,
+	      uint64_t *size);
+
+/* The upper bounds of db_commit_stats' buckets. */
+#define DB_COMMIT_US_BUCKETS 14
+extern const uint64_t db_commit_us_bounds[DB_COMMIT_US_BUCKETS]; /* µs */
+#define DB_BATCH_BUCKETS 9
+extern const unsigned db_batch_bounds[DB_BATCH_BUCKETS]; /* writes */
+
+/*
+ * The writer's commits as histograms, for /metrics: how long each COMMIT
+ * took (the statement alone: the WAL's write and fsync), and how many
+ * writes each transaction held.  Buckets are not cumulative; the last
+ * of each counts what is past every bound.
+ */
+struct db_commit_stats {
+	uint64_t cs_commits, cs_writes;
+	uint64_t cs_us_sum; /* microseconds, all COMMITs together */
+	uint64_t cs_us[DB_COMMIT_US_BUCKETS + 1];
+	uint64_t cs_batch[DB_BATCH_BUCKETS + 1];
+	uint64_t cs_batch_sum; /* writes, all commits together */
+};
+
+/* A copy of the writer's commit histograms, under its lock. */
+void db_commit_stats(struct db *db, struct db_commit_stats *out);
+
 /* Bearer tokens: only a hash is stored. */
 struct db_token_row {
 	char tr_id[33];            /* public id, hex */

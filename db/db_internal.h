@@ -147,6 +147,7 @@ struct db {
 	pthread_t db_thread;
 	uint64_t db_commits;
 	uint64_t db_writes;
+	struct db_commit_stats db_cstats; /* cs_commits, cs_writes unused */
 	/* The last revision handed out; the leading thread's (db_vms.c). */
 	uint64_t db_revision;
 	/* Detached jobs ever queued and ever done (committed or failed):

@@ -115,6 +115,32 @@ db_writer_run_job(struct db *db, struct db_job *job, int alone)
 	return 0;
 }
 
+const uint64_t db_commit_us_bounds[DB_COMMIT_US_BUCKETS] = {
+    50,    100,   250,   500,    1000,   2500,    5000,
+    10000, 25000, 50000, 100000, 250000, 1000000, 5000000};
+const unsigned db_batch_bounds[DB_BATCH_BUCKETS] = {1,  2,  4,   8,  16,
+						    32, 64, 128, 256};
+
+/* Counts a COMMIT of us microseconds holding writes jobs. */
+static void
+db_writer_measure(struct db *db, uint64_t us, size_t writes)
+{
+	struct db_commit_stats *cs = &db->db_cstats;
+	size_t b, w;
+
+	for (b = 0; b < DB_COMMIT_US_BUCKETS && us > db_commit_us_bounds[b];
+	     b++)
+		;
+	for (w = 0; w < DB_BATCH_BUCKETS && writes > db_batch_bounds[w]; w++)
+		;
+	pthread_mutex_lock(&db->db_lock);
+	cs->cs_us_sum += us;
+	cs->cs_us[b]++;
+	cs->cs_batch[w]++;
+	cs->cs_batch_sum += writes;
+	pthread_mutex_unlock(&db->db_lock);
+}
+
 /*
  * Commits the transaction holding jobs[0..n-1] and, once COMMIT returned,
  * runs the successful jobs' hooks in order.  A transaction in which every
@@ -126,6 +152,7 @@ db_writer_commit(struct db *db, struct db_job **jobs, size_t n,
 {
 	sqlite3 *sql = db->db_wconn.dc_sql;
 	size_t i, ok = 0;
+	uint64_t t0;
 	int rc, err;
 
 	for (i = 0; i < n; i++)
@@ -135,7 +162,10 @@ db_writer_commit(struct db *db, struct db_job **jobs, size_t n,
 		(void)db_writer_rollback(db);
 		return;
 	}
+	t0 = timefmt_mono_us();
 	rc = db_writer_exec(db, DB_STMT_COMMIT, "COMMIT");
+	if (rc == SQLITE_OK)
+		db_writer_measure(db, timefmt_mono_us() - t0, ok);
 	if (rc != SQLITE_OK) {
 		db_fail(sql, rc, "COMMIT");
 		/* ENOSPC tells the operator more than EIO does */
@@ -588,5 +618,15 @@ db_write_stats(struct db *db, uint64_t *commits, uint64_t *writes)
 		*commits = db->db_commits;
 	if (writes != NULL)
 		*writes = db->db_writes;
+	pthread_mutex_unlock(&db->db_lock);
+}
+
+void
+db_commit_stats(struct db *db, struct db_commit_stats *out)
+{
+	pthread_mutex_lock(&db->db_lock);
+	*out = db->db_cstats;
+	out->cs_commits = db->db_commits;
+	out->cs_writes = db->db_writes;
 	pthread_mutex_unlock(&db->db_lock);
 }

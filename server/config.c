@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include "base/log.h"
 #include "vmm-driver/vmm.h"
 
 #include <ctype.h>
@@ -33,6 +34,10 @@ enum {
 	OPT_SPARE_VMS,
 	OPT_SYSFS_ROOT,
 	OPT_PPT_BIND,
+	OPT_CORS_ORIGIN,
+	OPT_METRICS_ANONYMOUS,
+	OPT_METRICS_TOKEN_FILE,
+	OPT_LOG_LEVEL,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -59,6 +64,10 @@ static const struct option long_opts[] = {
     {"spare-vms", required_argument, NULL, OPT_SPARE_VMS},
     {"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
     {"ppt-bind", no_argument, NULL, OPT_PPT_BIND},
+    {"cors-origin", required_argument, NULL, OPT_CORS_ORIGIN},
+    {"metrics-anonymous", no_argument, NULL, OPT_METRICS_ANONYMOUS},
+    {"metrics-token-file", required_argument, NULL, OPT_METRICS_TOKEN_FILE},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -111,6 +120,12 @@ config_usage(FILE *out)
 	    "/sys)\n"
 	    "  --ppt-bind              bind reserved PCI devices to vfio-pci "
 	    "(default: never)\n"
+	    "  --cors-origin ORIGIN    browsers of ORIGIN may call; "
+	    "repeatable (default none)\n"
+	    "  --metrics-anonymous     GET /metrics without a token\n"
+	    "  --metrics-token-file F  the token that may read /metrics "
+	    "(and nothing else)\n"
+	    "  --log-level LEVEL       info (default) or debug (as -v)\n"
 	    "  --help, --version\n",
 	    VMM_SPARES_MAX);
 }
@@ -183,6 +198,10 @@ static const struct config_choice {
      {"off", "on"},
      "on or off",
      offsetof(struct config, cf_access_log)},
+    {OPT_LOG_LEVEL,
+     {"info", "debug"},
+     "info or debug",
+     offsetof(struct config, cf_verbose)},
 };
 
 /* The settings kept as strings. */
@@ -195,6 +214,7 @@ static const struct config_string {
     {OPT_PIDFILE, offsetof(struct config, cf_pidfile)},
     {OPT_VMM_GROUP, offsetof(struct config, cf_vmm_group)},
     {OPT_SYSFS_ROOT, offsetof(struct config, cf_sysfs_root)},
+    {OPT_METRICS_TOKEN_FILE, offsetof(struct config, cf_metrics_token)},
 };
 
 #define CONFIG_NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -248,6 +268,30 @@ config_apply_table(struct config *cf, int opt, const char *name, const char *v)
 	return 1;
 }
 
+/*
+ * Whether v is not an origin as a browser sends it (RFC 6454 section
+ * 6.2): scheme "://" host, an optional ":port", nothing after; browsers
+ * send the scheme and host in lower case, and the comparison is exact.
+ */
+static int
+config_origin_bad(const char *v)
+{
+	const char *p = strstr(v, "://");
+	size_t i;
+
+	if (p == NULL || p == v || p[3] == '\0')
+		return 1;
+	for (i = 0; v[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (isupper(c) || isspace(c) || (c == '/' && &v[i] > p + 2) ||
+		    c == '?' || c == '#' || c == '@' || c == ',' || c < 0x21 ||
+		    c > 0x7e)
+			return 1;
+	}
+	return 0;
+}
+
 /* Applies one option (from the command line or the file). */
 static int
 config_apply(struct config *cf, int opt, const char *name, const char *v)
@@ -271,6 +315,28 @@ config_apply(struct config *cf, int opt, const char *name, const char *v)
 		if ((cf->cf_listen[cf->cf_nlisten] = strdup(v)) == NULL)
 			return -1;
 		cf->cf_nlisten++;
+		return 0;
+	case OPT_CORS_ORIGIN:
+		if (config_origin_bad(v)) {
+			fprintf(
+			    stderr,
+			    "vmmapid: --cors-origin: \"%s\" is not an "
+			    "origin: scheme://host[:port], lower case, "
+			    "without a path (e.g. https://dash.example.org)\n",
+			    v);
+			return -1;
+		}
+		if (cf->cf_ncors == CONFIG_MAX_CORS) {
+			fprintf(stderr, "vmmapid: at most %d --cors-origin\n",
+				CONFIG_MAX_CORS);
+			return -1;
+		}
+		if ((cf->cf_cors[cf->cf_ncors] = strdup(v)) == NULL)
+			return -1;
+		cf->cf_ncors++;
+		return 0;
+	case OPT_METRICS_ANONYMOUS:
+		cf->cf_metrics_anonymous = 1;
 		return 0;
 	case OPT_DRIVER:
 		if (strcmp(v, "auto") && strcmp(v, "kvm") && strcmp(v, "sim")) {
@@ -326,12 +392,20 @@ config_read_file(struct config *cf, const char *path)
 		for (o = long_opts; o->name != NULL; o++)
 			if (strcmp(o->name, key) == 0)
 				break;
+		if (o != NULL && o->name != NULL && o->has_arg == no_argument &&
+		    *val == '\0' && o->val == OPT_METRICS_ANONYMOUS) {
+			rc = config_apply(cf, o->val, key, NULL);
+			continue;
+		}
 		if (o->name == NULL || o->has_arg != required_argument ||
 		    o->val == OPT_CONFIG || *val == '\0') {
 			fprintf(stderr, "vmmapid: %s:%d: %s \"%s\"\n", path,
 				lineno,
 				o->name == NULL ? "unknown setting"
-						: "setting needs a value:",
+				: o->has_arg == no_argument
+				    ? "setting takes no value (alone on its "
+				      "line):"
+				    : "setting needs a value:",
 				key);
 			rc = -1;
 			break;
@@ -348,7 +422,7 @@ config_read_file(struct config *cf, const char *path)
 int
 config_parse(struct config *cf, int argc, char **argv)
 {
-	int opt, i, idx, cmdline_listen = 0;
+	int opt, i, idx, cmdline_listen = 0, cmdline_cors = 0;
 	char *path;
 
 	memset(cf, 0, sizeof(*cf));
@@ -405,6 +479,12 @@ config_parse(struct config *cf, int argc, char **argv)
 			}
 			/* FALLTHROUGH */
 		default:
+			/* Origins on the command line replace the file's. */
+			if (opt == OPT_CORS_ORIGIN && !cmdline_cors) {
+				while (cf->cf_ncors > 0)
+					free(cf->cf_cors[--cf->cf_ncors]);
+				cmdline_cors = 1;
+			}
 			if (opt == '?' ||
 			    config_apply(cf, opt,
 					 idx >= 0 ? long_opts[idx].name : "?",
@@ -454,5 +534,70 @@ config_free(struct config *cf)
 	free(cf->cf_pidfile);
 	free(cf->cf_vmm_group);
 	free(cf->cf_sysfs_root);
+	for (i = 0; i < cf->cf_ncors; i++)
+		free(cf->cf_cors[i]);
+	free(cf->cf_metrics_token);
 	memset(cf, 0, sizeof(*cf));
+}
+
+static int
+config_str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/*
+ * What SIGHUP cannot change: each one that differs is said on the log.
+ * Everything else of struct config is reloaded by main (main_reload).
+ */
+int
+config_reparse(const struct config *cur, struct config *next, int argc,
+	       char **argv)
+{
+	int i, same;
+
+	if (config_parse(next, argc, argv) != 0) {
+		config_free(next);
+		return -1;
+	}
+#define CONFIG_KEEP(cond, opt)                                                 \
+	do {                                                                   \
+		if (cond)                                                      \
+			log_warnx("SIGHUP: --%s changed; it takes effect at "  \
+				  "the next start",                            \
+				  opt);                                        \
+	} while (0)
+	same = cur->cf_nlisten == next->cf_nlisten;
+	for (i = 0; same && i < cur->cf_nlisten; i++)
+		same = strcmp(cur->cf_listen[i], next->cf_listen[i]) == 0;
+	CONFIG_KEEP(!same, "listen");
+	CONFIG_KEEP(config_str_differs(cur->cf_state_dir, next->cf_state_dir),
+		    "state-dir");
+	CONFIG_KEEP(config_str_differs(cur->cf_db, next->cf_db), "db");
+	CONFIG_KEEP(config_str_differs(cur->cf_driver, next->cf_driver),
+		    "driver");
+	CONFIG_KEEP(cur->cf_max_vcpus != next->cf_max_vcpus, "max-vcpus");
+	CONFIG_KEEP(cur->cf_max_memory_mib != next->cf_max_memory_mib,
+		    "max-memory-mib");
+	CONFIG_KEEP(cur->cf_http_threads != next->cf_http_threads,
+		    "http-threads");
+	CONFIG_KEEP(cur->cf_per_connection != next->cf_per_connection,
+		    "http-model");
+	CONFIG_KEEP(cur->cf_conn_limit != next->cf_conn_limit,
+		    "connection-limit");
+	CONFIG_KEEP(cur->cf_conn_timeout != next->cf_conn_timeout,
+		    "connection-timeout");
+	CONFIG_KEEP(cur->cf_workers != next->cf_workers, "workers");
+	CONFIG_KEEP(config_str_differs(cur->cf_pidfile, next->cf_pidfile),
+		    "pidfile");
+	CONFIG_KEEP(cur->cf_upload_max_mib != next->cf_upload_max_mib,
+		    "upload-max-mib");
+	CONFIG_KEEP(config_str_differs(cur->cf_vmm_group, next->cf_vmm_group),
+		    "vmm-group");
+	CONFIG_KEEP(cur->cf_max_running != next->cf_max_running,
+		    "max-running-per-uid");
+	CONFIG_KEEP(cur->cf_spare_vms != next->cf_spare_vms, "spare-vms");
+	CONFIG_KEEP(cur->cf_foreground != next->cf_foreground, "d");
+#undef CONFIG_KEEP
+	return 0;
 }

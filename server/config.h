@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #define CONFIG_MAX_LISTEN 16
+#define CONFIG_MAX_CORS 16
 
 struct config {
 	int cf_foreground; /* -d: stay in the foreground, log to stderr */
@@ -35,6 +36,12 @@ struct config {
 	unsigned cf_spare_vms;      /* VMs the backend makes ahead; 0: none */
 	char *cf_sysfs_root;        /* PCI devices under it; default "/sys" */
 	int cf_ppt_bind; /* --ppt-bind: reserved devices go to vfio-pci */
+	/* Origins whose browsers may call (CORS); the command line's
+	 * replace the file's. */
+	char *cf_cors[CONFIG_MAX_CORS];
+	int cf_ncors;
+	int cf_metrics_anonymous; /* GET /metrics without a token */
+	char *cf_metrics_token;   /* --metrics-token-file; NULL: none */
 };
 
 /* Usage text for --help. */
@@ -46,6 +53,15 @@ void config_usage(FILE *out);
  * stderr (exit 2).
  */
 int config_parse(struct config *cf, int argc, char **argv);
+
+/*
+ * SIGHUP: parses argv again (and so the --config file as it is now) into
+ * next, then says on the log what of it differs from cur and cannot
+ * change without a restart.  0, or -1 when the new settings do not
+ * parse (next is then freed; keep cur).
+ */
+int config_reparse(const struct config *cur, struct config *next, int argc,
+		   char **argv);
 
 /* Frees what config_parse allocated. */
 void config_free(struct config *cf);

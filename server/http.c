@@ -21,11 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/metrics.h"
 #include "api/problem.h"
 #include "base/limits.h"
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "core/auth.h"
+#include "server/cors.h"
 #include "server/http_internal.h"
 #include "server/workers.h"
 
@@ -46,6 +48,7 @@ struct http_req {
 	int hr_dispatched;   /* handed to api_handle (inline or on a worker) */
 	int hr_upload;       /* the route takes a file upload */
 	int hr_streaming;    /* the response is an api_stream */
+	int hr_preflight;    /* a CORS preflight, answered here */
 	uint64_t hr_limit;   /* bytes the body may have */
 	int hr_fd;           /* upload spool file, or -1 */
 	int hr_spool_errno;  /* writing the spool file failed */
@@ -105,6 +108,63 @@ http_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 	return MHD_YES;
 }
 
+/*
+ * The CORS headers of a response (server/cors.h): for an allowed Origin,
+ * that origin and what a browser may read, or what a preflight allows;
+ * for another origin, none.  Vary: Origin on every response while any
+ * origin is allowed, since the headers depend on it.
+ */
+static void
+http_cors_headers(struct http_req *hr, struct MHD_Response *resp)
+{
+	const char *origin;
+	char methods[64];
+
+	if (!cors_enabled())
+		return;
+	MHD_add_response_header(resp, "Vary", "Origin");
+	origin =
+	    MHD_lookup_connection_value(hr->hr_conn, MHD_HEADER_KIND, "Origin");
+	if (!cors_allowed(origin))
+		return;
+	MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+	if (hr->hr_preflight) {
+		cors_methods(hr->hr_api.rq_allowed, methods, sizeof(methods));
+		MHD_add_response_header(resp, "Access-Control-Allow-Methods",
+					methods);
+		MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+					CORS_ALLOW_HEADERS);
+		MHD_add_response_header(resp, "Access-Control-Max-Age",
+					CORS_MAX_AGE);
+	} else {
+		MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+					CORS_EXPOSE_HEADERS);
+	}
+}
+
+/*
+ * Whether hr is a CORS preflight this daemon answers: OPTIONS with
+ * Access-Control-Request-Method, from an allowed origin, for a path that
+ * exists.  It needs no token (a browser sends none with it, Fetch
+ * standard section 4.8) and says only what the path's methods are.  A
+ * preflight from another origin goes on as any OPTIONS: 401 or 405,
+ * without CORS headers, and the browser refuses the call.
+ */
+static int
+http_is_preflight(struct http_req *hr)
+{
+	const struct api_request *rq = &hr->hr_api;
+
+	return rq->rq_method == 0 && rq->rq_method_name != NULL &&
+	       strcmp(rq->rq_method_name, "OPTIONS") == 0 &&
+	       rq->rq_allowed != 0 &&
+	       MHD_lookup_connection_value(hr->hr_conn, MHD_HEADER_KIND,
+					   "Access-Control-Request-Method") !=
+		   NULL &&
+	       cors_allowed(MHD_lookup_connection_value(
+		   hr->hr_conn, MHD_HEADER_KIND, "Origin"));
+}
+
 static enum MHD_Result
 http_queue(struct http_req *hr)
 {
@@ -138,6 +198,7 @@ http_queue(struct http_req *hr)
 	for (i = 0; i < rs->rs_nheaders; i++)
 		MHD_add_response_header(resp, rs->rs_headers[i].h_name,
 					rs->rs_headers[i].h_value);
+	http_cors_headers(hr, resp);
 	if (hr->hr_close ||
 	    atomic_load(&hr->hr_listener->hl_srv->hs_stopping) ||
 	    atomic_load(&hr->hr_listener->hl_retired))
@@ -221,6 +282,11 @@ http_dispatch(struct http_req *hr)
 		rq->rq_body_fd = hr->hr_fd;
 		rq->rq_body_path = hr->hr_path;
 		rq->rq_body_len = hr->hr_len;
+	}
+	if (http_is_preflight(hr)) {
+		hr->hr_preflight = 1;
+		hr->hr_resp.rs_status = 204;
+		return http_queue(hr);
 	}
 	MHD_get_connection_values(hr->hr_conn, MHD_GET_ARGUMENT_KIND,
 				  http_query_arg, hr);
@@ -526,10 +592,12 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct http_req *hr = *con_cls;
 	const struct principal *pr;
 	const char *how = "";
+	uint64_t us;
 
 	if (hr == NULL || (void *)hr == &http_nul_target)
 		return;
 	*con_cls = NULL;
+	us = timefmt_mono_us() - hr->hr_start_us;
 	pr = &hr->hr_api.rq_principal;
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		how = toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ||
@@ -537,14 +605,14 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			      toe == MHD_REQUEST_TERMINATED_WITH_ERROR
 			  ? " (client went away)"
 			  : " (not completed)";
-	log_access(
-	    "access: %s uid=%ld %s %s %d %zu %lluus%s",
-	    l->hl_sock->ls_unix ? "unix" : "tcp",
-	    pr->pr_known ? (long)pr->pr_uid : -1L,
-	    hr->hr_api.rq_method_name != NULL ? hr->hr_api.rq_method_name : "-",
-	    hr->hr_api.rq_path != NULL ? hr->hr_api.rq_path : "-",
-	    hr->hr_status, hr->hr_bytes,
-	    (unsigned long long)(timefmt_mono_us() - hr->hr_start_us), how);
+	log_access("access: %s uid=%ld %s %s %d %zu %lluus%s",
+		   l->hl_sock->ls_unix ? "unix" : "tcp",
+		   pr->pr_known ? (long)pr->pr_uid : -1L,
+		   hr->hr_api.rq_method_name != NULL ? hr->hr_api.rq_method_name
+						     : "-",
+		   hr->hr_api.rq_path != NULL ? hr->hr_api.rq_path : "-",
+		   hr->hr_status, hr->hr_bytes, (unsigned long long)us, how);
+	api_metrics_request(&hr->hr_api, hr->hr_status, us);
 	api_response_clear(&hr->hr_resp);
 	free(hr->hr_body);
 	if (hr->hr_fd >= 0) {

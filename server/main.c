@@ -20,9 +20,11 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/metrics.h"
 #include "api/policy.h"
 #include "api/routes.h"
 #include "base/log.h"
+#include "base/sha256.h"
 #include "base/timefmt.h"
 #include "core/images.h"
 #include "core/vmreg.h"
@@ -32,6 +34,7 @@
 #include "core/jails.h"
 #include "core/pptdevs.h"
 #include "server/config.h"
+#include "server/cors.h"
 #include "server/http.h"
 #include "server/http_jails.h"
 #include "server/listen.h"
@@ -224,6 +227,117 @@ main_daemonize(const char *pidfile)
 }
 
 /*
+ * Reads the metrics token from path into its SHA-256: the file's first
+ * line, at least 16 bytes.  A file others may read is refused: the
+ * token would be theirs too.  0, or -1 with the reason logged.
+ */
+static int
+main_metrics_token(const char *path, unsigned char hash[32])
+{
+	char buf[512];
+	struct stat st;
+	size_t n;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		log_warn("--metrics-token-file %s", path);
+		return -1;
+	}
+	if (fstat(fileno(f), &st) != 0 || (st.st_mode & S_IROTH)) {
+		log_warnx("--metrics-token-file %s: others may read it (mode "
+			  "%04o); chmod o-r it",
+			  path, (unsigned)(st.st_mode & 07777));
+		fclose(f);
+		return -1;
+	}
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	if (n < 16) {
+		log_warnx("--metrics-token-file %s: the token on its first "
+			  "line must have at least 16 characters",
+			  path);
+		return -1;
+	}
+	sha256(buf, n, hash);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+/*
+ * Applies what can change while running: the log level, the access log,
+ * the CORS origins and who may read /metrics.  At start-up and on
+ * SIGHUP.  0, or -1 when something could not be applied (logged; what
+ * could not be applied keeps its previous setting).
+ */
+static int
+main_apply(const struct config *cf)
+{
+	unsigned char hash[32];
+	int rc = 0;
+
+	log_set_verbose(cf->cf_verbose);
+	log_access_enable(cf->cf_access_log);
+	if (cors_set(cf->cf_cors, cf->cf_ncors) != 0) {
+		log_warn("--cors-origin");
+		rc = -1;
+	}
+	if (cf->cf_metrics_token == NULL) {
+		api_metrics_set_access(cf->cf_metrics_anonymous, NULL);
+	} else if (main_metrics_token(cf->cf_metrics_token, hash) == 0) {
+		api_metrics_set_access(cf->cf_metrics_anonymous, hash);
+		explicit_bzero(hash, sizeof(hash));
+	} else {
+		rc = -1;
+	}
+	return rc;
+}
+
+/*
+ * SIGHUP: the command line again, with the --config file as it is now;
+ * what can change is applied, what cannot is logged (config_reparse).
+ */
+static void
+main_reload(struct config *cf, int argc, char **argv)
+{
+	struct config next;
+	int i;
+
+	if (config_reparse(cf, &next, argc, argv) != 0) {
+		log_warnx("SIGHUP: the settings do not parse (the reason went "
+			  "to stderr); keeping the current ones");
+		return;
+	}
+	if (main_apply(&next) != 0) {
+		log_warnx("SIGHUP: some settings were not applied (above); "
+			  "the others were");
+		config_free(&next);
+		return;
+	}
+	/* Keep what was applied, for the next SIGHUP's comparison. */
+	cf->cf_verbose = next.cf_verbose;
+	cf->cf_access_log = next.cf_access_log;
+	cf->cf_metrics_anonymous = next.cf_metrics_anonymous;
+	for (i = 0; i < cf->cf_ncors; i++)
+		free(cf->cf_cors[i]);
+	memcpy(cf->cf_cors, next.cf_cors, sizeof(cf->cf_cors));
+	cf->cf_ncors = next.cf_ncors;
+	next.cf_ncors = 0;
+	free(cf->cf_metrics_token);
+	cf->cf_metrics_token = next.cf_metrics_token;
+	next.cf_metrics_token = NULL;
+	config_free(&next);
+	log_info("SIGHUP: reloaded: log level %s, access log %s, %d CORS "
+		 "origin(s), metrics %s%s",
+		 cf->cf_verbose ? "debug" : "info",
+		 cf->cf_access_log ? "on" : "off", cf->cf_ncors,
+		 cf->cf_metrics_anonymous ? "anonymous" : "host root",
+		 cf->cf_metrics_token != NULL ? " and token" : "");
+}
+
+/*
  * Waits for one of sigs for up to MAIN_IDLE_CHECK_S seconds; returns it,
  * or 0 after the wait.  When no request began since the previous wait and
  * none is under way, gives the heap's free memory back to the kernel,
@@ -309,8 +423,10 @@ main(int argc, char **argv)
 
 	memset(&ctx, 0, sizeof(ctx));
 	memset(&policy, 0, sizeof(policy));
-	if (api_routes_check() != 0)
+	if (api_routes_check() != 0 || api_metrics_init() != 0)
 		fatalx("the route table is inconsistent");
+	if (main_apply(&cf) != 0)
+		goto out;
 	if (main_limits(&cf, &ctx) != 0)
 		goto out;
 	if (vmm_detect(cf.cf_driver, &ctx.ac_driver, reason, sizeof(reason)) !=
@@ -394,6 +510,7 @@ main(int argc, char **argv)
 	ctx.ac_images = images;
 	ctx.ac_vmrun = vmrun;
 	ctx.ac_spool_dir = images_spool_dir(images);
+	ctx.ac_state_dir = cf.cf_state_dir;
 	ctx.ac_upload_max = cf.cf_upload_max_mib << 20;
 	ctx.ac_openapi = vmmapid_openapi;
 	ctx.ac_openapi_len = vmmapid_openapi_len;
@@ -455,8 +572,7 @@ main(int argc, char **argv)
 		if ((sig = main_wait_signal(&sigs, http)) <= 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_info("SIGHUP: nothing to reload; restart to apply "
-				 "new settings");
+			main_reload(&cf, argc, argv);
 			continue;
 		}
 		log_info("%s: finishing requests in flight (at most %us)",
@@ -485,6 +601,7 @@ out:
 		log_info("stopped");
 	if (!cf.cf_foreground && cf.cf_pidfile != NULL)
 		unlink(cf.cf_pidfile);
+	cors_clear();
 	config_free(&cf);
 	return rc;
 }

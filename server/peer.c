@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "api/metrics.h"
 #include "base/log.h"
 #include "server/http_internal.h"
 
@@ -62,6 +63,7 @@ peer_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 	socklen_t len = sizeof(uc);
 	int fd;
 
+	api_metrics_connection(toe == MHD_CONNECTION_NOTIFY_CLOSED ? -1 : 1);
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		free(*socket_context);
 		*socket_context = NULL;

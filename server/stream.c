@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <sys/types.h>
 
+#include "api/metrics.h"
 #include "base/log.h"
 #include "server/hangup.h"
 #include "server/http_internal.h"
@@ -113,6 +114,7 @@ stream_free(void *cls)
 		sm->sm_next->sm_prev = sm->sm_prev;
 	pthread_mutex_unlock(&srv->hs_streams_lock);
 	hangup_remove(srv->hs_hangup, sm);
+	api_metrics_stream(-1);
 	/* Cancels the watch and waits out a wake under way. */
 	sm->sm_api->st_free(sm->sm_api->st_cls);
 	free(sm->sm_api);
@@ -153,6 +155,7 @@ stream_response(struct http_listener *l, struct MHD_Connection *conn,
 		sm->sm_next->sm_prev = sm;
 	srv->hs_streams = sm;
 	pthread_mutex_unlock(&srv->hs_streams_lock);
+	api_metrics_stream(1);
 	return resp;
 }
 

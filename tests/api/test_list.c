@@ -269,6 +269,104 @@ test_list__too_many_label_filters_are_400(struct harness *h)
 	assert_problem(harness_get(h, path), 400, NULL);
 }
 
+/* The list's ETag, copied, as an If-None-Match header line. */
+static void
+list_inm(const struct harness_response *r, char *buf, size_t len)
+{
+	const char *etag = harness_header(r, "ETag");
+
+	assert_non_null(etag);
+	assert_true(etag[0] == '"' && etag[strlen(etag) - 1] == '"');
+	snprintf(buf, len, "If-None-Match: %s", etag);
+}
+
+static void
+test_list__unchanged_list_is_304_to_its_etag(struct harness *h)
+{
+	struct harness_response *r;
+	char inm[160];
+
+	seed(h);
+	r = harness_get(h, "/v1/vms?limit=5");
+	assert_status(r, 200);
+	list_inm(r, inm, sizeof(inm));
+	r = harness_req(h, "GET", "/v1/vms?limit=5", NULL, inm, NULL);
+	assert_status(r, 304);
+	assert_int_equal(r->hr_body_len, 0);
+	assert_non_null(harness_header(r, "ETag"));
+	assert_string_equal(harness_header(r, "ETag"), inm + 15);
+	/* Weak comparison (RFC 9110 section 13.1.2): W/ matches too. */
+	{
+		char weak[170];
+
+		snprintf(weak, sizeof(weak), "If-None-Match: W/%s", inm + 15);
+		assert_status(
+		    harness_req(h, "GET", "/v1/vms?limit=5", NULL, weak, NULL),
+		    304);
+	}
+	/* Another page or filter is another representation: 200. */
+	assert_status(harness_req(h, "GET", "/v1/vms?limit=6", NULL, inm, NULL),
+		      200);
+	assert_status(harness_req(h, "GET", "/v1/vms?limit=5&label=env=a", NULL,
+				  inm, NULL),
+		      200);
+}
+
+/* A list tag changes with each kind of change, and the new one gets 304. */
+static void
+test_list__create_patch_delete_give_a_new_etag(struct harness *h)
+{
+	static const char *const steps[][3] = {
+	    {"POST", "/v1/vms",
+	     "{\"name\":\"zz-new\",\"boot\":{\"kind\":\"flat\","
+	     "\"image\":\"hello.bin\"}}"},
+	    {"PATCH", "/v1/vms/vm-03", "{\"labels\":{\"env\":\"c\"}}"},
+	    /* vm-01 is on the first page but not the newest revision: a
+	     * delete takes none, and the tag must move all the same. */
+	    {"DELETE", "/v1/vms/vm-01", NULL},
+	};
+	struct harness_response *r;
+	char inm[160], before[160];
+	size_t i;
+
+	seed(h);
+	r = harness_get(h, "/v1/vms");
+	assert_status(r, 200);
+	list_inm(r, inm, sizeof(inm));
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (strcmp(steps[i][0], "PATCH") == 0)
+			r = harness_req(
+			    h, "PATCH", steps[i][1], steps[i][2],
+			    "Content-Type: application/merge-patch+json", NULL);
+		else
+			r = harness_req(h, steps[i][0], steps[i][1],
+					steps[i][2], NULL);
+		assert_true(r->hr_status >= 200 && r->hr_status < 300);
+		snprintf(before, sizeof(before), "%s", inm);
+		r = harness_req(h, "GET", "/v1/vms", NULL, before, NULL);
+		assert_status(r, 200);
+		list_inm(r, inm, sizeof(inm));
+		assert_string_not_equal(inm, before);
+		assert_status(harness_req(h, "GET", "/v1/vms", NULL, inm, NULL),
+			      304);
+	}
+}
+
+/* A daemon restarted on the same database gives other tags: the count of
+ * changes in them starts again with the process. */
+static void
+test_list__etag_of_an_earlier_run_does_not_match(struct harness *h)
+{
+	struct harness_response *r;
+	char inm[160];
+
+	seed(h);
+	r = harness_get(h, "/v1/vms");
+	list_inm(r, inm, sizeof(inm));
+	harness_restart(h);
+	assert_status(harness_req(h, "GET", "/v1/vms", NULL, inm, NULL), 200);
+}
+
 int
 main(void)
 {
@@ -284,6 +382,9 @@ main(void)
 	    HARNESS_CASE(test_list__limit_1000_is_accepted, 0),
 	    HARNESS_CASE(test_list__bad_queries_are_400, 0),
 	    HARNESS_CASE(test_list__too_many_label_filters_are_400, 0),
+	    HARNESS_CASE(test_list__unchanged_list_is_304_to_its_etag, 0),
+	    HARNESS_CASE(test_list__create_patch_delete_give_a_new_etag, 0),
+	    HARNESS_CASE(test_list__etag_of_an_earlier_run_does_not_match, 0),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -773,6 +773,11 @@ test_server__bad_flags_fail_at_start_up(struct harness *h)
 	expect_start_up_error(h, "--listen", "ftp:nowhere");
 	expect_start_up_error(h, "--access-log", "maybe");
 	expect_start_up_error(h, "--max-vcpus", "lots");
+	expect_start_up_error(h, "--log-level", "chatty");
+	/* An origin is scheme://host[:port] as browsers send it. */
+	expect_start_up_error(h, "--cors-origin", "https://dash.example.org/");
+	expect_start_up_error(h, "--cors-origin", "https://Dash.example.org");
+	expect_start_up_error(h, "--cors-origin", "dash.example.org");
 }
 
 int
