@@ -23,13 +23,15 @@
 
 #ifdef __linux__
 
+#include "base/log.h"
 #include "vmm-driver/lxboot.h"
 
+#include "vmm-driver/detect.h"
 #include "vmm-driver/kick.h"
+#include "vmm-driver/kvmcpuid.h"
 #include "vmm-driver/spare.h"
 
 #include <fcntl.h>
-#include <asm/kvm_para.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <signal.h>
@@ -131,6 +133,8 @@ static pthread_mutex_t kvm_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int kvm_inited;
 static size_t kvm_run_size;
 static struct kvm_cpuid2 *kvm_cpuid; /* KVM_GET_SUPPORTED_CPUID */
+/* What the host calls for in every VM's CPUID (kvm_cpuid_host_flags). */
+static unsigned kvm_cpuid_flags;
 /*
  * What a VM of the (one) type we create supports, asked of the first VM
  * and kept: two ioctls fewer on every later start.  Under kvm_init_lock.
@@ -158,6 +162,7 @@ static int
 kvm_init(int devfd)
 {
 	struct kvm_cpuid2 *cpuid = NULL;
+	char sig[13];
 	int size, nent, err;
 
 	pthread_mutex_lock(&kvm_init_lock);
@@ -192,6 +197,13 @@ kvm_init(int devfd)
 	}
 	kvm_run_size = (size_t)size;
 	kvm_cpuid = cpuid;
+	vmm_host_nested(sig, sizeof(sig));
+	kvm_cpuid_flags = kvm_cpuid_host_flags(sig);
+	if (kvm_cpuid_flags & KVM_CPUID_NO_XSAVE)
+		log_info("kvm: this host runs under QEMU's software emulator "
+			 "(CPUID signature %s), whose SVM does not intercept "
+			 "XSETBV: guests are offered no XSAVE",
+			 sig);
 	kvm_inited = 1;
 	pthread_mutex_unlock(&kvm_init_lock);
 	return 0;
@@ -204,92 +216,9 @@ fail:
 	return -1;
 }
 
-/* CPUID leaf 1's bits that we change. */
-#define KVM_CPUID1_EDX_APIC (1u << 9)
-#define KVM_CPUID1_ECX_X2APIC (1u << 21)
-#define KVM_CPUID1_ECX_TSC_DEADLINE (1u << 24)
-#define KVM_CPUID1_ECX_HYPERVISOR (1u << 31)
 /*
- * The paravirtual features of leaf 0x40000001 a Linux VM gets, of those
- * KVM offers: kvm-clock (both MSR sets, and the stable bit, which lets
- * the guest skip the cross-vCPU monotonicity fix-up) and no port-0x80
- * delays.  The rest -- asynchronous page faults, steal time, PV EOI,
- * PV spinlock kicks, PV TLB flush and IPIs, halt-poll control, MSI
- * extended destinations, the hypercalls that need a VMM handling them
- * -- are left out: under the nested test host a Debian 6.1 guest with
- * all of them deadlocked at random points of its boot (a CPU spinning
- * on a lock with interrupts off), and QEMU's default CPU models
- * leave most of them out too.
- */
-#define KVM_PV_OFFERED                                                         \
-	(1u << KVM_FEATURE_CLOCKSOURCE | 1u << KVM_FEATURE_NOP_IO_DELAY |      \
-	 1u << KVM_FEATURE_CLOCKSOURCE2 |                                      \
-	 1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT)
-
-/* The entry for leaf fn (index 0) in c, or NULL. */
-static struct kvm_cpuid_entry2 *
-kvm_cpuid_leaf(struct kvm_cpuid2 *c, uint32_t fn)
-{
-	uint32_t i;
-
-	for (i = 0; i < c->nent; i++)
-		if (c->entries[i].function == fn && c->entries[i].index == 0)
-			return &c->entries[i];
-	return NULL;
-}
-
-/*
- * A Linux VM's KVM leaves: 0x40000000 with the signature "KVMKVMKVM" and
- * the highest leaf, 0x40000001 with the paravirtual features, among them
- * kvm-clock (CLOCKSOURCE2).  KVM_GET_SUPPORTED_CPUID has both on every
- * kernel that runs kvm_amd or kvm_intel; they are added where it lacks
- * them (c has room for two more entries), with kvm-clock alone.
- *
- * The signature is KVM's and nothing else, although the VMware backdoor
- * (ports 0x5658/0x5659) answers these guests too: Linux's
- * init_hypervisor_platform picks the platform whose detection says so
- * with the highest priority, VMware's ranks above KVM's, and on the
- * VMware platform the guest would not use kvm-clock (nor the other KVM
- * paravirtual features).  vmware-rpctool and open-vm-tools find the
- * backdoor by probing its port, not by CPUID, so guestinfo still works.
- */
-static void
-kvm_cpuid_kvm_leaves(struct kvm_cpuid2 *c)
-{
-	static const char sig[12] = "KVMKVMKVM\0\0";
-	struct kvm_cpuid_entry2 *e;
-
-	if ((e = kvm_cpuid_leaf(c, KVM_CPUID_SIGNATURE)) == NULL) {
-		e = &c->entries[c->nent++];
-		memset(e, 0, sizeof(*e));
-		e->function = KVM_CPUID_SIGNATURE;
-	}
-	memcpy(&e->ebx, sig, 4);
-	memcpy(&e->ecx, sig + 4, 4);
-	memcpy(&e->edx, sig + 8, 4);
-	if (e->eax < KVM_CPUID_FEATURES)
-		e->eax = KVM_CPUID_FEATURES;
-	if ((e = kvm_cpuid_leaf(c, KVM_CPUID_FEATURES)) == NULL) {
-		e = &c->entries[c->nent++];
-		memset(e, 0, sizeof(*e));
-		e->function = KVM_CPUID_FEATURES;
-		e->eax = 1u << KVM_FEATURE_CLOCKSOURCE2;
-	}
-	e->eax &= KVM_PV_OFFERED;
-}
-
-/*
- * The supported CPUID with this vCPU's APIC ID.  A flat VM has no local
- * APIC model (no in-kernel irqchip), so the APIC, x2APIC and
- * TSC-deadline bits are cleared rather than promised.  A Linux VM
- * (irqchip) keeps them -- KVM's local APIC has all three; TSC-deadline,
- * which KVM_GET_SUPPORTED_CPUID never sets, is added where
- * KVM_CAP_TSC_DEADLINE_TIMER says so, as QEMU does: Linux then needs no
- * calibration of the APIC timer against the PIT -- and is told
- * it runs on KVM: the hypervisor bit (leaf 1, ECX bit 31), without which
- * Linux neither looks at the KVM leaves nor uses kvm-clock, and its
- * clock calibration against the PIT crawls under nested virtualization,
- * and the KVM leaves (kvm_cpuid_kvm_leaves).
+ * This vCPU's CPUID (kvm_cpuid_filter): the supported one with its APIC
+ * ID, and for a Linux VM the local APIC's bits and the KVM leaves.
  */
 static int
 kvm_vcpu_set_cpuid(int fd, unsigned id, int irqchip)
@@ -297,33 +226,18 @@ kvm_vcpu_set_cpuid(int fd, unsigned id, int irqchip)
 	size_t len = sizeof(*kvm_cpuid) +
 		     (kvm_cpuid->nent + 2) * sizeof(kvm_cpuid->entries[0]);
 	struct kvm_cpuid2 *c = malloc(len);
-	uint32_t i;
+	unsigned flags = kvm_cpuid_flags;
 	int rc, err;
 
 	if (c == NULL)
 		return -1;
 	memcpy(c, kvm_cpuid, len - 2 * sizeof(kvm_cpuid->entries[0]));
-	for (i = 0; i < c->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &c->entries[i];
-
-		if (e->function == 1) {
-			e->ebx = (e->ebx & 0x00ffffff) | id << 24;
-			if (irqchip) {
-				e->ecx |= KVM_CPUID1_ECX_HYPERVISOR;
-				/* KVM_GET_SUPPORTED_CPUID leaves it to us. */
-				if (kvm_has_tsc_deadline)
-					e->ecx |= KVM_CPUID1_ECX_TSC_DEADLINE;
-			} else {
-				e->edx &= ~KVM_CPUID1_EDX_APIC;
-				e->ecx &= ~(KVM_CPUID1_ECX_X2APIC |
-					    KVM_CPUID1_ECX_TSC_DEADLINE);
-			}
-		} else if (e->function == 0xb || e->function == 0x1f) {
-			e->edx = id;
-		}
+	if (irqchip) {
+		flags |= KVM_CPUID_LINUX;
+		if (kvm_has_tsc_deadline)
+			flags |= KVM_CPUID_TSC_DEADLINE;
 	}
-	if (irqchip)
-		kvm_cpuid_kvm_leaves(c);
+	kvm_cpuid_filter(c, id, flags);
 	rc = kvm_ioctl(fd, KVM_SET_CPUID2, c);
 	err = errno;
 	free(c);
