@@ -211,6 +211,26 @@ count_of(const char *text, const char *needle)
 }
 
 /*
+ * Polls the console until needle appears n times, for up to ms: 1 if it
+ * did, 0 if not; *text is the console's text either way.
+ */
+static int
+poll_console(struct harness *h, const char *name, const char *needle, int n,
+	     int ms, const char **text)
+{
+	long long until = now_ms() + ms;
+
+	for (;;) {
+		*text = console_text(h, name);
+		if (count_of(*text, needle) >= n)
+			return 1;
+		if (now_ms() > until)
+			return 0;
+		sleep_ms(250);
+	}
+}
+
+/*
  * Polls the console until needle appears n times, for up to ms; returns
  * the text, or fails the case showing its tail.
  */
@@ -218,18 +238,11 @@ static const char *
 wait_console(struct harness *h, const char *name, const char *needle, int n,
 	     int ms)
 {
-	long long until = now_ms() + ms;
 	const char *text;
 	size_t len;
 
-	for (;;) {
-		text = console_text(h, name);
-		if (count_of(text, needle) >= n)
-			return text;
-		if (now_ms() > until)
-			break;
-		sleep_ms(250);
-	}
+	if (poll_console(h, name, needle, n, ms, &text))
+		return text;
 	len = strlen(text);
 	fail_msg("VM %s: \"%s\" not seen %d time(s) in %d ms; the console "
 		 "ends with:\n%s",
@@ -514,6 +527,17 @@ test_linux_boot__two_vcpus_are_both_online(struct harness *h)
 	long long t0;
 
 	need_linux_boot(h);
+	/*
+	 * The nested KVM host boots Debian in a host of one CPU
+	 * (tests/kvmhost/ctest-kvm), where --max-vcpus cannot be 2 (it may
+	 * only lower the host's count); in its two-CPU host QEMU's emulated
+	 * SVM hangs this boot (docs/architecture.md, "Boots that go
+	 * wrong").  driver/test_linux@kvm boots two vCPUs there.
+	 */
+	if (getenv("VMMAPID_IN_KVMHOST") != NULL)
+		harness_skip(h, "two vCPUs of Debian's kernel need a host of "
+				"two CPUs, and the nested KVM host's two-CPU "
+				"host hangs this boot (docs/architecture.md)");
 	put_kernel_and_initrd(h);
 	define_linux(h, "smp", CMDLINE, "", "\"vcpus\":2");
 	t0 = now_ms();
