@@ -83,7 +83,7 @@ fuzz_ctx_make(void)
 		abort();
 	snprintf(path, sizeof(path), "%s/images", fuzz_dir);
 	if (images_open(&im, db, path) != 0 ||
-	    vmrun_open(&vr, reg, im, &vmm_sim_ops) != 0 ||
+	    vmrun_open(&vr, reg, im, &vmm_sim_ops, NULL) != 0 ||
 	    jails_open(&jails, db) != 0)
 		abort();
 	fuzz_ctx_vm(reg);
