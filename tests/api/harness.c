@@ -2285,3 +2285,20 @@ harness_time_factor(void)
 
 	return in != NULL && strcmp(in, "1") == 0 ? 10 : 1;
 }
+
+int
+harness_backend_has(struct harness *h, const char *feature)
+{
+	struct harness_response *r = harness_get(h, "/v1");
+	json_t *features, *f;
+	size_t i;
+
+	harness_assert_status(r, 200, __FILE__, __LINE__);
+	features = harness_json_at(r->hr_json, "driver.features");
+	assert_true(json_is_array(features));
+	json_array_foreach (features, i, f)
+		if (json_is_string(f) &&
+		    strcmp(json_string_value(f), feature) == 0)
+			return 1;
+	return 0;
+}

@@ -201,6 +201,8 @@ struct harness_response *harness_req(struct harness *h, const char *method,
 
 /* GET path over the Unix socket. */
 struct harness_response *harness_get(struct harness *h, const char *path);
+/* 1 when GET /v1's driver.features lists feature (fails on no list). */
+int harness_backend_has(struct harness *h, const char *feature);
 
 /*
  * len bytes (zeroed) that h frees at teardown, so that a failing case

@@ -704,24 +704,6 @@ test_lifecycle__start_with_an_image_too_large_for_memory_is_422(
 	    harness_req(h, "DELETE", "/v1/images/big.bin", NULL, NULL), 204);
 }
 
-/* 1 when GET /v1's driver.features lists feature. */
-static int
-backend_has_feature(struct harness *h, const char *feature)
-{
-	struct harness_response *r = harness_get(h, "/v1");
-	json_t *features, *f;
-	size_t i;
-
-	assert_status(r, 200);
-	features = harness_json_at(r->hr_json, "driver.features");
-	assert_true(json_is_array(features));
-	json_array_foreach (features, i, f)
-		if (json_is_string(f) &&
-		    strcmp(json_string_value(f), feature) == 0)
-			return 1;
-	return 0;
-}
-
 /*
  * Needs no guest: on a backend without linux-boot the check comes before
  * the image's (tests/api/test_linux_boot.c has the rest).
@@ -738,7 +720,7 @@ test_lifecycle__linux_boot_without_a_kernel_is_501_or_422(struct harness *h)
 				  NULL),
 		      201);
 	r = vm_op(h, "deb", "start", "");
-	if (backend_has_feature(h, "linux-boot")) {
+	if (harness_backend_has(h, "linux-boot")) {
 		assert_problem(r, 422, NULL);
 		if (strstr(r->hr_body, "vmlinuz") == NULL)
 			fail_msg("the 422 does not name the kernel: %s",

@@ -288,30 +288,12 @@ assert_start_422(struct harness *h, const char *name, const char *what)
 	assert_json_str(harness_get(h, path), "status.state", "defined");
 }
 
-/* 1 when GET /v1's driver.features lists feature. */
-static int
-backend_has(struct harness *h, const char *feature)
-{
-	struct harness_response *r = harness_get(h, "/v1");
-	json_t *features, *f;
-	size_t i;
-
-	assert_status(r, 200);
-	features = harness_json_at(r->hr_json, "driver.features");
-	assert_true(json_is_array(features));
-	json_array_foreach (features, i, f)
-		if (json_is_string(f) &&
-		    strcmp(json_string_value(f), feature) == 0)
-			return 1;
-	return 0;
-}
-
 /* The kvm backend must boot Linux: its feature missing is a failure. */
 static void
 need_linux_boot(struct harness *h)
 {
 	harness_need_driver(h, "kvm", "booting a Linux kernel");
-	if (!backend_has(h, "linux-boot"))
+	if (!harness_backend_has(h, "linux-boot"))
 		fail_msg("the kvm backend does not list linux-boot in GET /v1 "
 			 "driver.features");
 }
@@ -326,7 +308,7 @@ test_linux_boot__on_a_backend_without_linux_boot_start_is_501(struct harness *h)
 	size_t i;
 
 	harness_need_driver(h, "sim", "a backend without linux-boot");
-	assert_false(backend_has(h, "linux-boot"));
+	assert_false(harness_backend_has(h, "linux-boot"));
 	harness_put_guest(h, "hello");
 	/* A kernel that does not exist, and an image that is not one. */
 	for (i = 0; i < 2; i++) {
