@@ -37,22 +37,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "uclient.h"
 
 #define GIC_BUF (1 << 20)
 #define GIC_WAIT_MS 60000
-
-/* One HTTP/1.1 connection: bytes read and not yet used. */
-struct gic_conn {
-	int cn_fd;
-	size_t cn_len, cn_pos;
-	double cn_recv_us; /* the last read's time */
-	char *cn_buf;
-};
 
 /* A chunked body, decoded as it comes, cut into console lines. */
 struct gic_stream {
@@ -64,155 +54,28 @@ struct gic_stream {
 	size_t st_llen;
 };
 
-static double
-gic_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static void
-gic_die(const char *what)
-{
-	fprintf(stderr, "gi_client: %s\n", what);
-	exit(1);
-}
-
-static void
-gic_connect(struct gic_conn *cn, const char *path)
-{
-	struct sockaddr_un sun;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path))
-		gic_die("socket path too long");
-	strcpy(sun.sun_path, path);
-	cn->cn_len = cn->cn_pos = 0;
-	if ((cn->cn_buf = malloc(GIC_BUF)) == NULL)
-		gic_die("out of memory");
-	if ((cn->cn_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(cn->cn_fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		perror(path);
-		exit(1);
-	}
-}
-
-static void
-gic_write(struct gic_conn *cn, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(cn->cn_fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			gic_die("write to the daemon failed");
-		p += n;
-		len -= (size_t)n;
-	}
-}
+const char *const uc_prog = "gi_client";
 
 /* A request with a JSON body (or none when body is NULL). */
 static void
-gic_send(struct gic_conn *cn, const char *method, const char *path,
+gic_send(struct uc_conn *cn, const char *method, const char *path,
 	 const char *body, size_t blen)
 {
-	char head[1024];
-	int n;
+	char head[128];
 
-	n = snprintf(head, sizeof(head),
-		     "%s %s HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n"
-		     "%s%zu\r\n\r\n",
-		     method, path,
-		     body != NULL ? "Content-Type: application/json\r\n"
-				    "Content-Length: "
-				  : "Content-Length: ",
-		     body != NULL ? blen : 0);
-	if (n < 0 || (size_t)n >= sizeof(head))
-		gic_die("request too long");
-	gic_write(cn, head, (size_t)n);
-	if (body != NULL)
-		gic_write(cn, body, blen);
-}
-
-/* Reads what is there (blocking); 0 at EOF. */
-static size_t
-gic_fill(struct gic_conn *cn)
-{
-	ssize_t n;
-
-	if (cn->cn_pos > 0) {
-		memmove(cn->cn_buf, cn->cn_buf + cn->cn_pos,
-			cn->cn_len - cn->cn_pos);
-		cn->cn_len -= cn->cn_pos;
-		cn->cn_pos = 0;
-	}
-	if (cn->cn_len == GIC_BUF)
-		gic_die("response too long");
-	do
-		n = read(cn->cn_fd, cn->cn_buf + cn->cn_len,
-			 GIC_BUF - cn->cn_len);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		gic_die("read from the daemon failed");
-	cn->cn_recv_us = gic_now_us();
-	cn->cn_len += (size_t)n;
-	return (size_t)n;
-}
-
-/*
- * A response's header if it is all in the buffer: 1 with the status,
- * whether it is chunked, and Content-Length; the buffer then starts at
- * the body.  0 when more is needed.
- */
-static int
-gic_head(struct gic_conn *cn, int *status, int *chunked, size_t *clen)
-{
-	char *start = cn->cn_buf + cn->cn_pos, *end, *line;
-
-	end = memmem(start, cn->cn_len - cn->cn_pos, "\r\n\r\n", 4);
-	if (end == NULL)
-		return 0;
-	*end = '\0';
-	if (sscanf(start, "HTTP/1.%*d %d", status) != 1)
-		gic_die("not an HTTP response");
-	*chunked = 0;
-	*clen = 0;
-	for (line = strstr(start, "\r\n"); line != NULL;
-	     line = strstr(line + 2, "\r\n")) {
-		if (!strncasecmp(line + 2, "Content-Length:", 15))
-			*clen = strtoul(line + 17, NULL, 10);
-		else if (!strncasecmp(line + 2, "Transfer-Encoding:", 18) &&
-			 strstr(line + 2, "chunked") != NULL)
-			*chunked = 1;
-	}
-	cn->cn_pos = (size_t)(end + 4 - cn->cn_buf);
-	return 1;
-}
-
-/* Blocks until a header is in; its status. */
-static int
-gic_read_head(struct gic_conn *cn, int *chunked, size_t *clen)
-{
-	int status;
-
-	while (!gic_head(cn, &status, chunked, clen))
-		if (gic_fill(cn) == 0)
-			gic_die("the daemon closed the connection");
-	return status;
+	snprintf(head, sizeof(head), "%sContent-Length: %zu\r\n",
+		 body != NULL ? "Content-Type: application/json\r\n" : "",
+		 body != NULL ? blen : 0);
+	uc_send(cn, method, path, head, body, blen);
 }
 
 /* Skips a body of clen bytes (not chunked). */
 static void
-gic_skip_body(struct gic_conn *cn, size_t clen)
+gic_skip_body(struct uc_conn *cn, size_t clen)
 {
 	while (cn->cn_len - cn->cn_pos < clen)
-		if (gic_fill(cn) == 0)
-			gic_die("the daemon closed the connection mid-body");
+		if (uc_fill(cn) == 0)
+			uc_die("the daemon closed the connection mid-body");
 	cn->cn_pos += clen;
 }
 
@@ -222,7 +85,7 @@ gic_skip_body(struct gic_conn *cn, size_t clen)
  * body ended.
  */
 static int
-gic_stream_feed(struct gic_conn *cn, struct gic_stream *st,
+gic_stream_feed(struct uc_conn *cn, struct gic_stream *st,
 		void (*line)(void *, const char *, double), void *cls)
 {
 	while (cn->cn_pos < cn->cn_len && st->st_state != 3) {
@@ -277,7 +140,7 @@ gic_read_file(const char *path, size_t *len)
 	}
 	if ((p = malloc((size_t)n + 1)) == NULL ||
 	    fread(p, 1, (size_t)n, f) != (size_t)n)
-		gic_die("reading the value file failed");
+		uc_die("reading the value file failed");
 	fclose(f);
 	p[n] = '\0';
 	*len = (size_t)n;
@@ -286,23 +149,23 @@ gic_read_file(const char *path, size_t *len)
 
 /* PUT key of vm = value (len bytes of JSON-safe text); the status. */
 static int
-gic_put(struct gic_conn *cn, const char *vm, const char *key, const char *value,
+gic_put(struct uc_conn *cn, const char *vm, const char *key, const char *value,
 	size_t len)
 {
 	char path[512], *body = malloc(len + 16);
-	int chunked, status;
-	size_t clen;
+	struct uc_head hd;
+	int status;
 
 	if (body == NULL)
-		gic_die("out of memory");
+		uc_die("out of memory");
 	memcpy(body, "{\"value\":\"", 10);
 	memcpy(body + 10, value, len);
 	memcpy(body + 10 + len, "\"}", 2);
 	snprintf(path, sizeof(path), "/v1/vms/%s/guestinfo/%s", vm, key);
 	gic_send(cn, "PUT", path, body, len + 12);
 	free(body);
-	status = gic_read_head(cn, &chunked, &clen);
-	gic_skip_body(cn, clen);
+	status = uc_read_head(cn, &hd);
+	gic_skip_body(cn, hd.hd_clen);
 	return status;
 }
 
@@ -341,30 +204,30 @@ gic_rtt_line(void *cls, const char *text, double t)
 static void
 gic_cmd_rtt(const char *sock, const char *vm, const char *file)
 {
-	struct gic_conn cn;
+	struct uc_conn cn;
 	struct gic_stream st;
 	struct gic_rtt r;
 	char path[256], want[128];
-	size_t len, clen;
+	struct uc_head hd;
+	size_t len;
 	char *value = gic_read_file(file, &len);
-	int chunked;
 	double t0;
 
 	snprintf(want, sizeof(want), "len=%08zX sum=%08lX", len + 2,
 		 gic_sum(value, len, gic_sum("1 ", 2, 0)));
 	memset(&r, 0, sizeof(r));
 	memset(&st, 0, sizeof(st));
-	gic_connect(&cn, sock);
+	uc_connect(&cn, sock, GIC_BUF);
 	snprintf(path, sizeof(path), "/v1/vms/%s/start?mode=monitor", vm);
-	t0 = gic_now_us();
+	t0 = uc_now_us();
 	gic_send(&cn, "POST", path, NULL, 0);
-	if (gic_read_head(&cn, &chunked, &clen) != 200 || !chunked)
-		gic_die("the monitor-mode start did not answer 200, chunked");
+	if (uc_read_head(&cn, &hd) != 200 || !hd.hd_chunked)
+		uc_die("the monitor-mode start did not answer 200, chunked");
 	while (!gic_stream_feed(&cn, &st, gic_rtt_line, &r))
-		if (gic_fill(&cn) == 0)
-			gic_die("the console stream ended early");
+		if (uc_fill(&cn) == 0)
+			uc_die("the console stream ended early");
 	if (r.rt_go == 0 || r.rt_done == 0)
-		gic_die("the guest printed no go or no len= line");
+		uc_die("the guest printed no go or no len= line");
 	if (strcmp(r.rt_len_line, want) != 0) {
 		fprintf(stderr,
 			"gi_client: the guest printed \"%s\", not \"%s\"\n",
@@ -373,8 +236,7 @@ gic_cmd_rtt(const char *sock, const char *vm, const char *file)
 	}
 	printf("go_us=%.1f done_us=%.1f loop_us=%.1f\n", r.rt_go - t0,
 	       r.rt_done - t0, r.rt_done - r.rt_go);
-	close(cn.cn_fd);
-	free(cn.cn_buf);
+	uc_close(&cn);
 	free(value);
 }
 
@@ -398,55 +260,55 @@ gic_poll_line(void *cls, const char *text, double t)
 
 /* Reads fol's bytes that are there (without blocking past poll). */
 static void
-gic_poll_fol(struct gic_conn *fol, struct gic_stream *st, struct gic_poll *p)
+gic_poll_fol(struct uc_conn *fol, struct gic_stream *st, struct gic_poll *p)
 {
-	if (gic_fill(fol) == 0)
-		gic_die("the console stream ended");
+	if (uc_fill(fol) == 0)
+		uc_die("the console stream ended");
 	if (gic_stream_feed(fol, st, gic_poll_line, p))
-		gic_die("the console stream ended (the guest stopped?)");
+		uc_die("the console stream ended (the guest stopped?)");
 }
 
 static void
 gic_cmd_poll(const char *sock, const char *vm, const char *key,
 	     unsigned long rounds, unsigned long pause_ms)
 {
-	struct gic_conn ctl, fol;
+	struct uc_conn ctl, fol;
 	struct gic_stream st;
 	struct gic_poll p;
 	char path[256], value[64], want[80], *body;
 	struct pollfd pfd[2];
 	unsigned long i;
-	int chunked, status = 0, have_head;
-	size_t clen = 0;
+	struct uc_head hd;
+	int have_head;
 	double t0, t2xx, deadline;
 
 	memset(&st, 0, sizeof(st));
 	memset(&p, 0, sizeof(p));
-	gic_connect(&ctl, sock);
-	gic_connect(&fol, sock);
+	uc_connect(&ctl, sock, GIC_BUF);
+	uc_connect(&fol, sock, GIC_BUF);
 	snprintf(path, sizeof(path), "/v1/vms/%s/console?follow=1", vm);
 	gic_send(&fol, "GET", path, NULL, 0);
-	if (gic_read_head(&fol, &chunked, &clen) != 200 || !chunked)
-		gic_die("GET console?follow=1 did not answer 200, chunked");
+	if (uc_read_head(&fol, &hd) != 200 || !hd.hd_chunked)
+		uc_die("GET console?follow=1 did not answer 200, chunked");
 	/* The guest's first reply line: it polls. */
-	deadline = gic_now_us() + GIC_WAIT_MS * 1e3;
+	deadline = uc_now_us() + GIC_WAIT_MS * 1e3;
 	while (!gic_stream_feed(&fol, &st, gic_poll_line, &p) &&
 	       !p.pl_started) {
-		if (gic_now_us() > deadline)
-			gic_die("the guest printed no reply= line");
+		if (uc_now_us() > deadline)
+			uc_die("the guest printed no reply= line");
 		gic_poll_fol(&fol, &st, &p);
 	}
 	for (i = 1; i <= rounds; i++) {
-		snprintf(value, sizeof(value), "r%05lu-%.0f", i, gic_now_us());
+		snprintf(value, sizeof(value), "r%05lu-%.0f", i, uc_now_us());
 		snprintf(want, sizeof(want), "reply=1 %s", value);
 		p.pl_want = want;
 		p.pl_seen = 0;
 		if ((body = malloc(strlen(value) + 16)) == NULL)
-			gic_die("out of memory");
+			uc_die("out of memory");
 		sprintf(body, "{\"value\":\"%s\"}", value);
 		snprintf(path, sizeof(path), "/v1/vms/%s/guestinfo/%s", vm,
 			 key);
-		t0 = gic_now_us();
+		t0 = uc_now_us();
 		gic_send(&ctl, "PUT", path, body, strlen(body));
 		free(body);
 		t2xx = 0;
@@ -458,24 +320,24 @@ gic_cmd_poll(const char *sock, const char *vm, const char *key,
 			pfd[1].fd = fol.cn_fd;
 			pfd[1].events = p.pl_seen == 0 ? POLLIN : 0;
 			if (poll(pfd, 2, 1000) < 0 && errno != EINTR)
-				gic_die("poll failed");
-			if (gic_now_us() > deadline)
-				gic_die("no 2xx or no reply line in time");
+				uc_die("poll failed");
+			if (uc_now_us() > deadline)
+				uc_die("no 2xx or no reply line in time");
 			if (pfd[1].revents & (POLLIN | POLLHUP))
 				gic_poll_fol(&fol, &st, &p);
 			if (pfd[0].revents & (POLLIN | POLLHUP)) {
-				if (gic_fill(&ctl) == 0)
-					gic_die("the daemon closed the "
-						"connection");
-				if (!have_head &&
-				    gic_head(&ctl, &status, &chunked, &clen))
+				if (uc_fill(&ctl) == 0)
+					uc_die("the daemon closed the "
+					       "connection");
+				if (!have_head && uc_head(&ctl, &hd))
 					have_head = 1;
 				if (have_head &&
-				    ctl.cn_len - ctl.cn_pos >= clen) {
-					if (status != 200 && status != 201)
-						gic_die("the PUT did not "
-							"answer 2xx");
-					ctl.cn_pos += clen;
+				    ctl.cn_len - ctl.cn_pos >= hd.hd_clen) {
+					if (hd.hd_status != 200 &&
+					    hd.hd_status != 201)
+						uc_die("the PUT did not "
+						       "answer 2xx");
+					ctl.cn_pos += hd.hd_clen;
 					t2xx = ctl.cn_recv_us;
 				}
 			}
@@ -485,10 +347,8 @@ gic_cmd_poll(const char *sock, const char *vm, const char *key,
 		fflush(stdout);
 		usleep((useconds_t)(pause_ms * 1000));
 	}
-	close(ctl.cn_fd);
-	close(fol.cn_fd);
-	free(ctl.cn_buf);
-	free(fol.cn_buf);
+	uc_close(&ctl);
+	uc_close(&fol);
 }
 
 static void
@@ -527,20 +387,19 @@ main(int argc, char **argv)
 	if (sock == NULL || n < 1)
 		gic_usage();
 	if (!strcmp(argv[optind], "put") && n == 4) {
-		struct gic_conn cn;
+		struct uc_conn cn;
 		size_t len;
 		char *v = gic_read_file(argv[optind + 3], &len);
 		int st;
 
-		gic_connect(&cn, sock);
+		uc_connect(&cn, sock, GIC_BUF);
 		st = gic_put(&cn, argv[optind + 1], argv[optind + 2], v, len);
 		if (st != 200 && st != 201) {
 			fprintf(stderr, "gi_client: PUT answered %d\n", st);
 			return 1;
 		}
 		free(v);
-		free(cn.cn_buf);
-		close(cn.cn_fd);
+		uc_close(&cn);
 	} else if (!strcmp(argv[optind], "rtt") && n == 3) {
 		gic_cmd_rtt(sock, argv[optind + 1], argv[optind + 2]);
 	} else if (!strcmp(argv[optind], "poll") && n == 3) {

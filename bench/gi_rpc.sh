@@ -61,7 +61,7 @@ fi
 bench_build
 if [[ $BENCH_NO_BUILD != 1 || ! -x $GI_CLIENT ]]; then
 	gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
-		-o "$GI_CLIENT" "$BENCH_SRC/gi_client.c"
+		-o "$GI_CLIENT" "$BENCH_SRC/gi_client.c" "$BENCH_SRC/uclient.c"
 fi
 mkdir -p "$BENCH_GUESTS"
 for g in "${GI_GUESTS[@]}"; do

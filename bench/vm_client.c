@@ -37,24 +37,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "uclient.h"
 
 #define VMC_BUF 65536
 #define VMC_WAIT_MS 30000
 
 enum vmc_mode { VMC_MONITOR, VMC_FOLLOW, VMC_POLL };
-
-/* One keep-alive HTTP/1.1 connection with its receive buffer. */
-struct vmc_conn {
-	int cn_fd;
-	size_t cn_len, cn_pos;
-	double cn_recv_us; /* when the bytes in the buffer arrived */
-	char cn_buf[VMC_BUF];
-};
 
 /* A response: the status, the headers we need, the body's first byte. */
 struct vmc_resp {
@@ -74,100 +64,18 @@ struct vmc_conf {
 	const char *vc_vm;
 };
 
-static double
-vmc_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static void
-vmc_die(const char *what)
-{
-	fprintf(stderr, "vm_client: %s\n", what);
-	exit(1);
-}
-
-static void
-vmc_connect(struct vmc_conn *cn, const char *path)
-{
-	struct sockaddr_un sun;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path))
-		vmc_die("socket path too long");
-	strcpy(sun.sun_path, path);
-	cn->cn_len = cn->cn_pos = 0;
-	if ((cn->cn_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(cn->cn_fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		perror(path);
-		exit(1);
-	}
-}
-
-static void
-vmc_close(struct vmc_conn *cn)
-{
-	close(cn->cn_fd);
-	cn->cn_fd = -1;
-}
+const char *const uc_prog = "vm_client";
 
 /* Writes a request without a body. */
 static void
-vmc_send(struct vmc_conn *cn, const char *method, const char *path)
+vmc_send(struct uc_conn *cn, const char *method, const char *path)
 {
-	char req[1024];
-	int len;
-	ssize_t n;
-	size_t off = 0;
-
-	len = snprintf(req, sizeof(req),
-		       "%s %s HTTP/1.1\r\nHost: localhost\r\n"
-		       "Accept: */*\r\n\r\n",
-		       method, path);
-	if (len < 0 || (size_t)len >= sizeof(req))
-		vmc_die("request too long");
-	while (off < (size_t)len) {
-		n = write(cn->cn_fd, req + off, (size_t)len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			vmc_die("write to the daemon failed");
-		off += (size_t)n;
-	}
-}
-
-/* More bytes into the buffer (compacted first); 0 at EOF. */
-static size_t
-vmc_fill(struct vmc_conn *cn)
-{
-	ssize_t n;
-
-	if (cn->cn_pos > 0) {
-		memmove(cn->cn_buf, cn->cn_buf + cn->cn_pos,
-			cn->cn_len - cn->cn_pos);
-		cn->cn_len -= cn->cn_pos;
-		cn->cn_pos = 0;
-	}
-	if (cn->cn_len == sizeof(cn->cn_buf))
-		vmc_die("response line or header too long");
-	do
-		n = read(cn->cn_fd, cn->cn_buf + cn->cn_len,
-			 sizeof(cn->cn_buf) - cn->cn_len);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		vmc_die("read from the daemon failed");
-	cn->cn_recv_us = vmc_now_us();
-	cn->cn_len += (size_t)n;
-	return (size_t)n;
+	uc_send(cn, method, path, "", NULL, 0);
 }
 
 /* A line ending in CRLF, NUL-terminated in place (without the CRLF). */
 static char *
-vmc_line(struct vmc_conn *cn)
+vmc_line(struct uc_conn *cn)
 {
 	char *start, *end;
 
@@ -179,19 +87,19 @@ vmc_line(struct vmc_conn *cn)
 			cn->cn_pos = (size_t)(end + 2 - cn->cn_buf);
 			return start;
 		}
-		if (vmc_fill(cn) == 0)
-			vmc_die("the daemon closed the connection mid-header");
+		if (uc_fill(cn) == 0)
+			uc_die("the daemon closed the connection mid-header");
 	}
 }
 
 /* Takes up to want body bytes that are in (or come into) the buffer. */
 static size_t
-vmc_take(struct vmc_conn *cn, size_t want, struct vmc_resp *rp, int keep)
+vmc_take(struct uc_conn *cn, size_t want, struct vmc_resp *rp, int keep)
 {
 	size_t n;
 
-	if (cn->cn_pos == cn->cn_len && vmc_fill(cn) == 0)
-		vmc_die("the daemon closed the connection mid-body");
+	if (cn->cn_pos == cn->cn_len && uc_fill(cn) == 0)
+		uc_die("the daemon closed the connection mid-body");
 	n = cn->cn_len - cn->cn_pos;
 	if (n > want)
 		n = want;
@@ -201,7 +109,7 @@ vmc_take(struct vmc_conn *cn, size_t want, struct vmc_resp *rp, int keep)
 		char *b = realloc(rp->rp_body, rp->rp_body_len + n + 1);
 
 		if (b == NULL)
-			vmc_die("out of memory");
+			uc_die("out of memory");
 		memcpy(b + rp->rp_body_len, cn->cn_buf + cn->cn_pos, n);
 		b[rp->rp_body_len + n] = '\0';
 		rp->rp_body = b;
@@ -217,28 +125,18 @@ vmc_take(struct vmc_conn *cn, size_t want, struct vmc_resp *rp, int keep)
  * the reads that brought the bytes.
  */
 static void
-vmc_read(struct vmc_conn *cn, struct vmc_resp *rp, int keep)
+vmc_read(struct uc_conn *cn, struct vmc_resp *rp, int keep)
 {
-	unsigned long long clen = 0, left;
-	int chunked = 0;
+	struct uc_head hd;
+	unsigned long long left;
 	char *line, *end;
 
 	memset(rp, 0, sizeof(*rp));
-	line = vmc_line(cn);
-	if (sscanf(line, "HTTP/1.%*d %d", &rp->rp_status) != 1)
-		vmc_die("not an HTTP response");
-	while (*(line = vmc_line(cn)) != '\0') {
-		if (!strncasecmp(line, "Content-Length:", 15))
-			clen = strtoull(line + 15, NULL, 10);
-		else if (!strncasecmp(line, "Transfer-Encoding:", 18) &&
-			 strstr(line, "chunked") != NULL)
-			chunked = 1;
-		else if (!strncasecmp(line, "Console-Next-Offset:", 20))
-			rp->rp_next_offset = strtoull(line + 20, NULL, 10);
-	}
+	rp->rp_status = uc_read_head(cn, &hd);
+	rp->rp_next_offset = hd.hd_next_offset;
 	rp->rp_head_us = cn->cn_recv_us;
-	if (!chunked) {
-		for (left = clen; left > 0;)
+	if (!hd.hd_chunked) {
+		for (left = hd.hd_clen; left > 0;)
 			left -= vmc_take(cn, left, rp, keep);
 		return;
 	}
@@ -246,13 +144,13 @@ vmc_read(struct vmc_conn *cn, struct vmc_resp *rp, int keep)
 		line = vmc_line(cn);
 		left = strtoull(line, &end, 16);
 		if (end == line)
-			vmc_die("bad chunk size");
+			uc_die("bad chunk size");
 		if (left == 0)
 			break;
 		while (left > 0)
 			left -= vmc_take(cn, left, rp, keep);
 		if (*vmc_line(cn) != '\0')
-			vmc_die("chunk not followed by CRLF");
+			uc_die("chunk not followed by CRLF");
 	}
 	/* Trailers, then the empty line. */
 	while (*vmc_line(cn) != '\0')
@@ -268,7 +166,7 @@ vmc_free(struct vmc_resp *rp)
 
 /* The VM's status.state, from GET /v1/vms/VM. */
 static void
-vmc_state(struct vmc_conn *cn, const char *vm, char *state, size_t len)
+vmc_state(struct uc_conn *cn, const char *vm, char *state, size_t len)
 {
 	struct vmc_resp rp;
 	char path[256];
@@ -291,7 +189,7 @@ vmc_state(struct vmc_conn *cn, const char *vm, char *state, size_t len)
 
 /* Until the VM's state is one of the comma-separated list. */
 static void
-vmc_wait_state(struct vmc_conn *cn, const char *vm, const char *states)
+vmc_wait_state(struct uc_conn *cn, const char *vm, const char *states)
 {
 	char state[32], want[64];
 	int i;
@@ -311,37 +209,34 @@ vmc_wait_state(struct vmc_conn *cn, const char *vm, const char *states)
 static void
 vmc_health(const struct vmc_conf *c)
 {
-	struct vmc_conn *cn = malloc(sizeof(*cn));
+	struct uc_conn cn;
 	struct vmc_resp rp;
 	unsigned long i;
 	double t0;
 
-	if (cn == NULL)
-		vmc_die("out of memory");
-	vmc_connect(cn, c->vc_socket);
+	uc_connect(&cn, c->vc_socket, VMC_BUF);
 	for (i = 0; i < c->vc_runs; i++) {
-		t0 = vmc_now_us();
-		vmc_send(cn, "GET", "/v1/health");
-		vmc_read(cn, &rp, 0);
+		t0 = uc_now_us();
+		vmc_send(&cn, "GET", "/v1/health");
+		vmc_read(&cn, &rp, 0);
 		if (rp.rp_status != 200)
-			vmc_die("GET /v1/health did not answer 200");
-		printf("run=%lu us=%.1f\n", i + 1, cn->cn_recv_us - t0);
+			uc_die("GET /v1/health did not answer 200");
+		printf("run=%lu us=%.1f\n", i + 1, cn.cn_recv_us - t0);
 	}
-	vmc_close(cn);
-	free(cn);
+	uc_close(&cn);
 }
 
 /* One run of c->vc_vm; ctl is connected, fol too in follow mode. */
 static void
-vmc_start_once(const struct vmc_conf *c, unsigned long run,
-	       struct vmc_conn *ctl, struct vmc_conn *fol)
+vmc_start_once(const struct vmc_conf *c, unsigned long run, struct uc_conn *ctl,
+	       struct uc_conn *fol)
 {
 	struct vmc_resp rp, st;
 	char path[256], state[32];
 	uint64_t offset = 0;
 	double t0, resp = 0, first = 0, end;
 	size_t bytes = 0;
-	struct vmc_conn *mon = NULL;
+	struct uc_conn mon;
 
 	vmc_wait_state(ctl, c->vc_vm, ",defined,stopped,crashed,");
 	if (c->vc_mode == VMC_FOLLOW) {
@@ -349,22 +244,19 @@ vmc_start_once(const struct vmc_conf *c, unsigned long run,
 		vmc_send(ctl, "GET", path);
 		vmc_read(ctl, &rp, 0);
 		if (rp.rp_status != 200)
-			vmc_die("GET console did not answer 200");
+			uc_die("GET console did not answer 200");
 		offset = rp.rp_next_offset;
 	}
 	if (c->vc_mode == VMC_MONITOR) {
 		/* A connection of its own: the stream ends the response. */
-		if ((mon = malloc(sizeof(*mon))) == NULL)
-			vmc_die("out of memory");
-		vmc_connect(mon, c->vc_socket);
+		uc_connect(&mon, c->vc_socket, VMC_BUF);
 		snprintf(path, sizeof(path), "/v1/vms/%s/start?mode=monitor",
 			 c->vc_vm);
-		t0 = vmc_now_us();
-		vmc_send(mon, "POST", path);
-		vmc_read(mon, &rp, 0);
-		end = mon->cn_recv_us;
-		vmc_close(mon);
-		free(mon);
+		t0 = uc_now_us();
+		vmc_send(&mon, "POST", path);
+		vmc_read(&mon, &rp, 0);
+		end = mon.cn_recv_us;
+		uc_close(&mon);
 		if (rp.rp_status != 200) {
 			fprintf(stderr, "vm_client: POST %s: %d\n", path,
 				rp.rp_status);
@@ -376,7 +268,7 @@ vmc_start_once(const struct vmc_conf *c, unsigned long run,
 		goto out;
 	}
 	snprintf(path, sizeof(path), "/v1/vms/%s/start", c->vc_vm);
-	t0 = vmc_now_us();
+	t0 = uc_now_us();
 	vmc_send(ctl, "POST", path);
 	vmc_read(ctl, &rp, 0);
 	resp = ctl->cn_recv_us - t0;
@@ -391,7 +283,7 @@ vmc_start_once(const struct vmc_conf *c, unsigned long run,
 		vmc_send(fol, "GET", path);
 		vmc_read(fol, &st, 0);
 		if (st.rp_status != 200)
-			vmc_die("GET console?follow=1 did not answer 200");
+			uc_die("GET console?follow=1 did not answer 200");
 		end = fol->cn_recv_us - t0;
 		first = st.rp_first_us > 0 ? st.rp_first_us - t0 : 0;
 		bytes = st.rp_body_len;
@@ -405,8 +297,8 @@ vmc_start_once(const struct vmc_conf *c, unsigned long run,
 		vmc_state(ctl, c->vc_vm, state, sizeof(state));
 		if (!strcmp(state, "stopped") || !strcmp(state, "crashed"))
 			break;
-		if (vmc_now_us() - t0 > VMC_WAIT_MS * 1000.0)
-			vmc_die("the run did not end in time");
+		if (uc_now_us() - t0 > VMC_WAIT_MS * 1000.0)
+			uc_die("the run did not end in time");
 		usleep(1000);
 	}
 	end = ctl->cn_recv_us;
@@ -418,24 +310,19 @@ out:
 static void
 vmc_start(const struct vmc_conf *c)
 {
-	struct vmc_conn *ctl = malloc(sizeof(*ctl));
-	struct vmc_conn *fol = malloc(sizeof(*fol));
+	struct uc_conn ctl, fol;
 	unsigned long i;
 
-	if (ctl == NULL || fol == NULL)
-		vmc_die("out of memory");
-	vmc_connect(ctl, c->vc_socket);
+	uc_connect(&ctl, c->vc_socket, VMC_BUF);
 	if (c->vc_mode == VMC_FOLLOW)
-		vmc_connect(fol, c->vc_socket);
+		uc_connect(&fol, c->vc_socket, VMC_BUF);
 	for (i = 0; i < c->vc_runs; i++) {
-		vmc_start_once(c, i + 1, ctl, fol);
+		vmc_start_once(c, i + 1, &ctl, &fol);
 		fflush(stdout);
 	}
-	vmc_close(ctl);
+	uc_close(&ctl);
 	if (c->vc_mode == VMC_FOLLOW)
-		vmc_close(fol);
-	free(ctl);
-	free(fol);
+		uc_close(&fol);
 }
 
 static void

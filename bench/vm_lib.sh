@@ -32,7 +32,8 @@ vm_build() {
 		gcc "${cflags[@]}" -o "$BENCH_KVM_RAW" "$BENCH_SRC/kvm_raw.c"
 	fi
 	if [[ $BENCH_NO_BUILD != 1 || ! -x $BENCH_VM_CLIENT ]]; then
-		gcc "${cflags[@]}" -o "$BENCH_VM_CLIENT" "$BENCH_SRC/vm_client.c"
+		gcc "${cflags[@]}" -o "$BENCH_VM_CLIENT" "$BENCH_SRC/vm_client.c" \
+			"$BENCH_SRC/uclient.c"
 	fi
 	for g in hello bigout spin compute; do
 		[[ $BENCH_NO_BUILD == 1 && -s $BENCH_GUESTS/$g.bin ]] && continue
