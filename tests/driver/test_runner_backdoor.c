@@ -25,86 +25,13 @@
 #include "vmm-driver/runner.h"
 #include "vmm-driver/vmm.h"
 
-/* ---- the store ---- */
+#include "tstore.h"
 
-struct tstore {
-	pthread_mutex_t ts_lock;
-	char ts_key[8][LIMIT_GUESTINFO_KEY_LEN + 1];
-	char *ts_val[8];
-	size_t ts_len[8];
-	unsigned ts_n, ts_gets, ts_sets;
-};
+/* ---- the store (tests/common/tstore.h) ---- */
 
-static struct tstore t_store = {.ts_lock = PTHREAD_MUTEX_INITIALIZER};
-
-static int
-ts_find(const char *key)
-{
-	unsigned i;
-
-	for (i = 0; i < t_store.ts_n; i++)
-		if (strcmp(t_store.ts_key[i], key) == 0)
-			return (int)i;
-	return -1;
-}
-
-static int
-ts_get(void *cls, const char *key, char **value, size_t *len)
-{
-	int i, rc = -1;
-
-	(void)cls;
-	pthread_mutex_lock(&t_store.ts_lock);
-	t_store.ts_gets++;
-	if ((i = ts_find(key)) < 0) {
-		errno = ENOENT;
-	} else if ((*value = malloc(t_store.ts_len[i] + 1)) != NULL) {
-		memcpy(*value, t_store.ts_val[i], t_store.ts_len[i] + 1);
-		*len = t_store.ts_len[i];
-		rc = 0;
-	}
-	pthread_mutex_unlock(&t_store.ts_lock);
-	return rc;
-}
-
-static int
-ts_set(void *cls, const char *key, const char *value, size_t len)
-{
-	int i;
-
-	(void)cls;
-	pthread_mutex_lock(&t_store.ts_lock);
-	t_store.ts_sets++;
-	if ((i = ts_find(key)) < 0) {
-		if (t_store.ts_n == 8) {
-			pthread_mutex_unlock(&t_store.ts_lock);
-			errno = ENOSPC;
-			return -1;
-		}
-		i = (int)t_store.ts_n++;
-		snprintf(t_store.ts_key[i], sizeof(t_store.ts_key[i]), "%s",
-			 key);
-	}
-	free(t_store.ts_val[i]);
-	t_store.ts_val[i] = malloc(len + 1);
-	memcpy(t_store.ts_val[i], value, len);
-	t_store.ts_val[i][len] = '\0';
-	t_store.ts_len[i] = len;
-	pthread_mutex_unlock(&t_store.ts_lock);
-	return 0;
-}
-
-static const struct backdoor_store t_bstore = {ts_get, ts_set, NULL};
-
-static void
-ts_clear(void)
-{
-	unsigned i;
-
-	for (i = 0; i < t_store.ts_n; i++)
-		free(t_store.ts_val[i]);
-	t_store.ts_n = t_store.ts_gets = t_store.ts_sets = 0;
-}
+static struct tstore t_store = TSTORE_INITIALIZER;
+static const struct backdoor_store t_bstore = {tstore_get, tstore_set,
+					       &t_store};
 
 /* ---- the scripted guest ---- */
 
@@ -623,7 +550,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	ts_clear();
+	tstore_clear(&t_store);
 	return 0;
 }
 
@@ -660,7 +587,7 @@ test_runner_backdoor__answers_through_rc_guestinfo(void **state)
 	assert_int_equal(g_seen.gs_string_exits, 6 + 3 + 5 + 4);
 	assert_int_equal(t_store.ts_sets, 1);
 	assert_int_equal(t_store.ts_gets, 3);
-	assert_int_equal(ts_find("fromscript"), 0);
+	assert_int_equal(tstore_find(&t_store, "fromscript"), 0);
 	assert_string_equal(t_store.ts_val[0], "hello world");
 }
 

@@ -17,7 +17,6 @@
  * After every call the backdoor must hold no more than
  * BACKDOOR_BYTES_MAX bytes and no more than BACKDOOR_CHANNELS channels.
  */
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,82 +24,21 @@
 #include "base/limits.h"
 #include "vmm-driver/backdoor.h"
 
+#include "tstore.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* ---- the store: a small table, freed after each input ---- */
+/* ---- the store (tests/common/tstore.h), freed after each input ---- */
 
-struct fstore {
-	char *fs_key[LIMIT_GUESTINFO_KEYS];
-	char *fs_val[LIMIT_GUESTINFO_KEYS];
-	size_t fs_len[LIMIT_GUESTINFO_KEYS];
-	unsigned fs_n;
-};
-
+/* tstore_set, checking what the backdoor must have refused on its own
+ * before it asks the store. */
 static int
-fs_find(struct fstore *fs, const char *key)
+checked_set(void *cls, const char *key, const char *value, size_t len)
 {
-	unsigned i;
-
-	for (i = 0; i < fs->fs_n; i++)
-		if (strcmp(fs->fs_key[i], key) == 0)
-			return (int)i;
-	return -1;
-}
-
-static int
-fs_get(void *cls, const char *key, char **value, size_t *len)
-{
-	struct fstore *fs = cls;
-	int i;
-
-	if ((i = fs_find(fs, key)) < 0) {
-		errno = ENOENT;
-		return -1;
-	}
-	if ((*value = malloc(fs->fs_len[i] + 1)) == NULL)
-		return -1;
-	memcpy(*value, fs->fs_val[i], fs->fs_len[i] + 1);
-	*len = fs->fs_len[i];
-	return 0;
-}
-
-static int
-fs_set(void *cls, const char *key, const char *value, size_t len)
-{
-	struct fstore *fs = cls;
-	int i;
-
 	if (strlen(key) > LIMIT_GUESTINFO_KEY_LEN ||
 	    len > LIMIT_GUESTINFO_VALUE || strlen(value) != len)
-		abort(); /* the backdoor checks these before it asks */
-	if ((i = fs_find(fs, key)) < 0) {
-		if (fs->fs_n == LIMIT_GUESTINFO_KEYS) {
-			errno = ENOSPC;
-			return -1;
-		}
-		i = (int)fs->fs_n++;
-		fs->fs_key[i] = strdup(key);
-	} else {
-		free(fs->fs_val[i]);
-	}
-	fs->fs_val[i] = malloc(len + 1);
-	if (fs->fs_key[i] == NULL || fs->fs_val[i] == NULL)
 		abort();
-	memcpy(fs->fs_val[i], value, len + 1);
-	fs->fs_len[i] = len;
-	return 0;
-}
-
-static void
-fs_clear(struct fstore *fs)
-{
-	unsigned i;
-
-	for (i = 0; i < fs->fs_n; i++) {
-		free(fs->fs_key[i]);
-		free(fs->fs_val[i]);
-	}
-	fs->fs_n = 0;
+	return tstore_set(cls, key, value, len);
 }
 
 /* ---- the calls ---- */
@@ -204,8 +142,8 @@ fuzz_call(struct backdoor *bd, struct fchan *ch, uint8_t ctl, struct fin *in)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct fstore fs;
-	struct backdoor_store st = {fs_get, fs_set, &fs};
+	static struct tstore fs = TSTORE_INITIALIZER;
+	struct backdoor_store st = {tstore_get, checked_set, &fs};
 	struct fchan ch[BACKDOOR_CHANNELS];
 	struct fin in = {data, size};
 	struct backdoor_regs r;
@@ -237,6 +175,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	backdoor_free(bd);
-	fs_clear(&fs);
+	tstore_clear(&fs);
 	return 0;
 }

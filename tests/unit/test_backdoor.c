@@ -17,85 +17,10 @@
 #include "base/limits.h"
 #include "vmm-driver/backdoor.h"
 
-/* ---- the fake store ---- */
-
-#define FS_MAX 300
-
-struct fstore {
-	char *fs_key[FS_MAX];
-	char *fs_val[FS_MAX];
-	size_t fs_len[FS_MAX];
-	unsigned fs_n;
-	unsigned fs_sets; /* bs_set calls */
-	int fs_fail;      /* errno every call fails with; 0: none */
-};
-
-static int
-fs_find(struct fstore *fs, const char *key)
-{
-	unsigned i;
-
-	for (i = 0; i < fs->fs_n; i++)
-		if (strcmp(fs->fs_key[i], key) == 0)
-			return (int)i;
-	return -1;
-}
-
-static int
-fs_get(void *cls, const char *key, char **value, size_t *len)
-{
-	struct fstore *fs = cls;
-	int i;
-
-	if (fs->fs_fail) {
-		errno = fs->fs_fail;
-		return -1;
-	}
-	if ((i = fs_find(fs, key)) < 0) {
-		errno = ENOENT;
-		return -1;
-	}
-	*value = malloc(fs->fs_len[i] + 1);
-	memcpy(*value, fs->fs_val[i], fs->fs_len[i] + 1);
-	*len = fs->fs_len[i];
-	return 0;
-}
-
-static int
-fs_set(void *cls, const char *key, const char *value, size_t len)
-{
-	struct fstore *fs = cls;
-	int i;
-
-	fs->fs_sets++;
-	if (fs->fs_fail) {
-		errno = fs->fs_fail;
-		return -1;
-	}
-	if (strlen(key) > LIMIT_GUESTINFO_KEY_LEN ||
-	    len > LIMIT_GUESTINFO_VALUE) {
-		errno = EINVAL;
-		return -1;
-	}
-	if ((i = fs_find(fs, key)) < 0) {
-		if (fs->fs_n == LIMIT_GUESTINFO_KEYS) {
-			errno = ENOSPC;
-			return -1;
-		}
-		i = (int)fs->fs_n++;
-		fs->fs_key[i] = strdup(key);
-	} else {
-		free(fs->fs_val[i]);
-	}
-	fs->fs_val[i] = malloc(len + 1);
-	memcpy(fs->fs_val[i], value, len);
-	fs->fs_val[i][len] = '\0';
-	fs->fs_len[i] = len;
-	return 0;
-}
+#include "tstore.h"
 
 struct t {
-	struct fstore t_fs;
+	struct tstore t_fs;
 	struct backdoor_store t_store;
 	struct backdoor *t_bd;
 };
@@ -105,12 +30,13 @@ setup(void **state)
 {
 	struct t *t = calloc(1, sizeof(*t));
 
-	t->t_store.bs_get = fs_get;
-	t->t_store.bs_set = fs_set;
+	tstore_init(&t->t_fs);
+	t->t_store.bs_get = tstore_get;
+	t->t_store.bs_set = tstore_set;
 	t->t_store.bs_cls = &t->t_fs;
 	t->t_bd = backdoor_new(&t->t_store);
 	assert_non_null(t->t_bd);
-	assert_int_equal(fs_set(&t->t_fs, "k1", "v1", 2), 0);
+	assert_int_equal(tstore_set(&t->t_fs, "k1", "v1", 2), 0);
 	*state = t;
 	return 0;
 }
@@ -119,13 +45,9 @@ static int
 teardown(void **state)
 {
 	struct t *t = *state;
-	unsigned i;
 
 	backdoor_free(t->t_bd);
-	for (i = 0; i < t->t_fs.fs_n; i++) {
-		free(t->t_fs.fs_key[i]);
-		free(t->t_fs.fs_val[i]);
-	}
+	tstore_destroy(&t->t_fs);
 	free(t);
 	return 0;
 }
@@ -382,7 +304,7 @@ test_backdoor__info_get_when_the_store_fails_says_so(void **state)
 {
 	struct t *t = *state;
 
-	t->t_fs.fs_fail = EIO;
+	t->t_fs.ts_fail = EIO;
 	assert_rpc(t, "info-get guestinfo.k1", "0 Could not read the value");
 }
 
@@ -394,21 +316,21 @@ test_backdoor__info_set_stores_and_answers_1(void **state)
 
 	assert_rpc(t, "info-set guestinfo.fromguest hello world",
 		   "1 "); /* twice: lb, then hb */
-	i = fs_find(&t->t_fs, "fromguest");
+	i = tstore_find(&t->t_fs, "fromguest");
 	assert_true(i >= 0);
-	assert_string_equal(t->t_fs.fs_val[i], "hello world");
-	assert_int_equal(t->t_fs.fs_sets, 1 + 2);
+	assert_string_equal(t->t_fs.ts_val[i], "hello world");
+	assert_int_equal(t->t_fs.ts_sets, 1 + 2);
 	/* An empty value is a value. */
 	assert_rpc(t, "info-set guestinfo.empty ", "1 ");
-	i = fs_find(&t->t_fs, "empty");
-	assert_int_equal(t->t_fs.fs_len[i], 0);
+	i = tstore_find(&t->t_fs, "empty");
+	assert_int_equal(t->t_fs.ts_len[i], 0);
 }
 
 static void
 test_backdoor__info_set_refusals_say_why(void **state)
 {
 	struct t *t = *state;
-	unsigned sets = t->t_fs.fs_sets;
+	unsigned sets = t->t_fs.ts_sets;
 
 	assert_rpc(t, "info-set guestinfo.novalue",
 		   "0 Usage: info-set guestinfo.KEY VALUE");
@@ -417,10 +339,10 @@ test_backdoor__info_set_refusals_say_why(void **state)
 	assert_rpc(t, "info-set guestinfo.-bad v",
 		   "0 Invalid key: up to 128 letters, digits, '.', '_' and "
 		   "'-', starting with a letter or digit");
-	assert_int_equal(t->t_fs.fs_sets, sets); /* the store never asked */
-	t->t_fs.fs_fail = EIO;
+	assert_int_equal(t->t_fs.ts_sets, sets); /* the store never asked */
+	t->t_fs.ts_fail = EIO;
 	assert_rpc(t, "info-set guestinfo.x v", "0 Could not store the value");
-	t->t_fs.fs_fail = EINVAL;
+	t->t_fs.ts_fail = EINVAL;
 	assert_rpc(t, "info-set guestinfo.x v", "0 Key or value past a limit");
 }
 
@@ -514,11 +436,11 @@ test_backdoor__value_of_64_kib_and_one_past(void **state)
 		assert_int_equal(chan_close(t, &ch), BACKDOOR_ST_SUCCESS);
 	}
 
-	sets = t->t_fs.fs_sets;
+	sets = t->t_fs.ts_sets;
 	r = rpc(t, cmd, plen + n + 1, 0);
 	assert_string_equal(r, "0 Value longer than 65536 bytes");
 	free(r);
-	assert_int_equal(t->t_fs.fs_sets, sets);
+	assert_int_equal(t->t_fs.ts_sets, sets);
 	free(cmd);
 }
 
@@ -552,13 +474,13 @@ test_backdoor__keys_at_the_limit_and_one_past(void **state)
 	char cmd[64], *r;
 	unsigned i;
 
-	for (i = t->t_fs.fs_n; i < LIMIT_GUESTINFO_KEYS; i++) {
+	for (i = t->t_fs.ts_n; i < LIMIT_GUESTINFO_KEYS; i++) {
 		snprintf(cmd, sizeof(cmd), "info-set guestinfo.key%u v", i);
 		r = rpc(t, cmd, strlen(cmd), i & 1);
 		assert_string_equal(r, "1 ");
 		free(r);
 	}
-	assert_int_equal(t->t_fs.fs_n, LIMIT_GUESTINFO_KEYS);
+	assert_int_equal(t->t_fs.ts_n, LIMIT_GUESTINFO_KEYS);
 	r = rpc(t, "info-set guestinfo.onemore v", 28, 0);
 	assert_string_equal(r, "0 Too many keys (limit 256)");
 	free(r);

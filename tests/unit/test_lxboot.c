@@ -232,6 +232,32 @@ have_fixture(const char *fmt)
 			tskip("the %s tool was not found at build time", fmt); \
 	} while (0)
 
+/* The compressions of the bzImage fixtures, as tests/CMakeLists.txt
+ * builds them. */
+static const char *const lx_formats[] = {"gzip", "xz",   "lzma",
+					 "lz4",  "zstd", "bzip2"};
+
+/* Loads the bzImage of lx_formats[*i], or of the first format after it
+ * whose fixture was built, and returns that format's name, *i past it;
+ * NULL when no format is left.  For the loops over every format, which
+ * pass over a format without a fixture. */
+static const char *
+use_next_format(struct fx *fx, unsigned *i)
+{
+	char name[64];
+	const char *fmt;
+
+	while (*i < sizeof(lx_formats) / sizeof(lx_formats[0])) {
+		fmt = lx_formats[(*i)++];
+		if (!have_fixture(fmt))
+			continue;
+		snprintf(name, sizeof(name), "bzImage.%s", fmt);
+		use_fixture(fx, name);
+		return fmt;
+	}
+	return NULL;
+}
+
 /* The ELF fixture's segments, in guest memory at their addresses. */
 static void
 check_vmlinux_loaded(struct fx *fx)
@@ -1106,16 +1132,9 @@ static void
 test_lxboot__truncated_images_fail_cleanly(void **state)
 {
 	struct fx *fx = *state;
-	const char *const fmts[] = {"gzip", "xz",   "lzma",
-				    "lz4",  "zstd", "bzip2"};
-	char name[64];
-	unsigned i;
+	unsigned i = 0;
 
-	for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
-		if (!have_fixture(fmts[i]))
-			continue;
-		snprintf(name, sizeof(name), "bzImage.%s", fmts[i]);
-		use_fixture(fx, name);
+	while (use_next_format(fx, &i) != NULL) {
 		check_every_prefix_fails(fx, 7);
 		fx->f_c.lc_decompress = LXBOOT_DECOMPRESS_GUEST;
 		check_every_prefix_fails(fx, 61);
@@ -1156,17 +1175,11 @@ static void
 test_lxboot__corrupt_payloads_are_einval(void **state)
 {
 	struct fx *fx = *state;
-	const char *const fmts[] = {"gzip", "xz",   "lzma",
-				    "lz4",  "zstd", "bzip2"};
-	char name[64];
+	const char *fmt;
 	size_t s, plen, i;
-	unsigned f;
+	unsigned f = 0;
 
-	for (f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
-		if (!have_fixture(fmts[f]))
-			continue;
-		snprintf(name, sizeof(name), "bzImage.%s", fmts[f]);
-		use_fixture(fx, name);
+	while ((fmt = use_next_format(fx, &f)) != NULL) {
 		s = setup_size(fx);
 		plen = rd(fx->f_kernel + 0x24c, 4);
 		/* Garbage through the middle of the stream. */
@@ -1174,8 +1187,8 @@ test_lxboot__corrupt_payloads_are_einval(void **state)
 			fx->f_kernel[s + PAYLOAD_OFF + i] ^= 0xa5;
 		if (load(fx) != -1 || (errno != EINVAL && errno != E2BIG))
 			fail_msg("%s: a corrupt payload gave errno %d (%s)",
-				 fmts[f], errno, fx->f_why);
-		printf("    %s: %s\n", fmts[f], fx->f_why);
+				 fmt, errno, fx->f_why);
+		printf("    %s: %s\n", fmt, fx->f_why);
 	}
 }
 
@@ -1183,17 +1196,10 @@ static void
 test_lxboot__appended_size_is_checked(void **state)
 {
 	struct fx *fx = *state;
-	const char *const fmts[] = {"gzip", "xz",   "lzma",
-				    "lz4",  "zstd", "bzip2"};
-	char name[64];
 	uint8_t *size;
-	unsigned f;
+	unsigned f = 0;
 
-	for (f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
-		if (!have_fixture(fmts[f]))
-			continue;
-		snprintf(name, sizeof(name), "bzImage.%s", fmts[f]);
-		use_fixture(fx, name);
+	while (use_next_format(fx, &f) != NULL) {
 		size = fx->f_kernel + setup_size(fx) + PAYLOAD_OFF +
 		       rd(fx->f_kernel + 0x24c, 4) - 4;
 		/* Over the bound (2 x init_size here): E2BIG. */
