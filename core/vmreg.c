@@ -14,7 +14,13 @@
 #include "base/timefmt.h"
 #include "db/db.h"
 
-/* One published version of a VM; immutable once in the array. */
+/*
+ * One published version of a VM; immutable once in the array.  Its
+ * parsed spec is the writer thread's alone: readers get deep copies
+ * (vmreg_get_spec).  jansson's json_decref updates the count with release
+ * order only, so a json_t freed by one thread after another's last use is
+ * a data race in the memory model's terms; no json_t crosses threads.
+ */
 struct vmrec {
 	char vr_name[65];
 	json_t *vr_spec;
@@ -375,12 +381,12 @@ vmreg_get_spec(struct vmreg *reg, const char *name, json_t **spec,
 	pthread_rwlock_rdlock(&reg->vg_lock);
 	i = vmreg_find(reg, name, &found);
 	if (found) {
-		*spec = json_incref(reg->vg_recs[i]->vr_spec);
+		*spec = json_deep_copy(reg->vg_recs[i]->vr_spec);
 		*revision = reg->vg_recs[i]->vr_revision;
 	}
 	pthread_rwlock_unlock(&reg->vg_lock);
-	if (!found) {
-		errno = ENOENT;
+	if (!found || *spec == NULL) {
+		errno = found ? ENOMEM : ENOENT;
 		return -1;
 	}
 	return 0;
@@ -398,14 +404,14 @@ vmreg_get_spec_owned(struct vmreg *reg, const char *name, json_t **spec,
 	i = vmreg_find(reg, name, &found);
 	if (found) {
 		rec = reg->vg_recs[i];
-		*spec = json_incref(rec->vr_spec);
+		*spec = json_deep_copy(rec->vr_spec);
 		*revision = rec->vr_revision;
 		*owner = rec->vr_owner_uid;
 		memcpy(jail, rec->vr_jail, 65);
 	}
 	pthread_rwlock_unlock(&reg->vg_lock);
-	if (!found) {
-		errno = ENOENT;
+	if (!found || *spec == NULL) {
+		errno = found ? ENOMEM : ENOENT;
 		return -1;
 	}
 	return 0;
@@ -454,7 +460,7 @@ vmreg_commit_hook(void *arg, const struct db_vm_row *row)
 
 	if (!vc->vc_delete)
 		spec = vc->vc_spec != NULL
-			   ? json_incref(vc->vc_spec)
+			   ? json_deep_copy(vc->vc_spec)
 			   : vmreg_same_spec(reg, row->vr_name,
 					     row->vr_generation);
 	if (!vc->vc_delete && (rec = vmrec_from_row(row, spec)) == NULL) {
