@@ -491,7 +491,7 @@ harness_start(struct harness *h, const char *const *extra)
 	harness_log_marker(h, "start");
 	h->h_pid = harness_spawn(args, h->h_log);
 
-	deadline = harness_now_ms() + HARNESS_READY_MS;
+	deadline = harness_now_ms() + HARNESS_READY_MS * harness_time_factor();
 	while (harness_now_ms() < deadline) {
 		if (waitpid(h->h_pid, &status, WNOHANG) == h->h_pid) {
 			h->h_pid = -1;
@@ -518,7 +518,7 @@ harness_start(struct harness *h, const char *const *extra)
 		      (h->h_case->hc_flags & HARNESS_TCP)
 			  ? " (TCP listener and admin.token)"
 			  : "",
-		      HARNESS_READY_MS);
+		      HARNESS_READY_MS * harness_time_factor());
 	}
 	harness_read_token(h);
 }
@@ -574,7 +574,8 @@ harness_stop(struct harness *h)
 	char desc[64];
 	int status;
 
-	status = harness_signal_and_wait(h, SIGTERM, HARNESS_STOP_MS);
+	status = harness_signal_and_wait(
+	    h, SIGTERM, HARNESS_STOP_MS * harness_time_factor());
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		harness_describe_status(status, desc, sizeof(desc));
 		harness_print_log(h);
@@ -661,12 +662,14 @@ harness_teardown(void **state)
 		harness_child_free(h->h_children);
 	if (pid > 0) {
 		kill(pid, SIGTERM);
-		if (harness_wait_pid(pid, HARNESS_STOP_MS, &status) == -1) {
+		if (harness_wait_pid(pid,
+				     HARNESS_STOP_MS * harness_time_factor(),
+				     &status) == -1) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			print_error("daemon did not exit within %d ms of "
 				    "SIGTERM\n",
-				    HARNESS_STOP_MS);
+				    HARNESS_STOP_MS * harness_time_factor());
 			rc = -1;
 		} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			harness_describe_status(status, desc, sizeof(desc));
@@ -917,7 +920,8 @@ harness_fetch(const struct harness *h, void *curl,
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
 			 rq->rq_timeout_ms > 0 ? rq->rq_timeout_ms
-					       : (long)HARNESS_TIMEOUT_MS);
+					       : (long)HARNESS_TIMEOUT_MS *
+						     harness_time_factor());
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, harness_on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
@@ -1883,7 +1887,8 @@ harness_child_main(const struct harness *h, const struct harness_identity *id,
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
 			 rq->rq_timeout_ms > 0 ? rq->rq_timeout_ms
-					       : (long)HARNESS_TIMEOUT_MS);
+					       : (long)HARNESS_TIMEOUT_MS *
+						     harness_time_factor());
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, harness_child_on_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &io);
@@ -2244,8 +2249,9 @@ harness_as(struct harness *h, const struct harness_identity *id,
 {
 	struct harness_child *c = harness_as_open(h, id, rq, 0);
 	struct harness_response *rs;
-	long ms = rq->rq_timeout_ms > 0 ? rq->rq_timeout_ms
-					: (long)HARNESS_TIMEOUT_MS;
+	long ms = rq->rq_timeout_ms > 0
+		      ? rq->rq_timeout_ms
+		      : (long)HARNESS_TIMEOUT_MS * harness_time_factor();
 	int code = -1;
 
 	/* The child's own timeout ends the transfer first. */
