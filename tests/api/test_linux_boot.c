@@ -31,7 +31,7 @@
 
 /* How long a boot may take to reach the initramfs and power off. */
 #define BOOT_MS (30000 * harness_time_factor())
-/* Guest RAM: Debian's kernel and the 1.4 MiB initramfs need little. */
+/* Guest RAM: Debian's kernel and the 2.3 MiB initramfs need little. */
 #define MEMORY_MIB 256
 /* The recommended command line (docs/linux-boot.md). */
 #define CMDLINE "console=ttyS0 reboot=t pci=off"
