@@ -409,6 +409,7 @@ runner_linux_restart(struct runner *r, struct vmm_vm *old, struct vmm_vm **out,
 	cp.cp_vcpus = r->r_nvcpus;
 	cp.cp_memory = r->r_memory;
 	cp.cp_linux = 1;
+	cp.cp_cpuid_vmware = r->r_backdoor != NULL;
 	if (r->r_ops->vo_vm_create(&cp, &vm) != 0) {
 		snprintf(why, len, "creating the VM again failed: %s",
 			 strerror(errno));
@@ -984,6 +985,8 @@ runner_setup(struct runner *r)
 	cp.cp_vcpus = r->r_nvcpus;
 	cp.cp_memory = r->r_memory;
 	cp.cp_linux = r->r_linux != NULL;
+	/* VMware's tools talk only to a VM whose CPUID says VMware. */
+	cp.cp_cpuid_vmware = r->r_backdoor != NULL;
 	if (r->r_ops->vo_vm_create(&cp, &vm) != 0) {
 		err = errno;
 		if (r->r_why != NULL)

@@ -29,13 +29,22 @@ struct vmm_create_params {
 	/*
 	 * 1: a VM for a Linux kernel (vmm-driver/lxboot.h): an in-kernel
 	 * interrupt controller (local APICs, I/O APIC, PICs) and timer
-	 * (PIT), CPUID that says "KVM", memory below LXBOOT_MEMORY_MAX
+	 * (PIT), CPUID that says "KVM" (and "VMware" with
+	 * cp_cpuid_vmware), memory below LXBOOT_MEMORY_MAX
 	 * (E2BIG past it).
 	 * HLT then stays inside the backend, vCPUs other than 0 wait there
 	 * for the guest's INIT/SIPI, and devices raise interrupt lines with
 	 * vo_vm_irq_line.  Backends that cannot: ENOTSUP.
 	 */
 	int cp_linux;
+	/*
+	 * With cp_linux, 1: the VM's VMware backdoor answers (the runner's
+	 * rc_guestinfo), and its CPUID says so where VMware's tools look:
+	 * leaf 0x40000000 is "VMwareVMware" and the KVM leaves move up to
+	 * 0x40000100, where Linux still finds them and picks KVM (kvm-clock;
+	 * vmm-driver/kvmcpuid.c).  Backends without that CPUID ignore it.
+	 */
+	int cp_cpuid_vmware;
 };
 
 /* A segment register as struct vcpu_segment_info has it. */
