@@ -608,6 +608,14 @@ runner_io_value(const uint8_t *d, unsigned size)
 	return v;
 }
 
+/* A register the backdoor set to now (was: before it): the 32-bit write. */
+static void
+runner_reg32(uint64_t *reg, uint32_t was, uint32_t now)
+{
+	if (now != was)
+		*reg = now;
+}
+
 /*
  * The backdoor's ports (backdoor.h): reads the vCPU's registers, lets the
  * backdoor answer, writes back what it changed and, for the `in`, the
@@ -668,14 +676,20 @@ runner_backdoor(struct runner *r, struct runner_vcpu *rv,
 	}
 	if (memcmp(&br, &old, sizeof(br)) == 0)
 		return 1;
-	/* A 32-bit register write, as the CPU makes it: zero-extended. */
-	g[VMM_RAX] = br.br_eax;
-	g[VMM_RBX] = br.br_ebx;
-	g[VMM_RCX] = br.br_ecx;
-	g[VMM_RDX] = br.br_edx;
-	g[VMM_RSI] = br.br_esi;
-	g[VMM_RDI] = br.br_edi;
-	g[VMM_RBP] = br.br_ebp;
+	/*
+	 * Only the registers the backdoor changed, each as a 32-bit write
+	 * is made (zero-extended).  The others keep all 64 bits: a 64-bit
+	 * caller's compiler keeps pointers in registers its asm does not
+	 * name (open-vm-tools' Backdoor_InOut leaves rbp to it), and
+	 * truncating them made vmware-rpctool fault on its stack.
+	 */
+	runner_reg32(&g[VMM_RAX], old.br_eax, br.br_eax);
+	runner_reg32(&g[VMM_RBX], old.br_ebx, br.br_ebx);
+	runner_reg32(&g[VMM_RCX], old.br_ecx, br.br_ecx);
+	runner_reg32(&g[VMM_RDX], old.br_edx, br.br_edx);
+	runner_reg32(&g[VMM_RSI], old.br_esi, br.br_esi);
+	runner_reg32(&g[VMM_RDI], old.br_edi, br.br_edi);
+	runner_reg32(&g[VMM_RBP], old.br_ebp, br.br_ebp);
 	if (r->r_ops->vo_vcpu_set_regs(r->r_vm, rv->rv_id, &regs,
 				       VMM_REGS_GPRS) != 0) {
 		act->ra_act = RUNNER_ACT_CRASH;

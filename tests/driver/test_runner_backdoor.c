@@ -48,8 +48,13 @@ struct gseen {
 	unsigned gs_bad_status;  /* calls whose status lacked SUCCESS */
 	char gs_reply[4][128];
 	size_t gs_reply_len[4];
-	unsigned gs_string_exits; /* exits of the rep outsb / insb */
+	unsigned gs_string_exits;  /* exits of the rep outsb / insb */
+	unsigned gs_rbp_clobbered; /* `in`s after which rbp had changed */
 };
+
+/* What a 64-bit caller keeps in rbp across its `in` (a stack address:
+ * open-vm-tools' Backdoor_InOut leaves rbp to the compiler). */
+#define G_RBP 0x00007ffc553f6ee0ull
 
 enum gphase {
 	G_VERSION,
@@ -123,6 +128,7 @@ g_in32(struct vmm_vm *vm, struct vmm_exit *ex)
 	ex->ex_io.io_size = 4;
 	ex->ex_io.io_in = 1;
 	ex->ex_io.io_count = 1;
+	vm->fv_regs.rg_gprs[VMM_RBP] = G_RBP;
 	memset(vm->fv_io, 0xff, 4);
 	ex->ex_io.io_data = vm->fv_io;
 }
@@ -182,8 +188,11 @@ g_complete(struct vmm_vm *vm)
 	int hb = vm->fv_cmd < g_ncmds && g_cmds[vm->fv_cmd].gc_hb;
 
 	if (vm->fv_last != G_EXIT && vm->fv_last != G_DONE &&
-	    !((vm->fv_last == G_SEND || vm->fv_last == G_RECV) && hb))
+	    !((vm->fv_last == G_SEND || vm->fv_last == G_RECV) && hb)) {
 		set32(vm, VMM_RAX, eax); /* in (%dx), %eax */
+		if (vm->fv_regs.rg_gprs[VMM_RBP] != G_RBP)
+			s->gs_rbp_clobbered++;
+	}
 	switch (vm->fv_last) {
 	case G_VERSION:
 		s->gs_version_eax = reg32(vm, VMM_RAX);
@@ -577,6 +586,8 @@ test_runner_backdoor__answers_through_rc_guestinfo(void **state)
 	/* No magic: the port is like any other unknown one. */
 	assert_int_equal(g_seen.gs_nomagic_eax, 0xffffffffu);
 	assert_int_equal(g_seen.gs_bad_status, 0);
+	/* Registers the backdoor does not answer in keep all 64 bits. */
+	assert_int_equal(g_seen.gs_rbp_clobbered, 0);
 	assert_int_equal(g_seen.gs_reply_len[0], 2);
 	assert_string_equal(g_seen.gs_reply[0], "1 ");
 	assert_string_equal(g_seen.gs_reply[1], "1 hello world");
