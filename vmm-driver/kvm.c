@@ -1655,6 +1655,13 @@ kvm_vm_protect(struct vmm_vm *vm, uint64_t gpa, uint64_t size, unsigned prot)
 	return 0;
 }
 
+/* kvm.enable_vmware_backdoor (vmm.h, vo_backdoor_any_cpl). */
+static int
+kvm_backdoor_any_cpl(void)
+{
+	return vmm_kvm_backdoor_user(VMM_KVM_BACKDOOR_PARAM) == 1;
+}
+
 /* The KVM backend: every operation of vmm.h. */
 static const char *const kvm_lacks[] = {
     "exec-only and no-access memory protection (read-only memslots "
@@ -1687,6 +1694,7 @@ const struct vmm_ops vmm_kvm_ops = {
     .vo_spares_open = kvm_spares_open,
     .vo_spares_close = kvm_spares_close,
     .vo_spares_stats = kvm_spares_stats,
+    .vo_backdoor_any_cpl = kvm_backdoor_any_cpl,
 };
 
 #else /* !__linux__ */

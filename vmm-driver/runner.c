@@ -137,6 +137,7 @@ struct runner {
 	void *r_cls;
 	struct uart r_uart;          /* its own lock */
 	struct backdoor *r_backdoor; /* NULL: none; its own lock */
+	int r_backdoor_any_cpl;      /* vo_backdoor_any_cpl, at the start */
 	/* A Linux VM's (r_linux set; borrowed, outlives the runner): */
 	const struct lxboot_config *r_linux;
 	int r_reboot_restarts;
@@ -617,6 +618,44 @@ runner_reg32(uint64_t *reg, uint32_t was, uint32_t now)
 }
 
 /*
+ * Whether the vCPU that made a backdoor call on BACKDOOR_PORT (rflags
+ * its RFLAGS) may also use BACKDOOR_PORT_HB, so that the answer may
+ * offer the high-bandwidth path: open-vm-tools takes it whenever offered,
+ * and a `rep insb` its process may not make faults (SIGSEGV in a Linux
+ * guest) instead of falling back.
+ *
+ * Yes where the backend passes the backdoor's ports at any privilege
+ * (r_backdoor_any_cpl: KVM with enable_vmware_backdoor=1, whose #GP
+ * path emulates IN, OUT, INS and OUTS alike on both ports --
+ * is_vmware_backdoor_opcode, emulator_io_port_access_allowed in Linux
+ * 6.1), in real mode (no privilege), and where CPL <= IOPL (every port
+ * is the caller's).  Otherwise the call came through the TSS's I/O
+ * permission bitmap (a process granted port 0x5658 with ioperm), which
+ * may or may not grant 0x5659 and is not read here: no, and the caller
+ * stays on the low-bandwidth path, which it has shown it can use.  The
+ * CPL is SS's DPL (the SDM: always equal); in virtual-8086 mode the
+ * bitmap alone decides: no.  When the registers cannot be read: no.
+ */
+static int
+runner_backdoor_hb_ok(struct runner *r, struct runner_vcpu *rv, uint64_t rflags)
+{
+	struct vmm_regs sr;
+	unsigned cpl, iopl = (unsigned)(rflags >> 12) & 3;
+
+	if (r->r_backdoor_any_cpl)
+		return 1;
+	if (r->r_ops->vo_vcpu_get_regs(r->r_vm, rv->rv_id, &sr,
+				       VMM_REGS_SREGS | VMM_REGS_CRS) != 0)
+		return 0;
+	if (!(sr.rg_crs[VMM_CR0] & 1)) /* CR0.PE */
+		return 1;
+	if (rflags & (1u << 17)) /* RFLAGS.VM */
+		return 0;
+	cpl = (sr.rg_sregs[VMM_SS].sg_ar >> 5) & 3;
+	return cpl <= iopl;
+}
+
+/*
  * The backdoor's ports (backdoor.h): reads the vCPU's registers, lets the
  * backdoor answer, writes back what it changed and, for the `in`, the
  * data.  0 when the access is not the backdoor's (no backdoor, another
@@ -662,7 +701,12 @@ runner_backdoor(struct runner *r, struct runner_vcpu *rv,
 	br.br_ebp = (uint32_t)g[VMM_RBP];
 	old = br;
 	if (port == BACKDOOR_PORT)
-		hit = backdoor_call(r->r_backdoor, &br);
+		hit = backdoor_call(
+		    r->r_backdoor, &br,
+		    backdoor_call_offers_hb(&br) &&
+			    !runner_backdoor_hb_ok(r, rv, g[VMM_RFLAGS])
+			? BACKDOOR_CALL_NO_HB
+			: 0);
 	else
 		hit = backdoor_hb(r->r_backdoor, &br, ex->ex_io.io_in, d,
 				  ex->ex_io.io_count);
@@ -1375,6 +1419,8 @@ runner_begin(const struct runner_config *cfg, struct runner **out)
 		r->r_vcpus[i].rv_runner = r;
 		r->r_vcpus[i].rv_id = i;
 	}
+	r->r_backdoor_any_cpl = r->r_ops->vo_backdoor_any_cpl != NULL &&
+				r->r_ops->vo_backdoor_any_cpl();
 	if (cfg->rc_guestinfo != NULL &&
 	    (r->r_backdoor = backdoor_new(cfg->rc_guestinfo)) == NULL) {
 		free(r->r_image);

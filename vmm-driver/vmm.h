@@ -241,6 +241,15 @@ struct vmm_ops {
 	int (*vo_spares_open)(unsigned n);
 	void (*vo_spares_close)(void);
 	void (*vo_spares_stats)(struct vmm_spares *st);
+	/*
+	 * Optional: 1 when a guest's port I/O on the VMware backdoor's ports
+	 * (0x5658, 0x5659) reaches the runner at any privilege, whatever
+	 * the guest's IOPL and I/O permission bitmap say, as on VMware (KVM
+	 * with enable_vmware_backdoor=1); 0 or NULL when the guest's own
+	 * rules apply, and a port its process may not use faults in the
+	 * guest.  Asked once per run.
+	 */
+	int (*vo_backdoor_any_cpl)(void);
 };
 
 /* The backends compiled in; NULL where not available on this system. */
