@@ -448,6 +448,7 @@ test_db__version_4_file_is_migrated_with_its_rows(void **state)
 	sqlite3 *sql;
 	sqlite3_stmt *st;
 	const char *v4 =
+	    "DROP TABLE events;"    /* version 8's */
 	    "DROP TABLE pptdevs;"   /* version 7's */
 	    "DROP TABLE guestinfo;" /* version 6's */
 	    "CREATE TABLE vms_v4 ("
