@@ -83,6 +83,9 @@ struct api_stream {
 	int (*st_watch)(void *cls, void (*wake)(void *), void *arg);
 	void (*st_free)(void *cls);
 	void *st_cls;
+	/* Bytes server/ asks st_read for at a time (0: its default, 16 KiB):
+	 * each stream holds a buffer of that size while it lasts. */
+	size_t st_block;
 };
 
 #define API_MAX_HEADERS 6

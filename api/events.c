@@ -17,6 +17,9 @@
 #include "base/names.h"
 #include "core/events.h"
 
+/* Bytes of a stream's send buffer (api_stream.st_block). */
+#define EVENTS_STREAM_BLOCK 2048
+
 /* What a subscriber may see, decided per event. */
 struct events_viewer {
 	const struct policy *vw_policy;
@@ -240,6 +243,9 @@ api_events_get(const struct api_context *ctx, const struct api_call *call,
 	st->st_watch = events_st_watch;
 	st->st_free = events_st_free;
 	st->st_cls = sub;
+	/* An event is a few hundred bytes; a long one goes in several
+	 * reads.  Idle subscribers are many: each holds this buffer. */
+	st->st_block = EVENTS_STREAM_BLOCK;
 	rs->rs_status = 200;
 	rs->rs_content_type = "text/event-stream";
 	rs->rs_stream = st;

@@ -25,6 +25,8 @@
 /* One published event, shared by the queues that hold it. */
 struct events_item {
 	atomic_uint ei_refs;
+	struct db_event ei_ev;       /* what filters look at (no ev_data) */
+	struct events_item *ei_next; /* in ev_pending */
 	int64_t ei_id;
 	size_t ei_len;
 	char ei_text[]; /* "id: N\nevent: TYPE\ndata: {...}\n\n" */
@@ -34,8 +36,8 @@ struct events_sub {
 	struct events *sb_hub;
 	struct events_filter sb_filter;
 	pthread_mutex_t sb_lock; /* guards what follows, up to the reader's */
-	struct events_item **sb_ring;
-	unsigned sb_head, sb_n;
+	struct events_item **sb_ring; /* sb_cap slots, grown up to eo_buffer */
+	unsigned sb_head, sb_n, sb_cap;
 	int64_t sb_gap;     /* first id not queued (the queue was full), 0 */
 	int sb_keepalive;   /* a keep-alive comment is due */
 	int64_t sb_last_ms; /* when something was last sent */
@@ -57,7 +59,19 @@ struct events {
 	struct events_opts ev_opts;
 	pthread_mutex_t ev_lock;
 	pthread_cond_t ev_cond; /* the keep-alive thread's sleep */
-	int64_t ev_last;        /* the newest id published */
+	int64_t ev_last;        /* the newest id handed to subscribers */
+	/*
+	 * Events committed and not yet handed out, oldest first, under
+	 * ev_qlock: the writer only queues them, so a commit never waits
+	 * for the fan-out, and the dispatcher hands out all that queued
+	 * meanwhile at once, waking each subscriber once per batch.
+	 */
+	pthread_mutex_t ev_qlock;
+	pthread_cond_t ev_qcond;
+	struct events_item *ev_pending, **ev_pending_tail;
+	int64_t ev_lost; /* first id not queued (out of memory), 0 none */
+	int ev_qstopping;
+	pthread_t ev_dispatcher;
 	struct events_sub *ev_subs;
 	uint64_t ev_nsubs;
 	atomic_ullong ev_emitted;
@@ -89,6 +103,9 @@ events_item_new(const struct db_event *e)
 		return NULL;
 	}
 	atomic_init(&it->ei_refs, 1);
+	it->ei_ev = *e;
+	it->ei_ev.ev_data = NULL;
+	it->ei_next = NULL;
 	it->ei_id = e->ev_id;
 	it->ei_len = (size_t)n;
 	return it;
@@ -126,6 +143,31 @@ events_match(const struct events_sub *s, const struct db_event *e)
 	return f->ef_may == NULL || f->ef_may(f->ef_arg, e);
 }
 
+/* Slots a subscriber's ring starts with: an idle subscriber holds no
+ * more (its bound is eo_buffer). */
+#define EVENTS_RING_FIRST 8
+
+/*
+ * Doubles s's ring, up to max slots, keeping its events in order.  -1
+ * when it cannot (at max, or out of memory): the ring is full.  sb_lock.
+ */
+static int
+events_ring_grow(struct events_sub *s, unsigned max)
+{
+	unsigned cap = s->sb_cap * 2 < max ? s->sb_cap * 2 : max, i;
+	struct events_item **ring;
+
+	if (cap <= s->sb_cap || (ring = malloc(cap * sizeof(*ring))) == NULL)
+		return -1;
+	for (i = 0; i < s->sb_n; i++)
+		ring[i] = s->sb_ring[(s->sb_head + i) % s->sb_cap];
+	free(s->sb_ring);
+	s->sb_ring = ring;
+	s->sb_cap = cap;
+	s->sb_head = 0;
+	return 0;
+}
+
 /* Takes the wake of s, if any, to be called without sb_lock.  sb_lock. */
 static void
 events_take_wake(struct events_sub *s, void (**wake)(void *), void **arg)
@@ -135,48 +177,107 @@ events_take_wake(struct events_sub *s, void (**wake)(void *), void **arg)
 	s->sb_wake = NULL;
 }
 
-/* db's sink: on the writer's thread, in id order. */
+/* db's sink: on the writer's thread, in id order.  Only queues. */
 static void
 events_publish(void *arg, const struct db_event *e)
 {
 	struct events *ev = arg;
-	struct events_item *it = NULL;
+	struct events_item *it = events_item_new(e);
+
+	atomic_fetch_add_explicit(&ev->ev_emitted, 1, memory_order_relaxed);
+	pthread_mutex_lock(&ev->ev_qlock);
+	if (it == NULL) {
+		log_warnx("events: out of memory for event %" PRId64
+			  "; subscribers get a gap",
+			  e->ev_id);
+		if (ev->ev_lost == 0)
+			ev->ev_lost = e->ev_id;
+	} else {
+		*ev->ev_pending_tail = it;
+		ev->ev_pending_tail = &it->ei_next;
+	}
+	pthread_cond_signal(&ev->ev_qcond);
+	pthread_mutex_unlock(&ev->ev_qlock);
+}
+
+/* Queues batch's events that s takes.  sb_lock. */
+static void
+events_push(struct events *ev, struct events_sub *s, struct events_item *batch,
+	    int64_t lost)
+{
+	struct events_item *it;
+
+	for (it = batch; it != NULL && s->sb_gap == 0; it = it->ei_next) {
+		if (lost != 0 && it->ei_id > lost) {
+			s->sb_gap = lost;
+			break;
+		}
+		if (!events_match(s, &it->ei_ev))
+			continue;
+		if (s->sb_n < s->sb_cap ||
+		    events_ring_grow(s, ev->ev_opts.eo_buffer) == 0) {
+			atomic_fetch_add_explicit(&it->ei_refs, 1,
+						  memory_order_relaxed);
+			s->sb_ring[(s->sb_head + s->sb_n) % s->sb_cap] = it;
+			s->sb_n++;
+		} else {
+			s->sb_gap = it->ei_id;
+		}
+	}
+	if (lost != 0 && s->sb_gap == 0)
+		s->sb_gap = lost;
+}
+
+/* Hands out what was published, in order, batch by batch. */
+static void *
+events_dispatch_main(void *arg)
+{
+	struct events *ev = arg;
+	struct events_item *batch, *it, *next;
 	struct events_sub *s;
 	void (*wake)(void *);
 	void *warg;
+	int64_t lost, last;
 
-	pthread_mutex_lock(&ev->ev_lock);
-	ev->ev_last = e->ev_id;
-	atomic_fetch_add_explicit(&ev->ev_emitted, 1, memory_order_relaxed);
-	for (s = ev->ev_subs; s != NULL; s = s->sb_next) {
-		if (!events_match(s, e))
-			continue;
-		if (it == NULL && (it = events_item_new(e)) == NULL) {
-			log_warnx("events: out of memory for event %" PRId64,
-				  e->ev_id);
-			break;
+	for (;;) {
+		pthread_mutex_lock(&ev->ev_qlock);
+		while (ev->ev_pending == NULL && ev->ev_lost == 0 &&
+		       !ev->ev_qstopping)
+			pthread_cond_wait(&ev->ev_qcond, &ev->ev_qlock);
+		if (ev->ev_pending == NULL && ev->ev_lost == 0) {
+			pthread_mutex_unlock(&ev->ev_qlock);
+			return NULL;
 		}
-		pthread_mutex_lock(&s->sb_lock);
-		if (s->sb_gap == 0 && s->sb_n < ev->ev_opts.eo_buffer) {
-			atomic_fetch_add_explicit(&it->ei_refs, 1,
-						  memory_order_relaxed);
-			s->sb_ring[(s->sb_head + s->sb_n) %
-				   ev->ev_opts.eo_buffer] = it;
-			s->sb_n++;
-		} else if (s->sb_gap == 0) {
-			s->sb_gap = e->ev_id;
+		batch = ev->ev_pending;
+		ev->ev_pending = NULL;
+		ev->ev_pending_tail = &ev->ev_pending;
+		lost = ev->ev_lost;
+		ev->ev_lost = 0;
+		pthread_mutex_unlock(&ev->ev_qlock);
+
+		for (last = 0, it = batch; it != NULL; it = it->ei_next)
+			last = it->ei_id;
+		pthread_mutex_lock(&ev->ev_lock);
+		for (s = ev->ev_subs; s != NULL; s = s->sb_next) {
+			pthread_mutex_lock(&s->sb_lock);
+			events_push(ev, s, batch, lost);
+			events_take_wake(s, &wake, &warg);
+			pthread_mutex_unlock(&s->sb_lock);
+			/* Once per batch: a burst costs each stream one
+			 * resume, not one per event. */
+			if (wake != NULL)
+				wake(warg);
 		}
-		events_take_wake(s, &wake, &warg);
-		pthread_mutex_unlock(&s->sb_lock);
-		if (wake != NULL)
-			wake(warg);
+		if (last > ev->ev_last)
+			ev->ev_last = last;
+		if (lost > ev->ev_last)
+			ev->ev_last = lost;
+		pthread_mutex_unlock(&ev->ev_lock);
+		for (it = batch; it != NULL; it = next) {
+			next = it->ei_next;
+			events_item_unref(it);
+		}
 	}
-	if (it == NULL && ev->ev_subs != NULL) {
-		/* Every subscriber filtered it out: nothing to free. */
-	}
-	pthread_mutex_unlock(&ev->ev_lock);
-	if (it != NULL)
-		events_item_unref(it);
 }
 
 /* Wakes idle subscribers with a keep-alive comment due. */
@@ -216,6 +317,17 @@ events_keepalive_main(void *arg)
 	return NULL;
 }
 
+/* Lets the dispatcher hand out what is queued, then joins it. */
+static void
+events_dispatch_stop(struct events *ev)
+{
+	pthread_mutex_lock(&ev->ev_qlock);
+	ev->ev_qstopping = 1;
+	pthread_cond_signal(&ev->ev_qcond);
+	pthread_mutex_unlock(&ev->ev_qlock);
+	pthread_join(ev->ev_dispatcher, NULL);
+}
+
 int
 events_open(struct events **out, struct db *db, const struct events_opts *o)
 {
@@ -234,6 +346,9 @@ events_open(struct events **out, struct db *db, const struct events_opts *o)
 		ev->ev_opts.eo_keepalive_s = 15;
 	pthread_mutex_init(&ev->ev_lock, NULL);
 	pthread_cond_init(&ev->ev_cond, NULL);
+	pthread_mutex_init(&ev->ev_qlock, NULL);
+	pthread_cond_init(&ev->ev_qcond, NULL);
+	ev->ev_pending_tail = &ev->ev_pending;
 	atomic_init(&ev->ev_emitted, 0);
 	if (db_event_config(db, events_publish, ev, o->eo_keep,
 			    o->eo_max_age_s * 1000) != 0 ||
@@ -244,7 +359,10 @@ events_open(struct events **out, struct db *db, const struct events_opts *o)
 	ev->ev_last = newest;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&ev->ev_thread, NULL, events_keepalive_main, ev);
+	rc = pthread_create(&ev->ev_dispatcher, NULL, events_dispatch_main, ev);
+	if (rc == 0 && (rc = pthread_create(&ev->ev_thread, NULL,
+					    events_keepalive_main, ev)) != 0)
+		events_dispatch_stop(ev);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		errno = rc;
@@ -255,6 +373,8 @@ events_open(struct events **out, struct db *db, const struct events_opts *o)
 fail:
 	(void)db_event_config(db, NULL, NULL, o->eo_keep,
 			      o->eo_max_age_s * 1000);
+	pthread_cond_destroy(&ev->ev_qcond);
+	pthread_mutex_destroy(&ev->ev_qlock);
 	pthread_cond_destroy(&ev->ev_cond);
 	pthread_mutex_destroy(&ev->ev_lock);
 	free(ev);
@@ -271,8 +391,11 @@ events_close(struct events *ev)
 	pthread_cond_signal(&ev->ev_cond);
 	pthread_mutex_unlock(&ev->ev_lock);
 	pthread_join(ev->ev_thread, NULL);
+	events_dispatch_stop(ev); /* hands out what is left first */
 	if (ev->ev_subs != NULL)
 		log_warnx("events: subscribers left at close");
+	pthread_cond_destroy(&ev->ev_qcond);
+	pthread_mutex_destroy(&ev->ev_qlock);
 	pthread_cond_destroy(&ev->ev_cond);
 	pthread_mutex_destroy(&ev->ev_lock);
 	free(ev);
@@ -313,7 +436,7 @@ events_subscribe(struct events *ev, int64_t since, struct events_filter *f,
 		return -1;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->sb_ring = calloc(ev->ev_opts.eo_buffer, sizeof(*s->sb_ring))) ==
+	    (s->sb_ring = calloc(EVENTS_RING_FIRST, sizeof(*s->sb_ring))) ==
 		NULL) {
 		free(s);
 		events_filter_free(f);
@@ -321,6 +444,9 @@ events_subscribe(struct events *ev, int64_t since, struct events_filter *f,
 		return -1;
 	}
 	s->sb_hub = ev;
+	s->sb_cap = EVENTS_RING_FIRST < ev->ev_opts.eo_buffer
+			? EVENTS_RING_FIRST
+			: ev->ev_opts.eo_buffer;
 	s->sb_filter = *f;
 	memset(f, 0, sizeof(*f));
 	pthread_mutex_init(&s->sb_lock, NULL);
@@ -481,8 +607,7 @@ events_sub_read(struct events_sub *s, char *buf, size_t max)
 		if (s->sb_n > 0) {
 			it = s->sb_ring[s->sb_head];
 			s->sb_ring[s->sb_head] = NULL;
-			s->sb_head =
-			    (s->sb_head + 1) % s->sb_hub->ev_opts.eo_buffer;
+			s->sb_head = (s->sb_head + 1) % s->sb_cap;
 			s->sb_n--;
 		} else if (s->sb_gap != 0) {
 			gap = s->sb_gap;
@@ -563,7 +688,7 @@ events_sub_free(struct events_sub *s)
 	pthread_mutex_unlock(&ev->ev_lock);
 	while (s->sb_n > 0) {
 		events_item_unref(s->sb_ring[s->sb_head]);
-		s->sb_head = (s->sb_head + 1) % ev->ev_opts.eo_buffer;
+		s->sb_head = (s->sb_head + 1) % s->sb_cap;
 		s->sb_n--;
 	}
 	events_filter_free(&s->sb_filter);

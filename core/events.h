@@ -9,11 +9,18 @@
  * event naming the first id it missed, and its stream ends; it resumes
  * from the journal with Last-Event-ID.
  *
- * Locking: ev_lock guards the subscriber list, the last id and the
- * counters; each subscriber's sb_lock guards its queue, gap and wake.
- * Lock order: ev_lock, then sb_lock.  Wakes are called with ev_lock held
- * and sb_lock not: a wake takes the server's stream lock, which is held
- * while the stream reads (and then takes sb_lock).
+ * Threads: the database's writer only queues a committed event (under
+ * ev_qlock), so a commit never waits for the fan-out; a dispatcher
+ * thread hands out everything queued since its last pass at once, in id
+ * order, and wakes each subscriber once per pass; a keep-alive thread
+ * wakes idle ones.
+ *
+ * Locking: ev_qlock guards the queue of events not yet handed out;
+ * ev_lock the subscriber list and the newest id handed out; each
+ * subscriber's sb_lock its ring, gap and wake.  Lock order: ev_lock,
+ * then sb_lock; ev_qlock is never held with another.  Wakes are called
+ * with ev_lock held and sb_lock not: a wake takes the server's stream
+ * lock, which is held while the stream reads (and then takes sb_lock).
  */
 #ifndef VMMAPID_CORE_EVENTS_H
 #define VMMAPID_CORE_EVENTS_H
