@@ -82,7 +82,8 @@ cpu_s(int pid)
 	int i;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if ((f = fopen(path, "r")) == NULL || fgets(buf, sizeof(buf), f) == NULL)
+	if ((f = fopen(path, "r")) == NULL ||
+	    fgets(buf, sizeof(buf), f) == NULL)
 		die(path);
 	fclose(f);
 	/* Fields 14 and 15, counted after the command's closing paren. */
@@ -156,10 +157,11 @@ writer_main(void *arg)
 			      "{\"name\":\"%s-%d\",\"memory_mib\":4,\"boot\":{"
 			      "\"kind\":\"flat\",\"image\":\"none.bin\"}}",
 			      phase, i);
-		n = snprintf(rq, sizeof(rq),
-			     "POST /v1/vms HTTP/1.1\r\nHost: x\r\nContent-Type: "
-			     "application/json\r\nContent-Length: %d\r\n\r\n%s",
-			     bl, body);
+		n = snprintf(
+		    rq, sizeof(rq),
+		    "POST /v1/vms HTTP/1.1\r\nHost: x\r\nContent-Type: "
+		    "application/json\r\nContent-Length: %d\r\n\r\n%s",
+		    bl, body);
 		write_all(fd, rq, (size_t)n);
 		if (read_response(fd, buf, sizeof(buf)) != 201) {
 			fprintf(stderr, "events_fanout: create %s-%d: %.200s\n",
@@ -201,7 +203,7 @@ struct sub {
 };
 
 static struct sub *subs;
-static int *got;      /* per create: subscribers that had its event */
+static int *got;       /* per create: subscribers that had its event */
 static double *t_last; /* per create: when the last of them had it */
 static int complete;   /* creates every subscriber had */
 
@@ -212,8 +214,7 @@ scan(const char *p, size_t n, double t)
 	static const char key[] = "\"vm\":\"p2-";
 	const char *e = p + n, *q = p;
 
-	while ((q = memmem(q, (size_t)(e - q), key, sizeof(key) - 1)) !=
-	       NULL) {
+	while ((q = memmem(q, (size_t)(e - q), key, sizeof(key) - 1)) != NULL) {
 		char *end;
 		long i;
 
@@ -235,8 +236,9 @@ reader_main(void *arg)
 
 	while (complete < ncreates) {
 		if ((n = epoll_wait(ep, evs, 64, 60000)) <= 0) {
-			fprintf(stderr, "events_fanout: no event for 60 s "
-					"(%d of %d creates complete)\n",
+			fprintf(stderr,
+				"events_fanout: no event for 60 s "
+				"(%d of %d creates complete)\n",
 				complete, ncreates);
 			exit(1);
 		}
@@ -318,8 +320,9 @@ main(int argc, char **argv)
 			nwriters = atoi(optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: events_fanout -s SOCK -p PID "
-					"[-n SUBS] [-c CREATES] [-w WRITERS]\n");
+			fprintf(stderr,
+				"usage: events_fanout -s SOCK -p PID "
+				"[-n SUBS] [-c CREATES] [-w WRITERS]\n");
 			return 2;
 		}
 	}
@@ -384,8 +387,7 @@ main(int argc, char **argv)
 	printf("creates_per_s_without %.0f\n", ncreates / (wall1 / 1e6));
 	printf("creates_per_s_with %.0f\n", ncreates / (wall2 / 1e6));
 	printf("rss_kib_before %ld\nrss_kib_after %ld\n", rss0, rss1);
-	printf("kib_per_idle_subscriber %.2f\n",
-	       (double)(rss1 - rss0) / nsubs);
+	printf("kib_per_idle_subscriber %.2f\n", (double)(rss1 - rss0) / nsubs);
 	printf("daemon_cpu_ms_per_create_without %.3f\n",
 	       (cpu1 - cpu0) * 1e3 / ncreates);
 	printf("daemon_cpu_ms_per_create_with %.3f\n",

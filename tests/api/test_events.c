@@ -857,6 +857,103 @@ test_events__idle_streams_get_keep_alive_comments(struct harness *h)
 	assert_true(harness_backend_has(h, "events"));
 }
 
+/* The types of evs about vm, in order, comma-separated, into buf. */
+static const char *
+types_of(const struct ev *evs, size_t n, const char *vm, char *buf, size_t len)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++)
+		if (ev_vm(&evs[i]) != NULL && strcmp(ev_vm(&evs[i]), vm) == 0)
+			used +=
+			    (size_t)snprintf(buf + used, len - used, "%s%s",
+					     used ? "," : "", evs[i].e_type);
+	return buf;
+}
+
+/* The last event of type about vm, or fails. */
+static const struct ev *
+last_of(const struct ev *evs, size_t n, const char *type, const char *vm)
+{
+	size_t i;
+
+	for (i = n; i-- > 0;)
+		if (strcmp(evs[i].e_type, type) == 0 && ev_vm(&evs[i]) &&
+		    strcmp(ev_vm(&evs[i]), vm) == 0)
+			return &evs[i];
+	fail_msg("no %s of %s", type, vm);
+	return NULL;
+}
+
+/*
+ * A run's life as events: started, paused, reset, resumed, stopping,
+ * stopped (each with the VM's new revision and state); a guest that
+ * crashes gives vm.crashed with the reason, recorded by the daemon; an
+ * image upload gives image.uploaded.
+ */
+static void
+test_events__a_run_is_told_start_to_crash(struct harness *h)
+{
+	struct sse *s;
+	struct ev *evs;
+	const struct ev *e;
+	size_t n;
+	char types[512];
+	const char *reason;
+
+	s = sse_open(h, 0, "/v1/events?type=vm&type=image", "");
+	sse_must_see(s, ": vmmapid events");
+	harness_put_guest(h, "spin");
+	harness_put_guest(h, "fault");
+	harness_define_vm(h, "spin", "spin.bin", "");
+	harness_define_vm(h, "fault", "fault.bin", "");
+	assert_status(harness_req(h, "POST", "/v1/vms/spin/start", NULL, NULL),
+		      200);
+	assert_status(harness_req(h, "POST", "/v1/vms/spin/pause", NULL, NULL),
+		      200);
+	assert_status(harness_req(h, "POST", "/v1/vms/spin/reset", NULL, NULL),
+		      200);
+	assert_status(harness_req(h, "POST", "/v1/vms/spin/resume", NULL, NULL),
+		      200);
+	assert_status(
+	    harness_req(h, "POST", "/v1/vms/spin/stop?force=1", NULL, NULL),
+	    200);
+	assert_status(harness_req(h, "POST", "/v1/vms/fault/start", NULL, NULL),
+		      200);
+	sse_must_see(s, "event: vm.crashed\n");
+	n = sse_parse(h, s, &evs);
+	assert_ids_increase(evs, n);
+	assert_string_equal(types_of(evs, n, "spin", types, sizeof(types)),
+			    "vm.defined,vm.started,vm.paused,vm.reset,"
+			    "vm.resumed,vm.stopping,vm.stopped");
+	assert_string_equal(types_of(evs, n, "fault", types, sizeof(types)),
+			    "vm.defined,vm.started,vm.crashed");
+	e = last_of(evs, n, "vm.paused", "spin");
+	assert_string_equal(
+	    json_string_value(json_object_get(e->e_data, "state")), "paused");
+	assert_true(json_integer_value(json_object_get(e->e_data, "revision")) >
+		    0);
+	e = last_of(evs, n, "vm.reset", "spin");
+	assert_string_equal(
+	    json_string_value(json_object_get(e->e_data, "state")), "paused");
+	e = last_of(evs, n, "vm.crashed", "fault");
+	reason =
+	    json_string_value(harness_json_at(e->e_data, "detail.exit_reason"));
+	if (reason == NULL || strstr(reason, " at ") == NULL)
+		fail_msg("vm.crashed without its reason: %s",
+			 json_dumps(e->e_data, 0));
+	assert_string_equal(
+	    json_string_value(harness_json_at(e->e_data, "actor.kind")),
+	    "daemon");
+	assert_string_equal(
+	    json_string_value(harness_json_at(evs[0].e_data, "target.kind")),
+	    "image");
+	assert_string_equal(evs[0].e_type, "image.uploaded");
+	ev_free(evs, n);
+	sse_close(s);
+}
+
 int
 main(void)
 {
@@ -880,6 +977,7 @@ main(void)
 	    HARNESS_CASE(
 		test_events__a_restart_mid_stream_resumes_with_last_event_id,
 		0),
+	    HARNESS_CASE(test_events__a_run_is_told_start_to_crash, 0),
 	    HARNESS_CASE_ARGS(test_events__idle_streams_get_keep_alive_comments,
 			      0, "--events-keepalive", "1"),
 	};
