@@ -5,6 +5,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,6 +265,7 @@ struct writer {
 	int w_id;
 	int w_done[WRITES_MAX]; /* 1: answered 201 */
 	int w_tried;            /* requests sent, answered or not */
+	atomic_int w_answered;  /* 201s so far */
 	int w_other;            /* answers other than 201 and 503 */
 };
 
@@ -290,9 +292,10 @@ writer_main(void *arg)
 		if (harness_fetch(w->w_h, w->w_curl, &rq, &rs) == -1)
 			break;
 		/* 503 is a fair answer while the daemon shuts down. */
-		if (rs.hr_status == 201)
+		if (rs.hr_status == 201) {
 			w->w_done[n] = 1;
-		else if (rs.hr_status != 503)
+			atomic_fetch_add(&w->w_answered, 1);
+		} else if (rs.hr_status != 503)
 			w->w_other++;
 		harness_response_clear(&rs);
 	}
@@ -320,7 +323,21 @@ test_restart__sigterm_under_load_keeps_every_acknowledged_write(
 		    pthread_create(&tids[i], NULL, writer_main, &writers[i]),
 		    0);
 	}
-	usleep(150000);
+	/*
+	 * SIGTERM once the load has had answers (a slow daemon -- ASan on a
+	 * busy machine -- got fewer than 8 within a fixed 150 ms), then a
+	 * little more of it.
+	 */
+	for (i = 0; i < 2000 * harness_time_factor(); i++) {
+		int answered = 0, j;
+
+		for (j = 0; j < WRITERS; j++)
+			answered += atomic_load(&writers[j].w_answered);
+		if (answered >= WRITERS)
+			break;
+		usleep(5000);
+	}
+	usleep(50000);
 	status = harness_signal_and_wait(h, SIGTERM, 5000);
 	for (i = 0; i < WRITERS; i++) {
 		pthread_join(tids[i], NULL);
