@@ -46,6 +46,11 @@ struct config {
 	char *cf_tls_cert;        /* PEM chain of tls: listeners; NULL: none */
 	char *cf_tls_key;         /* its private key (PEM); NULL: none */
 	int cf_allow_plain_tcp;   /* tokens on plain TCP to any address */
+	/* The event journal and its subscribers (core/events.h). */
+	uint64_t cf_events_keep;      /* events kept; 0: no bound */
+	unsigned cf_events_max_age;   /* seconds; 0: no bound */
+	unsigned cf_events_buffer;    /* events queued per subscriber */
+	unsigned cf_events_keepalive; /* idle seconds before a comment */
 };
 
 /* Usage text for --help. */
