@@ -74,8 +74,11 @@ const struct problem_def problem_catalogue[PROBLEM_NKINDS] = {
     KIND(PROBLEM_UNAUTHORIZED, 401, "unauthorized", "Unauthorized",
 	 "Over TCP every route but /v1/health and /v1/problems needs an "
 	 "`Authorization: Bearer` token that host root created and has not "
-	 "revoked.  Over the Unix socket the kernel says who the caller "
-	 "is, and this does not happen."),
+	 "revoked.  A token sent over plain TCP to an address other than "
+	 "loopback is refused on every route (it crossed the network in "
+	 "clear text): use the daemon's tls: listener (https://).  Over "
+	 "the Unix socket the kernel says who the caller is, and this does "
+	 "not happen."),
     KIND(PROBLEM_FORBIDDEN, 403, "forbidden", "Forbidden",
 	 "An access rule refused the caller (docs/access.md); the detail "
 	 "names the rule, so that the caller can tell what to change: "

@@ -463,6 +463,14 @@ bench_measure() {
 # Sets NGINX_PID.
 bench_nginx_start() {
 	local dir=$1 port=$2 mode=$3 root=$4 ctype=$5 log
+	local listen="listen 127.0.0.1:$port;"
+	# BENCH_NGINX_TLS_CERT/KEY: HTTPS with that certificate, TLS 1.2+.
+	if [[ -n ${BENCH_NGINX_TLS_CERT:-} ]]; then
+		listen="listen 127.0.0.1:$port ssl;
+		ssl_certificate $BENCH_NGINX_TLS_CERT;
+		ssl_certificate_key $BENCH_NGINX_TLS_KEY;
+		ssl_protocols TLSv1.2 TLSv1.3;"
+	fi
 	mkdir -p "$dir/tmp"
 	chmod 755 "$dir"
 	if [[ $mode == on ]]; then
@@ -497,7 +505,7 @@ http {
 	types { }
 	default_type $ctype;
 	server {
-		listen 127.0.0.1:$port;
+		$listen
 		root $root;
 		location / { }
 	}

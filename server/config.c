@@ -37,6 +37,9 @@ enum {
 	OPT_CORS_ORIGIN,
 	OPT_METRICS_ANONYMOUS,
 	OPT_METRICS_TOKEN_FILE,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_ALLOW_PLAIN_TCP,
 	OPT_LOG_LEVEL,
 	OPT_EVENTS_KEEP,
 	OPT_EVENTS_MAX_AGE,
@@ -71,6 +74,9 @@ static const struct option long_opts[] = {
     {"cors-origin", required_argument, NULL, OPT_CORS_ORIGIN},
     {"metrics-anonymous", no_argument, NULL, OPT_METRICS_ANONYMOUS},
     {"metrics-token-file", required_argument, NULL, OPT_METRICS_TOKEN_FILE},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"allow-plain-tcp", no_argument, NULL, OPT_ALLOW_PLAIN_TCP},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"events-keep", required_argument, NULL, OPT_EVENTS_KEEP},
     {"events-max-age", required_argument, NULL, OPT_EVENTS_MAX_AGE},
@@ -87,7 +93,9 @@ config_usage(FILE *out)
 	fprintf(
 	    out,
 	    "usage: vmmapid [-dv] [--config FILE] [--listen unix:PATH | "
-	    "--listen tcp:HOST:PORT]...\n"
+	    "--listen tcp:HOST:PORT |\n"
+	    "               --listen tls:HOST:PORT --tls-cert FILE --tls-key "
+	    "FILE]...\n"
 	    "               [--db PATH] [--state-dir DIR] "
 	    "[--driver auto|kvm|sim]\n"
 	    "\n"
@@ -95,8 +103,9 @@ config_usage(FILE *out)
 	    "  -v                      verbose (debug) logging\n"
 	    "  --config FILE           settings file: \"option value\" lines "
 	    "(long option names)\n"
-	    "  --listen ADDR           unix:PATH or tcp:HOST:PORT; repeatable "
-	    "(default unix:STATE_DIR/vmmapid.sock)\n"
+	    "  --listen ADDR           unix:PATH, tcp:HOST:PORT or "
+	    "tls:HOST:PORT; repeatable\n"
+	    "                          (default unix:STATE_DIR/vmmapid.sock)\n"
 	    "  --state-dir DIR         state directory (default "
 	    "./vmmapid-state)\n"
 	    "  --db PATH               SQLite database (default "
@@ -133,6 +142,12 @@ config_usage(FILE *out)
 	    "  --metrics-anonymous     GET /metrics without a token\n"
 	    "  --metrics-token-file F  the token that may read /metrics "
 	    "(and nothing else)\n"
+	    "  --tls-cert FILE         certificate chain of tls: listeners "
+	    "(PEM; reread on SIGHUP)\n"
+	    "  --tls-key FILE          its private key (PEM; not readable by "
+	    "others)\n"
+	    "  --allow-plain-tcp       accept tokens on plain TCP to "
+	    "addresses other than loopback\n"
 	    "  --log-level LEVEL       info (default) or debug (as -v)\n"
 	    "  --events-keep N         events the journal keeps (default "
 	    "100000; 0: no bound)\n"
@@ -235,6 +250,8 @@ static const struct config_string {
     {OPT_VMM_GROUP, offsetof(struct config, cf_vmm_group)},
     {OPT_SYSFS_ROOT, offsetof(struct config, cf_sysfs_root)},
     {OPT_METRICS_TOKEN_FILE, offsetof(struct config, cf_metrics_token)},
+    {OPT_TLS_CERT, offsetof(struct config, cf_tls_cert)},
+    {OPT_TLS_KEY, offsetof(struct config, cf_tls_key)},
 };
 
 #define CONFIG_NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -320,10 +337,11 @@ config_apply(struct config *cf, int opt, const char *name, const char *v)
 
 	switch (opt) {
 	case OPT_LISTEN:
-		if (strncmp(v, "unix:", 5) != 0 && strncmp(v, "tcp:", 4) != 0) {
+		if (strncmp(v, "unix:", 5) != 0 && strncmp(v, "tcp:", 4) != 0 &&
+		    strncmp(v, "tls:", 4) != 0) {
 			fprintf(stderr,
-				"vmmapid: --listen: \"%s\" is neither "
-				"unix:PATH nor tcp:HOST:PORT\n",
+				"vmmapid: --listen: \"%s\" is none of "
+				"unix:PATH, tcp:HOST:PORT and tls:HOST:PORT\n",
 				v);
 			return -1;
 		}
@@ -357,6 +375,9 @@ config_apply(struct config *cf, int opt, const char *name, const char *v)
 		return 0;
 	case OPT_METRICS_ANONYMOUS:
 		cf->cf_metrics_anonymous = 1;
+		return 0;
+	case OPT_ALLOW_PLAIN_TCP:
+		cf->cf_allow_plain_tcp = 1;
 		return 0;
 	case OPT_DRIVER:
 		if (strcmp(v, "auto") && strcmp(v, "kvm") && strcmp(v, "sim")) {
@@ -413,7 +434,9 @@ config_read_file(struct config *cf, const char *path)
 			if (strcmp(o->name, key) == 0)
 				break;
 		if (o != NULL && o->name != NULL && o->has_arg == no_argument &&
-		    *val == '\0' && o->val == OPT_METRICS_ANONYMOUS) {
+		    *val == '\0' &&
+		    (o->val == OPT_METRICS_ANONYMOUS ||
+		     o->val == OPT_ALLOW_PLAIN_TCP)) {
 			rc = config_apply(cf, o->val, key, NULL);
 			continue;
 		}
@@ -437,6 +460,26 @@ config_read_file(struct config *cf, const char *path)
 	}
 	fclose(f);
 	return rc;
+}
+
+/* A tls: listener needs its certificate and key. */
+static int
+config_check_tls(const struct config *cf)
+{
+	int i;
+
+	for (i = 0; i < cf->cf_nlisten; i++) {
+		if (strncmp(cf->cf_listen[i], "tls:", 4) != 0)
+			continue;
+		if (cf->cf_tls_cert == NULL || cf->cf_tls_key == NULL) {
+			fprintf(stderr,
+				"vmmapid: --listen %s needs --tls-cert FILE "
+				"and --tls-key FILE (PEM)\n",
+				cf->cf_listen[i]);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int
@@ -542,7 +585,7 @@ config_parse(struct config *cf, int argc, char **argv)
 			return -1;
 		cf->cf_listen[cf->cf_nlisten++] = path;
 	}
-	return 0;
+	return config_check_tls(cf);
 }
 
 void
@@ -561,6 +604,8 @@ config_free(struct config *cf)
 	for (i = 0; i < cf->cf_ncors; i++)
 		free(cf->cf_cors[i]);
 	free(cf->cf_metrics_token);
+	free(cf->cf_tls_cert);
+	free(cf->cf_tls_key);
 	memset(cf, 0, sizeof(*cf));
 }
 
@@ -572,7 +617,8 @@ config_str_differs(const char *a, const char *b)
 
 /*
  * What SIGHUP cannot change: each one that differs is said on the log.
- * Everything else of struct config is reloaded by main (main_reload).
+ * Everything else of struct config is reloaded by main (main_reload),
+ * the TLS certificate and key too (server/tls.h).
  */
 int
 config_reparse(const struct config *cur, struct config *next, int argc,
@@ -629,6 +675,8 @@ config_reparse(const struct config *cur, struct config *next, int argc,
 	CONFIG_KEEP(cur->cf_events_keepalive != next->cf_events_keepalive,
 		    "events-keepalive");
 	CONFIG_KEEP(cur->cf_foreground != next->cf_foreground, "d");
+	CONFIG_KEEP(cur->cf_allow_plain_tcp != next->cf_allow_plain_tcp,
+		    "allow-plain-tcp");
 #undef CONFIG_KEEP
 	return 0;
 }

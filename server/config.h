@@ -14,7 +14,8 @@
 struct config {
 	int cf_foreground; /* -d: stay in the foreground, log to stderr */
 	int cf_verbose;    /* -v */
-	char *cf_listen[CONFIG_MAX_LISTEN]; /* "unix:PATH", "tcp:HOST:PORT" */
+	/* "unix:PATH", "tcp:HOST:PORT", "tls:HOST:PORT" */
+	char *cf_listen[CONFIG_MAX_LISTEN];
 	int cf_nlisten;
 	char *cf_state_dir;         /* default "vmmapid-state" */
 	char *cf_db;                /* default STATE_DIR/vmmapid.db */
@@ -42,6 +43,9 @@ struct config {
 	int cf_ncors;
 	int cf_metrics_anonymous; /* GET /metrics without a token */
 	char *cf_metrics_token;   /* --metrics-token-file; NULL: none */
+	char *cf_tls_cert;        /* PEM chain of tls: listeners; NULL: none */
+	char *cf_tls_key;         /* its private key (PEM); NULL: none */
+	int cf_allow_plain_tcp;   /* tokens on plain TCP to any address */
 	/* The event journal and its subscribers (core/events.h). */
 	uint64_t cf_events_keep;      /* events kept; 0: no bound */
 	unsigned cf_events_max_age;   /* seconds; 0: no bound */

@@ -8,6 +8,7 @@
  */
 #include "server/http.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -29,6 +30,7 @@
 #include "core/auth.h"
 #include "server/cors.h"
 #include "server/http_internal.h"
+#include "server/tls.h"
 #include "server/workers.h"
 
 /* Bytes of an oversized chunked body read and dropped before closing. */
@@ -418,6 +420,42 @@ http_framing_bad(struct MHD_Connection *conn, const char *version)
 	return NULL;
 }
 
+/*
+ * Whether hr carries credentials (an Authorization header) on plain TCP
+ * to a local address other than loopback: they crossed the network in
+ * clear text, and are refused (with the reason in detail) rather than
+ * used, unless the operator passed --allow-plain-tcp.  The local
+ * address, not the peer's: it says which network the request came in
+ * from, and a listener on 0.0.0.0 has both kinds.
+ */
+static int
+http_plain_refused(struct http_req *hr, char *detail, size_t len)
+{
+	const struct listen_sock *ls = hr->hr_listener->hl_sock;
+	const union MHD_ConnectionInfo *ci;
+	char addr[INET6_ADDRSTRLEN] = "(unknown)";
+
+	if (ls->ls_unix || ls->ls_tls ||
+	    hr->hr_listener->hl_srv->hs_allow_plain_tcp ||
+	    MHD_lookup_connection_value(hr->hr_conn, MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_AUTHORIZATION) == NULL)
+		return 0;
+	ci = MHD_get_connection_info(hr->hr_conn,
+				     MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci != NULL &&
+	    tls_local_is_loopback(ci->connect_fd, addr, sizeof(addr)))
+		return 0;
+	snprintf(detail, len,
+		 "this connection is plain HTTP to %s, which is not a "
+		 "loopback address: the token crossed the network in clear "
+		 "text and is refused; call the daemon's tls: listener "
+		 "(https://) instead, or have its operator pass "
+		 "--allow-plain-tcp, and treat the token as exposed (replace "
+		 "it)",
+		 addr);
+	return 1;
+}
+
 /* The first call: set up, and refuse what can be refused unread. */
 static enum MHD_Result
 http_begin(struct http_listener *l, struct MHD_Connection *conn,
@@ -428,6 +466,7 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 	struct http_req *hr;
 	enum api_method m = api_method_parse(method);
 	const char *cl, *bad;
+	char why[384];
 
 	if ((hr = calloc(1, sizeof(*hr))) == NULL)
 		return MHD_NO;
@@ -462,6 +501,16 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 				       "the request target decodes to a NUL "
 				       "byte (%00), which no path or query "
 				       "value may hold");
+	}
+	if (http_plain_refused(hr, why, sizeof(why))) {
+		/* Closed after: the client sends its token with every
+		 * request, and each would be refused the same way. */
+		problem_raise(&hr->hr_resp, PROBLEM_UNAUTHORIZED, NULL, "%s",
+			      why);
+		api_response_header(&hr->hr_resp, "WWW-Authenticate",
+				    "Bearer realm=\"vmmapid\"");
+		hr->hr_close = 1;
+		return http_queue(hr);
 	}
 	hr->hr_upload = api_route_uploads(&hr->hr_api);
 	hr->hr_limit = hr->hr_upload ? ctx->ac_upload_max
@@ -623,7 +672,9 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			  ? " (client went away)"
 			  : " (not completed)";
 	log_access("access: %s uid=%ld %s %s %d %zu %lluus%s",
-		   l->hl_sock->ls_unix ? "unix" : "tcp",
+		   l->hl_sock->ls_unix  ? "unix"
+		   : l->hl_sock->ls_tls ? "tls"
+					: "tcp",
 		   pr->pr_known ? (long)pr->pr_uid : -1L,
 		   hr->hr_api.rq_method_name != NULL ? hr->hr_api.rq_method_name
 						     : "-",
@@ -677,6 +728,22 @@ http_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 	return MHD_YES;
 }
 
+/* libmicrohttpd's flags for l: the server's, and TLS on a tls: socket. */
+static unsigned
+http_flags(const struct http_server *srv, const struct http_listener *l)
+{
+	return srv->hs_mhd_flags | (l->hl_sock->ls_tls ? MHD_USE_TLS : 0);
+}
+
+/* The options only a tls: listener has (server/tls.c), or none. */
+static const struct MHD_OptionItem *
+http_tls_options(const struct http_listener *l)
+{
+	static const struct MHD_OptionItem none[] = {{MHD_OPTION_END, 0, NULL}};
+
+	return l->hl_sock->ls_tls ? tls_mhd_options() : none;
+}
+
 /*
  * Starts libmicrohttpd on l's socket, as every listener is started.  It is
  * given a duplicate of the socket, which MHD_stop_daemon closes (and a
@@ -692,7 +759,7 @@ http_listener_start(struct http_server *srv, struct http_listener *l)
 		return -1;
 	}
 	l->hl_mhd = MHD_start_daemon(
-	    srv->hs_mhd_flags, 0, http_accept, l, http_access, l,
+	    http_flags(srv, l), 0, http_accept, l, http_access, l,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_THREAD_POOL_SIZE,
 	    srv->hs_threads > 1 ? srv->hs_threads : 0,
@@ -700,8 +767,9 @@ http_listener_start(struct http_server *srv, struct http_listener *l)
 	    MHD_OPTION_CONNECTION_TIMEOUT, srv->hs_conn_timeout,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, l,
 	    MHD_OPTION_NOTIFY_CONNECTION, peer_notify, l,
-	    MHD_OPTION_URI_LOG_CALLBACK, http_uri, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);
+	    MHD_OPTION_URI_LOG_CALLBACK, http_uri, NULL, MHD_OPTION_ARRAY,
+	    http_tls_options(l), MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
+	    MHD_OPTION_END);
 	if (l->hl_mhd == NULL) {
 		log_warnx("%s: libmicrohttpd did not start",
 			  l->hl_sock->ls_name);
@@ -760,6 +828,7 @@ http_start(struct http_server **out, const struct api_context *ctx,
 	srv->hs_threads = opt->ho_per_connection ? 0 : opt->ho_threads;
 	srv->hs_conn_limit = opt->ho_conn_limit;
 	srv->hs_conn_timeout = opt->ho_conn_timeout;
+	srv->hs_allow_plain_tcp = opt->ho_allow_plain_tcp;
 	/* Before the first listener: its first request may be a jail's PUT. */
 	srv->hs_jails = opt->ho_jails;
 	http_jails_attach(srv->hs_jails, srv);

@@ -29,6 +29,7 @@ struct http_options {
 	unsigned ho_workers;      /* threads for blocking routes */
 	int ho_verbose;           /* libmicrohttpd's own error log */
 	struct http_jails *ho_jails; /* the jails' listeners, or NULL */
+	int ho_allow_plain_tcp;      /* --allow-plain-tcp */
 };
 
 /*

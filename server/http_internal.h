@@ -57,6 +57,7 @@ struct http_server {
 	unsigned hs_threads;
 	unsigned hs_conn_limit;
 	unsigned hs_conn_timeout;
+	int hs_allow_plain_tcp; /* tokens on plain TCP to any address */
 };
 
 /*

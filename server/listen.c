@@ -345,7 +345,16 @@ listen_open(const char *spec, struct listen_sock *ls)
 		return listen_unix(spec + 5, ls);
 	if (strncmp(spec, "tcp:", 4) == 0)
 		return listen_tcp(spec + 4, ls);
-	log_warnx("%s: expected unix:PATH or tcp:HOST:PORT", spec);
+	if (strncmp(spec, "tls:", 4) == 0) {
+		if (listen_tcp(spec + 4, ls) != 0)
+			return -1;
+		/* The socket is TCP's; its name says what it speaks. */
+		ls->ls_tls = 1;
+		memcpy(ls->ls_name, "tls", 3);
+		return 0;
+	}
+	log_warnx("%s: expected unix:PATH, tcp:HOST:PORT or tls:HOST:PORT",
+		  spec);
 	errno = EINVAL;
 	return -1;
 }

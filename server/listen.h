@@ -1,17 +1,20 @@
-/* Listening sockets: Unix (with stale-socket recovery) and TCP. */
+/* Listening sockets: Unix (with stale-socket recovery), TCP and TLS. */
 #ifndef VMMAPID_SERVER_LISTEN_H
 #define VMMAPID_SERVER_LISTEN_H
 
 struct listen_sock {
 	int ls_fd;
 	int ls_unix;       /* 1: AF_UNIX, peer credentials identify callers */
-	char ls_name[300]; /* "unix:PATH" or "tcp:HOST:PORT" (actual port) */
+	int ls_tls;        /* 1: TCP that speaks TLS (server/tls.h) */
+	char ls_name[300]; /* "unix:PATH", "tcp:HOST:PORT" or "tls:HOST:PORT"
+			      (actual port) */
 	char *ls_path;     /* Unix socket path, unlinked at close */
 	int ls_dirfd;      /* the directory it was made in, or -1 */
 };
 
 /*
- * Opens a listening socket for "unix:PATH" or "tcp:HOST:PORT".  A Unix
+ * Opens a listening socket for "unix:PATH", "tcp:HOST:PORT" or
+ * "tls:HOST:PORT" (a TCP socket whose listener speaks TLS).  A Unix
  * socket file that nothing answers on is replaced; one that answers is an
  * error (another daemon owns it), and so is anything else at PATH, a
  * symlink included (never followed).  A Unix socket is mode 0666, set

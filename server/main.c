@@ -39,6 +39,7 @@
 #include "server/http.h"
 #include "server/http_jails.h"
 #include "server/listen.h"
+#include "server/tls.h"
 #include "vmm-driver/detect.h"
 #include "vmm-driver/kick.h"
 #include "vmm-driver/vmm.h"
@@ -297,6 +298,25 @@ main_apply(const struct config *cf)
 }
 
 /*
+ * Says at start-up that a plain TCP listener on an address other than
+ * loopback refuses tokens (server/http.c, http_plain_refused), so that
+ * an operator learns it before a client does.
+ */
+static void
+main_say_plain(const struct config *cf, const struct listen_sock *ls)
+{
+	char addr[64];
+
+	if (ls->ls_unix || ls->ls_tls || cf->cf_allow_plain_tcp ||
+	    tls_local_is_loopback(ls->ls_fd, addr, sizeof(addr)))
+		return;
+	log_info("%s: plain HTTP on an address other than loopback: requests "
+		 "with a token are refused there (401); use a tls: listener, "
+		 "or --allow-plain-tcp",
+		 ls->ls_name);
+}
+
+/*
  * SIGHUP: the command line again, with the --config file as it is now;
  * what can change is applied, what cannot is logged (config_reparse).
  */
@@ -311,6 +331,8 @@ main_reload(struct config *cf, int argc, char **argv)
 			  "to stderr); keeping the current ones");
 		return;
 	}
+	/* Its own log line either way; nothing when no tls: listener. */
+	(void)tls_reload(next.cf_tls_cert, next.cf_tls_key);
 	if (main_apply(&next) != 0) {
 		log_warnx("SIGHUP: some settings were not applied (above); "
 			  "the others were");
@@ -422,7 +444,7 @@ main(int argc, char **argv)
 	char images_dir[4096], cache_dir[4096];
 	char reason[512];
 	sigset_t sigs, kick;
-	int i, nsocks = 0, have_tcp = 0, sig, rc = 1, spares = 0;
+	int i, nsocks = 0, have_tcp = 0, have_tls = 0, sig, rc = 1, spares = 0;
 
 	switch (config_parse(&cf, argc, argv)) {
 	case 1:
@@ -488,8 +510,13 @@ main(int argc, char **argv)
 		if (listen_open(cf.cf_listen[i], &socks[nsocks]) != 0)
 			goto out;
 		have_tcp |= !socks[nsocks].ls_unix;
+		have_tls |= socks[nsocks].ls_tls;
+		main_say_plain(&cf, &socks[nsocks]);
 		nsocks++;
 	}
+	/* config_parse made sure a tls: listener has both files. */
+	if (have_tls && tls_open(cf.cf_tls_cert, cf.cf_tls_key) != 0)
+		goto out;
 	if (!cf.cf_foreground) {
 		if (main_daemonize(cf.cf_pidfile) != 0) {
 			log_warn("daemonize");
@@ -581,6 +608,7 @@ main(int argc, char **argv)
 	hopt.ho_conn_timeout = cf.cf_conn_timeout;
 	hopt.ho_workers = cf.cf_workers;
 	hopt.ho_verbose = cf.cf_verbose;
+	hopt.ho_allow_plain_tcp = cf.cf_allow_plain_tcp;
 	/* Jails, and the hooks that give them sockets while running. */
 	if (jails_open(&jails, db) != 0) {
 		log_warn("loading jails");
@@ -640,6 +668,8 @@ out:
 	http_stop(http, 0);
 	for (i = 0; i < nsocks; i++)
 		listen_close(&socks[i]);
+	/* Every TLS session went with its listener. */
+	tls_close();
 	vmrun_close(vmrun);
 	if (spares)
 		ctx.ac_ops->vo_spares_close();
