@@ -418,9 +418,10 @@ fail:
 }
 
 void
-vmrun_autostart(struct vmrun *vr)
+vmrun_autostart(struct vmrun *vr, vmrun_autostart_fn allowed, void *arg)
 {
-	char(*names)[65], why[256];
+	char(*names)[65], why[512], jail[65];
+	struct vmrun_quota quota;
 	size_t i, n;
 
 	if (vmreg_names(vr->vr_reg, NULL, &names, &n) != 0) {
@@ -430,10 +431,23 @@ vmrun_autostart(struct vmrun *vr)
 	for (i = 0; i < n; i++) {
 		struct vm_spec spec;
 
-		if (vmreg_get_vm_spec(vr->vr_reg, names[i], &spec) != 0)
+		if (vmreg_get_vm_spec(vr->vr_reg, names[i], &spec) != 0 ||
+		    !spec.vs_autostart ||
+		    vmreg_get_owner(vr->vr_reg, names[i], &quota.vq_uid,
+				    jail) != 0)
 			continue;
-		if (spec.vs_autostart && vmrun_start(vr, names[i], NULL, NULL,
-						     why, sizeof(why)) != 0)
+		/* A spec stored before the rule (or by hand) is not obeyed:
+		 * a member's VM would run detached, which members may not. */
+		quota.vq_max_runs = 0;
+		if (allowed != NULL &&
+		    allowed(arg, names[i], quota.vq_uid, jail,
+			    &quota.vq_max_runs, why, sizeof(why)) != 0) {
+			log_warnx("vm %s: autostart refused: %s", names[i],
+				  why);
+			continue;
+		}
+		if (vmrun_start(vr, names[i], &quota, NULL, why, sizeof(why)) !=
+		    0)
 			log_warnx("vm %s: autostart failed: %s", names[i], why);
 	}
 	free(names);

@@ -46,8 +46,22 @@ struct vmrun;
 int vmrun_open(struct vmrun **out, struct vmreg *reg, struct images *im,
 	       const struct vmm_ops *ops, const char *cache_dir);
 
-/* Starts every VM whose spec says autostart; failures are logged. */
-void vmrun_autostart(struct vmrun *vr);
+/*
+ * Whether VM name, owned by uid owner in jail ("": none), may be
+ * started by the daemon itself: 0 with *max_runs (its owner's quota of
+ * running VMs, 0: none), or -1 with why.  The access policy's, handed
+ * down by the server (core/ does not know the rules).
+ */
+typedef int (*vmrun_autostart_fn)(void *arg, const char *name, uid_t owner,
+				  const char *jail, unsigned *max_runs,
+				  char *why, size_t len);
+
+/*
+ * Starts every VM whose spec says autostart and that allowed lets
+ * start, counted against its owner's quota like any start; what is
+ * refused or fails is logged, saying why.
+ */
+void vmrun_autostart(struct vmrun *vr, vmrun_autostart_fn allowed, void *arg);
 
 /* Stops every running VM (forced), records it, frees everything. */
 void vmrun_close(struct vmrun *vr);

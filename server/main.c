@@ -365,6 +365,16 @@ main_wait_signal(const sigset_t *sigs, struct http_server *http)
 	return 0;
 }
 
+/* vmrun_autostart's question, answered by the access policy. */
+static int
+main_autostart_allowed(void *arg, const char *name, uid_t owner,
+		       const char *jail, unsigned *max_runs, char *why,
+		       size_t len)
+{
+	return policy_check_autostart(arg, name, owner, jail, max_runs, why,
+				      len);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -503,7 +513,6 @@ main(int argc, char **argv)
 				 ctx.ac_driver);
 		}
 	}
-	vmrun_autostart(vmrun);
 
 	ctx.ac_vmreg = reg;
 	ctx.ac_db = db;
@@ -557,6 +566,8 @@ main(int argc, char **argv)
 	}
 	policy.po_jails = ctx.ac_jails;
 	ctx.ac_policy = &policy;
+	/* Once the policy knows the jails: it decides whose VMs may. */
+	vmrun_autostart(vmrun, main_autostart_allowed, &policy);
 	if (pptdevs_open(&pptdevs, db, reg, cf.cf_sysfs_root, cf.cf_ppt_bind) !=
 	    0) {
 		log_warn("loading PCI passthrough reservations");

@@ -6,7 +6,12 @@
  * at 1 when a VM was deleted and defined again, so member A's old
  * monitor request stopped member B's new VM of the same name).
  *
- * The sim backend runs a two-byte guest, `cli; jmp .`, at 0x1000.
+ * And autostart: at start-up the daemon starts detached only the VMs
+ * whose owner may start them detached (finding 4: a member's autostart
+ * VMs ran after a restart although the member may run VMs only in
+ * monitor mode, and past --max-running-per-uid).
+ *
+ * The sim backend runs a three-byte guest, `cli; jmp .`, at 0x1000.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +28,7 @@
 
 #include <jansson.h>
 
+#include "api/policy.h"
 #include "core/images.h"
 #include "core/vmreg.h"
 #include "core/vmrun.h"
@@ -30,9 +36,11 @@
 
 #include "tfixture.h"
 
-#define SPEC                                                                   \
+#define SPEC_WITH(extra)                                                       \
 	"{\"vcpus\":1,\"memory_mib\":1,\"boot\":{\"kind\":\"flat\","           \
-	"\"image\":\"loop.bin\",\"load_address\":4096,\"entry\":4096}}"
+	"\"image\":\"loop.bin\",\"load_address\":4096,\"entry\":4096}" extra   \
+	"}"
+#define SPEC SPEC_WITH("")
 
 struct fx {
 	struct tfixture f_tf; /* first */
@@ -101,15 +109,21 @@ teardown(void **state)
 }
 
 static void
-define(struct fx *fx, const char *name, uid_t uid)
+define_spec(struct fx *fx, const char *name, uid_t uid, const char *text)
 {
 	struct vmreg_owner owner = {uid, uid, ""};
 	struct vmreg_doc doc;
-	json_t *spec = json_loads(SPEC, 0, NULL);
+	json_t *spec = json_loads(text, 0, NULL);
 
 	assert_non_null(spec);
 	assert_int_equal(vmreg_create(fx->f_reg, name, spec, &owner, &doc), 0);
 	free(doc.vd_body);
+}
+
+static void
+define(struct fx *fx, const char *name, uid_t uid)
+{
+	define_spec(fx, name, uid, SPEC);
 }
 
 static uint64_t
@@ -200,6 +214,39 @@ test_vmrun__identities_are_not_reused_after_a_restart(void **state)
 	stop(fx, "web1");
 }
 
+/* What server/main.c hands vmrun_autostart: the policy's answer. */
+static int
+autostart_allowed(void *arg, const char *name, uid_t owner, const char *jail,
+		  unsigned *max_runs, char *why, size_t len)
+{
+	return policy_check_autostart(arg, name, owner, jail, max_runs, why,
+				      len);
+}
+
+static void
+test_vmrun__autostart_starts_only_vms_whose_owner_may_run_them_detached(
+    void **state)
+{
+	struct fx *fx = *state;
+	struct policy po = {.po_vmm_gid = 4200, .po_max_running = 1};
+
+	/* Stored before the rule, or by hand: a member's autostart VMs. */
+	define_spec(fx, "m1", 4242, SPEC_WITH(",\"autostart\":true"));
+	define_spec(fx, "m2", 4242, SPEC_WITH(",\"autostart\":true"));
+	define_spec(fx, "m3", 4242, SPEC_WITH(",\"autostart\":true"));
+	define_spec(fx, "r1", 0, SPEC_WITH(",\"autostart\":true"));
+	define_spec(fx, "r2", 0, SPEC_WITH(",\"autostart\":true"));
+	define_spec(fx, "r3", 0, SPEC);
+	vmrun_autostart(fx->f_vr, autostart_allowed, &po);
+	assert_false(vmrun_is_running(fx->f_vr, "m1"));
+	assert_false(vmrun_is_running(fx->f_vr, "m2"));
+	assert_false(vmrun_is_running(fx->f_vr, "m3"));
+	/* Root's run, past the member's quota of 1: root has none. */
+	assert_true(vmrun_is_running(fx->f_vr, "r1"));
+	assert_true(vmrun_is_running(fx->f_vr, "r2"));
+	assert_false(vmrun_is_running(fx->f_vr, "r3"));
+}
+
 int
 main(void)
 {
@@ -213,6 +260,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_vmrun__identities_are_not_reused_after_a_restart, setup,
 		teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_vmrun__autostart_starts_only_vms_whose_owner_may_run_them_detached,
+		setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
