@@ -558,7 +558,15 @@ route_allowed(const struct api_context *ctx, const struct route *rt,
 		  call->ca_rq->rq_principal.pr_jail[0] != '\0' ? " in jail "
 							       : "",
 		  call->ca_rq->rq_principal.pr_jail, why);
-	if (errno == ENOENT)
+	if (errno == ENOENT && rt->rt_handler == api_vms_put)
+		/* A declarative PUT of a name taken outside the caller's
+		 * jail fails as a POST of it does: VM names are one
+		 * namespace on the host (docs/access.md, "What a caller
+		 * can tell"), and "not found" would be no truer. */
+		problem_raise(rs, PROBLEM_CONFLICT, "name",
+			      "a VM named %s already exists",
+			      call->ca_params[0]);
+	else if (errno == ENOENT)
 		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "%s", why);
 	else
 		problem_raise(rs, PROBLEM_FORBIDDEN, NULL, "%s", why);

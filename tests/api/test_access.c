@@ -334,6 +334,7 @@ struct access_row {
 #define IMAGES_ROOT "only host root may upload or delete images"
 /* What the hello guest prints: a monitor-mode start streamed it. */
 #define HELLO "Hello from vmmapid guest"
+#define TAKEN(vm) "a VM named " vm " already exists"
 #define AUTOSTART ",\"autostart\":true"
 #define NO_AUTOSTART(vm, uid)                                                  \
 	"VM " vm " cannot have autostart: its owner, uid " uid                 \
@@ -456,6 +457,19 @@ static const struct access_row access_rows[] = {
      "owner.uid=0 owner.jail=j1", NULL},
     {AS_J1MEMBER, "POST", "/v1/vms", VM("j1mine", "hello"), 201, NULL,
      "owner.uid=4242 owner.jail=j1", NULL},
+    /* VM names are one namespace on the host: a jail's definition of a
+     * name taken outside it fails the same way, POST or PUT, and says
+     * nothing of the VM (#14, finding 13; docs/access.md). */
+    {AS_J1ROOT, "POST", "/v1/vms", VM("rootvm", "hello"), 409, TAKEN("rootvm"),
+     "field=name", NULL},
+    {AS_J1ROOT, "PUT", "/v1/vms/rootvm", VM("rootvm", "hello"), 409,
+     TAKEN("rootvm"), "field=name", NULL},
+    {AS_J1MEMBER, "PUT", "/v1/vms/mine", VM("mine", "spin"), 409, TAKEN("mine"),
+     "field=name", NULL},
+    {AS_J1ROOT, "PUT", "/v1/vms/j1vm", VM("j1vm", "hello"), 200, NULL,
+     "owner.jail=j1", NULL},
+    {AS_J1ROOT, "PATCH", "/v1/vms/rootvm", "{\"description\":\"x\"}", 404,
+     "rootvm", NULL, NULL},
     {AS_J0ROOT, "POST", "/v1/vms", VM("j0vm", "spin"), 403, NO_VMM("j0"), NULL,
      NULL},
     {AS_J1ROOT, "POST", "/v1/vms", VM_PPT("j1ppt"), 403,
