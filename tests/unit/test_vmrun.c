@@ -117,6 +117,7 @@ define_spec(struct fx *fx, const char *name, uid_t uid, const char *text)
 
 	assert_non_null(spec);
 	assert_int_equal(vmreg_create(fx->f_reg, name, spec, &owner, &doc), 0);
+	json_decref(spec);
 	free(doc.vd_body);
 }
 
