@@ -337,6 +337,16 @@ main_reload(struct config *cf, int argc, char **argv)
 		 cf->cf_metrics_token != NULL ? " and token" : "");
 }
 
+/* vmrun_autostart's question, answered by the access policy. */
+static int
+main_autostart_allowed(void *arg, const char *name, uid_t owner,
+		       const char *jail, unsigned *max_runs, char *why,
+		       size_t len)
+{
+	return policy_check_autostart(arg, name, owner, jail, max_runs, why,
+				      len);
+}
+
 /*
  * Waits for one of sigs for up to MAIN_IDLE_CHECK_S seconds; returns it,
  * or 0 after the wait.  When no request began since the previous wait and
@@ -363,16 +373,6 @@ main_wait_signal(const sigset_t *sigs, struct http_server *http)
 	}
 	seen = begun;
 	return 0;
-}
-
-/* vmrun_autostart's question, answered by the access policy. */
-static int
-main_autostart_allowed(void *arg, const char *name, uid_t owner,
-		       const char *jail, unsigned *max_runs, char *why,
-		       size_t len)
-{
-	return policy_check_autostart(arg, name, owner, jail, max_runs, why,
-				      len);
 }
 
 int
