@@ -20,6 +20,12 @@
 /* Longest graceful stop a caller may ask for (?timeout=, seconds). */
 #define LIFECYCLE_STOP_TIMEOUT_MAX 3600
 #define LIFECYCLE_STOP_TIMEOUT_DEFAULT 10
+/*
+ * The header of a lifecycle request's 200 that found the VM already where
+ * it asked to take it (start of a running VM, stop of a stopped one, ...):
+ * its value says where.  The body is the representation as always.
+ */
+#define LIFECYCLE_UNCHANGED_HEADER "Vmmapid-Unchanged"
 /* How long a monitor-mode start waits for the guest's first output. */
 #define LIFECYCLE_FIRST_OUTPUT_US 300
 
@@ -36,7 +42,11 @@ lifecycle_reply(const struct api_context *ctx, const char *api_op,
 	struct vmreg_doc doc = {0};
 	char etag[32];
 
-	if (rc != 0) {
+	if (rc != 0 && err == EALREADY) {
+		/* Asked again for where the VM already is: a success that
+		 * changed nothing, so that a client can repeat itself. */
+		api_response_header(rs, LIFECYCLE_UNCHANGED_HEADER, why);
+	} else if (rc != 0) {
 		/* A start's EINVAL is a definition that cannot run, its
 		 * EDQUOT the caller's quota of running VMs. */
 		if (err == EINVAL)
@@ -126,7 +136,18 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	offset = console_end(c);
 	if (vmrun_start(ctx->ac_vmrun, name, &quota, &run, why, sizeof(why)) !=
 	    0) {
-		lifecycle_reply(ctx, "start", name, -1, errno, why, rs);
+		int err = errno;
+
+		/* A run started otherwise has no monitor to hand over. */
+		if (err == EALREADY) {
+			snprintf(why, sizeof(why),
+				 "VM %s is already running; monitor mode "
+				 "starts a run of its own (follow this one's "
+				 "console: GET /v1/vms/%s/console?follow=1)",
+				 name, name);
+			err = EBUSY;
+		}
+		lifecycle_reply(ctx, "start", name, -1, err, why, rs);
 		console_free(c);
 		return;
 	}

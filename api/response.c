@@ -121,6 +121,36 @@ etag_match_tag(const char *header, int exists, const char *want, int weak)
 }
 
 int
+etag_match_since(const char *header, int exists, uint64_t first, uint64_t last)
+{
+	const char *p = header;
+
+	while (*p != '\0') {
+		unsigned long long v = 0;
+		const char *q;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p == '*')
+			return exists;
+		if (*p != '"')
+			return 0; /* weak or malformed: matches nothing */
+		/* A revision's tag: "N", N of 1 to 19 digits (no overflow). */
+		for (q = p + 1; *q >= '0' && *q <= '9' && q - p <= 19; q++)
+			v = v * 10 + (unsigned long long)(*q - '0');
+		if (exists && q > p + 1 && *q == '"' && p[1] != '0' &&
+		    v >= first && v <= last)
+			return 1;
+		if ((q = strchr(p + 1, '"')) == NULL)
+			return 0;
+		p = q + 1;
+	}
+	return 0;
+}
+
+int
 etag_match(const char *header, int exists, uint64_t revision, int weak)
 {
 	char want[32];

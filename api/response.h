@@ -46,4 +46,13 @@ int etag_match(const char *header, int exists, uint64_t revision, int weak);
 /* The same, against want, a whole entity tag with its quotes. */
 int etag_match_tag(const char *header, int exists, const char *want, int weak);
 
+/*
+ * Whether an If-Match header value names, with a strong tag, a revision
+ * from first to last (both included), or is "*" for an existing
+ * resource.  A VM write's precondition is about its definition: every
+ * revision since the one that wrote the current spec matches.
+ */
+int etag_match_since(const char *header, int exists, uint64_t first,
+		     uint64_t last);
+
 #endif

@@ -2,7 +2,9 @@
  * /v1/vms and /v1/vms/{name}: VM definitions.
  *
  * Conditional requests: every representation carries an ETag made of the
- * VM's revision; If-Match makes a write conditional on it (412 otherwise),
+ * VM's revision; If-Match makes a write conditional on the definition
+ * that tag showed (412 once the spec changed since, or the VM was
+ * deleted: a start or stop in between is no reason to refuse),
  * If-None-Match turns a read into a 304 and "If-None-Match: *" a PUT into
  * create-only.  Writes without a precondition that race with another write
  * are retried on the newest version, so they behave as if serialized.
@@ -461,15 +463,16 @@ vms_apply(const struct api_context *ctx, const struct api_call *call,
 	vms_owner(call->ca_rq, &owner);
 	for (attempt = 0; attempt < VMS_WRITE_RETRIES; attempt++) {
 		json_t *cur = NULL;
-		uint64_t rev = 0;
+		uint64_t rev = 0, spec_rev = 0;
 		uid_t uid = 0;
 		char jail[65] = "";
-		int exists = vmreg_get_spec_owned(ctx->ac_vmreg, name, &cur,
-						  &rev, &uid, jail) == 0;
+		int exists =
+		    vmreg_get_spec_owned(ctx->ac_vmreg, name, &cur, &rev,
+					 &spec_rev, &uid, jail) == 0;
 
 		if ((create_only && exists) ||
 		    (if_match != NULL &&
-		     !etag_match(if_match, exists, rev, 0))) {
+		     !etag_match_since(if_match, exists, spec_rev, rev))) {
 			json_decref(cur);
 			vms_precondition_failed(
 			    rs, create_only ? "If-None-Match" : "If-Match",
@@ -515,10 +518,8 @@ vms_apply(const struct api_context *ctx, const struct api_call *call,
 			vms_precondition_failed(rs, "If-None-Match", name);
 			return;
 		}
-		if ((errno == ENOENT || errno == ESTALE) && if_match != NULL) {
-			vms_precondition_failed(rs, "If-Match", name);
-			return;
-		}
+		/* Else changed meanwhile: If-Match is checked again on the
+		 * new version (a start is no reason to refuse). */
 		if (errno != EEXIST && errno != ENOENT && errno != ESTALE) {
 			vms_write_error(rs, errno, name);
 			return;
@@ -540,15 +541,19 @@ vms_precheck(const struct api_context *ctx, const char *name,
 	     struct api_response *rs)
 {
 	json_t *cur = NULL;
-	uint64_t rev = 0;
-	int exists = vmreg_get_spec(ctx->ac_vmreg, name, &cur, &rev) == 0;
+	uint64_t rev = 0, spec_rev = 0;
+	uid_t uid;
+	char jail[65];
+	int exists = vmreg_get_spec_owned(ctx->ac_vmreg, name, &cur, &rev,
+					  &spec_rev, &uid, jail) == 0;
 
 	json_decref(cur);
 	if (create_only && exists) {
 		vms_precondition_failed(rs, "If-None-Match", name);
 		return -1;
 	}
-	if (if_match != NULL && !etag_match(if_match, exists, rev, 0)) {
+	if (if_match != NULL &&
+	    !etag_match_since(if_match, exists, spec_rev, rev)) {
 		vms_precondition_failed(rs, "If-Match", name);
 		return -1;
 	}
@@ -638,20 +643,21 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 	vms_limits(ctx, &lim);
 	for (attempt = 0; attempt < VMS_WRITE_RETRIES; attempt++) {
 		json_t *cur, *merged, *spec;
-		uint64_t rev;
+		uint64_t rev, spec_rev;
 		uid_t uid;
 		char jail[65];
 		int same;
 
-		if (vmreg_get_spec_owned(ctx->ac_vmreg, name, &cur, &rev, &uid,
-					 jail) != 0) {
+		if (vmreg_get_spec_owned(ctx->ac_vmreg, name, &cur, &rev,
+					 &spec_rev, &uid, jail) != 0) {
 			if (if_match != NULL)
 				vms_precondition_failed(rs, "If-Match", name);
 			else
 				vms_write_error(rs, errno, name);
 			return;
 		}
-		if (if_match != NULL && !etag_match(if_match, 1, rev, 0)) {
+		if (if_match != NULL &&
+		    !etag_match_since(if_match, 1, spec_rev, rev)) {
 			json_decref(cur);
 			vms_precondition_failed(rs, "If-Match", name);
 			return;
@@ -719,14 +725,16 @@ api_vms_delete(const struct api_context *ctx, const struct api_call *call,
 
 	for (attempt = 0; attempt < VMS_WRITE_RETRIES; attempt++) {
 		json_t *cur = NULL;
-		uint64_t rev = 0;
+		uint64_t rev = 0, spec_rev = 0;
 		uid_t uid = 0;
 		char jail[65] = "";
-		int exists = vmreg_get_spec_owned(ctx->ac_vmreg, name, &cur,
-						  &rev, &uid, jail) == 0;
+		int exists =
+		    vmreg_get_spec_owned(ctx->ac_vmreg, name, &cur, &rev,
+					 &spec_rev, &uid, jail) == 0;
 
 		json_decref(cur);
-		if (if_match != NULL && !etag_match(if_match, exists, rev, 0)) {
+		if (if_match != NULL &&
+		    !etag_match_since(if_match, exists, spec_rev, rev)) {
 			vms_precondition_failed(rs, "If-Match", name);
 			return;
 		}
@@ -744,10 +752,8 @@ api_vms_delete(const struct api_context *ctx, const struct api_call *call,
 			rs->rs_status = 204;
 			return;
 		}
-		if ((errno == ENOENT || errno == ESTALE) && if_match == NULL)
+		if (errno == ENOENT || errno == ESTALE)
 			continue; /* changed or gone meanwhile: look again */
-		if (errno == ENOENT)
-			errno = ESTALE;
 		vms_write_error(rs, errno, name);
 		return;
 	}

@@ -30,6 +30,9 @@ struct vmrec {
 	enum vm_state vr_state;
 	uint64_t vr_revision;
 	uint64_t vr_generation;
+	/* The revision that wrote this generation's spec: revisions from it
+	 * to vr_revision differ in their run state only. */
+	uint64_t vr_spec_revision;
 	char *vr_body; /* rendered representation */
 	size_t vr_len;
 };
@@ -73,19 +76,28 @@ vmrec_render_tail(const struct db_vm_row *row, json_t *status)
 {
 	char created[40], updated[40], *st_text = NULL, *jail = NULL, *out;
 	json_t *st, *j;
+	json_int_t observed;
 	int n;
 
 	timefmt_rfc3339(row->vr_created_ms, created, sizeof(created));
 	timefmt_rfc3339(row->vr_updated_ms, updated, sizeof(updated));
-	st = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "state",
-		       vm_state_name(row->vr_state), "state_changed_at",
-		       json_object_get(status, "state_changed_at") != NULL
-			   ? json_or_null_from(status, "state_changed_at")
-			   : json_string(created),
-		       "started_at", json_or_null_from(status, "started_at"),
-		       "stopped_at", json_or_null_from(status, "stopped_at"),
-		       "exit_reason", json_or_null_from(status, "exit_reason"),
-		       "exit_status", json_or_null_from(status, "exit_status"));
+	/* The generation the current (or last) run started with; a live
+	 * run of an older one does not have the spec's changes yet. */
+	observed =
+	    json_integer_value(json_object_get(status, "observed_generation"));
+	st = json_pack(
+	    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "state",
+	    vm_state_name(row->vr_state), "state_changed_at",
+	    json_object_get(status, "state_changed_at") != NULL
+		? json_or_null_from(status, "state_changed_at")
+		: json_string(created),
+	    "started_at", json_or_null_from(status, "started_at"), "stopped_at",
+	    json_or_null_from(status, "stopped_at"), "exit_reason",
+	    json_or_null_from(status, "exit_reason"), "exit_status",
+	    json_or_null_from(status, "exit_status"), "observed_generation",
+	    json_or_null_from(status, "observed_generation"), "pending_restart",
+	    vm_state_is_live(row->vr_state) && observed > 0 &&
+		(uint64_t)observed != row->vr_generation);
 	j = json_string(row->vr_jail);
 	if (st != NULL)
 		st_text = json_dumps(st, JSON_COMPACT);
@@ -136,6 +148,7 @@ vmrec_from_row(const struct db_vm_row *row, json_t *spec)
 	rec->vr_state = row->vr_state;
 	rec->vr_revision = row->vr_revision;
 	rec->vr_generation = row->vr_generation;
+	rec->vr_spec_revision = row->vr_revision;
 	rec->vr_owner_uid = row->vr_owner_uid;
 	snprintf(rec->vr_jail, sizeof(rec->vr_jail), "%s", row->vr_jail);
 	rec->vr_spec = spec != NULL ? json_incref(spec)
@@ -207,6 +220,11 @@ vmreg_put_locked(struct vmreg *reg, struct vmrec *rec)
 	if (rec->vr_revision > reg->vg_newest)
 		reg->vg_newest = rec->vr_revision;
 	if (found) {
+		/* A new version of the same definition (a state change, or
+		 * a write that changed nothing) keeps where its spec began. */
+		if (reg->vg_recs[i]->vr_generation == rec->vr_generation)
+			rec->vr_spec_revision =
+			    reg->vg_recs[i]->vr_spec_revision;
 		vmrec_free(reg->vg_recs[i]);
 		reg->vg_recs[i] = rec;
 		return 0;
@@ -348,6 +366,7 @@ vmreg_view(struct vmreg *reg, const char *name, unsigned what,
 	rec = reg->vg_recs[i];
 	out->vv_state = rec->vr_state;
 	out->vv_owner = rec->vr_owner_uid;
+	out->vv_generation = rec->vr_generation;
 	if ((what & VMREG_VIEW_SPEC) &&
 	    spec_decode(rec->vr_spec, &out->vv_spec) != 0)
 		rc = -1; /* EINVAL */
@@ -394,7 +413,8 @@ vmreg_get_spec(struct vmreg *reg, const char *name, json_t **spec,
 
 int
 vmreg_get_spec_owned(struct vmreg *reg, const char *name, json_t **spec,
-		     uint64_t *revision, uid_t *owner, char jail[65])
+		     uint64_t *revision, uint64_t *spec_revision, uid_t *owner,
+		     char jail[65])
 {
 	const struct vmrec *rec;
 	int found;
@@ -406,6 +426,7 @@ vmreg_get_spec_owned(struct vmreg *reg, const char *name, json_t **spec,
 		rec = reg->vg_recs[i];
 		*spec = json_deep_copy(rec->vr_spec);
 		*revision = rec->vr_revision;
+		*spec_revision = rec->vr_spec_revision;
 		*owner = rec->vr_owner_uid;
 		memcpy(jail, rec->vr_jail, 65);
 	}

@@ -45,20 +45,24 @@ struct vmreg_doc {
 /* Representation of VM name. ENOENT. */
 int vmreg_get(struct vmreg *reg, const char *name, struct vmreg_doc *doc);
 
-/* A new reference to VM name's spec and its revision. ENOENT. */
+/* A copy of VM name's spec, and its revision. ENOENT, ENOMEM. */
 int vmreg_get_spec(struct vmreg *reg, const char *name, json_t **spec,
 		   uint64_t *revision);
 
 /*
  * VM name as a write must check it, in one look under the read lock: a
- * new reference to its spec, its revision, and its creator and jail.  A
+ * copy of its spec, its revision, the revision that wrote this spec
+ * (*spec_revision <= *revision: the versions between differ in their run
+ * state only; as loaded at start-up, the revision itself), and its
+ * creator and jail.  A
  * revision names one version of one VM for the daemon's life (db/: never
  * handed out twice) and a VM's owner never changes, so a write made with
  * expect_revision = *revision (vmreg_replace, vmreg_delete) lands on the
  * very VM whose owner was checked, or fails with ESTALE/ENOENT.  ENOENT.
  */
 int vmreg_get_spec_owned(struct vmreg *reg, const char *name, json_t **spec,
-			 uint64_t *revision, uid_t *owner, char jail[65]);
+			 uint64_t *revision, uint64_t *spec_revision,
+			 uid_t *owner, char jail[65]);
 
 /*
  * VM name's spec, typed (core/spec.h), into *out.  ENOENT; EINVAL when
@@ -129,6 +133,7 @@ int vmreg_get_owner(struct vmreg *reg, const char *name, uid_t *uid,
 struct vmreg_view {
 	enum vm_state vv_state;
 	uid_t vv_owner;
+	uint64_t vv_generation; /* the spec's */
 	json_t *vv_status;      /* VMREG_VIEW_STATUS */
 	struct vm_spec vv_spec; /* VMREG_VIEW_SPEC */
 };

@@ -572,6 +572,18 @@ vmrun_busy(const char *name, enum vm_state state, const char *op, char *why,
 }
 
 /*
+ * The VM already is where the operation would take it: EALREADY, which
+ * the API answers as a success that changed nothing.
+ */
+static int
+vmrun_already(const char *name, enum vm_state state, char *why, size_t len)
+{
+	snprintf(why, len, "VM %s is already %s", name, vm_state_name(state));
+	errno = EALREADY;
+	return -1;
+}
+
+/*
  * What the Linux loader's errno err (vmm-driver/lxboot.h) means for the
  * VM's kernel, initrd and command line, in why: 1, or 0 when err is not
  * one the loader reports about them.
@@ -810,6 +822,10 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	if ((vt = vmrun_enter(vr, name, VMREG_VIEW_STATUS | VMREG_VIEW_SPEC, &v,
 			      why, len)) == NULL)
 		return -1;
+	if (vt->vt_runner != NULL && v.vv_state == VM_RUNNING) {
+		vmrun_already(name, v.vv_state, why, len);
+		goto out;
+	}
 	if (vt->vt_runner != NULL || vm_state_is_live(v.vv_state)) {
 		vmrun_busy(name, v.vv_state, "start", why, len);
 		goto out;
@@ -907,8 +923,10 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	}
 	timefmt_rfc3339(timefmt_now_ms(), vt->vt_started_at,
 			sizeof(vt->vt_started_at));
-	set = json_pack("{s:s, s:n, s:n, s:n}", "started_at", vt->vt_started_at,
-			"stopped_at", "exit_reason", "exit_status");
+	set = json_pack("{s:s, s:n, s:n, s:n, s:I}", "started_at",
+			vt->vt_started_at, "stopped_at", "exit_reason",
+			"exit_status", "observed_generation",
+			(json_int_t)v.vv_generation);
 	recorded = vmrun_record(vr, name, VM_RUNNING, set);
 	rec_err = errno;
 	json_decref(set);
@@ -974,6 +992,10 @@ vmrun_simple(struct vmrun *vr, const char *name, const char *opname,
 
 	if ((vt = vmrun_enter(vr, name, 0, &v, why, len)) == NULL)
 		return -1;
+	if (vt->vt_runner != NULL && new_state == v.vv_state) {
+		vmrun_already(name, v.vv_state, why, len);
+		goto out;
+	}
 	if (vt->vt_runner == NULL || !(allowed & (1u << v.vv_state))) {
 		vmrun_busy(name, v.vv_state, opname, why, len);
 		goto out;
@@ -1061,6 +1083,13 @@ vmrun_stop_impl(struct vmrun *vr, const char *name, unsigned timeout_ms,
 
 	if ((vt = vmrun_enter(vr, name, 0, &v, why, len)) == NULL)
 		return -1;
+	/* Asked by a client, a stop of what does not run is done already;
+	 * a monitor-mode request's end (run != 0) stops nothing else. */
+	if (run == 0 && vt->vt_runner == NULL &&
+	    !vm_state_is_live(v.vv_state)) {
+		vmrun_already(name, v.vv_state, why, len);
+		goto out;
+	}
 	if (vt->vt_runner == NULL ||
 	    (v.vv_state != VM_RUNNING && v.vv_state != VM_PAUSED) ||
 	    (run != 0 && vt->vt_run != run)) {

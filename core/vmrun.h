@@ -69,6 +69,9 @@ void vmrun_close(struct vmrun *vr);
 /*
  * The operations; why holds a sentence for the API on failure.
  * ENOENT: no such VM.  EBUSY: not allowed in the current state.
+ * EALREADY: the VM already is where the operation takes it (a start of a
+ * running VM, a stop of one that does not run, a pause of a paused one,
+ * a resume of a running one); nothing was done, why says so.
  * ENOTSUP: the backend cannot (why says what).  EINVAL: the spec cannot
  * run (an image missing or too large: why says which).  EDQUOT: over
  * the caller's quota of running VMs.

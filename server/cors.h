@@ -33,7 +33,8 @@ void cors_methods(unsigned allowed, char *buf, unsigned len);
 #define CORS_ALLOW_HEADERS                                                     \
 	"Authorization, Content-Type, If-Match, If-None-Match"
 #define CORS_EXPOSE_HEADERS                                                    \
-	"ETag, Location, Allow, Retry-After, WWW-Authenticate"
+	"ETag, Location, Allow, Retry-After, WWW-Authenticate, "               \
+	"Vmmapid-Unchanged"
 #define CORS_MAX_AGE "600"
 
 #endif

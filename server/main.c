@@ -375,6 +375,36 @@ main_wait_signal(const sigset_t *sigs, struct http_server *http)
 	return 0;
 }
 
+/*
+ * Says at start whether a guest's processes reach the VMware backdoor
+ * (kvm.enable_vmware_backdoor): without it vmware-rpctool inside a Linux
+ * guest dies of SIGSEGV, and the operator should hear why and the fix.
+ */
+static void
+main_log_backdoor_user(void)
+{
+	switch (vmm_kvm_backdoor_user(VMM_KVM_BACKDOOR_PARAM)) {
+	case 1:
+		log_info("kvm: enable_vmware_backdoor=Y: guests' user space "
+			 "reaches the guestinfo backdoor (vmware-rpctool works "
+			 "in Linux guests)");
+		break;
+	case 0:
+		log_info("kvm: enable_vmware_backdoor=N: only a guest's kernel "
+			 "reaches the guestinfo backdoor, vmware-rpctool in a "
+			 "Linux guest dies of SIGSEGV; load kvm with "
+			 "enable_vmware_backdoor=1 (modprobe kvm "
+			 "enable_vmware_backdoor=1, or options kvm "
+			 "enable_vmware_backdoor=1 in /etc/modprobe.d) for it");
+		break;
+	default:
+		log_info("kvm: %s: %s: cannot tell whether guests' user space "
+			 "reaches the guestinfo backdoor",
+			 VMM_KVM_BACKDOOR_PARAM, strerror(errno));
+		break;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -448,6 +478,8 @@ main(int argc, char **argv)
 	ctx.ac_ops =
 	    strcmp(ctx.ac_driver, "kvm") == 0 ? &vmm_kvm_ops : &vmm_sim_ops;
 	log_info("driver %s (%s)", ctx.ac_driver, reason);
+	if (strcmp(ctx.ac_driver, "kvm") == 0)
+		main_log_backdoor_user();
 
 	/* Traversable, so that callers reach the socket; what is secret in
 	 * it (database, token) has its own mode. */

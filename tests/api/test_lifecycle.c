@@ -115,6 +115,30 @@ assert_op_ok(const struct harness_response *r, const char *state)
 	assert_json_int(r, "revision", (long long)etag_number(r));
 }
 
+/*
+ * A repeated request (start of a running VM, stop of a stopped one):
+ * 200 with the representation, in state, and the header saying nothing
+ * was done, naming the state; no new revision (rev: the one before).
+ */
+static void
+assert_unchanged(const struct harness_response *r, const char *state,
+		 uint64_t rev)
+{
+	const char *said = harness_header(r, "Vmmapid-Unchanged");
+
+	assert_op_ok(r, state);
+	if (said == NULL || strstr(said, state) == NULL)
+		fail_msg("%s %s: no Vmmapid-Unchanged naming \"%s\": %s",
+			 r->hr_method, r->hr_path, state,
+			 said != NULL ? said : "(none)");
+	if (etag_number(r) != rev)
+		fail_msg("%s %s changed nothing but took revision %llu (was "
+			 "%llu)",
+			 r->hr_method, r->hr_path,
+			 (unsigned long long)etag_number(r),
+			 (unsigned long long)rev);
+}
+
 /* Starts a guest that ends by itself; the start answers 200. */
 static void
 start_quick_guest(struct harness *h, const char *name)
@@ -430,7 +454,6 @@ test_lifecycle__pause_resume_and_reset_keep_a_spinning_guest_alive(
 	r = vm_op(h, "spin", "pause", "");
 	assert_op_ok(r, "paused");
 	assert_json_str(get_vm(h, "spin"), "status.state", "paused");
-	assert_conflict_naming(vm_op(h, "spin", "pause", ""), "paused");
 	/* Reset while paused: the VM stays paused. */
 	snprintf(etag, sizeof(etag), "%s", harness_header(r, "ETag"));
 	r = vm_op(h, "spin", "reset", "");
@@ -438,7 +461,6 @@ test_lifecycle__pause_resume_and_reset_keep_a_spinning_guest_alive(
 	assert_header(r, "ETag", etag);
 
 	assert_op_ok(vm_op(h, "spin", "resume", ""), "running");
-	assert_conflict_naming(vm_op(h, "spin", "resume", ""), "running");
 	/* The reset guest ran from its start again. */
 	wait_console(h, "spin", "spinning\nspinning\n");
 
@@ -592,29 +614,110 @@ test_lifecycle__a_start_during_a_graceful_stop_is_409_naming_stopping(
 	assert_json_str(get_vm(h, "spin"), "status.state", "stopped");
 }
 
+/*
+ * Asked again for where the VM is, start, pause and resume succeed and do
+ * nothing; a start of a paused VM, or a monitor-mode start of a running
+ * one, is still a conflict.
+ */
 static void
-test_lifecycle__start_while_running_is_409_naming_the_state(struct harness *h)
+test_lifecycle__repeated_starts_pauses_and_resumes_change_nothing(
+    struct harness *h)
 {
 	struct harness_response *r;
+	uint64_t rev;
 
 	harness_put_guest(h, "spin");
 	harness_define_vm(h, "spin", "spin.bin", "");
-	assert_op_ok(vm_op(h, "spin", "start", ""), "running");
-	assert_conflict_naming(vm_op(h, "spin", "start", ""), "running");
-	assert_op_ok(vm_op(h, "spin", "pause", ""), "paused");
+	r = vm_op(h, "spin", "start", "");
+	assert_op_ok(r, "running");
+	rev = etag_number(r);
+	assert_unchanged(vm_op(h, "spin", "start", ""), "running", rev);
+	assert_conflict_naming(vm_op(h, "spin", "start", "?mode=monitor"),
+			       "running");
+	assert_unchanged(vm_op(h, "spin", "resume", ""), "running", rev);
+	r = vm_op(h, "spin", "pause", "");
+	assert_op_ok(r, "paused");
+	rev = etag_number(r);
+	assert_unchanged(vm_op(h, "spin", "pause", ""), "paused", rev);
 	assert_conflict_naming(vm_op(h, "spin", "start", ""), "paused");
 	/* The refused start changed nothing. */
 	r = get_vm(h, "spin");
 	assert_json_str(r, "status.state", "paused");
+	assert_int_equal(etag_number(r), rev);
 	assert_op_ok(vm_op(h, "spin", "stop", "?force=1"), "stopped");
 }
 
-/* Needs no guest: every operation but start is refused on a defined VM. */
+/* status.pending_restart of r is want (0 or 1). */
 static void
-test_lifecycle__operations_on_a_vm_that_is_not_running_are_409(
-    struct harness *h)
+assert_pending_restart(const struct harness_response *r, int want)
 {
-	static const char *const ops[] = {"stop", "pause", "resume", "reset"};
+	const json_t *v = harness_json_at(r->hr_json, "status.pending_restart");
+
+	if (!json_is_boolean(v) || json_is_true(v) != want)
+		fail_msg("status.pending_restart is not %s: %s",
+			 want ? "true" : "false", r->hr_body);
+}
+
+/*
+ * An orchestrator's read-modify-write around a start: If-Match with the
+ * tag read before the start still holds (the definition did not change),
+ * and a running VM whose spec changed says it needs a restart.
+ */
+static void
+test_lifecycle__if_match_is_about_the_definition_not_the_run(struct harness *h)
+{
+	struct harness_response *read, *r;
+	char hdr[128];
+
+	harness_put_guest(h, "spin");
+	harness_define_vm(h, "spin", "spin.bin", "");
+	read = get_vm(h, "spin");
+	snprintf(hdr, sizeof(hdr), "If-Match: %s",
+		 harness_header(read, "ETag"));
+	assert_op_ok(vm_op(h, "spin", "start", ""), "running");
+	r = get_vm(h, "spin");
+	assert_json_int(r, "status.observed_generation", 1);
+	assert_pending_restart(r, 0);
+	if (etag_number(r) == etag_number(read))
+		fail_msg("a start took no new revision: %s", r->hr_body);
+
+	/* The start is no reason to refuse a write of the definition. */
+	r = harness_req(h, "PATCH", "/v1/vms/spin",
+			"{\"description\": \"two vCPUs next time\"}",
+			"Content-Type: application/merge-patch+json", hdr,
+			NULL);
+	assert_status(r, 200);
+	assert_json_int(r, "generation", 2);
+	assert_json_int(r, "status.observed_generation", 1);
+	assert_json_str(r, "status.state", "running");
+	assert_pending_restart(r, 1);
+	/* The definition changed since that read: now it is. */
+	r = harness_req(h, "PATCH", "/v1/vms/spin", "{\"description\": \"\"}",
+			"Content-Type: application/merge-patch+json", hdr,
+			NULL);
+	assert_problem(r, 412, NULL);
+	r = harness_req(h, "DELETE", "/v1/vms/spin", NULL, hdr, NULL);
+	assert_problem(r, 412, NULL);
+
+	/* Stopped, nothing is pending; started again, the run has it all. */
+	r = vm_op(h, "spin", "stop", "?force=1");
+	assert_op_ok(r, "stopped");
+	assert_pending_restart(r, 0);
+	r = vm_op(h, "spin", "start", "");
+	assert_op_ok(r, "running");
+	assert_json_int(r, "status.observed_generation", 2);
+	assert_pending_restart(r, 0);
+	assert_op_ok(vm_op(h, "spin", "stop", "?force=1"), "stopped");
+}
+
+/*
+ * Needs no guest: a stop of a defined VM is done already; pause, resume
+ * and reset need a run.
+ */
+static void
+test_lifecycle__operations_on_a_vm_that_is_not_running(struct harness *h)
+{
+	static const char *const ops[] = {"pause", "resume", "reset"};
 	struct harness_response *r;
 	uint64_t etag;
 	size_t i;
@@ -623,25 +726,29 @@ test_lifecycle__operations_on_a_vm_that_is_not_running_are_409(
 	etag = etag_number(get_vm(h, "idle"));
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		assert_conflict_naming(vm_op(h, "idle", ops[i], ""), "defined");
-	assert_conflict_naming(vm_op(h, "idle", "stop", "?force=1"), "defined");
+	assert_unchanged(vm_op(h, "idle", "stop", ""), "defined", etag);
+	assert_unchanged(vm_op(h, "idle", "stop", "?force=1"), "defined", etag);
 	r = get_vm(h, "idle");
 	assert_json_str(r, "status.state", "defined");
 	assert_int_equal(etag_number(r), etag);
 }
 
 static void
-test_lifecycle__operations_on_a_stopped_vm_are_409(struct harness *h)
+test_lifecycle__operations_on_a_stopped_vm(struct harness *h)
 {
-	static const char *const ops[] = {"stop", "pause", "resume", "reset"};
+	static const char *const ops[] = {"pause", "resume", "reset"};
+	uint64_t etag;
 	size_t i;
 
 	harness_put_guest(h, "hello");
 	harness_define_vm(h, "hello", "hello.bin", "");
 	start_quick_guest(h, "hello");
 	harness_wait_vm_state(h, "hello", "stopped", WAIT_MS);
+	etag = etag_number(get_vm(h, "hello"));
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		assert_conflict_naming(vm_op(h, "hello", ops[i], ""),
 				       "stopped");
+	assert_unchanged(vm_op(h, "hello", "stop", ""), "stopped", etag);
 }
 
 static void
@@ -778,10 +885,10 @@ test_lifecycle__bad_query_parameters_are_400(struct harness *h)
 	for (i = 0; i < sizeof(stop_bad) / sizeof(stop_bad[0]); i++)
 		assert_problem(vm_op(h, "q", "stop", stop_bad[i].q), 400,
 			       stop_bad[i].field);
-	/* At the limit the query is fine: the state is what is wrong. */
+	/* At the limit the query is fine (and the VM stopped already). */
 	snprintf(query, sizeof(query), "?timeout=3600&force=0");
-	assert_problem(vm_op(h, "q", "stop", query), 409, NULL);
-	assert_problem(vm_op(h, "q", "stop", "?force=no&timeout=0"), 409, NULL);
+	assert_status(vm_op(h, "q", "stop", query), 200);
+	assert_status(vm_op(h, "q", "stop", "?force=no&timeout=0"), 200);
 	assert_json_str(get_vm(h, "q"), "status.state", "defined");
 }
 
@@ -837,10 +944,11 @@ many_op(struct harness *h, const char *op, const char *state)
 
 	for (i = 0; i < MANY_VMS; i++) {
 		snprintf(path, sizeof(path), "/v1/vms/vm%03d/%s", i, op);
-		s[i] = harness_stream_open(h, "POST", path, NULL, 0, 30000);
+		s[i] =
+		    harness_stream_open(h, "POST", path, NULL, 0, WAIT_MS * 3);
 	}
 	for (i = 0; i < MANY_VMS; i++) {
-		r = harness_stream_end(s[i], 30000, NULL);
+		r = harness_stream_end(s[i], WAIT_MS * 3, NULL);
 		assert_op_ok(r, state);
 	}
 }
@@ -1153,11 +1261,14 @@ main(void)
 		test_lifecycle__a_start_during_a_graceful_stop_is_409_naming_stopping,
 		0),
 	    HARNESS_CASE(
-		test_lifecycle__start_while_running_is_409_naming_the_state, 0),
-	    HARNESS_CASE(
-		test_lifecycle__operations_on_a_vm_that_is_not_running_are_409,
+		test_lifecycle__repeated_starts_pauses_and_resumes_change_nothing,
 		0),
-	    HARNESS_CASE(test_lifecycle__operations_on_a_stopped_vm_are_409, 0),
+	    HARNESS_CASE(test_lifecycle__operations_on_a_vm_that_is_not_running,
+			 0),
+	    HARNESS_CASE(test_lifecycle__operations_on_a_stopped_vm, 0),
+	    HARNESS_CASE(
+		test_lifecycle__if_match_is_about_the_definition_not_the_run,
+		0),
 	    HARNESS_CASE(
 		test_lifecycle__start_with_a_missing_image_is_422_and_changes_nothing,
 		0),

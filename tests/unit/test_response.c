@@ -99,6 +99,45 @@ test_response__etag_matches_its_own_revision(void **state)
 	assert_false(etag_match("\"6\"", 1, 5, 1));
 }
 
+/* etag_match_since: If-Match on a VM write, against its definition */
+
+static void
+test_response__etag_since_matches_every_revision_of_the_definition(void **state)
+{
+	assert_true(etag_match_since("\"11\"", 1, 11, 13));
+	assert_true(etag_match_since("\"12\"", 1, 11, 13));
+	assert_true(etag_match_since("\"13\"", 1, 11, 13));
+	assert_true(etag_match_since("\"3\", \"12\"", 1, 11, 13));
+	assert_true(etag_match_since("*", 1, 11, 13));
+	/* Before the spec was written, after the newest, or weak: no. */
+	assert_false(etag_match_since("\"10\"", 1, 11, 13));
+	assert_false(etag_match_since("\"14\"", 1, 11, 13));
+	assert_false(etag_match_since("W/\"12\"", 1, 11, 13));
+	/* Nothing matches a missing VM. */
+	assert_false(etag_match_since("\"12\"", 0, 11, 13));
+	assert_false(etag_match_since("*", 0, 0, 0));
+}
+
+static void
+test_response__etag_since_takes_only_revisions(void **state)
+{
+	assert_false(etag_match_since("\"\"", 1, 0, 13));
+	assert_false(etag_match_since("\"012\"", 1, 11, 13));
+	assert_false(etag_match_since("\"12a\"", 1, 11, 13));
+	assert_false(etag_match_since("\"1 2\"", 1, 11, 13));
+	assert_false(etag_match_since("12", 1, 11, 13));
+	assert_false(etag_match_since("\"12", 1, 11, 13));
+	/* 20 digits would overflow: never a match, never UB. */
+	assert_false(
+	    etag_match_since("\"18446744073709551617\"", 1, 1, UINT64_MAX));
+	assert_true(
+	    etag_match_since("\"9999999999999999999\"", 1, 1, UINT64_MAX));
+	/* A malformed member does not hide a later good one... */
+	assert_true(etag_match_since("\"x\", \"12\"", 1, 11, 13));
+	/* ...but an unquoted one ends the list, as etag_match does. */
+	assert_false(etag_match_since("x, \"12\"", 1, 11, 13));
+}
+
 static void
 test_response__etag_is_not_matched_by_a_prefix_or_suffix(void **state)
 {
@@ -318,6 +357,9 @@ main(void)
 	    cmocka_unit_test(test_response__etag_is_the_revision_in_quotes),
 	    cmocka_unit_test(test_response__etag_of_the_largest_revision_fits),
 	    cmocka_unit_test(test_response__etag_matches_its_own_revision),
+	    cmocka_unit_test(
+		test_response__etag_since_matches_every_revision_of_the_definition),
+	    cmocka_unit_test(test_response__etag_since_takes_only_revisions),
 	    cmocka_unit_test(
 		test_response__etag_is_not_matched_by_a_prefix_or_suffix),
 	    cmocka_unit_test(test_response__etag_list_matches_any_member),

@@ -239,12 +239,13 @@ static void
 vm_x(struct fx *fx, long *owner, long *memory)
 {
 	json_t *spec;
-	uint64_t rev;
+	uint64_t rev, spec_rev;
 	uid_t uid;
 	char jail[65];
 
 	*owner = *memory = -1;
-	if (vmreg_get_spec_owned(fx->f_reg, "x", &spec, &rev, &uid, jail) != 0)
+	if (vmreg_get_spec_owned(fx->f_reg, "x", &spec, &rev, &spec_rev, &uid,
+				 jail) != 0)
 		return;
 	*owner = (long)uid;
 	*memory = (long)json_integer_value(json_object_get(spec, "memory_mib"));
