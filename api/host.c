@@ -127,6 +127,11 @@ api_host_root(const struct api_context *ctx, const struct api_call *call,
 	    "guestinfo_body_bytes", LIMIT_BODY_BIG_BYTES, "principal",
 	    host_principal(&call->ca_rq->rq_principal), "started_at", started,
 	    "schema_version", db_schema_version());
+	/* The daemon's own features beside the backend's. */
+	if (doc != NULL && ctx->ac_events != NULL)
+		json_array_append_new(
+		    json_object_get(json_object_get(doc, "driver"), "features"),
+		    json_string("events"));
 	host_virtualization(ctx, json_object_get(doc, "driver"));
 	host_backdoor_user(
 	    ctx, json_object_get(json_object_get(doc, "driver"), "features"));

@@ -31,6 +31,7 @@
 #include "core/vmrun.h"
 #include "db/db.h"
 #include "core/auth.h"
+#include "core/events.h"
 #include "core/jails.h"
 #include "core/pptdevs.h"
 #include "server/config.h"
@@ -424,6 +425,10 @@ main(int argc, char **argv)
 	size_t njl = 0, k;
 	struct images *images = NULL;
 	struct vmrun *vmrun = NULL;
+	struct events *events = NULL;
+	struct events_opts evopt;
+	char(*was_live)[65] = NULL;
+	size_t nwas_live = 0;
 	char images_dir[4096], cache_dir[4096];
 	char reason[512];
 	sigset_t sigs, kick;
@@ -511,6 +516,15 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* db_open made the database, -wal and -shm 0600 (the daemon's). */
+	evopt.eo_buffer = cf.cf_events_buffer;
+	evopt.eo_keepalive_s = cf.cf_events_keepalive;
+	evopt.eo_keep = (int64_t)cf.cf_events_keep;
+	evopt.eo_max_age_s = cf.cf_events_max_age;
+	/* Before the first write: reconciliation's events go to it. */
+	if (events_open(&events, db, &evopt) != 0) {
+		log_warn("event journal");
+		goto out;
+	}
 	policy.po_max_running = cf.cf_max_running;
 	if (vmreg_open(&reg, db) != 0) {
 		log_warn("loading VM definitions");
@@ -529,6 +543,9 @@ main(int argc, char **argv)
 	}
 	/* Kernels the loader decompressed, per image digest (#15). */
 	snprintf(cache_dir, sizeof(cache_dir), "%s/cache", cf.cf_state_dir);
+	/* What vmrun_open will find not running after all. */
+	if (vmreg_names(reg, vm_state_is_live, &was_live, &nwas_live) != 0)
+		goto out;
 	if (vmrun_open(&vmrun, reg, images, ctx.ac_ops, cache_dir) != 0) {
 		log_warn("VM runtime");
 		goto out;
@@ -545,6 +562,10 @@ main(int argc, char **argv)
 				 ctx.ac_driver);
 		}
 	}
+	if (events_daemon_started(db, VMMAPID_VERSION, was_live, nwas_live) !=
+	    0)
+		log_warn("recording the daemon's start");
+	ctx.ac_events = events;
 
 	ctx.ac_vmreg = reg;
 	ctx.ac_db = db;
@@ -640,6 +661,8 @@ out:
 	auth_close(auth);
 	vmreg_close(reg);
 	db_close(db);
+	events_close(events); /* after db_close: it publishes to the last */
+	free(was_live);
 	if (rc == 0)
 		log_info("stopped");
 	if (!cf.cf_foreground && cf.cf_pidfile != NULL)
