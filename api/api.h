@@ -186,6 +186,17 @@ int api_route_public(const struct api_request *rq);
  */
 int api_route_query_token(const struct api_request *rq);
 
+/*
+ * Whether rq's caller (rq_principal, known) may do what rq's route
+ * declares, decided as api_handle would before its handler runs: 1, or 0
+ * when api_handle would refuse it (and answers why then).  server/ asks
+ * before reading an upload's body, so that nobody spools a file only to
+ * hear 403 (issue #14, finding 6).  Unknown routes: 1 (api_handle
+ * answers them).
+ */
+int api_route_permits(const struct api_context *ctx,
+		      const struct api_request *rq);
+
 /* Frees what a response owns; safe on a zeroed response. */
 void api_response_clear(struct api_response *rs);
 

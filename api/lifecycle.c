@@ -100,7 +100,7 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	struct lifecycle_monitor *lm;
 	struct console *c;
 	struct vmrun_quota quota;
-	uint64_t offset;
+	uint64_t offset, run = 0;
 	char why[256] = "";
 	int rc, monitor;
 
@@ -123,7 +123,8 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	if (api_pptdevs_start_ok(ctx, name, rs) != 0)
 		return;
 	if (!monitor) {
-		rc = vmrun_start(ctx->ac_vmrun, name, &quota, why, sizeof(why));
+		rc = vmrun_start(ctx->ac_vmrun, name, &quota, NULL, why,
+				 sizeof(why));
 		lifecycle_reply(ctx, "start", name, rc, errno, why, rs);
 		return;
 	}
@@ -133,7 +134,8 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 		return;
 	}
 	offset = console_end(c);
-	if (vmrun_start(ctx->ac_vmrun, name, &quota, why, sizeof(why)) != 0) {
+	if (vmrun_start(ctx->ac_vmrun, name, &quota, &run, why, sizeof(why)) !=
+	    0) {
 		int err = errno;
 
 		/* A run started otherwise has no monitor to hand over. */
@@ -156,13 +158,15 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	 */
 	if ((lm = calloc(1, sizeof(*lm))) == NULL) {
 		console_free(c);
-		vmrun_stop(ctx->ac_vmrun, name, 0, 1, why, sizeof(why));
+		vmrun_stop_run(ctx->ac_vmrun, name, run);
 		problem_errno(rs, ENOMEM, "monitor mode for VM %s", name);
 		return;
 	}
 	lm->lm_vmrun = ctx->ac_vmrun;
 	snprintf(lm->lm_name, sizeof(lm->lm_name), "%s", name);
-	lm->lm_run = vmrun_current_run(ctx->ac_vmrun, name);
+	/* The run this start made, not whichever runs now: it may have
+	 * ended already and another begun. */
+	lm->lm_run = run;
 	/*
 	 * A guest that prints at once (most do: a boot banner) has output
 	 * within a few hundred µs of runner_go: sent with the headers, it

@@ -93,6 +93,32 @@ policy_check_start(const struct policy *po, const struct principal *pr,
 }
 
 int
+policy_check_autostart(const struct policy *po, const char *name, uid_t owner,
+		       const char *jail, unsigned *max_runs, char *why,
+		       size_t len)
+{
+	struct principal pr;
+	struct jail_info ji;
+	char reason[192];
+
+	memset(&pr, 0, sizeof(pr));
+	pr.pr_known = 1;
+	pr.pr_uid = owner;
+	snprintf(pr.pr_jail, sizeof(pr.pr_jail), "%s", jail);
+	if (policy_jail_allows(po, &pr, &ji, reason, sizeof(reason)) == 0 &&
+	    policy_check_start(po, &pr, 1, max_runs, reason, sizeof(reason)) ==
+		0)
+		return 0;
+	snprintf(why, len,
+		 "VM %s cannot have autostart: its owner, uid %ld%s%s, may "
+		 "not run VMs detached (%s); only root, of the host or of a "
+		 "jail with allow_vmm, may",
+		 name, (long)owner, jail[0] != '\0' ? " in jail " : "", jail,
+		 reason);
+	return policy_refuse(EPERM);
+}
+
+int
 policy_check(const struct policy *po, const struct principal *pr,
 	     enum policy_action action, const struct policy_vm *vm, char *why,
 	     size_t len)

@@ -78,6 +78,21 @@ int policy_is_host_root(const struct principal *pr);
 int policy_check_start(const struct policy *po, const struct principal *pr,
 		       int detached, unsigned *max_runs, char *why, size_t len);
 
+/*
+ * Whether a VM owned by uid owner in jail ("" outside any) may carry
+ * "autostart": true, which makes the daemon start it detached when it
+ * starts.  Only an owner who may start VMs detached may have one: root
+ * of its scope (the host's, or a jail's whose jail still exists with
+ * allow_vmm); a member runs VMs only in monitor mode, and nobody is
+ * there to hold a monitor request at start-up.  0 with *max_runs as
+ * policy_check_start gives it (the start counts against
+ * --max-running-per-uid like any other), or -1 with EPERM and why,
+ * which names the VM.
+ */
+int policy_check_autostart(const struct policy *po, const char *name,
+			   uid_t owner, const char *jail, unsigned *max_runs,
+			   char *why, size_t len);
+
 /* Whether pr belongs to the vmm group (primary or supplementary). */
 int policy_in_vmm_group(const struct policy *po, const struct principal *pr);
 

@@ -530,10 +530,30 @@ route_query_ok(const struct route *rt, const struct api_request *rq,
 	return 0;
 }
 
+static int route_allowed(const struct api_context *ctx, const struct route *rt,
+			 const struct api_call *call, struct api_response *rs);
+
+int
+api_route_permits(const struct api_context *ctx, const struct api_request *rq)
+{
+	struct api_call call;
+	const struct route *rt;
+	unsigned allowed;
+
+	if ((rt = route_of(rq, &allowed)) == NULL)
+		return 1;
+	memset(call.ca_params, 0, sizeof(call.ca_params));
+	call.ca_body = NULL;
+	call.ca_rq = rq;
+	route_match(rt->rt_pattern, rq->rq_path, call.ca_params,
+		    call.ca_param_buf, sizeof(call.ca_param_buf));
+	return route_allowed(ctx, rt, &call, NULL) == 0;
+}
+
 /*
  * The access check of a matched route: its declared action, and for
  * routes on one VM ({name} of /v1/vms/{name}...), that VM's creator and
- * jail.  0, or -1 with the 403/404 answered.
+ * jail.  0, or -1 with the 403/404 answered (rs NULL: only said).
  */
 static int
 route_allowed(const struct api_context *ctx, const struct route *rt,
@@ -563,13 +583,23 @@ route_allowed(const struct api_context *ctx, const struct route *rt,
 	if (policy_check(ctx->ac_policy, &call->ca_rq->rq_principal, action,
 			 target, why, sizeof(why)) == 0)
 		return 0;
+	if (rs == NULL)
+		return -1; /* a question only (api_route_permits) */
 	log_debug("policy: %s %s refused to uid %ld%s%s: %s",
 		  call->ca_rq->rq_method_name, call->ca_rq->rq_path,
 		  (long)call->ca_rq->rq_principal.pr_uid,
 		  call->ca_rq->rq_principal.pr_jail[0] != '\0' ? " in jail "
 							       : "",
 		  call->ca_rq->rq_principal.pr_jail, why);
-	if (errno == ENOENT)
+	if (errno == ENOENT && rt->rt_handler == api_vms_put)
+		/* A declarative PUT of a name taken outside the caller's
+		 * jail fails as a POST of it does: VM names are one
+		 * namespace on the host (docs/access.md, "What a caller
+		 * can tell"), and "not found" would be no truer. */
+		problem_raise(rs, PROBLEM_CONFLICT, "name",
+			      "a VM named %s already exists",
+			      call->ca_params[0]);
+	else if (errno == ENOENT)
 		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "%s", why);
 	else
 		problem_raise(rs, PROBLEM_FORBIDDEN, NULL, "%s", why);

@@ -175,6 +175,28 @@ vms_ppt_allowed(const struct api_context *ctx, const struct api_call *call,
 	return -1;
 }
 
+/*
+ * "autostart": true makes the daemon start the VM detached at start-up,
+ * which only an owner who may start it detached may ask for (owner uid
+ * in jail: the caller for a new VM, the VM's creator for a change).  0,
+ * or -1 with the 403 answered.
+ */
+static int
+vms_autostart_allowed(const struct api_context *ctx, const char *name,
+		      const struct vm_spec *spec, uid_t owner, const char *jail,
+		      struct api_response *rs)
+{
+	unsigned max_runs;
+	char why[512];
+
+	if (ctx->ac_policy == NULL || !spec->vs_autostart ||
+	    policy_check_autostart(ctx->ac_policy, name, owner, jail, &max_runs,
+				   why, sizeof(why)) == 0)
+		return 0;
+	problem_raise(rs, PROBLEM_FORBIDDEN, "autostart", "%s", why);
+	return -1;
+}
+
 void
 api_vms_list(const struct api_context *ctx, const struct api_call *call,
 	     struct api_response *rs)
@@ -360,6 +382,9 @@ api_vms_create(const struct api_context *ctx, const struct api_call *call,
 	if (vms_ppt_allowed(ctx, call, &typed, spec, rs) != 0)
 		goto out;
 	vms_owner(call->ca_rq, &owner);
+	if (vms_autostart_allowed(ctx, name, &typed, owner.vo_uid,
+				  owner.vo_jail, rs) != 0)
+		goto out;
 	if (vmreg_create_keys(ctx->ac_vmreg, name, spec, &owner, keys, nkeys,
 			      &doc) != 0)
 		vms_write_error(rs, errno, name);
@@ -456,7 +481,10 @@ vms_apply(const struct api_context *ctx, const struct api_call *call,
 		}
 		/* A replace of this version, or a definition. */
 		if (vms_allowed_on(ctx, call, POL_VM_WRITE, name, exists, uid,
-				   jail, rs) != 0) {
+				   jail, rs) != 0 ||
+		    vms_autostart_allowed(
+			ctx, name, typed, exists ? uid : owner.vo_uid,
+			exists ? jail : owner.vo_jail, rs) != 0) {
 			json_decref(cur);
 			return;
 		}
@@ -653,7 +681,9 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 				vms_spec_problem(rs, &err);
 			return;
 		}
-		if (vms_ppt_allowed(ctx, call, &typed, spec, rs) != 0) {
+		if (vms_ppt_allowed(ctx, call, &typed, spec, rs) != 0 ||
+		    vms_autostart_allowed(ctx, name, &typed, uid, jail, rs) !=
+			0) {
 			json_decref(cur);
 			json_decref(spec);
 			return;

@@ -49,6 +49,14 @@
 #define LIMIT_VMS 100000
 
 /*
+ * Audit records kept (db/db_audit.c): the newest ones; older ones go as
+ * new ones come.  At most ~4.2 KB each (a target cut at 4096 bytes, and
+ * the rest), so the log stays under ~210 MB whatever callers send; a
+ * typical record is ~100 bytes (~5 MB for all).
+ */
+#define LIMIT_AUDIT_RECORDS 50000
+
+/*
  * Guestinfo keys (issue #12): a key is the part after "guestinfo." and
  * follows the name rule with up to 128 bytes; a value is at most pvbus's
  * PVBUS_KVOP_MAXSIZE (64 KiB) of bytes that are not NUL; a VM holds at

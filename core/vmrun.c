@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -38,7 +39,8 @@ struct vmrt {
 	struct console *vt_console; /* created on first use */
 	/* NULL when not running; written under vt_lock and vr_lock both. */
 	struct runner *vt_runner;
-	uint64_t vt_run; /* run number; vt_lock and vr_lock */
+	uint64_t
+	    vt_run; /* run identity (vmrun_next_run); vt_lock and vr_lock */
 	/* The images of this run, each pinned while it runs: the flat
 	 * image or the kernel, and a Linux boot's initrd. */
 	void *vt_image;
@@ -79,7 +81,33 @@ struct vmrun {
 	struct vmrt *vr_reap_head;
 	int vr_stopping;
 	pthread_t vr_reaper;
+	uint64_t vr_last_run; /* the last run identity handed out; vr_lock */
 };
+
+/*
+ * A new run identity, vr_lock held.  Unique for the daemon's life (each
+ * is past the last one) and across restarts: each is at least the
+ * wall clock in microseconds, so a daemon started after another one
+ * stopped hands out identities past all of the old one's, unless the
+ * clock was set back between the two by more than the old daemon ran.
+ * Never per VM: a VM deleted and defined again must not reuse its
+ * predecessor's numbers (issue #14, finding 3: a monitor-mode request
+ * that outlived its run stopped another user's VM of the same name).
+ * Microseconds, not nanoseconds: below 2^53 until the year 2255, so a
+ * JSON reader with doubles keeps every one exact.
+ */
+static uint64_t
+vmrun_next_run(struct vmrun *vr)
+{
+	struct timespec ts;
+	uint64_t now = 0;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
+		now = (uint64_t)ts.tv_sec * 1000000u +
+		      (uint64_t)ts.tv_nsec / 1000u;
+	vr->vr_last_run = now > vr->vr_last_run ? now : vr->vr_last_run + 1;
+	return vr->vr_last_run;
+}
 
 /* Sets the runner (vt_lock held): readers under vr_lock see it too. */
 static void
@@ -391,9 +419,10 @@ fail:
 }
 
 void
-vmrun_autostart(struct vmrun *vr)
+vmrun_autostart(struct vmrun *vr, vmrun_autostart_fn allowed, void *arg)
 {
-	char(*names)[65], why[256];
+	char(*names)[65], why[512], jail[65];
+	struct vmrun_quota quota;
 	size_t i, n;
 
 	if (vmreg_names(vr->vr_reg, NULL, &names, &n) != 0) {
@@ -403,10 +432,23 @@ vmrun_autostart(struct vmrun *vr)
 	for (i = 0; i < n; i++) {
 		struct vm_spec spec;
 
-		if (vmreg_get_vm_spec(vr->vr_reg, names[i], &spec) != 0)
+		if (vmreg_get_vm_spec(vr->vr_reg, names[i], &spec) != 0 ||
+		    !spec.vs_autostart ||
+		    vmreg_get_owner(vr->vr_reg, names[i], &quota.vq_uid,
+				    jail) != 0)
 			continue;
-		if (spec.vs_autostart &&
-		    vmrun_start(vr, names[i], NULL, why, sizeof(why)) != 0)
+		/* A spec stored before the rule (or by hand) is not obeyed:
+		 * a member's VM would run detached, which members may not. */
+		quota.vq_max_runs = 0;
+		if (allowed != NULL &&
+		    allowed(arg, names[i], quota.vq_uid, jail,
+			    &quota.vq_max_runs, why, sizeof(why)) != 0) {
+			log_warnx("vm %s: autostart refused: %s", names[i],
+				  why);
+			continue;
+		}
+		if (vmrun_start(vr, names[i], &quota, NULL, why, sizeof(why)) !=
+		    0)
 			log_warnx("vm %s: autostart failed: %s", names[i], why);
 	}
 	free(names);
@@ -759,7 +801,7 @@ vmrun_linux_prepare(struct vmrun *vr, struct vmrt *vt,
 
 int
 vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
-	    char *why, size_t len)
+	    uint64_t *run, char *why, size_t len)
 {
 	struct runner_config cfg;
 	struct runner *runner;
@@ -870,8 +912,10 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	 * after "running", by the reaper, which waits for vt_lock.
 	 */
 	pthread_mutex_lock(&vr->vr_lock);
-	vt->vt_run++;
+	vt->vt_run = vmrun_next_run(vr);
 	pthread_mutex_unlock(&vr->vr_lock);
+	if (run != NULL)
+		*run = vt->vt_run;
 	if (runner_begin(&cfg, &runner) != 0) {
 		errno =
 		    vmrun_start_failed(vr, name, spec, v.vv_state, v.vv_status,

@@ -46,8 +46,22 @@ struct vmrun;
 int vmrun_open(struct vmrun **out, struct vmreg *reg, struct images *im,
 	       const struct vmm_ops *ops, const char *cache_dir);
 
-/* Starts every VM whose spec says autostart; failures are logged. */
-void vmrun_autostart(struct vmrun *vr);
+/*
+ * Whether VM name, owned by uid owner in jail ("": none), may be
+ * started by the daemon itself: 0 with *max_runs (its owner's quota of
+ * running VMs, 0: none), or -1 with why.  The access policy's, handed
+ * down by the server (core/ does not know the rules).
+ */
+typedef int (*vmrun_autostart_fn)(void *arg, const char *name, uid_t owner,
+				  const char *jail, unsigned *max_runs,
+				  char *why, size_t len);
+
+/*
+ * Starts every VM whose spec says autostart and that allowed lets
+ * start, counted against its owner's quota like any start; what is
+ * refused or fails is logged, saying why.
+ */
+void vmrun_autostart(struct vmrun *vr, vmrun_autostart_fn allowed, void *arg);
 
 /* Stops every running VM (forced), records it, frees everything. */
 void vmrun_close(struct vmrun *vr);
@@ -78,17 +92,22 @@ struct vmrun_quota {
  * quota (NULL: none, as for root): the start is refused with EDQUOT when
  * vq_max_runs VMs of vq_uid already run or are starting.  The count and
  * this start's place in it are taken under vmrun's lock, so concurrent
- * starts never overshoot.
+ * starts never overshoot.  run (NULL: not wanted) gets the identity of
+ * the run started, which no other run of any VM has, in this daemon's
+ * life or (unless the clock is set back) another's: what
+ * vmrun_stop_run takes.
  */
 int vmrun_start(struct vmrun *vr, const char *name,
-		const struct vmrun_quota *quota, char *why, size_t len);
+		const struct vmrun_quota *quota, uint64_t *run, char *why,
+		size_t len);
 /* timeout_ms: graceful stop's wait before forcing; force: at once. */
 int vmrun_stop(struct vmrun *vr, const char *name, unsigned timeout_ms,
 	       int force, char *why, size_t len);
 /*
- * The number of VM name's current run, 0 when it does not run; and a
- * forced stop of that run only (a later run is left alone): monitor mode
- * ends the run its request started, never another.
+ * The identity of VM name's current run, 0 when it does not run; and a
+ * forced stop of that run only (a later run, of this VM or of a VM of
+ * the same name defined since, is left alone): monitor mode ends the
+ * run its request started, never another.
  */
 uint64_t vmrun_current_run(struct vmrun *vr, const char *name);
 int vmrun_stop_run(struct vmrun *vr, const char *name, uint64_t run);

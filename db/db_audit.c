@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "base/limits.h"
 #include "base/log.h"
 #include "db/db.h"
 #include "db/db_internal.h"
@@ -27,6 +28,47 @@ struct db_audit_job {
 	struct db_audit_row aj_row;
 	char aj_path[]; /* aj_row.ar_path */
 };
+
+/*
+ * Keeps the newest LIMIT_AUDIT_RECORDS records: every DB_AUDIT_TRIM_EVERY
+ * appends, those older go, in the append's own transaction (ids only
+ * grow, so the newest are the highest).  The log is then bounded by
+ * count, and so in size (a record's target is cut at 4096 bytes,
+ * api/audit.c): a caller whose refused requests are recorded by the thousand
+ * can push old records out, but not fill the disk (issue #14, finding
+ * 6).  A failed trim is logged and tried again at the next turn.
+ */
+#define DB_AUDIT_TRIM_EVERY 256
+
+/* LIMIT_AUDIT_RECORDS but in the tests (db_audit_keep_set); the
+ * writer's thread reads it. */
+static _Atomic int64_t db_audit_keep = LIMIT_AUDIT_RECORDS;
+
+void
+db_audit_keep_set(int64_t n)
+{
+	db_audit_keep = n > 0 ? n : LIMIT_AUDIT_RECORDS;
+}
+
+static void
+db_audit_trim(struct db *db, sqlite3_int64 id)
+{
+	int64_t keep = db_audit_keep;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (id <= keep || id % DB_AUDIT_TRIM_EVERY != 0)
+		return;
+	if (db_prepare(&db->db_wconn, "DELETE FROM audit WHERE id <= ?1",
+		       &st) != 0)
+		return;
+	if ((rc = sqlite3_bind_int64(st, 1, id - keep)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_DONE)
+		log_warnx("audit: dropping records older than the newest "
+			  "%lld: %s",
+			  (long long)keep, sqlite3_errmsg(db->db_wconn.dc_sql));
+	sqlite3_finalize(st);
+}
 
 static int
 db_audit_insert_run(struct db *db, struct db_job *job)
@@ -60,6 +102,7 @@ db_audit_insert_run(struct db *db, struct db_job *job)
 	db_stmt_done(st);
 	if (rc != SQLITE_DONE)
 		return db_fail(db->db_wconn.dc_sql, rc, "insert audit record");
+	db_audit_trim(db, sqlite3_last_insert_rowid(db->db_wconn.dc_sql));
 	return 0;
 }
 

@@ -380,4 +380,10 @@ void db_event_actor_take(struct db_job *job);
 /* db_vms.c: sets db_revision past every revision ever handed out. */
 int db_vm_load_revision(struct db *db);
 
+/*
+ * How many audit records are kept (LIMIT_AUDIT_RECORDS; n <= 0: that
+ * again): for tests, which cannot write 100,000 records to see it.
+ */
+void db_audit_keep_set(int64_t n);
+
 #endif

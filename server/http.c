@@ -536,9 +536,11 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 		hr->hr_discarded = 1; /* drop what comes; 413 at the end */
 	}
 	if (hr->hr_upload && !api_route_public(&hr->hr_api)) {
-		/* Nobody uploads megabytes only to hear 401 at the end. */
+		/* Nobody uploads megabytes only to hear 401 or 403 at the
+		 * end, nor fills the disk with what will be refused. */
 		http_principal(hr);
-		if (!hr->hr_api.rq_principal.pr_known)
+		if (!hr->hr_api.rq_principal.pr_known ||
+		    !api_route_permits(ctx, &hr->hr_api))
 			return http_dispatch(hr);
 	}
 	return MHD_YES;

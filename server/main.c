@@ -360,6 +360,16 @@ main_reload(struct config *cf, int argc, char **argv)
 		 cf->cf_metrics_token != NULL ? " and token" : "");
 }
 
+/* vmrun_autostart's question, answered by the access policy. */
+static int
+main_autostart_allowed(void *arg, const char *name, uid_t owner,
+		       const char *jail, unsigned *max_runs, char *why,
+		       size_t len)
+{
+	return policy_check_autostart(arg, name, owner, jail, max_runs, why,
+				      len);
+}
+
 /*
  * Waits for one of sigs for up to MAIN_IDLE_CHECK_S seconds; returns it,
  * or 0 after the wait.  When no request began since the previous wait and
@@ -579,7 +589,6 @@ main(int argc, char **argv)
 				 ctx.ac_driver);
 		}
 	}
-	vmrun_autostart(vmrun);
 	if (events_daemon_started(db, VMMAPID_VERSION, was_live, nwas_live) !=
 	    0)
 		log_warn("recording the daemon's start");
@@ -638,6 +647,8 @@ main(int argc, char **argv)
 	}
 	policy.po_jails = ctx.ac_jails;
 	ctx.ac_policy = &policy;
+	/* Once the policy knows the jails: it decides whose VMs may. */
+	vmrun_autostart(vmrun, main_autostart_allowed, &policy);
 	if (pptdevs_open(&pptdevs, db, reg, cf.cf_sysfs_root, cf.cf_ppt_bind) !=
 	    0) {
 		log_warn("loading PCI passthrough reservations");

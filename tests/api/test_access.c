@@ -334,6 +334,11 @@ struct access_row {
 #define IMAGES_ROOT "only host root may upload or delete images"
 /* What the hello guest prints: a monitor-mode start streamed it. */
 #define HELLO "Hello from vmmapid guest"
+#define TAKEN(vm) "a VM named " vm " already exists"
+#define AUTOSTART ",\"autostart\":true"
+#define NO_AUTOSTART(vm, uid)                                                  \
+	"VM " vm " cannot have autostart: its owner, uid " uid                 \
+	", may not run VMs detached"
 
 /* A VM spec booting image (spin or hello), 4 MiB; with one PCI device. */
 #define VM_SPEC(name, image, extra)                                            \
@@ -425,6 +430,20 @@ static const struct access_row access_rows[] = {
      NO_PPT, "field=pptdevs", NULL},
     {AS_ROOT, "GET", "/v1/vms/ppt", NULL, 404, "ppt", NULL, NULL},
     {AS_ROOT, "GET", "/v1/vms/mine", NULL, 200, NULL, "pptdevs=0", NULL},
+    /* Autostart is a detached start at the daemon's start-up: only for
+     * VMs whose owner may start them detached (#14, finding 4). */
+    {AS_MEMBER, "POST", "/v1/vms", VM_SPEC("auto", "spin", AUTOSTART), 403,
+     NO_AUTOSTART("auto", "4242"), "field=autostart", NULL},
+    {AS_MEMBER, "PUT", "/v1/vms/auto", VM_SPEC("auto", "spin", AUTOSTART), 403,
+     NO_AUTOSTART("auto", "4242"), "field=autostart", NULL},
+    {AS_MEMBER, "PUT", "/v1/vms/mine", VM_SPEC("mine", "hello", AUTOSTART), 403,
+     NO_AUTOSTART("mine", "4242"), "field=autostart", NULL},
+    {AS_MEMBER, "PATCH", "/v1/vms/mine", "{\"autostart\":true}", 403,
+     NO_AUTOSTART("mine", "4242"), "field=autostart", NULL},
+    {AS_ROOT, "PATCH", "/v1/vms/mine", "{\"autostart\":true}", 403,
+     NO_AUTOSTART("mine", "4242"), "field=autostart", NULL},
+    {AS_ROOT, "GET", "/v1/vms/auto", NULL, 404, "auto", NULL, NULL},
+    {AS_ROOT, "GET", "/v1/vms/mine", NULL, 200, NULL, "autostart=false", NULL},
     /* The host's VMs do not exist in a jail. */
     {AS_J1ROOT, "GET", "/v1/vms", NULL, 200, NULL, NULL, ""},
     {AS_J1ROOT, "GET", "/v1/vms/rootvm", NULL, 404, "rootvm", NULL, NULL},
@@ -438,6 +457,19 @@ static const struct access_row access_rows[] = {
      "owner.uid=0 owner.jail=j1", NULL},
     {AS_J1MEMBER, "POST", "/v1/vms", VM("j1mine", "hello"), 201, NULL,
      "owner.uid=4242 owner.jail=j1", NULL},
+    /* VM names are one namespace on the host: a jail's definition of a
+     * name taken outside it fails the same way, POST or PUT, and says
+     * nothing of the VM (#14, finding 13; docs/access.md). */
+    {AS_J1ROOT, "POST", "/v1/vms", VM("rootvm", "hello"), 409, TAKEN("rootvm"),
+     "field=name", NULL},
+    {AS_J1ROOT, "PUT", "/v1/vms/rootvm", VM("rootvm", "hello"), 409,
+     TAKEN("rootvm"), "field=name", NULL},
+    {AS_J1MEMBER, "PUT", "/v1/vms/mine", VM("mine", "spin"), 409, TAKEN("mine"),
+     "field=name", NULL},
+    {AS_J1ROOT, "PUT", "/v1/vms/j1vm", VM("j1vm", "hello"), 200, NULL,
+     "owner.jail=j1", NULL},
+    {AS_J1ROOT, "PATCH", "/v1/vms/rootvm", "{\"description\":\"x\"}", 404,
+     "rootvm", NULL, NULL},
     {AS_J0ROOT, "POST", "/v1/vms", VM("j0vm", "spin"), 403, NO_VMM("j0"), NULL,
      NULL},
     {AS_J1ROOT, "POST", "/v1/vms", VM_PPT("j1ppt"), 403,

@@ -454,6 +454,46 @@ test_audit__a_long_target_is_cut_at_4096_bytes(void **state)
 	free(r);
 }
 
+static int
+rows_count(void *arg, const struct db_audit_row *row)
+{
+	int64_t *c = arg;
+
+	c[0]++;
+	c[1] = row->ar_id; /* newest first: the last is the oldest */
+	return 0;
+}
+
+/* Issue #14, finding 6: a non-member's refused requests grew the log by
+ * ~290 MB in 20 s.  The newest LIMIT_AUDIT_RECORDS are kept (512 here),
+ * older ones go as new ones come. */
+static void
+test_audit__the_log_keeps_its_newest_records_up_to_the_limit(void **state)
+{
+	struct fx *fx = *state;
+	int64_t c[2];
+	int i;
+
+	db_audit_keep_set(512);
+	/* At the limit: nothing goes. */
+	for (i = 0; i < 512; i++)
+		append(fx, 4243, "DELETE", "/v1/vms/x", 403);
+	c[0] = c[1] = 0;
+	assert_int_equal(
+	    db_audit_list(fx->f_tf.tf_db, 0, 100000, rows_count, c), 0);
+	assert_int_equal(c[0], 512);
+	assert_int_equal(c[1], 1);
+	/* Past it: the oldest go, 256 at a time, and 512 stay. */
+	for (i = 0; i < 1024; i++)
+		append(fx, 4243, "DELETE", "/v1/vms/x", 403);
+	c[0] = c[1] = 0;
+	assert_int_equal(
+	    db_audit_list(fx->f_tf.tf_db, 0, 100000, rows_count, c), 0);
+	db_audit_keep_set(0);
+	assert_int_equal(c[0], 512);
+	assert_int_equal(c[1], 1536 - 512 + 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -471,6 +511,7 @@ main(void)
 	    T(test_audit__an_unknown_caller_is_uid_and_gid_minus_1),
 	    T(test_audit__path_and_query_are_written_down_encoded),
 	    T(test_audit__a_long_target_is_cut_at_4096_bytes),
+	    T(test_audit__the_log_keeps_its_newest_records_up_to_the_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
