@@ -27,6 +27,7 @@
 
 struct console;
 struct images;
+struct pptdevs;
 struct vmm_ops;
 struct vmreg;
 struct vmrun;
@@ -45,6 +46,12 @@ struct vmrun;
  */
 int vmrun_open(struct vmrun **out, struct vmreg *reg, struct images *im,
 	       const struct vmm_ops *ops, const char *cache_dir);
+
+/*
+ * Where starts find the devices a spec names (core/pptdevs.h): set once,
+ * before the first start; until then a spec with pptdevs does not start.
+ */
+void vmrun_set_pptdevs(struct vmrun *vr, struct pptdevs *p);
 
 /* Starts every VM whose spec says autostart; failures are logged. */
 void vmrun_autostart(struct vmrun *vr);

@@ -503,6 +503,14 @@ main(int argc, char **argv)
 				 ctx.ac_driver);
 		}
 	}
+	/* Before the autostarts: a VM may be given devices. */
+	if (pptdevs_open(&pptdevs, db, reg, cf.cf_sysfs_root, cf.cf_ppt_bind) !=
+	    0) {
+		log_warn("loading PCI passthrough reservations");
+		goto out;
+	}
+	ctx.ac_pptdevs = pptdevs;
+	vmrun_set_pptdevs(vmrun, pptdevs);
 	vmrun_autostart(vmrun);
 
 	ctx.ac_vmreg = reg;
@@ -557,12 +565,6 @@ main(int argc, char **argv)
 	}
 	policy.po_jails = ctx.ac_jails;
 	ctx.ac_policy = &policy;
-	if (pptdevs_open(&pptdevs, db, reg, cf.cf_sysfs_root, cf.cf_ppt_bind) !=
-	    0) {
-		log_warn("loading PCI passthrough reservations");
-		goto out;
-	}
-	ctx.ac_pptdevs = pptdevs;
 	if (http_start(&http, &ctx, auth, socks, nsocks, &hopt) != 0)
 		goto out;
 	log_info("vmmapid %s ready (database %s, schema %d)", VMMAPID_VERSION,
