@@ -14,6 +14,9 @@
 #include "core/vmreg.h"
 #include "db/db.h"
 
+/* A PCI-to-PCI bridge's class and subclass. */
+#define PPTDEVS_CLASS_BRIDGE 0x0604
+
 struct pptdevs {
 	struct db *pp_db;
 	struct vmreg *pp_reg;
@@ -549,11 +552,14 @@ pptdevs_for_run(struct pptdevs *p, const struct vm_spec *spec,
 			goto invalid;
 		}
 		/* VFIO hands a group over whole: every other device of it
-		 * must be this VM's too. */
+		 * must be this VM's too.  But PCI-to-PCI bridges (class
+		 * 0x0604), which VFIO lets stay with pcieport: a guest has
+		 * no use for them. */
 		for (j = 0; j < nd; j++) {
 			const struct pcihost_dev *o = &devs[j];
 
-			if (o == d || o->pd_iommu_group != d->pd_iommu_group)
+			if (o == d || o->pd_iommu_group != d->pd_iommu_group ||
+			    o->pd_class >> 8 == PPTDEVS_CLASS_BRIDGE)
 				continue;
 			for (k = 0; k < spec->vs_npptdevs; k++)
 				if (spec->vs_pptdevs[k][0] == o->pd_bus &&

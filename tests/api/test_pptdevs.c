@@ -463,7 +463,10 @@ test_pptdevs__a_start_says_why_a_device_cannot_be_attached(struct harness *h)
 {
 	const char *root = host_tree(h);
 
-	/* Group 9: one device on vfio-pci, one on a host driver. */
+	/* Group 9: one device on vfio-pci, one on a host driver, and the
+	 * root port above them (a bridge: never asked for). */
+	sysfs_tree_device(root, "0000:00:1c.0", 0x8086, 0xa110, 0x060400,
+			  "pcieport", 9);
 	sysfs_tree_device(root, "0000:03:00.0", 0x10de, 0x1eb8, 0x030200,
 			  "vfio-pci", 9);
 	sysfs_tree_device(root, "0000:03:00.1", 0x10de, 0x10f8, 0x040300,
