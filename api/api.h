@@ -83,6 +83,9 @@ struct api_stream {
 	int (*st_watch)(void *cls, void (*wake)(void *), void *arg);
 	void (*st_free)(void *cls);
 	void *st_cls;
+	/* Bytes server/ asks st_read for at a time (0: its default, 16 KiB):
+	 * each stream holds a buffer of that size while it lasts. */
+	size_t st_block;
 };
 
 #define API_MAX_HEADERS 6
@@ -114,6 +117,7 @@ struct policy;
 struct jails;
 struct auth;
 struct pptdevs;
+struct events;
 
 /* What handlers need from the daemon; set once at start-up. */
 struct api_context {
@@ -133,6 +137,7 @@ struct api_context {
 	struct jails *ac_jails;
 	struct auth *ac_auth;
 	struct pptdevs *ac_pptdevs; /* PCI passthrough devices */
+	struct events *ac_events;   /* GET /v1/events (core/events.h) */
 	/* Starts / stops the listener on a jail's socket (server/). */
 	int (*ac_jail_listen)(void *cls, const char *jail, const char *path);
 	void (*ac_jail_unlisten)(void *cls, const char *jail);
@@ -173,6 +178,13 @@ int api_route_uploads(const struct api_request *rq);
 /* The longest body rq's route takes in memory (not an upload). */
 size_t api_route_body_max(const struct api_request *rq);
 int api_route_public(const struct api_request *rq);
+
+/*
+ * Whether rq's route takes its bearer token as ?access_token= as well
+ * (GET /v1/events: a browser's EventSource sends no headers).  server/
+ * never logs a query, so the token stays out of the access log.
+ */
+int api_route_query_token(const struct api_request *rq);
 
 /* Frees what a response owns; safe on a zeroed response. */
 void api_response_clear(struct api_response *rs);

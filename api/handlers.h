@@ -28,6 +28,10 @@ typedef void (*api_handler)(const struct api_context *ctx,
 void api_metrics_get(const struct api_context *, const struct api_call *,
 		     struct api_response *);
 
+/* api/events.c */
+void api_events_get(const struct api_context *, const struct api_call *,
+		    struct api_response *);
+
 /* api/backup.c */
 void api_admin_backup(const struct api_context *, const struct api_call *,
 		      struct api_response *);

@@ -79,6 +79,20 @@ host_virtualization(const struct api_context *ctx, json_t *driver)
 	json_object_set_new(driver, "host_hypervisor", json_string(sig));
 }
 
+/*
+ * "guestinfo-backdoor-user" among the features when the host's KVM lets a
+ * guest's processes reach the backdoor (vmm_kvm_backdoor_user): read on
+ * each GET, as the kvm module may have been loaded again meanwhile.
+ */
+static void
+host_backdoor_user(const struct api_context *ctx, json_t *features)
+{
+	if (features != NULL && strcmp(ctx->ac_driver, "kvm") == 0 &&
+	    vmm_kvm_backdoor_user(VMM_KVM_BACKDOOR_PARAM) == 1)
+		json_array_append_new(features,
+				      json_string("guestinfo-backdoor-user"));
+}
+
 void
 api_host_root(const struct api_context *ctx, const struct api_call *call,
 	      struct api_response *rs)
@@ -113,7 +127,14 @@ api_host_root(const struct api_context *ctx, const struct api_call *call,
 	    "guestinfo_body_bytes", LIMIT_BODY_BIG_BYTES, "principal",
 	    host_principal(&call->ca_rq->rq_principal), "started_at", started,
 	    "schema_version", db_schema_version());
+	/* The daemon's own features beside the backend's. */
+	if (doc != NULL && ctx->ac_events != NULL)
+		json_array_append_new(
+		    json_object_get(json_object_get(doc, "driver"), "features"),
+		    json_string("events"));
 	host_virtualization(ctx, json_object_get(doc, "driver"));
+	host_backdoor_user(
+	    ctx, json_object_get(json_object_get(doc, "driver"), "features"));
 	api_response_json(rs, 200, doc);
 	json_decref(doc);
 }

@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/vm_state.h"
+#include "core/events.h"
 #include "core/vmreg.h"
 #include "core/vmrun.h"
 #include "db/db.h"
@@ -553,6 +554,25 @@ metrics_spares(const struct api_context *ctx, struct metrics_buf *mb)
 	mb_printf(mb, "vmmapid_spare_vms_failed_total %lu\n", st.vs_failed);
 }
 
+/* The event hub's counters (core/events.h). */
+static void
+metrics_events(const struct api_context *ctx, struct metrics_buf *mb)
+{
+	uint64_t emitted = 0, subs = 0;
+
+	if (ctx->ac_events == NULL)
+		return;
+	events_stats(ctx->ac_events, &emitted, &subs);
+	mb_head(mb, "vmmapid_events_emitted_total", "counter",
+		"Events written to the journal and published since start.");
+	mb_printf(mb, "vmmapid_events_emitted_total %llu\n",
+		  (unsigned long long)emitted);
+	mb_head(mb, "vmmapid_events_subscribers", "gauge",
+		"GET /v1/events streams open now.");
+	mb_printf(mb, "vmmapid_events_subscribers %llu\n",
+		  (unsigned long long)subs);
+}
+
 void
 api_metrics_get(const struct api_context *ctx, const struct api_call *call,
 		struct api_response *rs)
@@ -584,6 +604,7 @@ api_metrics_get(const struct api_context *ctx, const struct api_call *call,
 	metrics_runs(ctx, &mb);
 	metrics_db(ctx, &mb);
 	metrics_spares(ctx, &mb);
+	metrics_events(ctx, &mb);
 	mb_head(&mb, "vmmapid_start_time_seconds", "gauge",
 		"When the daemon started, in seconds since the Unix epoch.");
 	mb_printf(&mb, "vmmapid_start_time_seconds %llu.%03llu\n",

@@ -102,6 +102,13 @@ const struct problem_def problem_catalogue[PROBLEM_NKINDS] = {
 	 "be replaced or deleted, a stopped one paused, registers written "
 	 "unless paused.  The detail says the state and what would allow "
 	 "it; GET the VM for its status."),
+    KIND(PROBLEM_EVENTS_GONE, 410, "events-gone", "Events no longer kept",
+	 "The events asked for are no longer in the journal: `since` (or "
+	 "`Last-Event-ID`) is older than the oldest event kept "
+	 "(`--events-keep`, `--events-max-age`), or newer than the newest, "
+	 "as after a database restore.  The detail names the oldest id "
+	 "kept; read the current state (GET /v1/vms) and subscribe again "
+	 "without `since`."),
     KIND(PROBLEM_PRECONDITION_FAILED, 412, "precondition-failed",
 	 "Precondition failed",
 	 "If-Match or If-None-Match did not hold: the resource changed "

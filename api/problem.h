@@ -29,6 +29,7 @@ enum problem_kind {
 	PROBLEM_METHOD_NOT_ALLOWED,     /* 405 */
 	PROBLEM_CONFLICT,               /* 409: exists already, or in use */
 	PROBLEM_INVALID_STATE,          /* 409: the VM's state forbids it */
+	PROBLEM_EVENTS_GONE,            /* 410: events past the journal */
 	PROBLEM_PRECONDITION_FAILED,    /* 412 */
 	PROBLEM_BODY_TOO_LARGE,         /* 413 */
 	PROBLEM_URI_TOO_LONG,           /* 414 */

@@ -32,6 +32,7 @@ enum {
 	R_DBWRITE = 1 << 6,    /* blocks only on a database commit */
 	R_VM = 1 << 7,         /* {name} is a VM: the policy checks it */
 	R_BODY_BIG = 1 << 8,   /* a JSON body up to LIMIT_BODY_BIG_BYTES */
+	R_QTOKEN = 1 << 9,     /* takes its token as ?access_token= too */
 };
 
 struct route {
@@ -57,6 +58,10 @@ static const struct route routes[] = {
      * token or anyone (--metrics-anonymous).  R_BLOCKS: it reads each
      * running VM's counters under its lifecycle lock. */
     {"/metrics", API_GET, api_metrics_get, R_BLOCKS, POL_PUBLIC, NULL},
+    /* Server-Sent Events: filtered per event by what the caller may
+     * read, like a list.  R_QTOKEN: EventSource sends no headers. */
+    {"/v1/events", API_GET, api_events_get, R_QTOKEN, POL_VM_LIST,
+     "since,type*,vm*,access_token"},
     {"/v1/host/pvbus", API_GET, api_host_pvbus, 0, POL_ANY, NULL},
     /* The host's hypervisor's key store: host root's. */
     {"/v1/host/pvbus/{n}/keys/{key}", API_GET, api_host_pvbus_key, 0, POL_ADMIN,
@@ -333,6 +338,12 @@ api_route_body_max(const struct api_request *rq)
 }
 
 int
+api_route_query_token(const struct api_request *rq)
+{
+	return (route_flags(rq) & R_QTOKEN) != 0;
+}
+
+int
 api_route_public(const struct api_request *rq)
 {
 	unsigned allowed;
@@ -565,6 +576,21 @@ route_allowed(const struct api_context *ctx, const struct route *rt,
 	return -1;
 }
 
+/* The caller, as the events of the handler's writes name it. */
+static void
+route_actor(const struct principal *pr)
+{
+	struct db_actor a;
+
+	memset(&a, 0, sizeof(a));
+	a.da_kind = DB_ACTOR_API;
+	a.da_uid = pr->pr_uid;
+	memcpy(a.da_jail, pr->pr_jail, sizeof(a.da_jail));
+	memcpy(a.da_via, pr->pr_via, sizeof(a.da_via));
+	memcpy(a.da_token, pr->pr_token, sizeof(a.da_token));
+	db_actor_set(&a);
+}
+
 static void
 route_dispatch(const struct api_context *ctx, const struct api_request *rq,
 	       struct api_response *rs)
@@ -611,7 +637,9 @@ route_dispatch(const struct api_context *ctx, const struct api_request *rq,
 	    parse_body(rt, rq, &body, rs) != 0)
 		return;
 	call.ca_body = body;
+	route_actor(&rq->rq_principal);
 	rt->rt_handler(ctx, &call, rs);
+	db_actor_set(NULL);
 	json_decref(body);
 	return;
 

@@ -240,6 +240,7 @@ auth_check(struct auth *a, const char *authorization, struct principal *pr)
 		pr->pr_pid = 0;
 		snprintf(pr->pr_jail, sizeof(pr->pr_jail), "%s", ti->at_jail);
 		snprintf(pr->pr_via, sizeof(pr->pr_via), "token");
+		memcpy(pr->pr_token, ti->at_id, sizeof(pr->pr_token));
 		rc = 0;
 		break;
 	}

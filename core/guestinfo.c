@@ -91,6 +91,7 @@ guestinfo_channel_get(void *cls, const char *key, char **value, size_t *len)
 static int
 guestinfo_channel_set(void *cls, const char *key, const char *value, size_t len)
 {
+	static const struct db_actor guest = {.da_kind = DB_ACTOR_GUEST};
 	struct guestinfo_channel *gc = cls;
 	struct db_guestinfo_row row;
 	char why[128];
@@ -106,10 +107,15 @@ guestinfo_channel_set(void *cls, const char *key, const char *value, size_t len)
 	row.gr_value = (char *)value; /* borrowed for the write */
 	row.gr_len = len;
 	row.gr_by_guest = 1;
+	/* The event says the guest wrote it (vCPU threads are otherwise
+	 * the daemon's). */
+	db_actor_set(&guest);
 	if (db_guestinfo_put(gc->gc_db, &row, 0, NULL) != 0) {
+		db_actor_set(NULL);
 		log_warn("vm %s: the guest's guestinfo.%s", gc->gc_vm, key);
 		return -1;
 	}
+	db_actor_set(NULL);
 	log_debug("vm %s: the guest set guestinfo.%s (%zu bytes)", gc->gc_vm,
 		  key, len);
 	return 0;

@@ -17,9 +17,10 @@ struct principal {
 	gid_t pr_gid;
 	int pr_ngroups;
 	gid_t pr_groups[PRINCIPAL_MAX_GROUPS];
-	pid_t pr_pid;     /* peer pid on a Unix socket, else 0 */
-	char pr_jail[65]; /* "" outside any jail */
-	char pr_via[16];  /* "unix", "token" */
+	pid_t pr_pid;      /* peer pid on a Unix socket, else 0 */
+	char pr_jail[65];  /* "" outside any jail */
+	char pr_via[16];   /* "unix", "token" */
+	char pr_token[33]; /* the token's public id on TCP, else "" */
 };
 
 #endif

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "core/vmreg.h"
+#include "db/db.h"
 #include "vmm-driver/lxboot.h"
 #include "vmm-driver/ppt.h"
 #include "vmm-driver/runner.h"
@@ -1035,9 +1036,15 @@ vmrun_resume(struct vmrun *vr, const char *name, char *why, size_t len)
 int
 vmrun_reset(struct vmrun *vr, const char *name, char *why, size_t len)
 {
-	return vmrun_simple(vr, name, "reset", runner_reset,
-			    1u << VM_RUNNING | 1u << VM_PAUSED, VM_NSTATES, why,
-			    len);
+	if (vmrun_simple(vr, name, "reset", runner_reset,
+			 1u << VM_RUNNING | 1u << VM_PAUSED, VM_NSTATES, why,
+			 len) != 0)
+		return -1;
+	/* A reset changes no row: its event is a write of its own. */
+	if (db_event_append(vmreg_db(vr->vr_reg), "vm.reset", DB_EVENT_VM, name,
+			    NULL) != 0)
+		log_warn("vm %s: recording the reset's event", name);
+	return 0;
 }
 
 static int vmrun_stop_impl(struct vmrun *vr, const char *name,

@@ -368,4 +368,95 @@ int db_pptdev_insert(struct db *db, struct db_pptdev_row *row);
 /* Deletes the reservation of bus/slot/func, durably.  ENOENT: none. */
 int db_pptdev_delete(struct db *db, unsigned bus, unsigned slot, unsigned func);
 
+/*
+ * The event journal (db/db_events.c): every change is recorded as an
+ * event in the same transaction as the change itself, so the journal
+ * holds exactly the changes that committed.  Ids come from AUTOINCREMENT:
+ * strictly increasing, never reused, even after pruning.
+ */
+
+/* Who is making the writes of the calling thread (db_actor_set). */
+enum db_actor_kind {
+	DB_ACTOR_DAEMON = 0, /* the daemon itself: start-up, a run ending */
+	DB_ACTOR_API,        /* an HTTP caller */
+	DB_ACTOR_GUEST,      /* a guest, through its backdoor channel */
+};
+
+struct db_actor {
+	enum db_actor_kind da_kind;
+	int64_t da_uid;    /* DB_ACTOR_API: the caller's uid */
+	char da_jail[65];  /* "" outside any jail */
+	char da_via[16];   /* "unix", "token" */
+	char da_token[33]; /* the token's public id, "" none */
+};
+
+/*
+ * Sets the actor every write submitted from the calling thread records
+ * in its events, until set again; NULL: the daemon (the default of every
+ * thread).  Thread-local: no lock.
+ */
+void db_actor_set(const struct db_actor *actor);
+
+/* Who may see an event (api/events.c applies docs/access.md). */
+enum db_event_scope {
+	DB_EVENT_VM = 0,     /* a VM's: who may read that VM */
+	DB_EVENT_IMAGES = 1, /* who may list images */
+	DB_EVENT_ADMIN = 2,  /* host root: tokens, jails */
+	DB_EVENT_ALL = 3,    /* every caller: the daemon started */
+};
+
+/* One event as stored and as published. */
+struct db_event {
+	int64_t ev_id;
+	int64_t ev_time_ms;
+	char ev_type[32];
+	enum db_event_scope ev_scope;
+	char ev_vm[65];       /* the VM it is about, "" none */
+	char ev_jail[65];     /* that VM's jail */
+	int64_t ev_owner_uid; /* that VM's owner, -1 none */
+	const char *ev_data;  /* the JSON document, id included */
+	size_t ev_data_len;
+};
+
+/*
+ * Called on the writer's thread for each event of a committed write, in
+ * id order, after the write's own commit hook.  ev is valid during the
+ * call only.
+ */
+typedef void (*db_event_sink)(void *arg, const struct db_event *ev);
+
+/*
+ * Sets the sink (one; NULL: none) and the journal's bounds: keep at most
+ * keep events (0: no count bound) and none older than max_age_ms (0: no
+ * age bound).  Call before the first write that records an event.
+ * Pruning happens in the transactions that add events (every
+ * DB_EVENT_PRUNE_EVERY of them) and once here.
+ */
+int db_event_config(struct db *db, db_event_sink sink, void *arg, int64_t keep,
+		    int64_t max_age_ms);
+
+/*
+ * The oldest event kept (0: none kept) and the newest id ever handed out
+ * (0: none ever), as committed.
+ */
+int db_event_bounds(struct db *db, int64_t *oldest, int64_t *newest);
+
+/*
+ * Calls cb for at most limit events with after < id <= upto, in id order,
+ * on the caller's thread (the reader connection); ev is valid during the
+ * call.  0, cb's non-zero result, or -1 with errno.
+ */
+int db_event_list(struct db *db, int64_t after, int64_t upto, size_t limit,
+		  int (*cb)(void *arg, const struct db_event *ev), void *arg);
+
+/*
+ * Records an event that comes with no other change (a VM reset, the
+ * daemon's start), durably.  vm NULL: not about a VM (scope says who
+ * sees it); else about VM vm, whose owner, jail, revision and state it
+ * reads in the same transaction (ENOENT: no such VM).  detail: a JSON
+ * object's text or NULL.
+ */
+int db_event_append(struct db *db, const char *type, enum db_event_scope scope,
+		    const char *vm, const char *detail);
+
 #endif

@@ -33,6 +33,7 @@ db_image_put_run(struct db *db, struct db_job *job)
 {
 	struct db_image_args *a = job->j_arg;
 	const struct db_image_row *in = a->ia_row;
+	char detail[160];
 	sqlite3_stmt *st;
 	int rc, exists;
 
@@ -62,7 +63,12 @@ db_image_put_run(struct db *db, struct db_job *job)
 	if (rc != SQLITE_DONE)
 		return db_fail(db->db_wconn.dc_sql, rc, "put image");
 	a->ia_created = !exists;
-	return 0;
+	snprintf(detail, sizeof(detail),
+		 "{\"size\":%llu,\"sha256\":\"%s\",\"replaced\":%s}",
+		 (unsigned long long)in->ir_size, in->ir_sha256,
+		 exists ? "true" : "false");
+	return db_event_simple(db, job, "image.uploaded", DB_EVENT_IMAGES,
+			       "image", in->ir_name, detail);
 }
 
 /*
@@ -96,8 +102,11 @@ db_image_put(struct db *db, struct db_image_row *row, int *created)
 static int
 db_image_delete_run(struct db *db, struct db_job *job)
 {
-	return db_exec_key(db, "DELETE FROM images WHERE name = ?1", job->j_arg,
-			   "delete image");
+	if (db_exec_key(db, "DELETE FROM images WHERE name = ?1", job->j_arg,
+			"delete image") == -1)
+		return -1;
+	return db_event_simple(db, job, "image.deleted", DB_EVENT_IMAGES,
+			       "image", job->j_arg, NULL);
 }
 
 /*

@@ -64,6 +64,7 @@ enum db_stmt_id {
 	DB_STMT_TOKEN_LOAD_ALL,
 	DB_STMT_TOKEN_COUNT,
 	DB_STMT_AUDIT_INSERT,
+	DB_STMT_EVENT_INSERT,
 	DB_STMT_COUNT
 };
 
@@ -110,6 +111,10 @@ struct db_job {
 	pthread_cond_t j_cond; /* signalled when j_done is set */
 	struct db_job *j_next;
 	void (*j_free)(struct db_job *job); /* detached jobs only */
+	/* Who submitted it (db_actor_set), and the events its run added
+	 * (db_event_add), published once it committed; the writer's. */
+	struct db_actor j_actor;
+	struct db_event_node *j_events, **j_events_tail;
 };
 
 /*
@@ -117,6 +122,16 @@ struct db_job {
  * commit with before the writer commits them alone.
  */
 #define DB_ASYNC_DELAY_MS 50
+
+/* An event a job added, waiting for its COMMIT (db_events.c). */
+struct db_event_node {
+	struct db_event en_ev; /* en_ev.ev_data points into en_data */
+	struct db_event_node *en_next;
+	char en_data[];
+};
+
+/* Events between prunings of the journal (db_event_config). */
+#define DB_EVENT_PRUNE_EVERY 64
 
 /* Jobs waiting for a transaction, oldest first. */
 struct db_queue {
@@ -156,6 +171,13 @@ struct db {
 	uint64_t db_async_queued;
 	uint64_t db_async_done;
 	pthread_cond_t db_async_cond; /* db_async_done grew, or stopping */
+	/* The journal (db_events.c), set before writes by db_event_config;
+	 * db_ev_added is the leading thread's. */
+	db_event_sink db_ev_sink;
+	void *db_ev_sink_arg;
+	int64_t db_ev_keep;
+	int64_t db_ev_max_age_ms;
+	uint64_t db_ev_added;
 };
 
 /* db_stmt.c */
@@ -317,6 +339,43 @@ int db_vm_save_revision(struct db *db);
 int db_guestinfo_write(struct db *db, const char *vm,
 		       const struct db_guestinfo_kv *kv, int by_guest,
 		       uint64_t *revision, int64_t *now);
+
+/*
+ * db_events.c, on the writer thread inside job's run: records an event
+ * in the journal and keeps it in job for publishing after the COMMIT.
+ * The VM fields say whom it is about (vm NULL: no VM); revision 0 and
+ * state VM_NSTATES leave those out; detail is a JSON object's text or
+ * NULL.  -1 with errno: the job fails, and so its change.
+ */
+struct db_event_in {
+	const char *ei_type;
+	enum db_event_scope ei_scope;
+	const char *ei_kind;   /* the target's kind: "vm", "image", ... */
+	const char *ei_target; /* its name or id */
+	const char *ei_vm;     /* the VM it is about, NULL none */
+	const char *ei_jail;   /* that VM's jail (NULL: read from vms) */
+	int64_t ei_owner_uid;
+	uint64_t ei_revision;
+	uint64_t ei_generation;
+	enum vm_state ei_state;
+	const char *ei_detail;
+};
+int db_event_add(struct db *db, struct db_job *job,
+		 const struct db_event_in *in);
+
+/* db_event_add of an event about no VM: kind target, with detail. */
+int db_event_simple(struct db *db, struct db_job *job, const char *type,
+		    enum db_event_scope scope, const char *kind,
+		    const char *target, const char *detail);
+
+/* db_events.c: frees the events a job added (not published). */
+void db_event_drop(struct db_job *job);
+
+/* db_events.c: publishes and frees the events of a committed job. */
+void db_event_publish(struct db *db, struct db_job *job);
+
+/* db_events.c: the calling thread's actor into job (submit). */
+void db_event_actor_take(struct db_job *job);
 
 /* db_vms.c: sets db_revision past every revision ever handed out. */
 int db_vm_load_revision(struct db *db);

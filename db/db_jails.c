@@ -31,6 +31,7 @@ db_jail_put_run(struct db *db, struct db_job *job)
 {
 	struct db_jail_args *a = job->j_arg;
 	struct db_jail_row *in = a->ja_row;
+	char detail[96];
 	sqlite3_stmt *st;
 	int64_t created_ms = in->jr_created_ms;
 	int rc, exists;
@@ -70,7 +71,13 @@ db_jail_put_run(struct db *db, struct db_job *job)
 	/* Written back only once the row is in: a failed put changes none. */
 	in->jr_created_ms = created_ms;
 	a->ja_created = !exists;
-	return 0;
+	snprintf(detail, sizeof(detail),
+		 "{\"allow_vmm\":%s,\"allow_vmm_ppt\":%s,\"created\":%s}",
+		 in->jr_allow_vmm ? "true" : "false",
+		 in->jr_allow_vmm_ppt ? "true" : "false",
+		 exists ? "false" : "true");
+	return db_event_simple(db, job, "jail.changed", DB_EVENT_ADMIN, "jail",
+			       in->jr_name, detail);
 }
 
 /*
@@ -107,8 +114,11 @@ db_jail_put(struct db *db, struct db_jail_row *row, int *created)
 static int
 db_jail_delete_run(struct db *db, struct db_job *job)
 {
-	return db_exec_key(db, "DELETE FROM jails WHERE name = ?1", job->j_arg,
-			   "delete jail");
+	if (db_exec_key(db, "DELETE FROM jails WHERE name = ?1", job->j_arg,
+			"delete jail") == -1)
+		return -1;
+	return db_event_simple(db, job, "jail.deleted", DB_EVENT_ADMIN, "jail",
+			       job->j_arg, NULL);
 }
 
 /*

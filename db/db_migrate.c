@@ -185,6 +185,24 @@ static const struct db_migration db_migrations[] = {
      " bound INTEGER NOT NULL DEFAULT 0 CHECK (bound IN (0, 1)),"
      " created_ms INTEGER NOT NULL) WITHOUT ROWID;"
      "PRAGMA user_version = 7;"},
+    {8,
+     /*
+      * The event journal (db/db_events.c) behind GET /v1/events: one row
+      * per change, written in the change's own transaction.  AUTOINCREMENT
+      * so that an id is never handed out twice, even once the newest
+      * events were pruned.  vm, jail and owner_uid say who may see a
+      * VM's event (scope 0); data is the document without its id.
+      */
+     "CREATE TABLE events ("
+     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " time_ms INTEGER NOT NULL,"
+     " type TEXT NOT NULL CHECK (length(type) BETWEEN 1 AND 31),"
+     " scope INTEGER NOT NULL CHECK (scope BETWEEN 0 AND 3),"
+     " vm TEXT NOT NULL DEFAULT '' CHECK (length(vm) <= 64),"
+     " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
+     " owner_uid INTEGER NOT NULL DEFAULT -1,"
+     " data TEXT NOT NULL);"
+     "PRAGMA user_version = 8;"},
 };
 
 #define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))

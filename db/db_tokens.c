@@ -21,6 +21,7 @@ static int
 db_token_insert_run(struct db *db, struct db_job *job)
 {
 	const struct db_token_row *in = job->j_arg;
+	char detail[128];
 	sqlite3_stmt *st;
 	int rc;
 
@@ -54,7 +55,10 @@ db_token_insert_run(struct db *db, struct db_job *job)
 	db_stmt_done(st);
 	if (rc != SQLITE_DONE)
 		return db_fail(db->db_wconn.dc_sql, rc, "insert token");
-	return 0;
+	snprintf(detail, sizeof(detail), "{\"uid\":%lld,\"jail\":\"%s\"}",
+		 (long long)in->tr_uid, in->tr_jail);
+	return db_event_simple(db, job, "token.created", DB_EVENT_ADMIN,
+			       "token", in->tr_id, detail);
 }
 
 /*
@@ -82,8 +86,11 @@ db_token_insert(struct db *db, const struct db_token_row *row)
 static int
 db_token_delete_run(struct db *db, struct db_job *job)
 {
-	return db_exec_key(db, "DELETE FROM tokens WHERE id = ?1", job->j_arg,
-			   "delete token");
+	if (db_exec_key(db, "DELETE FROM tokens WHERE id = ?1", job->j_arg,
+			"delete token") == -1)
+		return -1;
+	return db_event_simple(db, job, "token.revoked", DB_EVENT_ADMIN,
+			       "token", job->j_arg, NULL);
 }
 
 /*

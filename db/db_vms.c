@@ -272,6 +272,50 @@ db_vm_row_inserted(const struct db_vm_row *in, uint64_t revision, int64_t now,
 	return 0;
 }
 
+/*
+ * Records event type about the VM row holds (as stored), with detail (a
+ * JSON object's text, or NULL), in job's transaction.
+ */
+static int
+db_vm_event(struct db *db, struct db_job *job, const char *type,
+	    const struct db_vm_row *row, const char *detail)
+{
+	struct db_event_in in = {type,
+				 DB_EVENT_VM,
+				 "vm",
+				 row->vr_name,
+				 row->vr_name,
+				 row->vr_jail,
+				 (int64_t)row->vr_owner_uid,
+				 row->vr_revision,
+				 row->vr_generation,
+				 row->vr_state,
+				 detail};
+
+	return db_event_add(db, job, &in);
+}
+
+/* The event a state change from was to now reports. */
+static const char *
+db_vm_state_event(enum vm_state was, enum vm_state now)
+{
+	switch (now) {
+	case VM_RUNNING:
+		return was == VM_PAUSED ? "vm.resumed" : "vm.started";
+	case VM_PAUSED:
+		return "vm.paused";
+	case VM_STOPPING:
+		return "vm.stopping";
+	case VM_STOPPED:
+		return "vm.stopped";
+	case VM_CRASHED:
+		return "vm.crashed";
+	default:
+		/* A start that failed puts the state it had back. */
+		return "vm.status";
+	}
+}
+
 static int
 db_vm_insert_run(struct db *db, struct db_job *job)
 {
@@ -329,7 +373,7 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 				       &key_revision, &key_ms) == -1)
 			return -1;
 	}
-	return 0;
+	return db_vm_event(db, job, "vm.defined", a->va_out, NULL);
 }
 
 static int
@@ -367,9 +411,11 @@ db_vm_update_spec_run(struct db *db, struct db_job *job)
 		db_stmt_done(st);
 		return -1;
 	}
-	return db_vm_took_revision(
-	    db, revision,
-	    db_vm_step_returning(db, st, a->va_out, "update vm spec"));
+	if (db_vm_took_revision(db, revision,
+				db_vm_step_returning(db, st, a->va_out,
+						     "update vm spec")) == -1)
+		return -1;
+	return db_vm_event(db, job, "vm.changed", a->va_out, NULL);
 }
 
 static int
@@ -378,10 +424,13 @@ db_vm_update_state_run(struct db *db, struct db_job *job)
 	const struct db_vm_args *a = job->j_arg;
 	const struct db_vm_row *in = a->va_in;
 	sqlite3_stmt *st;
-	uint64_t revision = 0;
+	uint64_t revision = 0, stored;
+	enum vm_state was;
 	int rc;
 
-	/* Taken before we know the VM exists; ENOENT rolls it back. */
+	/* The state it leaves says which event this is. */
+	if (db_vm_probe(db, in->vr_name, &stored, &was) == -1)
+		return -1;
 	if (db_vm_next_revision(db, &revision) == -1)
 		return -1;
 	st =
@@ -404,9 +453,12 @@ db_vm_update_state_run(struct db *db, struct db_job *job)
 		db_stmt_done(st);
 		return -1;
 	}
-	return db_vm_took_revision(
-	    db, revision,
-	    db_vm_step_returning(db, st, a->va_out, "update vm state"));
+	if (db_vm_took_revision(db, revision,
+				db_vm_step_returning(db, st, a->va_out,
+						     "update vm state")) == -1)
+		return -1;
+	return db_vm_event(db, job, db_vm_state_event(was, in->vr_state),
+			   a->va_out, a->va_out->vr_status);
 }
 
 static int
@@ -441,7 +493,9 @@ db_vm_delete_run(struct db *db, struct db_job *job)
 		db_stmt_done(st);
 		return -1;
 	}
-	return db_vm_step_returning(db, st, a->va_out, "delete vm");
+	if (db_vm_step_returning(db, st, a->va_out, "delete vm") == -1)
+		return -1;
+	return db_vm_event(db, job, "vm.deleted", a->va_out, NULL);
 }
 
 /*

@@ -178,9 +178,14 @@ db_writer_commit(struct db *db, struct db_job **jobs, size_t n,
 	}
 	(*commits)++;
 	*writes += ok;
-	for (i = 0; i < n; i++)
-		if (jobs[i]->j_errno == 0 && jobs[i]->j_committed != NULL)
+	for (i = 0; i < n; i++) {
+		if (jobs[i]->j_errno != 0)
+			continue;
+		if (jobs[i]->j_committed != NULL)
 			jobs[i]->j_committed(jobs[i]);
+		/* After the hook: whoever an event wakes sees the change. */
+		db_event_publish(db, jobs[i]);
+	}
 }
 
 /*
@@ -286,6 +291,8 @@ db_writer_lead(struct db *db, int sync_only)
 	/* Detached jobs are the writer's: their transaction is over. */
 	ndetached = 0;
 	for (i = 0; i < n; i++) {
+		/* Events of jobs that did not commit (published: none). */
+		db_event_drop(batch[i]);
 		if (batch[i]->j_free == NULL)
 			continue;
 		batch[i]->j_free(batch[i]);
@@ -470,6 +477,7 @@ db_writer_submit(struct db *db, struct db_job *job)
 	job->j_done = 0;
 	job->j_next = NULL;
 	job->j_cond = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+	db_event_actor_take(job);
 
 	pthread_mutex_lock(&db->db_lock);
 	if (!db->db_started || db->db_stopping) {
@@ -529,6 +537,7 @@ db_writer_submit_async(struct db *db, struct db_job *job)
 	job->j_errno = 0;
 	job->j_done = 0;
 	job->j_next = NULL;
+	db_event_actor_take(job);
 
 	pthread_mutex_lock(&db->db_lock);
 	on_writer = db->db_started && db_writer_in_batch;

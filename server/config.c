@@ -38,6 +38,10 @@ enum {
 	OPT_METRICS_ANONYMOUS,
 	OPT_METRICS_TOKEN_FILE,
 	OPT_LOG_LEVEL,
+	OPT_EVENTS_KEEP,
+	OPT_EVENTS_MAX_AGE,
+	OPT_EVENTS_BUFFER,
+	OPT_EVENTS_KEEPALIVE,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -68,6 +72,10 @@ static const struct option long_opts[] = {
     {"metrics-anonymous", no_argument, NULL, OPT_METRICS_ANONYMOUS},
     {"metrics-token-file", required_argument, NULL, OPT_METRICS_TOKEN_FILE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"events-keep", required_argument, NULL, OPT_EVENTS_KEEP},
+    {"events-max-age", required_argument, NULL, OPT_EVENTS_MAX_AGE},
+    {"events-buffer", required_argument, NULL, OPT_EVENTS_BUFFER},
+    {"events-keepalive", required_argument, NULL, OPT_EVENTS_KEEPALIVE},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -126,6 +134,14 @@ config_usage(FILE *out)
 	    "  --metrics-token-file F  the token that may read /metrics "
 	    "(and nothing else)\n"
 	    "  --log-level LEVEL       info (default) or debug (as -v)\n"
+	    "  --events-keep N         events the journal keeps (default "
+	    "100000; 0: no bound)\n"
+	    "  --events-max-age S      oldest event kept, seconds (default "
+	    "604800; 0: no bound)\n"
+	    "  --events-buffer N       events queued per subscriber "
+	    "(default 256)\n"
+	    "  --events-keepalive S    idle seconds before a keep-alive "
+	    "comment (default 15)\n"
 	    "  --help, --version\n",
 	    VMM_SPARES_MAX);
 }
@@ -181,6 +197,10 @@ static const struct config_number {
     {OPT_SPARE_VMS, 0, VMM_SPARES_MAX, CONFIG_AT(cf_spare_vms)},
     {OPT_UPLOAD_MAX, 1, 1024 * 1024, CONFIG_AT(cf_upload_max_mib)},
     {OPT_WORKERS, 1, 1024, CONFIG_AT(cf_workers)},
+    {OPT_EVENTS_KEEP, 0, 1000000000, CONFIG_AT(cf_events_keep)},
+    {OPT_EVENTS_MAX_AGE, 0, 315360000, CONFIG_AT(cf_events_max_age)},
+    {OPT_EVENTS_BUFFER, 1, 65536, CONFIG_AT(cf_events_buffer)},
+    {OPT_EVENTS_KEEPALIVE, 1, 3600, CONFIG_AT(cf_events_keepalive)},
 };
 
 /* The settings that are one of two words: the first sets 0, the other 1. */
@@ -433,6 +453,10 @@ config_parse(struct config *cf, int argc, char **argv)
 	cf->cf_workers = 64;
 	cf->cf_upload_max_mib = 1024;
 	cf->cf_spare_vms = 2;
+	cf->cf_events_keep = 100000;
+	cf->cf_events_max_age = 7 * 86400;
+	cf->cf_events_buffer = 256;
+	cf->cf_events_keepalive = 15;
 	if (set_str(&cf->cf_driver, "auto") != 0)
 		return -1;
 
@@ -597,6 +621,13 @@ config_reparse(const struct config *cur, struct config *next, int argc,
 	CONFIG_KEEP(cur->cf_max_running != next->cf_max_running,
 		    "max-running-per-uid");
 	CONFIG_KEEP(cur->cf_spare_vms != next->cf_spare_vms, "spare-vms");
+	CONFIG_KEEP(cur->cf_events_keep != next->cf_events_keep, "events-keep");
+	CONFIG_KEEP(cur->cf_events_max_age != next->cf_events_max_age,
+		    "events-max-age");
+	CONFIG_KEEP(cur->cf_events_buffer != next->cf_events_buffer,
+		    "events-buffer");
+	CONFIG_KEEP(cur->cf_events_keepalive != next->cf_events_keepalive,
+		    "events-keepalive");
 	CONFIG_KEEP(cur->cf_foreground != next->cf_foreground, "d");
 #undef CONFIG_KEEP
 	return 0;

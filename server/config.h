@@ -42,6 +42,11 @@ struct config {
 	int cf_ncors;
 	int cf_metrics_anonymous; /* GET /metrics without a token */
 	char *cf_metrics_token;   /* --metrics-token-file; NULL: none */
+	/* The event journal and its subscribers (core/events.h). */
+	uint64_t cf_events_keep;      /* events kept; 0: no bound */
+	unsigned cf_events_max_age;   /* seconds; 0: no bound */
+	unsigned cf_events_buffer;    /* events queued per subscriber */
+	unsigned cf_events_keepalive; /* idle seconds before a comment */
 };
 
 /* Usage text for --help. */

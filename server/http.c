@@ -251,16 +251,33 @@ http_principal(struct http_req *hr)
 {
 	struct http_server *srv = hr->hr_listener->hl_srv;
 	struct principal *pr = &hr->hr_api.rq_principal;
+	const char *authz, *qtok = NULL;
+	char bearer[256];
+	int i;
 
 	memset(pr, 0, sizeof(*pr));
 	if (hr->hr_listener->hl_sock->ls_unix) {
 		(void)peer_principal(hr->hr_conn, pr);
 		return;
 	}
-	auth_check(srv->hs_auth,
-		   MHD_lookup_connection_value(hr->hr_conn, MHD_HEADER_KIND,
-					       MHD_HTTP_HEADER_AUTHORIZATION),
-		   pr);
+	authz = MHD_lookup_connection_value(hr->hr_conn, MHD_HEADER_KIND,
+					    MHD_HTTP_HEADER_AUTHORIZATION);
+	/*
+	 * A browser's EventSource cannot send Authorization: the event
+	 * stream alone takes the token from its query.  The access log
+	 * writes the path without the query, and GETs are not audited.
+	 */
+	for (i = 0; authz == NULL && api_route_query_token(&hr->hr_api) &&
+		    i < hr->hr_api.rq_nquery;
+	     i++)
+		if (strcmp(hr->hr_api.rq_query[i].kv_key, "access_token") == 0)
+			qtok = hr->hr_api.rq_query[i].kv_value;
+	if (qtok != NULL && strlen(qtok) < sizeof(bearer) - 8) {
+		snprintf(bearer, sizeof(bearer), "Bearer %s", qtok);
+		authz = bearer;
+	}
+	auth_check(srv->hs_auth, authz, pr);
+	explicit_bzero(bearer, sizeof(bearer));
 }
 
 /* Method, path and route are hr_api's since http_begin. */

@@ -31,6 +31,7 @@
 #include "core/vmrun.h"
 #include "db/db.h"
 #include "core/auth.h"
+#include "core/events.h"
 #include "core/jails.h"
 #include "core/pptdevs.h"
 #include "server/config.h"
@@ -365,6 +366,36 @@ main_wait_signal(const sigset_t *sigs, struct http_server *http)
 	return 0;
 }
 
+/*
+ * Says at start whether a guest's processes reach the VMware backdoor
+ * (kvm.enable_vmware_backdoor): without it vmware-rpctool inside a Linux
+ * guest dies of SIGSEGV, and the operator should hear why and the fix.
+ */
+static void
+main_log_backdoor_user(void)
+{
+	switch (vmm_kvm_backdoor_user(VMM_KVM_BACKDOOR_PARAM)) {
+	case 1:
+		log_info("kvm: enable_vmware_backdoor=Y: guests' user space "
+			 "reaches the guestinfo backdoor (vmware-rpctool works "
+			 "in Linux guests)");
+		break;
+	case 0:
+		log_info("kvm: enable_vmware_backdoor=N: only a guest's kernel "
+			 "reaches the guestinfo backdoor, vmware-rpctool in a "
+			 "Linux guest dies of SIGSEGV; load kvm with "
+			 "enable_vmware_backdoor=1 (modprobe kvm "
+			 "enable_vmware_backdoor=1, or options kvm "
+			 "enable_vmware_backdoor=1 in /etc/modprobe.d) for it");
+		break;
+	default:
+		log_info("kvm: %s: %s: cannot tell whether guests' user space "
+			 "reaches the guestinfo backdoor",
+			 VMM_KVM_BACKDOOR_PARAM, strerror(errno));
+		break;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -384,6 +415,10 @@ main(int argc, char **argv)
 	size_t njl = 0, k;
 	struct images *images = NULL;
 	struct vmrun *vmrun = NULL;
+	struct events *events = NULL;
+	struct events_opts evopt;
+	char(*was_live)[65] = NULL;
+	size_t nwas_live = 0;
 	char images_dir[4096], cache_dir[4096];
 	char reason[512];
 	sigset_t sigs, kick;
@@ -438,6 +473,8 @@ main(int argc, char **argv)
 	ctx.ac_ops =
 	    strcmp(ctx.ac_driver, "kvm") == 0 ? &vmm_kvm_ops : &vmm_sim_ops;
 	log_info("driver %s (%s)", ctx.ac_driver, reason);
+	if (strcmp(ctx.ac_driver, "kvm") == 0)
+		main_log_backdoor_user();
 
 	/* Traversable, so that callers reach the socket; what is secret in
 	 * it (database, token) has its own mode. */
@@ -469,6 +506,15 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* db_open made the database, -wal and -shm 0600 (the daemon's). */
+	evopt.eo_buffer = cf.cf_events_buffer;
+	evopt.eo_keepalive_s = cf.cf_events_keepalive;
+	evopt.eo_keep = (int64_t)cf.cf_events_keep;
+	evopt.eo_max_age_s = cf.cf_events_max_age;
+	/* Before the first write: reconciliation's events go to it. */
+	if (events_open(&events, db, &evopt) != 0) {
+		log_warn("event journal");
+		goto out;
+	}
 	policy.po_max_running = cf.cf_max_running;
 	if (vmreg_open(&reg, db) != 0) {
 		log_warn("loading VM definitions");
@@ -487,6 +533,9 @@ main(int argc, char **argv)
 	}
 	/* Kernels the loader decompressed, per image digest (#15). */
 	snprintf(cache_dir, sizeof(cache_dir), "%s/cache", cf.cf_state_dir);
+	/* What vmrun_open will find not running after all. */
+	if (vmreg_names(reg, vm_state_is_live, &was_live, &nwas_live) != 0)
+		goto out;
 	if (vmrun_open(&vmrun, reg, images, ctx.ac_ops, cache_dir) != 0) {
 		log_warn("VM runtime");
 		goto out;
@@ -512,6 +561,10 @@ main(int argc, char **argv)
 	ctx.ac_pptdevs = pptdevs;
 	vmrun_set_pptdevs(vmrun, pptdevs);
 	vmrun_autostart(vmrun);
+	if (events_daemon_started(db, VMMAPID_VERSION, was_live, nwas_live) !=
+	    0)
+		log_warn("recording the daemon's start");
+	ctx.ac_events = events;
 
 	ctx.ac_vmreg = reg;
 	ctx.ac_db = db;
@@ -599,6 +652,8 @@ out:
 	auth_close(auth);
 	vmreg_close(reg);
 	db_close(db);
+	events_close(events); /* after db_close: it publishes to the last */
+	free(was_live);
 	if (rc == 0)
 		log_info("stopped");
 	if (!cf.cf_foreground && cf.cf_pidfile != NULL)

@@ -140,7 +140,10 @@ stream_response(struct http_listener *l, struct MHD_Connection *conn,
 	sm->sm_conn = conn;
 	sm->sm_fd = ci != NULL ? ci->connect_fd : -1;
 	pthread_mutex_init(&sm->sm_lock, NULL);
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+						 rs->rs_stream->st_block > 0
+						     ? rs->rs_stream->st_block
+						     : STREAM_BLOCK,
 						 stream_read, sm, stream_free);
 	if (resp == NULL) {
 		pthread_mutex_destroy(&sm->sm_lock);

@@ -418,7 +418,7 @@ backdoor_payload(struct backdoor *bd, struct backdoor_chan *c,
 
 /* MESSAGE on the low-bandwidth port: the type in ecx's high half. */
 static void
-backdoor_message(struct backdoor *bd, struct backdoor_regs *r)
+backdoor_message(struct backdoor *bd, struct backdoor_regs *r, unsigned hb)
 {
 	unsigned type = r->br_ecx >> 16, status = 0, id, n;
 	struct backdoor_chan *c;
@@ -462,7 +462,7 @@ backdoor_message(struct backdoor *bd, struct backdoor_regs *r)
 			break;
 		c->bc_len = r->br_ebx;
 		c->bc_state = BACKDOOR_SENDING;
-		status = BACKDOOR_ST_SUCCESS | BACKDOOR_ST_HB;
+		status = BACKDOOR_ST_SUCCESS | hb;
 		if (c->bc_len == 0 && backdoor_dispatch(bd, c) != 0)
 			status = 0;
 		break;
@@ -480,7 +480,7 @@ backdoor_message(struct backdoor *bd, struct backdoor_regs *r)
 		status = BACKDOOR_ST_SUCCESS;
 		r->br_ebx = 0;
 		if (c->bc_state == BACKDOOR_REPLY) {
-			status |= BACKDOOR_ST_DORECV | BACKDOOR_ST_HB;
+			status |= BACKDOOR_ST_DORECV | hb;
 			r->br_ebx = (uint32_t)c->bc_rlen;
 			r->br_edx = (r->br_edx & 0xffffu) |
 				    (uint32_t)BACKDOOR_MSG_SENDSIZE << 16;
@@ -520,7 +520,17 @@ out:
 }
 
 int
-backdoor_call(struct backdoor *bd, struct backdoor_regs *r)
+backdoor_call_offers_hb(const struct backdoor_regs *r)
+{
+	unsigned type = r->br_ecx >> 16;
+
+	return r->br_eax == BACKDOOR_MAGIC &&
+	       (r->br_ecx & 0xffffu) == BACKDOOR_CMD_MESSAGE &&
+	       (type == BACKDOOR_MSG_SENDSIZE || type == BACKDOOR_MSG_RECVSIZE);
+}
+
+int
+backdoor_call(struct backdoor *bd, struct backdoor_regs *r, unsigned flags)
 {
 	if (r->br_eax != BACKDOOR_MAGIC)
 		return 0;
@@ -532,7 +542,8 @@ backdoor_call(struct backdoor *bd, struct backdoor_regs *r)
 		r->br_ecx = BACKDOOR_PRODUCT;
 		break;
 	case BACKDOOR_CMD_MESSAGE:
-		backdoor_message(bd, r);
+		backdoor_message(
+		    bd, r, flags & BACKDOOR_CALL_NO_HB ? 0 : BACKDOOR_ST_HB);
 		break;
 	default:
 		/* What open-vm-tools reads as "not supported". */

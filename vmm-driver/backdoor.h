@@ -133,13 +133,28 @@ struct backdoor *backdoor_new(const struct backdoor_store *store);
 /* Frees it and every channel's buffers.  NULL ok. */
 void backdoor_free(struct backdoor *bd);
 
+/* backdoor_call's flags. */
+/* The caller cannot use BACKDOOR_PORT_HB: its answers do not offer the
+ * high-bandwidth path (no BACKDOOR_ST_HB), so its tools (open-vm-tools
+ * decides by that bit) stay on the low-bandwidth one. */
+#define BACKDOOR_CALL_NO_HB 0x1u
+
 /*
- * One `in eax, dx` on BACKDOOR_PORT, regs as the guest had them.  1: it
- * was a backdoor call (the magic in eax), and regs now holds what the
- * guest must see after it, eax included (the IN's data).  0: not the
- * magic; regs untouched, and the port is like any unknown port.
+ * One `in eax, dx` on BACKDOOR_PORT, regs as the guest had them, flags
+ * BACKDOOR_CALL_*.  1: it was a backdoor call (the magic in eax), and
+ * regs now holds what the guest must see after it, eax included (the
+ * IN's data).  0: not the magic; regs untouched, and the port is like
+ * any unknown port.
  */
-int backdoor_call(struct backdoor *bd, struct backdoor_regs *regs);
+int backdoor_call(struct backdoor *bd, struct backdoor_regs *regs,
+		  unsigned flags);
+
+/*
+ * Whether backdoor_call's answer to regs may offer the high-bandwidth
+ * path (send size, receive size): only then does BACKDOOR_CALL_NO_HB
+ * matter, and only then need a caller work out whether it applies.
+ */
+int backdoor_call_offers_hb(const struct backdoor_regs *regs);
 
 /*
  * One exit of a `rep outsb` (in 0: data holds len bytes from the guest)

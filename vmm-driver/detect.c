@@ -65,6 +65,33 @@ vmm_hv_signature(uint32_t ebx, uint32_t ecx, uint32_t edx, char *sig)
 	sig[n] = '\0';
 }
 
+int
+vmm_kvm_backdoor_user(const char *path)
+{
+	char buf[8] = "";
+	FILE *f;
+	int err;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) == NULL) {
+		err = ferror(f) ? EIO : EINVAL;
+		fclose(f);
+		errno = err;
+		return -1;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	/* A bool module parameter reads Y or N; 1 and 0 are what one
+	 * writes, and what an older kernel may show. */
+	if (strcmp(buf, "Y") == 0 || strcmp(buf, "1") == 0)
+		return 1;
+	if (strcmp(buf, "N") == 0 || strcmp(buf, "0") == 0)
+		return 0;
+	errno = EINVAL;
+	return -1;
+}
+
 static pthread_once_t vmm_nested_once = PTHREAD_ONCE_INIT;
 static int vmm_nested;
 static char vmm_nested_sig[13];

@@ -32,6 +32,22 @@ const char *vmm_kvm_flavor(void);
  */
 const char *vmm_kvm_kind(void);
 
+/* Where Linux's kvm module shows its enable_vmware_backdoor parameter. */
+#define VMM_KVM_BACKDOOR_PARAM                                                 \
+	"/sys/module/kvm/parameters/enable_vmware_backdoor"
+
+/*
+ * Whether the host's KVM lets a guest's user space reach the VMware
+ * backdoor's ports (0x5658, 0x5659) as VMware does: kvm loaded with
+ * enable_vmware_backdoor=1, read from path (VMM_KVM_BACKDOOR_PARAM; a
+ * test passes its own file).  Without it, a Linux guest's process
+ * (vmware-rpctool) takes a #GP on `in` from those ports, which its kernel
+ * turns into SIGSEGV; only the guest's kernel reaches the backdoor.
+ * 1 ("Y" or "1"), 0 ("N" or "0"), -1 with errno when the file cannot be
+ * read (ENOENT: no kvm module) or says something else (EINVAL).
+ */
+int vmm_kvm_backdoor_user(const char *path);
+
 /*
  * Whether this host itself runs under a hypervisor: 1 when CPUID leaf 1
  * sets ECX bit 31, with the hypervisor's CPUID 0x40000000 signature

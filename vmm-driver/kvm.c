@@ -126,6 +126,7 @@ struct vmm_vm {
 	unsigned vm_nslots;
 	struct kvm_slot vm_slots[KVM_MAX_SLOTS];
 	int vm_irqchip;        /* in-kernel irqchip and PIT (cp_linux) */
+	int vm_cpuid_vmware;   /* cp_cpuid_vmware, with vm_irqchip */
 	unsigned vm_ndevslots; /* slots KVM_MAX_SLOTS.. (kvm_vm_map_device) */
 	unsigned vm_nvcpus;
 	struct kvm_vcpu vm_vcpus[];
@@ -221,24 +222,28 @@ fail:
 
 /*
  * This vCPU's CPUID (kvm_cpuid_filter): the supported one with its APIC
- * ID, and for a Linux VM the local APIC's bits and the KVM leaves.
+ * ID, and for a Linux VM the local APIC's bits and the KVM leaves, under
+ * VMware's signature when the VM asked for it.
  */
 static int
-kvm_vcpu_set_cpuid(int fd, unsigned id, int irqchip)
+kvm_vcpu_set_cpuid(int fd, unsigned id, const struct vmm_vm *vm)
 {
-	size_t len = sizeof(*kvm_cpuid) +
-		     (kvm_cpuid->nent + 2) * sizeof(kvm_cpuid->entries[0]);
+	size_t len = sizeof(*kvm_cpuid) + (kvm_cpuid->nent + KVM_CPUID_EXTRA) *
+					      sizeof(kvm_cpuid->entries[0]);
 	struct kvm_cpuid2 *c = malloc(len);
 	unsigned flags = kvm_cpuid_flags;
 	int rc, err;
 
 	if (c == NULL)
 		return -1;
-	memcpy(c, kvm_cpuid, len - 2 * sizeof(kvm_cpuid->entries[0]));
-	if (irqchip) {
+	memcpy(c, kvm_cpuid,
+	       len - KVM_CPUID_EXTRA * sizeof(kvm_cpuid->entries[0]));
+	if (vm->vm_irqchip) {
 		flags |= KVM_CPUID_LINUX;
 		if (kvm_has_tsc_deadline)
 			flags |= KVM_CPUID_TSC_DEADLINE;
+		if (vm->vm_cpuid_vmware)
+			flags |= KVM_CPUID_VMWARE;
 	}
 	kvm_cpuid_filter(c, id, flags);
 	rc = kvm_ioctl(fd, KVM_SET_CPUID2, c);
@@ -480,7 +485,7 @@ kvm_vcpu_open(struct vmm_vm *vm, unsigned id)
 	if (p == MAP_FAILED)
 		return -1;
 	vc->kc_run = p;
-	if (kvm_vcpu_set_cpuid(vc->kc_fd, id, vm->vm_irqchip) != 0)
+	if (kvm_vcpu_set_cpuid(vc->kc_fd, id, vm) != 0)
 		return -1;
 	vc->kc_fresh = 1;
 	return 0;
@@ -595,6 +600,7 @@ kvm_vm_create(const struct vmm_create_params *cp, struct vmm_vm **out)
 		if (kvm_vm_open(vm, cp->cp_linux) != 0 ||
 		    kvm_vm_map(vm, cp->cp_memory) != 0)
 			goto fail;
+		vm->vm_cpuid_vmware = cp->cp_linux && cp->cp_cpuid_vmware;
 		first = 0;
 	}
 	for (i = first; i < vm->vm_nvcpus; i++)
@@ -1678,6 +1684,13 @@ kvm_vm_map_device(struct vmm_vm *vm, uint64_t gpa, void *host, uint64_t size)
 	return 0;
 }
 
+/* kvm.enable_vmware_backdoor (vmm.h, vo_backdoor_any_cpl). */
+static int
+kvm_backdoor_any_cpl(void)
+{
+	return vmm_kvm_backdoor_user(VMM_KVM_BACKDOOR_PARAM) == 1;
+}
+
 /* The KVM backend: every operation of vmm.h. */
 static const char *const kvm_lacks[] = {
     "exec-only and no-access memory protection (read-only memslots "
@@ -1716,6 +1729,7 @@ const struct vmm_ops vmm_kvm_ops = {
     .vo_spares_open = kvm_spares_open,
     .vo_spares_close = kvm_spares_close,
     .vo_spares_stats = kvm_spares_stats,
+    .vo_backdoor_any_cpl = kvm_backdoor_any_cpl,
 };
 
 #else /* !__linux__ */

@@ -87,14 +87,7 @@ kvm_cpuid_leaf(struct kvm_cpuid2 *c, uint32_t fn)
  * kvm-clock (CLOCKSOURCE2).  KVM_GET_SUPPORTED_CPUID has both on every
  * kernel that runs kvm_amd or kvm_intel; they are added where it lacks
  * them (c has room for two more entries), with kvm-clock alone.
- *
- * The signature is KVM's and nothing else, although the VMware backdoor
- * (ports 0x5658/0x5659) answers these guests too: Linux's
- * init_hypervisor_platform picks the platform whose detection says so
- * with the highest priority, VMware's ranks above KVM's, and on the
- * VMware platform the guest would not use kvm-clock (nor the other KVM
- * paravirtual features).  vmware-rpctool and open-vm-tools find the
- * backdoor by probing its port, not by CPUID, so guestinfo still works.
+ * kvm_cpuid_vmware may then move them.
  */
 static void
 kvm_cpuid_kvm_leaves(struct kvm_cpuid2 *c)
@@ -119,6 +112,61 @@ kvm_cpuid_kvm_leaves(struct kvm_cpuid2 *c)
 		e->eax = 1u << KVM_FEATURE_CLOCKSOURCE2;
 	}
 	e->eax &= KVM_PV_OFFERED;
+}
+
+/*
+ * VMware's signature at 0x40000000, the KVM leaves moved up to
+ * KVM_CPUID_VMWARE_KVM_BASE (KVM_CPUID_VMWARE; c has room for one more
+ * entry).
+ *
+ * open-vm-tools (12.2.0, VmCheck_IsVirtualWorld) reads leaf 0x40000000
+ * and nothing past it: on "KVMKVMKVM" it gives up before it touches the
+ * backdoor, on "VMwareVMware" it skips its Xen and Virtual PC probes and
+ * talks.
+ *
+ * Linux still runs as a KVM guest, with kvm-clock.  Its
+ * init_hypervisor_platform() asks each platform's detect() and takes the
+ * highest answer (a tie would go to the first listed, VMware); the
+ * answer is a CPUID leaf.  vmware_platform() answers 0x40000000 when
+ * that leaf says "VMwareVMware"; kvm_detect() answers the base where
+ * hypervisor_cpuid_base() finds "KVMKVMKVM" scanning 0x40000000 to
+ * 0x4000ff00 in steps of 0x100: 0x40000100 here, the higher, so KVM is
+ * the platform, and kvm_para_available(), kvmclock_init() and the
+ * features read at that base.  KVM finds its leaves in the guest's CPUID
+ * the same way (kvm_update_kvm_cpuid_base), and QEMU's Hyper-V
+ * enlightenments have used this layout for years (Hyper-V at 0x40000000,
+ * KVM at 0x40000100).  Linux's VMware drivers check the platform chosen
+ * (x86_hyper_type), not the signature, and stay away.
+ *
+ * VMware's leaf says its highest leaf is 0x40000000: from 0x40000010
+ * (VMware's features) on, Linux and open-vm-tools would read whether to
+ * reach the backdoor with VMCALL/VMMCALL instead of port I/O, which the
+ * runner does not answer.  KVM_GET_SUPPORTED_CPUID has nothing else in
+ * 0x40000000-0x400000ff, and nothing at 0x40000100 or above to collide.
+ */
+static void
+kvm_cpuid_vmware(struct kvm_cpuid2 *c)
+{
+	static const char sig[12] = "VMwareVMware";
+	const uint32_t up = KVM_CPUID_VMWARE_KVM_BASE - KVM_CPUID_SIGNATURE;
+	struct kvm_cpuid_entry2 *e;
+	uint32_t i;
+
+	for (i = 0; i < c->nent; i++) {
+		e = &c->entries[i];
+		if (e->function >= KVM_CPUID_SIGNATURE &&
+		    e->function < KVM_CPUID_VMWARE_KVM_BASE)
+			e->function += up;
+	}
+	if ((e = kvm_cpuid_leaf(c, KVM_CPUID_VMWARE_KVM_BASE)) != NULL)
+		e->eax += up; /* the highest KVM leaf, moved with them */
+	e = &c->entries[c->nent++];
+	memset(e, 0, sizeof(*e));
+	e->function = KVM_CPUID_SIGNATURE;
+	e->eax = KVM_CPUID_SIGNATURE;
+	memcpy(&e->ebx, sig, 4);
+	memcpy(&e->ecx, sig + 4, 4);
+	memcpy(&e->edx, sig + 8, 4);
 }
 
 /* Takes XSAVE and what needs it out of c, and leaf 0xd whole. */
@@ -156,7 +204,8 @@ kvm_cpuid_no_xsave(struct kvm_cpuid2 *c)
  * it runs on KVM: the hypervisor bit (leaf 1, ECX bit 31), without which
  * Linux neither looks at the KVM leaves nor uses kvm-clock, and its
  * clock calibration against the PIT crawls under nested virtualization,
- * and the KVM leaves (kvm_cpuid_kvm_leaves).
+ * and the KVM leaves (kvm_cpuid_kvm_leaves), under VMware's signature
+ * when KVM_CPUID_VMWARE (kvm_cpuid_vmware).
  */
 void
 kvm_cpuid_filter(struct kvm_cpuid2 *c, unsigned id, unsigned flags)
@@ -181,8 +230,11 @@ kvm_cpuid_filter(struct kvm_cpuid2 *c, unsigned id, unsigned flags)
 			e->edx = id;
 		}
 	}
-	if (flags & KVM_CPUID_LINUX)
+	if (flags & KVM_CPUID_LINUX) {
 		kvm_cpuid_kvm_leaves(c);
+		if (flags & KVM_CPUID_VMWARE)
+			kvm_cpuid_vmware(c);
+	}
 	if (flags & KVM_CPUID_NO_XSAVE)
 		kvm_cpuid_no_xsave(c);
 }

@@ -138,6 +138,7 @@ struct runner {
 	void *r_cls;
 	struct uart r_uart;          /* its own lock */
 	struct backdoor *r_backdoor; /* NULL: none; its own lock */
+	int r_backdoor_any_cpl;      /* vo_backdoor_any_cpl, at the start */
 	/* A Linux VM's (r_linux set; borrowed, outlives the runner): */
 	const struct lxboot_config *r_linux;
 	int r_reboot_restarts;
@@ -415,6 +416,7 @@ runner_linux_restart(struct runner *r, struct vmm_vm *old, struct vmm_vm **out,
 	cp.cp_vcpus = r->r_nvcpus;
 	cp.cp_memory = r->r_memory;
 	cp.cp_linux = 1;
+	cp.cp_cpuid_vmware = r->r_backdoor != NULL;
 	if (r->r_ops->vo_vm_create(&cp, &vm) != 0) {
 		snprintf(why, len, "creating the VM again failed: %s",
 			 strerror(errno));
@@ -613,6 +615,52 @@ runner_io_value(const uint8_t *d, unsigned size)
 	return v;
 }
 
+/* A register the backdoor set to now (was: before it): the 32-bit write. */
+static void
+runner_reg32(uint64_t *reg, uint32_t was, uint32_t now)
+{
+	if (now != was)
+		*reg = now;
+}
+
+/*
+ * Whether the vCPU that made a backdoor call on BACKDOOR_PORT (rflags
+ * its RFLAGS) may also use BACKDOOR_PORT_HB, so that the answer may
+ * offer the high-bandwidth path: open-vm-tools takes it whenever offered,
+ * and a `rep insb` its process may not make faults (SIGSEGV in a Linux
+ * guest) instead of falling back.
+ *
+ * Yes where the backend passes the backdoor's ports at any privilege
+ * (r_backdoor_any_cpl: KVM with enable_vmware_backdoor=1, whose #GP
+ * path emulates IN, OUT, INS and OUTS alike on both ports --
+ * is_vmware_backdoor_opcode, emulator_io_port_access_allowed in Linux
+ * 6.1), in real mode (no privilege), and where CPL <= IOPL (every port
+ * is the caller's).  Otherwise the call came through the TSS's I/O
+ * permission bitmap (a process granted port 0x5658 with ioperm), which
+ * may or may not grant 0x5659 and is not read here: no, and the caller
+ * stays on the low-bandwidth path, which it has shown it can use.  The
+ * CPL is SS's DPL (the SDM: always equal); in virtual-8086 mode the
+ * bitmap alone decides: no.  When the registers cannot be read: no.
+ */
+static int
+runner_backdoor_hb_ok(struct runner *r, struct runner_vcpu *rv, uint64_t rflags)
+{
+	struct vmm_regs sr;
+	unsigned cpl, iopl = (unsigned)(rflags >> 12) & 3;
+
+	if (r->r_backdoor_any_cpl)
+		return 1;
+	if (r->r_ops->vo_vcpu_get_regs(r->r_vm, rv->rv_id, &sr,
+				       VMM_REGS_SREGS | VMM_REGS_CRS) != 0)
+		return 0;
+	if (!(sr.rg_crs[VMM_CR0] & 1)) /* CR0.PE */
+		return 1;
+	if (rflags & (1u << 17)) /* RFLAGS.VM */
+		return 0;
+	cpl = (sr.rg_sregs[VMM_SS].sg_ar >> 5) & 3;
+	return cpl <= iopl;
+}
+
 /*
  * The backdoor's ports (backdoor.h): reads the vCPU's registers, lets the
  * backdoor answer, writes back what it changed and, for the `in`, the
@@ -659,7 +707,12 @@ runner_backdoor(struct runner *r, struct runner_vcpu *rv,
 	br.br_ebp = (uint32_t)g[VMM_RBP];
 	old = br;
 	if (port == BACKDOOR_PORT)
-		hit = backdoor_call(r->r_backdoor, &br);
+		hit = backdoor_call(
+		    r->r_backdoor, &br,
+		    backdoor_call_offers_hb(&br) &&
+			    !runner_backdoor_hb_ok(r, rv, g[VMM_RFLAGS])
+			? BACKDOOR_CALL_NO_HB
+			: 0);
 	else
 		hit = backdoor_hb(r->r_backdoor, &br, ex->ex_io.io_in, d,
 				  ex->ex_io.io_count);
@@ -673,14 +726,20 @@ runner_backdoor(struct runner *r, struct runner_vcpu *rv,
 	}
 	if (memcmp(&br, &old, sizeof(br)) == 0)
 		return 1;
-	/* A 32-bit register write, as the CPU makes it: zero-extended. */
-	g[VMM_RAX] = br.br_eax;
-	g[VMM_RBX] = br.br_ebx;
-	g[VMM_RCX] = br.br_ecx;
-	g[VMM_RDX] = br.br_edx;
-	g[VMM_RSI] = br.br_esi;
-	g[VMM_RDI] = br.br_edi;
-	g[VMM_RBP] = br.br_ebp;
+	/*
+	 * Only the registers the backdoor changed, each as a 32-bit write
+	 * is made (zero-extended).  The others keep all 64 bits: a 64-bit
+	 * caller's compiler keeps pointers in registers its asm does not
+	 * name (open-vm-tools' Backdoor_InOut leaves rbp to it), and
+	 * truncating them made vmware-rpctool fault on its stack.
+	 */
+	runner_reg32(&g[VMM_RAX], old.br_eax, br.br_eax);
+	runner_reg32(&g[VMM_RBX], old.br_ebx, br.br_ebx);
+	runner_reg32(&g[VMM_RCX], old.br_ecx, br.br_ecx);
+	runner_reg32(&g[VMM_RDX], old.br_edx, br.br_edx);
+	runner_reg32(&g[VMM_RSI], old.br_esi, br.br_esi);
+	runner_reg32(&g[VMM_RDI], old.br_edi, br.br_edi);
+	runner_reg32(&g[VMM_RBP], old.br_ebp, br.br_ebp);
 	if (r->r_ops->vo_vcpu_set_regs(r->r_vm, rv->rv_id, &regs,
 				       VMM_REGS_GPRS) != 0) {
 		act->ra_act = RUNNER_ACT_CRASH;
@@ -996,6 +1055,8 @@ runner_setup(struct runner *r)
 	cp.cp_vcpus = r->r_nvcpus;
 	cp.cp_memory = r->r_memory;
 	cp.cp_linux = r->r_linux != NULL;
+	/* VMware's tools talk only to a VM whose CPUID says VMware. */
+	cp.cp_cpuid_vmware = r->r_backdoor != NULL;
 	if (r->r_ops->vo_vm_create(&cp, &vm) != 0) {
 		err = errno;
 		if (r->r_why != NULL)
@@ -1385,6 +1446,8 @@ runner_begin(const struct runner_config *cfg, struct runner **out)
 		r->r_vcpus[i].rv_runner = r;
 		r->r_vcpus[i].rv_id = i;
 	}
+	r->r_backdoor_any_cpl = r->r_ops->vo_backdoor_any_cpl != NULL &&
+				r->r_ops->vo_backdoor_any_cpl();
 	if (cfg->rc_guestinfo != NULL &&
 	    (r->r_backdoor = backdoor_new(cfg->rc_guestinfo)) == NULL) {
 		free(r->r_image);

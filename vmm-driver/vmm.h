@@ -29,13 +29,22 @@ struct vmm_create_params {
 	/*
 	 * 1: a VM for a Linux kernel (vmm-driver/lxboot.h): an in-kernel
 	 * interrupt controller (local APICs, I/O APIC, PICs) and timer
-	 * (PIT), CPUID that says "KVM", memory below LXBOOT_MEMORY_MAX
+	 * (PIT), CPUID that says "KVM" (and "VMware" with
+	 * cp_cpuid_vmware), memory below LXBOOT_MEMORY_MAX
 	 * (E2BIG past it).
 	 * HLT then stays inside the backend, vCPUs other than 0 wait there
 	 * for the guest's INIT/SIPI, and devices raise interrupt lines with
 	 * vo_vm_irq_line.  Backends that cannot: ENOTSUP.
 	 */
 	int cp_linux;
+	/*
+	 * With cp_linux, 1: the VM's VMware backdoor answers (the runner's
+	 * rc_guestinfo), and its CPUID says so where VMware's tools look:
+	 * leaf 0x40000000 is "VMwareVMware" and the KVM leaves move up to
+	 * 0x40000100, where Linux still finds them and picks KVM (kvm-clock;
+	 * vmm-driver/kvmcpuid.c).  Backends without that CPUID ignore it.
+	 */
+	int cp_cpuid_vmware;
 };
 
 /* A segment register as struct vcpu_segment_info has it. */
@@ -241,6 +250,15 @@ struct vmm_ops {
 	int (*vo_spares_open)(unsigned n);
 	void (*vo_spares_close)(void);
 	void (*vo_spares_stats)(struct vmm_spares *st);
+	/*
+	 * Optional: 1 when a guest's port I/O on the VMware backdoor's ports
+	 * (0x5658, 0x5659) reaches the runner at any privilege, whatever
+	 * the guest's IOPL and I/O permission bitmap say, as on VMware (KVM
+	 * with enable_vmware_backdoor=1); 0 or NULL when the guest's own
+	 * rules apply, and a port its process may not use faults in the
+	 * guest.  Asked once per run.
+	 */
+	int (*vo_backdoor_any_cpl)(void);
 };
 
 /* The backends compiled in; NULL where not available on this system. */

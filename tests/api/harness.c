@@ -200,19 +200,51 @@ harness_tcp_accepts(int port)
 /*
  * Forks and execs the daemon; see harness.h.
  */
+/*
+ * Under VMMAPID_TEST_VALGRIND=1 the daemon runs in valgrind's memcheck:
+ * any error, or a definite leak at exit, makes its exit status 98, which
+ * fails the case that stops it (the report is in the daemon's log).
+ */
+static const char *const harness_valgrind[] = {
+    "valgrind",
+    "--quiet",
+    "--tool=memcheck",
+    "--leak-check=full",
+    "--show-leak-kinds=definite",
+    "--errors-for-leak-kinds=definite",
+    "--error-exitcode=98",
+    "--num-callers=30",
+};
+#define HARNESS_NVALGRIND (sizeof(harness_valgrind) / sizeof(*harness_valgrind))
+
+static int
+harness_under_valgrind(void)
+{
+	const char *v = getenv("VMMAPID_TEST_VALGRIND");
+
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
 pid_t
 harness_spawn(const char *const *args, const char *log_path)
 {
-	const char *argv[HARNESS_MAX_ARGS + 2];
+	const char *argv[HARNESS_NVALGRIND + HARNESS_MAX_ARGS + 2];
+	const char *path = VMMAPID_BIN;
+	size_t i;
 	int n = 0, fd;
 	pid_t pid;
 
+	if (harness_under_valgrind()) {
+		for (i = 0; i < HARNESS_NVALGRIND; i++)
+			argv[n++] = harness_valgrind[i];
+		path = "/usr/bin/valgrind";
+	}
 	argv[n++] = VMMAPID_BIN;
-	for (; args != NULL && args[n - 1] != NULL; n++) {
-		if (n > HARNESS_MAX_ARGS)
+	for (i = 0; args != NULL && args[i] != NULL; i++) {
+		if (i >= HARNESS_MAX_ARGS)
 			HFAIL("harness_spawn: more than %d arguments",
 			      HARNESS_MAX_ARGS);
-		argv[n] = args[n - 1];
+		argv[n++] = args[i];
 	}
 	argv[n] = NULL;
 
@@ -243,7 +275,7 @@ harness_spawn(const char *const *args, const char *log_path)
 	/* Keep curl's connections to an earlier daemon out of this one. */
 	for (fd = 3; fd < 1024; fd++)
 		close(fd);
-	execv(argv[0], (char *const *)argv);
+	execv(path, (char *const *)argv);
 	_exit(127);
 }
 
@@ -491,7 +523,7 @@ harness_start(struct harness *h, const char *const *extra)
 	harness_log_marker(h, "start");
 	h->h_pid = harness_spawn(args, h->h_log);
 
-	deadline = harness_now_ms() + HARNESS_READY_MS;
+	deadline = harness_now_ms() + HARNESS_READY_MS * harness_time_factor();
 	while (harness_now_ms() < deadline) {
 		if (waitpid(h->h_pid, &status, WNOHANG) == h->h_pid) {
 			h->h_pid = -1;
@@ -518,7 +550,7 @@ harness_start(struct harness *h, const char *const *extra)
 		      (h->h_case->hc_flags & HARNESS_TCP)
 			  ? " (TCP listener and admin.token)"
 			  : "",
-		      HARNESS_READY_MS);
+		      HARNESS_READY_MS * harness_time_factor());
 	}
 	harness_read_token(h);
 }
@@ -574,7 +606,8 @@ harness_stop(struct harness *h)
 	char desc[64];
 	int status;
 
-	status = harness_signal_and_wait(h, SIGTERM, HARNESS_STOP_MS);
+	status = harness_signal_and_wait(
+	    h, SIGTERM, HARNESS_STOP_MS * harness_time_factor());
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		harness_describe_status(status, desc, sizeof(desc));
 		harness_print_log(h);
@@ -661,12 +694,14 @@ harness_teardown(void **state)
 		harness_child_free(h->h_children);
 	if (pid > 0) {
 		kill(pid, SIGTERM);
-		if (harness_wait_pid(pid, HARNESS_STOP_MS, &status) == -1) {
+		if (harness_wait_pid(pid,
+				     HARNESS_STOP_MS * harness_time_factor(),
+				     &status) == -1) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			print_error("daemon did not exit within %d ms of "
 				    "SIGTERM\n",
-				    HARNESS_STOP_MS);
+				    HARNESS_STOP_MS * harness_time_factor());
 			rc = -1;
 		} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			harness_describe_status(status, desc, sizeof(desc));
@@ -917,7 +952,8 @@ harness_fetch(const struct harness *h, void *curl,
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
 			 rq->rq_timeout_ms > 0 ? rq->rq_timeout_ms
-					       : (long)HARNESS_TIMEOUT_MS);
+					       : (long)HARNESS_TIMEOUT_MS *
+						     harness_time_factor());
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, harness_on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
@@ -1883,7 +1919,8 @@ harness_child_main(const struct harness *h, const struct harness_identity *id,
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
 			 rq->rq_timeout_ms > 0 ? rq->rq_timeout_ms
-					       : (long)HARNESS_TIMEOUT_MS);
+					       : (long)HARNESS_TIMEOUT_MS *
+						     harness_time_factor());
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, harness_child_on_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &io);
@@ -2244,8 +2281,9 @@ harness_as(struct harness *h, const struct harness_identity *id,
 {
 	struct harness_child *c = harness_as_open(h, id, rq, 0);
 	struct harness_response *rs;
-	long ms = rq->rq_timeout_ms > 0 ? rq->rq_timeout_ms
-					: (long)HARNESS_TIMEOUT_MS;
+	long ms = rq->rq_timeout_ms > 0
+		      ? rq->rq_timeout_ms
+		      : (long)HARNESS_TIMEOUT_MS * harness_time_factor();
 	int code = -1;
 
 	/* The child's own timeout ends the transfer first. */
@@ -2283,7 +2321,8 @@ harness_time_factor(void)
 {
 	const char *in = getenv("VMMAPID_IN_KVMHOST");
 
-	return in != NULL && strcmp(in, "1") == 0 ? 10 : 1;
+	return (in != NULL && strcmp(in, "1") == 0 ? 10 : 1) *
+	       (harness_under_valgrind() ? 10 : 1);
 }
 
 int

@@ -236,7 +236,12 @@ const char *harness_driver(void);
 /*
  * How many times longer than on hardware a guest's work may take here:
  * 10 inside the nested KVM host (VMMAPID_IN_KVMHOST=1, tests/kvmhost),
- * where every exit is emulated; else 1.  For a case's time bounds only.
+ * where every exit is emulated; else 1.  For a case's time bounds, and
+ * the harness's own (a request's HARNESS_TIMEOUT_MS, the daemon's start
+ * and stop): there the daemon shares the host's two emulated CPUs with
+ * the guests (twenty spinning ones under TSan starved a console read
+ * past 5 s, and the stop that forced them off past 10).  Ten times more
+ * with the daemon in valgrind (VMMAPID_TEST_VALGRIND=1, harness_spawn).
  */
 int harness_time_factor(void);
 

@@ -1,7 +1,8 @@
 /*
  * GET /v1's account of the virtualization under the daemon: the kind
- * the backend uses (svm, vmx, pvm; none for sim) and whether the host
- * is itself a guest, as the kernel sees it.
+ * the backend uses (svm, vmx, pvm; none for sim), whether the host is
+ * itself a guest, as the kernel sees it, and whether guests' user space
+ * reaches the VMware backdoor (kvm's enable_vmware_backdoor).
  */
 #include <stdio.h>
 #include <string.h>
@@ -64,12 +65,59 @@ test_host__root_names_the_virtualization_and_whether_it_is_nested(
 	       json_is_true(nested) ? "yes" : "no", json_string_value(sig));
 }
 
+/* The kvm module's enable_vmware_backdoor: 1 Y, 0 N, -1 no module. */
+static int
+host_backdoor_param(void)
+{
+	char buf[8] = "";
+	FILE *f =
+	    fopen("/sys/module/kvm/parameters/enable_vmware_backdoor", "r");
+
+	if (f == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	return buf[0] == 'Y' || buf[0] == '1';
+}
+
+/*
+ * driver.features lists guestinfo-backdoor-user exactly when the daemon
+ * runs kvm and the kvm module lets guests' user space reach the backdoor
+ * (the nested test host loads it so; this machine's own kvm may not).
+ */
+static void
+test_host__backdoor_user_is_a_feature_where_kvm_lets_user_space_through(
+    struct harness *h)
+{
+	struct harness_response *r = harness_get(h, "/v1");
+	const char *driver;
+	int param = host_backdoor_param(), want;
+
+	assert_status(r, 200);
+	driver = json_string_value(harness_json_at(r->hr_json, "driver.name"));
+	assert_non_null(driver);
+	want = strcmp(driver, "kvm") == 0 && param == 1;
+	assert_int_equal(harness_backend_has(h, "guestinfo-backdoor-user"),
+			 want);
+	printf("driver %s, kvm.enable_vmware_backdoor %s: "
+	       "guestinfo-backdoor-user %s\n",
+	       driver,
+	       param < 0    ? "(no kvm module)"
+	       : param == 1 ? "Y"
+			    : "N",
+	       want ? "listed" : "not listed");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    HARNESS_CASE(
 		test_host__root_names_the_virtualization_and_whether_it_is_nested,
+		0),
+	    HARNESS_CASE(
+		test_host__backdoor_user_is_a_feature_where_kvm_lets_user_space_through,
 		0),
 	};
 

@@ -944,10 +944,11 @@ many_op(struct harness *h, const char *op, const char *state)
 
 	for (i = 0; i < MANY_VMS; i++) {
 		snprintf(path, sizeof(path), "/v1/vms/vm%03d/%s", i, op);
-		s[i] = harness_stream_open(h, "POST", path, NULL, 0, 30000);
+		s[i] =
+		    harness_stream_open(h, "POST", path, NULL, 0, WAIT_MS * 3);
 	}
 	for (i = 0; i < MANY_VMS; i++) {
-		r = harness_stream_end(s[i], 30000, NULL);
+		r = harness_stream_end(s[i], WAIT_MS * 3, NULL);
 		assert_op_ok(r, state);
 	}
 }

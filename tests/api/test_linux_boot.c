@@ -5,7 +5,8 @@
  * reason), and, on kvm, Debian's kernel booted to the initramfs of
  * tests/guests/linux: its console read and typed into, power-off through
  * the debug-exit port, a reboot that restarts and one that stops, one and
- * two vCPUs, the payload decompressed by the daemon and by the guest;
+ * two vCPUs, the payload decompressed by the daemon and by the guest,
+ * open-vm-tools' vmware-rpctool reading and writing guestinfo keys;
  * one boot each, so that one feature's failure does not hide another's.
  *
  * The kernel and initramfs are fetched and built into the build tree by
@@ -31,7 +32,7 @@
 
 /* How long a boot may take to reach the initramfs and power off. */
 #define BOOT_MS (30000 * harness_time_factor())
-/* Guest RAM: Debian's kernel and the 1.4 MiB initramfs need little. */
+/* Guest RAM: Debian's kernel and the 2.3 MiB initramfs need little. */
 #define MEMORY_MIB 256
 /* The recommended command line (docs/linux-boot.md). */
 #define CMDLINE "console=ttyS0 reboot=t pci=off"
@@ -40,6 +41,9 @@
 #define MARK_TYPE "vmmapid-guest: type a line"
 #define MARK_ECHO "vmmapid-guest: echo: "
 #define MARK_REBOOT "vmmapid-guest: rebooting"
+#define MARK_INFO_GET "vmmapid-guest: rpctool info-get: status "
+#define MARK_INFO_SET "vmmapid-guest: rpctool info-set: status "
+#define MARK_POWEROFF "vmmapid-guest: powering off with status 42"
 #define GUEST_EXIT_STATUS 42
 #define TYPED "typed through the API"
 
@@ -92,6 +96,36 @@ need_guest(struct harness *h)
 			     "no Linux test guest in %s: build the linux-guest "
 			     "target (tests/guests/linux/fetch-and-build)",
 			     guest_dir());
+}
+
+/*
+ * Skips the case unless the initramfs has open-vm-tools' vmware-rpctool
+ * and the host's kvm lets a guest's processes reach the backdoor.
+ */
+static void
+need_rpctool(struct harness *h)
+{
+	char path[512], reason[400] = "";
+	FILE *f;
+
+	need_guest(h);
+	snprintf(path, sizeof(path), "%s/rpctool-unavailable", guest_dir());
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fgets(reason, sizeof(reason), f) != NULL)
+			reason[strcspn(reason, "\n")] = '\0';
+		fclose(f);
+		harness_skip(h,
+			     "vmware-rpctool is not in the Linux test guest: "
+			     "%s (tests/guests/linux/fetch-and-build)",
+			     reason);
+	}
+	if (!harness_backend_has(h, "guestinfo-backdoor-user"))
+		harness_skip(h,
+			     "this host's kvm module was loaded without "
+			     "enable_vmware_backdoor=1 (GET /v1 lists no "
+			     "guestinfo-backdoor-user): a guest's "
+			     "vmware-rpctool dies of SIGSEGV on the backdoor's "
+			     "port (tests/kvmhost loads it so)");
 }
 
 /* PUT /v1/images/name with data; uploads are slow in the nested host. */
@@ -272,6 +306,31 @@ line_of(const char *text, const char *needle, char *buf, size_t len)
 	n = strcspn(p, "\r\n");
 	snprintf(buf, len, "%.*s", (int)n, p);
 	return buf;
+}
+
+/*
+ * Prints every line of text that holds one of the needles (NULL-ended):
+ * what a failure needs to be read (the kernel's own lines about a
+ * process it killed), which fail_msg's tail may cut off.
+ */
+static void
+print_lines_with(const char *text, const char *const *needles)
+{
+	const char *p = text, *end;
+	size_t i;
+
+	for (; *p != '\0'; p = *end != '\0' ? end + 1 : end) {
+		end = p + strcspn(p, "\n");
+		for (i = 0; needles[i] != NULL; i++) {
+			const char *at = strstr(p, needles[i]);
+
+			if (at != NULL && at < end) {
+				print_message("linux_boot: console: %.*s\n",
+					      (int)(end - p), p);
+				break;
+			}
+		}
+	}
 }
 
 /* A VM whose start answered 422 that names what, and is not running. */
@@ -564,6 +623,62 @@ test_linux_boot__a_reboot_restarts_the_guest(struct harness *h)
 	harness_wait_vm_state(h, "deb3", "stopped", BOOT_MS);
 }
 
+/*
+ * open-vm-tools' vmware-rpctool in the guest (vmmapid.test=rpctool): its
+ * info-get reads the key the API set before the start, and the key its
+ * info-set writes is the API's, updated by "guest".  It talks only to a
+ * VM whose CPUID says VMware, and the kernel must still have chosen KVM
+ * and kvm-clock (the KVM leaves one block up).
+ */
+static void
+test_linux_boot__vmware_rpctool_gets_and_sets_guestinfo(struct harness *h)
+{
+	/* The kernel's choice of platform and clock, rpctool's results and
+	 * what the kernel said of a process it killed. */
+	static const char *const shown[] = {"Hypervisor detected",
+					    "vmware:",
+					    "kvm-clock:",
+					    "rpctool",
+					    "traps:",
+					    "segfault",
+					    NULL};
+	struct harness_response *r;
+	const char *text;
+	long long t0;
+
+	harness_need_driver(h, "kvm",
+			    "vmware-rpctool in a booted Linux guest; the sim "
+			    "boots no Linux, and test_guestinfo_api runs the "
+			    "backdoor's own test guests on it");
+	need_linux_boot(h);
+	need_rpctool(h);
+	put_kernel_and_initrd(h);
+	define_linux(h, "tools", CMDLINE " vmmapid.test=rpctool", "", "");
+	assert_status(harness_req(h, "PUT",
+				  "/v1/vms/tools/guestinfo/vmmapid.in",
+				  "{\"value\":\"set through the API\"}", NULL),
+		      201);
+	t0 = now_ms();
+	assert_status(vm_op(h, "tools", "start"), 200);
+	text = wait_console(h, "tools", MARK_POWEROFF, 1, BOOT_MS);
+	print_lines_with(text, shown);
+	print_message("linux_boot: vmware-rpctool done %lld ms after the "
+		      "start\n",
+		      now_ms() - t0);
+	/* Linux saw VMware's signature and still runs on KVM, kvm-clock. */
+	assert_in(text, "vmware: hypercall mode: 0x00");
+	assert_in(text, "Hypervisor detected: KVM");
+	assert_in(text, "kvm-clock: Using msrs");
+	assert_in(text, MARK_INFO_GET "0: set through the API");
+	assert_in(text, MARK_INFO_SET "0:");
+	r = harness_wait_vm_state(h, "tools", "stopped", BOOT_MS);
+	assert_json_int(r, "status.exit_status", GUEST_EXIT_STATUS);
+	r = harness_get(h, "/v1/vms/tools/guestinfo/vmmapid.out");
+	assert_status(r, 200);
+	assert_json_str(r, "value", "set by the guest");
+	assert_json_str(r, "updated_by", "guest");
+}
+
 int
 main(void)
 {
@@ -584,6 +699,8 @@ main(void)
 		0),
 	    HARNESS_CASE(test_linux_boot__two_vcpus_are_both_online, 0),
 	    HARNESS_CASE(test_linux_boot__a_reboot_restarts_the_guest, 0),
+	    HARNESS_CASE(
+		test_linux_boot__vmware_rpctool_gets_and_sets_guestinfo, 0),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,9 +78,11 @@ test_server__driver_flag_sim_is_reported(struct harness *h)
 	assert_json_str(r, "driver.name", "sim");
 	assert_true(json_string_length(
 			harness_json_at(r->hr_json, "driver.reason")) > 0);
-	/* What sim offers, and not what it lacks (linux-boot: kvm only). */
+	/* What sim offers, and not what it lacks (linux-boot: kvm only),
+	 * and the daemon's own: events. */
 	assert_int_equal(
-	    json_array_size(harness_json_at(r->hr_json, "driver.features")), 2);
+	    json_array_size(harness_json_at(r->hr_json, "driver.features")), 3);
+	assert_true(harness_backend_has(h, "events"));
 	assert_true(harness_backend_has(h, "guestinfo-backdoor"));
 	assert_true(harness_backend_has(h, "memory-protect"));
 }

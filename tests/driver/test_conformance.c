@@ -1390,7 +1390,8 @@ bare_run(struct vmm_vm *vm, struct vmm_exit *ex)
 static void
 bare_start(struct vmm_vm **vm, const void *img, size_t len)
 {
-	struct vmm_create_params cp = {"bare", 1, T_MEMORY, 0};
+	struct vmm_create_params cp = {
+	    .cp_name = "bare", .cp_vcpus = 1, .cp_memory = T_MEMORY};
 	struct vmm_regs regs;
 	uint64_t size;
 
@@ -1691,7 +1692,8 @@ test_driver__kick_stops_a_run_before_and_during(void **state)
 static void
 test_driver__vm_holds_its_backends_fds_and_bad_shapes_fail(void **state)
 {
-	struct vmm_create_params cp = {"fds", 3, T_MEMORY, 0};
+	struct vmm_create_params cp = {
+	    .cp_name = "fds", .cp_vcpus = 3, .cp_memory = T_MEMORY};
 	struct vmm_vm *vm;
 	uint64_t size;
 	int fds;
@@ -1783,7 +1785,8 @@ reset_both(struct vmm_vm *vm, const struct vmm_regs *flat,
 static void
 test_driver__a_new_vcpus_reset_equals_a_used_ones(void **state)
 {
-	struct vmm_create_params cp = {"fresh", 2, T_MEMORY, 0};
+	struct vmm_create_params cp = {
+	    .cp_name = "fresh", .cp_vcpus = 2, .cp_memory = T_MEMORY};
 	struct vmm_regs flat, junk, fresh[2], used[2], poweron;
 	struct vmm_params p;
 	struct vmm_exit ex;

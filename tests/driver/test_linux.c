@@ -416,7 +416,10 @@ test_linux__a_file_that_is_not_a_kernel_is_refused_with_a_reason(void **state)
 static void
 test_linux__ram_past_3_gib_is_e2big(void **state)
 {
-	struct vmm_create_params cp = {"big", 1, LXBOOT_MEMORY_MAX + 4096, 1};
+	struct vmm_create_params cp = {.cp_name = "big",
+				       .cp_vcpus = 1,
+				       .cp_memory = LXBOOT_MEMORY_MAX + 4096,
+				       .cp_linux = 1};
 	struct vmm_vm *vm;
 
 	BACKEND(state);

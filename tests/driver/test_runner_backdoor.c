@@ -48,8 +48,19 @@ struct gseen {
 	unsigned gs_bad_status;  /* calls whose status lacked SUCCESS */
 	char gs_reply[4][128];
 	size_t gs_reply_len[4];
-	unsigned gs_string_exits; /* exits of the rep outsb / insb */
+	unsigned gs_string_exits;  /* exits of the rep outsb / insb */
+	unsigned gs_hb_offered;    /* send and receive sizes offering HB */
+	unsigned gs_rbp_clobbered; /* `in`s after which rbp had changed */
 };
+
+/* What a 64-bit caller keeps in rbp across its `in` (a stack address:
+ * open-vm-tools' Backdoor_InOut leaves rbp to the compiler). */
+#define G_RBP 0x00007ffc553f6ee0ull
+
+/* The vCPU's privilege as the runner reads it: CR0 (PE), SS's DPL (the
+ * CPL), RFLAGS (IOPL).  Zeros: real mode. */
+static uint64_t g_cr0, g_rflags;
+static unsigned g_cpl;
 
 enum gphase {
 	G_VERSION,
@@ -123,6 +134,8 @@ g_in32(struct vmm_vm *vm, struct vmm_exit *ex)
 	ex->ex_io.io_size = 4;
 	ex->ex_io.io_in = 1;
 	ex->ex_io.io_count = 1;
+	vm->fv_regs.rg_gprs[VMM_RFLAGS] = g_rflags;
+	vm->fv_regs.rg_gprs[VMM_RBP] = G_RBP;
 	memset(vm->fv_io, 0xff, 4);
 	ex->ex_io.io_data = vm->fv_io;
 }
@@ -182,8 +195,11 @@ g_complete(struct vmm_vm *vm)
 	int hb = vm->fv_cmd < g_ncmds && g_cmds[vm->fv_cmd].gc_hb;
 
 	if (vm->fv_last != G_EXIT && vm->fv_last != G_DONE &&
-	    !((vm->fv_last == G_SEND || vm->fv_last == G_RECV) && hb))
+	    !((vm->fv_last == G_SEND || vm->fv_last == G_RECV) && hb)) {
 		set32(vm, VMM_RAX, eax); /* in (%dx), %eax */
+		if (vm->fv_regs.rg_gprs[VMM_RBP] != G_RBP)
+			s->gs_rbp_clobbered++;
+	}
 	switch (vm->fv_last) {
 	case G_VERSION:
 		s->gs_version_eax = reg32(vm, VMM_RAX);
@@ -199,6 +215,10 @@ g_complete(struct vmm_vm *vm)
 		vm->fv_lo = reg32(vm, VMM_RDI);
 		break;
 	case G_SENDSIZE:
+		if ((reg32(vm, VMM_RCX) >> 16) & BACKDOOR_ST_HB)
+			s->gs_hb_offered++;
+		g_status(reg32(vm, VMM_RCX) >> 16);
+		break;
 	case G_RECVSTATUS:
 	case G_CLOSE:
 		g_status(reg32(vm, VMM_RCX) >> 16);
@@ -213,6 +233,8 @@ g_complete(struct vmm_vm *vm)
 		}
 		break;
 	case G_RECVSIZE:
+		if ((reg32(vm, VMM_RCX) >> 16) & BACKDOOR_ST_HB)
+			s->gs_hb_offered++;
 		g_status(reg32(vm, VMM_RCX) >> 16);
 		vm->fv_len = reg32(vm, VMM_RBX);
 		vm->fv_off = 0;
@@ -362,6 +384,8 @@ fake_vm_create(const struct vmm_create_params *cp, struct vmm_vm **out)
 	pthread_mutex_init(&vm->fv_lock, NULL);
 	pthread_cond_init(&vm->fv_cond, NULL);
 	vm->fv_last = G_DONE;
+	vm->fv_regs.rg_crs[VMM_CR0] = g_cr0;
+	vm->fv_regs.rg_sregs[VMM_SS].sg_ar = 0x93 | g_cpl << 5;
 	*out = vm;
 	return 0;
 }
@@ -460,7 +484,14 @@ fake_vcpu_interrupt(struct vmm_vm *vm, unsigned id, enum vmm_intr_type type,
 	return 0;
 }
 
-static const struct vmm_ops fake_ops = {
+/* vo_backdoor_any_cpl's answer, when the case sets it in fake_ops. */
+static int
+fake_backdoor_any_cpl(void)
+{
+	return 1;
+}
+
+static struct vmm_ops fake_ops = {
     .vo_name = "scripted",
     .vo_vm_create = fake_vm_create,
     .vo_vm_destroy = fake_vm_destroy,
@@ -551,6 +582,9 @@ teardown(void **state)
 {
 	(void)state;
 	tstore_clear(&t_store);
+	fake_ops.vo_backdoor_any_cpl = NULL;
+	g_cr0 = g_rflags = 0;
+	g_cpl = 0;
 	return 0;
 }
 
@@ -577,6 +611,8 @@ test_runner_backdoor__answers_through_rc_guestinfo(void **state)
 	/* No magic: the port is like any other unknown one. */
 	assert_int_equal(g_seen.gs_nomagic_eax, 0xffffffffu);
 	assert_int_equal(g_seen.gs_bad_status, 0);
+	/* Registers the backdoor does not answer in keep all 64 bits. */
+	assert_int_equal(g_seen.gs_rbp_clobbered, 0);
 	assert_int_equal(g_seen.gs_reply_len[0], 2);
 	assert_string_equal(g_seen.gs_reply[0], "1 ");
 	assert_string_equal(g_seen.gs_reply[1], "1 hello world");
@@ -607,6 +643,52 @@ test_runner_backdoor__without_rc_guestinfo_the_ports_are_unknown(void **state)
 	assert_int_equal(t_store.ts_gets + t_store.ts_sets, 0);
 }
 
+/*
+ * The high-bandwidth path is offered (at send size and receive size) to
+ * a caller that can use port 0x5659 and to no other: real mode, CPL 0,
+ * CPL <= IOPL, or a backend that passes the ports at any privilege (KVM
+ * with enable_vmware_backdoor); not a process that reached 0x5658
+ * through the I/O permission bitmap alone.  Either way the guest gets its
+ * answers on the low-bandwidth path.
+ */
+static void
+test_runner_backdoor__hb_is_offered_only_to_a_caller_that_can_use_it(
+    void **state)
+{
+	static const struct gcmd cmds[] = {{"info-get guestinfo.k", 0}};
+	static const struct {
+		uint64_t cr0;
+		unsigned cpl, iopl;
+		int any_cpl, offered;
+		const char *what;
+	} c[] = {
+	    {0, 0, 0, 0, 2, "real mode"},
+	    {1, 0, 0, 0, 2, "CPL 0"},
+	    {1, 3, 0, 0, 0, "CPL 3, IOPL 0: the bitmap's grant"},
+	    {1, 3, 3, 0, 2, "CPL 3, IOPL 3"},
+	    {1, 3, 0, 1, 2, "CPL 3, IOPL 0, any CPL passes"},
+	};
+	struct runner_exit ex;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(tstore_set(&t_store, "k", "v", 1), 0);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		g_cr0 = c[i].cr0;
+		g_cpl = c[i].cpl;
+		g_rflags = 0x2 | (uint64_t)c[i].iopl << 12;
+		fake_ops.vo_backdoor_any_cpl =
+		    c[i].any_cpl ? fake_backdoor_any_cpl : NULL;
+		trun(cmds, 1, &t_bstore, &ex);
+		print_message("%s: HB offered %u times\n", c[i].what,
+			      g_seen.gs_hb_offered);
+		assert_string_equal(ex.re_reason, "debug-exit port");
+		assert_int_equal(g_seen.gs_bad_status, 0);
+		assert_string_equal(g_seen.gs_reply[0], "1 v");
+		assert_int_equal(g_seen.gs_hb_offered, c[i].offered);
+	}
+}
+
 int
 main(void)
 {
@@ -615,6 +697,9 @@ main(void)
 		test_runner_backdoor__answers_through_rc_guestinfo, teardown),
 	    cmocka_unit_test_teardown(
 		test_runner_backdoor__without_rc_guestinfo_the_ports_are_unknown,
+		teardown),
+	    cmocka_unit_test_teardown(
+		test_runner_backdoor__hb_is_offered_only_to_a_caller_that_can_use_it,
 		teardown),
 	};
 

@@ -62,7 +62,8 @@ struct snip {
 static struct vmm_vm *
 vm_new(void)
 {
-	struct vmm_create_params cp = {"sim-test", 1, S_MEMORY, 0};
+	struct vmm_create_params cp = {
+	    .cp_name = "sim-test", .cp_vcpus = 1, .cp_memory = S_MEMORY};
 	struct vmm_vm *vm;
 
 	assert_int_equal(ops->vo_vm_create(&cp, &vm), 0);

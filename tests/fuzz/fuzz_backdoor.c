@@ -128,7 +128,7 @@ fuzz_call(struct backdoor *bd, struct fchan *ch, uint8_t ctl, struct fin *in)
 			    << 16;
 		break;
 	}
-	if (backdoor_call(bd, &r) != 1)
+	if (backdoor_call(bd, &r, 0) != 1)
 		abort();
 	if (op == 0 && (r.br_ecx >> 16) & BACKDOOR_ST_SUCCESS) {
 		id = r.br_edx >> 16;
@@ -166,7 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			r.br_esi = fin_u32(&in);
 			r.br_edi = fin_u32(&in);
 			r.br_ebp = fin_u32(&in);
-			(void)backdoor_call(bd, &r);
+			(void)backdoor_call(bd, &r, 0);
 		} else {
 			fuzz_call(bd, ch, ctl, &in);
 		}

@@ -65,7 +65,8 @@ fuzz_kicker(void *arg)
 static void
 fuzz_setup(void)
 {
-	struct vmm_create_params cp = {"fuzz", 1, FUZZ_MEM};
+	struct vmm_create_params cp = {
+	    .cp_name = "fuzz", .cp_vcpus = 1, .cp_memory = FUZZ_MEM};
 	pthread_t t;
 
 	if (ops->vo_vm_create(&cp, &fuzz_vm) != 0 ||

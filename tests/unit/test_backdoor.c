@@ -73,7 +73,7 @@ msg(struct t *t, const struct chan *ch, unsigned type, uint32_t ebx,
 	    .br_edi = ch->ch_lo,
 	};
 
-	assert_int_equal(backdoor_call(t->t_bd, &r), 1);
+	assert_int_equal(backdoor_call(t->t_bd, &r, 0), 1);
 	/* vmt(4) insists on ecx's low half being 0 in every answer. */
 	assert_int_equal(r.br_ecx & 0xffff, 0);
 	if (out != NULL)
@@ -93,7 +93,7 @@ chan_open(struct t *t, struct chan *ch, int cookies)
 	    .br_edx = BACKDOOR_PORT,
 	};
 
-	assert_int_equal(backdoor_call(t->t_bd, &r), 1);
+	assert_int_equal(backdoor_call(t->t_bd, &r, 0), 1);
 	if ((r.br_ecx >> 16) == 0)
 		return -1;
 	/* vmt(4) checks for exactly SUCCESS and edx's low half 0. */
@@ -240,6 +240,13 @@ assert_rpc(struct t *t, const char *cmd, const char *want)
 	free(r);
 }
 
+/* Which message types backdoor_call_offers_hb names. */
+static int
+backdoor_offers_hb_expected(unsigned type)
+{
+	return type == BACKDOOR_MSG_SENDSIZE || type == BACKDOOR_MSG_RECVSIZE;
+}
+
 /* ---- cases ---- */
 
 static void
@@ -251,7 +258,7 @@ test_backdoor__getversion_answers_6_and_the_magic(void **state)
 				  .br_ecx = BACKDOOR_CMD_GETVERSION,
 				  .br_edx = BACKDOOR_PORT};
 
-	assert_int_equal(backdoor_call(t->t_bd, &r), 1);
+	assert_int_equal(backdoor_call(t->t_bd, &r, 0), 1);
 	assert_int_equal(r.br_eax, 6);
 	assert_int_equal(r.br_ebx, BACKDOOR_MAGIC);
 	assert_int_equal(r.br_ecx, BACKDOOR_PRODUCT);
@@ -266,7 +273,7 @@ test_backdoor__without_the_magic_is_not_a_call(void **state)
 			     before = r;
 	uint8_t d[4] = {1, 2, 3, 4};
 
-	assert_int_equal(backdoor_call(t->t_bd, &r), 0);
+	assert_int_equal(backdoor_call(t->t_bd, &r, 0), 0);
 	assert_memory_equal(&r, &before, sizeof(r));
 	assert_int_equal(backdoor_hb(t->t_bd, &r, 0, d, sizeof(d)), 0);
 	assert_memory_equal(&r, &before, sizeof(r));
@@ -278,8 +285,66 @@ test_backdoor__an_unknown_backdoor_command_answers_all_ones(void **state)
 	struct t *t = *state;
 	struct backdoor_regs r = {.br_eax = BACKDOOR_MAGIC, .br_ecx = 999};
 
-	assert_int_equal(backdoor_call(t->t_bd, &r), 1);
+	assert_int_equal(backdoor_call(t->t_bd, &r, 0), 1);
 	assert_int_equal(r.br_eax, 0xffffffffu);
+}
+
+/* A raw MESSAGE call of type on ch with flags; the status. */
+static unsigned
+msg_flags(struct t *t, const struct chan *ch, unsigned type, uint32_t ebx,
+	  unsigned flags)
+{
+	struct backdoor_regs r = {
+	    .br_eax = BACKDOOR_MAGIC,
+	    .br_ebx = ebx,
+	    .br_ecx = BACKDOOR_CMD_MESSAGE | (uint32_t)type << 16,
+	    .br_edx = BACKDOOR_PORT | (uint32_t)ch->ch_id << 16,
+	    .br_esi = ch->ch_hi,
+	    .br_edi = ch->ch_lo,
+	};
+
+	assert_int_equal(backdoor_offers_hb_expected(type),
+			 backdoor_call_offers_hb(&r));
+	assert_int_equal(backdoor_call(t->t_bd, &r, flags), 1);
+	return r.br_ecx >> 16;
+}
+
+/*
+ * A caller that cannot use the high-bandwidth port (BACKDOOR_CALL_NO_HB:
+ * the runner's word for a guest process the port would fault) is not
+ * offered it at send size or receive size, and the low-bandwidth path
+ * carries its message; one that can is offered it at both.
+ */
+static void
+test_backdoor__no_hb_caller_is_not_offered_the_high_bandwidth_port(void **state)
+{
+	static const char cmd[] = "info-get guestinfo.k1";
+	struct t *t = *state;
+	struct chan ch;
+	unsigned st, flags, i;
+	uint32_t w;
+
+	for (flags = 0; flags <= BACKDOOR_CALL_NO_HB; flags++) {
+		unsigned hb = flags ? 0 : BACKDOOR_ST_HB;
+
+		assert_int_equal(chan_open(t, &ch, 1), 0);
+		st = msg_flags(t, &ch, BACKDOOR_MSG_SENDSIZE, sizeof(cmd) - 1,
+			       flags);
+		assert_int_equal(st, BACKDOOR_ST_SUCCESS | hb);
+		for (i = 0; i < sizeof(cmd) - 1; i += 4) {
+			w = 0;
+			memcpy(&w, cmd + i,
+			       sizeof(cmd) - 1 - i < 4 ? sizeof(cmd) - 1 - i
+						       : 4);
+			st = msg_flags(t, &ch, BACKDOOR_MSG_SENDPAYLOAD, w,
+				       flags);
+			assert_int_equal(st, BACKDOOR_ST_SUCCESS);
+		}
+		st = msg_flags(t, &ch, BACKDOOR_MSG_RECVSIZE, 0, flags);
+		assert_int_equal(st,
+				 BACKDOOR_ST_SUCCESS | BACKDOOR_ST_DORECV | hb);
+		assert_int_equal(chan_close(t, &ch), BACKDOOR_ST_SUCCESS);
+	}
 }
 
 static void
@@ -551,7 +616,7 @@ test_backdoor__other_protocols_do_not_open(void **state)
 				  .br_ecx = BACKDOOR_CMD_MESSAGE,
 				  .br_edx = BACKDOOR_PORT};
 
-	assert_int_equal(backdoor_call(t->t_bd, &r), 1);
+	assert_int_equal(backdoor_call(t->t_bd, &r, 0), 1);
 	assert_int_equal(r.br_ecx, 0);
 	assert_int_equal(backdoor_channels_open(t->t_bd), 0);
 }
@@ -569,7 +634,7 @@ test_backdoor__a_tclo_channel_answers_empty(void **state)
 	struct chan ch;
 	char *reply;
 
-	assert_int_equal(backdoor_call(t->t_bd, &r), 1);
+	assert_int_equal(backdoor_call(t->t_bd, &r, 0), 1);
 	assert_int_equal(r.br_ecx, BACKDOOR_ST_SUCCESS << 16);
 	ch.ch_id = (uint16_t)(r.br_edx >> 16);
 	ch.ch_hi = r.br_esi;
@@ -761,6 +826,7 @@ main(void)
 	    T(test_backdoor__without_the_magic_is_not_a_call),
 	    T(test_backdoor__an_unknown_backdoor_command_answers_all_ones),
 	    T(test_backdoor__info_get_answers_the_value_on_both_paths),
+	    T(test_backdoor__no_hb_caller_is_not_offered_the_high_bandwidth_port),
 	    T(test_backdoor__info_get_of_a_missing_key_is_no_value_found),
 	    T(test_backdoor__info_get_when_the_store_fails_says_so),
 	    T(test_backdoor__info_set_stores_and_answers_1),

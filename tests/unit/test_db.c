@@ -448,6 +448,7 @@ test_db__version_4_file_is_migrated_with_its_rows(void **state)
 	sqlite3 *sql;
 	sqlite3_stmt *st;
 	const char *v4 =
+	    "DROP TABLE events;"    /* version 8's */
 	    "DROP TABLE pptdevs;"   /* version 7's */
 	    "DROP TABLE guestinfo;" /* version 6's */
 	    "CREATE TABLE vms_v4 ("
@@ -1547,6 +1548,110 @@ test_db__vm_load_stops_on_callback_result(void **state)
 	assert_int_equal(calls, 1);
 }
 
+/* What the event sink was handed, in order. */
+struct evlog {
+	int64_t el_id[32];
+	char el_type[32][32];
+	size_t el_n;
+};
+
+static void
+evlog_sink(void *arg, const struct db_event *e)
+{
+	struct evlog *el = arg;
+
+	if (el->el_n < 32) {
+		el->el_id[el->el_n] = e->ev_id;
+		snprintf(el->el_type[el->el_n], sizeof(el->el_type[0]), "%s",
+			 e->ev_type);
+		el->el_n++;
+	}
+}
+
+static int
+evlog_each(void *arg, const struct db_event *e)
+{
+	evlog_sink(arg, e);
+	return 0;
+}
+
+/*
+ * Each committed write is one event, published after its COMMIT, in id
+ * order with no hole; a refused write (EEXIST, ESTALE, EBUSY) leaves no
+ * event in the journal and publishes none.  The journal holds exactly
+ * what was published.
+ */
+static void
+test_db__each_write_is_one_event_and_a_refused_one_none(void **state)
+{
+	static const char *const want[] = {"vm.defined", "vm.started",
+					   "vm.paused",  "vm.resumed",
+					   "vm.stopped", "vm.deleted"};
+	struct fx *fx = *state;
+	struct evlog pub = {0}, kept = {0};
+	struct db_vm_row row;
+	int64_t oldest, newest;
+	size_t i;
+
+	assert_int_equal(
+	    db_event_config(fx->f_tf.tf_db, evlog_sink, &pub, 0, 0), 0);
+	insert(fx, "a");
+	row_init(&row, "a", "{}");
+	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(
+	    db_vm_update_spec(fx->f_tf.tf_db, &row, 999, NULL, NULL), -1);
+	assert_int_equal(errno, ESTALE);
+	db_vm_row_clear(&row);
+	set_state(fx, "a", "running");
+	set_state(fx, "a", "paused");
+	set_state(fx, "a", "running");
+	assert_int_equal(db_vm_delete(fx->f_tf.tf_db, "a", 0, NULL, NULL), -1);
+	assert_int_equal(errno, EBUSY);
+	set_state(fx, "a", "stopped");
+	assert_int_equal(db_vm_delete(fx->f_tf.tf_db, "a", 0, NULL, NULL), 0);
+
+	assert_int_equal(pub.el_n, 6);
+	for (i = 0; i < pub.el_n; i++) {
+		assert_string_equal(pub.el_type[i], want[i]);
+		assert_int_equal(pub.el_id[i], pub.el_id[0] + (int64_t)i);
+	}
+	assert_int_equal(
+	    db_event_list(fx->f_tf.tf_db, 0, INT64_MAX, 100, evlog_each, &kept),
+	    0);
+	assert_int_equal(kept.el_n, pub.el_n);
+	assert_memory_equal(kept.el_id, pub.el_id, sizeof(pub.el_id));
+	assert_int_equal(db_event_bounds(fx->f_tf.tf_db, &oldest, &newest), 0);
+	assert_int_equal(oldest, pub.el_id[0]);
+	assert_int_equal(newest, pub.el_id[5]);
+	assert_int_equal(db_event_config(fx->f_tf.tf_db, NULL, NULL, 0, 0), 0);
+}
+
+/* --events-keep: configuring prunes to the newest n, ids go on. */
+static void
+test_db__journal_keeps_the_newest_events_and_never_reuses_ids(void **state)
+{
+	struct fx *fx = *state;
+	int64_t oldest, newest, o2, n2;
+	char name[8];
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "k%d", i);
+		insert(fx, name);
+	}
+	assert_int_equal(db_event_bounds(fx->f_tf.tf_db, &oldest, &newest), 0);
+	assert_int_equal(newest - oldest, 4);
+	assert_int_equal(db_event_config(fx->f_tf.tf_db, NULL, NULL, 2, 0), 0);
+	assert_int_equal(db_event_bounds(fx->f_tf.tf_db, &o2, &n2), 0);
+	assert_int_equal(n2, newest);
+	assert_int_equal(o2, newest - 1);
+	assert_int_equal(db_event_config(fx->f_tf.tf_db, NULL, NULL, 0, 0), 0);
+	assert_int_equal(db_vm_delete(fx->f_tf.tf_db, "k4", 0, NULL, NULL), 0);
+	assert_int_equal(db_event_bounds(fx->f_tf.tf_db, &o2, &n2), 0);
+	assert_int_equal(n2, newest + 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1593,6 +1698,8 @@ main(void)
 	    T(test_db__token_load_stops_on_callback_result),
 	    T(test_db__token_with_existing_id_or_hash_is_eexist),
 	    T(test_db__vm_load_stops_on_callback_result),
+	    T(test_db__each_write_is_one_event_and_a_refused_one_none),
+	    T(test_db__journal_keeps_the_newest_events_and_never_reuses_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -99,6 +101,53 @@ test_detect__kind_names_the_loaded_vendor_module(void **state)
 		assert_string_equal(kind, "unknown");
 }
 
+/* Writes text (NULL: removes the file) to a temporary file's path. */
+static void
+param_file(const char *path, const char *text)
+{
+	FILE *f;
+
+	if (text == NULL) {
+		(void)unlink(path);
+		return;
+	}
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+test_detect__backdoor_user_reads_the_kvm_parameter(void **state)
+{
+	char path[] = "/tmp/vmmapid-test-detect-XXXXXX";
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	param_file(path, "Y\n");
+	assert_int_equal(vmm_kvm_backdoor_user(path), 1);
+	param_file(path, "N\n");
+	assert_int_equal(vmm_kvm_backdoor_user(path), 0);
+	param_file(path, "1");
+	assert_int_equal(vmm_kvm_backdoor_user(path), 1);
+	param_file(path, "0\n");
+	assert_int_equal(vmm_kvm_backdoor_user(path), 0);
+	param_file(path, "yes\n");
+	assert_int_equal(vmm_kvm_backdoor_user(path), -1);
+	assert_int_equal(errno, EINVAL);
+	param_file(path, "");
+	assert_int_equal(vmm_kvm_backdoor_user(path), -1);
+	assert_int_equal(errno, EINVAL);
+	param_file(path, NULL);
+	assert_int_equal(vmm_kvm_backdoor_user(path), -1);
+	assert_int_equal(errno, ENOENT);
+	/* This host's own, when it has a kvm module: Y or N, nothing else. */
+	if (access(VMM_KVM_BACKDOOR_PARAM, R_OK) == 0)
+		assert_true(vmm_kvm_backdoor_user(VMM_KVM_BACKDOOR_PARAM) >= 0);
+}
+
 int
 main(void)
 {
@@ -107,6 +156,8 @@ main(void)
 		test_detect__signatures_read_as_their_hypervisors_name_them),
 	    cmocka_unit_test(test_detect__nested_agrees_with_the_kernel),
 	    cmocka_unit_test(test_detect__kind_names_the_loaded_vendor_module),
+	    cmocka_unit_test(
+		test_detect__backdoor_user_reads_the_kvm_parameter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -721,12 +721,13 @@ test_images__version_1_database_migrates_to_images_table(void **state)
 	/* Undo migration 2 by hand: what a version 1 daemon left. */
 	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
 	assert_int_equal(
-	    sqlite3_exec(sql,
-			 "DROP TABLE pptdevs; DROP TABLE guestinfo; "
-			 "DROP TABLE images; "
-			 "DROP TABLE jails; DROP TABLE audit; "
-			 "PRAGMA user_version = 1;",
-			 NULL, NULL, NULL),
+	    sqlite3_exec(
+		sql,
+		"DROP TABLE events; DROP TABLE pptdevs; DROP TABLE guestinfo; "
+		"DROP TABLE images; "
+		"DROP TABLE jails; DROP TABLE audit; "
+		"PRAGMA user_version = 1;",
+		NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(sql);
 

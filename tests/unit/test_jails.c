@@ -390,12 +390,13 @@ test_jails__a_version_2_database_gets_jails_and_audit(void **state)
 	/* What a version 2 daemon left: no jails, no audit. */
 	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
 	assert_int_equal(
-	    sqlite3_exec(sql,
-			 "DROP TABLE pptdevs; DROP TABLE guestinfo; "
-			 "DROP TABLE jails; "
-			 "DROP TABLE audit; "
-			 "PRAGMA user_version = 2;",
-			 NULL, NULL, NULL),
+	    sqlite3_exec(
+		sql,
+		"DROP TABLE events; DROP TABLE pptdevs; DROP TABLE guestinfo; "
+		"DROP TABLE jails; "
+		"DROP TABLE audit; "
+		"PRAGMA user_version = 2;",
+		NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(sql);
 
