@@ -14,6 +14,9 @@
 #include "core/vmreg.h"
 #include "db/db.h"
 
+/* A PCI-to-PCI bridge's class and subclass. */
+#define PPTDEVS_CLASS_BRIDGE 0x0604
+
 struct pptdevs {
 	struct db *pp_db;
 	struct vmreg *pp_reg;
@@ -137,6 +140,18 @@ pptdevs_info_absent(struct pptdev_info *pi, const struct db_pptdev_row *r)
 	pptdevs_info_res(pi, r);
 }
 
+/*
+ * pi_assigned: the live VM whose spec names a reserved device (without
+ * pp_lock: pptdevs_holder takes the registry's).
+ */
+static void
+pptdevs_info_assigned(struct pptdevs *p, struct pptdev_info *pi)
+{
+	if (pi->pi_reserved)
+		(void)pptdevs_holder(p, pi->pi_dev.pd_bus, pi->pi_dev.pd_slot,
+				     pi->pi_dev.pd_func, NULL, pi->pi_assigned);
+}
+
 int
 pptdevs_list(struct pptdevs *p, struct pptdev_info **list, size_t *n)
 {
@@ -185,6 +200,8 @@ pptdevs_list(struct pptdevs *p, struct pptdev_info **list, size_t *n)
 	}
 	pthread_mutex_unlock(&p->pp_lock);
 	free(devs);
+	for (i = 0; i < k; i++)
+		pptdevs_info_assigned(p, &v[i]);
 	*list = v;
 	*n = k;
 	return 0;
@@ -216,6 +233,7 @@ pptdevs_get(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func,
 		errno = ENOENT;
 		return -1;
 	}
+	pptdevs_info_assigned(p, out);
 	return 0;
 }
 
@@ -473,4 +491,103 @@ pptdevs_loader_conf(struct pptdevs *p, char **text, size_t *fit, size_t *total)
 		return -1;
 	}
 	return 0;
+}
+
+int
+pptdevs_for_run(struct pptdevs *p, const struct vm_spec *spec,
+		struct ppt_dev_config *out, char *why, size_t len)
+{
+	struct pcihost_dev *devs = NULL;
+	size_t nd, i, j, k;
+	int reserved;
+
+	if (pcihost_scan(p->pp_root, &devs, &nd) == -1) {
+		snprintf(why, len, "reading the host's PCI devices failed: %s",
+			 strerror(errno));
+		errno = EIO;
+		return -1;
+	}
+	for (i = 0; i < spec->vs_npptdevs; i++) {
+		const unsigned *b = spec->vs_pptdevs[i];
+		const struct pcihost_dev *d = NULL;
+
+		for (j = 0; j < nd && d == NULL; j++)
+			if (devs[j].pd_bus == b[0] && devs[j].pd_slot == b[1] &&
+			    devs[j].pd_func == b[2])
+				d = &devs[j];
+		pthread_mutex_lock(&p->pp_lock);
+		reserved = pptdevs_find(p, b[0], b[1], b[2]) != NULL;
+		pthread_mutex_unlock(&p->pp_lock);
+		if (!reserved) {
+			snprintf(why, len,
+				 "PCI device %u/%u/%u is not reserved (PUT "
+				 "/v1/pptdevs/%u/%u/%u)",
+				 b[0], b[1], b[2], b[0], b[1], b[2]);
+			goto invalid;
+		}
+		if (d == NULL) {
+			snprintf(why, len,
+				 "PCI device %u/%u/%u is reserved but the host "
+				 "no longer shows it",
+				 b[0], b[1], b[2]);
+			goto invalid;
+		}
+		if (d->pd_iommu_group < 0) {
+			snprintf(why, len,
+				 "PCI device %u/%u/%u (%s) is in no IOMMU "
+				 "group: the host has no IOMMU, or it is off "
+				 "(intel_iommu=on / amd_iommu=on)",
+				 b[0], b[1], b[2], d->pd_address);
+			goto invalid;
+		}
+		if (strcmp(d->pd_driver, PCIHOST_VFIO_DRIVER) != 0) {
+			snprintf(why, len,
+				 "PCI device %u/%u/%u (%s) is not bound to "
+				 "vfio-pci (its driver: %s): reserve it with "
+				 "the daemon running with --ppt-bind, or bind "
+				 "it yourself",
+				 b[0], b[1], b[2], d->pd_address,
+				 d->pd_driver[0] != '\0' ? d->pd_driver
+							 : "none");
+			goto invalid;
+		}
+		/* VFIO hands a group over whole: every other device of it
+		 * must be this VM's too.  But PCI-to-PCI bridges (class
+		 * 0x0604), which VFIO lets stay with pcieport: a guest has
+		 * no use for them. */
+		for (j = 0; j < nd; j++) {
+			const struct pcihost_dev *o = &devs[j];
+
+			if (o == d || o->pd_iommu_group != d->pd_iommu_group ||
+			    o->pd_class >> 8 == PPTDEVS_CLASS_BRIDGE)
+				continue;
+			for (k = 0; k < spec->vs_npptdevs; k++)
+				if (spec->vs_pptdevs[k][0] == o->pd_bus &&
+				    spec->vs_pptdevs[k][1] == o->pd_slot &&
+				    spec->vs_pptdevs[k][2] == o->pd_func)
+					break;
+			if (k == spec->vs_npptdevs) {
+				snprintf(
+				    why, len,
+				    "PCI device %u/%u/%u (%s) shares IOMMU "
+				    "group %d with %s (%u/%u/%u), which "
+				    "the VM is not given: name every "
+				    "device of the group in pptdevs",
+				    b[0], b[1], b[2], d->pd_address,
+				    d->pd_iommu_group, o->pd_address, o->pd_bus,
+				    o->pd_slot, o->pd_func);
+				goto invalid;
+			}
+		}
+		memset(&out[i], 0, sizeof(out[i]));
+		snprintf(out[i].pdc_address, sizeof(out[i].pdc_address), "%s",
+			 d->pd_address);
+		out[i].pdc_group = d->pd_iommu_group;
+	}
+	free(devs);
+	return 0;
+invalid:
+	free(devs);
+	errno = EINVAL;
+	return -1;
 }

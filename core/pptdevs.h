@@ -6,9 +6,10 @@
  * vfio-pci, remembering the driver it had so that a release gives it
  * back.
  *
- * Assignment to a VM is the attach step's (vmm-driver/, later): until
- * it exists a device is never assigned (pi_assigned ""), and a release
- * is refused while a live VM's spec names the device.
+ * A device is assigned to the live VM whose spec names it (pi_assigned):
+ * only the kvm backend starts such a VM, after pptdevs_for_run found the
+ * device attachable, and attaches it (vmm-driver/ppt.h) for the run; a
+ * release is refused meanwhile.
  *
  * Locking: pp_lock guards the reservation cache and serializes
  * reservations and releases (their sysfs writes and database rows go
@@ -23,6 +24,8 @@
 #include <jansson.h>
 
 #include "core/pcihost.h"
+#include "core/spec.h"
+#include "vmm-driver/ppt.h"
 
 /* loader.conf(5): a variable's value is at most this long. */
 #define PPTDEVS_LOADER_VALUE_MAX 128
@@ -102,6 +105,16 @@ int pptdevs_check_spec(struct pptdevs *p, const json_t *spec, size_t *index,
  */
 int pptdevs_holder(struct pptdevs *p, unsigned bus, unsigned slot,
 		   unsigned func, const char *except, char vm[65]);
+
+/*
+ * The devices a run of spec is given, for the attach: out[i] for its
+ * i-th.  Each must be reserved, shown by the host, in an IOMMU group,
+ * bound to vfio-pci, and its group may hold no device the spec does not
+ * name (VFIO hands a group over whole).  0, or -1 with EINVAL and why
+ * naming the device and what to do.
+ */
+int pptdevs_for_run(struct pptdevs *p, const struct vm_spec *spec,
+		    struct ppt_dev_config *out, char *why, size_t len);
 
 /*
  * loader.conf lines for the reserved devices, in (bus, slot, func)

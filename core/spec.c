@@ -52,6 +52,7 @@ spec_decode(const json_t *spec, struct vm_spec *out)
 	const json_t *boot = json_object_get(spec, "boot");
 	const char *kind = json_string_value(json_object_get(boot, "kind"));
 	uint64_t vcpus, load = 0, entry = 0;
+	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	if (spec_get_uint(spec, "vcpus", 1, UINT32_MAX, &vcpus) != 0 ||
@@ -87,6 +88,17 @@ spec_decode(const json_t *spec, struct vm_spec *out)
 		goto invalid;
 	}
 	out->vs_npptdevs = json_array_size(json_object_get(spec, "pptdevs"));
+	if (out->vs_npptdevs > LIMIT_PPTDEVS)
+		goto invalid;
+	for (i = 0; i < out->vs_npptdevs; i++) {
+		const char *d = json_string_value(
+		    json_array_get(json_object_get(spec, "pptdevs"), i));
+		unsigned *p = out->vs_pptdevs[i];
+
+		if (d == NULL ||
+		    sscanf(d, "%u/%u/%u", &p[0], &p[1], &p[2]) != 3)
+			goto invalid;
+	}
 	out->vs_autostart = json_is_true(json_object_get(spec, "autostart"));
 	/* On unless the spec says "none": specs stored before the option
 	 * existed have the channel too. */

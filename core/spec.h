@@ -47,6 +47,8 @@ struct vm_spec {
 	uint64_t vs_load_address;               /* flat */
 	uint16_t vs_entry;                      /* flat: real-mode ip, cs 0 */
 	size_t vs_npptdevs;
+	/* Each device's bus, slot and function, as "pptdevs" names it. */
+	unsigned vs_pptdevs[LIMIT_PPTDEVS][3];
 	int vs_autostart;
 	int vs_guestinfo_channel; /* the VMware backdoor answers the guest */
 	enum vm_on_reboot vs_on_reboot;

@@ -14,11 +14,13 @@
 #include "base/console.h"
 #include "core/guestinfo.h"
 #include "core/images.h"
+#include "core/pptdevs.h"
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "core/vmreg.h"
 #include "db/db.h"
 #include "vmm-driver/lxboot.h"
+#include "vmm-driver/ppt.h"
 #include "vmm-driver/runner.h"
 #include "vmm-driver/vmm.h"
 
@@ -28,6 +30,7 @@ _Static_assert((uint64_t)LIMIT_LINUX_MEMORY_MIB << 20 == LXBOOT_MEMORY_MAX,
 
 /* What a backend must offer (vo_features) to boot a Linux kernel. */
 #define VMRUN_FEATURE_LINUX "linux-boot"
+#define VMRUN_FEATURE_PPT "pci-passthrough"
 
 /* One VM's runtime. */
 struct vmrt {
@@ -74,7 +77,8 @@ struct vmrun {
 	struct vmreg *vr_reg;
 	struct images *vr_images;
 	const struct vmm_ops *vr_ops;
-	char *vr_cache_dir;      /* decompressed kernels; NULL: none */
+	char *vr_cache_dir;         /* decompressed kernels; NULL: none */
+	struct pptdevs *vr_pptdevs; /* vmrun_set_pptdevs; NULL: none */
 	pthread_mutex_t vr_lock; /* guards the table, refs, the reaper queue */
 	struct vmrt *vr_list;
 	pthread_cond_t vr_reap_cond;
@@ -799,6 +803,48 @@ vmrun_linux_prepare(struct vmrun *vr, struct vmrt *vt,
 	return 0;
 }
 
+/*
+ * The host devices a run of spec is given (out), or -1 with why:
+ * ENOTSUP where the backend cannot attach them, EINVAL for a device that
+ * cannot be attached (pptdevs_for_run says why).
+ */
+static int
+vmrun_ppt_prepare(struct vmrun *vr, const struct vm_spec *spec,
+		  struct ppt_dev_config *out, char *why, size_t len)
+{
+	if (!vmrun_has_feature(vr->vr_ops, VMRUN_FEATURE_PPT)) {
+		snprintf(why, len,
+			 "PCI passthrough needs the kvm backend (one whose "
+			 "features list %s); the %s backend cannot give a "
+			 "guest a host device",
+			 VMRUN_FEATURE_PPT, vr->vr_ops->vo_name);
+		errno = ENOTSUP;
+		return -1;
+	}
+	if (spec->vs_boot == VM_BOOT_LINUX) {
+		snprintf(why, len,
+			 "PCI passthrough is not available for \"linux\" "
+			 "boots yet, only for flat ones: a Linux guest's "
+			 "reboot makes a new backend VM, which the attach "
+			 "does not follow yet, and no interrupts are "
+			 "delivered");
+		errno = ENOTSUP;
+		return -1;
+	}
+	if (vr->vr_pptdevs == NULL) {
+		snprintf(why, len, "this daemon has no passthrough registry");
+		errno = ENOTSUP;
+		return -1;
+	}
+	return pptdevs_for_run(vr->vr_pptdevs, spec, out, why, len);
+}
+
+void
+vmrun_set_pptdevs(struct vmrun *vr, struct pptdevs *p)
+{
+	vr->vr_pptdevs = p;
+}
+
 int
 vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	    uint64_t *run, char *why, size_t len)
@@ -812,6 +858,7 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	uint64_t memory;
 	size_t image_len = 0;
 	char fits[64], setup_why[256] = "";
+	struct ppt_dev_config pptdevs[PPT_MAX_DEVS];
 	int rc = -1, err, recorded, rec_err;
 
 	/*
@@ -848,11 +895,9 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 		errno = ENOTSUP;
 		goto out;
 	}
-	if (spec->vs_npptdevs > 0) {
-		snprintf(why, len, "PCI passthrough is not available yet");
-		errno = ENOTSUP;
+	if (spec->vs_npptdevs > 0 &&
+	    vmrun_ppt_prepare(vr, spec, pptdevs, why, len) != 0)
 		goto out;
-	}
 	memory = spec->vs_memory_mib << 20;
 	if (spec->vs_boot == VM_BOOT_LINUX) {
 		if (vmrun_linux_prepare(vr, vt, spec, why, len) != 0)
@@ -887,6 +932,8 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 		cfg.rc_entry = spec->vs_entry;
 	}
 	cfg.rc_reboot_restarts = spec->vs_on_reboot == VM_ON_REBOOT_RESTART;
+	cfg.rc_pptdevs = pptdevs;
+	cfg.rc_npptdevs = (unsigned)spec->vs_npptdevs;
 	cfg.rc_console = vt->vt_console;
 	cfg.rc_why = setup_why;
 	cfg.rc_why_len = sizeof(setup_why);

@@ -27,6 +27,7 @@
 
 struct console;
 struct images;
+struct pptdevs;
 struct vmm_ops;
 struct vmreg;
 struct vmrun;
@@ -62,6 +63,12 @@ typedef int (*vmrun_autostart_fn)(void *arg, const char *name, uid_t owner,
  * refused or fails is logged, saying why.
  */
 void vmrun_autostart(struct vmrun *vr, vmrun_autostart_fn allowed, void *arg);
+
+/*
+ * Where starts find the devices a spec names (core/pptdevs.h): set once,
+ * before the first start; until then a spec with pptdevs does not start.
+ */
+void vmrun_set_pptdevs(struct vmrun *vr, struct pptdevs *p);
 
 /* Stops every running VM (forced), records it, frees everything. */
 void vmrun_close(struct vmrun *vr);

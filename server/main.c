@@ -647,14 +647,18 @@ main(int argc, char **argv)
 	}
 	policy.po_jails = ctx.ac_jails;
 	ctx.ac_policy = &policy;
-	/* Once the policy knows the jails: it decides whose VMs may. */
-	vmrun_autostart(vmrun, main_autostart_allowed, &policy);
+	/*
+	 * Once the policy knows the jails: it decides whose VMs may.  The
+	 * passthrough devices first: an autostarted VM may be given some.
+	 */
 	if (pptdevs_open(&pptdevs, db, reg, cf.cf_sysfs_root, cf.cf_ppt_bind) !=
 	    0) {
 		log_warn("loading PCI passthrough reservations");
 		goto out;
 	}
 	ctx.ac_pptdevs = pptdevs;
+	vmrun_set_pptdevs(vmrun, pptdevs);
+	vmrun_autostart(vmrun, main_autostart_allowed, &policy);
 	if (http_start(&http, &ctx, auth, socks, nsocks, &hopt) != 0)
 		goto out;
 	log_info("vmmapid %s ready (database %s, schema %d)", VMMAPID_VERSION,

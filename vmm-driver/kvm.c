@@ -63,6 +63,8 @@
 #define KVM_PAGE 4096ULL
 /* Memory slots a VM may use for protection splits. */
 #define KVM_MAX_SLOTS 32
+/* Memory slots for devices' BARs (passthrough), IDs after those. */
+#define KVM_DEV_SLOTS 48
 #define KVM_CPUID_MAX_ENTRIES 1024
 
 #define KVM_MSR_EFER 0xc0000080
@@ -123,8 +125,9 @@ struct vmm_vm {
 	/* The slots covering [0, vm_memsize) in order; slot i is ID i. */
 	unsigned vm_nslots;
 	struct kvm_slot vm_slots[KVM_MAX_SLOTS];
-	int vm_irqchip;      /* in-kernel irqchip and PIT (cp_linux) */
-	int vm_cpuid_vmware; /* cp_cpuid_vmware, with vm_irqchip */
+	int vm_irqchip;        /* in-kernel irqchip and PIT (cp_linux) */
+	int vm_cpuid_vmware;   /* cp_cpuid_vmware, with vm_irqchip */
+	unsigned vm_ndevslots; /* slots KVM_MAX_SLOTS.. (kvm_vm_map_device) */
 	unsigned vm_nvcpus;
 	struct kvm_vcpu vm_vcpus[];
 };
@@ -1655,6 +1658,32 @@ kvm_vm_protect(struct vmm_vm *vm, uint64_t gpa, uint64_t size, unsigned prot)
 	return 0;
 }
 
+/* A device's BAR at gpa: a slot of its own, after the RAM ones. */
+static int
+kvm_vm_map_device(struct vmm_vm *vm, uint64_t gpa, void *host, uint64_t size)
+{
+	struct kvm_userspace_memory_region r;
+
+	if (vm->vm_ndevslots == KVM_DEV_SLOTS) {
+		errno = ENOSPC;
+		return -1;
+	}
+	if (gpa % KVM_PAGE != 0 || size % KVM_PAGE != 0 || size == 0 ||
+	    gpa < vm->vm_memsize) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	r.slot = KVM_MAX_SLOTS + vm->vm_ndevslots;
+	r.guest_phys_addr = gpa;
+	r.memory_size = size;
+	r.userspace_addr = (uint64_t)(uintptr_t)host;
+	if (kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) != 0)
+		return -1;
+	vm->vm_ndevslots++;
+	return 0;
+}
+
 /* kvm.enable_vmware_backdoor (vmm.h, vo_backdoor_any_cpl). */
 static int
 kvm_backdoor_any_cpl(void)
@@ -1670,8 +1699,13 @@ static const char *const kvm_lacks[] = {
 };
 
 static const char *const kvm_features[] = {
-    "guestinfo-backdoor", "linux-boot", "memory-protect", "pvclock",
-    "spare-vms",          NULL,
+    "guestinfo-backdoor",
+    "linux-boot",
+    "memory-protect",
+    "pci-passthrough",
+    "pvclock",
+    "spare-vms",
+    NULL,
 };
 
 const struct vmm_ops vmm_kvm_ops = {
@@ -1691,6 +1725,7 @@ const struct vmm_ops vmm_kvm_ops = {
     .vo_vm_get_params = kvm_vm_get_params,
     .vo_vm_set_params = kvm_vm_set_params,
     .vo_vm_protect = kvm_vm_protect,
+    .vo_vm_map_device = kvm_vm_map_device,
     .vo_spares_open = kvm_spares_open,
     .vo_spares_close = kvm_spares_close,
     .vo_spares_stats = kvm_spares_stats,

@@ -44,6 +44,7 @@
 #include "vmm-driver/i8042.h"
 #include "vmm-driver/kick.h"
 #include "vmm-driver/lxboot.h"
+#include "vmm-driver/ppt.h"
 #include "vmm-driver/uart.h"
 
 #include <errno.h>
@@ -144,6 +145,11 @@ struct runner {
 	struct cmos r_cmos;   /* its own lock */
 	struct i8042 r_i8042; /* its own lock */
 	char *r_why;          /* rc_why */
+	/* Passthrough devices (rc_pptdevs), attached by runner_setup;
+	 * r_ppt is set before the vCPUs run and cleared after. */
+	struct ppt_dev_config r_pptdevs[PPT_MAX_DEVS];
+	unsigned r_npptdevs;
+	struct ppt *r_ppt;
 	size_t r_why_len;
 	/* The VM the devices' interrupt lines go to: written only while
 	 * no device has its line callback set (runner_lines), read by the
@@ -799,6 +805,9 @@ runner_io(struct runner *r, struct runner_vcpu *rv, const struct vmm_exit *ex,
 		}
 		if (r->r_linux != NULL && runner_io_linux(r, ex, d, act))
 			continue;
+		if (r->r_ppt != NULL &&
+		    ppt_io(r->r_ppt, port, size, ex->ex_io.io_in, d))
+			continue;
 		if (port == RUNNER_PORT_I8042_CMD && !ex->ex_io.io_in) {
 			/* Other controller commands mean nothing here. */
 			if (d[0] == RUNNER_I8042_RESET) {
@@ -999,6 +1008,9 @@ runner_vcpu_leave(struct runner *r)
 		runner_lines(r, NULL);
 	if (vm != NULL) /* NULL: a restart failed */
 		r->r_ops->vo_vm_destroy(vm);
+	/* After the VM: its slots map the devices' BARs. */
+	ppt_detach(r->r_ppt);
+	r->r_ppt = NULL;
 	console_close(r->r_console);
 	if (r->r_on_exit != NULL)
 		r->r_on_exit(r->r_cls, &r->r_exit);
@@ -1060,6 +1072,12 @@ runner_setup(struct runner *r)
 				err = errno;
 		} else if (runner_load(r, 0) != 0) {
 			err = errno;
+		} else if (r->r_npptdevs > 0 &&
+			   ppt_attach(r->r_ops, vm, r->r_pptdevs, r->r_npptdevs,
+				      &r->r_ppt, r->r_why, r->r_why_len) != 0) {
+			/* Whatever the kernel said, the device cannot be
+			 * this VM's: the reason is in r_why. */
+			err = EINVAL;
 		}
 	}
 
@@ -1221,6 +1239,10 @@ runner_config_check(const struct runner_config *cfg)
 	    (cfg->rc_image == NULL && cfg->rc_image_len > 0) ||
 	    (cfg->rc_why == NULL && cfg->rc_why_len > 0))
 		return -1;
+	if (cfg->rc_npptdevs > PPT_MAX_DEVS ||
+	    (cfg->rc_npptdevs > 0 &&
+	     (cfg->rc_pptdevs == NULL || cfg->rc_linux != NULL)))
+		return -1;
 	/* lxboot_load checks the kernel against RAM; no flat image. */
 	if (cfg->rc_linux != NULL)
 		return cfg->rc_image_len == 0 ? 0 : -1;
@@ -1364,6 +1386,7 @@ runner_discard(struct runner *r)
 	runner_threads_join(r);
 	if (r->r_vm != NULL)
 		r->r_ops->vo_vm_destroy(r->r_vm);
+	ppt_detach(r->r_ppt);
 	runner_destroy(r);
 }
 
@@ -1402,6 +1425,10 @@ runner_begin(const struct runner_config *cfg, struct runner **out)
 	r->r_reboot_restarts = cfg->rc_reboot_restarts;
 	r->r_why = cfg->rc_why;
 	r->r_why_len = cfg->rc_why_len;
+	r->r_npptdevs = cfg->rc_npptdevs;
+	if (cfg->rc_npptdevs > 0)
+		memcpy(r->r_pptdevs, cfg->rc_pptdevs,
+		       cfg->rc_npptdevs * sizeof(r->r_pptdevs[0]));
 	r->r_state = RUNNER_RUNNING;
 	r->r_name = strdup(cfg->rc_name != NULL ? cfg->rc_name : "");
 	r->r_image_len = cfg->rc_image_len;

@@ -40,6 +40,7 @@
 
 struct backdoor_store;
 struct lxboot_config;
+struct ppt_dev_config;
 struct console;
 struct runner;
 
@@ -89,6 +90,13 @@ struct runner_config {
 	 * again from its kernel, 0 ends the run RUNNER_STOPPED ("guest
 	 * rebooted (on_reboot: stop)").  Linux VMs only. */
 	int rc_reboot_restarts;
+	/* PCI devices handed to the guest through VFIO (vmm-driver/ppt.h),
+	 * rc_npptdevs of them (copied), attached when the VM is made; a
+	 * device that cannot be is a set-up failure with EINVAL and the
+	 * reason in rc_why.  Flat boots only (a Linux VM's reboot makes a
+	 * new backend VM): EINVAL from runner_begin otherwise. */
+	const struct ppt_dev_config *rc_pptdevs;
+	unsigned rc_npptdevs;
 	/* Where a set-up that fails says why in a sentence (lxboot_load's,
 	 * for a kernel it refuses), NUL-terminated, written before
 	 * runner_ready returns -1; NULL: not wanted. */

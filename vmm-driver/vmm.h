@@ -232,6 +232,15 @@ struct vmm_ops {
 	int (*vo_vm_protect)(struct vmm_vm *vm, uint64_t gpa, uint64_t size,
 			     unsigned prot);
 	/*
+	 * Optional (passthrough, vmm-driver/ppt.h): makes [gpa, gpa + size)
+	 * of the guest's physical space host memory at host (a device's
+	 * BAR, mmapped from VFIO), so that guest accesses reach it without
+	 * exits.  Outside RAM; gpa, size and host page-aligned.  The mapping
+	 * must outlive the VM.  -1 with errno (ENOSPC: no slot left).
+	 */
+	int (*vo_vm_map_device)(struct vmm_vm *vm, uint64_t gpa, void *host,
+				uint64_t size);
+	/*
 	 * Optional (NULL where a VM's set-up is cheap): keep n
 	 * (1..VMM_SPARES_MAX) VMs made ahead, which vm_create then finishes
 	 * instead of making one. Open once, after the process has forked for

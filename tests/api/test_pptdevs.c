@@ -406,13 +406,94 @@ test_pptdevs__a_spec_may_name_only_reserved_devices(struct harness *h)
 	r = harness_req(h, "POST", "/v1/vms/p1/start", NULL, NULL);
 	assert_problem(r, 422, "pptdevs[1]");
 	assert_non_null(strstr(r->hr_body, "0/31/0"));
-	/* Reserved again, the start goes past the check to the backend,
-	 * which cannot attach devices yet. */
+	/* Reserved again, the start goes past the check to the backend:
+	 * sim cannot attach devices, kvm finds 6/5/0 in no IOMMU group. */
 	assert_status(dev_req(h, "PUT", "0/31/0"), 201);
 	r = harness_req(h, "POST", "/v1/vms/p1/start", NULL, NULL);
-	assert_problem(r, 501, NULL);
+	if (harness_backend_has(h, "pci-passthrough")) {
+		assert_problem(r, 422, NULL);
+		assert_non_null(strstr(r->hr_body, "6/5/0"));
+		assert_non_null(strstr(r->hr_body, "no IOMMU group"));
+	} else {
+		assert_problem(r, 501, NULL);
+		assert_non_null(strstr(
+		    r->hr_body, "PCI passthrough needs the kvm backend"));
+	}
 	assert_json_str(harness_get(h, "/v1/vms/p1"), "status.state",
 			"defined");
+}
+
+/* Defines VM name with the devices of devs (a JSON array's members). */
+static void
+define_with(struct harness *h, const char *name, const char *devs)
+{
+	char *vm = harness_alloc(h, 512);
+
+	snprintf(vm, 512,
+		 "{\"name\":\"%s\",\"memory_mib\":4,\"boot\":{"
+		 "\"kind\":\"flat\",\"image\":\"spin.bin\"},"
+		 "\"pptdevs\":[%s]}",
+		 name, devs);
+	assert_status(harness_req(h, "POST", "/v1/vms", vm, NULL), 201);
+}
+
+/* The start of VM name: 422 saying what, on kvm; 501 on sim. */
+static void
+start_refused(struct harness *h, const char *name, const char *what)
+{
+	char *path = harness_alloc(h, 128);
+	struct harness_response *r;
+
+	snprintf(path, 128, "/v1/vms/%s/start", name);
+	r = harness_req(h, "POST", path, NULL, NULL);
+	if (harness_backend_has(h, "pci-passthrough")) {
+		assert_problem(r, 422, NULL);
+		if (strstr(r->hr_body, what) == NULL)
+			fail_msg("no \"%s\" in %s", what, r->hr_body);
+	} else {
+		assert_problem(r, 501, NULL);
+		assert_non_null(strstr(r->hr_body, "needs the kvm backend"));
+	}
+	snprintf(path, 128, "/v1/vms/%s", name);
+	assert_json_str(harness_get(h, path), "status.state", "defined");
+}
+
+static void
+test_pptdevs__a_start_says_why_a_device_cannot_be_attached(struct harness *h)
+{
+	const char *root = host_tree(h);
+
+	/* Group 9: one device on vfio-pci, one on a host driver, and the
+	 * root port above them (a bridge: never asked for). */
+	sysfs_tree_device(root, "0000:00:1c.0", 0x8086, 0xa110, 0x060400,
+			  "pcieport", 9);
+	sysfs_tree_device(root, "0000:03:00.0", 0x10de, 0x1eb8, 0x030200,
+			  "vfio-pci", 9);
+	sysfs_tree_device(root, "0000:03:00.1", 0x10de, 0x10f8, 0x040300,
+			  "snd_hda_intel", 9);
+	start_on(h, root, 0);
+	harness_put_guest(h, "spin");
+	assert_status(dev_req(h, "PUT", "0/31/0"), 201);
+	assert_status(dev_req(h, "PUT", "6/5/1"), 201);
+	assert_status(dev_req(h, "PUT", "3/0/0"), 201);
+	assert_status(dev_req(h, "PUT", "3/0/1"), 201);
+	define_with(h, "bound", "\"0/31/0\"");
+	start_refused(h, "bound",
+		      "0/31/0 (0000:00:1f.0) is not bound to vfio-pci (its "
+		      "driver: e1000e)");
+	define_with(h, "nogroup", "\"6/5/1\"");
+	start_refused(h, "nogroup",
+		      "6/5/1 (0000:06:05.1) is in no IOMMU group");
+	define_with(h, "shared", "\"3/0/0\"");
+	start_refused(h, "shared", "shares IOMMU group 9 with 0000:03:00.1");
+	/* The whole group: past the group check, to its other device's
+	 * driver. */
+	define_with(h, "whole", "\"3/0/0\", \"3/0/1\"");
+	start_refused(h, "whole",
+		      "3/0/1 (0000:03:00.1) is not bound to vfio-pci");
+	/* Nothing is assigned after refused starts. */
+	assert_true(json_is_null(json_object_get(
+	    dev_req(h, "GET", "3/0/0")->hr_json, "assigned_to")));
 }
 
 int
@@ -438,6 +519,9 @@ main(void)
 		HARNESS_NOSTART),
 	    HARNESS_CASE(test_pptdevs__a_spec_may_name_only_reserved_devices,
 			 HARNESS_NOSTART),
+	    HARNESS_CASE(
+		test_pptdevs__a_start_says_why_a_device_cannot_be_attached,
+		HARNESS_NOSTART),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
