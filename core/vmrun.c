@@ -263,7 +263,11 @@ vmrt_release_images(struct vmrun *vr, struct vmrt *vt)
 	memset(&vt->vt_linux, 0, sizeof(vt->vt_linux));
 }
 
-/* Ends a run whose runner has stopped: records it and frees it. vt_lock. */
+/*
+ * Ends a run whose runner has stopped: frees it, then records it, so that
+ * a VM on record as stopped holds nothing (its image may be deleted at
+ * once; under valgrind a DELETE between the two was a 409).  vt_lock.
+ */
 static void
 vmrun_finish(struct vmrun *vr, struct vmrt *vt)
 {
@@ -273,6 +277,9 @@ vmrun_finish(struct vmrun *vr, struct vmrt *vt)
 	char now[40];
 	json_t *set;
 
+	runner_free(vt->vt_runner);
+	vmrt_set_runner(vr, vt, NULL);
+	vmrt_release_images(vr, vt);
 	timefmt_rfc3339(timefmt_now_ms(), now, sizeof(now));
 	set = json_pack("{s:s, s:s, s:o}", "stopped_at", now, "exit_reason",
 			ex->re_reason, "exit_status",
@@ -282,9 +289,6 @@ vmrun_finish(struct vmrun *vr, struct vmrt *vt)
 	json_decref(set);
 	log_info("vm %s: %s (%s%s)", vt->vt_name, vm_state_name(state),
 		 ex->re_reason, ex->re_has_status ? ", with a status" : "");
-	runner_free(vt->vt_runner);
-	vmrt_set_runner(vr, vt, NULL);
-	vmrt_release_images(vr, vt);
 	console_close(vt->vt_console);
 }
 
