@@ -431,6 +431,34 @@ content_type_is(const char *ct, const char *want)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/*
+ * 1 + the offset of the bracket or brace that opens level max + 1 of the
+ * JSON text (strings skipped), or 0 when it nests no deeper than max.
+ */
+static size_t
+json_depth_past(const char *p, size_t len, int max)
+{
+	int depth = 0, in_string = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (in_string) {
+			if (p[i] == '\\')
+				i++;
+			else if (p[i] == '"')
+				in_string = 0;
+		} else if (p[i] == '"') {
+			in_string = 1;
+		} else if (p[i] == '[' || p[i] == '{') {
+			if (++depth > max)
+				return i + 1;
+		} else if ((p[i] == ']' || p[i] == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return 0;
+}
+
 static int
 parse_body(const struct route *rt, const struct api_request *rq, json_t **body,
 	   struct api_response *rs)
@@ -440,6 +468,7 @@ parse_body(const struct route *rt, const struct api_request *rq, json_t **body,
 			       : "application/json";
 	const char *ct = api_header(rq, "Content-Type");
 	json_error_t jerr;
+	size_t deep;
 
 	if (rq->rq_body_len == 0) {
 		problem_raise(rs, PROBLEM_BODY_REQUIRED, NULL,
@@ -451,6 +480,14 @@ parse_body(const struct route *rt, const struct api_request *rq, json_t **body,
 		problem_raise(rs, PROBLEM_UNSUPPORTED_MEDIA_TYPE, NULL,
 			      "the body must be %s, not %s", want,
 			      ct != NULL ? ct : "(no Content-Type)");
+		return -1;
+	}
+	if ((deep = json_depth_past(rq->rq_body, rq->rq_body_len,
+				    LIMIT_JSON_DEPTH)) > 0) {
+		problem_raise(rs, PROBLEM_MALFORMED_JSON, NULL,
+			      "malformed JSON: nested deeper than %d levels "
+			      "(at byte %zu)",
+			      LIMIT_JSON_DEPTH, deep - 1);
 		return -1;
 	}
 	*body = json_loadb(rq->rq_body, rq->rq_body_len,

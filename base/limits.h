@@ -14,6 +14,14 @@
  * (\u00XX for each byte) and room for the rest. */
 #define LIMIT_BODY_BIG_BYTES (6 * LIMIT_GUESTINFO_VALUE + 4096)
 
+/*
+ * How deep a JSON request body may nest (arrays and objects): no document
+ * of the API needs more than a few levels.  Deeper is refused before
+ * jansson parses it: its parser and json_decref recurse, and on a request
+ * worker's 256 KiB stack a 3,000-deep body overflowed it under TSan.
+ */
+#define LIMIT_JSON_DEPTH 128
+
 /* Labels on one VM, and the length of a label's key and value. */
 #define LIMIT_LABELS 64
 #define LIMIT_LABEL_KEY_LEN 63

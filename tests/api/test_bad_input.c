@@ -438,6 +438,13 @@ static const struct bad_case bad_cases[] = {
     {"PATCH", "/v1/vms/good", "application/merge-patch+json", NULL,
      GEN2("{\"labels\":", '[', 3000, "", ']', 3000, "}"), 400,
      "malformed-json"},
+    /* LIMIT_JSON_DEPTH (128) levels parse, one more does not. */
+    {"POST", "/v1/vms", NULL, NULL,
+     GEN2("{\"name\":\"d1\",\"description\":", '[', 127, "", ']', 127, "}"),
+     400, "validation"},
+    {"POST", "/v1/vms", NULL, NULL,
+     GEN2("{\"name\":\"d1\",\"description\":", '[', 128, "", ']', 128, "}"),
+     400, "malformed-json"},
     {"GET", "/v1/vms/..%2f..%2fetc%2fpasswd", NULL, NULL, NOBODY, 404,
      "not-found"},
     {"GET", "/v1/images/%2e%2e%2fvmmapid.db", NULL, NULL, NOBODY, 404,
