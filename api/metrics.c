@@ -228,7 +228,10 @@ mb_printf(struct metrics_buf *mb, const char *fmt, ...)
 		size_t room = mb->mb_cap - mb->mb_len;
 
 		va_start(ap, fmt);
-		n = vsnprintf(mb->mb_data + mb->mb_len, room, fmt, ap);
+		/* No buffer yet: measure only (NULL + 0 is undefined). */
+		n = vsnprintf(mb->mb_data != NULL ? mb->mb_data + mb->mb_len
+						  : NULL,
+			      mb->mb_data != NULL ? room : 0, fmt, ap);
 		va_end(ap);
 		if (n < 0) {
 			mb->mb_err = 1;

@@ -52,6 +52,7 @@ fuzz_ctx_vm(struct vmreg *reg)
 	    vmreg_create(reg, "web1", spec, &owner, &doc) != 0)
 		abort();
 	free(doc.vd_body);
+	json_decref(spec); /* the registry keeps a copy of its own */
 	json_decref(in);
 }
 
