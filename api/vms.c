@@ -540,14 +540,12 @@ vms_precheck(const struct api_context *ctx, const char *name,
 	     const char *if_match, int create_only, uint64_t *matched,
 	     struct api_response *rs)
 {
-	json_t *cur = NULL;
 	uint64_t rev = 0, spec_rev = 0;
 	uid_t uid;
 	char jail[65];
-	int exists = vmreg_get_spec_owned(ctx->ac_vmreg, name, &cur, &rev,
+	int exists = vmreg_get_spec_owned(ctx->ac_vmreg, name, NULL, &rev,
 					  &spec_rev, &uid, jail) == 0;
 
-	json_decref(cur);
 	if (create_only && exists) {
 		vms_precondition_failed(rs, "If-None-Match", name);
 		return -1;
@@ -724,15 +722,13 @@ api_vms_delete(const struct api_context *ctx, const struct api_call *call,
 	int attempt;
 
 	for (attempt = 0; attempt < VMS_WRITE_RETRIES; attempt++) {
-		json_t *cur = NULL;
 		uint64_t rev = 0, spec_rev = 0;
 		uid_t uid = 0;
 		char jail[65] = "";
 		int exists =
-		    vmreg_get_spec_owned(ctx->ac_vmreg, name, &cur, &rev,
+		    vmreg_get_spec_owned(ctx->ac_vmreg, name, NULL, &rev,
 					 &spec_rev, &uid, jail) == 0;
 
-		json_decref(cur);
 		if (if_match != NULL &&
 		    !etag_match_since(if_match, exists, spec_rev, rev)) {
 			vms_precondition_failed(rs, "If-Match", name);

@@ -424,14 +424,15 @@ vmreg_get_spec_owned(struct vmreg *reg, const char *name, json_t **spec,
 	i = vmreg_find(reg, name, &found);
 	if (found) {
 		rec = reg->vg_recs[i];
-		*spec = json_deep_copy(rec->vr_spec);
+		if (spec != NULL)
+			*spec = json_deep_copy(rec->vr_spec);
 		*revision = rec->vr_revision;
 		*spec_revision = rec->vr_spec_revision;
 		*owner = rec->vr_owner_uid;
 		memcpy(jail, rec->vr_jail, 65);
 	}
 	pthread_rwlock_unlock(&reg->vg_lock);
-	if (!found || *spec == NULL) {
+	if (!found || (spec != NULL && *spec == NULL)) {
 		errno = found ? ENOMEM : ENOENT;
 		return -1;
 	}

@@ -51,7 +51,8 @@ int vmreg_get_spec(struct vmreg *reg, const char *name, json_t **spec,
 
 /*
  * VM name as a write must check it, in one look under the read lock: a
- * copy of its spec, its revision, the revision that wrote this spec
+ * copy of its spec (none with spec NULL), its revision, the revision that wrote
+ * this spec
  * (*spec_revision <= *revision: the versions between differ in their run
  * state only; as loaded at start-up, the revision itself), and its
  * creator and jail.  A
