@@ -2,13 +2,15 @@
  * events_fanout: what GET /v1/events costs, against one running daemon.
  *
  *   events_fanout -s SOCK -p DAEMON_PID [-n SUBSCRIBERS] [-c CREATES]
- *                 [-w WRITERS]
+ *                 [-w WRITERS] [-0]
  *
  * 1. CREATES creates (POST /v1/vms, WRITERS keep-alive connections) with
  *    no subscriber: creates per second.
- * 2. SUBSCRIBERS connections to GET /v1/events (HTTP/1.0, no chunking),
- *    each read up to its opening comment; the daemon's VmRSS before and
- *    after, over SUBSCRIBERS: memory per idle subscriber.
+ * 2. SUBSCRIBERS connections to GET /v1/events, each read up to its
+ *    opening comment; the daemon's VmRSS before and after, over
+ *    SUBSCRIBERS: memory per idle subscriber.  HTTP/1.1 (the body
+ *    chunked), as curl and browsers' EventSource ask; -0: HTTP/1.0 (the
+ *    body as is, until the connection closes).
  * 3. CREATES more creates with every subscriber reading (one epoll
  *    thread): creates per second, and per create the time from its 201
  *    to the moment the last subscriber had its vm.defined event (p50,
@@ -28,7 +30,7 @@
 #include <unistd.h>
 
 static const char *sock_path;
-static int ncreates = 1000, nwriters = 8, nsubs = 1000;
+static int ncreates = 1000, nwriters = 8, nsubs = 1000, http10;
 
 static void
 die(const char *what)
@@ -200,7 +202,68 @@ struct sub {
 	int s_fd;
 	char s_tail[2048]; /* an event not yet whole, from the last read */
 	size_t s_tlen;
+	/* The chunked body's decoder (RFC 9112, 7.1): */
+	int s_state;   /* 0 a size line, 1 data, 2 the CRLF after it */
+	size_t s_left; /* state 1: data bytes left in this chunk */
+	size_t s_size; /* state 0: the size read so far */
+	int s_ext;     /* state 0: past the digits (an extension) */
 };
+
+/*
+ * Decodes n bytes of s's chunked body from in to out (which has room for
+ * n); the data bytes.  Exits on a malformed body or its last chunk (an
+ * event stream does not end here).
+ */
+static size_t
+dechunk(struct sub *s, const char *in, size_t n, char *out)
+{
+	size_t o = 0, k;
+
+	while (n > 0) {
+		switch (s->s_state) {
+		case 0:
+			if (*in == '\n') {
+				if (s->s_size == 0) {
+					fprintf(stderr, "events_fanout: a "
+							"stream ended\n");
+					exit(1);
+				}
+				s->s_left = s->s_size;
+				s->s_size = 0;
+				s->s_ext = 0;
+				s->s_state = 1;
+			} else if (*in == ';' || *in == '\r') {
+				s->s_ext = 1;
+			} else if (!s->s_ext) {
+				const char *hex = "0123456789abcdef";
+				const char *d = strchr(hex, *in | 0x20);
+
+				if (*in == '\0' || d == NULL ||
+				    s->s_size > 0xffffff) {
+					fprintf(stderr, "events_fanout: a bad "
+							"chunk size\n");
+					exit(1);
+				}
+				s->s_size = s->s_size * 16 + (size_t)(d - hex);
+			}
+			in++, n--;
+			break;
+		case 1:
+			k = n < s->s_left ? n : s->s_left;
+			memcpy(out + o, in, k);
+			o += k, in += k, n -= k;
+			if ((s->s_left -= k) == 0)
+				s->s_state = 2;
+			break;
+		default:
+			if (*in == '\n')
+				s->s_state = 0;
+			in++, n--;
+			break;
+		}
+	}
+	return o;
+}
 
 static struct sub *subs;
 static int *got;       /* per create: subscribers that had its event */
@@ -233,6 +296,7 @@ reader_main(void *arg)
 	int ep = *(int *)arg, n, k;
 	struct epoll_event evs[64];
 	static char buf[65536 + sizeof(((struct sub *)0)->s_tail)];
+	static char raw[65536];
 
 	while (complete < ncreates) {
 		if ((n = epoll_wait(ep, evs, 64, 60000)) <= 0) {
@@ -249,13 +313,20 @@ reader_main(void *arg)
 			char *last;
 
 			memcpy(buf, s->s_tail, s->s_tlen);
-			r = read(s->s_fd, buf + s->s_tlen, 65536);
+			r = read(s->s_fd, raw, sizeof(raw));
 			if (r <= 0) {
 				fprintf(stderr, "events_fanout: a "
 						"subscriber's stream ended\n");
 				exit(1);
 			}
-			total = s->s_tlen + (size_t)r;
+			total = s->s_tlen;
+			if (http10) {
+				memcpy(buf + total, raw, (size_t)r);
+				total += (size_t)r;
+			} else {
+				total +=
+				    dechunk(s, raw, (size_t)r, buf + total);
+			}
 			buf[total] = '\0';
 			if (strstr(buf, "event: gap\n") != NULL) {
 				fprintf(stderr,
@@ -268,10 +339,13 @@ reader_main(void *arg)
 			/* Only whole events (up to the last blank line);
 			 * the rest waits for the next read. */
 			buf[total] = '\0';
-			last = memrchr(buf, '\n', total);
-			whole = last != NULL && last > buf && last[-1] == '\n'
-				    ? (size_t)(last - buf) + 1
-				    : 0;
+			for (whole = 0, last = buf + total;
+			     (last = memrchr(buf, '\n',
+					     (size_t)(last - buf))) != NULL;)
+				if (last > buf && last[-1] == '\n') {
+					whole = (size_t)(last - buf) + 1;
+					break;
+				}
 			scan(buf, whole, now_us());
 			if (total - whole > sizeof(s->s_tail)) {
 				fprintf(stderr, "events_fanout: an event "
@@ -302,7 +376,7 @@ main(int argc, char **argv)
 	pthread_t reader;
 	char buf[4096];
 
-	while ((opt = getopt(argc, argv, "s:p:n:c:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:p:n:c:w:0")) != -1) {
 		switch (opt) {
 		case 's':
 			sock_path = optarg;
@@ -319,10 +393,13 @@ main(int argc, char **argv)
 		case 'w':
 			nwriters = atoi(optarg);
 			break;
+		case '0':
+			http10 = 1;
+			break;
 		default:
 			fprintf(stderr,
 				"usage: events_fanout -s SOCK -p PID "
-				"[-n SUBS] [-c CREATES] [-w WRITERS]\n");
+				"[-n SUBS] [-c CREATES] [-w WRITERS] [-0]\n");
 			return 2;
 		}
 	}
@@ -348,22 +425,35 @@ main(int argc, char **argv)
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1");
 	for (i = 0; i < nsubs; i++) {
-		static const char rq[] =
-		    "GET /v1/events HTTP/1.0\r\nHost: x\r\n\r\n";
+		const char *rq =
+		    http10 ? "GET /v1/events HTTP/1.0\r\nHost: x\r\n\r\n"
+			   : "GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n";
 		size_t len = 0;
 		ssize_t r;
+		char *body;
 		struct epoll_event ev = {.events = EPOLLIN};
 
 		subs[i].s_fd = connect_sock();
-		write_all(subs[i].s_fd, rq, sizeof(rq) - 1);
-		while (strstr(buf, ": vmmapid events") == NULL || len == 0) {
+		write_all(subs[i].s_fd, rq, strlen(rq));
+		buf[0] = '\0';
+		while (strstr(buf, ": vmmapid events") == NULL) {
 			if ((r = read(subs[i].s_fd, buf + len,
 				      sizeof(buf) - 1 - len)) <= 0)
 				die("subscribe");
 			len += (size_t)r;
 			buf[len] = '\0';
 		}
-		buf[0] = '\0';
+		/* The opening comment is all the body has yet: through the
+		 * decoder, and dropped. */
+		if ((body = strstr(buf, "\r\n\r\n")) == NULL)
+			die("subscribe: no header end");
+		body += 4;
+		if (!http10) {
+			char scratch[sizeof(buf)];
+
+			dechunk(&subs[i], body, len - (size_t)(body - buf),
+				scratch);
+		}
 		ev.data.ptr = &subs[i];
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, subs[i].s_fd, &ev) == -1)
 			die("epoll_ctl");

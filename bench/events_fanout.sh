@@ -23,6 +23,14 @@ RUNS=${BENCH_RUNS_EVENTS:-3}
 # the creates, so that the one client thread reading 1,000 streams, which
 # falls behind on 2 CPUs, gets no gap (with 256 it does, as it should).
 BUFFER=${BENCH_EVENTS_BUFFER:-1024}
+# The subscribers' HTTP: 1.1 (a chunked body, as curl and EventSource ask)
+# or 1.0 (the body as is).
+HTTP=${BENCH_EVENTS_HTTP:-1.1}
+case $HTTP in
+1.1) http_flag=() ;;
+1.0) http_flag=(-0) ;;
+*) bench_die "BENCH_EVENTS_HTTP is 1.1 or 1.0, not $HTTP" ;;
+esac
 
 trap bench_cleanup EXIT
 BENCH_WORK=$(mktemp -d "$BENCH_TMP/vmmapid-bench-events.XXXXXX")
@@ -39,7 +47,7 @@ gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
 	-o "$BENCH_BUILD/bench/events_fanout" "$BENCH_SRC/events_fanout.c" \
 	-lpthread
 
-echo "$SUBS subscribers, $CREATES creates by $WRITERS writers, --events-buffer $BUFFER"
+echo "$SUBS subscribers (HTTP/$HTTP), $CREATES creates by $WRITERS writers, --events-buffer $BUFFER"
 echo
 echo "| run | creates/s without | creates/s with $SUBS subscribers | cost | delivery p50 ms | p99 ms | max ms | KiB per idle subscriber | daemon CPU ms per create without / with | daemon CPU µs per delivery |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
@@ -50,6 +58,7 @@ for ((run = 1; run <= RUNS; run++)); do
 		--events-buffer "$BUFFER"
 	"$BENCH_BUILD/bench/events_fanout" -s "$dir/vmmapid.sock" \
 		-p "$DAEMON_PID" -n "$SUBS" -c "$CREATES" -w "$WRITERS" \
+		"${http_flag[@]}" \
 		>"$dir/out" || bench_die "events_fanout failed (run $run)"
 	bench_stop "$DAEMON_PID"
 	awk -v run="$run" '

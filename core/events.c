@@ -22,6 +22,15 @@
 /* Journal rows a replaying subscriber reads at a time. */
 #define EVENTS_REPLAY_PAGE 64
 
+/*
+ * Coalescing: after handing out a batch, the dispatcher waits this long
+ * per subscriber (at most EVENTS_COALESCE_MAX_US) before the next, so
+ * that a burst reaches each stream in a few large writes rather than one
+ * wake per commit.  An event after a quiet spell goes out at once.
+ */
+#define EVENTS_COALESCE_US_PER_SUB 10
+#define EVENTS_COALESCE_MAX_US 10000
+
 /* One published event, shared by the queues that hold it. */
 struct events_item {
 	atomic_uint ei_refs;
@@ -49,8 +58,10 @@ struct events_sub {
 	int64_t sb_upto;      /* replay up to this id; cursor == upto: done */
 	int64_t sb_last_sent; /* the last id sent */
 	int sb_ending;        /* the gap was sent: the end comes next */
-	char *sb_out;         /* bytes to send, from sb_off */
-	size_t sb_out_len, sb_off, sb_out_cap;
+	char *sb_out;         /* bytes to send, from sb_off: the opening */
+	size_t sb_out_len, sb_off, sb_out_cap; /* comment, replay, gap... */
+	struct events_item *sb_cur;            /* a live event being sent, */
+	size_t sb_cur_off;                     /* from this byte */
 	struct events_sub *sb_next, *sb_prev;
 };
 
@@ -67,7 +78,7 @@ struct events {
 	 * meanwhile at once, waking each subscriber once per batch.
 	 */
 	pthread_mutex_t ev_qlock;
-	pthread_cond_t ev_qcond;
+	pthread_cond_t ev_qcond; /* on CLOCK_MONOTONIC */
 	struct events_item *ev_pending, **ev_pending_tail;
 	int64_t ev_lost; /* first id not queued (out of memory), 0 none */
 	int ev_qstopping;
@@ -228,6 +239,15 @@ events_push(struct events *ev, struct events_sub *s, struct events_item *batch,
 		s->sb_gap = lost;
 }
 
+static int64_t
+events_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Hands out what was published, in order, batch by batch. */
 static void *
 events_dispatch_main(void *arg)
@@ -237,7 +257,9 @@ events_dispatch_main(void *arg)
 	struct events_sub *s;
 	void (*wake)(void *);
 	void *warg;
-	int64_t lost, last;
+	int64_t lost, last, next_us = 0;
+	uint64_t gap_us;
+	struct timespec ts;
 
 	for (;;) {
 		pthread_mutex_lock(&ev->ev_qlock);
@@ -247,6 +269,14 @@ events_dispatch_main(void *arg)
 		if (ev->ev_pending == NULL && ev->ev_lost == 0) {
 			pthread_mutex_unlock(&ev->ev_qlock);
 			return NULL;
+		}
+		/* Not sooner than the coalescing interval after the last
+		 * batch: what commits meanwhile joins this one. */
+		while (!ev->ev_qstopping && events_mono_us() < next_us) {
+			ts.tv_sec = (time_t)(next_us / 1000000);
+			ts.tv_nsec = (long)(next_us % 1000000) * 1000;
+			pthread_cond_timedwait(&ev->ev_qcond, &ev->ev_qlock,
+					       &ts);
 		}
 		batch = ev->ev_pending;
 		ev->ev_pending = NULL;
@@ -272,7 +302,11 @@ events_dispatch_main(void *arg)
 			ev->ev_last = last;
 		if (lost > ev->ev_last)
 			ev->ev_last = lost;
+		gap_us = ev->ev_nsubs * EVENTS_COALESCE_US_PER_SUB;
 		pthread_mutex_unlock(&ev->ev_lock);
+		next_us = events_mono_us() + (gap_us < EVENTS_COALESCE_MAX_US
+						  ? (int64_t)gap_us
+						  : EVENTS_COALESCE_MAX_US);
 		for (it = batch; it != NULL; it = next) {
 			next = it->ei_next;
 			events_item_unref(it);
@@ -333,6 +367,7 @@ events_open(struct events **out, struct db *db, const struct events_opts *o)
 {
 	struct events *ev;
 	int64_t oldest, newest;
+	pthread_condattr_t ca;
 	sigset_t all, old;
 	int rc;
 
@@ -347,7 +382,10 @@ events_open(struct events **out, struct db *db, const struct events_opts *o)
 	pthread_mutex_init(&ev->ev_lock, NULL);
 	pthread_cond_init(&ev->ev_cond, NULL);
 	pthread_mutex_init(&ev->ev_qlock, NULL);
-	pthread_cond_init(&ev->ev_qcond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ev->ev_qcond, &ca);
+	pthread_condattr_destroy(&ca);
 	ev->ev_pending_tail = &ev->ev_pending;
 	atomic_init(&ev->ev_emitted, 0);
 	if (db_event_config(db, events_publish, ev, o->eo_keep,
@@ -579,72 +617,114 @@ events_replay(struct events_sub *s)
 	return 0;
 }
 
-ssize_t
-events_sub_read(struct events_sub *s, char *buf, size_t max)
+/*
+ * Appends the next piece of s's stream to sb_out: the opening comment, a
+ * page of the journal, a queued event, the gap or a keep-alive.  1 when
+ * it appended, 0 when there is nothing now, -1 on an error.
+ */
+static int
+events_next(struct events_sub *s)
 {
 	static const char hello[] = ": vmmapid events\nretry: 2000\n\n";
 	static const char alive[] = ": keep-alive\n\n";
 	struct events_item *it = NULL;
 	int64_t gap = 0;
-	size_t n;
 
-	while (s->sb_off == s->sb_out_len) {
-		s->sb_off = s->sb_out_len = 0;
-		if (s->sb_ending)
-			return -1;
-		if (!s->sb_hello) {
-			s->sb_hello = 1;
-			if (events_out(s, hello, sizeof(hello) - 1) != 0)
-				return -1;
-			continue;
-		}
-		if (s->sb_cursor < s->sb_upto) {
-			if (events_replay(s) != 0)
-				return -1;
-			continue;
-		}
-		pthread_mutex_lock(&s->sb_lock);
-		if (s->sb_n > 0) {
-			it = s->sb_ring[s->sb_head];
-			s->sb_ring[s->sb_head] = NULL;
-			s->sb_head = (s->sb_head + 1) % s->sb_cap;
-			s->sb_n--;
-		} else if (s->sb_gap != 0) {
-			gap = s->sb_gap;
-		} else if (s->sb_keepalive) {
-			s->sb_keepalive = 0;
-			pthread_mutex_unlock(&s->sb_lock);
-			if (events_out(s, alive, sizeof(alive) - 1) != 0)
-				return -1;
-			continue;
-		} else {
-			pthread_mutex_unlock(&s->sb_lock);
-			return 0;
-		}
+	if (s->sb_ending)
+		return 0;
+	if (!s->sb_hello) {
+		s->sb_hello = 1;
+		return events_out(s, hello, sizeof(hello) - 1) == 0 ? 1 : -1;
+	}
+	if (s->sb_cursor < s->sb_upto)
+		return events_replay(s) == 0 ? 1 : -1;
+	pthread_mutex_lock(&s->sb_lock);
+	if (s->sb_n > 0) {
+		it = s->sb_ring[s->sb_head];
+		s->sb_ring[s->sb_head] = NULL;
+		s->sb_head = (s->sb_head + 1) % s->sb_cap;
+		s->sb_n--;
+	} else if (s->sb_gap != 0) {
+		gap = s->sb_gap;
+	} else if (s->sb_keepalive) {
+		s->sb_keepalive = 0;
 		pthread_mutex_unlock(&s->sb_lock);
-		if (it != NULL) {
-			int rc = events_out(s, it->ei_text, it->ei_len);
+		return events_out(s, alive, sizeof(alive) - 1) == 0 ? 1 : -1;
+	} else {
+		pthread_mutex_unlock(&s->sb_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&s->sb_lock);
+	if (it == NULL)
+		return events_out_gap(s, gap,
+				      "this subscriber fell behind what the "
+				      "daemon buffers for it") == 0
+			   ? 1
+			   : -1;
+	/* Sent from the item itself: no copy. */
+	s->sb_cur = it;
+	s->sb_cur_off = 0;
+	s->sb_last_sent = it->ei_id;
+	return 1;
+}
 
-			s->sb_last_sent = it->ei_id;
-			events_item_unref(it);
-			it = NULL;
-			if (rc != 0)
-				return -1;
-		} else if (events_out_gap(s, gap,
-					  "this subscriber fell behind what "
-					  "the daemon buffers for it") != 0) {
+/* Copies up to *room bytes of p[*off..len) to *buf; 1 when all of it
+ * has gone. */
+static int
+events_take(char **buf, size_t *room, const char *p, size_t len, size_t *off)
+{
+	size_t k = len - *off < *room ? len - *off : *room;
+
+	memcpy(*buf, p + *off, k);
+	*buf += k;
+	*room -= k;
+	*off += k;
+	return *off == len;
+}
+
+/*
+ * As many events as fit in max go out in one read, so that a stream
+ * woken for a burst sends it in a few writes, not one per event.
+ */
+ssize_t
+events_sub_read(struct events_sub *s, char *buf, size_t max)
+{
+	char *p = buf;
+	size_t room = max;
+	int rc;
+
+	while (room > 0) {
+		if (s->sb_off < s->sb_out_len) {
+			if (events_take(&p, &room, s->sb_out, s->sb_out_len,
+					&s->sb_off))
+				s->sb_off = s->sb_out_len = 0;
+		} else if (s->sb_cur != NULL) {
+			if (events_take(&p, &room, s->sb_cur->ei_text,
+					s->sb_cur->ei_len, &s->sb_cur_off)) {
+				events_item_unref(s->sb_cur);
+				s->sb_cur = NULL;
+			}
+		} else if ((rc = events_next(s)) == 0) {
+			break;
+		} else if (rc < 0) {
+			if (p > buf)
+				break; /* what we have first; it recurs */
 			return -1;
 		}
 	}
-	n = s->sb_out_len - s->sb_off;
-	if (n > max)
-		n = max;
-	memcpy(buf, s->sb_out + s->sb_off, n);
-	s->sb_off += n;
+	if (p == buf) {
+		if (s->sb_ending)
+			return -1;
+		/* Idle: an idle subscriber holds no output buffer. */
+		free(s->sb_out);
+		s->sb_out = NULL;
+		s->sb_out_cap = 0;
+		return 0;
+	}
 	pthread_mutex_lock(&s->sb_lock);
 	s->sb_last_ms = timefmt_now_ms();
 	pthread_mutex_unlock(&s->sb_lock);
-	return (ssize_t)n;
+	return p - buf;
 }
 
 int
@@ -652,8 +732,8 @@ events_sub_watch(struct events_sub *s, void (*wake)(void *), void *arg)
 {
 	int ready;
 
-	if (s->sb_off < s->sb_out_len || !s->sb_hello || s->sb_ending ||
-	    s->sb_cursor < s->sb_upto)
+	if (s->sb_off < s->sb_out_len || s->sb_cur != NULL || !s->sb_hello ||
+	    s->sb_ending || s->sb_cursor < s->sb_upto)
 		return 1;
 	pthread_mutex_lock(&s->sb_lock);
 	ready = s->sb_n > 0 || s->sb_gap != 0 || s->sb_keepalive;
@@ -686,6 +766,8 @@ events_sub_free(struct events_sub *s)
 		ev->ev_nsubs--;
 	}
 	pthread_mutex_unlock(&ev->ev_lock);
+	if (s->sb_cur != NULL)
+		events_item_unref(s->sb_cur);
 	while (s->sb_n > 0) {
 		events_item_unref(s->sb_ring[s->sb_head]);
 		s->sb_head = (s->sb_head + 1) % s->sb_cap;

@@ -26,13 +26,18 @@ struct stream {
 	int sm_fd;
 	pthread_mutex_t sm_lock; /* guards sm_suspended, sm_ended */
 	int sm_suspended;
-	int sm_ended; /* the client left or the daemon stops */
+	int sm_ended;   /* the client left or the daemon stops */
+	int sm_watched; /* registered with the hang-up watcher */
 	struct stream *sm_next, *sm_prev; /* in hs_streams */
 };
 
-/* Resumes a suspended stream once; called by whichever wakes it first. */
+/*
+ * Resumes a suspended stream once; called by whichever wakes it first.
+ * The hang-up registration stays for the stream's life (stream_free ends
+ * it): a stream woken for every burst of events costs no watcher call.
+ */
 static void
-stream_resume(struct stream *sm, int ended, int from_hangup)
+stream_resume(struct stream *sm, int ended)
 {
 	int was;
 
@@ -42,23 +47,22 @@ stream_resume(struct stream *sm, int ended, int from_hangup)
 	was = sm->sm_suspended;
 	sm->sm_suspended = 0;
 	pthread_mutex_unlock(&sm->sm_lock);
-	if (!was)
-		return;
-	if (!from_hangup)
-		hangup_remove(sm->sm_srv->hs_hangup, sm);
-	MHD_resume_connection(sm->sm_conn);
+	if (was)
+		MHD_resume_connection(sm->sm_conn);
 }
 
 static void
 stream_wake(void *arg)
 {
-	stream_resume(arg, 0, 0);
+	stream_resume(arg, 0);
 }
 
+/* The client left: a parked stream resumes to end; one that is sending
+ * ends at its next read (or libmicrohttpd's failed send). */
 static void
 stream_hangup(void *arg)
 {
-	stream_resume(arg, 1, 1);
+	stream_resume(arg, 1);
 }
 
 static ssize_t
@@ -86,9 +90,14 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	MHD_suspend_connection(sm->sm_conn);
 	sm->sm_suspended = 1;
 	w = sm->sm_api->st_watch(sm->sm_api->st_cls, stream_wake, sm);
-	if (w == 0 && hangup_add(sm->sm_srv->hs_hangup, sm->sm_fd,
-				 stream_hangup, sm) != 0)
-		log_warn("streaming response: cannot watch for hang-up");
+	if (w == 0 && !sm->sm_watched) {
+		/* Once: the hang-up fires once, whenever it comes. */
+		sm->sm_watched = 1;
+		if (hangup_add(sm->sm_srv->hs_hangup, sm->sm_fd, stream_hangup,
+			       sm) != 0)
+			log_warn("streaming response: cannot watch for "
+				 "hang-up");
+	}
 	if (w != 0) {
 		sm->sm_suspended = 0;
 		if (w < 0)
@@ -191,7 +200,6 @@ stream_end(struct http_server *srv, struct http_listener *l)
 		sm->sm_suspended = 0;
 		pthread_mutex_unlock(&sm->sm_lock);
 		/* Still listed, so not freed until we let go of the list. */
-		hangup_remove(srv->hs_hangup, sm);
 		MHD_resume_connection(sm->sm_conn);
 		pthread_mutex_unlock(&srv->hs_streams_lock);
 	}
