@@ -825,16 +825,6 @@ vmrun_ppt_prepare(struct vmrun *vr, const struct vm_spec *spec,
 		errno = ENOTSUP;
 		return -1;
 	}
-	if (spec->vs_boot == VM_BOOT_LINUX) {
-		snprintf(why, len,
-			 "PCI passthrough is not available for \"linux\" "
-			 "boots yet, only for flat ones: a Linux guest's "
-			 "reboot makes a new backend VM, which the attach "
-			 "does not follow yet, and no interrupts are "
-			 "delivered");
-		errno = ENOTSUP;
-		return -1;
-	}
 	if (vr->vr_pptdevs == NULL) {
 		snprintf(why, len, "this daemon has no passthrough registry");
 		errno = ENOTSUP;

@@ -128,6 +128,15 @@ struct vmm_vm {
 	int vm_irqchip;        /* in-kernel irqchip and PIT (cp_linux) */
 	int vm_cpuid_vmware;   /* cp_cpuid_vmware, with vm_irqchip */
 	unsigned vm_ndevslots; /* slots KVM_MAX_SLOTS.. (kvm_vm_map_device) */
+	/* The MSI routes (kvm_vm_msi_route): entry i is line
+	 * VMM_MSI_GSI_BASE + i.  vm_route_lock guards them and the
+	 * KVM_SET_GSI_ROUTING that installs them with the PC's lines. */
+	pthread_mutex_t vm_route_lock;
+	struct kvm_msi_route {
+		int mr_on;
+		uint64_t mr_addr;
+		uint32_t mr_data;
+	} vm_msi[VMM_MSI_GSIS];
 	unsigned vm_nvcpus;
 	struct kvm_vcpu vm_vcpus[];
 };
@@ -288,6 +297,7 @@ kvm_vm_free(struct vmm_vm *vm)
 		close(vm->vm_fd);
 	if (vm->vm_mem != NULL)
 		munmap(vm->vm_mem, vm->vm_memsize);
+	pthread_mutex_destroy(&vm->vm_route_lock);
 	free(vm);
 }
 
@@ -303,6 +313,7 @@ kvm_vm_alloc(unsigned nvcpus)
 		return NULL;
 	vm->vm_fd = -1;
 	vm->vm_nvcpus = nvcpus;
+	pthread_mutex_init(&vm->vm_route_lock, NULL);
 	for (i = 0; i < nvcpus; i++)
 		vm->vm_vcpus[i].kc_fd = -1;
 	return vm;
@@ -316,7 +327,9 @@ kvm_vm_alloc(unsigned nvcpus)
  * declares, there since the I/O APIC took pin 0 for the 8259's output.
  * KVM's default table sends line 0 to pin 0, where Linux, told pin 2,
  * never sees the PIT's ticks in I/O APIC mode (its LAPIC timer
- * calibration then fails, and jiffies stand still).
+ * calibration then fails, and jiffies stand still).  Lines 16-23 go to
+ * their I/O APIC pins only (passthrough devices' INTx), and the MSI
+ * routes of vm_msi follow (vm_route_lock held, or no other thread yet).
  */
 static int
 kvm_vm_gsi_routing(struct vmm_vm *vm)
@@ -324,7 +337,7 @@ kvm_vm_gsi_routing(struct vmm_vm *vm)
 	struct {
 		struct kvm_irq_routing rt;
 		struct kvm_irq_routing_entry
-		    ent[KVM_ISA_IRQS + KVM_IOAPIC_PINS];
+		    ent[KVM_ISA_IRQS + KVM_IOAPIC_PINS + VMM_MSI_GSIS];
 	} r;
 	struct kvm_irq_routing_entry *e;
 	unsigned i, n = 0;
@@ -348,6 +361,16 @@ kvm_vm_gsi_routing(struct vmm_vm *vm)
 		e->type = KVM_IRQ_ROUTING_IRQCHIP;
 		e->u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
 		e->u.irqchip.pin = i == 0 ? 2 : i;
+	}
+	for (i = 0; i < VMM_MSI_GSIS; i++) {
+		if (!vm->vm_msi[i].mr_on)
+			continue;
+		e = &r.ent[n++];
+		e->gsi = VMM_MSI_GSI_BASE + i;
+		e->type = KVM_IRQ_ROUTING_MSI;
+		e->u.msi.address_lo = (uint32_t)vm->vm_msi[i].mr_addr;
+		e->u.msi.address_hi = (uint32_t)(vm->vm_msi[i].mr_addr >> 32);
+		e->u.msi.data = vm->vm_msi[i].mr_data;
 	}
 	r.rt.nr = n;
 	return kvm_ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &r.rt);
@@ -1423,6 +1446,69 @@ kvm_vm_irq_line(struct vmm_vm *vm, unsigned irq, int level)
 	return kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &il);
 }
 
+/* KVM_IRQFD: fd raises gsi; a resample fd makes it level-triggered. */
+static int
+kvm_vm_irqfd(struct vmm_vm *vm, unsigned gsi, int fd, int resamplefd)
+{
+	struct kvm_irqfd f;
+
+	if (!vm->vm_irqchip) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	memset(&f, 0, sizeof(f));
+	f.fd = (uint32_t)fd;
+	f.gsi = gsi;
+	if (resamplefd >= 0) {
+		f.flags = KVM_IRQFD_FLAG_RESAMPLE;
+		f.resamplefd = (uint32_t)resamplefd;
+	}
+	return kvm_ioctl(vm->vm_fd, KVM_IRQFD, &f);
+}
+
+static int
+kvm_vm_irqfd_remove(struct vmm_vm *vm, unsigned gsi, int fd)
+{
+	struct kvm_irqfd f;
+
+	memset(&f, 0, sizeof(f));
+	f.fd = (uint32_t)fd;
+	f.gsi = gsi;
+	f.flags = KVM_IRQFD_FLAG_DEASSIGN;
+	return kvm_ioctl(vm->vm_fd, KVM_IRQFD, &f);
+}
+
+/* Line gsi delivers the MSI (addr, data): the routing table again. */
+static int
+kvm_vm_msi_route(struct vmm_vm *vm, unsigned gsi, int enable, uint64_t addr,
+		 uint32_t data)
+{
+	struct kvm_msi_route *m, old;
+	int rc, err;
+
+	if (!vm->vm_irqchip) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	if (gsi < VMM_MSI_GSI_BASE || gsi >= VMM_MSI_GSI_BASE + VMM_MSI_GSIS) {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&vm->vm_route_lock);
+	m = &vm->vm_msi[gsi - VMM_MSI_GSI_BASE];
+	old = *m;
+	m->mr_on = enable != 0;
+	m->mr_addr = addr;
+	m->mr_data = data;
+	if ((rc = kvm_vm_gsi_routing(vm)) != 0) {
+		err = errno;
+		*m = old;
+		errno = err;
+	}
+	pthread_mutex_unlock(&vm->vm_route_lock);
+	return rc;
+}
+
 static int
 kvm_vcpu_interrupt(struct vmm_vm *vm, unsigned id, enum vmm_intr_type type,
 		   unsigned vector)
@@ -1726,6 +1812,9 @@ const struct vmm_ops vmm_kvm_ops = {
     .vo_vm_set_params = kvm_vm_set_params,
     .vo_vm_protect = kvm_vm_protect,
     .vo_vm_map_device = kvm_vm_map_device,
+    .vo_vm_irqfd = kvm_vm_irqfd,
+    .vo_vm_irqfd_remove = kvm_vm_irqfd_remove,
+    .vo_vm_msi_route = kvm_vm_msi_route,
     .vo_spares_open = kvm_spares_open,
     .vo_spares_close = kvm_spares_close,
     .vo_spares_stats = kvm_spares_stats,

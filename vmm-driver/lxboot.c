@@ -840,7 +840,7 @@ lxboot_load(const struct lxboot_config *c, uint8_t *mem, uint64_t mem_size,
 		return (-1);
 	memcpy(mem + LX_CMDLINE, cmdline, cmdlen + 1);
 	if (mptable_write(mem, mem_size, LX_RESERVED, LX_HIGH - LX_RESERVED,
-			  c->lc_vcpus) == -1)
+			  c->lc_vcpus, c->lc_pci_irqs, c->lc_npci_irqs) == -1)
 		return lx_fail(&l, errno,
 			       "the MP table for %u vCPUs does not fit below "
 			       "1 MiB",

@@ -49,6 +49,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm-driver/mptable.h"
 #include "vmm-driver/vmm.h"
 
 /* Guest RAM a Linux guest may have (bytes): below the 3 GiB PCI hole. */
@@ -70,6 +71,9 @@ struct lxboot_config {
 	unsigned lc_vcpus;      /* the MP table lists this many */
 	enum lxboot_decompress lc_decompress;
 	const char *lc_cache_dir; /* decompressed vmlinux files; NULL: none */
+	/* PCI devices' interrupts for the MP table (mptable.h); 0: none. */
+	const struct mptable_pci_irq *lc_pci_irqs;
+	unsigned lc_npci_irqs;
 };
 
 /* What lxboot_load found and did: for the log, the API and benchmarks. */

@@ -36,6 +36,9 @@
 #define MP_ISA_IRQS 16
 #define MP_ISA_CASCADE 2
 #define MP_ALL_LAPICS 0xff
+#define MP_IOAPIC_PINS 24
+/* Polarity active high (01), trigger level (11): table 4-10. */
+#define MP_PCI_IRQ_FLAGS 0x000d
 
 static void
 mp_w16(uint8_t *p, uint16_t v)
@@ -70,26 +73,35 @@ mp_nirqs(void)
 }
 
 size_t
-mptable_size(unsigned ncpus)
+mptable_size(unsigned ncpus, unsigned npci)
 {
 	return MP_FLOAT_LEN + MP_HDR_LEN + (size_t)ncpus * MP_CPU_LEN +
-	       MP_ENTRY_LEN * (1 + 1 + mp_nirqs() + 2);
+	       MP_ENTRY_LEN * (1 + (npci > 0) + 1 + mp_nirqs() + npci + 2);
 }
 
 int
 mptable_write(uint8_t *mem, uint64_t mem_size, uint64_t gpa, size_t room,
-	      unsigned ncpus)
+	      unsigned ncpus, const struct mptable_pci_irq *pci, unsigned npci)
 {
-	size_t size = mptable_size(ncpus);
+	size_t size = mptable_size(ncpus, npci);
 	uint8_t *fp, *t, *e;
 	unsigned i, irq, entries = 0;
+	uint8_t isa = npci > 0 ? 1 : 0; /* the ISA bus's id */
 	uint32_t table;
 
 	/* 255 is the broadcast APIC id, and the I/O APIC takes ncpus. */
-	if (ncpus == 0 || ncpus > 254 || gpa % 16 != 0) {
+	if (ncpus == 0 || ncpus > 254 || gpa % 16 != 0 ||
+	    npci > MPTABLE_MAX_PCI || (npci > 0 && pci == NULL)) {
 		errno = EINVAL;
 		return (-1);
 	}
+	for (i = 0; i < npci; i++)
+		if (pci[i].mpi_slot > 31 || pci[i].mpi_pin < 1 ||
+		    pci[i].mpi_pin > 4 ||
+		    pci[i].mpi_ioapic_pin >= MP_IOAPIC_PINS) {
+			errno = EINVAL;
+			return (-1);
+		}
 	if (size > room || gpa > mem_size || mem_size - gpa < size ||
 	    gpa + size > UINT32_MAX) {
 		errno = E2BIG;
@@ -111,8 +123,15 @@ mptable_write(uint8_t *mem, uint64_t mem_size, uint64_t gpa, size_t room,
 		mp_w32(e + 8, MP_CPU_FEATURES);
 		e += MP_CPU_LEN;
 	}
+	if (npci > 0) {
+		e[0] = MP_T_BUS;
+		e[1] = 0; /* bus id: the PCI bus number */
+		memcpy(e + 2, "PCI   ", 6);
+		e += MP_ENTRY_LEN;
+		entries++;
+	}
 	e[0] = MP_T_BUS;
-	e[1] = 0; /* bus id */
+	e[1] = isa; /* bus id */
 	memcpy(e + 2, "ISA   ", 6);
 	e += MP_ENTRY_LEN;
 	entries++;
@@ -131,10 +150,21 @@ mptable_write(uint8_t *mem, uint64_t mem_size, uint64_t gpa, size_t room,
 		e[0] = MP_T_IOINT;
 		e[1] = MP_INT;
 		mp_w16(e + 2, 0); /* polarity and trigger: the bus's (ISA) */
-		e[4] = 0;         /* source bus: ISA */
+		e[4] = isa;       /* source bus: ISA */
 		e[5] = (uint8_t)irq;
 		e[6] = (uint8_t)ncpus; /* the I/O APIC */
 		e[7] = (uint8_t)(irq == 0 ? MPTABLE_TIMER_PIN : irq);
+		e += MP_ENTRY_LEN;
+		entries++;
+	}
+	for (i = 0; i < npci; i++) {
+		e[0] = MP_T_IOINT;
+		e[1] = MP_INT;
+		mp_w16(e + 2, MP_PCI_IRQ_FLAGS);
+		e[4] = 0; /* source bus: PCI */
+		e[5] = (uint8_t)(pci[i].mpi_slot << 2 | (pci[i].mpi_pin - 1));
+		e[6] = (uint8_t)ncpus;
+		e[7] = pci[i].mpi_ioapic_pin;
 		e += MP_ENTRY_LEN;
 		entries++;
 	}

@@ -2,9 +2,12 @@
  * The guest's PCI configuration space, mechanism #1: an address register
  * at port 0xCF8 (bit 31 enable, bus, device, function, register) and a
  * data window at 0xCFC-0xCFF.  Passthrough devices (vmm-driver/ppt.h)
- * sit on bus 0, device i + 1 for the i-th (device 0, where a PC has its
- * host bridge, stays empty), function 0; every other address reads all
- * ones, as an absent device does.
+ * sit on bus 0, device i + 1 for the i-th, function 0; device 0 is a
+ * host bridge (class 0x0600, Red Hat's 1b36:0008, nothing else), which
+ * Linux's probe of mechanism #1 looks for unless told pci=conf1 (its
+ * pci_sanity_check wants a host bridge, a VGA device or an Intel
+ * vendor id on bus 0); every other address reads all ones, as an
+ * absent device does.
  *
  * What the guest sees of a device: its own configuration header, read
  * from the device when the guest reads (vendor, device, class, status,
@@ -12,14 +15,24 @@
  *   - the BARs, which show the guest physical addresses pcicfg_place
  *     chose (the device's own, host-side BARs mean nothing in the guest)
  *     and answer the sizing write of all ones with the size mask;
- *   - the capability list (status bit 4, register 0x34) and everything
- *     past the 64-byte header, hidden: MSI and MSI-X are not emulated,
- *     so the guest must not find them;
- *   - the interrupt pin (0x3d), 0: no INTx is delivered (docs).
+ *   - without pd_irq (a guest with no interrupt controller): the
+ *     capability list (status bit 4, register 0x34), everything past
+ *     the 64-byte header and the interrupt pin (0x3d) hidden: nothing
+ *     would deliver the device's interrupts, so the guest must not
+ *     find them;
+ *   - with pd_irq: the interrupt pin as the device has it and the
+ *     interrupt line register as the guest last wrote it (pd_intline
+ *     first); and of the capabilities only MSI, emulated here: its
+ *     next pointer 0 (MSI-X, power management, PCI Express stay
+ *     hidden), one vector (multiple message capable 0), no per-vector
+ *     masking, the 64-bit address bit as the device has it.  The
+ *     guest's address, data and enable bit are kept here, not written
+ *     to the device (VFIO programs the device's MSI with the host's own
+ *     message); pd_msi tells the owner when they change.
  * Writes to the command register go to the device (memory decode, bus
- * mastering); a BAR written with another address keeps the one chosen
- * (the slot in the guest's physical space does not move); other writes
- * are ignored.
+ * mastering, INTx disable); a BAR written with another address keeps the
+ * one chosen (the slot in the guest's physical space does not move);
+ * other writes are ignored.
  *
  * No device I/O here: the device is read and written through the
  * callbacks, so the unit tests drive the emulation without one.
@@ -60,6 +73,23 @@ struct pcicfg_dev {
 	/* Writes them; only the command register is written. */
 	int (*pd_write)(void *cls, unsigned off, unsigned size, uint32_t val);
 	void *pd_cls;
+	/* 1: the guest gets the device's interrupts (see above). */
+	int pd_irq;
+	uint8_t pd_intline; /* the interrupt line register's first value */
+	/*
+	 * With pd_irq: the guest turned the MSI capability on (enable 1,
+	 * with its message) or off, or rewrote the message while it is on.
+	 * Called under pc_lock, on the vCPU's thread that wrote.  NULL: no
+	 * MSI capability shown.
+	 */
+	void (*pd_msi)(void *cls, int enable, uint64_t addr, uint32_t data);
+	/* pcicfg_add's: the device's MSI capability (0: none shown). */
+	unsigned pd_msi_off;
+	int pd_msi64;
+	/* Guarded by pc_lock: the MSI capability as the guest wrote it. */
+	int pd_msi_on;
+	uint64_t pd_msi_addr;
+	uint32_t pd_msi_data;
 	/* Guarded by pc_lock: a BAR register the guest wrote all ones to. */
 	unsigned pd_sizing; /* bit i: register i answers the size mask */
 };
@@ -77,7 +107,8 @@ void pcicfg_destroy(struct pcicfg *pc);
 
 /*
  * Adds dev (copied) as the next device: 0 with *slot its device number,
- * or -1 with ENOSPC.  Before any vCPU runs.
+ * or -1 with ENOSPC.  With pd_irq and pd_msi, finds the device's MSI
+ * capability through pd_read.  Before any vCPU runs.
  */
 int pcicfg_add(struct pcicfg *pc, const struct pcicfg_dev *dev, unsigned *slot);
 

@@ -8,13 +8,32 @@
  * turned on in its command register before the guest runs; and the
  * configuration space the guest probes at 0xCF8/0xCFC.
  *
- * Not yet: interrupts (no INTx or MSI reaches the guest: the pin and
- * the capabilities are hidden, the guest polls), I/O port BARs (shown
- * as absent), BARs VFIO will not mmap or smaller than a page (the attach
- * fails saying so).  Each device gets a container of its own.
+ * Interrupts, for a VM with an in-kernel interrupt controller (irq 1:
+ * a Linux VM) -- none reach the kernel's hands, they go device ->
+ * VFIO's eventfd -> KVM's irqfd -> the guest:
+ *   - INTx: the i-th device's pin is I/O APIC pin VMM_PCI_GSI_BASE + i
+ *     (ppt_mptable_irqs says so for the MP table), level-triggered: VFIO
+ *     signals an eventfd that KVM_IRQFD turns into the line's level and
+ *     masks the device's INTx; the guest's EOI lowers the line and
+ *     signals KVM's resample eventfd, which is VFIO's unmask eventfd.
+ *   - MSI (one vector): the guest programs the capability that pcicfg
+ *     emulates; when it enables it, line VMM_MSI_GSI_BASE + i is routed
+ *     to the guest's message (vo_vm_msi_route) and VFIO's MSI is turned
+ *     on with an eventfd KVM_IRQFD injects on that line (INTx off
+ *     meanwhile, as the PCI rules have it); a new message while on
+ *     moves the route; disabled, INTx comes back.
+ * Without irq (a flat guest: no interrupt controller) the pin and the
+ * capabilities are hidden and the guest polls.
+ *
+ * Not yet: MSI-X (hidden), I/O port BARs (shown as absent), BARs VFIO
+ * will not mmap or smaller than a page (the attach fails saying so).
+ * Each device gets a container of its own.  A Linux guest's reboot
+ * detaches the devices and attaches them again to the new VM: closing
+ * the VFIO device makes vfio-pci reset it (function, slot or bus reset,
+ * whichever it has), so the rebooted kernel finds it as at power-on.
  *
  * Threads: ppt_attach and ppt_detach while no vCPU runs; ppt_io from
- * any vCPU thread (pcicfg's lock).
+ * any vCPU thread (pcicfg's lock, under which the MSI changes run).
  */
 #ifndef VMMAPID_VMM_DRIVER_PPT_H
 #define VMMAPID_VMM_DRIVER_PPT_H
@@ -22,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm-driver/mptable.h"
 #include "vmm-driver/vmm.h"
 
 /* The most devices one VM is given (LIMIT_PPTDEVS). */
@@ -36,13 +56,22 @@ struct ppt_dev_config {
 struct ppt;
 
 /*
- * Attaches devs[0..n) to vm (of ops, guest RAM at gpa 0).  0 with *out,
- * or -1 with errno and why naming the device and what failed (nothing
- * left open).  The VM must be destroyed before ppt_detach.
+ * Attaches devs[0..n) to vm (of ops, guest RAM at gpa 0); irq 1: vm has
+ * an in-kernel interrupt controller (cp_linux), and the devices'
+ * interrupts are delivered (above).  0 with *out, or -1 with errno and
+ * why naming the device and what failed (nothing left open).  The VM
+ * must be destroyed before ppt_detach.
  */
 int ppt_attach(const struct vmm_ops *ops, struct vmm_vm *vm,
-	       const struct ppt_dev_config *devs, unsigned n, struct ppt **out,
-	       char *why, size_t len);
+	       const struct ppt_dev_config *devs, unsigned n, int irq,
+	       struct ppt **out, char *why, size_t len);
+
+/*
+ * The INTx wiring for the MP table: one entry per device with a pin
+ * (irq attaches only), into out[0..PPT_MAX_DEVS); the count.  NULL p:
+ * none.
+ */
+unsigned ppt_mptable_irqs(const struct ppt *p, struct mptable_pci_irq *out);
 
 /* Releases every device (their DMA mappings, BARs, files). NULL: none. */
 void ppt_detach(struct ppt *p);

@@ -360,6 +360,8 @@ static int
 runner_linux_load(struct runner *r, struct vmm_vm *vm, char *why, size_t len)
 {
 	struct lxboot_info info;
+	struct lxboot_config lc = *r->r_linux;
+	struct mptable_pci_irq pci[PPT_MAX_DEVS];
 	struct vmm_regs regs;
 	uint64_t size;
 	uint8_t *mem = r->r_ops->vo_vm_memory(vm, &size);
@@ -369,7 +371,10 @@ runner_linux_load(struct runner *r, struct vmm_vm *vm, char *why, size_t len)
 	memset(&info, 0, sizeof(info));
 	if (len > 0)
 		why[0] = '\0';
-	if (lxboot_load(r->r_linux, mem, size, &regs, &info, why, len) != 0) {
+	/* The passthrough devices' pins, attached before (r_ppt). */
+	lc.lc_pci_irqs = pci;
+	lc.lc_npci_irqs = ppt_mptable_irqs(r->r_ppt, pci);
+	if (lxboot_load(&lc, mem, size, &regs, &info, why, len) != 0) {
 		err = errno;
 		if (len > 0 && why[0] == '\0')
 			snprintf(why, len, "the kernel could not be loaded: %s",
@@ -393,8 +398,10 @@ runner_linux_load(struct runner *r, struct vmm_vm *vm, char *why, size_t len)
 /*
  * A Linux guest starts again (every vCPU parked, no r_lock): the old
  * backend VM goes, a new one gets the kernel, the devices start from
- * power-on (the RTC keeps its time).  *out is the new VM, or NULL with
- * -1 and errno, and a sentence in why.
+ * power-on (the RTC keeps its time), passthrough devices too: detached
+ * (vfio-pci resets them) and attached to the new VM, whose RAM is new
+ * (their DMA maps the old VM's).  *out is the new VM, or NULL with -1
+ * and errno, and a sentence in why.
  */
 static int
 runner_linux_restart(struct runner *r, struct vmm_vm *old, struct vmm_vm **out,
@@ -407,6 +414,8 @@ runner_linux_restart(struct runner *r, struct vmm_vm *old, struct vmm_vm **out,
 	*out = NULL;
 	runner_lines(r, NULL);
 	r->r_ops->vo_vm_destroy(old);
+	ppt_detach(r->r_ppt);
+	r->r_ppt = NULL;
 	uart_reset(&r->r_uart);
 	i8042_reset(&r->r_i8042);
 	if (r->r_backdoor != NULL)
@@ -422,9 +431,14 @@ runner_linux_restart(struct runner *r, struct vmm_vm *old, struct vmm_vm **out,
 			 strerror(errno));
 		return -1;
 	}
-	if (runner_linux_load(r, vm, why, len) != 0) {
+	if ((r->r_npptdevs > 0 &&
+	     ppt_attach(r->r_ops, vm, r->r_pptdevs, r->r_npptdevs, 1, &r->r_ppt,
+			why, len) != 0) ||
+	    runner_linux_load(r, vm, why, len) != 0) {
 		err = errno;
 		r->r_ops->vo_vm_destroy(vm);
+		ppt_detach(r->r_ppt);
+		r->r_ppt = NULL;
 		errno = err;
 		return -1;
 	}
@@ -1066,17 +1080,24 @@ runner_setup(struct runner *r)
 		pthread_mutex_lock(&r->r_lock);
 		r->r_vm = vm;
 		pthread_mutex_unlock(&r->r_lock);
+		/* A Linux VM's devices first: the MP table lists their
+		 * pins.  Whatever the kernel said when a device cannot be
+		 * this VM's, the reason is in r_why. */
 		if (r->r_linux != NULL) {
-			if (runner_linux_load(r, vm, r->r_why, r->r_why_len) !=
-			    0)
+			if (r->r_npptdevs > 0 &&
+			    ppt_attach(r->r_ops, vm, r->r_pptdevs,
+				       r->r_npptdevs, 1, &r->r_ppt, r->r_why,
+				       r->r_why_len) != 0)
+				err = EINVAL;
+			else if (runner_linux_load(r, vm, r->r_why,
+						   r->r_why_len) != 0)
 				err = errno;
 		} else if (runner_load(r, 0) != 0) {
 			err = errno;
 		} else if (r->r_npptdevs > 0 &&
 			   ppt_attach(r->r_ops, vm, r->r_pptdevs, r->r_npptdevs,
-				      &r->r_ppt, r->r_why, r->r_why_len) != 0) {
-			/* Whatever the kernel said, the device cannot be
-			 * this VM's: the reason is in r_why. */
+				      0, &r->r_ppt, r->r_why,
+				      r->r_why_len) != 0) {
 			err = EINVAL;
 		}
 	}
@@ -1240,8 +1261,7 @@ runner_config_check(const struct runner_config *cfg)
 	    (cfg->rc_why == NULL && cfg->rc_why_len > 0))
 		return -1;
 	if (cfg->rc_npptdevs > PPT_MAX_DEVS ||
-	    (cfg->rc_npptdevs > 0 &&
-	     (cfg->rc_pptdevs == NULL || cfg->rc_linux != NULL)))
+	    (cfg->rc_npptdevs > 0 && cfg->rc_pptdevs == NULL))
 		return -1;
 	/* lxboot_load checks the kernel against RAM; no flat image. */
 	if (cfg->rc_linux != NULL)

@@ -110,6 +110,65 @@ vfio_dma_map(struct vfio_dev *d, void *host, uint64_t iova, uint64_t size)
 	return ioctl(d->vd_container, VFIO_IOMMU_MAP_DMA, &m) == 0 ? 0 : -1;
 }
 
+static unsigned
+vfio_irq_index(enum vfio_irq_kind kind)
+{
+	return kind == VFIO_IRQ_KIND_MSI ? VFIO_PCI_MSI_IRQ_INDEX
+					 : VFIO_PCI_INTX_IRQ_INDEX;
+}
+
+int
+vfio_irq_count(struct vfio_dev *d, enum vfio_irq_kind kind)
+{
+	struct vfio_irq_info ii;
+
+	memset(&ii, 0, sizeof(ii));
+	ii.argsz = sizeof(ii);
+	ii.index = vfio_irq_index(kind);
+	if (ioctl(d->vd_fd, VFIO_DEVICE_GET_IRQ_INFO, &ii) != 0)
+		return -1;
+	return (int)ii.count;
+}
+
+/* VFIO_DEVICE_SET_IRQS of vector 0 of index: action with fd, or none. */
+static int
+vfio_irq_set(struct vfio_dev *d, unsigned index, uint32_t action, int fd)
+{
+	struct {
+		struct vfio_irq_set s;
+		int32_t fd;
+	} a;
+
+	memset(&a, 0, sizeof(a));
+	a.s.argsz = sizeof(a);
+	a.s.index = index;
+	a.s.start = 0;
+	if (fd >= 0) {
+		a.s.flags = action | VFIO_IRQ_SET_DATA_EVENTFD;
+		a.s.count = 1;
+		a.fd = fd;
+	} else {
+		a.s.flags = action | VFIO_IRQ_SET_DATA_NONE;
+		a.s.count = 0;
+		a.s.argsz = sizeof(a.s);
+	}
+	return ioctl(d->vd_fd, VFIO_DEVICE_SET_IRQS, &a) == 0 ? 0 : -1;
+}
+
+int
+vfio_irq_trigger(struct vfio_dev *d, enum vfio_irq_kind kind, int fd)
+{
+	return vfio_irq_set(d, vfio_irq_index(kind),
+			    VFIO_IRQ_SET_ACTION_TRIGGER, fd);
+}
+
+int
+vfio_intx_unmask_fd(struct vfio_dev *d, int fd)
+{
+	return vfio_irq_set(d, VFIO_PCI_INTX_IRQ_INDEX,
+			    VFIO_IRQ_SET_ACTION_UNMASK, fd);
+}
+
 /* The BARs: their regions, their kinds (from the header), their maps. */
 static int
 vfio_bars(struct vfio_dev *d, char *why, size_t len)
@@ -317,6 +376,30 @@ int
 vfio_cfg_write(struct vfio_dev *d, unsigned off, unsigned size, uint32_t val)
 {
 	(void)d, (void)off, (void)size, (void)val;
+	errno = ENOTSUP;
+	return -1;
+}
+
+int
+vfio_irq_count(struct vfio_dev *d, enum vfio_irq_kind kind)
+{
+	(void)d, (void)kind;
+	errno = ENOTSUP;
+	return -1;
+}
+
+int
+vfio_irq_trigger(struct vfio_dev *d, enum vfio_irq_kind kind, int fd)
+{
+	(void)d, (void)kind, (void)fd;
+	errno = ENOTSUP;
+	return -1;
+}
+
+int
+vfio_intx_unmask_fd(struct vfio_dev *d, int fd)
+{
+	(void)d, (void)fd;
 	errno = ENOTSUP;
 	return -1;
 }

@@ -62,4 +62,25 @@ int vfio_cfg_read(struct vfio_dev *d, unsigned off, unsigned size,
 int vfio_cfg_write(struct vfio_dev *d, unsigned off, unsigned size,
 		   uint32_t val);
 
+/* A device's interrupts, as VFIO_DEVICE_SET_IRQS indexes them. */
+enum vfio_irq_kind {
+	VFIO_IRQ_KIND_INTX, /* the pin (level-triggered) */
+	VFIO_IRQ_KIND_MSI,  /* the MSI capability's messages */
+};
+
+/* How many interrupts of kind the device has (0: none). -1 with errno. */
+int vfio_irq_count(struct vfio_dev *d, enum vfio_irq_kind kind);
+
+/*
+ * fd (an eventfd) is signalled for each of the device's interrupts of
+ * kind (its first vector; VFIO programs the device's MSI capability
+ * with the host's own message); fd -1 turns them off.  INTx and MSI
+ * exclude each other: turn one off before the other on.  With INTx VFIO
+ * masks the pin after each interrupt until vfio_intx_unmask_fd's fd is
+ * signalled (the guest's EOI, through KVM's resample eventfd).  -1 with
+ * errno.
+ */
+int vfio_irq_trigger(struct vfio_dev *d, enum vfio_irq_kind kind, int fd);
+int vfio_intx_unmask_fd(struct vfio_dev *d, int fd);
+
 #endif

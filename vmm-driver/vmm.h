@@ -170,6 +170,16 @@ enum vmm_intr_type { VMM_INTR_IRQ = 1, VMM_INTR_NMI };
 
 enum vmm_prot { VMM_PROT_R = 1, VMM_PROT_RW = 3, VMM_PROT_X = 4 };
 
+/*
+ * Interrupt lines of a cp_linux VM: 0-15 the ISA lines, 16-23 I/O APIC
+ * pins for PCI devices' INTx (VMM_PCI_GSI_BASE + i for the i-th
+ * passthrough device), and VMM_MSI_GSIS lines past the I/O APIC's pins
+ * that deliver MSI messages (vo_vm_msi_route).
+ */
+#define VMM_PCI_GSI_BASE 16
+#define VMM_MSI_GSI_BASE 24
+#define VMM_MSI_GSIS 8
+
 /* The most VMs a backend keeps made ahead (--spare-vms). */
 #define VMM_SPARES_MAX 8
 
@@ -240,6 +250,27 @@ struct vmm_ops {
 	 */
 	int (*vo_vm_map_device)(struct vmm_vm *vm, uint64_t gpa, void *host,
 				uint64_t size);
+	/*
+	 * Optional, for cp_linux VMs (passthrough interrupts, ppt.h):
+	 * signalling eventfd fd raises interrupt line gsi (KVM_IRQFD).  With
+	 * resamplefd >= 0 the line is level-triggered: it stays up until the
+	 * guest's EOI, which lowers it and signals resamplefd (a device's
+	 * INTx); -1: each signal is one edge or message (an MSI).  Any
+	 * thread.  The assignment ends with the VM, or with
+	 * vo_vm_irqfd_remove.  ENOTSUP without an interrupt controller.
+	 */
+	int (*vo_vm_irqfd)(struct vmm_vm *vm, unsigned gsi, int fd,
+			   int resamplefd);
+	int (*vo_vm_irqfd_remove)(struct vmm_vm *vm, unsigned gsi, int fd);
+	/*
+	 * Optional, for cp_linux VMs: makes line gsi (VMM_MSI_GSI_BASE ..
+	 * + VMM_MSI_GSIS - 1) deliver the MSI message (addr, data) to the
+	 * local APICs, as a device's MSI capability holds it; enable 0
+	 * takes the route away (the line then reaches nothing).  Any
+	 * thread, also while vCPUs run.
+	 */
+	int (*vo_vm_msi_route)(struct vmm_vm *vm, unsigned gsi, int enable,
+			       uint64_t addr, uint32_t data);
 	/*
 	 * Optional (NULL where a VM's set-up is cheap): keep n
 	 * (1..VMM_SPARES_MAX) VMs made ahead, which vm_create then finishes

@@ -383,7 +383,7 @@ check_mptable(struct fx *fx, unsigned n)
 	count = (unsigned)rd(t + 34, 2);
 	assert_int_equal(count, n + 1 + 1 + 15 + 2);
 	assert_int_equal(rd(t + 4, 2), 44 + 20 * n + 8 * (1 + 1 + 15 + 2));
-	assert_int_equal(rd(t + 4, 2) + 16, mptable_size(n));
+	assert_int_equal(rd(t + 4, 2) + 16, mptable_size(n, 0));
 	for (i = 0; i < 16; i++)
 		pin[i] = -1;
 	e = t + 44;
@@ -1411,18 +1411,77 @@ test_lxboot__formats_are_detected_by_magic(void **state)
 }
 
 static void
+test_lxboot__mp_table_wires_pci_intx_to_the_ioapic_pins_given(void **state)
+{
+	struct fx *fx = *state;
+	const struct mptable_pci_irq pci[2] = {{1, 1, 16}, {2, 2, 17}};
+	const uint8_t *fp = fx->f_mem + 0x9fc00, *t, *e;
+	unsigned i, count, isa = 0xff, pcibus = 0xff, npci = 0, nisa = 0;
+
+	assert_int_equal(
+	    mptable_write(fx->f_mem, MEM, 0x9fc00, 4096, 1, pci, 2), 0);
+	t = fx->f_mem + rd(fp + 4, 4);
+	assert_int_equal(sum(t, rd(t + 4, 2)), 0);
+	count = (unsigned)rd(t + 34, 2);
+	/* cpu, PCI and ISA buses, I/O APIC, 15 ISA, 2 PCI, 2 LINT. */
+	assert_int_equal(count, 1 + 2 + 1 + 15 + 2 + 2);
+	assert_int_equal(rd(t + 4, 2) + 16, mptable_size(1, 2));
+	e = t + 44 + 20;
+	for (i = 1; i < count; i++, e += 8) {
+		if (e[0] == 1 && memcmp(e + 2, "PCI   ", 6) == 0)
+			pcibus = e[1];
+		else if (e[0] == 1 && memcmp(e + 2, "ISA   ", 6) == 0)
+			isa = e[1];
+		else if (e[0] == 3 && e[4] == pcibus) {
+			/* Level, active high; device << 2 | pin - 1. */
+			assert_int_equal(rd(e + 2, 2), 0x000d);
+			assert_int_equal(e[5], pci[npci].mpi_slot << 2 |
+						   (pci[npci].mpi_pin - 1));
+			assert_int_equal(e[6], 1); /* the I/O APIC */
+			assert_int_equal(e[7], pci[npci].mpi_ioapic_pin);
+			npci++;
+		} else if (e[0] == 3) {
+			assert_int_equal(e[4], isa);
+			nisa++;
+		}
+	}
+	/* The PCI bus's id is its bus number, 0. */
+	assert_int_equal(pcibus, 0);
+	assert_int_equal(isa, 1);
+	assert_int_equal(npci, 2);
+	assert_int_equal(nisa, 15);
+	/* A pin past the I/O APIC's, or none: refused. */
+	{
+		const struct mptable_pci_irq badpin[1] = {{1, 1, 24}};
+		const struct mptable_pci_irq nopin[1] = {{1, 0, 16}};
+
+		assert_int_equal(
+		    mptable_write(fx->f_mem, MEM, 0x9fc00, 4096, 1, badpin, 1),
+		    -1);
+		assert_int_equal(errno, EINVAL);
+		assert_int_equal(
+		    mptable_write(fx->f_mem, MEM, 0x9fc00, 4096, 1, nopin, 1),
+		    -1);
+		assert_int_equal(errno, EINVAL);
+	}
+}
+
+static void
 test_lxboot__mp_table_refuses_what_does_not_fit(void **state)
 {
 	struct fx *fx = *state;
 
-	assert_int_equal(mptable_write(fx->f_mem, MEM, 0x9fc00, 64, 2), -1);
-	assert_int_equal(errno, E2BIG);
-	assert_int_equal(mptable_write(fx->f_mem, 0x9fc40, 0x9fc00, 4096, 2),
+	assert_int_equal(mptable_write(fx->f_mem, MEM, 0x9fc00, 64, 2, NULL, 0),
 			 -1);
 	assert_int_equal(errno, E2BIG);
-	assert_int_equal(mptable_write(fx->f_mem, MEM, 0x9fc00, 4096, 0), -1);
+	assert_int_equal(
+	    mptable_write(fx->f_mem, 0x9fc40, 0x9fc00, 4096, 2, NULL, 0), -1);
+	assert_int_equal(errno, E2BIG);
+	assert_int_equal(
+	    mptable_write(fx->f_mem, MEM, 0x9fc00, 4096, 0, NULL, 0), -1);
 	assert_int_equal(errno, EINVAL);
-	assert_int_equal(mptable_write(fx->f_mem, MEM, 0x9fc08, 4096, 1), -1);
+	assert_int_equal(
+	    mptable_write(fx->f_mem, MEM, 0x9fc08, 4096, 1, NULL, 0), -1);
 	assert_int_equal(errno, EINVAL);
 }
 
@@ -1477,6 +1536,7 @@ main(void)
 	    T(test_lxboot__a_debian_vmlinux_loads_into_256_mib),
 	    T(test_lxboot__formats_are_detected_by_magic),
 	    T(test_lxboot__mp_table_refuses_what_does_not_fit),
+	    T(test_lxboot__mp_table_wires_pci_intx_to_the_ioapic_pins_given),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

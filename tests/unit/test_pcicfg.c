@@ -41,8 +41,23 @@ t_write(void *cls, unsigned off, unsigned size, uint32_t val)
 	return 0;
 }
 
+static unsigned t_msi_calls;
+static int t_msi_on;
+static uint64_t t_msi_addr;
+static uint32_t t_msi_data;
+
 static void
-t_edu(struct pcicfg *pc, uint64_t bar0_size, unsigned *slot)
+t_msi(void *cls, int enable, uint64_t addr, uint32_t data)
+{
+	(void)cls;
+	t_msi_calls++;
+	t_msi_on = enable;
+	t_msi_addr = addr;
+	t_msi_data = data;
+}
+
+static void
+t_edu_irq(struct pcicfg *pc, uint64_t bar0_size, int irq, unsigned *slot)
 {
 	struct pcicfg_dev d;
 
@@ -53,14 +68,27 @@ t_edu(struct pcicfg *pc, uint64_t bar0_size, unsigned *slot)
 	t_cfg[0x10] = 0x00, t_cfg[0x13] = 0xfe; /* the host's BAR0 */
 	t_cfg[0x34] = 0x40;
 	t_cfg[0x3c] = 11, t_cfg[0x3d] = 1; /* INTA */
-	t_cfg[0x40] = 0x05;                /* MSI capability */
+	t_cfg[0x40] = 0x05;                /* MSI capability, 64-bit */
+	t_cfg[0x41] = 0x50;                /* next: another one */
+	t_cfg[0x42] = 0x80;
+	t_cfg[0x50] = 0x01; /* power management: never shown */
 	t_writes = 0;
+	t_msi_calls = 0;
 	memset(&d, 0, sizeof(d));
 	d.pd_bars[0].pb_size = bar0_size;
 	d.pd_read = t_read;
 	d.pd_write = t_write;
+	d.pd_irq = irq;
+	d.pd_intline = 16;
+	d.pd_msi = irq ? t_msi : NULL;
 	pcicfg_init(pc);
 	assert_int_equal(pcicfg_add(pc, &d, slot), 0);
+}
+
+static void
+t_edu(struct pcicfg *pc, uint64_t bar0_size, unsigned *slot)
+{
+	t_edu_irq(pc, bar0_size, 0, slot);
 }
 
 static uint32_t
@@ -98,11 +126,16 @@ test_pcicfg__a_probe_finds_the_device_on_bus_0_device_1(void **state)
 	for (dev = 0; dev < 32; dev++) {
 		uint32_t id = cfg_read(&pc, dev, 0, 4);
 
-		if (dev == 1)
+		if (dev == 0) /* the host bridge */
+			assert_int_equal(id, 0x00081b36);
+		else if (dev == 1)
 			assert_int_equal(id, 0x11e81234);
 		else
 			assert_int_equal(id, 0xffffffff);
 	}
+	/* The host bridge is class 0600 (Linux's conf1 check), no BARs. */
+	assert_int_equal(cfg_read(&pc, 0, 0x08, 4), 0x06000000);
+	assert_int_equal(cfg_read(&pc, 0, 0x10, 4), 0);
 	assert_int_equal(cfg_read(&pc, 1, 2, 2), 0x11e8);
 	assert_int_equal(cfg_read(&pc, 1, 0x0a, 1), 0xff);
 	pcicfg_destroy(&pc);
@@ -280,6 +313,65 @@ test_pcicfg__a_ninth_device_is_enospc(void **state)
 	pcicfg_destroy(&pc);
 }
 
+static void
+test_pcicfg__with_interrupts_the_pin_and_only_msi_are_shown(void **state)
+{
+	struct pcicfg pc;
+	unsigned slot;
+
+	(void)state;
+	t_edu_irq(&pc, 1 << 20, 1, &slot);
+	assert_int_equal(cfg_read(&pc, 1, 6, 2) & 0x10, 0x10);
+	assert_int_equal(cfg_read(&pc, 1, 0x34, 1), 0x40);
+	/* MSI, next 0 (power management hidden), 64-bit, one vector. */
+	assert_int_equal(cfg_read(&pc, 1, 0x40, 4), 0x00800005);
+	assert_int_equal(cfg_read(&pc, 1, 0x50, 4), 0);
+	assert_int_equal(cfg_read(&pc, 1, 0x3d, 1), 1);
+	/* The line: the runner's first, then what the guest wrote. */
+	assert_int_equal(cfg_read(&pc, 1, 0x3c, 1), 16);
+	cfg_write(&pc, 1, 0x3c, 1, 10);
+	assert_int_equal(cfg_read(&pc, 1, 0x3c, 1), 10);
+	assert_int_equal(t_cfg[0x3c], 11); /* not the device's */
+	pcicfg_destroy(&pc);
+}
+
+static void
+test_pcicfg__msi_enable_and_message_reach_the_owner_not_the_device(void **state)
+{
+	struct pcicfg pc;
+	unsigned slot;
+
+	(void)state;
+	t_edu_irq(&pc, 1 << 20, 1, &slot);
+	/* As Linux does: the message, then the enable bit. */
+	cfg_write(&pc, 1, 0x44, 4, 0xfee01000);
+	cfg_write(&pc, 1, 0x48, 4, 0);
+	cfg_write(&pc, 1, 0x4c, 2, 0x4041);
+	assert_int_equal(t_msi_calls, 0); /* off: nothing to do yet */
+	assert_int_equal(cfg_read(&pc, 1, 0x44, 4), 0xfee01000);
+	assert_int_equal(cfg_read(&pc, 1, 0x4c, 2), 0x4041);
+	cfg_write(&pc, 1, 0x42, 2, 0x0081);
+	assert_int_equal(t_msi_calls, 1);
+	assert_true(t_msi_on);
+	assert_int_equal(t_msi_addr, 0xfee01000);
+	assert_int_equal(t_msi_data, 0x4041);
+	assert_int_equal(cfg_read(&pc, 1, 0x42, 2), 0x0081);
+	/* A new message while on: told again; the same: not. */
+	cfg_write(&pc, 1, 0x44, 4, 0xfee02000);
+	assert_int_equal(t_msi_calls, 2);
+	assert_int_equal(t_msi_addr, 0xfee02000);
+	cfg_write(&pc, 1, 0x44, 4, 0xfee02000);
+	assert_int_equal(t_msi_calls, 2);
+	/* Multiple messages asked for: one is what there is. */
+	cfg_write(&pc, 1, 0x42, 2, 0x0051);
+	assert_int_equal(cfg_read(&pc, 1, 0x42, 2), 0x0081);
+	cfg_write(&pc, 1, 0x42, 2, 0x0080);
+	assert_int_equal(t_msi_calls, 3);
+	assert_false(t_msi_on);
+	assert_int_equal(t_writes, 0); /* the device's own MSI untouched */
+	pcicfg_destroy(&pc);
+}
+
 int
 main(void)
 {
@@ -300,6 +392,10 @@ main(void)
 	    cmocka_unit_test(
 		test_pcicfg__placement_that_does_not_fit_is_enospc),
 	    cmocka_unit_test(test_pcicfg__a_ninth_device_is_enospc),
+	    cmocka_unit_test(
+		test_pcicfg__with_interrupts_the_pin_and_only_msi_are_shown),
+	    cmocka_unit_test(
+		test_pcicfg__msi_enable_and_message_reach_the_owner_not_the_device),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
