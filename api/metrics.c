@@ -76,6 +76,19 @@ static atomic_ullong metrics_req[METRICS_ROUTES_MAX + 1][M_N][S_N];
 static struct metrics_hist metrics_dur[METRICS_ROUTES_MAX + 1][M_N];
 static atomic_llong metrics_conns, metrics_streams;
 static atomic_ullong metrics_conns_total, metrics_streams_total;
+static atomic_ullong metrics_refused[API_REFUSED_N];
+static atomic_llong metrics_held;
+
+/* The label values of vmmapid_http_refused_total's reason. */
+static const char *const metrics_refusals[API_REFUSED_N] = {
+    [API_REFUSED_LISTENER] = "listener",
+    [API_REFUSED_RESERVE] = "reserve",
+    [API_REFUSED_CALLER_CONNS] = "caller_connections",
+    [API_REFUSED_STREAMS] = "caller_streams",
+    [API_REFUSED_HEADERS] = "header_timeout",
+    [API_REFUSED_CALLER_BYTES] = "caller_bytes",
+    [API_REFUSED_BUDGET] = "response_budget",
+};
 
 /* Who may scrape besides host root; metrics_lock guards both. */
 static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -165,6 +178,20 @@ api_metrics_stream(int delta)
 	if (delta > 0)
 		atomic_fetch_add_explicit(&metrics_streams_total, 1,
 					  memory_order_relaxed);
+}
+
+void
+api_metrics_refused(enum api_refusal why)
+{
+	if ((unsigned)why < API_REFUSED_N)
+		atomic_fetch_add_explicit(&metrics_refused[why], 1,
+					  memory_order_relaxed);
+}
+
+void
+api_metrics_held(int64_t n)
+{
+	atomic_fetch_add_explicit(&metrics_held, n, memory_order_relaxed);
 }
 
 void
@@ -295,6 +322,7 @@ static void
 metrics_http(struct metrics_buf *mb)
 {
 	size_t r, nr = api_routes_count();
+	int i;
 	unsigned m, s, b;
 
 	mb_head(mb, "vmmapid_http_requests_total", "counter",
@@ -385,6 +413,19 @@ metrics_http(struct metrics_buf *mb)
 		"Streamed responses begun.");
 	mb_printf(mb, "vmmapid_http_streams_started_total %llu\n",
 		  (unsigned long long)atomic_load(&metrics_streams_total));
+	mb_head(mb, "vmmapid_http_refused_total", "counter",
+		"Connections, streams and responses refused by a limit "
+		"(docs/security.md).");
+	for (i = 0; i < API_REFUSED_N; i++)
+		mb_printf(mb,
+			  "vmmapid_http_refused_total{reason=\"%s\"} %llu\n",
+			  metrics_refusals[i],
+			  (unsigned long long)atomic_load(&metrics_refused[i]));
+	mb_head(mb, "vmmapid_http_response_bytes_held", "gauge",
+		"Bytes of response bodies queued for clients and not yet "
+		"sent whole (--response-budget-mib).");
+	mb_printf(mb, "vmmapid_http_response_bytes_held %lld\n",
+		  (long long)atomic_load(&metrics_held));
 }
 
 static void

@@ -33,6 +33,27 @@ void api_metrics_connection(int delta);
 void api_metrics_stream(int delta);
 
 /*
+ * Why server/ refused a connection, a stream or a response (server/limits.h,
+ * docs/security.md "Limits"): the label of vmmapid_http_refused_total.
+ */
+enum api_refusal {
+	API_REFUSED_LISTENER,     /* the listener's connections are taken */
+	API_REFUSED_RESERVE,      /* a reserve connection asked for more */
+	API_REFUSED_CALLER_CONNS, /* --connections-per-caller */
+	API_REFUSED_STREAMS,      /* --streams-per-caller */
+	API_REFUSED_HEADERS,      /* --header-timeout */
+	API_REFUSED_CALLER_BYTES, /* a caller's share of the budget */
+	API_REFUSED_BUDGET,       /* --response-budget-mib */
+	API_REFUSED_N
+};
+
+/* Counts one refusal of kind why. */
+void api_metrics_refused(enum api_refusal why);
+
+/* Bytes of response bodies held for clients: n more (or fewer). */
+void api_metrics_held(int64_t n);
+
+/*
  * Who may scrape besides host root: anyone (--metrics-anonymous), and
  * the bearer of a token whose SHA-256 is hash (NULL: no metrics token).
  * Both may change while the daemon runs (SIGHUP); thread-safe.

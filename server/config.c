@@ -25,6 +25,11 @@ enum {
 	OPT_ACCESS_LOG,
 	OPT_CONN_LIMIT,
 	OPT_CONN_TIMEOUT,
+	OPT_CONN_RESERVE,
+	OPT_CONNS_PER_CALLER,
+	OPT_STREAMS_PER_CALLER,
+	OPT_HEADER_TIMEOUT,
+	OPT_RESPONSE_BUDGET,
 	OPT_SHUTDOWN_TIMEOUT,
 	OPT_WORKERS,
 	OPT_PIDFILE,
@@ -62,6 +67,11 @@ static const struct option long_opts[] = {
     {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
     {"connection-limit", required_argument, NULL, OPT_CONN_LIMIT},
     {"connection-timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
+    {"connection-reserve", required_argument, NULL, OPT_CONN_RESERVE},
+    {"connections-per-caller", required_argument, NULL, OPT_CONNS_PER_CALLER},
+    {"streams-per-caller", required_argument, NULL, OPT_STREAMS_PER_CALLER},
+    {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
+    {"response-budget-mib", required_argument, NULL, OPT_RESPONSE_BUDGET},
     {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"pidfile", required_argument, NULL, OPT_PIDFILE},
@@ -122,6 +132,16 @@ config_usage(FILE *out)
 	    "  --connection-limit N    open connections per listener "
 	    "(default 1024)\n"
 	    "  --connection-timeout S  idle connection timeout (default 60)\n"
+	    "  --connection-reserve N  more per listener, for host root and "
+	    "health checks (default 8)\n"
+	    "  --connections-per-caller N  per uid (Unix) or client address "
+	    "(TCP) (default 64)\n"
+	    "  --streams-per-caller N  followed consoles and event streams "
+	    "per caller (default 16)\n"
+	    "  --header-timeout S      time to send a request's headers "
+	    "(default 10; 0: none)\n"
+	    "  --response-budget-mib N answers held for clients not reading "
+	    "(default 256)\n"
 	    "  --shutdown-timeout S    time to finish requests on SIGTERM "
 	    "(default 10)\n"
 	    "  --workers N             threads for writes (default 64)\n"
@@ -207,6 +227,11 @@ static const struct config_number {
     {OPT_HTTP_THREADS, 0, 256, CONFIG_AT(cf_http_threads)},
     {OPT_CONN_LIMIT, 1, 65536, CONFIG_AT(cf_conn_limit)},
     {OPT_CONN_TIMEOUT, 0, 86400, CONFIG_AT(cf_conn_timeout)},
+    {OPT_CONN_RESERVE, 0, 4096, CONFIG_AT(cf_conn_reserve)},
+    {OPT_CONNS_PER_CALLER, 1, 65536, CONFIG_AT(cf_conns_per_caller)},
+    {OPT_STREAMS_PER_CALLER, 1, 65536, CONFIG_AT(cf_streams_per_caller)},
+    {OPT_HEADER_TIMEOUT, 0, 3600, CONFIG_AT(cf_header_timeout)},
+    {OPT_RESPONSE_BUDGET, 1, 1024 * 1024, CONFIG_AT(cf_response_budget_mib)},
     {OPT_SHUTDOWN_TIMEOUT, 0, 3600, CONFIG_AT(cf_shutdown_timeout)},
     {OPT_MAX_RUNNING, 0, 100000, CONFIG_AT(cf_max_running)},
     {OPT_SPARE_VMS, 0, VMM_SPARES_MAX, CONFIG_AT(cf_spare_vms)},
@@ -492,6 +517,11 @@ config_parse(struct config *cf, int argc, char **argv)
 	cf->cf_access_log = 1;
 	cf->cf_conn_limit = 1024;
 	cf->cf_conn_timeout = 60;
+	cf->cf_conn_reserve = 8;
+	cf->cf_conns_per_caller = 64;
+	cf->cf_streams_per_caller = 16;
+	cf->cf_header_timeout = 10;
+	cf->cf_response_budget_mib = 256;
 	cf->cf_shutdown_timeout = 10;
 	cf->cf_workers = 64;
 	cf->cf_upload_max_mib = 1024;
@@ -657,6 +687,10 @@ config_reparse(const struct config *cur, struct config *next, int argc,
 		    "connection-limit");
 	CONFIG_KEEP(cur->cf_conn_timeout != next->cf_conn_timeout,
 		    "connection-timeout");
+	/* --connections-per-caller, --streams-per-caller, --header-timeout
+	 * and --response-budget-mib reload (main_apply, server/limits.h). */
+	CONFIG_KEEP(cur->cf_conn_reserve != next->cf_conn_reserve,
+		    "connection-reserve");
 	CONFIG_KEEP(cur->cf_workers != next->cf_workers, "workers");
 	CONFIG_KEEP(config_str_differs(cur->cf_pidfile, next->cf_pidfile),
 		    "pidfile");

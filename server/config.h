@@ -27,6 +27,12 @@ struct config {
 	int cf_access_log;          /* --access-log on|off */
 	unsigned cf_conn_limit;     /* open connections per listener */
 	unsigned cf_conn_timeout; /* idle seconds before a connection closes */
+	unsigned cf_conn_reserve; /* more per listener, for host root and
+				     health checks only (server/peer.c) */
+	unsigned cf_conns_per_caller;    /* per uid (Unix) or address (TCP) */
+	unsigned cf_streams_per_caller;  /* ditto, streamed responses */
+	unsigned cf_header_timeout;      /* seconds to send request headers */
+	uint64_t cf_response_budget_mib; /* unread response bodies, MiB */
 	unsigned
 	    cf_shutdown_timeout;    /* seconds to finish requests on SIGTERM */
 	unsigned cf_workers;        /* threads for requests that may block */

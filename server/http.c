@@ -57,6 +57,9 @@ struct http_req {
 	char *hr_path;       /* its path (malloc'd: uploads are rare) */
 	int hr_status;
 	size_t hr_bytes;
+	struct peer_conn *hr_pc; /* its connection's (peer.c), or NULL */
+	int hr_stream_counted;   /* in its caller's streams */
+	uint64_t hr_held;        /* body bytes held (limits_hold) */
 	struct api_response hr_resp;
 	struct work hr_work;
 };
@@ -167,6 +170,99 @@ http_is_preflight(struct http_req *hr)
 		   hr->hr_conn, MHD_HEADER_KIND, "Origin"));
 }
 
+/* The caller of hr for the per-caller counts, and whether it is exempt. */
+static const struct limits_key *
+http_caller(const struct http_req *hr, int *exempt)
+{
+	static const struct limits_key none = {.lk_kind = LIMITS_NONE};
+
+	*exempt = hr->hr_pc != NULL && hr->hr_pc->pc_root;
+	return hr->hr_pc != NULL ? &hr->hr_pc->pc_key : &none;
+}
+
+/*
+ * A streamed response takes one of its caller's --streams-per-caller
+ * (given back in http_completed); past them, the stream is dropped and
+ * the answer is a 503 that says so.
+ */
+static void
+http_stream_admit(struct http_req *hr)
+{
+	struct api_response *rs = &hr->hr_resp;
+	const struct limits_key *k;
+	struct limits_conf lc;
+	char who[64];
+	int exempt;
+
+	k = http_caller(hr, &exempt);
+	if (exempt || limits_caller_add(k, LIMITS_STREAMS, 1) == 0) {
+		hr->hr_stream_counted = !exempt;
+		return;
+	}
+	limits_get(&lc);
+	limits_key_str(k, who, sizeof(who));
+	limits_log(API_REFUSED_STREAMS,
+		   "%s %s of %s: %u streams open (--streams-per-caller)",
+		   hr->hr_api.rq_method_name, hr->hr_api.rq_path, who,
+		   lc.lc_streams_per_caller);
+	problem_raise(rs, PROBLEM_UNAVAILABLE, NULL,
+		      "%s has %u streams open (followed consoles, event "
+		      "streams, monitor-mode starts), as many as "
+		      "--streams-per-caller allows; end one first",
+		      who, lc.lc_streams_per_caller);
+	api_response_header(rs, "Retry-After", "5");
+}
+
+/*
+ * A body held for the client until it has read it whole counts against
+ * the response budget (limits_hold); past the caller's share or the
+ * whole budget, a 503 with Retry-After takes its place, and the log says
+ * so.  Given back in http_completed.
+ */
+static void
+http_hold(struct http_req *hr)
+{
+	struct api_response *rs = &hr->hr_resp;
+	const struct limits_key *k;
+	struct limits_conf lc;
+	size_t n = rs->rs_body_len;
+	char who[64];
+	int exempt, rc;
+
+	k = http_caller(hr, &exempt);
+	if ((rc = limits_hold(k, exempt, n)) == 0) {
+		hr->hr_held = n;
+		return;
+	}
+	limits_get(&lc);
+	limits_key_str(k, who, sizeof(who));
+	limits_log(rc == -1 ? API_REFUSED_CALLER_BYTES : API_REFUSED_BUDGET,
+		   "%s %s of %s: a %zu-byte body, %llu bytes held in all "
+		   "(--response-budget-mib)",
+		   hr->hr_api.rq_method_name, hr->hr_api.rq_path, who, n,
+		   (unsigned long long)limits_held());
+	if (rc == -1)
+		problem_raise(rs, PROBLEM_UNAVAILABLE, NULL,
+			      "the answer is %zu bytes, and %s already has "
+			      "as many bytes of answers not yet read as its "
+			      "share of --response-budget-mib allows (a "
+			      "quarter of %llu MiB); read those first, or "
+			      "ask for less (?limit=)",
+			      n, who, (unsigned long long)(lc.lc_budget >> 20));
+	else
+		problem_raise(rs, PROBLEM_UNAVAILABLE, NULL,
+			      "the answer is %zu bytes, and the daemon holds "
+			      "as many bytes of answers its clients have not "
+			      "read yet as --response-budget-mib (%llu MiB) "
+			      "allows; try again later, or ask for less "
+			      "(?limit=)",
+			      n, (unsigned long long)(lc.lc_budget >> 20));
+	api_response_header(rs, "Retry-After", "1");
+	/* The problem itself is small: always admitted. */
+	(void)limits_hold(k, exempt, rs->rs_body_len);
+	hr->hr_held = rs->rs_body_len;
+}
+
 static enum MHD_Result
 http_queue(struct http_req *hr)
 {
@@ -178,6 +274,10 @@ http_queue(struct http_req *hr)
 	if (rs->rs_status == 0)
 		problem_raise(rs, PROBLEM_INTERNAL, NULL,
 			      "the handler gave no response");
+	if (rs->rs_stream != NULL)
+		http_stream_admit(hr);
+	else if (rs->rs_body != NULL)
+		http_hold(hr);
 	hr->hr_streaming = rs->rs_stream != NULL;
 	if (rs->rs_stream != NULL) {
 		resp = stream_response(hr->hr_listener, hr->hr_conn, rs);
@@ -467,11 +567,19 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 	enum api_method m = api_method_parse(method);
 	const char *cl, *bad;
 	char why[384];
+	struct peer_conn *pc = peer_conn(conn);
 
+	/* Refused at accept (peer.c): its socket is shut down already. */
+	if (pc != NULL && pc->pc_refused)
+		return MHD_NO;
 	if ((hr = calloc(1, sizeof(*hr))) == NULL)
 		return MHD_NO;
 	hr->hr_listener = l;
 	hr->hr_conn = conn;
+	hr->hr_pc = pc;
+	/* The headers came whole: the deadline stops till the response. */
+	if (pc != NULL)
+		limits_busy(&pc->pc_watch, 1);
 	hr->hr_start_us = timefmt_mono_us();
 	hr->hr_fd = -1;
 	hr->hr_api.rq_body_fd = -1;
@@ -491,6 +599,31 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 	if (atomic_load(&l->hl_retired))
 		return http_fail(hr, PROBLEM_UNAVAILABLE,
 				 "this jail's socket has been removed");
+	if (pc != NULL && pc->pc_reserve) {
+		/* One request on a reserve connection, then its slot is
+		 * free again (peer.c). */
+		hr->hr_close = 1;
+		if ((m != API_GET && m != API_HEAD) ||
+		    strcmp(url, "/v1/health") != 0) {
+			char who[64];
+
+			limits_key_str(&pc->pc_key, who, sizeof(who));
+			limits_log(API_REFUSED_RESERVE,
+				   "%s %s of %s on %s: only GET /v1/health "
+				   "past --connection-limit",
+				   method, url, who, l->hl_sock->ls_name);
+			snprintf(why, sizeof(why),
+				 "all %u connections of this listener are "
+				 "taken (--connection-limit); a connection "
+				 "past them may only ask GET /v1/health; try "
+				 "again later",
+				 l->hl_srv->hs_conn_limit);
+			problem_raise(&hr->hr_resp, PROBLEM_UNAVAILABLE, NULL,
+				      "%s", why);
+			api_response_header(&hr->hr_resp, "Retry-After", "5");
+			return http_queue(hr);
+		}
+	}
 	if (strlen(url) > LIMIT_URL_LEN)
 		return http_fail(hr, PROBLEM_URI_TOO_LONG,
 				 "the request path is longer than 2048 bytes");
@@ -652,6 +785,25 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	return http_queue(hr);
 }
 
+/*
+ * What hr held of its caller's limits goes back, and its connection waits
+ * for the next request's headers, under the header deadline again.
+ */
+static void
+http_release(struct http_req *hr)
+{
+	const struct limits_key *k;
+	int exempt;
+
+	k = http_caller(hr, &exempt);
+	if (hr->hr_stream_counted)
+		limits_caller_del(k, LIMITS_STREAMS, 1);
+	if (hr->hr_held > 0)
+		limits_release(k, exempt, hr->hr_held);
+	if (hr->hr_pc != NULL && !hr->hr_pc->pc_refused)
+		limits_busy(&hr->hr_pc->pc_watch, 0);
+}
+
 static void
 http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	       enum MHD_RequestTerminationCode toe)
@@ -683,6 +835,7 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		   hr->hr_api.rq_path != NULL ? hr->hr_api.rq_path : "-",
 		   hr->hr_status, hr->hr_bytes, (unsigned long long)us, how);
 	api_metrics_request(&hr->hr_api, hr->hr_status, us);
+	http_release(hr);
 	api_response_clear(&hr->hr_resp);
 	free(hr->hr_body);
 	if (hr->hr_fd >= 0) {
@@ -765,7 +918,8 @@ http_listener_start(struct http_server *srv, struct http_listener *l)
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_THREAD_POOL_SIZE,
 	    srv->hs_threads > 1 ? srv->hs_threads : 0,
-	    MHD_OPTION_CONNECTION_LIMIT, srv->hs_conn_limit,
+	    MHD_OPTION_CONNECTION_LIMIT,
+	    srv->hs_conn_limit + srv->hs_reserve + HTTP_REFUSING,
 	    MHD_OPTION_CONNECTION_TIMEOUT, srv->hs_conn_timeout,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, l,
 	    MHD_OPTION_NOTIFY_CONNECTION, peer_notify, l,
@@ -804,6 +958,12 @@ http_start(struct http_server **out, const struct api_context *ctx,
 		free(srv);
 		return -1;
 	}
+	if (limits_start() != 0) {
+		log_warn("http: header deadline watcher");
+		stream_stop(srv);
+		free(srv);
+		return -1;
+	}
 	if ((srv->hs_listeners =
 		 calloc((size_t)nsocks, sizeof(*srv->hs_listeners))) == NULL ||
 	    workers_create(&srv->hs_workers, opt->ho_workers) != 0) {
@@ -829,6 +989,7 @@ http_start(struct http_server **out, const struct api_context *ctx,
 		srv->hs_mhd_flags |= MHD_USE_ERROR_LOG;
 	srv->hs_threads = opt->ho_per_connection ? 0 : opt->ho_threads;
 	srv->hs_conn_limit = opt->ho_conn_limit;
+	srv->hs_reserve = opt->ho_conn_reserve;
 	srv->hs_conn_timeout = opt->ho_conn_timeout;
 	srv->hs_allow_plain_tcp = opt->ho_allow_plain_tcp;
 	/* Before the first listener: its first request may be a jail's PUT. */
@@ -888,6 +1049,7 @@ http_stop(struct http_server *srv, unsigned timeout_s)
 	for (i = 0; i < srv->hs_n; i++)
 		MHD_stop_daemon(srv->hs_listeners[i].hl_mhd);
 	http_jails_stopping(srv->hs_jails, HTTP_JAILS_REAP_ALL);
+	limits_stop();
 	stream_stop(srv);
 	free(srv->hs_listeners);
 	free(srv);

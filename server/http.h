@@ -25,6 +25,7 @@ struct http_options {
 	unsigned ho_threads;      /* libmicrohttpd threads per listener */
 	int ho_per_connection;    /* thread per connection instead of a pool */
 	unsigned ho_conn_limit;   /* connections per listener */
+	unsigned ho_conn_reserve; /* more per listener, host root's (peer.c) */
 	unsigned ho_conn_timeout; /* idle seconds */
 	unsigned ho_workers;      /* threads for blocking routes */
 	int ho_verbose;           /* libmicrohttpd's own error log */

@@ -4,7 +4,8 @@
  *
  *   http.c        the daemons and the request lifecycle
  *   stream.c      streamed responses (hs_streams, hs_hangup)
- *   peer.c        a Unix caller's credentials
+ *   peer.c        a connection's caller (credentials, address) and
+ *                 the limits on what it holds (server/limits.h)
  *   http_jails.c  the jails' listeners, added and removed at run time
  *
  * Nothing outside server/ includes it.
@@ -19,7 +20,11 @@
 
 #include "core/principal.h"
 #include "server/http.h"
+#include "server/limits.h"
 #include "server/listen.h"
+
+/* See hs_reserve. */
+#define HTTP_REFUSING 64
 
 struct hangup;
 struct stream;
@@ -30,6 +35,7 @@ struct http_listener {
 	struct listen_sock *hl_sock;
 	struct MHD_Daemon *hl_mhd;
 	atomic_int hl_inflight; /* its requests begun and not completed */
+	atomic_int hl_conns;    /* its connections open now (peer.c) */
 	/* Jail listeners only (http_jails.c): */
 	char hl_jail[65];              /* its callers' jail ("": not one) */
 	struct listen_sock hl_own;     /* the socket, which it owns */
@@ -55,7 +61,11 @@ struct http_server {
 	/* How to start a listener's libmicrohttpd, for the jails' too. */
 	unsigned hs_mhd_flags;
 	unsigned hs_threads;
-	unsigned hs_conn_limit;
+	unsigned hs_conn_limit; /* per listener, for every caller */
+	unsigned hs_reserve;    /* per listener past it (peer.c) */
+	/* libmicrohttpd's own limit is hs_conn_limit + hs_reserve +
+	 * HTTP_REFUSING: room to accept, and so refuse with a 503, what
+	 * comes past both, rather than leave it in the listen backlog. */
 	unsigned hs_conn_timeout;
 	int hs_allow_plain_tcp; /* tokens on plain TCP to any address */
 };
@@ -90,9 +100,28 @@ struct MHD_Response *stream_response(struct http_listener *l,
 void stream_end(struct http_server *srv, struct http_listener *l);
 
 /*
+ * peer.c: one connection, its socket context from the connection-notify
+ * callback until libmicrohttpd closes it.
+ */
+struct peer_conn {
+	struct http_listener *pc_listener;
+	struct principal pc_pr; /* a Unix caller's */
+	int pc_has_pr;
+	struct limits_key pc_key; /* its caller, for the per-caller counts */
+	int pc_root;              /* host root: under no per-caller limit */
+	int pc_counted;           /* counted in its caller's connections */
+	int pc_reserve; /* taken from the listener's reserve (TCP): one
+			   GET /v1/health, then closed; one a caller */
+	int pc_refused; /* refused at accept: its socket is shut down */
+	struct limits_conn pc_watch; /* the header deadline's */
+};
+
+/*
  * peer.c: libmicrohttpd's connection-notify callback (cls: the
- * listener).  On a Unix socket it reads the caller's credentials once per
- * connection, kept as the connection's socket context until it closes.
+ * listener).  It makes the connection's struct peer_conn: on a Unix
+ * socket the caller's credentials, read once; on TCP its address.  A
+ * connection past a limit (the listener's, its caller's) is refused
+ * there: its socket is shut down, after a 503 on a plain socket.
  */
 void peer_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 		 enum MHD_ConnectionNotificationCode toe);
@@ -103,6 +132,9 @@ void peer_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
  * credentials that could not be read.
  */
 int peer_principal(struct MHD_Connection *conn, struct principal *pr);
+
+/* peer.c: conn's struct peer_conn, or NULL. */
+struct peer_conn *peer_conn(struct MHD_Connection *conn);
 
 /*
  * http_jails.c, for http_start: hj (NULL: none) serves srv from now on;

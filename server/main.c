@@ -39,6 +39,7 @@
 #include "server/http.h"
 #include "server/http_jails.h"
 #include "server/listen.h"
+#include "server/limits.h"
 #include "server/tls.h"
 #include "vmm-driver/detect.h"
 #include "vmm-driver/kick.h"
@@ -270,9 +271,10 @@ main_metrics_token(const char *path, unsigned char hash[32])
 
 /*
  * Applies what can change while running: the log level, the access log,
- * the CORS origins and who may read /metrics.  At start-up and on
- * SIGHUP.  0, or -1 when something could not be applied (logged; what
- * could not be applied keeps its previous setting).
+ * the CORS origins, who may read /metrics, and the per-caller limits
+ * (server/limits.h).  At start-up and on SIGHUP.  0, or -1 when something could
+ * not be applied (logged; what could not be applied keeps its previous
+ * setting).
  */
 static int
 main_apply(const struct config *cf)
@@ -282,6 +284,12 @@ main_apply(const struct config *cf)
 
 	log_set_verbose(cf->cf_verbose);
 	log_access_enable(cf->cf_access_log);
+	limits_set(&(struct limits_conf){
+	    .lc_conns_per_caller = cf->cf_conns_per_caller,
+	    .lc_streams_per_caller = cf->cf_streams_per_caller,
+	    .lc_header_timeout = cf->cf_header_timeout,
+	    .lc_budget = cf->cf_response_budget_mib << 20,
+	});
 	if (cors_set(cf->cf_cors, cf->cf_ncors) != 0) {
 		log_warn("--cors-origin");
 		rc = -1;
@@ -340,6 +348,10 @@ main_reload(struct config *cf, int argc, char **argv)
 		return;
 	}
 	/* Keep what was applied, for the next SIGHUP's comparison. */
+	cf->cf_conns_per_caller = next.cf_conns_per_caller;
+	cf->cf_streams_per_caller = next.cf_streams_per_caller;
+	cf->cf_header_timeout = next.cf_header_timeout;
+	cf->cf_response_budget_mib = next.cf_response_budget_mib;
 	cf->cf_verbose = next.cf_verbose;
 	cf->cf_access_log = next.cf_access_log;
 	cf->cf_metrics_anonymous = next.cf_metrics_anonymous;
@@ -614,6 +626,7 @@ main(int argc, char **argv)
 	}
 	hopt.ho_per_connection = cf.cf_per_connection;
 	hopt.ho_conn_limit = cf.cf_conn_limit;
+	hopt.ho_conn_reserve = cf.cf_conn_reserve;
 	hopt.ho_conn_timeout = cf.cf_conn_timeout;
 	hopt.ho_workers = cf.cf_workers;
 	hopt.ho_verbose = cf.cf_verbose;
