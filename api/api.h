@@ -83,8 +83,10 @@ struct api_stream {
 	int (*st_watch)(void *cls, void (*wake)(void *), void *arg);
 	void (*st_free)(void *cls);
 	void *st_cls;
-	/* Bytes server/ asks st_read for at a time (0: its default, 16 KiB):
-	 * each stream holds a buffer of that size while it lasts. */
+	/* Bytes server/ asks st_read for at a time when the body is not
+	 * chunked (HTTP/1.0, or Connection: close; 0: its default, 16 KiB):
+	 * such a stream holds a buffer of that size while it lasts.  A
+	 * chunked body is read into the connection's own buffer. */
 	size_t st_block;
 };
 

@@ -43,6 +43,16 @@
 /* PCI passthrough devices attached to one VM. */
 #define LIMIT_PPTDEVS 8
 
+/*
+ * libmicrohttpd's memory per connection (MHD_OPTION_CONNECTION_MEMORY_LIMIT):
+ * it holds a request's header block (past about half of it: 431) and the
+ * buffer a chunked answer is written from.  16 KiB, half of libmicrohttpd's
+ * default: a header block of 8 KiB passes, as in nginx's default, and an
+ * idle connection (an event subscriber) costs about 8 KiB less
+ * (docs/benchmarks.md, 10).
+ */
+#define LIMIT_CONNECTION_MEMORY (12 * 1024)
+
 /* List pagination. */
 #define LIMIT_PAGE_DEFAULT 100
 #define LIMIT_PAGE_MAX 1000

@@ -87,10 +87,12 @@ void stream_stop(struct http_server *srv);
 /*
  * stream.c: a response whose body comes from rs's api_stream, which it
  * takes (rs_stream becomes NULL); NULL when out of memory (rs keeps it).
+ * chunked: libmicrohttpd will chunk it (HTTP/1.1 kept alive), so the
+ * stream is read into the connection's own buffer, not the response's.
  */
 struct MHD_Response *stream_response(struct http_listener *l,
 				     struct MHD_Connection *conn,
-				     struct api_response *rs);
+				     struct api_response *rs, int chunked);
 
 /*
  * stream.c: ends every streaming response of listener l (NULL: of every

@@ -15,8 +15,18 @@
 #include "server/hangup.h"
 #include "server/http_internal.h"
 
-/* Bytes libmicrohttpd asks a stream for at a time. */
+/* Bytes libmicrohttpd asks a stream for at a time (when it does not chunk
+ * it: see stream_response). */
 #define STREAM_BLOCK (16 * 1024)
+
+/*
+ * The response's own buffer of a chunked stream, which libmicrohttpd
+ * does not use: it reads a chunked body into the connection's buffer
+ * (up to about half of LIMIT_CONNECTION_MEMORY) instead.  It allocates
+ * the block with every response all the same, and an idle event
+ * subscriber would hold 2 KiB of it for nothing.
+ */
+#define STREAM_BLOCK_CHUNKED 256
 
 struct stream {
 	struct http_server *sm_srv;
@@ -134,12 +144,13 @@ stream_free(void *cls)
 /* A response whose body comes from rs's api_stream; see http_internal.h. */
 struct MHD_Response *
 stream_response(struct http_listener *l, struct MHD_Connection *conn,
-		struct api_response *rs)
+		struct api_response *rs, int chunked)
 {
 	struct http_server *srv = l->hl_srv;
 	const union MHD_ConnectionInfo *ci;
 	struct stream *sm = calloc(1, sizeof(*sm));
 	struct MHD_Response *resp;
+	size_t block;
 
 	if (sm == NULL)
 		return NULL;
@@ -149,10 +160,11 @@ stream_response(struct http_listener *l, struct MHD_Connection *conn,
 	sm->sm_conn = conn;
 	sm->sm_fd = ci != NULL ? ci->connect_fd : -1;
 	pthread_mutex_init(&sm->sm_lock, NULL);
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
-						 rs->rs_stream->st_block > 0
-						     ? rs->rs_stream->st_block
-						     : STREAM_BLOCK,
+	if (chunked)
+		block = STREAM_BLOCK_CHUNKED;
+	else if ((block = rs->rs_stream->st_block) == 0)
+		block = STREAM_BLOCK;
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, block,
 						 stream_read, sm, stream_free);
 	if (resp == NULL) {
 		pthread_mutex_destroy(&sm->sm_lock);

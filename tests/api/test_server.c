@@ -450,6 +450,30 @@ test_server__url_past_the_limit_is_414(struct harness *h)
 	assert_problem(harness_get(h, path), 414, NULL);
 }
 
+/*
+ * The header block lives in libmicrohttpd's per-connection memory
+ * (base/limits.h LIMIT_CONNECTION_MEMORY, 12 KiB): 8 KiB of headers are
+ * answered, 16 KiB are 431.
+ */
+static void
+test_server__a_header_block_of_8_kib_passes_and_16_kib_is_431(struct harness *h)
+{
+	static char line[16 * 1024 + 16];
+	const char *hdrs[] = {line, NULL};
+	struct harness_request rq = {
+	    .rq_method = "GET", .rq_path = "/v1/health", .rq_headers = hdrs};
+
+	memcpy(line, "X-Big: ", 7);
+	memset(line + 7, 'a', 8 * 1024);
+	line[7 + 8 * 1024] = '\0';
+	assert_status(harness_send(h, &rq), 200);
+	memset(line + 7, 'a', 16 * 1024);
+	line[7 + 16 * 1024] = '\0';
+	assert_status(harness_send(h, &rq), 431);
+	/* The daemon goes on. */
+	assert_status(harness_get(h, "/v1/health"), 200);
+}
+
 static void
 test_server__keep_alive_reuses_one_connection(struct harness *h)
 {
@@ -801,6 +825,9 @@ main(void)
 	    HARNESS_CASE(test_server__malformed_json_is_400_with_position, 0),
 	    HARNESS_CASE(test_server__bad_json_documents_are_400, 0),
 	    HARNESS_CASE(test_server__url_past_the_limit_is_414, 0),
+	    HARNESS_CASE(
+		test_server__a_header_block_of_8_kib_passes_and_16_kib_is_431,
+		0),
 	    HARNESS_CASE(test_server__keep_alive_reuses_one_connection, 0),
 	    HARNESS_CASE(test_server__sigterm_after_keep_alive_requests_exits_0,
 			 0),
