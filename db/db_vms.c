@@ -365,15 +365,21 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 		db, revision,
 		db_vm_row_inserted(in, revision, now, a->va_out)) == -1)
 		return -1;
+	if (db_vm_event(db, job, "vm.defined", a->va_out, NULL) == -1)
+		return -1;
+	/* The VM first, then its keys, each as a key set later is told. */
 	for (i = 0; i < a->va_nkeys; i++) {
 		uint64_t key_revision;
 		int64_t key_ms;
 
 		if (db_guestinfo_write(db, in->vr_name, &a->va_keys[i], 0,
-				       &key_revision, &key_ms) == -1)
+				       &key_revision, &key_ms) == -1 ||
+		    db_guestinfo_event(db, job, "guestinfo.set", in->vr_name,
+				       a->va_keys[i].gk_key,
+				       key_revision) == -1)
 			return -1;
 	}
-	return db_vm_event(db, job, "vm.defined", a->va_out, NULL);
+	return 0;
 }
 
 static int
