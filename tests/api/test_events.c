@@ -1085,6 +1085,59 @@ test_events__pptdev_reservations_are_events_root_sees(struct harness *h)
 	sse_close(root);
 }
 
+/*
+ * At the daemon's start, an autostart that fails is vm.autostart_failed
+ * (by the daemon, about that VM, its state unchanged, the status's
+ * autostart saying why in detail); one that works is the vm.started of
+ * every start, whose detail says start_cause "autostart".
+ */
+static void
+test_events__an_autostart_is_told_failed_or_started(struct harness *h)
+{
+	struct sse *s;
+	struct ev *evs;
+	const struct ev *e;
+	size_t n;
+	const char *reason;
+
+	harness_put_guest(h, "spin");
+	harness_define_vm(h, "late", "late.bin", "\"autostart\":true");
+	harness_define_vm(h, "auto", "spin.bin", "\"autostart\":true");
+	harness_restart(h);
+	s = sse_open(h, 0, "/v1/events?since=0&vm=late&vm=auto", "");
+	sse_must_see(s, "event: vm.autostart_failed\n");
+	sse_must_see(s, "event: vm.started\n");
+	n = sse_parse(h, s, &evs);
+	assert_ids_increase(evs, n);
+	e = last_of(evs, n, "vm.autostart_failed", "late");
+	assert_string_equal(
+	    json_string_value(harness_json_at(e->e_data, "actor.kind")),
+	    "daemon");
+	assert_string_equal(
+	    json_string_value(json_object_get(e->e_data, "state")), "defined");
+	assert_string_equal(json_string_value(harness_json_at(
+				e->e_data, "detail.autostart.result")),
+			    "failed");
+	reason = json_string_value(
+	    harness_json_at(e->e_data, "detail.autostart.reason"));
+	if (reason == NULL || strstr(reason, "late.bin") == NULL)
+		fail_msg("vm.autostart_failed without its reason: %s",
+			 json_dumps(e->e_data, 0));
+	e = last_of(evs, n, "vm.started", "auto");
+	assert_string_equal(
+	    json_string_value(harness_json_at(e->e_data, "detail.start_cause")),
+	    "autostart");
+	assert_string_equal(
+	    json_string_value(harness_json_at(e->e_data, "actor.kind")),
+	    "daemon");
+	assert_int_equal(count_of(evs, n, "vm.autostart_failed", "auto"), 0);
+	ev_free(evs, n);
+	sse_close(s);
+	assert_status(
+	    harness_req(h, "POST", "/v1/vms/auto/stop?force=1", NULL, NULL),
+	    200);
+}
+
 int
 main(void)
 {
@@ -1112,6 +1165,8 @@ main(void)
 	    HARNESS_CASE(
 		test_events__keys_given_at_creation_are_guestinfo_set_events,
 		0),
+	    HARNESS_CASE(test_events__an_autostart_is_told_failed_or_started,
+			 0),
 	    HARNESS_CASE_ARGS(
 		test_events__pptdev_reservations_are_events_root_sees,
 		HARNESS_TCP, "--vmm-group", "4200"),
