@@ -86,7 +86,7 @@ vmrec_render_tail(const struct db_vm_row *row, json_t *status)
 	observed =
 	    json_integer_value(json_object_get(status, "observed_generation"));
 	st = json_pack(
-	    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "state",
+	    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "state",
 	    vm_state_name(row->vr_state), "state_changed_at",
 	    json_object_get(status, "state_changed_at") != NULL
 		? json_or_null_from(status, "state_changed_at")
@@ -97,7 +97,9 @@ vmrec_render_tail(const struct db_vm_row *row, json_t *status)
 	    json_or_null_from(status, "exit_status"), "observed_generation",
 	    json_or_null_from(status, "observed_generation"), "pending_restart",
 	    vm_state_is_live(row->vr_state) && observed > 0 &&
-		(uint64_t)observed != row->vr_generation);
+		(uint64_t)observed != row->vr_generation,
+	    "start_cause", json_or_null_from(status, "start_cause"),
+	    "autostart", json_or_null_from(status, "autostart"));
 	j = json_string(row->vr_jail);
 	if (st != NULL)
 		st_text = json_dumps(st, JSON_COMPACT);
@@ -591,6 +593,13 @@ int
 vmreg_set_state(struct vmreg *reg, const char *name, enum vm_state state,
 		const json_t *status)
 {
+	return vmreg_set_state_as(reg, name, state, status, NULL);
+}
+
+int
+vmreg_set_state_as(struct vmreg *reg, const char *name, enum vm_state state,
+		   const json_t *status, const char *type)
+{
 	struct vmreg_commit vc = {reg, 0, NULL, 0, NULL};
 	struct db_vm_row row;
 	int rc;
@@ -602,7 +611,10 @@ vmreg_set_state(struct vmreg *reg, const char *name, enum vm_state state,
 		errno = ENOMEM;
 		return -1;
 	}
-	rc = db_vm_update_state(reg->vg_db, &row, vmreg_commit_hook, &vc);
+	rc = type != NULL
+		 ? db_vm_update_state_as(reg->vg_db, &row, type,
+					 vmreg_commit_hook, &vc)
+		 : db_vm_update_state(reg->vg_db, &row, vmreg_commit_hook, &vc);
 	db_vm_row_clear(&row);
 	if (rc != 0)
 		return -1;

@@ -119,6 +119,13 @@ int vmreg_delete(struct vmreg *reg, const char *name, uint64_t expect_revision);
 int vmreg_set_state(struct vmreg *reg, const char *name, enum vm_state state,
 		    const json_t *status);
 
+/*
+ * vmreg_set_state told as event type ("vm.autostart_failed") rather than
+ * the event the change of state implies (db_vm_update_state_as).
+ */
+int vmreg_set_state_as(struct vmreg *reg, const char *name, enum vm_state state,
+		       const json_t *status, const char *type);
+
 /* The database the registry writes to (for the tables beside it). */
 struct db *vmreg_db(struct vmreg *reg);
 

@@ -426,6 +426,47 @@ fail:
 	return -1;
 }
 
+static struct vmrt *vmrun_enter(struct vmrun *vr, const char *name,
+				unsigned what, struct vmreg_view *v, char *why,
+				size_t len);
+static void vmrun_leave(struct vmrun *vr, struct vmrt *vt);
+static int vmrun_start_as(struct vmrun *vr, const char *name,
+			  const struct vmrun_quota *quota, const char *cause,
+			  uint64_t *run, char *why, size_t len);
+
+/*
+ * Records that VM name's autostart did not happen: result ("refused":
+ * the policy said no; "failed": the start did), why, and when, as its
+ * status.autostart, told as vm.autostart_failed; its state stays.  A
+ * later start that works clears it (vmrun_start_as), a later autostart
+ * that does not replaces it.  A failure to record is logged.
+ */
+static void
+vmrun_autostart_note(struct vmrun *vr, const char *name, const char *result,
+		     const char *reason)
+{
+	struct vmreg_view v;
+	struct vmrt *vt;
+	char at[40], why[256];
+	json_t *status;
+
+	if ((vt = vmrun_enter(vr, name, VMREG_VIEW_STATUS, &v, why,
+			      sizeof(why))) == NULL) {
+		log_warnx("vm %s: recording its autostart: %s", name, why);
+		return;
+	}
+	status = v.vv_status;
+	timefmt_rfc3339(timefmt_now_ms(), at, sizeof(at));
+	if (json_object_set_new(status, "autostart",
+				json_pack("{s:s, s:s, s:s}", "result", result,
+					  "reason", reason, "at", at)) != 0 ||
+	    vmreg_set_state_as(vr->vr_reg, name, v.vv_state, status,
+			       "vm.autostart_failed") != 0)
+		log_warn("vm %s: recording its autostart", name);
+	json_decref(status);
+	vmrun_leave(vr, vt);
+}
+
 void
 vmrun_autostart(struct vmrun *vr, vmrun_autostart_fn allowed, void *arg)
 {
@@ -453,11 +494,14 @@ vmrun_autostart(struct vmrun *vr, vmrun_autostart_fn allowed, void *arg)
 			    &quota.vq_max_runs, why, sizeof(why)) != 0) {
 			log_warnx("vm %s: autostart refused: %s", names[i],
 				  why);
+			vmrun_autostart_note(vr, names[i], "refused", why);
 			continue;
 		}
-		if (vmrun_start(vr, names[i], &quota, NULL, why, sizeof(why)) !=
-		    0)
+		if (vmrun_start_as(vr, names[i], &quota, "autostart", NULL, why,
+				   sizeof(why)) != 0) {
 			log_warnx("vm %s: autostart failed: %s", names[i], why);
+			vmrun_autostart_note(vr, names[i], "failed", why);
+		}
 	}
 	free(names);
 }
@@ -839,9 +883,15 @@ vmrun_set_pptdevs(struct vmrun *vr, struct pptdevs *p)
 	vr->vr_pptdevs = p;
 }
 
-int
-vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
-	    uint64_t *run, char *why, size_t len)
+/*
+ * vmrun_start, told as started by cause ("autostart"; NULL: by a
+ * request): the status keeps it as start_cause, so the vm.started event
+ * (whose detail is the status) says it, until the next start.
+ */
+static int
+vmrun_start_as(struct vmrun *vr, const char *name,
+	       const struct vmrun_quota *quota, const char *cause,
+	       uint64_t *run, char *why, size_t len)
 {
 	struct runner_config cfg;
 	struct runner *runner;
@@ -965,10 +1015,12 @@ vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
 	}
 	timefmt_rfc3339(timefmt_now_ms(), vt->vt_started_at,
 			sizeof(vt->vt_started_at));
-	set = json_pack("{s:s, s:n, s:n, s:n, s:I}", "started_at",
-			vt->vt_started_at, "stopped_at", "exit_reason",
-			"exit_status", "observed_generation",
-			(json_int_t)v.vv_generation);
+	/* A start that works clears what an autostart left: the VM runs. */
+	set = json_pack(
+	    "{s:s, s:n, s:n, s:n, s:I, s:o, s:n}", "started_at",
+	    vt->vt_started_at, "stopped_at", "exit_reason", "exit_status",
+	    "observed_generation", (json_int_t)v.vv_generation, "start_cause",
+	    cause != NULL ? json_string(cause) : json_null(), "autostart");
 	recorded = vmrun_record(vr, name, VM_RUNNING, set);
 	rec_err = errno;
 	json_decref(set);
@@ -1017,6 +1069,13 @@ out:
 	errno = err;
 	vmrun_leave(vr, vt);
 	return rc;
+}
+
+int
+vmrun_start(struct vmrun *vr, const char *name, const struct vmrun_quota *quota,
+	    uint64_t *run, char *why, size_t len)
+{
+	return vmrun_start_as(vr, name, quota, NULL, run, why, len);
 }
 
 /*

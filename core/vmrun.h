@@ -59,8 +59,11 @@ typedef int (*vmrun_autostart_fn)(void *arg, const char *name, uid_t owner,
 
 /*
  * Starts every VM whose spec says autostart and that allowed lets
- * start, counted against its owner's quota like any start; what is
- * refused or fails is logged, saying why.
+ * start, counted against its owner's quota like any start.  A start
+ * that works has status.start_cause "autostart" (so has its vm.started
+ * event).  What is refused or fails is logged, saying why, and recorded
+ * in the VM's status.autostart ({result: "refused"|"failed", reason,
+ * at}) with a vm.autostart_failed event; its state stays.
  */
 void vmrun_autostart(struct vmrun *vr, vmrun_autostart_fn allowed, void *arg);
 

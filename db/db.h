@@ -114,6 +114,15 @@ int db_vm_update_state(struct db *db, struct db_vm_row *row,
 		       db_commit_hook hook, void *arg);
 
 /*
+ * db_vm_update_state told as event type (a "vm.*" name) instead of the
+ * event the change of state implies: a change of status details that
+ * has a name of its own (vm.autostart_failed).  The event's detail is
+ * the stored status, as for every state event.
+ */
+int db_vm_update_state_as(struct db *db, struct db_vm_row *row,
+			  const char *type, db_commit_hook hook, void *arg);
+
+/*
  * Deletes VM name when its revision is expect_revision (0: any) and its
  * state is one of defined, stopped, crashed. The hook gets the deleted row.
  * ENOENT: no such VM.  ESTALE: revision differs.  EBUSY: it is running

@@ -125,9 +125,9 @@ db_guestinfo_write(struct db *db, const char *vm,
 }
 
 /* Records event type about key of VM vm (revision: the key's, 0 none). */
-static int
-db_gi_event(struct db *db, struct db_job *job, const char *type, const char *vm,
-	    const char *key, uint64_t revision)
+int
+db_guestinfo_event(struct db *db, struct db_job *job, const char *type,
+		   const char *vm, const char *key, uint64_t revision)
 {
 	struct db_event_in in = {type, DB_EVENT_VM, "guestinfo", key,
 				 vm,   NULL,        -1,          revision,
@@ -173,8 +173,8 @@ db_gi_put_run(struct db *db, struct db_job *job)
 	in->gr_revision = revision;
 	in->gr_updated_ms = now;
 	a->ga_created = !found;
-	return db_gi_event(db, job, "guestinfo.set", in->gr_vm, in->gr_key,
-			   revision);
+	return db_guestinfo_event(db, job, "guestinfo.set", in->gr_vm,
+				  in->gr_key, revision);
 }
 
 int
@@ -236,8 +236,8 @@ db_gi_delete_run(struct db *db, struct db_job *job)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return db_fail(db->db_wconn.dc_sql, rc, "delete guestinfo");
-	return db_gi_event(db, job, "guestinfo.deleted", a->ga_vm, a->ga_key,
-			   0);
+	return db_guestinfo_event(db, job, "guestinfo.deleted", a->ga_vm,
+				  a->ga_key, 0);
 }
 
 int

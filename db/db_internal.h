@@ -341,6 +341,14 @@ int db_guestinfo_write(struct db *db, const char *vm,
 		       uint64_t *revision, int64_t *now);
 
 /*
+ * db_guestinfo.c, on the writer thread inside job's run: records event
+ * type (guestinfo.set, guestinfo.deleted) about key of VM vm, whose
+ * revision is the key's (0: none).  -1 with errno.
+ */
+int db_guestinfo_event(struct db *db, struct db_job *job, const char *type,
+		       const char *vm, const char *key, uint64_t revision);
+
+/*
  * db_events.c, on the writer thread inside job's run: records an event
  * in the journal and keeps it in job for publishing after the COMMIT.
  * The VM fields say whom it is about (vm NULL: no VM); revision 0 and

@@ -33,7 +33,7 @@ db_pptdev_insert_run(struct db *db, struct db_job *job)
 	struct db_pptdev_row *in = job->j_arg;
 	int64_t created_ms = in->pr_created_ms;
 	sqlite3_stmt *st;
-	char key[16];
+	char key[16], detail[128];
 	int rc, exists;
 
 	db_pptdev_key(in->pr_bus, in->pr_slot, in->pr_func, key);
@@ -69,6 +69,17 @@ db_pptdev_insert_run(struct db *db, struct db_job *job)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return db_fail(db->db_wconn.dc_sql, rc, "insert pptdev");
+	/* An address is hex digits, ':' and '.' (pcihost's names); one
+	 * that is not is left out rather than escaped. */
+	snprintf(detail, sizeof(detail), "{\"address\":\"%s\",\"bound\":%s}",
+		 strspn(in->pr_address, "0123456789abcdefABCDEF:.") ==
+			 strlen(in->pr_address)
+		     ? in->pr_address
+		     : "",
+		 in->pr_bound ? "true" : "false");
+	if (db_event_simple(db, job, "pptdev.reserved", DB_EVENT_ADMIN,
+			    "pptdev", key, detail) == -1)
+		return -1;
 	in->pr_created_ms = created_ms;
 	return 0;
 }
@@ -100,8 +111,11 @@ db_pptdev_insert(struct db *db, struct db_pptdev_row *row)
 static int
 db_pptdev_delete_run(struct db *db, struct db_job *job)
 {
-	return db_exec_key(db, "DELETE FROM pptdevs WHERE dev = ?1", job->j_arg,
-			   "delete pptdev");
+	if (db_exec_key(db, "DELETE FROM pptdevs WHERE dev = ?1", job->j_arg,
+			"delete pptdev") == -1)
+		return -1;
+	return db_event_simple(db, job, "pptdev.released", DB_EVENT_ADMIN,
+			       "pptdev", job->j_arg, NULL);
 }
 
 /*

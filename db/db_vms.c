@@ -41,6 +41,7 @@ struct db_vm_args {
 	struct db_vm_row *va_out;      /* the row as stored */
 	const struct db_guestinfo_kv *va_keys; /* insert: its first keys */
 	size_t va_nkeys;
+	const char *va_event;   /* update_state: its event; NULL: implied */
 	db_commit_hook va_hook; /* NULL: none */
 	void *va_hook_arg;
 };
@@ -365,15 +366,21 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 		db, revision,
 		db_vm_row_inserted(in, revision, now, a->va_out)) == -1)
 		return -1;
+	if (db_vm_event(db, job, "vm.defined", a->va_out, NULL) == -1)
+		return -1;
+	/* The VM first, then its keys, each as a key set later is told. */
 	for (i = 0; i < a->va_nkeys; i++) {
 		uint64_t key_revision;
 		int64_t key_ms;
 
 		if (db_guestinfo_write(db, in->vr_name, &a->va_keys[i], 0,
-				       &key_revision, &key_ms) == -1)
+				       &key_revision, &key_ms) == -1 ||
+		    db_guestinfo_event(db, job, "guestinfo.set", in->vr_name,
+				       a->va_keys[i].gk_key,
+				       key_revision) == -1)
 			return -1;
 	}
-	return db_vm_event(db, job, "vm.defined", a->va_out, NULL);
+	return 0;
 }
 
 static int
@@ -457,7 +464,10 @@ db_vm_update_state_run(struct db *db, struct db_job *job)
 				db_vm_step_returning(db, st, a->va_out,
 						     "update vm state")) == -1)
 		return -1;
-	return db_vm_event(db, job, db_vm_state_event(was, in->vr_state),
+	return db_vm_event(db, job,
+			   a->va_event != NULL
+			       ? a->va_event
+			       : db_vm_state_event(was, in->vr_state),
 			   a->va_out, a->va_out->vr_status);
 }
 
@@ -661,6 +671,24 @@ db_vm_update_state(struct db *db, struct db_vm_row *row, db_commit_hook hook,
 	struct db_vm_args a = {
 	    .va_in = row, .va_hook = hook, .va_hook_arg = arg};
 
+	return db_vm_write(db, db_vm_update_state_run, &a, row, 0, 0,
+			   row->vr_status != NULL);
+}
+
+int
+db_vm_update_state_as(struct db *db, struct db_vm_row *row, const char *type,
+		      db_commit_hook hook, void *arg)
+{
+	struct db_vm_args a = {.va_in = row,
+			       .va_event = type,
+			       .va_hook = hook,
+			       .va_hook_arg = arg};
+
+	if (type == NULL || strncmp(type, "vm.", 3) != 0 ||
+	    strlen(type) >= sizeof(((struct db_event *)0)->ev_type)) {
+		errno = EINVAL;
+		return -1;
+	}
 	return db_vm_write(db, db_vm_update_state_run, &a, row, 0, 0,
 			   row->vr_status != NULL);
 }

@@ -25,6 +25,7 @@
 #include <curl/curl.h>
 
 #include "harness.h"
+#include "sysfs_tree.h"
 
 #define WAIT_MS 20000
 
@@ -954,6 +955,189 @@ test_events__a_run_is_told_start_to_crash(struct harness *h)
 	sse_close(s);
 }
 
+/*
+ * Keys given at creation are told as keys set later are: vm.defined,
+ * then one guestinfo.set per key, each with the key's revision and
+ * about the VM, so the VM's readers see them.
+ */
+static void
+test_events__keys_given_at_creation_are_guestinfo_set_events(struct harness *h)
+{
+	struct sse *s;
+	struct ev *evs;
+	const struct ev *e;
+	struct harness_response *r;
+	size_t n;
+	char types[256];
+	json_int_t rev;
+
+	s = sse_open(h, 0, "/v1/events?vm=gi1", "");
+	sse_must_see(s, ": vmmapid events");
+	assert_status(harness_req(h, "POST", "/v1/vms",
+				  "{\"name\":\"gi1\",\"memory_mib\":4,"
+				  "\"boot\":{\"kind\":\"flat\",\"image\":"
+				  "\"none.bin\"},\"guestinfo\":{"
+				  "\"metadata\":\"m\",\"userdata\":\"u\"}}",
+				  NULL),
+		      201);
+	sse_must_see(s, "\"name\":\"userdata\"");
+	n = sse_parse(h, s, &evs);
+	assert_ids_increase(evs, n);
+	assert_string_equal(types_of(evs, n, "gi1", types, sizeof(types)),
+			    "vm.defined,guestinfo.set,guestinfo.set");
+	e = last_of(evs, n, "guestinfo.set", "gi1");
+	assert_string_equal(
+	    json_string_value(harness_json_at(e->e_data, "target.kind")),
+	    "guestinfo");
+	rev = json_integer_value(json_object_get(e->e_data, "revision"));
+	/* The event's revision is the key's ETag. */
+	r = harness_get(h, "/v1/vms/gi1/guestinfo/userdata");
+	assert_status(r, 200);
+	{
+		char etag[64];
+
+		snprintf(etag, sizeof(etag), "\"%lld\"", (long long)rev);
+		assert_string_equal(harness_header(r, "ETag"), etag);
+	}
+	ev_free(evs, n);
+	sse_close(s);
+}
+
+/*
+ * A reservation and its release are events in the journal (pptdev.*,
+ * target "bus/slot/func"), which host root sees and a vmm member does
+ * not (as GET /v1/pptdevs is not its to read).
+ */
+static void
+test_events__pptdev_reservations_are_events_root_sees(struct harness *h)
+{
+	const char *root_dir, *args[5];
+	char tok[128], path[512], auth[512];
+	struct sse *member, *root;
+	struct ev *evs;
+	const struct ev *e;
+	size_t n, i;
+
+	harness_stop(h);
+	root_dir = sysfs_tree_make(h);
+	sysfs_tree_device(root_dir, "0000:06:05.0", 0x1234, 0x11e8, 0x00ff00,
+			  NULL, -1);
+	args[0] = "--sysfs-root";
+	args[1] = root_dir;
+	args[2] = NULL;
+	harness_start(h, args);
+
+	make_token(h, 4242, tok, sizeof(tok));
+	snprintf(path, sizeof(path), "/v1/events?access_token=%s", tok);
+	member = sse_open(h, 1, path, "");
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n",
+		 h->h_token);
+	root = sse_open(h, 1, "/v1/events?type=pptdev&type=vm", auth);
+	sse_must_see(member, ": vmmapid events");
+	sse_must_see(root, ": vmmapid events");
+	assert_status(harness_req(h, "PUT", "/v1/pptdevs/6/5/0", NULL, NULL),
+		      201);
+	/* A repeat changes nothing, so it is told nothing. */
+	assert_status(harness_req(h, "PUT", "/v1/pptdevs/6/5/0", NULL, NULL),
+		      200);
+	assert_status(harness_req(h, "DELETE", "/v1/pptdevs/6/5/0", NULL, NULL),
+		      204);
+	/* A failed one is none: not reserved any more. */
+	assert_int_equal(
+	    harness_req(h, "DELETE", "/v1/pptdevs/6/5/0", NULL, NULL)
+		->hr_status,
+	    404);
+	define_as(h, tok, "member-end");
+	sse_must_see(root, "event: pptdev.released\n");
+	sse_must_see(root, "\"name\":\"member-end\"");
+	sse_must_see(member, "\"name\":\"member-end\"");
+
+	n = sse_parse(h, root, &evs);
+	assert_ids_increase(evs, n);
+	assert_int_equal(n, 3);
+	assert_string_equal(evs[0].e_type, "pptdev.reserved");
+	e = &evs[0];
+	assert_string_equal(
+	    json_string_value(harness_json_at(e->e_data, "target.kind")),
+	    "pptdev");
+	assert_string_equal(
+	    json_string_value(harness_json_at(e->e_data, "target.name")),
+	    "6/5/0");
+	assert_string_equal(
+	    json_string_value(harness_json_at(e->e_data, "detail.address")),
+	    "0000:06:05.0");
+	assert_true(json_is_false(harness_json_at(e->e_data, "detail.bound")));
+	assert_string_equal(
+	    json_string_value(harness_json_at(e->e_data, "actor.kind")), "api");
+	assert_string_equal(evs[1].e_type, "pptdev.released");
+	assert_string_equal(
+	    json_string_value(harness_json_at(evs[1].e_data, "target.name")),
+	    "6/5/0");
+	assert_string_equal(evs[2].e_type, "vm.defined");
+	ev_free(evs, n);
+
+	n = sse_parse(h, member, &evs);
+	for (i = 0; i < n; i++)
+		if (strncmp(evs[i].e_type, "pptdev.", 7) == 0)
+			fail_msg("member 4242 saw %s", evs[i].e_type);
+	ev_free(evs, n);
+	sse_close(member);
+	sse_close(root);
+}
+
+/*
+ * At the daemon's start, an autostart that fails is vm.autostart_failed
+ * (by the daemon, about that VM, its state unchanged, the status's
+ * autostart saying why in detail); one that works is the vm.started of
+ * every start, whose detail says start_cause "autostart".
+ */
+static void
+test_events__an_autostart_is_told_failed_or_started(struct harness *h)
+{
+	struct sse *s;
+	struct ev *evs;
+	const struct ev *e;
+	size_t n;
+	const char *reason;
+
+	harness_put_guest(h, "spin");
+	harness_define_vm(h, "late", "late.bin", "\"autostart\":true");
+	harness_define_vm(h, "auto", "spin.bin", "\"autostart\":true");
+	harness_restart(h);
+	s = sse_open(h, 0, "/v1/events?since=0&vm=late&vm=auto", "");
+	sse_must_see(s, "event: vm.autostart_failed\n");
+	sse_must_see(s, "event: vm.started\n");
+	n = sse_parse(h, s, &evs);
+	assert_ids_increase(evs, n);
+	e = last_of(evs, n, "vm.autostart_failed", "late");
+	assert_string_equal(
+	    json_string_value(harness_json_at(e->e_data, "actor.kind")),
+	    "daemon");
+	assert_string_equal(
+	    json_string_value(json_object_get(e->e_data, "state")), "defined");
+	assert_string_equal(json_string_value(harness_json_at(
+				e->e_data, "detail.autostart.result")),
+			    "failed");
+	reason = json_string_value(
+	    harness_json_at(e->e_data, "detail.autostart.reason"));
+	if (reason == NULL || strstr(reason, "late.bin") == NULL)
+		fail_msg("vm.autostart_failed without its reason: %s",
+			 json_dumps(e->e_data, 0));
+	e = last_of(evs, n, "vm.started", "auto");
+	assert_string_equal(
+	    json_string_value(harness_json_at(e->e_data, "detail.start_cause")),
+	    "autostart");
+	assert_string_equal(
+	    json_string_value(harness_json_at(e->e_data, "actor.kind")),
+	    "daemon");
+	assert_int_equal(count_of(evs, n, "vm.autostart_failed", "auto"), 0);
+	ev_free(evs, n);
+	sse_close(s);
+	assert_status(
+	    harness_req(h, "POST", "/v1/vms/auto/stop?force=1", NULL, NULL),
+	    200);
+}
+
 int
 main(void)
 {
@@ -978,6 +1162,14 @@ main(void)
 		test_events__a_restart_mid_stream_resumes_with_last_event_id,
 		0),
 	    HARNESS_CASE(test_events__a_run_is_told_start_to_crash, 0),
+	    HARNESS_CASE(
+		test_events__keys_given_at_creation_are_guestinfo_set_events,
+		0),
+	    HARNESS_CASE(test_events__an_autostart_is_told_failed_or_started,
+			 0),
+	    HARNESS_CASE_ARGS(
+		test_events__pptdev_reservations_are_events_root_sees,
+		HARNESS_TCP, "--vmm-group", "4200"),
 	    HARNESS_CASE_ARGS(test_events__idle_streams_get_keep_alive_comments,
 			      0, "--events-keepalive", "1"),
 	};

@@ -390,6 +390,134 @@ test_restart__sigterm_under_load_keeps_every_acknowledged_write(
 	assert_int_equal(found, acked);
 }
 
+/* The string at dotted path p of r's JSON, or "" (for messages). */
+static const char *
+str_at(const struct harness_response *r, const char *p)
+{
+	const char *v = json_string_value(harness_json_at(r->hr_json, p));
+
+	return v != NULL ? v : "";
+}
+
+/*
+ * An autostart that fails at the daemon's start (its image is not in
+ * the store) leaves the VM as it was, with status.autostart saying
+ * "failed", why and when, until a start works: then it is null, and
+ * the run says it was not an autostart (start_cause null).  A restart
+ * whose autostart works says start_cause "autostart".
+ */
+static void
+test_restart__a_failed_autostart_is_in_the_status_until_a_start_works(
+    struct harness *h)
+{
+	struct harness_response *r;
+	char was[64];
+
+	harness_define_vm(h, "late", "late.bin", "\"autostart\":true");
+	r = harness_get(h, "/v1/vms/late");
+	assert_true(
+	    json_is_null(harness_json_at(r->hr_json, "status.autostart")));
+	assert_true(
+	    json_is_null(harness_json_at(r->hr_json, "status.start_cause")));
+	harness_restart(h);
+
+	r = harness_get(h, "/v1/vms/late");
+	assert_status(r, 200);
+	assert_json_str(r, "status.state", "defined");
+	assert_json_str(r, "status.autostart.result", "failed");
+	if (strstr(str_at(r, "status.autostart.reason"), "late.bin") == NULL)
+		fail_msg("status.autostart.reason does not name the image: "
+			 "%s",
+			 str_at(r, "status.autostart.reason"));
+	assert_int_equal(strlen(str_at(r, "status.autostart.at")), 24);
+	assert_int_equal(
+	    json_integer_value(harness_json_at(r->hr_json, "generation")), 1);
+	snprintf(was, sizeof(was), "%s", str_at(r, "status.autostart.at"));
+
+	/* It stays, through reads and another restart that fails again
+	 * (then it is that attempt's). */
+	harness_restart(h);
+	r = harness_get(h, "/v1/vms/late");
+	assert_json_str(r, "status.autostart.result", "failed");
+	if (strcmp(str_at(r, "status.autostart.at"), was) < 0)
+		fail_msg("status.autostart.at went back: %s after %s",
+			 str_at(r, "status.autostart.at"), was);
+
+	/* The image arrives; a start by request clears it. */
+	harness_put_guest(h, "spin");
+	assert_status(harness_req(h, "PUT", "/v1/vms/late",
+				  "{\"memory_mib\":4,\"autostart\":true,"
+				  "\"boot\":{\"kind\":\"flat\",\"image\":"
+				  "\"spin.bin\"}}",
+				  NULL),
+		      200);
+	r = harness_get(h, "/v1/vms/late");
+	assert_json_str(r, "status.autostart.result", "failed");
+	assert_status(harness_req(h, "POST", "/v1/vms/late/start", NULL, NULL),
+		      200);
+	r = harness_get(h, "/v1/vms/late");
+	assert_json_str(r, "status.state", "running");
+	assert_true(
+	    json_is_null(harness_json_at(r->hr_json, "status.autostart")));
+	assert_true(
+	    json_is_null(harness_json_at(r->hr_json, "status.start_cause")));
+
+	/* Next time the daemon starts it, and says so. */
+	harness_restart(h);
+	r = harness_wait_vm_state(h, "late", "running",
+				  20000 * harness_time_factor());
+	assert_json_str(r, "status.start_cause", "autostart");
+	assert_true(
+	    json_is_null(harness_json_at(r->hr_json, "status.autostart")));
+	assert_status(
+	    harness_req(h, "POST", "/v1/vms/late/stop?force=1", NULL, NULL),
+	    200);
+}
+
+/*
+ * An autostart the policy refuses (its owner, root of jail j1, lost
+ * allow_vmm) is "refused", with the policy's reason; the VM stays.
+ */
+static void
+test_restart__a_refused_autostart_is_in_the_status(struct harness *h)
+{
+	struct harness_response *r;
+	const char *hdr[] = {"Content-Type: application/json", NULL};
+	struct harness_request rq = {.rq_method = "POST",
+				     .rq_path = "/v1/vms",
+				     .rq_headers = hdr,
+				     .rq_tcp = 1};
+	char token[128];
+	const char *body = "{\"name\":\"jvm\",\"memory_mib\":4,\"autostart\":"
+			   "true,\"boot\":{\"kind\":\"flat\",\"image\":"
+			   "\"none.bin\"}}";
+
+	assert_status(
+	    harness_req(h, "PUT", "/v1/jails/j1", "{\"allow_vmm\":true}", NULL),
+	    201);
+	r = harness_req(h, "POST", "/v1/tokens", "{\"uid\":0,\"jail\":\"j1\"}",
+			NULL);
+	assert_status(r, 201);
+	snprintf(token, sizeof(token), "%s",
+		 json_string_value(json_object_get(r->hr_json, "token")));
+	rq.rq_token = token;
+	rq.rq_body = body;
+	rq.rq_body_len = strlen(body);
+	assert_status(harness_send(h, &rq), 201);
+	assert_status(harness_req(h, "PUT", "/v1/jails/j1",
+				  "{\"allow_vmm\":false}", NULL),
+		      200);
+	harness_restart(h);
+
+	r = harness_get(h, "/v1/vms/jvm");
+	assert_status(r, 200);
+	assert_json_str(r, "status.state", "defined");
+	assert_json_str(r, "status.autostart.result", "refused");
+	if (strstr(str_at(r, "status.autostart.reason"), "allow_vmm") == NULL)
+		fail_msg("status.autostart.reason: %s",
+			 str_at(r, "status.autostart.reason"));
+}
+
 int
 main(void)
 {
@@ -408,6 +536,11 @@ main(void)
 	    HARNESS_CASE(
 		test_restart__sigterm_under_load_keeps_every_acknowledged_write,
 		0),
+	    HARNESS_CASE(
+		test_restart__a_failed_autostart_is_in_the_status_until_a_start_works,
+		0),
+	    HARNESS_CASE(test_restart__a_refused_autostart_is_in_the_status,
+			 HARNESS_TCP),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
