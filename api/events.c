@@ -2,8 +2,9 @@
  * GET /v1/events: the event journal as Server-Sent Events
  * (core/events.h).  The caller sees the events of what it may read
  * (docs/access.md): a VM's events as GET /v1/vms lists that VM, image
- * events as GET /v1/images, token and jail events only as host root,
- * the daemon's start always.
+ * events as GET /v1/images, passthrough reservations as GET /v1/pptdevs
+ * (host root, a jail root with allow_vmm_ppt), token and jail events only
+ * as host root, the daemon's start always.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,6 +27,7 @@ struct events_viewer {
 	struct principal vw_pr;
 	int vw_root;   /* host root: everything */
 	int vw_images; /* may list images */
+	int vw_ppt;    /* may read pptdevs */
 };
 
 static int
@@ -45,6 +47,8 @@ events_viewer_may(void *arg, const struct db_event *e)
 		       policy_vm_visible(vw->vw_policy, &vw->vw_pr, &vm);
 	case DB_EVENT_IMAGES:
 		return vw->vw_images;
+	case DB_EVENT_PPT:
+		return vw->vw_ppt;
 	case DB_EVENT_ALL:
 		return 1;
 	default:
@@ -213,6 +217,9 @@ api_events_get(const struct api_context *ctx, const struct api_call *call,
 	vw->vw_images = vw->vw_root ||
 			policy_check(ctx->ac_policy, &vw->vw_pr, POL_IMAGE_READ,
 				     NULL, why, sizeof(why)) == 0;
+	vw->vw_ppt =
+	    vw->vw_root || policy_check(ctx->ac_policy, &vw->vw_pr, POL_PPT,
+					NULL, why, sizeof(why)) == 0;
 	f.ef_may = events_viewer_may;
 	f.ef_arg = vw;
 	f.ef_free = free;

@@ -412,6 +412,7 @@ enum db_event_scope {
 	DB_EVENT_IMAGES = 1, /* who may list images */
 	DB_EVENT_ADMIN = 2,  /* host root: tokens, jails */
 	DB_EVENT_ALL = 3,    /* every caller: the daemon started */
+	DB_EVENT_PPT = 4,    /* who may use pptdevs: reservations */
 };
 
 /* One event as stored and as published. */

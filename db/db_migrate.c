@@ -203,6 +203,32 @@ static const struct db_migration db_migrations[] = {
      " owner_uid INTEGER NOT NULL DEFAULT -1,"
      " data TEXT NOT NULL);"
      "PRAGMA user_version = 8;"},
+    {9,
+     /*
+      * Scope 4: passthrough reservations, seen by whoever may read
+      * GET /v1/pptdevs (a jail root with allow_vmm_ppt too, not only
+      * host root).  A CHECK cannot be altered: the journal is copied into
+      * a table with the wider one, its AUTOINCREMENT counter with it (the
+      * newest ids may have been pruned: max(id) is not enough).
+      */
+     "CREATE TABLE events_9 ("
+     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " time_ms INTEGER NOT NULL,"
+     " type TEXT NOT NULL CHECK (length(type) BETWEEN 1 AND 31),"
+     " scope INTEGER NOT NULL CHECK (scope BETWEEN 0 AND 4),"
+     " vm TEXT NOT NULL DEFAULT '' CHECK (length(vm) <= 64),"
+     " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
+     " owner_uid INTEGER NOT NULL DEFAULT -1,"
+     " data TEXT NOT NULL);"
+     "INSERT INTO events_9 SELECT id, time_ms, type, scope, vm, jail,"
+     " owner_uid, data FROM events;"
+     "DELETE FROM sqlite_sequence WHERE name = 'events_9';"
+     "INSERT INTO sqlite_sequence (name, seq)"
+     " SELECT 'events_9', seq FROM sqlite_sequence WHERE name = 'events';"
+     "UPDATE events_9 SET scope = 4 WHERE type LIKE 'pptdev.%';"
+     "DROP TABLE events;"
+     "ALTER TABLE events_9 RENAME TO events;"
+     "PRAGMA user_version = 9;"},
 };
 
 #define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))

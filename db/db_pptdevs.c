@@ -77,8 +77,8 @@ db_pptdev_insert_run(struct db *db, struct db_job *job)
 		     ? in->pr_address
 		     : "",
 		 in->pr_bound ? "true" : "false");
-	if (db_event_simple(db, job, "pptdev.reserved", DB_EVENT_ADMIN,
-			    "pptdev", key, detail) == -1)
+	if (db_event_simple(db, job, "pptdev.reserved", DB_EVENT_PPT, "pptdev",
+			    key, detail) == -1)
 		return -1;
 	in->pr_created_ms = created_ms;
 	return 0;
@@ -114,7 +114,7 @@ db_pptdev_delete_run(struct db *db, struct db_job *job)
 	if (db_exec_key(db, "DELETE FROM pptdevs WHERE dev = ?1", job->j_arg,
 			"delete pptdev") == -1)
 		return -1;
-	return db_event_simple(db, job, "pptdev.released", DB_EVENT_ADMIN,
+	return db_event_simple(db, job, "pptdev.released", DB_EVENT_PPT,
 			       "pptdev", job->j_arg, NULL);
 }
 

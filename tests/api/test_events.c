@@ -1003,6 +1003,90 @@ test_events__keys_given_at_creation_are_guestinfo_set_events(struct harness *h)
 	sse_close(s);
 }
 
+/* Opens GET path on the Unix socket at sock (a jail's). */
+static struct sse *
+sse_open_at(struct harness *h, const char *sock, const char *path)
+{
+	struct sse *s = harness_alloc(h, sizeof(*s));
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char rq[1024];
+	int n;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+	if ((s->s_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(s->s_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fail_msg("connect %s: %s", sock, strerror(errno));
+	n = snprintf(rq, sizeof(rq), "GET %s HTTP/1.0\r\nHost: x\r\n\r\n",
+		     path);
+	if (send(s->s_fd, rq, (size_t)n, MSG_NOSIGNAL) != n)
+		fail_msg("send: %s", strerror(errno));
+	return s;
+}
+
+/*
+ * A jail's root sees reservations as it may read GET /v1/pptdevs: with
+ * allow_vmm_ppt, and not without.
+ */
+static void
+test_events__pptdev_events_reach_jail_roots_with_allow_vmm_ppt(
+    struct harness *h)
+{
+	const char *root_dir, *args[3];
+	char body[1024], ppt_sock[400], vmm_sock[400];
+	struct sse *ppt, *vmm;
+
+	/* A daemon of its own, with a device to reserve. */
+	harness_stop(h);
+	root_dir = sysfs_tree_make(h);
+	sysfs_tree_device(root_dir, "0000:06:05.0", 0x1234, 0x11e8, 0x00ff00,
+			  NULL, -1);
+	args[0] = "--sysfs-root";
+	args[1] = root_dir;
+	args[2] = NULL;
+	harness_start(h, args);
+	snprintf(ppt_sock, sizeof(ppt_sock), "%s/jp.sock", h->h_dir);
+	snprintf(vmm_sock, sizeof(vmm_sock), "%s/jv.sock", h->h_dir);
+	snprintf(body, sizeof(body),
+		 "{\"allow_vmm\":true,\"allow_vmm_ppt\":true,"
+		 "\"socket\":\"%s\"}",
+		 ppt_sock);
+	assert_status(harness_req(h, "PUT", "/v1/jails/jp", body, NULL), 201);
+	snprintf(body, sizeof(body),
+		 "{\"allow_vmm\":true,\"allow_vmm_ppt\":false,"
+		 "\"socket\":\"%s\"}",
+		 vmm_sock);
+	assert_status(harness_req(h, "PUT", "/v1/jails/jv", body, NULL), 201);
+
+	ppt = sse_open_at(h, ppt_sock, "/v1/events?type=pptdev&type=daemon");
+	vmm = sse_open_at(h, vmm_sock, "/v1/events?type=pptdev&type=daemon");
+	sse_must_see(ppt, ": vmmapid events");
+	sse_must_see(vmm, ": vmmapid events");
+	assert_status(harness_req(h, "PUT", "/v1/pptdevs/6/5/0", NULL, NULL),
+		      201);
+	sse_must_see(ppt, "event: pptdev.reserved\n");
+	/* Handed out in the same pass: the other would have it by now. */
+	sse_pump(vmm, 500);
+	if (vmm->s_buf != NULL && strstr(vmm->s_buf, "pptdev.") != NULL)
+		fail_msg("a jail root without allow_vmm_ppt saw a pptdev "
+			 "event live:\n%s",
+			 vmm->s_buf);
+	/* And replayed from the journal, after a restart. */
+	harness_restart(h);
+	sse_close(ppt);
+	sse_close(vmm);
+	vmm = sse_open_at(h, vmm_sock, "/v1/events?since=0&type=pptdev");
+	ppt = sse_open_at(h, ppt_sock, "/v1/events?since=0&type=pptdev");
+	sse_must_see(ppt, "event: pptdev.reserved\n");
+	sse_must_see(vmm, ": vmmapid events");
+	sse_pump(vmm, 500);
+	if (vmm->s_buf != NULL && strstr(vmm->s_buf, "pptdev.") != NULL)
+		fail_msg("a jail root without allow_vmm_ppt saw a pptdev "
+			 "event:\n%s",
+			 vmm->s_buf);
+	sse_close(ppt);
+	sse_close(vmm);
+}
+
 /*
  * A reservation and its release are events in the journal (pptdev.*,
  * target "bus/slot/func"), which host root sees and a vmm member does
@@ -1170,6 +1254,9 @@ main(void)
 	    HARNESS_CASE_ARGS(
 		test_events__pptdev_reservations_are_events_root_sees,
 		HARNESS_TCP, "--vmm-group", "4200"),
+	    HARNESS_CASE(
+		test_events__pptdev_events_reach_jail_roots_with_allow_vmm_ppt,
+		0),
 	    HARNESS_CASE_ARGS(test_events__idle_streams_get_keep_alive_comments,
 			      0, "--events-keepalive", "1"),
 	};

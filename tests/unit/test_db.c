@@ -1652,6 +1652,72 @@ test_db__journal_keeps_the_newest_events_and_never_reuses_ids(void **state)
 	assert_int_equal(n2, newest + 1);
 }
 
+/* Collects the scopes of the events db_event_list hands out. */
+static int
+scope_each(void *arg, const struct db_event *e)
+{
+	int *scopes = arg;
+
+	if (e->ev_id >= 1 && e->ev_id < 16)
+		scopes[e->ev_id] = (int)e->ev_scope;
+	return 0;
+}
+
+/*
+ * Version 9 widens the journal's scope CHECK (scope 4: pptdev events):
+ * the rows are kept, pptdev.* rows move to scope 4, and the id counter
+ * goes on from where it was, not from the newest row left.
+ */
+static void
+test_db__version_8_journal_is_migrated_with_its_counter(void **state)
+{
+	struct fx *fx = *state;
+	int64_t oldest, newest;
+	int scopes[16] = {0};
+	sqlite3 *sql;
+	const char *v8 =
+	    "CREATE TABLE events_8 ("
+	    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " time_ms INTEGER NOT NULL,"
+	    " type TEXT NOT NULL CHECK (length(type) BETWEEN 1 AND 31),"
+	    " scope INTEGER NOT NULL CHECK (scope BETWEEN 0 AND 3),"
+	    " vm TEXT NOT NULL DEFAULT '' CHECK (length(vm) <= 64),"
+	    " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
+	    " owner_uid INTEGER NOT NULL DEFAULT -1,"
+	    " data TEXT NOT NULL);"
+	    "INSERT INTO events_8 SELECT * FROM events;"
+	    "INSERT INTO events_8 (id, time_ms, type, scope, data)"
+	    " VALUES (3, 1, 'pptdev.reserved', 2, '{}');"
+	    "DROP TABLE events;"
+	    "ALTER TABLE events_8 RENAME TO events;"
+	    /* Ids up to 10 were handed out, the newest pruned. */
+	    "UPDATE sqlite_sequence SET seq = 10 WHERE name = 'events';"
+	    "PRAGMA user_version = 8;";
+
+	insert(fx, "m1");
+	insert(fx, "m2");
+	db_close(fx->f_tf.tf_db);
+	fx->f_tf.tf_db = NULL;
+	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(sql, v8, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(sql);
+	assert_int_equal(user_version(fx->f_tf.tf_db_path), 8);
+
+	assert_int_equal(db_open(&fx->f_tf.tf_db, fx->f_tf.tf_db_path), 0);
+	assert_int_equal(user_version(fx->f_tf.tf_db_path),
+			 db_schema_version());
+	assert_int_equal(db_event_list(fx->f_tf.tf_db, 0, INT64_MAX, 100,
+				       scope_each, scopes),
+			 0);
+	assert_int_equal(scopes[1], DB_EVENT_VM);
+	assert_int_equal(scopes[2], DB_EVENT_VM);
+	assert_int_equal(scopes[3], DB_EVENT_PPT);
+	insert(fx, "m3");
+	assert_int_equal(db_event_bounds(fx->f_tf.tf_db, &oldest, &newest), 0);
+	assert_int_equal(oldest, 1);
+	assert_int_equal(newest, 11);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1665,6 +1731,7 @@ main(void)
 	    T(test_db__open_in_missing_directory_fails_with_enoent),
 	    T(test_db__reopen_keeps_rows_and_schema),
 	    T(test_db__version_4_file_is_migrated_with_its_rows),
+	    T(test_db__version_8_journal_is_migrated_with_its_counter),
 	    T(test_db__newer_user_version_is_refused_with_eproto),
 	    T(test_db__ping_answers),
 	    T(test_db__insert_assigns_revision_generation_and_times),
