@@ -207,6 +207,14 @@ void api_audit_list(const struct api_context *, const struct api_call *,
 void api_audit_record(const struct api_context *ctx,
 		      const struct api_request *rq, int status);
 
+/*
+ * api_audit_record as if answered at now_ms (tests: the rate's minutes
+ * without waiting for them).
+ */
+void api_audit_record_at(const struct api_context *ctx,
+			 const struct api_request *rq, int status,
+			 int64_t now_ms);
+
 /* The value of query argument key (the first if repeated), or NULL. */
 const char *api_query(const struct api_request *rq, const char *key);
 

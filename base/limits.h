@@ -65,6 +65,18 @@
 #define LIMIT_AUDIT_RECORDS 50000
 
 /*
+ * Audit records of requests that changed nothing (answered 4xx or 5xx)
+ * kept per caller (uid and jail) in a minute (api/audit.c); past it they
+ * are counted, and one record says how many were not kept.  Keeps one
+ * caller's flood of refusals from pushing everyone's records out of the
+ * LIMIT_AUDIT_RECORDS.  LIMIT_AUDIT_RATE_CALLERS callers are followed at
+ * once; past them, the one whose minute began first is forgotten (and its
+ * summary written).
+ */
+#define LIMIT_AUDIT_REFUSED_PER_MINUTE 60
+#define LIMIT_AUDIT_RATE_CALLERS 256
+
+/*
  * Guestinfo keys (issue #12): a key is the part after "guestinfo." and
  * follows the name rule with up to 128 bytes; a value is at most pvbus's
  * PVBUS_KVOP_MAXSIZE (64 KiB) of bytes that are not NUL; a VM holds at

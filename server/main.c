@@ -23,6 +23,7 @@
 #include "api/metrics.h"
 #include "api/policy.h"
 #include "api/routes.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/timefmt.h"
@@ -616,6 +617,11 @@ main(int argc, char **argv)
 	ctx.ac_openapi = vmmapid_openapi;
 	ctx.ac_openapi_len = vmmapid_openapi_len;
 	ctx.ac_started_at_ms = (uint64_t)timefmt_now_ms();
+	if ((ctx.ac_audit_rate =
+		 api_audit_rate_new(LIMIT_AUDIT_REFUSED_PER_MINUTE)) == NULL) {
+		log_warn("the audit log's rate of refused requests");
+		goto out;
+	}
 
 	memset(&hopt, 0, sizeof(hopt));
 	hopt.ho_threads = cf.cf_http_threads;
@@ -694,6 +700,9 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	http_stop(http, 0);
+	/* No request is left: what the last minutes did not keep is said. */
+	api_audit_rate_flush(&ctx, 0);
+	api_audit_rate_free(ctx.ac_audit_rate);
 	for (i = 0; i < nsocks; i++)
 		listen_close(&socks[i]);
 	/* Every TLS session went with its listener. */
