@@ -131,6 +131,8 @@ struct api_context {
 	const char *ac_spool_dir; /* uploads are spooled here */
 	const char *ac_state_dir; /* --state-dir: backups go here */
 	uint64_t ac_upload_max;   /* bytes an upload may have */
+	/* Free bytes creates and uploads leave (--disk-reserve-mib); 0: off */
+	uint64_t ac_disk_reserve;
 	struct images *ac_images;
 	struct vmrun *ac_vmrun;
 	struct policy *ac_policy;

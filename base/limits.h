@@ -74,6 +74,14 @@
  * summary written).
  */
 #define LIMIT_AUDIT_REFUSED_PER_MINUTE 60
+
+/*
+ * The headroom file beside the database (db/db_headroom.c): space held
+ * for the writes a DELETE needs once the disk is full.  A write that
+ * fails for want of space frees it and is tried again; it is taken back
+ * once --disk-reserve-mib plus this is free again.
+ */
+#define LIMIT_DISK_HEADROOM (8u << 20)
 #define LIMIT_AUDIT_RATE_CALLERS 256
 
 /*

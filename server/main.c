@@ -551,7 +551,9 @@ main(int argc, char **argv)
 	/* Before db_open starts the first thread: it forks. */
 	if (main_vmm_group(cf.cf_vmm_group, &policy.po_vmm_gid) != 0)
 		goto out;
-	if (db_open(&db, cf.cf_db) != 0) {
+	if ((cf.cf_disk_reserve_mib > 0
+		 ? db_open_headroom(&db, cf.cf_db, LIMIT_DISK_HEADROOM)
+		 : db_open(&db, cf.cf_db)) != 0) {
 		log_warn("database %s", cf.cf_db);
 		goto out;
 	}
@@ -614,6 +616,7 @@ main(int argc, char **argv)
 	ctx.ac_spool_dir = images_spool_dir(images);
 	ctx.ac_state_dir = cf.cf_state_dir;
 	ctx.ac_upload_max = cf.cf_upload_max_mib << 20;
+	ctx.ac_disk_reserve = cf.cf_disk_reserve_mib << 20;
 	ctx.ac_openapi = vmmapid_openapi;
 	ctx.ac_openapi_len = vmmapid_openapi_len;
 	ctx.ac_started_at_ms = (uint64_t)timefmt_now_ms();
