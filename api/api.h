@@ -133,6 +133,8 @@ struct api_context {
 	const char *ac_spool_dir; /* uploads are spooled here */
 	const char *ac_state_dir; /* --state-dir: backups go here */
 	uint64_t ac_upload_max;   /* bytes an upload may have */
+	/* Free bytes creates and uploads leave (--disk-reserve-mib); 0: off */
+	uint64_t ac_disk_reserve;
 	struct images *ac_images;
 	struct vmrun *ac_vmrun;
 	struct policy *ac_policy;
@@ -140,6 +142,8 @@ struct api_context {
 	struct auth *ac_auth;
 	struct pptdevs *ac_pptdevs; /* PCI passthrough devices */
 	struct events *ac_events;   /* GET /v1/events (core/events.h) */
+	/* Refused-request records per caller (api/audit.c); NULL: no bound. */
+	struct audit_rate *ac_audit_rate;
 	/* Starts / stops the listener on a jail's socket (server/). */
 	int (*ac_jail_listen)(void *cls, const char *jail, const char *path);
 	void (*ac_jail_unlisten)(void *cls, const char *jail);
@@ -157,6 +161,21 @@ struct api_context {
  */
 void api_handle(const struct api_context *ctx, const struct api_request *rq,
 		struct api_response *rs);
+
+/*
+ * The per-caller bound on records of requests that changed nothing
+ * (status 400 and up): at most per_minute such records per caller (uid
+ * and jail) in each minute from its first; past them, they are counted
+ * and one record (method "DROPPED", status 429, path
+ * "count=N&first=TIME&last=TIME") says how many were not kept, written
+ * when the caller's next minute begins, when its place is needed, when
+ * the log is read (GET /v1/audit) or by api_audit_rate_flush.  NULL on
+ * ENOMEM.  Its own lock: callable from any thread.
+ */
+struct audit_rate *api_audit_rate_new(unsigned per_minute);
+/* Writes the summaries of minutes over at now_ms (0: all of them). */
+void api_audit_rate_flush(const struct api_context *ctx, int64_t now_ms);
+void api_audit_rate_free(struct audit_rate *ar);
 
 /* Finds rq's route once: sets rq_route, rq_allowed and rq_routed. */
 void api_route_resolve(struct api_request *rq);

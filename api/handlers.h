@@ -196,6 +196,14 @@ int api_pptdevs_spec_ok(const struct api_context *ctx, const json_t *spec,
 int api_pptdevs_start_ok(const struct api_context *ctx, const char *name,
 			 struct api_response *rs);
 
+/*
+ * api/images.c: 0 when the database's file system has --disk-reserve-mib
+ * free, else a 507 in rs saying what was refused (what: "creating a VM")
+ * and -1.  Deletes never ask: they are what frees space.
+ */
+int api_space_ok(const struct api_context *ctx, struct api_response *rs,
+		 const char *what);
+
 /* api/audit.c */
 void api_audit_list(const struct api_context *, const struct api_call *,
 		    struct api_response *);
@@ -206,6 +214,14 @@ void api_audit_list(const struct api_context *, const struct api_call *,
  */
 void api_audit_record(const struct api_context *ctx,
 		      const struct api_request *rq, int status);
+
+/*
+ * api_audit_record as if answered at now_ms (tests: the rate's minutes
+ * without waiting for them).
+ */
+void api_audit_record_at(const struct api_context *ctx,
+			 const struct api_request *rq, int status,
+			 int64_t now_ms);
 
 /* The value of query argument key (the first if repeated), or NULL. */
 const char *api_query(const struct api_request *rq, const char *key);

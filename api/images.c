@@ -18,6 +18,7 @@
 #include "api/response.h"
 #include "base/names.h"
 #include "core/images.h"
+#include "db/db.h"
 #include "base/timefmt.h"
 
 /* An image's representation: a new reference, NULL when out of memory. */
@@ -108,6 +109,29 @@ api_images_get(const struct api_context *ctx, const struct api_call *call,
 	json_decref(doc);
 }
 
+/*
+ * The free-space floor; see handlers.h.  Past it the disk is not full yet:
+ * what is left is for deletes, and for the writes of VMs that exist
+ * (state changes, guestinfo), which are small.
+ */
+int
+api_space_ok(const struct api_context *ctx, struct api_response *rs,
+	     const char *what)
+{
+	if (ctx->ac_db == NULL || ctx->ac_disk_reserve == 0 ||
+	    db_space_check(ctx->ac_db, ctx->ac_disk_reserve) == 0)
+		return 0;
+	problem_raise(rs, PROBLEM_INSUFFICIENT_STORAGE, NULL,
+		      "%s is refused: the state file system has %llu MiB free, "
+		      "less than the %llu MiB kept for deletes "
+		      "(--disk-reserve-mib); delete VMs or images, or free "
+		      "space on it",
+		      what,
+		      (unsigned long long)(db_space_free(ctx->ac_db) >> 20),
+		      (unsigned long long)(ctx->ac_disk_reserve >> 20));
+	return -1;
+}
+
 void
 api_images_put(const struct api_context *ctx, const struct api_call *call,
 	       struct api_response *rs)
@@ -131,6 +155,8 @@ api_images_put(const struct api_context *ctx, const struct api_call *call,
 			      rq->rq_path);
 		return;
 	}
+	if (api_space_ok(ctx, rs, "storing an image") != 0)
+		return;
 	if (images_put(ctx->ac_images, name, rq->rq_body_fd, rq->rq_body_path,
 		       rq->rq_body_len, &info, &created) != 0) {
 		/* server/ removes the spool file */

@@ -376,6 +376,8 @@ api_vms_create(const struct api_context *ctx, const struct api_call *call,
 		vms_spec_problem(rs, &err);
 		goto out;
 	}
+	if (api_space_ok(ctx, rs, "creating a VM") != 0)
+		goto out;
 	if (api_guestinfo_keys(gi, &keys, &nkeys, rs) != 0)
 		goto out;
 	name = json_string_value(json_object_get(spec, "name"));
@@ -591,6 +593,10 @@ api_vms_put(const struct api_context *ctx, const struct api_call *call,
 	if ((spec = vm_spec_normalize(call->ca_body, name, &lim, &typed,
 				      &err)) == NULL) {
 		vms_spec_problem(rs, &err);
+		return;
+	}
+	if (api_space_ok(ctx, rs, "defining a VM") != 0) {
+		json_decref(spec);
 		return;
 	}
 	vms_apply(ctx, call, name, spec, &typed,

@@ -75,6 +75,26 @@
 #define LIMIT_AUDIT_RECORDS 50000
 
 /*
+ * Audit records of requests that changed nothing (answered 4xx or 5xx)
+ * kept per caller (uid and jail) in a minute (api/audit.c); past it they
+ * are counted, and one record says how many were not kept.  Keeps one
+ * caller's flood of refusals from pushing everyone's records out of the
+ * LIMIT_AUDIT_RECORDS.  LIMIT_AUDIT_RATE_CALLERS callers are followed at
+ * once; past them, the one whose minute began first is forgotten (and its
+ * summary written).
+ */
+#define LIMIT_AUDIT_REFUSED_PER_MINUTE 60
+
+/*
+ * The headroom file beside the database (db/db_headroom.c): space held
+ * for the writes a DELETE needs once the disk is full.  A write that
+ * fails for want of space frees it and is tried again; it is taken back
+ * once --disk-reserve-mib plus this is free again.
+ */
+#define LIMIT_DISK_HEADROOM (8u << 20)
+#define LIMIT_AUDIT_RATE_CALLERS 256
+
+/*
  * Guestinfo keys (issue #12): a key is the part after "guestinfo." and
  * follows the name rule with up to 128 bytes; a value is at most pvbus's
  * PVBUS_KVOP_MAXSIZE (64 KiB) of bytes that are not NUL; a VM holds at

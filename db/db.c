@@ -238,6 +238,8 @@ db_free(struct db *db)
 	pthread_cond_destroy(&db->db_wake);
 	pthread_cond_destroy(&db->db_idle);
 	pthread_cond_destroy(&db->db_async_cond);
+	if (db->db_hr_fd >= 0)
+		close(db->db_hr_fd);
 	free(db->db_path);
 	free(db);
 }
@@ -265,6 +267,7 @@ db_open(struct db **out, const char *path)
 	}
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return -1;
+	db->db_hr_fd = -1;
 	db->db_rlock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	db->db_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	db->db_wake = (pthread_cond_t)PTHREAD_COND_INITIALIZER;

@@ -53,6 +53,30 @@ typedef void (*db_commit_hook)(void *arg, const struct db_vm_row *row);
  */
 int db_open(struct db **out, const char *path);
 
+/*
+ * db_open with the headroom beside the database (db/db_headroom.c):
+ * PATH.headroom, bytes allocated in it before the database is opened (a
+ * file kept from the last run keeps its space).  When the database cannot
+ * be opened while the headroom is held (a full disk: SQLite cannot make
+ * its -shm or WAL), the headroom is released and the open tried once more.
+ * A headroom file that cannot be made is logged and done without.
+ */
+int db_open_headroom(struct db **out, const char *path, uint64_t bytes);
+
+/* Frees the headroom's space; 1 when it was held, else 0.  Thread-safe. */
+int db_headroom_release(struct db *db);
+
+/*
+ * 0 when the database's file system has floor bytes free (after taking
+ * the headroom back, if it was released and there is room for both); -1
+ * with ENOSPC when it has not.  0 when floor is 0 or there is no headroom
+ * file (nothing to measure on).  Thread-safe.
+ */
+int db_space_check(struct db *db, uint64_t floor);
+
+/* Bytes free for the daemon on the database's file system (0: unknown). */
+uint64_t db_space_free(struct db *db);
+
 /* Waits for queued writes, stops the writer thread and closes. NULL ok. */
 void db_close(struct db *db);
 

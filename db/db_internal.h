@@ -26,6 +26,7 @@
 #define VMMAPID_DB_DB_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -178,6 +179,10 @@ struct db {
 	int64_t db_ev_keep;
 	int64_t db_ev_max_age_ms;
 	uint64_t db_ev_added;
+	/* The headroom file (db_headroom.c); db_hr_fd -1: none. */
+	int db_hr_fd;
+	uint64_t db_hr_bytes;
+	atomic_int db_hr_held; /* its space is allocated */
 };
 
 /* db_stmt.c */

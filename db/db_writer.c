@@ -228,6 +228,33 @@ db_writer_batch(struct db *db, struct db_job **jobs, size_t n,
 	}
 }
 
+/*
+ * When jobs of the batch failed for want of space and the headroom was
+ * held (db_headroom.c), frees it and runs them once more: those that
+ * failed with ENOSPC, and those that lost their transaction with them
+ * (EIO).  Every failed job was rolled back, so running it again is safe.
+ */
+static void
+db_writer_retry_full(struct db *db, struct db_job **jobs, size_t n,
+		     uint64_t *commits, uint64_t *writes)
+{
+	struct db_job *again[DB_BATCH_MAX];
+	size_t i, k = 0;
+	int full = 0;
+
+	for (i = 0; i < n; i++)
+		if (jobs[i]->j_errno == ENOSPC)
+			full = 1;
+	if (!full || !db_headroom_release(db))
+		return;
+	for (i = 0; i < n && k < DB_BATCH_MAX; i++)
+		if (jobs[i]->j_errno == ENOSPC || jobs[i]->j_errno == EIO) {
+			jobs[i]->j_errno = 0;
+			again[k++] = jobs[i];
+		}
+	db_writer_batch(db, again, k, commits, writes);
+}
+
 /* Set while this thread runs a batch: a write from a commit hook would
  * wait for itself. */
 static _Thread_local int db_writer_in_batch;
@@ -286,6 +313,7 @@ db_writer_lead(struct db *db, int sync_only)
 	commits = writes = 0;
 	db_writer_in_batch = 1;
 	db_writer_batch(db, batch, n, &commits, &writes);
+	db_writer_retry_full(db, batch, n, &commits, &writes);
 	db_writer_in_batch = 0;
 
 	/* Detached jobs are the writer's: their transaction is over. */

@@ -34,6 +34,7 @@ enum {
 	OPT_WORKERS,
 	OPT_PIDFILE,
 	OPT_UPLOAD_MAX,
+	OPT_DISK_RESERVE,
 	OPT_VMM_GROUP,
 	OPT_MAX_RUNNING,
 	OPT_SPARE_VMS,
@@ -76,6 +77,7 @@ static const struct option long_opts[] = {
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"pidfile", required_argument, NULL, OPT_PIDFILE},
     {"upload-max-mib", required_argument, NULL, OPT_UPLOAD_MAX},
+    {"disk-reserve-mib", required_argument, NULL, OPT_DISK_RESERVE},
     {"vmm-group", required_argument, NULL, OPT_VMM_GROUP},
     {"max-running-per-uid", required_argument, NULL, OPT_MAX_RUNNING},
     {"spare-vms", required_argument, NULL, OPT_SPARE_VMS},
@@ -147,6 +149,10 @@ config_usage(FILE *out)
 	    "  --workers N             threads for writes (default 64)\n"
 	    "  --pidfile PATH          pid file when daemonized\n"
 	    "  --upload-max-mib N      largest image upload (default 1024)\n"
+	    "  --disk-reserve-mib N    creates and uploads answer 507 below N "
+	    "MiB\n"
+	    "                          free for the database (default 64; 0: "
+	    "off)\n"
 	    "  --vmm-group GROUP       group whose members may run VMs "
 	    "(default vmm)\n"
 	    "  --max-running-per-uid N running VMs per non-root uid "
@@ -236,6 +242,7 @@ static const struct config_number {
     {OPT_MAX_RUNNING, 0, 100000, CONFIG_AT(cf_max_running)},
     {OPT_SPARE_VMS, 0, VMM_SPARES_MAX, CONFIG_AT(cf_spare_vms)},
     {OPT_UPLOAD_MAX, 1, 1024 * 1024, CONFIG_AT(cf_upload_max_mib)},
+    {OPT_DISK_RESERVE, 0, 1024 * 1024, CONFIG_AT(cf_disk_reserve_mib)},
     {OPT_WORKERS, 1, 1024, CONFIG_AT(cf_workers)},
     {OPT_EVENTS_KEEP, 0, 1000000000, CONFIG_AT(cf_events_keep)},
     {OPT_EVENTS_MAX_AGE, 0, 315360000, CONFIG_AT(cf_events_max_age)},
@@ -525,6 +532,7 @@ config_parse(struct config *cf, int argc, char **argv)
 	cf->cf_shutdown_timeout = 10;
 	cf->cf_workers = 64;
 	cf->cf_upload_max_mib = 1024;
+	cf->cf_disk_reserve_mib = 64;
 	cf->cf_spare_vms = 2;
 	cf->cf_events_keep = 100000;
 	cf->cf_events_max_age = 7 * 86400;
@@ -692,6 +700,8 @@ config_reparse(const struct config *cur, struct config *next, int argc,
 	CONFIG_KEEP(cur->cf_conn_reserve != next->cf_conn_reserve,
 		    "connection-reserve");
 	CONFIG_KEEP(cur->cf_workers != next->cf_workers, "workers");
+	CONFIG_KEEP(cur->cf_disk_reserve_mib != next->cf_disk_reserve_mib,
+		    "disk-reserve-mib");
 	CONFIG_KEEP(config_str_differs(cur->cf_pidfile, next->cf_pidfile),
 		    "pidfile");
 	CONFIG_KEEP(cur->cf_upload_max_mib != next->cf_upload_max_mib,

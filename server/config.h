@@ -38,10 +38,11 @@ struct config {
 	unsigned cf_workers;        /* threads for requests that may block */
 	char *cf_pidfile;           /* daemonized only; NULL: none */
 	uint64_t cf_upload_max_mib; /* image uploads at most (MiB) */
-	char *cf_vmm_group;         /* name or gid; default "vmm" */
-	unsigned cf_max_running;    /* running VMs per uid (not root); 0: any */
-	unsigned cf_spare_vms;      /* VMs the backend makes ahead; 0: none */
-	char *cf_sysfs_root;        /* PCI devices under it; default "/sys" */
+	uint64_t cf_disk_reserve_mib; /* free space creates leave (MiB) */
+	char *cf_vmm_group;           /* name or gid; default "vmm" */
+	unsigned cf_max_running; /* running VMs per uid (not root); 0: any */
+	unsigned cf_spare_vms;   /* VMs the backend makes ahead; 0: none */
+	char *cf_sysfs_root;     /* PCI devices under it; default "/sys" */
 	int cf_ppt_bind; /* --ppt-bind: reserved devices go to vfio-pci */
 	/* Origins whose browsers may call (CORS); the command line's
 	 * replace the file's. */

@@ -227,7 +227,6 @@ http_jails_listen(void *cls, const char *jail, const char *path)
 {
 	struct http_jails *hj = cls;
 	struct http_listener *l = NULL, *old;
-	char spec[sizeof(l->hl_own.ls_name)];
 	int err;
 
 	if (strlen(jail) >= sizeof(l->hl_jail) || jail[0] == '\0' ||
@@ -254,8 +253,7 @@ http_jails_listen(void *cls, const char *jail, const char *path)
 	l->hl_sock = &l->hl_own;
 	l->hl_own.ls_fd = -1;
 	snprintf(l->hl_jail, sizeof(l->hl_jail), "%s", jail);
-	snprintf(spec, sizeof(spec), "unix:%s", path);
-	if (listen_open(spec, &l->hl_own) != 0) {
+	if (listen_open_jail(path, &l->hl_own) != 0) {
 		err = errno;
 		free(l);
 		goto fail;

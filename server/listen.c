@@ -122,7 +122,47 @@ listen_bindat(int dirfd, int fd, const char *name)
 }
 
 /*
- * A Unix socket at path, mode 0666, made without ever changing a mode
+ * A jail's socket, still in the private directory tfd as "s", gets the
+ * owner and group of the directory it goes into (dfd) and mode 0660:
+ * whoever can connect acts as a caller of that jail, so only the jail's
+ * root (who owns its directory) and the group the operator gave that
+ * directory may; any other host user's connect() is refused by the
+ * kernel (EACCES).  The directory's ids, not the caller's or the path's:
+ * dfd was opened once, and the socket is changed only inside the private
+ * directory, where nobody can swap it.  A daemon that may not give files
+ * away (not root) keeps them its own, still 0660: tighter, never looser.
+ * The directory's stat goes into *dst.
+ */
+static int
+listen_unix_jail_owner(const char *path, int dfd, int tfd, struct stat *dst)
+{
+	if (fstat(dfd, dst) != 0) {
+		log_warn("unix:%s: its directory", path);
+		return -1;
+	}
+	if (fchownat(tfd, "s", dst->st_uid, dst->st_gid, AT_SYMLINK_NOFOLLOW) !=
+	    0) {
+		if (errno != EPERM) {
+			log_warn("unix:%s: chown", path);
+			return -1;
+		}
+		log_warnx("unix:%s: cannot give the socket to uid %ld, group "
+			  "%ld (the daemon is not root); it stays the "
+			  "daemon's, mode 0660",
+			  path, (long)dst->st_uid, (long)dst->st_gid);
+		dst->st_uid = geteuid();
+		dst->st_gid = getegid();
+	}
+	if (fchmodat(tfd, "s", 0660, 0) != 0) {
+		log_warn("unix:%s: chmod", path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A Unix socket at path, mode 0666 (a jail's: 0660, see
+ * listen_unix_jail_owner), made without ever changing a mode
  * by path.  The directory of path may belong to someone else (a jail's
  * socket lives in the jail, whose root owns it), who can replace any
  * entry in it at any moment: binding there and then chmod(path) would
@@ -140,10 +180,10 @@ listen_bindat(int dirfd, int fd, const char *name)
  * per thread, and this runs while other threads create files.
  */
 static int
-listen_unix(const char *path, struct listen_sock *ls)
+listen_unix(const char *path, int jail, struct listen_sock *ls)
 {
 	struct sockaddr_un sun;
-	struct stat st;
+	struct stat st, dst;
 	const char *base;
 	char tmp[64];
 	int fd = -1, dfd = -1, tfd = -1, probe;
@@ -202,12 +242,16 @@ listen_unix(const char *path, struct listen_sock *ls)
 		log_warn("unix:%s: bind", path);
 		goto fail_tmp;
 	}
-	/*
-	 * Anyone may connect: who may do what is decided per request from
-	 * the caller's credentials (a refusal says why, which a socket
-	 * permission could not).
-	 */
-	if (fchmodat(tfd, "s", 0666, 0) != 0) {
+	if (jail) {
+		if (listen_unix_jail_owner(path, dfd, tfd, &dst) != 0)
+			goto fail_tmp;
+	} else if (fchmodat(tfd, "s", 0666, 0) != 0) {
+		/*
+		 * The daemon's own socket: anyone may connect; who may do
+		 * what is decided per request from the caller's
+		 * credentials (a refusal says why, which a socket
+		 * permission could not).
+		 */
 		log_warn("unix:%s: chmod", path);
 		goto fail_tmp;
 	}
@@ -223,6 +267,10 @@ listen_unix(const char *path, struct listen_sock *ls)
 	if (unlinkat(dfd, tmp, AT_REMOVEDIR) != 0)
 		log_warn("unix:%s: removing %s", path, tmp);
 	close(tfd);
+	if (jail)
+		log_info("unix:%s: a jail's socket, owner uid %ld, group %ld, "
+			 "mode 0660 (its directory's owner and group)",
+			 path, (long)dst.st_uid, (long)dst.st_gid);
 	ls->ls_fd = fd;
 	ls->ls_dirfd = dfd;
 	ls->ls_unix = 1;
@@ -342,7 +390,7 @@ listen_open(const char *spec, struct listen_sock *ls)
 	ls->ls_fd = -1;
 	ls->ls_dirfd = -1;
 	if (strncmp(spec, "unix:", 5) == 0)
-		return listen_unix(spec + 5, ls);
+		return listen_unix(spec + 5, 0, ls);
 	if (strncmp(spec, "tcp:", 4) == 0)
 		return listen_tcp(spec + 4, ls);
 	if (strncmp(spec, "tls:", 4) == 0) {
@@ -357,6 +405,18 @@ listen_open(const char *spec, struct listen_sock *ls)
 		  spec);
 	errno = EINVAL;
 	return -1;
+}
+
+/*
+ * A jail's socket at path; see listen.h.
+ */
+int
+listen_open_jail(const char *path, struct listen_sock *ls)
+{
+	memset(ls, 0, sizeof(*ls));
+	ls->ls_fd = -1;
+	ls->ls_dirfd = -1;
+	return listen_unix(path, 1, ls);
 }
 
 /*

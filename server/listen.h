@@ -24,6 +24,14 @@ struct listen_sock {
 int listen_open(const char *spec, struct listen_sock *ls);
 
 /*
+ * Opens a jail's Unix socket at path (absolute), made as listen_open()
+ * makes a Unix socket but with the owner and group of its directory and
+ * mode 0660: only that owner (the jail's root), members of that group and
+ * host root can connect.  -1 with a logged reason.
+ */
+int listen_open_jail(const char *path, struct listen_sock *ls);
+
+/*
  * Removes a Unix socket's file (relative to its directory, and only while
  * it is a socket) and forgets its path; the socket stays open.
  */

@@ -23,6 +23,7 @@
 #include "api/metrics.h"
 #include "api/policy.h"
 #include "api/routes.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/timefmt.h"
@@ -550,7 +551,9 @@ main(int argc, char **argv)
 	/* Before db_open starts the first thread: it forks. */
 	if (main_vmm_group(cf.cf_vmm_group, &policy.po_vmm_gid) != 0)
 		goto out;
-	if (db_open(&db, cf.cf_db) != 0) {
+	if ((cf.cf_disk_reserve_mib > 0
+		 ? db_open_headroom(&db, cf.cf_db, LIMIT_DISK_HEADROOM)
+		 : db_open(&db, cf.cf_db)) != 0) {
 		log_warn("database %s", cf.cf_db);
 		goto out;
 	}
@@ -613,9 +616,15 @@ main(int argc, char **argv)
 	ctx.ac_spool_dir = images_spool_dir(images);
 	ctx.ac_state_dir = cf.cf_state_dir;
 	ctx.ac_upload_max = cf.cf_upload_max_mib << 20;
+	ctx.ac_disk_reserve = cf.cf_disk_reserve_mib << 20;
 	ctx.ac_openapi = vmmapid_openapi;
 	ctx.ac_openapi_len = vmmapid_openapi_len;
 	ctx.ac_started_at_ms = (uint64_t)timefmt_now_ms();
+	if ((ctx.ac_audit_rate =
+		 api_audit_rate_new(LIMIT_AUDIT_REFUSED_PER_MINUTE)) == NULL) {
+		log_warn("the audit log's rate of refused requests");
+		goto out;
+	}
 
 	memset(&hopt, 0, sizeof(hopt));
 	hopt.ho_threads = cf.cf_http_threads;
@@ -694,6 +703,9 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	http_stop(http, 0);
+	/* No request is left: what the last minutes did not keep is said. */
+	api_audit_rate_flush(&ctx, 0);
+	api_audit_rate_free(ctx.ac_audit_rate);
 	for (i = 0; i < nsocks; i++)
 		listen_close(&socks[i]);
 	/* Every TLS session went with its listener. */

@@ -38,6 +38,13 @@
 #define MEMBER_UID 4242
 #define OTHER_UID 4243
 #define MEMBER2_UID 4244
+/*
+ * The group of the jails' socket directory: a jail's socket is its
+ * directory's owner's and group's, mode 0660 (docs/security.md), so every
+ * caller of a jail here has it, as a jail's users would.  It means nothing
+ * else to the daemon.
+ */
+#define JAILSOCK_GID 4290
 
 /* Bound for a guest to reach a state it reaches by itself. */
 #define WAIT_MS (10000 * harness_time_factor()) /* harness.h */
@@ -118,13 +125,29 @@ assert_problem_naming(const struct harness_response *r, long s, ...)
 #define assert_not_found(r, ...)                                               \
 	assert_problem_naming(r, 404, __VA_ARGS__, (const char *)NULL)
 
-/* The identity id, connecting to the Unix socket sock instead. */
+/*
+ * The identity id, connecting to the Unix socket sock instead; on a
+ * jail's socket (not h's own), with JAILSOCK_GID added to its groups.
+ */
 static struct harness_identity
 via(const struct harness_identity *id, const char *sock)
 {
+	static gid_t groups[64][8];
+	static int next;
 	struct harness_identity v = *id;
+	gid_t *g;
 
 	v.hi_sock = sock;
+	if (sock == NULL || strstr(sock, "/jails/") == NULL)
+		return v;
+	assert_true(id->hi_ngroups < 8);
+	g = groups[next++ % 64];
+	if (id->hi_ngroups > 0)
+		memcpy(g, id->hi_groups,
+		       sizeof(gid_t) * (size_t)id->hi_ngroups);
+	g[id->hi_ngroups] = JAILSOCK_GID;
+	v.hi_groups = g;
+	v.hi_ngroups = id->hi_ngroups + 1;
 	return v;
 }
 
@@ -235,13 +258,19 @@ wait_stopped(struct harness *h, const char *name, long long since)
 	return now_ms() - since;
 }
 
-/* DIR/name.sock, h's. */
+/*
+ * DIR/jails/name.sock, h's; DIR/jails is root's, group JAILSOCK_GID, as a
+ * jail's socket directory would be the jail's.
+ */
 static const char *
 jail_sock(struct harness *h, const char *name)
 {
 	char *p = harness_alloc(h, HARNESS_PATH_MAX);
 
-	snprintf(p, HARNESS_PATH_MAX, "%s/%s.sock", h->h_dir, name);
+	snprintf(p, HARNESS_PATH_MAX, "%s/jails", h->h_dir);
+	if (mkdir(p, 0750) == 0)
+		assert_int_equal(chown(p, 0, JAILSOCK_GID), 0);
+	snprintf(p, HARNESS_PATH_MAX, "%s/jails/%s.sock", h->h_dir, name);
 	return p;
 }
 

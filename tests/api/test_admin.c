@@ -754,6 +754,49 @@ test_admin__audit_has_a_create_a_failed_delete_and_a_token(struct harness *h)
 	assert_null(strstr(harness_get(h, "/v1/audit")->hr_body, secret + 4));
 }
 
+/* Records in items by uid. */
+static size_t
+audit_count_uid(json_t *items, long uid)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < json_array_size(items); i++)
+		if (json_integer_value(json_object_get(json_array_get(items, i),
+						       "uid")) == uid)
+			n++;
+	return n;
+}
+
+/*
+ * #14 finding 6: a non-member's refused requests churned the audit log.
+ * Its refusals are recorded 60 a minute (LIMIT_AUDIT_REFUSED_PER_MINUTE)
+ * at most; another caller's are still recorded, and so are changes.
+ */
+static void
+test_admin__a_caller_s_refused_requests_are_recorded_60_a_minute_at_most(
+    struct harness *h)
+{
+	struct harness_identity other = {4243, 4243, NULL, 0, NULL};
+	struct harness_identity third = {4244, 4244, NULL, 0, NULL};
+	json_t *items;
+	int i;
+
+	harness_need_root(h);
+	for (i = 0; i < 75; i++)
+		assert_problem(
+		    harness_req_as(h, &other, "DELETE", "/v1/vms/x", NULL), 403,
+		    NULL);
+	assert_problem(harness_req_as(h, &third, "DELETE", "/v1/vms/x", NULL),
+		       403, NULL);
+	assert_problem(harness_req(h, "DELETE", "/v1/vms/x", NULL, NULL), 404,
+		       NULL);
+	items = audit_items(h, "/v1/audit?limit=1000");
+	assert_int_equal(audit_count_uid(items, 4243), 60);
+	assert_int_equal(audit_count_uid(items, 4244), 1);
+	assert_record(json_array_get(items, 0), "DELETE", "/v1/vms/x", 404, 0,
+		      "unix");
+}
+
 static void
 test_admin__audit_keeps_the_query_and_the_jail(struct harness *h)
 {
@@ -871,6 +914,9 @@ main(void)
 	    HARNESS_CASE(
 		test_admin__audit_has_a_create_a_failed_delete_and_a_token,
 		HARNESS_TCP),
+	    HARNESS_CASE(
+		test_admin__a_caller_s_refused_requests_are_recorded_60_a_minute_at_most,
+		0),
 	    HARNESS_CASE(test_admin__audit_keeps_the_query_and_the_jail, 0),
 	    HARNESS_CASE(test_admin__audit_pages_with_limit_and_before, 0),
 	    HARNESS_CASE(test_admin__audit_survives_a_restart, 0),

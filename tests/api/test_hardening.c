@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -415,19 +416,99 @@ test_hardening__a_jail_socket_is_made_without_following_what_is_at_its_path(
 	assert_int_equal(mode_of(victim) & 07777, 0600);
 	assert_true(S_ISLNK(mode_of(sock)));
 
-	/* Gone: the socket is made, 0666, and nothing else is left. */
+	/* Gone: the socket is made, 0660, and nothing else is left. */
 	assert_int_equal(unlink(sock), 0);
 	assert_status(harness_req(h, "PUT", "/v1/jails/j1", body, NULL), 201);
 	assert_true(S_ISSOCK(mode_of(sock)));
-	assert_int_equal(mode_of(sock) & 07777, 0666);
+	assert_int_equal(mode_of(sock) & 07777, 0660);
 	assert_only_entry(jdir, "j1.sock");
 	/* Moved: the old one goes, the new one is made the same way. */
 	snprintf(body, sizeof(body), "{\"allow_vmm\":true,\"socket\":\"%s\"}",
 		 sock2);
 	assert_status(harness_req(h, "PUT", "/v1/jails/j1", body, NULL), 200);
-	assert_int_equal(mode_of(sock2) & 07777, 0666);
+	assert_int_equal(mode_of(sock2) & 07777, 0660);
 	assert_only_entry(jdir, "j1b.sock");
 	assert_int_equal(mode_of(victim) & 07777, 0600);
+}
+
+/*
+ * Connects to the Unix socket path as uid with primary group gid and the
+ * supplementary groups given, in a child; 0 if connect() succeeded, else
+ * its errno.
+ */
+static int
+connect_as(const char *path, uid_t uid, gid_t gid, const gid_t *groups,
+	   int ngroups)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	pid_t pid;
+	int st, fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((pid = fork()) == 0) {
+		if (setgroups((size_t)ngroups, groups) != 0 ||
+		    setgid(gid) != 0 || setuid(uid) != 0)
+			_exit(254);
+		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+			_exit(253);
+		_exit(connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0
+			  ? 0
+			  : errno);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_true(WEXITSTATUS(st) < 250);
+	return WEXITSTATUS(st);
+}
+
+/*
+ * #14 finding 14: a jail's socket was 0666, so any host user who could
+ * reach it acted as that jail.  Now it is its directory's owner's and
+ * group's, 0660: a host user outside both cannot connect, even through a
+ * directory everyone may traverse; a member of the group can.
+ */
+static void
+test_hardening__a_host_user_outside_a_jail_socket_s_group_cannot_connect(
+    struct harness *h)
+{
+	static const gid_t in_group[] = {4243, 4290};
+	static const gid_t outside[] = {4243, 4200};
+	char jdir[HARNESS_PATH_MAX + 16], sock[HARNESS_PATH_MAX + 32];
+	char body[HARNESS_PATH_MAX + 128];
+	struct harness_identity jailer = {4243, 4243, in_group, 2, NULL};
+	struct stat st;
+
+	harness_need_root(h);
+	snprintf(jdir, sizeof(jdir), "%s/jail", h->h_dir);
+	snprintf(sock, sizeof(sock), "%s/j1.sock", jdir);
+	/* Every host user may reach the jail's directory: only the socket's
+	 * own mode keeps them out. */
+	assert_int_equal(chmod(h->h_dir, 0755), 0);
+	/* The jail's directory: its root 4290's, group 4290, open to all. */
+	assert_int_equal(mkdir(jdir, 0755), 0);
+	assert_int_equal(chown(jdir, 4290, 4290), 0);
+	assert_int_equal(chmod(jdir, 0755), 0);
+	snprintf(body, sizeof(body), "{\"allow_vmm\":true,\"socket\":\"%s\"}",
+		 sock);
+	assert_status(harness_req(h, "PUT", "/v1/jails/j1", body, NULL), 201);
+	assert_int_equal(lstat(sock, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0660);
+	assert_int_equal(st.st_uid, 4290);
+	assert_int_equal(st.st_gid, 4290);
+
+	/* A host user, a vmm member even, outside the group: refused. */
+	assert_int_equal(connect_as(sock, 4243, 4243, outside, 2), EACCES);
+	assert_int_equal(connect_as(sock, 4244, 4200, outside + 1, 1), EACCES);
+	/* The jail's root and its group connect, and are in the jail. */
+	assert_int_equal(connect_as(sock, 4290, 4290, NULL, 0), 0);
+	assert_int_equal(connect_as(sock, 4243, 4243, in_group, 2), 0);
+	jailer.hi_sock = sock;
+	assert_json_str(harness_req_as(h, &jailer, "GET", "/v1", NULL),
+			"principal.jail", "j1");
+	/* Host root still can (it can do anything). */
+	assert_int_equal(connect_as(sock, 0, 0, NULL, 0), 0);
 }
 
 int
@@ -443,6 +524,9 @@ main(void)
 	    HARNESS_CASE(test_hardening__a_cursor_that_is_not_a_name_is_400, 0),
 	    HARNESS_CASE(
 		test_hardening__a_jail_socket_is_made_without_following_what_is_at_its_path,
+		0),
+	    HARNESS_CASE(
+		test_hardening__a_host_user_outside_a_jail_socket_s_group_cannot_connect,
 		0),
 	    HARNESS_CASE(test_hardening__two_content_lengths_are_400_and_close,
 			 0),

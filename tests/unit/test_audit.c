@@ -494,6 +494,97 @@ test_audit__the_log_keeps_its_newest_records_up_to_the_limit(void **state)
 	assert_int_equal(c[1], 1536 - 512 + 1);
 }
 
+/* Rows of r by uid uid and method method (NULL: any). */
+static size_t
+rows_of(const struct rows *r, int64_t uid, const char *method)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->r_n; i++)
+		if (r->r_row[i].ar_uid == uid &&
+		    (method == NULL ||
+		     strcmp(r->r_row[i].ar_method, method) == 0))
+			n++;
+	return n;
+}
+
+/*
+ * Issue #14, finding 6: with the log bounded, one caller's flood of
+ * refused requests would push everyone's records out.  Records of
+ * requests that changed nothing are kept at most N a minute per caller
+ * (5 here); past them one record says how many were not kept, once the
+ * caller's minute is over.  Changes, and other callers, are not touched.
+ */
+static void
+test_audit__refused_records_are_bounded_per_caller_and_summarized(void **state)
+{
+	struct fx *fx = *state;
+	struct api_context ctx;
+	struct api_request a = request(API_DELETE, "DELETE", "/v1/vms/x");
+	struct api_request b = request(API_POST, "POST", "/v1/vms");
+	struct rows *r;
+	int64_t t0 = 1700000000000;
+	size_t i;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.ac_db = fx->f_tf.tf_db;
+	assert_non_null(ctx.ac_audit_rate = api_audit_rate_new(5));
+	a.rq_principal.pr_uid = 4243;
+	b.rq_principal.pr_uid = 4242;
+	for (i = 0; i < 20; i++)
+		api_audit_record_at(&ctx, &a, 403, t0 + (int64_t)i);
+	/* Another caller has its own five; changes are always kept. */
+	for (i = 0; i < 3; i++)
+		api_audit_record_at(&ctx, &b, 404, t0 + 100);
+	api_audit_record_at(&ctx, &b, 201, t0 + 101);
+	api_audit_record_at(&ctx, &a, 204, t0 + 102);
+	r = list(fx, 0, MAX_ROWS);
+	assert_int_equal(rows_of(r, 4243, "DELETE"), 6);
+	assert_int_equal(rows_of(r, 4242, "POST"), 4);
+	assert_int_equal(rows_of(r, 4243, "DROPPED"), 0);
+	free(r);
+
+	/* Within the minute: still nothing more, no summary yet. */
+	api_audit_record_at(&ctx, &a, 403, t0 + 59999);
+	api_audit_rate_flush(&ctx, t0 + 59999);
+	r = list(fx, 0, MAX_ROWS);
+	assert_int_equal(rows_of(r, 4243, NULL), 6);
+	free(r);
+
+	/* The next minute: the summary, then the new record. */
+	api_audit_record_at(&ctx, &a, 403, t0 + 60000);
+	r = list(fx, 0, MAX_ROWS);
+	assert_int_equal(rows_of(r, 4243, NULL), 8);
+	assert_string_equal(r->r_row[0].ar_method, "DELETE");
+	assert_int_equal(r->r_row[0].ar_status, 403);
+	assert_string_equal(r->r_row[1].ar_method, "DROPPED");
+	assert_int_equal(r->r_row[1].ar_status, 429);
+	assert_int_equal(r->r_row[1].ar_uid, 4243);
+	assert_string_equal(r->r_row[1].ar_jail, "j1");
+	assert_string_equal(r->r_row[1].ar_path,
+			    "count=16&first=2023-11-14T22:13:20.005Z&"
+			    "last=2023-11-14T22:14:19.999Z");
+	free(r);
+
+	/* A caller who goes quiet: its summary comes with the flush that
+	 * finds its minute (from t0 + 100) over (GET /v1/audit, the
+	 * daemon's exit). */
+	for (i = 0; i < 7; i++)
+		api_audit_record_at(&ctx, &b, 409, t0 + 200);
+	api_audit_rate_flush(&ctx, t0 + 60099);
+	r = list(fx, 0, MAX_ROWS);
+	assert_int_equal(rows_of(r, 4242, "DROPPED"), 0);
+	free(r);
+	api_audit_rate_flush(&ctx, t0 + 60100);
+	r = list(fx, 0, MAX_ROWS);
+	assert_int_equal(rows_of(r, 4242, "DROPPED"), 1);
+	assert_string_equal(r->r_row[0].ar_path,
+			    "count=5&first=2023-11-14T22:13:20.200Z&"
+			    "last=2023-11-14T22:13:20.200Z");
+	free(r);
+	api_audit_rate_free(ctx.ac_audit_rate);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -512,6 +603,7 @@ main(void)
 	    T(test_audit__path_and_query_are_written_down_encoded),
 	    T(test_audit__a_long_target_is_cut_at_4096_bytes),
 	    T(test_audit__the_log_keeps_its_newest_records_up_to_the_limit),
+	    T(test_audit__refused_records_are_bounded_per_caller_and_summarized),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
