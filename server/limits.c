@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -324,6 +325,11 @@ limits_busy(struct limits_conn *c, int busy)
  * the list's lock: a connection leaves the list (limits_unwatch, from
  * libmicrohttpd's close notification) before its socket is closed, so a
  * descriptor shut down here is always still that connection's.
+ *
+ * A connection with bytes waiting in its socket is spared: the client
+ * sent them and the daemon has not read them yet, so the delay is the
+ * daemon's (busy, or under valgrind), not the client's.  It is shut down
+ * at a later sweep if what it sent does not complete the headers.
  */
 static void
 limits_sweep(void)
@@ -331,6 +337,7 @@ limits_sweep(void)
 	uint64_t now = timefmt_mono_us(), since;
 	uint64_t max = (uint64_t)atomic_load(&limits_header_timeout) * 1000000;
 	struct limits_conn *c;
+	int unread;
 
 	if (max == 0)
 		return;
@@ -338,6 +345,8 @@ limits_sweep(void)
 	for (c = limits_watched; c != NULL; c = c->lcn_next) {
 		since = atomic_load(&c->lcn_waiting_us);
 		if (c->lcn_shut || since == 0 || now - since < max)
+			continue;
+		if (ioctl(c->lcn_fd, FIONREAD, &unread) == 0 && unread > 0)
 			continue;
 		c->lcn_shut = 1;
 		(void)shutdown(c->lcn_fd, SHUT_RDWR);

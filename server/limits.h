@@ -108,7 +108,8 @@ void limits_log(enum api_refusal why, const char *fmt, ...)
  * A connection the header deadline watches: while it waits for a
  * request's headers (from its accept, and again from the end of each
  * response) it has --header-timeout seconds to send them whole, or its
- * socket is shut down, which makes libmicrohttpd close it.
+ * socket is shut down, which makes libmicrohttpd close it.  Not while
+ * bytes it sent wait unread in the socket: that wait is the daemon's.
  */
 struct limits_conn {
 	int lcn_fd;
