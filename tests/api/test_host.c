@@ -5,6 +5,7 @@
  * reaches the VMware backdoor (kvm's enable_vmware_backdoor).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@ test_host__root_names_the_virtualization_and_whether_it_is_nested(
 	const json_t *nested, *sig;
 	const char *driver, *want;
 	int kernel = host_cpuinfo_hypervisor();
+	const char *vg = getenv("VMMAPID_TEST_VALGRIND");
 
 	assert_status(r, 200);
 	driver = json_string_value(harness_json_at(r->hr_json, "driver.name"));
@@ -57,7 +59,9 @@ test_host__root_names_the_virtualization_and_whether_it_is_nested(
 	sig = harness_json_at(r->hr_json, "driver.host_hypervisor");
 	assert_true(json_is_boolean(nested));
 	assert_true(json_is_string(sig));
-	if (kernel >= 0)
+	/* Under valgrind the daemon's CPUID is valgrind's, which never
+	 * sets the hypervisor bit: nothing to compare with the kernel's. */
+	if (kernel >= 0 && (vg == NULL || strcmp(vg, "1") != 0))
 		assert_int_equal(json_is_true(nested), kernel);
 	if (!json_is_true(nested))
 		assert_string_equal(json_string_value(sig), "");
