@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -337,7 +336,7 @@ limits_sweep(void)
 	uint64_t now = timefmt_mono_us(), since;
 	uint64_t max = (uint64_t)atomic_load(&limits_header_timeout) * 1000000;
 	struct limits_conn *c;
-	int unread;
+	char peek;
 
 	if (max == 0)
 		return;
@@ -346,7 +345,7 @@ limits_sweep(void)
 		since = atomic_load(&c->lcn_waiting_us);
 		if (c->lcn_shut || since == 0 || now - since < max)
 			continue;
-		if (ioctl(c->lcn_fd, FIONREAD, &unread) == 0 && unread > 0)
+		if (recv(c->lcn_fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
 			continue;
 		c->lcn_shut = 1;
 		(void)shutdown(c->lcn_fd, SHUT_RDWR);
