@@ -51,7 +51,7 @@ struct http_req {
 	int hr_upload;       /* the route takes a file upload */
 	int hr_streaming;    /* the response is an api_stream */
 	int hr_preflight;    /* a CORS preflight, answered here */
-	int hr_chunked;      /* HTTP/1.1 kept alive: a stream goes chunked */
+	int hr_http11;       /* the request is HTTP/1.1 */
 	uint64_t hr_limit;   /* bytes the body may have */
 	int hr_fd;           /* upload spool file, or -1 */
 	int hr_spool_errno;  /* writing the spool file failed */
@@ -264,6 +264,45 @@ http_hold(struct http_req *hr)
 	hr->hr_held = rs->rs_body_len;
 }
 
+/* Sets *(int *)cls when a Connection line has the token "close". */
+static enum MHD_Result
+http_close_line(void *cls, enum MHD_ValueKind kind, const char *key,
+		const char *value)
+{
+	const char *p = value;
+	size_t n;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONNECTION) != 0)
+		return MHD_YES;
+	while (*(p += strspn(p, " \t,")) != '\0') {
+		n = strcspn(p, " \t,");
+		if (n == 5 && strncasecmp(p, "close", 5) == 0) {
+			*(int *)cls = 1;
+			return MHD_NO;
+		}
+		p += n;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Whether libmicrohttpd will chunk hr's body of unknown length (HTTP/1.1
+ * kept alive) rather than send it as is until the connection closes.
+ * Asked of streamed answers only: it reads the request's headers.
+ */
+static int
+http_chunked(const struct http_req *hr)
+{
+	int close = 0;
+
+	if (!hr->hr_http11)
+		return 0;
+	MHD_get_connection_values(hr->hr_conn, MHD_HEADER_KIND, http_close_line,
+				  &close);
+	return !close;
+}
+
 static enum MHD_Result
 http_queue(struct http_req *hr)
 {
@@ -282,7 +321,7 @@ http_queue(struct http_req *hr)
 	hr->hr_streaming = rs->rs_stream != NULL;
 	if (rs->rs_stream != NULL) {
 		resp = stream_response(hr->hr_listener, hr->hr_conn, rs,
-				       hr->hr_chunked);
+				       http_chunked(hr));
 	} else if (rs->rs_body != NULL) {
 		resp = MHD_create_response_from_buffer(
 		    rs->rs_body_len, rs->rs_body, MHD_RESPMEM_MUST_FREE);
@@ -468,28 +507,6 @@ http_framing_line(void *cls, enum MHD_ValueKind kind, const char *key,
 	return MHD_YES;
 }
 
-/* Sets *(int *)cls when a Connection line has the token "close". */
-static enum MHD_Result
-http_close_line(void *cls, enum MHD_ValueKind kind, const char *key,
-		const char *value)
-{
-	const char *p = value;
-	size_t n;
-
-	(void)kind;
-	if (strcasecmp(key, MHD_HTTP_HEADER_CONNECTION) != 0)
-		return MHD_YES;
-	while (*(p += strspn(p, " \t,")) != '\0') {
-		n = strcspn(p, " \t,");
-		if (n == 5 && strncasecmp(p, "close", 5) == 0) {
-			*(int *)cls = 1;
-			return MHD_NO;
-		}
-		p += n;
-	}
-	return MHD_YES;
-}
-
 /*
  * Whether value is "chunked" alone, as libmicrohttpd reads it (any case):
  * anything else, even with a blank after it, it would not read as chunked
@@ -620,15 +637,7 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 	/* Before anything else: nothing about the request is sure. */
 	if ((bad = http_framing_bad(conn, version)) != NULL)
 		return http_fail_close(hr, PROBLEM_MALFORMED_REQUEST, bad);
-	/* As libmicrohttpd decides whether a body of unknown length is
-	 * chunked (or sent as is, until the connection closes). */
-	if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0) {
-		int close = 0;
-
-		MHD_get_connection_values(conn, MHD_HEADER_KIND,
-					  http_close_line, &close);
-		hr->hr_chunked = !close;
-	}
+	hr->hr_http11 = strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
 	if (atomic_load(&l->hl_retired))
 		return http_fail(hr, PROBLEM_UNAVAILABLE,
 				 "this jail's socket has been removed");

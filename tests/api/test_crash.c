@@ -23,8 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "db_integrity.h"
 #include "harness.h"
 
 #define CLIENTS 16
@@ -47,29 +46,14 @@ crash_seed(void)
 	return seed;
 }
 
-/* PRAGMA integrity_check of the daemon's database, read-only: "ok". */
-static void
-assert_integrity_ok(const struct harness *h)
+/* The daemon's database: h's state directory's vmmapid.db. */
+static const char *
+db_path(struct harness *h)
 {
-	char path[HARNESS_PATH_MAX + 32], *text = NULL;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	char *p = harness_alloc(h, HARNESS_PATH_MAX + 32);
 
-	snprintf(path, sizeof(path), "%s/vmmapid.db", h->h_dir);
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
-		SQLITE_OK ||
-	    sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) !=
-		SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW)
-		fail_msg("integrity_check of %s: %s", path, sqlite3_errmsg(db));
-	text = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	if (text == NULL || strcmp(text, "ok") != 0)
-		fail_msg("integrity_check of %s: %s", path,
-			 text != NULL ? text : "(no memory)");
-	free(text);
+	snprintf(p, HARNESS_PATH_MAX + 32, "%s/vmmapid.db", h->h_dir);
+	return p;
 }
 
 /* 2xx answers in the current round, all clients together. */
@@ -347,7 +331,7 @@ test_crash__killed_under_writes_keeps_every_acknowledged_one(struct harness *h)
 			harness_curl_free(clients[i].c_curl);
 		}
 		harness_start(h, NULL);
-		assert_integrity_ok(h);
+		assert_integrity_ok(db_path(h));
 		for (i = 0; i < CLIENTS; i++) {
 			if (clients[i].c_unexpected > 0)
 				fail_msg("client %d: %ld answers not 2xx, the "
@@ -515,7 +499,7 @@ test_crash__killed_during_uploads_keeps_them_whole(struct harness *h)
 			harness_curl_free(ups[i].u_curl);
 		}
 		harness_start(h, NULL);
-		assert_integrity_ok(h);
+		assert_integrity_ok(db_path(h));
 		for (i = 0; i < UPLOADERS; i++) {
 			if (ups[i].u_unexpected > 0)
 				fail_msg("uploader %d: %ld answers not 2xx, "
@@ -651,7 +635,7 @@ test_crash__killed_during_starts_and_stops_nothing_runs_after(struct harness *h)
 			harness_curl_free(st[i].s_curl);
 		}
 		harness_start(h, NULL);
-		assert_integrity_ok(h);
+		assert_integrity_ok(db_path(h));
 		for (i = 0; i < STARTERS; i++) {
 			if (st[i].s_unexpected > 0)
 				fail_msg("VM s%02d: %ld answers not 200, the "

@@ -20,35 +20,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "db_integrity.h"
 #include "harness.h"
 
 #define VM_BOOT "\"boot\":{\"kind\":\"flat\",\"image\":\"blob.bin\"}"
 
 /* Why the cases cannot run, or "" when they can. */
 static char no_mounts[256];
-
-/* PRAGMA integrity_check of path, read-only: fails unless "ok". */
-static void
-assert_integrity_ok(const char *path)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
-		SQLITE_OK ||
-	    sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) !=
-		SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW)
-		fail_msg("integrity_check of %s: %s", path, sqlite3_errmsg(db));
-	if (strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
-		fail_msg("integrity_check of %s: %s", path,
-			 (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-}
 
 /* Writes path until the file system is full; returns the bytes written. */
 static size_t

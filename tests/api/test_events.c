@@ -38,7 +38,7 @@ struct sse {
 };
 
 static int
-sse_connect(struct harness *h, int tcp)
+sse_connect(struct harness *h, int tcp, const char *sock)
 {
 	int fd;
 
@@ -55,29 +55,41 @@ sse_connect(struct harness *h, int tcp)
 	} else {
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", h->h_sock);
+		if (sock == NULL)
+			sock = h->h_sock;
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
 		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
 			-1 ||
 		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-			fail_msg("connect %s: %s", h->h_sock, strerror(errno));
+			fail_msg("connect %s: %s", sock, strerror(errno));
 	}
 	return fd;
 }
 
-/* Opens GET path with extra header lines ("" none), "\r\n"-ended. */
+/*
+ * Opens GET path with extra header lines ("" none), "\r\n"-ended, over
+ * TCP, h's Unix socket, or (sock) another Unix socket such as a jail's.
+ */
 static struct sse *
-sse_open(struct harness *h, int tcp, const char *path, const char *headers)
+sse_open_on(struct harness *h, int tcp, const char *sock, const char *path,
+	    const char *headers)
 {
 	struct sse *s = harness_alloc(h, sizeof(*s));
 	char rq[2048];
 	int n;
 
-	s->s_fd = sse_connect(h, tcp);
+	s->s_fd = sse_connect(h, tcp, sock);
 	n = snprintf(rq, sizeof(rq), "GET %s HTTP/1.0\r\nHost: x\r\n%s\r\n",
 		     path, headers);
 	if (send(s->s_fd, rq, (size_t)n, MSG_NOSIGNAL) != n)
 		fail_msg("send: %s", strerror(errno));
 	return s;
+}
+
+static struct sse *
+sse_open(struct harness *h, int tcp, const char *path, const char *headers)
+{
+	return sse_open_on(h, tcp, NULL, path, headers);
 }
 
 static void
@@ -1003,24 +1015,20 @@ test_events__keys_given_at_creation_are_guestinfo_set_events(struct harness *h)
 	sse_close(s);
 }
 
-/* Opens GET path on the Unix socket at sock (a jail's). */
-static struct sse *
-sse_open_at(struct harness *h, const char *sock, const char *path)
+/* Restarts h's daemon on a generated sysfs tree with one device, 6/5/0. */
+static void
+restart_with_a_device(struct harness *h)
 {
-	struct sse *s = harness_alloc(h, sizeof(*s));
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	char rq[1024];
-	int n;
+	const char *root_dir, *args[3];
 
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
-	if ((s->s_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(s->s_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		fail_msg("connect %s: %s", sock, strerror(errno));
-	n = snprintf(rq, sizeof(rq), "GET %s HTTP/1.0\r\nHost: x\r\n\r\n",
-		     path);
-	if (send(s->s_fd, rq, (size_t)n, MSG_NOSIGNAL) != n)
-		fail_msg("send: %s", strerror(errno));
-	return s;
+	harness_stop(h);
+	root_dir = sysfs_tree_make(h);
+	sysfs_tree_device(root_dir, "0000:06:05.0", 0x1234, 0x11e8, 0x00ff00,
+			  NULL, -1);
+	args[0] = "--sysfs-root";
+	args[1] = root_dir;
+	args[2] = NULL;
+	harness_start(h, args);
 }
 
 /*
@@ -1031,19 +1039,10 @@ static void
 test_events__pptdev_events_reach_jail_roots_with_allow_vmm_ppt(
     struct harness *h)
 {
-	const char *root_dir, *args[3];
 	char body[1024], ppt_sock[400], vmm_sock[400];
 	struct sse *ppt, *vmm;
 
-	/* A daemon of its own, with a device to reserve. */
-	harness_stop(h);
-	root_dir = sysfs_tree_make(h);
-	sysfs_tree_device(root_dir, "0000:06:05.0", 0x1234, 0x11e8, 0x00ff00,
-			  NULL, -1);
-	args[0] = "--sysfs-root";
-	args[1] = root_dir;
-	args[2] = NULL;
-	harness_start(h, args);
+	restart_with_a_device(h);
 	snprintf(ppt_sock, sizeof(ppt_sock), "%s/jp.sock", h->h_dir);
 	snprintf(vmm_sock, sizeof(vmm_sock), "%s/jv.sock", h->h_dir);
 	snprintf(body, sizeof(body),
@@ -1057,8 +1056,10 @@ test_events__pptdev_events_reach_jail_roots_with_allow_vmm_ppt(
 		 vmm_sock);
 	assert_status(harness_req(h, "PUT", "/v1/jails/jv", body, NULL), 201);
 
-	ppt = sse_open_at(h, ppt_sock, "/v1/events?type=pptdev&type=daemon");
-	vmm = sse_open_at(h, vmm_sock, "/v1/events?type=pptdev&type=daemon");
+	ppt = sse_open_on(h, 0, ppt_sock, "/v1/events?type=pptdev&type=daemon",
+			  "");
+	vmm = sse_open_on(h, 0, vmm_sock, "/v1/events?type=pptdev&type=daemon",
+			  "");
 	sse_must_see(ppt, ": vmmapid events");
 	sse_must_see(vmm, ": vmmapid events");
 	assert_status(harness_req(h, "PUT", "/v1/pptdevs/6/5/0", NULL, NULL),
@@ -1074,8 +1075,8 @@ test_events__pptdev_events_reach_jail_roots_with_allow_vmm_ppt(
 	harness_restart(h);
 	sse_close(ppt);
 	sse_close(vmm);
-	vmm = sse_open_at(h, vmm_sock, "/v1/events?since=0&type=pptdev");
-	ppt = sse_open_at(h, ppt_sock, "/v1/events?since=0&type=pptdev");
+	vmm = sse_open_on(h, 0, vmm_sock, "/v1/events?since=0&type=pptdev", "");
+	ppt = sse_open_on(h, 0, ppt_sock, "/v1/events?since=0&type=pptdev", "");
 	sse_must_see(ppt, "event: pptdev.reserved\n");
 	sse_must_see(vmm, ": vmmapid events");
 	sse_pump(vmm, 500);
@@ -1095,22 +1096,13 @@ test_events__pptdev_events_reach_jail_roots_with_allow_vmm_ppt(
 static void
 test_events__pptdev_reservations_are_events_root_sees(struct harness *h)
 {
-	const char *root_dir, *args[5];
 	char tok[128], path[512], auth[512];
 	struct sse *member, *root;
 	struct ev *evs;
 	const struct ev *e;
 	size_t n, i;
 
-	harness_stop(h);
-	root_dir = sysfs_tree_make(h);
-	sysfs_tree_device(root_dir, "0000:06:05.0", 0x1234, 0x11e8, 0x00ff00,
-			  NULL, -1);
-	args[0] = "--sysfs-root";
-	args[1] = root_dir;
-	args[2] = NULL;
-	harness_start(h, args);
-
+	restart_with_a_device(h);
 	make_token(h, 4242, tok, sizeof(tok));
 	snprintf(path, sizeof(path), "/v1/events?access_token=%s", tok);
 	member = sse_open(h, 1, path, "");
