@@ -319,6 +319,14 @@ limits_busy(struct limits_conn *c, int busy)
 	atomic_store(&c->lcn_waiting_us, busy ? 0 : timefmt_mono_us());
 }
 
+int
+limits_overdue(uint64_t now, uint64_t since, uint64_t max)
+{
+	/* since may be later than now: the connection went idle after the
+	 * sweep read the clock.  Unsigned now - since would wrap then. */
+	return since != 0 && since <= now && now - since >= max;
+}
+
 /*
  * Shuts down the sockets of the connections past the deadline.  Under
  * the list's lock: a connection leaves the list (limits_unwatch, from
@@ -343,7 +351,7 @@ limits_sweep(void)
 	pthread_mutex_lock(&limits_watch_lock);
 	for (c = limits_watched; c != NULL; c = c->lcn_next) {
 		since = atomic_load(&c->lcn_waiting_us);
-		if (c->lcn_shut || since == 0 || now - since < max)
+		if (c->lcn_shut || !limits_overdue(now, since, max))
 			continue;
 		if (recv(c->lcn_fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
 			continue;

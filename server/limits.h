@@ -132,6 +132,13 @@ void limits_unwatch(struct limits_conn *c);
 void limits_busy(struct limits_conn *c, int busy);
 
 /*
+ * Whether a connection waiting since `since` (0: not waiting) is past
+ * max at now, all in monotonic microseconds.  A since later than now
+ * (the connection went idle after the clock was read) is not overdue.
+ */
+int limits_overdue(uint64_t now, uint64_t since, uint64_t max);
+
+/*
  * The thread that enforces the header deadline: started once by the
  * HTTP front, stopped after every listener stopped.  -1 with errno.
  */

@@ -81,12 +81,36 @@ test_limits__unread_bytes_hold_off_the_header_deadline(void **state)
 	close(b[1]);
 }
 
+/*
+ * A connection that went idle after a sweep read the clock has a start
+ * later than the sweep's "now": that is not overdue.  Before, now - since
+ * wrapped to a huge wait and such a keep-alive connection was shut down
+ * ~60 ms into its idle time (api/test_admin@kvm under TSan, CI of
+ * 2fbee3c, "no HTTP response (curl result 52)").
+ */
+static void
+test_limits__a_wait_that_began_after_the_clock_was_read_is_not_overdue(
+    void **state)
+{
+	const uint64_t s = 1000000;
+
+	(void)state;
+	assert_false(limits_overdue(100 * s, 100 * s + 1, 10 * s));
+	assert_false(limits_overdue(100 * s, UINT64_MAX, 10 * s));
+	assert_false(limits_overdue(100 * s, 0, 10 * s));
+	assert_false(limits_overdue(100 * s, 90 * s + 1, 10 * s));
+	assert_true(limits_overdue(100 * s, 90 * s, 10 * s));
+	assert_true(limits_overdue(100 * s, 1, 10 * s));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(
 		test_limits__unread_bytes_hold_off_the_header_deadline),
+	    cmocka_unit_test(
+		test_limits__a_wait_that_began_after_the_clock_was_read_is_not_overdue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
