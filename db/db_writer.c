@@ -190,8 +190,11 @@ db_writer_commit(struct db *db, struct db_job **jobs, size_t n,
 
 /*
  * Runs a batch: normally one transaction.  When SQLite drops the
- * transaction half-way, the jobs it held fail with EIO and the rest run
- * in a new one.
+ * transaction half-way, the jobs it held fail and the rest run in a new
+ * one.  They fail with EIO, or with ENOSPC when the job that lost it
+ * failed for want of space: their callers hear that the disk is full
+ * (507), not of an internal error, and db_writer_retry_full runs them
+ * again.
  */
 static void
 db_writer_batch(struct db *db, struct db_job **jobs, size_t n,
@@ -199,7 +202,7 @@ db_writer_batch(struct db *db, struct db_job **jobs, size_t n,
 {
 	sqlite3 *sql = db->db_wconn.dc_sql;
 	size_t i = 0, start, k;
-	int rc, lost;
+	int rc, lost, err;
 
 	while (i < n) {
 		start = i;
@@ -219,9 +222,10 @@ db_writer_batch(struct db *db, struct db_job **jobs, size_t n,
 		if (lost) {
 			(void)db_writer_rollback(db);
 			/* jobs[i - 1] lost it and keeps its own errno */
+			err = jobs[i - 1]->j_errno == ENOSPC ? ENOSPC : EIO;
 			for (k = start; k + 1 < i; k++)
 				if (jobs[k]->j_errno == 0)
-					jobs[k]->j_errno = EIO;
+					jobs[k]->j_errno = err;
 			continue;
 		}
 		db_writer_commit(db, jobs + start, i - start, commits, writes);
@@ -231,8 +235,13 @@ db_writer_batch(struct db *db, struct db_job **jobs, size_t n,
 /*
  * When jobs of the batch failed for want of space and the headroom was
  * held (db_headroom.c), frees it and runs them once more: those that
- * failed with ENOSPC, and those that lost their transaction with them
- * (EIO).  Every failed job was rolled back, so running it again is safe.
+ * failed with ENOSPC (with the jobs that lost their transaction with
+ * them), and those that failed with EIO.  Every failed job was rolled
+ * back, so running it again is safe for the database; a job's run must
+ * leave its results (j_arg) as one run would, and the events its first
+ * run added went with its transaction, so they are dropped here, or the
+ * commit would publish them beside the second run's
+ * (tests/unit/test_db_full.c).
  */
 static void
 db_writer_retry_full(struct db *db, struct db_job **jobs, size_t n,
@@ -250,6 +259,7 @@ db_writer_retry_full(struct db *db, struct db_job **jobs, size_t n,
 	for (i = 0; i < n && k < DB_BATCH_MAX; i++)
 		if (jobs[i]->j_errno == ENOSPC || jobs[i]->j_errno == EIO) {
 			jobs[i]->j_errno = 0;
+			db_event_drop(jobs[i]);
 			again[k++] = jobs[i];
 		}
 	db_writer_batch(db, again, k, commits, writes);
