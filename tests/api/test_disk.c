@@ -1,9 +1,10 @@
 /*
  * A full state file system (#14 finding 6): creates and uploads answer
- * 507 with a problem, while DELETE of a VM and of an image still answer
- * 204 (the headroom beside the database and --disk-reserve-mib, see
- * docs/operations.md), creates work again once space is free, the daemon
- * stays up and the database is whole.
+ * 507 with a problem, while DELETE of a VM, of an image and of a jail and
+ * a token's revocation still answer 204 (the headroom beside the database
+ * and --disk-reserve-mib, see docs/operations.md) and hold across a
+ * restart, creates work again once space is free, the daemon stays up
+ * and the database is whole.
  *
  * The test makes a file system of its own: a 24 MiB tmpfs over DIR/state
  * in a mount namespace of this process (unshare(CLONE_NEWNS) once, in
@@ -61,28 +62,56 @@ assert_507(struct harness_response *r)
 	assert_json_str(r, "type", "/v1/problems/insufficient-storage");
 }
 
+/* The case's state directory, on a tmpfs of its own, and its files. */
+struct disk {
+	char d_state[HARNESS_PATH_MAX];
+	char d_db[HARNESS_PATH_MAX + 16];
+	char d_filler[HARNESS_PATH_MAX + 16];
+	const char *d_args[8]; /* the daemon's extra arguments */
+};
+
+/*
+ * Mounts a 24 MiB tmpfs on DIR/state (skipping the case when it cannot)
+ * and fills d with its paths and the arguments that put the daemon's
+ * state there.
+ */
+static void
+disk_mount(struct harness *h, struct disk *d)
+{
+	if (no_mounts[0] != '\0')
+		harness_skip(h, "%s", no_mounts);
+	snprintf(d->d_state, sizeof(d->d_state), "%s/state", h->h_dir);
+	snprintf(d->d_db, sizeof(d->d_db), "%s/vmmapid.db", d->d_state);
+	snprintf(d->d_filler, sizeof(d->d_filler), "%s/filler", d->d_state);
+	assert_int_equal(mkdir(d->d_state, 0755), 0);
+	if (mount("vmmapid-test", d->d_state, "tmpfs", MS_NOSUID | MS_NODEV,
+		  "size=24m,mode=0755") != 0)
+		harness_skip(h, "mount tmpfs on %s: %s", d->d_state,
+			     strerror(errno));
+	/* The admin token is written into the state directory. */
+	if ((size_t)snprintf(h->h_token_path, sizeof(h->h_token_path),
+			     "%s/admin.token",
+			     d->d_state) >= sizeof(h->h_token_path))
+		fail_msg("%s/admin.token: too long a path", d->d_state);
+	d->d_args[0] = "--state-dir";
+	d->d_args[1] = d->d_state;
+	d->d_args[2] = "--db";
+	d->d_args[3] = d->d_db;
+	d->d_args[4] = "--disk-reserve-mib";
+	d->d_args[5] = "4";
+	d->d_args[6] = NULL;
+}
+
 static void
 test_disk__on_a_full_disk_deletes_work_and_creates_are_507(struct harness *h)
 {
-	char state[HARNESS_PATH_MAX], db[HARNESS_PATH_MAX + 16];
-	char filler[HARNESS_PATH_MAX + 16], body[256];
+	char body[256];
 	static char image[256 * 1024];
-	const char *const *args;
+	struct disk d;
 	int i;
 
-	if (no_mounts[0] != '\0')
-		harness_skip(h, "%s", no_mounts);
-	snprintf(state, sizeof(state), "%s/state", h->h_dir);
-	snprintf(db, sizeof(db), "%s/vmmapid.db", state);
-	snprintf(filler, sizeof(filler), "%s/filler", state);
-	assert_int_equal(mkdir(state, 0755), 0);
-	if (mount("vmmapid-test", state, "tmpfs", MS_NOSUID | MS_NODEV,
-		  "size=24m,mode=0755") != 0)
-		harness_skip(h, "mount tmpfs on %s: %s", state,
-			     strerror(errno));
-	args = (const char *const[]){"--state-dir",        state, "--db", db,
-				     "--disk-reserve-mib", "4",   NULL};
-	harness_start(h, args);
+	disk_mount(h, &d);
+	harness_start(h, d.d_args);
 
 	memset(image, 0xf4, sizeof(image));
 	assert_status(harness_put_image(h, "blob.bin", image, sizeof(image)),
@@ -104,8 +133,8 @@ test_disk__on_a_full_disk_deletes_work_and_creates_are_507(struct harness *h)
 	 * it runs), only the headroom beside the database.
 	 */
 	harness_stop(h);
-	fill(filler);
-	harness_start(h, args);
+	fill(d.d_filler);
+	harness_start(h, d.d_args);
 	assert_507(harness_req(h, "POST", "/v1/vms",
 			       "{\"name\":\"new\"," VM_BOOT "}", NULL));
 	assert_507(harness_req(h, "PUT", "/v1/vms/new2",
@@ -122,7 +151,7 @@ test_disk__on_a_full_disk_deletes_work_and_creates_are_507(struct harness *h)
 	assert_problem(harness_get(h, "/v1/vms/vm0"), 404, NULL);
 
 	/* Space back: creates work again. */
-	assert_int_equal(unlink(filler), 0);
+	assert_int_equal(unlink(d.d_filler), 0);
 	assert_status(harness_req(h, "POST", "/v1/vms",
 				  "{\"name\":\"new\"," VM_BOOT "}", NULL),
 		      201);
@@ -133,12 +162,12 @@ test_disk__on_a_full_disk_deletes_work_and_creates_are_507(struct harness *h)
 		char hr[HARNESS_PATH_MAX + 32];
 		struct stat st;
 
-		snprintf(hr, sizeof(hr), "%s.headroom", db);
+		snprintf(hr, sizeof(hr), "%s.headroom", d.d_db);
 		assert_int_equal(stat(hr, &st), 0);
 		assert_true((long long)st.st_blocks * 512 >= 8ll << 20);
 	}
 	harness_stop(h);
-	assert_integrity_ok(db);
+	assert_integrity_ok(d.d_db);
 	/* The daemon's log says what happened. */
 	{
 		char *log = harness_read_log(h);
@@ -147,7 +176,92 @@ test_disk__on_a_full_disk_deletes_work_and_creates_are_507(struct harness *h)
 		assert_non_null(strstr(log, "releasing the headroom"));
 		free(log);
 	}
-	umount2(state, MNT_DETACH);
+	umount2(d.d_state, MNT_DETACH);
+}
+
+/* A string member of r's JSON body, or fails the case. */
+static const char *
+str_at(const struct harness_response *r, const char *dotted)
+{
+	const char *v = json_string_value(harness_json_at(r->hr_json, dotted));
+
+	if (v == NULL)
+		fail_msg("%s %s: no string at %s in %s", r->hr_method,
+			 r->hr_path, dotted, r->hr_body);
+	return v;
+}
+
+/* A request over TCP with token, no body. */
+static struct harness_response *
+tcp_get(struct harness *h, const char *token, const char *path)
+{
+	struct harness_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.rq_method = "GET";
+	rq.rq_path = path;
+	rq.rq_tcp = 1;
+	rq.rq_token = token;
+	return harness_send(h, &rq);
+}
+
+/*
+ * Revoking a token and deleting a jail are deletes too: on a disk that
+ * filled while the daemon ran, DELETE /v1/tokens/ID answers 204 and the
+ * token is refused at once, the jail it was scoped to can then be
+ * deleted, and both hold after a restart on the still full disk (the
+ * revocation is on disk, not only in memory).
+ */
+static void
+test_disk__on_a_full_disk_a_token_is_revoked_and_a_jail_deleted_for_good(
+    struct harness *h)
+{
+	struct harness_response *r;
+	char token[256], id[128], path[192];
+	struct disk d;
+
+	disk_mount(h, &d);
+	harness_start(h, d.d_args);
+	assert_status(
+	    harness_req(h, "PUT", "/v1/jails/j1", "{\"allow_vmm\":true}", NULL),
+	    201);
+	r = harness_req(h, "POST", "/v1/tokens",
+			"{\"uid\":0,\"gids\":[0],\"jail\":\"j1\"}", NULL);
+	assert_status(r, 201);
+	snprintf(token, sizeof(token), "%s", str_at(r, "token"));
+	snprintf(id, sizeof(id), "%s", str_at(r, "id"));
+	assert_status(tcp_get(h, token, "/v1/vms"), 200);
+
+	/* Someone else fills the file system while the daemon runs. */
+	fill(d.d_filler);
+	assert_507(harness_req(h, "POST", "/v1/vms",
+			       "{\"name\":\"new\"," VM_BOOT "}", NULL));
+	/* the token still works: the 401 below is the revocation's */
+	assert_status(tcp_get(h, token, "/v1/vms"), 200);
+	/* a jail with a token scoped to it stays */
+	assert_problem(harness_req(h, "DELETE", "/v1/jails/j1", NULL, NULL),
+		       409, NULL);
+	snprintf(path, sizeof(path), "/v1/tokens/%s", id);
+	assert_status(harness_req(h, "DELETE", path, NULL, NULL), 204);
+	assert_problem(tcp_get(h, token, "/v1/vms"), 401, NULL);
+	assert_status(harness_req(h, "DELETE", "/v1/jails/j1", NULL, NULL),
+		      204);
+	assert_problem(harness_get(h, "/v1/jails/j1"), 404, NULL);
+
+	/* A restart on the full disk: both were written, not only known. */
+	harness_stop(h);
+	harness_start(h, d.d_args);
+	assert_problem(tcp_get(h, token, "/v1/vms"), 401, NULL);
+	assert_problem(harness_req(h, "GET", path, NULL, NULL), 404, NULL);
+	assert_problem(harness_get(h, "/v1/jails/j1"), 404, NULL);
+	/* tokens as such still work: the admin token */
+	assert_status(tcp_get(h, h->h_token, "/v1/tokens"), 200);
+	assert_507(harness_req(h, "POST", "/v1/vms",
+			       "{\"name\":\"new\"," VM_BOOT "}", NULL));
+	harness_stop(h);
+	assert_integrity_ok(d.d_db);
+	assert_int_equal(unlink(d.d_filler), 0);
+	umount2(d.d_state, MNT_DETACH);
 }
 
 int
@@ -157,6 +271,9 @@ main(void)
 	    HARNESS_CASE(
 		test_disk__on_a_full_disk_deletes_work_and_creates_are_507,
 		HARNESS_NOSTART),
+	    HARNESS_CASE(
+		test_disk__on_a_full_disk_a_token_is_revoked_and_a_jail_deleted_for_good,
+		HARNESS_NOSTART | HARNESS_TCP),
 	};
 
 	if (geteuid() != 0)
