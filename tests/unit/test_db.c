@@ -1341,13 +1341,14 @@ test_db__full_disk_in_a_batch_fails_no_write_it_did_not_store(void **state)
 		pthread_join(in[i].ni_thread, NULL);
 		/*
 		 * SQLite may drop the whole transaction on SQLITE_FULL, which
-		 * takes "before" with it (EIO); either way a write reported
-		 * done is stored and one reported failed is not.
+		 * takes "before" with it (ENOSPC: the disk is what failed it);
+		 * either way a write reported done is stored and one reported
+		 * failed is not.
 		 */
 		if (in[i].ni_ok)
 			assert_int_equal(stored(fx, in[i].ni_prefix, &got), 0);
 		else {
-			assert_int_equal(in[i].ni_errno, EIO);
+			assert_int_equal(in[i].ni_errno, ENOSPC);
 			assert_int_equal(stored(fx, in[i].ni_prefix, &got), -1);
 		}
 		db_vm_row_clear(&got);

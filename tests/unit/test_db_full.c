@@ -49,16 +49,16 @@ enum full_mode {
 	FULL_NEVER,    /* every write finds space */
 	FULL_HEADROOM, /* full while the headroom file has any size */
 	FULL_ALWAYS,   /* full, and stays so */
-	FULL_COUNT,    /* the next fd_count writes fail, then space is back */
+	FULL_COUNT,    /* the next fu_count writes fail, then space is back */
 };
 
 /* The disk's state: set by the test's thread, read by the writer's. */
 static struct {
-	atomic_int fd_mode;  /* enum full_mode */
-	atomic_int fd_allow; /* writes that still find space, first */
-	atomic_int fd_count; /* FULL_COUNT: writes still to refuse */
-	atomic_int fd_hits;  /* writes refused since full_set */
-	char fd_headroom[256];
+	atomic_int fu_mode;  /* enum full_mode */
+	atomic_int fu_allow; /* writes that still find space, first */
+	atomic_int fu_count; /* FULL_COUNT: writes still to refuse */
+	atomic_int fu_hits;  /* writes refused since full_set */
+	char fu_headroom[256];
 } full;
 
 static sqlite3_vfs *full_real; /* the default VFS, wrapped */
@@ -67,11 +67,11 @@ static sqlite3_vfs *full_real; /* the default VFS, wrapped */
 static void
 full_set(enum full_mode mode, int allow, int count)
 {
-	atomic_store(&full.fd_mode, FULL_NEVER);
-	atomic_store(&full.fd_hits, 0);
-	atomic_store(&full.fd_allow, allow);
-	atomic_store(&full.fd_count, count);
-	atomic_store(&full.fd_mode, (int)mode);
+	atomic_store(&full.fu_mode, FULL_NEVER);
+	atomic_store(&full.fu_hits, 0);
+	atomic_store(&full.fu_allow, allow);
+	atomic_store(&full.fu_count, count);
+	atomic_store(&full.fu_mode, (int)mode);
 }
 
 /* Whether a write now finds the disk full; counts those it refuses. */
@@ -81,25 +81,25 @@ full_refuses(void)
 	struct stat st;
 	int refuse = 0;
 
-	switch (atomic_load(&full.fd_mode)) {
+	switch (atomic_load(&full.fu_mode)) {
 	case FULL_NEVER:
 		return 0;
 	case FULL_HEADROOM:
-		if (atomic_fetch_sub(&full.fd_allow, 1) > 0)
+		if (atomic_fetch_sub(&full.fu_allow, 1) > 0)
 			return 0;
-		refuse = stat(full.fd_headroom, &st) == 0 && st.st_size > 0;
+		refuse = stat(full.fu_headroom, &st) == 0 && st.st_size > 0;
 		break;
 	case FULL_ALWAYS:
-		refuse = atomic_fetch_sub(&full.fd_allow, 1) <= 0;
+		refuse = atomic_fetch_sub(&full.fu_allow, 1) <= 0;
 		break;
 	case FULL_COUNT:
-		if (atomic_fetch_sub(&full.fd_allow, 1) > 0)
+		if (atomic_fetch_sub(&full.fu_allow, 1) > 0)
 			return 0;
-		refuse = atomic_fetch_sub(&full.fd_count, 1) > 0;
+		refuse = atomic_fetch_sub(&full.fu_count, 1) > 0;
 		break;
 	}
 	if (refuse)
-		atomic_fetch_add(&full.fd_hits, 1);
+		atomic_fetch_add(&full.fu_hits, 1);
 	return refuse;
 }
 
@@ -453,7 +453,7 @@ setup(void **state)
 		return -1;
 	}
 	snprintf(fx->f_path, sizeof(fx->f_path), "%s/vmmapid.db", fx->f_dir);
-	snprintf(full.fd_headroom, sizeof(full.fd_headroom), "%s.headroom",
+	snprintf(full.fu_headroom, sizeof(full.fu_headroom), "%s.headroom",
 		 fx->f_path);
 	*state = fx;
 	fx_open(fx);
@@ -479,7 +479,7 @@ headroom_size(void)
 {
 	struct stat st;
 
-	assert_int_equal(stat(full.fd_headroom, &st), 0);
+	assert_int_equal(stat(full.fu_headroom, &st), 0);
 	return st.st_size;
 }
 
@@ -606,7 +606,7 @@ test_db_full__a_write_on_a_full_disk_succeeds_once_the_headroom_is_released(
 	full_set(FULL_HEADROOM, 0, 0);
 	assert_int_equal(insert(fx, "vm1", "{\"n\":1}"), 0);
 	/* it did meet the full disk, and then the headroom went */
-	assert_true(atomic_load(&full.fd_hits) > 0);
+	assert_true(atomic_load(&full.fu_hits) > 0);
 	assert_int_equal(headroom_size(), 0);
 	assert_stored(fx, "vm1", "{\"n\":1}");
 	assert_stored(fx, "before", "{\"n\":0}");
@@ -635,7 +635,7 @@ test_db_full__without_headroom_a_write_on_a_full_disk_is_enospc_and_leaves_nothi
 	errno = 0;
 	assert_int_equal(insert(fx, "vm1", "{\"n\":1}"), -1);
 	assert_int_equal(errno, ENOSPC);
-	assert_true(atomic_load(&full.fd_hits) > 0);
+	assert_true(atomic_load(&full.fu_hits) > 0);
 	full_set(FULL_NEVER, 0, 0);
 	assert_not_stored(fx, "vm1");
 	assert_int_equal(published(fx, "vm.defined", "vm1"), 0);
@@ -673,7 +673,7 @@ test_db_full__a_commit_that_fills_the_disk_at_any_write_is_whole(void **state)
 		snprintf(spec, sizeof(spec), "{\"at\":%d}", at);
 		full_set(FULL_HEADROOM, at, 0);
 		assert_int_equal(insert(fx, name, spec), 0);
-		hits = atomic_load(&full.fd_hits);
+		hits = atomic_load(&full.fu_hits);
 		full_set(FULL_NEVER, 0, 0);
 		assert_stored(fx, name, spec);
 		assert_int_equal(published(fx, "vm.defined", name), 1);
@@ -687,7 +687,7 @@ test_db_full__a_commit_that_fills_the_disk_at_any_write_is_whole(void **state)
 		errno = 0;
 		assert_int_equal(insert(fx, name, spec), -1);
 		assert_int_equal(errno, ENOSPC);
-		assert_true(atomic_load(&full.fd_hits) > 0);
+		assert_true(atomic_load(&full.fu_hits) > 0);
 		full_set(FULL_NEVER, 0, 0);
 		assert_not_stored(fx, name);
 		assert_int_equal(published(fx, "vm.defined", name), 0);
