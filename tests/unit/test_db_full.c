@@ -651,6 +651,30 @@ test_db_full__without_headroom_a_write_on_a_full_disk_is_enospc_and_leaves_nothi
 	assert_file(fx, "vm1", 1);
 }
 
+/* The headroom released, and still no space: ENOSPC after the retry. */
+static void
+test_db_full__a_write_that_finds_no_space_after_the_headroom_is_enospc(
+    void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(insert(fx, "before", "{\"n\":0}"), 0);
+	full_set(FULL_ALWAYS, 0, 0);
+	errno = 0;
+	assert_int_equal(insert(fx, "vm1", "{\"n\":1}"), -1);
+	assert_int_equal(errno, ENOSPC);
+	/* both runs met the full disk: the headroom went between them */
+	assert_true(atomic_load(&full.fu_hits) >= 2);
+	assert_int_equal(headroom_size(), 0);
+	full_set(FULL_NEVER, 0, 0);
+	assert_not_stored(fx, "vm1");
+	assert_int_equal(published(fx, "vm.defined", "vm1"), 0);
+	assert_file(fx, "vm1", 0);
+	fx_reopen(fx);
+	assert_not_stored(fx, "vm1");
+	assert_stored(fx, "before", "{\"n\":0}");
+}
+
 /*
  * The disk fills at each write of a commit in turn (the WAL's header,
  * each frame): with the headroom held the write succeeds, without it the
@@ -896,6 +920,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_db_full__a_write_on_a_full_disk_succeeds_once_the_headroom_is_released),
 	    T(test_db_full__without_headroom_a_write_on_a_full_disk_is_enospc_and_leaves_nothing),
+	    T(test_db_full__a_write_that_finds_no_space_after_the_headroom_is_enospc),
 	    T(test_db_full__a_commit_that_fills_the_disk_at_any_write_is_whole),
 	    T(test_db_full__a_batch_that_meets_a_full_disk_with_the_headroom_held_commits_whole),
 	    T(test_db_full__a_batch_that_meets_a_full_disk_without_headroom_answers_each_job_truly),
