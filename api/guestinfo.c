@@ -280,7 +280,7 @@ guestinfo_write_error(struct api_response *rs, int err, const char *name,
 			      "request was applied",
 			      key, name);
 		break;
-	case ENOSPC:
+	case EDQUOT:
 		problem_raise(rs, PROBLEM_CONFLICT, "key",
 			      "VM %s has %d guestinfo keys, the most a VM may "
 			      "hold; delete one first",

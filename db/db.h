@@ -342,8 +342,9 @@ struct db_guestinfo_kv {
  * whatever is there; UINT64_MAX: only when the key does not exist
  * (If-None-Match: *); else only when the key's revision is that.  Fills
  * gr_revision and gr_updated_ms; *created says whether the key is new.
- * ENOENT: no such VM.  ESTALE: the precondition failed.  ENOSPC: the VM
- * has LIMIT_GUESTINFO_KEYS keys and this one is new.  EINVAL: a key or
+ * ENOENT: no such VM.  ESTALE: the precondition failed.  EDQUOT: the VM
+ * has LIMIT_GUESTINFO_KEYS keys and this one is new.  ENOSPC: the disk is
+ * full.  EINVAL: a key or
  * value the table refuses.
  */
 int db_guestinfo_put(struct db *db, struct db_guestinfo_row *row,

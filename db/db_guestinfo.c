@@ -161,7 +161,8 @@ db_gi_put_run(struct db *db, struct db_job *job)
 		return -1;
 	}
 	if (!found && count >= LIMIT_GUESTINFO_KEYS) {
-		errno = ENOSPC;
+		/* not ENOSPC: that is a full disk (507), this the VM's quota */
+		errno = EDQUOT;
 		return -1;
 	}
 	kv.gk_key = in->gr_key;

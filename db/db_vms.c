@@ -317,6 +317,17 @@ db_vm_state_event(enum vm_state was, enum vm_state now)
 	}
 }
 
+/*
+ * A write runs again after a full disk (db_writer.c): what its first,
+ * rolled-back run stored in a->va_out goes.  va_out is zeroed before the
+ * first run (db_vm_submit).
+ */
+static void
+db_vm_rerun(const struct db_vm_args *a)
+{
+	db_vm_row_clear(a->va_out);
+}
+
 static int
 db_vm_insert_run(struct db *db, struct db_job *job)
 {
@@ -328,6 +339,7 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 	size_t i;
 	int rc;
 
+	db_vm_rerun(a);
 	if (db_vm_next_revision(db, &revision) == -1)
 		return -1;
 	now = timefmt_now_ms();
@@ -393,6 +405,7 @@ db_vm_update_spec_run(struct db *db, struct db_job *job)
 	uint64_t revision = 0, stored;
 	int rc;
 
+	db_vm_rerun(a);
 	if (db_vm_probe(db, in->vr_name, &stored, &state) == -1)
 		return -1;
 	if (a->va_expect != 0 && a->va_expect != stored) {
@@ -435,6 +448,7 @@ db_vm_update_state_run(struct db *db, struct db_job *job)
 	enum vm_state was;
 	int rc;
 
+	db_vm_rerun(a);
 	/* The state it leaves says which event this is. */
 	if (db_vm_probe(db, in->vr_name, &stored, &was) == -1)
 		return -1;
@@ -480,6 +494,7 @@ db_vm_delete_run(struct db *db, struct db_job *job)
 	uint64_t stored;
 	int rc;
 
+	db_vm_rerun(a);
 	if (db_vm_probe(db, a->va_name, &stored, &state) == -1)
 		return -1;
 	if (a->va_expect != 0 && a->va_expect != stored) {

@@ -314,7 +314,7 @@ backdoor_info_set(struct backdoor *bd, struct backdoor_chan *c, const char *arg,
 	switch (errno) {
 	case EINVAL:
 		return backdoor_reply_str(c, "0 Key or value past a limit");
-	case ENOSPC:
+	case EDQUOT:
 		return backdoor_reply_str(c, "0 Too many keys (limit 256)");
 	default:
 		return backdoor_reply_str(c, "0 Could not store the value");

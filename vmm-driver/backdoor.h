@@ -109,7 +109,7 @@ struct backdoor_store {
 	 * without the "guestinfo." prefix. */
 	int (*bs_get)(void *cls, const char *key, char **value, size_t *len);
 	/* 0, or -1 with errno (EINVAL: the key or value breaks a limit;
-	 * ENOSPC: too many keys; other: could not store). Durable when it
+	 * EDQUOT: too many keys; other: could not store). Durable when it
 	 * returns 0. */
 	int (*bs_set)(void *cls, const char *key, const char *value,
 		      size_t len);

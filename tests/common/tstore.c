@@ -84,7 +84,7 @@ tstore_set(void *cls, const char *key, const char *value, size_t len)
 		err = EINVAL;
 	} else if ((i = tstore_find(ts, key)) < 0 &&
 		   ts->ts_n == LIMIT_GUESTINFO_KEYS) {
-		err = ENOSPC;
+		err = EDQUOT;
 	} else {
 		if (i < 0) {
 			i = (int)ts->ts_n++;

@@ -2,7 +2,7 @@
  * An in-memory guestinfo store for the backdoor's tests and fuzz harness:
  * the callbacks of a struct backdoor_store (vmm-driver/backdoor.h), as
  * db/ provides them to the daemon, over a small table.  It holds at most
- * LIMIT_GUESTINFO_KEYS keys and refuses one more with ENOSPC, refuses a
+ * LIMIT_GUESTINFO_KEYS keys and refuses one more with EDQUOT, refuses a
  * key or value over its limit with EINVAL, and counts the calls.
  *
  *	static struct tstore ts = TSTORE_INITIALIZER;
@@ -59,7 +59,7 @@ int tstore_get(void *cls, const char *key, char **value, size_t *len);
 
 /* bs_set: stores len bytes of value under key, replacing its value; -1
  * with errno ts_fail when set, EINVAL for a key or value over its limit,
- * ENOSPC for a key past LIMIT_GUESTINFO_KEYS.  Aborts when out of
+ * EDQUOT for a key past LIMIT_GUESTINFO_KEYS.  Aborts when out of
  * memory. */
 int tstore_set(void *cls, const char *key, const char *value, size_t len);
 

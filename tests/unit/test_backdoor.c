@@ -531,7 +531,8 @@ test_backdoor__a_message_past_the_limit_is_refused_at_send_size(void **state)
 	assert_int_equal(chan_close(t, &ch), BACKDOOR_ST_SUCCESS);
 }
 
-/* The 257th key: the store's ENOSPC reaches the guest as a sentence. */
+/* The 257th key: the store's EDQUOT reaches the guest as a sentence; a
+ * full disk (ENOSPC) is not called too many keys. */
 static void
 test_backdoor__keys_at_the_limit_and_one_past(void **state)
 {
@@ -549,6 +550,12 @@ test_backdoor__keys_at_the_limit_and_one_past(void **state)
 	r = rpc(t, "info-set guestinfo.onemore v", 28, 0);
 	assert_string_equal(r, "0 Too many keys (limit 256)");
 	free(r);
+	/* A full disk is not too many keys. */
+	t->t_fs.ts_fail = ENOSPC;
+	r = rpc(t, "info-set guestinfo.k1 v3", 24, 0);
+	assert_string_equal(r, "0 Could not store the value");
+	free(r);
+	t->t_fs.ts_fail = 0;
 	/* Replacing one that exists still works. */
 	r = rpc(t, "info-set guestinfo.k1 v2", 24, 0);
 	assert_string_equal(r, "1 ");

@@ -912,6 +912,34 @@ test_db_full__a_batch_that_meets_a_full_disk_without_headroom_answers_each_job_t
 	free(big);
 }
 
+/*
+ * A guestinfo write on a full disk fails with ENOSPC, which the API
+ * answers 507: not EDQUOT, a VM's most keys (409).  It answered 409
+ * "the most keys a VM may hold" while both were ENOSPC.
+ */
+static void
+test_db_full__a_guestinfo_write_on_a_full_disk_is_enospc_not_the_key_limit(
+    void **state)
+{
+	struct fx *fx = *state;
+	struct db_guestinfo_row row;
+
+	assert_int_equal(insert(fx, "vm1", "{\"n\":1}"), 0);
+	assert_int_equal(db_headroom_release(fx->f_db), 1);
+	memset(&row, 0, sizeof(row));
+	snprintf(row.gr_vm, sizeof(row.gr_vm), "vm1");
+	snprintf(row.gr_key, sizeof(row.gr_key), "k");
+	row.gr_value = "v";
+	row.gr_len = 1;
+	full_set(FULL_ALWAYS, 0, 0);
+	errno = 0;
+	assert_int_equal(db_guestinfo_put(fx->f_db, &row, 0, NULL), -1);
+	assert_int_equal(errno, ENOSPC);
+	assert_true(atomic_load(&full.fu_hits) > 0);
+	full_set(FULL_NEVER, 0, 0);
+	assert_int_equal(db_guestinfo_put(fx->f_db, &row, 0, NULL), 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -924,6 +952,7 @@ main(void)
 	    T(test_db_full__a_commit_that_fills_the_disk_at_any_write_is_whole),
 	    T(test_db_full__a_batch_that_meets_a_full_disk_with_the_headroom_held_commits_whole),
 	    T(test_db_full__a_batch_that_meets_a_full_disk_without_headroom_answers_each_job_truly),
+	    T(test_db_full__a_guestinfo_write_on_a_full_disk_is_enospc_not_the_key_limit),
 	};
 
 	if (full_register() != 0) {

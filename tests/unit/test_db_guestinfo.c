@@ -140,7 +140,7 @@ test_db_guestinfo__a_vm_holds_the_limit_of_keys(void **state)
 	}
 	errno = 0;
 	assert_int_equal(put(db, "web1", "one-more", "v", 0, NULL, NULL), -1);
-	assert_int_equal(errno, ENOSPC);
+	assert_int_equal(errno, EDQUOT);
 	assert_int_equal(put(db, "web1", "k1", "w", 0, NULL, NULL), 0);
 	assert_int_equal(nkeys(db, "web1"), LIMIT_GUESTINFO_KEYS);
 }
