@@ -583,12 +583,20 @@ api_vm_scope(const struct api_context *ctx, const struct api_request *rq,
 	     char jail[LIMIT_NAME_LEN + 1], struct api_response *rs)
 {
 	const struct principal *pr = &rq->rq_principal;
-	const char *want = api_query(rq, "jail");
+	const char *want = NULL;
 	struct jail_info ji;
+	int i, given = 0;
 
 	snprintf(jail, LIMIT_NAME_LEN + 1, "%s", pr->pr_jail);
-	if (want == NULL)
+	for (i = 0; i < rq->rq_nquery && !given; i++)
+		if (strcmp(rq->rq_query[i].kv_key, "jail") == 0) {
+			given = 1;
+			want = rq->rq_query[i].kv_value; /* NULL: "?jail" */
+		}
+	if (!given)
 		return 0;
+	if (want == NULL)
+		want = "";
 	if (!name_valid(want)) {
 		if (rs != NULL)
 			problem_invalid_name(rs, "jail", want);

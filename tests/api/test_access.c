@@ -1473,6 +1473,9 @@ test_access__the_host_and_each_jail_have_a_vm_namespace_of_their_own(
 	assert_not_found(harness_get(h, "/v1/vms/web1?jail=j9"),
 			 "no jail named j9");
 	assert_problem(harness_get(h, "/v1/vms/web1?jail=j%211"), 400, "jail");
+	assert_problem(harness_get(h, "/v1/vms/web1?jail"), 400, "jail");
+	assert_problem(harness_get(h, "/v1/vms/web1?jail="), 400, "jail");
+	assert_problem(harness_get(h, "/v1/vms?jail="), 400, "jail");
 	assert_problem(harness_get(h, "/v1/vms/web1/console?jail=a/b"), 400,
 		       "jail");
 	/* A jail's declarative PUT replaces its own VM, not the host's. */
