@@ -175,7 +175,7 @@ void
 api_console_get(const struct api_context *ctx, const struct api_call *call,
 		struct api_response *rs)
 {
-	const char *name = call->ca_params[0];
+	const char *name = call->ca_params[0], *key = call->ca_vm;
 	struct console *c;
 	uint64_t offset = 0, lost = 0, end;
 	int follow = 0, have_offset = 0;
@@ -185,7 +185,7 @@ api_console_get(const struct api_context *ctx, const struct api_call *call,
 	if (console_parse_query(call->ca_rq, &follow, &offset, &have_offset,
 				rs) != 0)
 		return;
-	if ((c = vmrun_console(ctx->ac_vmrun, name)) == NULL) {
+	if ((c = vmrun_console(ctx->ac_vmrun, key)) == NULL) {
 		if (errno == ENOENT)
 			problem_raise(rs, PROBLEM_NOT_FOUND, NULL,
 				      "no VM named %s", name);
@@ -229,18 +229,18 @@ api_console_post(const struct api_context *ctx, const struct api_call *call,
 		 struct api_response *rs)
 {
 	const struct api_request *rq = call->ca_rq;
-	const char *name = call->ca_params[0];
+	const char *name = call->ca_params[0], *key = call->ca_vm;
 	struct console *c;
 	json_t *doc;
 
-	if ((c = vmrun_console(ctx->ac_vmrun, name)) == NULL) {
+	if ((c = vmrun_console(ctx->ac_vmrun, key)) == NULL) {
 		problem_errno(rs, errno, "no VM named %s", name);
 		return;
 	}
 	if (rq->rq_body_len == 0) {
 		problem_raise(rs, PROBLEM_BODY_REQUIRED, NULL,
 			      "send the bytes for the guest as the body");
-	} else if (!vmrun_is_running(ctx->ac_vmrun, name)) {
+	} else if (!vmrun_is_running(ctx->ac_vmrun, key)) {
 		problem_raise(rs, PROBLEM_INVALID_STATE, NULL,
 			      "VM %s is not running; its console takes no "
 			      "input",

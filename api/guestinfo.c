@@ -97,17 +97,18 @@ api_guestinfo_not_here(const json_t *body, struct api_response *rs)
 	return -1;
 }
 
-/* Answers 404 unless VM name exists: 0 when it does. */
+/* Answers 404 unless call's VM exists: 0 when it does. */
 static int
-guestinfo_vm(const struct api_context *ctx, const char *name,
+guestinfo_vm(const struct api_context *ctx, const struct api_call *call,
 	     struct api_response *rs)
 {
 	char jail[65];
 	uid_t owner;
 
-	if (vmreg_get_owner(ctx->ac_vmreg, name, &owner, jail) == 0)
+	if (vmreg_get_owner(ctx->ac_vmreg, call->ca_vm, &owner, jail) == 0)
 		return 0;
-	problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "no VM named %s", name);
+	problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "no VM named %s",
+		      call->ca_params[0]);
 	return -1;
 }
 
@@ -172,10 +173,11 @@ api_guestinfo_list(const struct api_context *ctx, const struct api_call *call,
 	const char *name = call->ca_params[0];
 	json_t *doc;
 
-	if (guestinfo_vm(ctx, name, rs) != 0)
+	if (guestinfo_vm(ctx, call, rs) != 0)
 		return;
 	if ((doc = json_object()) == NULL ||
-	    db_guestinfo_list(ctx->ac_db, name, guestinfo_add, doc) != 0) {
+	    db_guestinfo_list(ctx->ac_db, call->ca_vm, guestinfo_add, doc) !=
+		0) {
 		problem_errno(rs, errno != 0 ? errno : ENOMEM,
 			      "listing VM %s's guestinfo failed", name);
 		json_decref(doc);
@@ -193,9 +195,9 @@ api_guestinfo_get(const struct api_context *ctx, const struct api_call *call,
 	const char *inm = api_header(call->ca_rq, "If-None-Match");
 	struct db_guestinfo_row row;
 
-	if (guestinfo_vm(ctx, name, rs) != 0 || guestinfo_key(key, rs) != 0)
+	if (guestinfo_vm(ctx, call, rs) != 0 || guestinfo_key(key, rs) != 0)
 		return;
-	if (db_guestinfo_get(ctx->ac_db, name, key, &row) != 0) {
+	if (db_guestinfo_get(ctx->ac_db, call->ca_vm, key, &row) != 0) {
 		if (errno == ENOENT)
 			problem_raise(rs, PROBLEM_NOT_FOUND, NULL,
 				      "VM %s has no guestinfo key %s", name,
@@ -241,7 +243,7 @@ guestinfo_precondition(const struct api_context *ctx,
 	}
 	if (im == NULL && inm == NULL)
 		return 0;
-	exists = db_guestinfo_get(ctx->ac_db, name, key, &row) == 0;
+	exists = db_guestinfo_get(ctx->ac_db, call->ca_vm, key, &row) == 0;
 	if (!exists && errno != ENOENT) {
 		problem_errno(rs, errno, "reading key %s failed", key);
 		return -1;
@@ -302,7 +304,7 @@ api_guestinfo_put(const struct api_context *ctx, const struct api_call *call,
 	char why[128];
 	int created = 0;
 
-	if (guestinfo_vm(ctx, name, rs) != 0 || guestinfo_key(key, rs) != 0)
+	if (guestinfo_vm(ctx, call, rs) != 0 || guestinfo_key(key, rs) != 0)
 		return;
 	if (!json_is_object(call->ca_body) ||
 	    json_object_size(call->ca_body) != (value != NULL ? 1u : 0u)) {
@@ -326,7 +328,7 @@ api_guestinfo_put(const struct api_context *ctx, const struct api_call *call,
 	if (guestinfo_precondition(ctx, call, name, key, &expect, rs) != 0)
 		return;
 	memset(&row, 0, sizeof(row));
-	snprintf(row.gr_vm, sizeof(row.gr_vm), "%s", name);
+	snprintf(row.gr_vm, sizeof(row.gr_vm), "%s", call->ca_vm);
 	snprintf(row.gr_key, sizeof(row.gr_key), "%s", key);
 	row.gr_value = (char *)json_string_value(value); /* borrowed */
 	row.gr_len = json_string_length(value);
@@ -341,10 +343,11 @@ api_guestinfo_put(const struct api_context *ctx, const struct api_call *call,
 	}
 	guestinfo_reply(rs, created ? 201 : 200, &row);
 	if (created && rs->rs_status == 201) {
-		char location[256];
+		char location[256], sub[LIMIT_GUESTINFO_KEY_LEN + 16];
 
-		snprintf(location, sizeof(location), "/v1/vms/%s/guestinfo/%s",
-			 name, key);
+		snprintf(sub, sizeof(sub), "/guestinfo/%s", key);
+		api_vm_location(call->ca_rq, call->ca_vm, sub, location,
+				sizeof(location));
 		api_response_header(rs, "Location", location);
 	}
 }
@@ -356,7 +359,7 @@ api_guestinfo_delete(const struct api_context *ctx, const struct api_call *call,
 	const char *name = call->ca_params[0], *key = call->ca_params[1];
 	uint64_t expect;
 
-	if (guestinfo_vm(ctx, name, rs) != 0 || guestinfo_key(key, rs) != 0)
+	if (guestinfo_vm(ctx, call, rs) != 0 || guestinfo_key(key, rs) != 0)
 		return;
 	if (api_header(call->ca_rq, "If-None-Match") != NULL) {
 		problem_raise(rs, PROBLEM_INVALID_HEADER, "If-None-Match",
@@ -365,7 +368,7 @@ api_guestinfo_delete(const struct api_context *ctx, const struct api_call *call,
 	}
 	if (guestinfo_precondition(ctx, call, name, key, &expect, rs) != 0)
 		return;
-	if (db_guestinfo_delete(ctx->ac_db, name, key, expect) != 0) {
+	if (db_guestinfo_delete(ctx->ac_db, call->ca_vm, key, expect) != 0) {
 		guestinfo_write_error(rs, errno, name, key);
 		return;
 	}

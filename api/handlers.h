@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "base/limits.h"
+#include "base/names.h"
 
 #define API_MAX_PARAMS 4
 
@@ -18,7 +19,35 @@ struct api_call {
 	const json_t *ca_body; /* borrowed; NULL for routes without a body */
 	const char *ca_params[API_MAX_PARAMS]; /* {param}s in path order */
 	char ca_param_buf[LIMIT_URL_LEN];
+	/*
+	 * Routes on one VM (/v1/vms/{name}...): the VM's key, {name} in
+	 * the scope the request names (api_vm_scope), for the registry and
+	 * the runner; ca_params[0] stays its name, for what is said back.
+	 */
+	char ca_vm[VMKEY_SIZE];
+	char ca_vm_jail[LIMIT_NAME_LEN + 1]; /* its scope, "" the host */
 };
+
+/*
+ * The scope a request names VMs in, into jail: the caller's jail ("" on
+ * the host), or, for host root, the jail ?jail= names.  ?jail= naming
+ * the caller's own jail is the same as none.  0; or -1 with the problem
+ * answered in rs (when not NULL): 400 for a malformed ?jail=, 404 naming
+ * the jail when host root names one that does not exist; 1 with nothing
+ * answered when anyone else names a scope not its own (a VM there does
+ * not exist for that caller: the router answers as for any VM that does
+ * not exist).
+ */
+int api_vm_scope(const struct api_context *ctx, const struct api_request *rq,
+		 char jail[LIMIT_NAME_LEN + 1], struct api_response *rs);
+
+/*
+ * Where the VM of key (and sub, "" or a path below it) is, as a URL:
+ * /v1/vms/NAME + sub, then ?jail=JAIL for a jail's VM when the caller is
+ * not in that jail (host root).
+ */
+void api_vm_location(const struct api_request *rq, const char *key,
+		     const char *sub, char *buf, size_t len);
 
 typedef void (*api_handler)(const struct api_context *ctx,
 			    const struct api_call *call,
@@ -188,13 +217,13 @@ void api_pptdevs_delete(const struct api_context *, const struct api_call *,
 int api_pptdevs_spec_ok(const struct api_context *ctx, const json_t *spec,
 			struct api_response *rs);
 /*
- * The same for VM name's stored spec before a start, and no other live
+ * The same for call's VM's stored spec before a start, and no other live
  * VM's spec names one of its devices: 0, or -1 with a 422 or a 409
- * naming the VM that has it.  0 when there is no such VM (the start
- * answers that).
+ * naming the VM that has it (as the caller may be told of it).  0 when
+ * there is no such VM (the start answers that).
  */
-int api_pptdevs_start_ok(const struct api_context *ctx, const char *name,
-			 struct api_response *rs);
+int api_pptdevs_start_ok(const struct api_context *ctx,
+			 const struct api_call *call, struct api_response *rs);
 
 /*
  * api/images.c: 0 when the database's file system has --disk-reserve-mib

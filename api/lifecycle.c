@@ -29,10 +29,10 @@
 /* How long a monitor-mode start waits for the guest's first output. */
 #define LIFECYCLE_FIRST_OUTPUT_US 300
 
-/* Answers the outcome of a lifecycle operation. */
+/* Answers the outcome of a lifecycle operation on the VM of key. */
 static void
 lifecycle_reply(const struct api_context *ctx, const char *api_op,
-		const char *name, int rc, int err, const char *why,
+		const char *key, int rc, int err, const char *why,
 		struct api_response *rs)
 {
 	/* Only a start can find the spec unrunnable (EINVAL); elsewhere
@@ -58,8 +58,8 @@ lifecycle_reply(const struct api_context *ctx, const char *api_op,
 			problem_errno(rs, err, "%s", why);
 		return;
 	}
-	if (vmreg_get(ctx->ac_vmreg, name, &doc) != 0) {
-		problem_errno(rs, errno, "VM %s vanished", name);
+	if (vmreg_get(ctx->ac_vmreg, key, &doc) != 0) {
+		problem_errno(rs, errno, "VM %s vanished", vmkey_name(key));
 		return;
 	}
 	api_response_take(rs, 200, doc.vd_body, doc.vd_len);
@@ -70,7 +70,7 @@ lifecycle_reply(const struct api_context *ctx, const char *api_op,
 /* What a monitor-mode response needs to end its run. */
 struct lifecycle_monitor {
 	struct vmrun *lm_vmrun;
-	char lm_name[65];
+	char lm_name[VMKEY_SIZE];
 	uint64_t lm_run;
 };
 
@@ -95,7 +95,7 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	      struct api_response *rs)
 {
 	const struct principal *pr = &call->ca_rq->rq_principal;
-	const char *name = call->ca_params[0];
+	const char *name = call->ca_params[0], *key = call->ca_vm;
 	const char *mode = api_query(call->ca_rq, "mode");
 	struct lifecycle_monitor *lm;
 	struct console *c;
@@ -120,21 +120,21 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 		problem_raise(rs, PROBLEM_FORBIDDEN, "mode", "%s", why);
 		return;
 	}
-	if (api_pptdevs_start_ok(ctx, name, rs) != 0)
+	if (api_pptdevs_start_ok(ctx, call, rs) != 0)
 		return;
 	if (!monitor) {
-		rc = vmrun_start(ctx->ac_vmrun, name, &quota, NULL, why,
+		rc = vmrun_start(ctx->ac_vmrun, key, &quota, NULL, why,
 				 sizeof(why));
-		lifecycle_reply(ctx, "start", name, rc, errno, why, rs);
+		lifecycle_reply(ctx, "start", key, rc, errno, why, rs);
 		return;
 	}
 	/* The stream starts where this run's output will. */
-	if ((c = vmrun_console(ctx->ac_vmrun, name)) == NULL) {
+	if ((c = vmrun_console(ctx->ac_vmrun, key)) == NULL) {
 		problem_errno(rs, errno, "no VM named %s", name);
 		return;
 	}
 	offset = console_end(c);
-	if (vmrun_start(ctx->ac_vmrun, name, &quota, &run, why, sizeof(why)) !=
+	if (vmrun_start(ctx->ac_vmrun, key, &quota, &run, why, sizeof(why)) !=
 	    0) {
 		int err = errno;
 
@@ -147,7 +147,7 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 				 name, name);
 			err = EBUSY;
 		}
-		lifecycle_reply(ctx, "start", name, -1, err, why, rs);
+		lifecycle_reply(ctx, "start", key, -1, err, why, rs);
 		console_free(c);
 		return;
 	}
@@ -158,12 +158,12 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	 */
 	if ((lm = calloc(1, sizeof(*lm))) == NULL) {
 		console_free(c);
-		vmrun_stop_run(ctx->ac_vmrun, name, run);
+		vmrun_stop_run(ctx->ac_vmrun, key, run);
 		problem_errno(rs, ENOMEM, "monitor mode for VM %s", name);
 		return;
 	}
 	lm->lm_vmrun = ctx->ac_vmrun;
-	snprintf(lm->lm_name, sizeof(lm->lm_name), "%s", name);
+	snprintf(lm->lm_name, sizeof(lm->lm_name), "%s", key);
 	/* The run this start made, not whichever runs now: it may have
 	 * ended already and another begun. */
 	lm->lm_run = run;
@@ -200,7 +200,7 @@ api_vms_stop(const struct api_context *ctx, const struct api_call *call,
 	     struct api_response *rs)
 {
 	const struct api_request *rq = call->ca_rq;
-	const char *name = call->ca_params[0];
+	const char *key = call->ca_vm;
 	const char *v;
 	unsigned long timeout = LIFECYCLE_STOP_TIMEOUT_DEFAULT;
 	char why[256] = "", *end;
@@ -231,9 +231,9 @@ api_vms_stop(const struct api_context *ctx, const struct api_call *call,
 			return;
 		}
 	}
-	rc = vmrun_stop(ctx->ac_vmrun, name, (unsigned)timeout * 1000, force,
+	rc = vmrun_stop(ctx->ac_vmrun, key, (unsigned)timeout * 1000, force,
 			why, sizeof(why));
-	lifecycle_reply(ctx, "stop", name, rc, errno, why, rs);
+	lifecycle_reply(ctx, "stop", key, rc, errno, why, rs);
 }
 
 /* pause, resume and reset take no arguments. */
@@ -242,12 +242,12 @@ lifecycle_simple(const struct api_context *ctx, const struct api_call *call,
 		 struct api_response *rs, const char *opname,
 		 int (*op)(struct vmrun *, const char *, char *, size_t))
 {
-	const char *name = call->ca_params[0];
+	const char *key = call->ca_vm;
 	char why[256] = "";
 	int rc;
 
-	rc = op(ctx->ac_vmrun, name, why, sizeof(why));
-	lifecycle_reply(ctx, opname, name, rc, errno, why, rs);
+	rc = op(ctx->ac_vmrun, key, why, sizeof(why));
+	lifecycle_reply(ctx, opname, key, rc, errno, why, rs);
 }
 
 void

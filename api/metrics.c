@@ -481,7 +481,8 @@ static void
 metrics_runs(const struct api_context *ctx, struct metrics_buf *mb)
 {
 	static const char *const reasons[4] = {"io", "mmio", "hlt", "other"};
-	char(*names)[65] = NULL, why[128];
+	char(*names)[VMKEY_SIZE] = NULL, why[128];
+	char(*jails)[LIMIT_NAME_LEN + 1] = NULL;
 	struct metrics_vm *mv = NULL;
 	uint64_t *out = NULL;
 	size_t n = 0, i;
@@ -491,11 +492,13 @@ metrics_runs(const struct api_context *ctx, struct metrics_buf *mb)
 	    vmreg_names(ctx->ac_vmreg, metrics_keep_live, &names, &n) != 0)
 		n = 0;
 	if (n > 0 && ((mv = calloc(n, sizeof(*mv))) == NULL ||
-		      (out = calloc(n, sizeof(*out))) == NULL))
+		      (out = calloc(n, sizeof(*out))) == NULL ||
+		      (jails = calloc(n, sizeof(*jails))) == NULL))
 		n = 0;
 	for (i = 0; i < n; i++) {
 		struct console *c;
 
+		vmkey_jail(names[i], jails[i]);
 		if (vmrun_with_runner(ctx->ac_vmrun, names[i], VMRUN_NEED_LIVE,
 				      metrics_vm_read, &mv[i], why,
 				      sizeof(why)) != 0)
@@ -512,8 +515,9 @@ metrics_runs(const struct api_context *ctx, struct metrics_buf *mb)
 		for (k = 0; k < 4 && mv[i].mv_vcpus > 0; k++)
 			mb_printf(mb,
 				  "vmmapid_vm_vcpu_exits_total{vm=\"%s\","
-				  "reason=\"%s\"} %llu\n",
-				  names[i], reasons[k], mv[i].mv_exits[k]);
+				  "jail=\"%s\",reason=\"%s\"} %llu\n",
+				  vmkey_name(names[i]), jails[i], reasons[k],
+				  mv[i].mv_exits[k]);
 	mb_head(mb, "vmmapid_vm_console_output_bytes_total", "counter",
 		"Bytes a running VM wrote to its serial console since it "
 		"started.");
@@ -521,8 +525,10 @@ metrics_runs(const struct api_context *ctx, struct metrics_buf *mb)
 		if (mv[i].mv_vcpus > 0)
 			mb_printf(mb,
 				  "vmmapid_vm_console_output_bytes_total{vm="
-				  "\"%s\"} %llu\n",
-				  names[i], (unsigned long long)out[i]);
+				  "\"%s\",jail=\"%s\"} %llu\n",
+				  vmkey_name(names[i]), jails[i],
+				  (unsigned long long)out[i]);
+	free(jails);
 	free(out);
 	free(mv);
 	free(names);

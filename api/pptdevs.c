@@ -37,10 +37,43 @@
 #include "core/pptdevs.h"
 #include "core/vmreg.h"
 
-/* A device's representation; NULL when out of memory. */
-static json_t *
-pptdevs_doc(const struct pptdev_info *pi)
+/*
+ * The VM of key as a caller in viewer's jail ("": host root) may be told
+ * of it: by name in its own scope, by name and jail for host root, and
+ * as no VM in particular outside the viewer's jail, whose VMs do not
+ * exist for it (docs/access.md, "What a caller can tell").  Answers 1
+ * when named, 0 when not.
+ */
+static int
+pptdevs_vm_said(const char *viewer, const char *key, char *buf, size_t len)
 {
+	char jail[LIMIT_NAME_LEN + 1];
+
+	vmkey_jail(key, jail);
+	if (strcmp(jail, viewer) == 0)
+		snprintf(buf, len, "VM %s", vmkey_name(key));
+	else if (viewer[0] == '\0')
+		snprintf(buf, len, "VM %s of jail %s", vmkey_name(key), jail);
+	else {
+		snprintf(buf, len, "a VM outside jail %s", viewer);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * A device's representation for a caller in viewer's jail; NULL when
+ * out of memory.  assigned_to is the VM's name within its scope,
+ * assigned_to_jail that scope; both null when none, or when the VM is
+ * outside the viewer's jail.
+ */
+static json_t *
+pptdevs_doc(const struct pptdev_info *pi, const char *viewer)
+{
+	char said[2 * LIMIT_NAME_LEN + 32], jail[LIMIT_NAME_LEN + 1];
+	int named =
+	    pi->pi_assigned[0] != '\0' &&
+	    pptdevs_vm_said(viewer, pi->pi_assigned, said, sizeof(said));
 	const struct pcihost_dev *d = &pi->pi_dev;
 	char pptdev[16], vendor[8], device[8], class[10], reserved[40];
 	json_t *doc;
@@ -73,16 +106,21 @@ pptdevs_doc(const struct pptdev_info *pi)
 				: json_string(""))
 			 : json_null(),
 	    "assigned_to",
-	    pi->pi_assigned[0] != '\0' ? json_string(pi->pi_assigned)
-				       : json_null());
+	    named ? json_string(vmkey_name(pi->pi_assigned)) : json_null());
+	vmkey_jail(pi->pi_assigned, jail);
+	if (doc != NULL &&
+	    json_object_set_new(doc, "assigned_to_jail",
+				named ? json_string(jail) : json_null()) != 0) {
+		json_decref(doc);
+		doc = NULL;
+	}
 	return doc;
 }
 
 static json_t *
 pptdevs_item(const void *elem, void *arg)
 {
-	(void)arg;
-	return pptdevs_doc(elem);
+	return pptdevs_doc(elem, arg);
 }
 
 static int
@@ -143,7 +181,6 @@ api_pptdevs_list(const struct api_context *ctx, const struct api_call *call,
 	struct pptdev_info *list;
 	size_t n;
 
-	(void)call;
 	if (pptdevs_unavailable(ctx, rs))
 		return;
 	if (pptdevs_list(ctx->ac_pptdevs, &list, &n) != 0) {
@@ -151,7 +188,8 @@ api_pptdevs_list(const struct api_context *ctx, const struct api_call *call,
 			      strerror(errno));
 		return;
 	}
-	api_response_items(rs, list, n, sizeof(*list), pptdevs_item, NULL,
+	api_response_items(rs, list, n, sizeof(*list), pptdevs_item,
+			   (void *)call->ca_rq->rq_principal.pr_jail,
 			   "PCI devices");
 	free(list);
 }
@@ -172,7 +210,7 @@ api_pptdevs_get(const struct api_context *ctx, const struct api_call *call,
 			      bus, slot, func);
 		return;
 	}
-	doc = pptdevs_doc(&pi);
+	doc = pptdevs_doc(&pi, call->ca_rq->rq_principal.pr_jail);
 	api_response_json(rs, 200, doc);
 	json_decref(doc);
 }
@@ -204,7 +242,7 @@ api_pptdevs_put(const struct api_context *ctx, const struct api_call *call,
 			problem_errno(rs, errno, "%s", why);
 		return;
 	}
-	doc = pptdevs_doc(&pi);
+	doc = pptdevs_doc(&pi, call->ca_rq->rq_principal.pr_jail);
 	api_response_json(rs, created ? 201 : 200, doc);
 	json_decref(doc);
 	if (created) {
@@ -228,6 +266,19 @@ api_pptdevs_delete(const struct api_context *ctx, const struct api_call *call,
 		return;
 	if (pptdevs_release(ctx->ac_pptdevs, bus, slot, func, why,
 			    sizeof(why)) != 0) {
+		char holder[VMKEY_SIZE], said[2 * LIMIT_NAME_LEN + 32];
+
+		/* Said of the VM as this caller may be told of it. */
+		if (errno == EBUSY && pptdevs_holder(ctx->ac_pptdevs, bus, slot,
+						     func, NULL, holder)) {
+			(void)pptdevs_vm_said(call->ca_rq->rq_principal.pr_jail,
+					      holder, said, sizeof(said));
+			snprintf(why, sizeof(why),
+				 "%s is running with %u/%u/%u; stop it "
+				 "before releasing the device",
+				 said, bus, slot, func);
+			errno = EBUSY;
+		}
 		/* In use by a VM: a conflict with it, not a state of ours. */
 		problem_raise(rs,
 			      errno == EBUSY ? PROBLEM_CONFLICT
@@ -286,12 +337,13 @@ api_pptdevs_spec_ok(const struct api_context *ctx, const json_t *spec,
 }
 
 int
-api_pptdevs_start_ok(const struct api_context *ctx, const char *name,
+api_pptdevs_start_ok(const struct api_context *ctx, const struct api_call *call,
 		     struct api_response *rs)
 {
+	const char *name = call->ca_vm;
 	const json_t *devs;
 	json_t *spec = NULL;
-	char holder[65];
+	char holder[VMKEY_SIZE], said[2 * LIMIT_NAME_LEN + 32];
 	uint64_t rev;
 	size_t i;
 	int rc = 0;
@@ -310,9 +362,12 @@ api_pptdevs_start_ok(const struct api_context *ctx, const char *name,
 			continue;
 		if (pptdevs_holder(ctx->ac_pptdevs, bus, slot, func, name,
 				   holder)) {
-			problem_raise(rs, PROBLEM_CONFLICT, NULL,
-				      "PCI device %s is VM %s's while it runs",
-				      s, holder);
+			(void)pptdevs_vm_said(call->ca_rq->rq_principal.pr_jail,
+					      holder, said, sizeof(said));
+			problem_raise(
+			    rs, PROBLEM_CONFLICT, NULL,
+			    "PCI device %s is in use by %s while it runs", s,
+			    said);
 			rc = -1;
 		}
 	}

@@ -19,6 +19,8 @@
 #include "api/problem.h"
 #include "api/response.h"
 #include "api/routes.h"
+#include "base/names.h"
+#include "core/jails.h"
 #include "core/vmreg.h"
 #include "db/db.h"
 #include "base/log.h"
@@ -70,10 +72,10 @@ static const struct route routes[] = {
      POL_ADMIN, NULL},
     {"/v1/problems/{slug}", API_GET, api_problems_get, 0, POL_PUBLIC, NULL},
     {"/v1/vms", API_GET, api_vms_list, 0, POL_VM_LIST,
-     "limit,after,label*,state"},
+     "limit,after,label*,state,jail"},
     /* R_BODY_BIG: the spec may bring the VM's first guestinfo keys. */
     {"/v1/vms", API_POST, api_vms_create,
-     R_BLOCKS | R_DBWRITE | R_BODY_JSON | R_BODY_BIG, POL_VM_CREATE, NULL},
+     R_BLOCKS | R_DBWRITE | R_BODY_JSON | R_BODY_BIG, POL_VM_CREATE, "jail"},
     {"/v1/vms/{name}", API_GET, api_vms_get, R_VM, POL_VM_READ, NULL},
     /* PUT of a VM that does not exist is checked as POL_VM_CREATE. */
     {"/v1/vms/{name}", API_PUT, api_vms_put,
@@ -528,6 +530,8 @@ route_query_token(const struct route *rt, const char *key, size_t *len)
 /*
  * 0 when every query parameter is one the route takes, and only those
  * marked so repeat; else a 400.  Handlers see only what they expect.
+ * Every route on one VM (R_VM) takes ?jail= besides its own: the scope
+ * of {name} (api_vm_scope).
  */
 static int
 route_query_ok(const struct route *rt, const struct api_request *rq,
@@ -540,7 +544,10 @@ route_query_ok(const struct route *rt, const struct api_request *rq,
 	for (i = 0; i < rq->rq_nquery; i++) {
 		const char *k = rq->rq_query[i].kv_key;
 
-		if ((tok = route_query_token(rt, k, &len)) == NULL) {
+		if ((rt->rt_flags & R_VM) && strcmp(k, "jail") == 0) {
+			tok = k;
+			len = strlen(k);
+		} else if ((tok = route_query_token(rt, k, &len)) == NULL) {
 			if (rt->rt_query != NULL)
 				problem_raise(rs, PROBLEM_INVALID_QUERY, k,
 					      "unknown query parameter \"%s\" "
@@ -568,7 +575,88 @@ route_query_ok(const struct route *rt, const struct api_request *rq,
 }
 
 static int route_allowed(const struct api_context *ctx, const struct route *rt,
-			 const struct api_call *call, struct api_response *rs);
+			 const struct api_call *call, int foreign,
+			 struct api_response *rs);
+
+int
+api_vm_scope(const struct api_context *ctx, const struct api_request *rq,
+	     char jail[LIMIT_NAME_LEN + 1], struct api_response *rs)
+{
+	const struct principal *pr = &rq->rq_principal;
+	const char *want = NULL;
+	struct jail_info ji;
+	int i, given = 0;
+
+	snprintf(jail, LIMIT_NAME_LEN + 1, "%s", pr->pr_jail);
+	for (i = 0; i < rq->rq_nquery && !given; i++)
+		if (strcmp(rq->rq_query[i].kv_key, "jail") == 0) {
+			given = 1;
+			want = rq->rq_query[i].kv_value; /* NULL: "?jail" */
+		}
+	if (!given)
+		return 0;
+	if (want == NULL)
+		want = "";
+	if (!name_valid(want)) {
+		if (rs != NULL)
+			problem_invalid_name(rs, "jail", want);
+		return -1;
+	}
+	if (strcmp(want, pr->pr_jail) == 0)
+		return 0;
+	if (!policy_is_host_root(pr))
+		/* Another scope's VMs do not exist for this caller; whether
+		 * the jail does is not its business either. */
+		return 1;
+	if (ctx->ac_jails == NULL || jails_get(ctx->ac_jails, want, &ji) != 0) {
+		if (rs != NULL)
+			problem_raise(rs, PROBLEM_NOT_FOUND, "jail",
+				      "no jail named %s", want);
+		return -1;
+	}
+	snprintf(jail, LIMIT_NAME_LEN + 1, "%s", want);
+	return 0;
+}
+
+void
+api_vm_location(const struct api_request *rq, const char *key, const char *sub,
+		char *buf, size_t len)
+{
+	char jail[LIMIT_NAME_LEN + 1];
+
+	vmkey_jail(key, jail);
+	if (jail[0] == '\0' || strcmp(jail, rq->rq_principal.pr_jail) == 0)
+		snprintf(buf, len, "/v1/vms/%s%s", vmkey_name(key), sub);
+	else
+		snprintf(buf, len, "/v1/vms/%s%s?jail=%s", vmkey_name(key), sub,
+			 jail);
+}
+
+/*
+ * For a route on one VM, call's ca_vm and ca_vm_jail from {name} and the
+ * scope the request names.  0; 1 when that scope is not one the caller
+ * may name (answered as a VM that does not exist, once the policy let
+ * the caller ask at all: route_allowed's foreign); -1 with the problem
+ * answered (rs NULL: only said).
+ */
+static int
+route_vm_key(const struct api_context *ctx, const struct route *rt,
+	     struct api_call *call, struct api_response *rs)
+{
+	const char *name = call->ca_params[0];
+	int rc;
+
+	call->ca_vm[0] = call->ca_vm_jail[0] = '\0';
+	if (!(rt->rt_flags & R_VM) || name == NULL)
+		return 0;
+	if ((rc = api_vm_scope(ctx, call->ca_rq, call->ca_vm_jail, rs)) != 0)
+		return rc;
+	/* A name that is not one can be no VM's key: as it is, it finds
+	 * none (a PUT of it is a 400 in its handler). */
+	if (vmkey_make(call->ca_vm, call->ca_vm_jail, name) != 0)
+		snprintf(call->ca_vm, sizeof(call->ca_vm), "%s", name);
+	return 0;
+}
 
 int
 api_route_permits(const struct api_context *ctx, const struct api_request *rq)
@@ -576,6 +664,7 @@ api_route_permits(const struct api_context *ctx, const struct api_request *rq)
 	struct api_call call;
 	const struct route *rt;
 	unsigned allowed;
+	int foreign;
 
 	if ((rt = route_of(rq, &allowed)) == NULL)
 		return 1;
@@ -584,32 +673,36 @@ api_route_permits(const struct api_context *ctx, const struct api_request *rq)
 	call.ca_rq = rq;
 	route_match(rt->rt_pattern, rq->rq_path, call.ca_params,
 		    call.ca_param_buf, sizeof(call.ca_param_buf));
-	return route_allowed(ctx, rt, &call, NULL) == 0;
+	if ((foreign = route_vm_key(ctx, rt, &call, NULL)) < 0)
+		return 1; /* the handler's call answers it */
+	return route_allowed(ctx, rt, &call, foreign, NULL) == 0;
 }
 
 /*
  * The access check of a matched route: its declared action, and for
  * routes on one VM ({name} of /v1/vms/{name}...), that VM's creator and
- * jail.  0, or -1 with the 403/404 answered (rs NULL: only said).
+ * jail.  foreign: the VM is in a scope the caller may not name, where
+ * nothing exists for it (route_vm_key).  0, or -1 with the 403/404
+ * answered (rs NULL: only said).
  */
 static int
 route_allowed(const struct api_context *ctx, const struct route *rt,
-	      const struct api_call *call, struct api_response *rs)
+	      const struct api_call *call, int foreign, struct api_response *rs)
 {
 	enum policy_action action = rt->rt_action;
 	struct policy_vm vm = {0}, *target = NULL;
 	char jail[65], why[256];
 	struct vm_spec spec;
 
-	if (ctx->ac_policy == NULL)
+	if (ctx->ac_policy == NULL && !foreign)
 		return 0; /* tests of the router alone */
-	if ((rt->rt_flags & R_VM) && call->ca_params[0] != NULL) {
-		if (vmreg_get_owner(ctx->ac_vmreg, call->ca_params[0],
+	if ((rt->rt_flags & R_VM) && call->ca_params[0] != NULL && !foreign) {
+		if (vmreg_get_owner(ctx->ac_vmreg, call->ca_vm,
 				    &vm.pv_owner_uid, jail) == 0) {
 			vm.pv_name = call->ca_params[0];
 			vm.pv_jail = jail;
 			if (action == POL_VM_START &&
-			    vmreg_get_vm_spec(ctx->ac_vmreg, vm.pv_name,
+			    vmreg_get_vm_spec(ctx->ac_vmreg, call->ca_vm,
 					      &spec) == 0)
 				vm.pv_has_pptdevs = spec.vs_npptdevs > 0;
 			target = &vm;
@@ -617,9 +710,17 @@ route_allowed(const struct api_context *ctx, const struct route *rt,
 			action = POL_VM_CREATE; /* PUT of a new VM defines it */
 		}
 	}
-	if (policy_check(ctx->ac_policy, &call->ca_rq->rq_principal, action,
-			 target, why, sizeof(why)) == 0)
-		return 0;
+	if (ctx->ac_policy == NULL ||
+	    policy_check(ctx->ac_policy, &call->ca_rq->rq_principal, action,
+			 target, why, sizeof(why)) == 0) {
+		if (!foreign)
+			return 0;
+		/* Asked as any VM is; there is none for this caller (a PUT
+		 * cannot define one where the caller may not name it). */
+		snprintf(why, sizeof(why), "no VM named %s",
+			 call->ca_params[0]);
+		errno = ENOENT;
+	}
 	if (rs == NULL)
 		return -1; /* a question only (api_route_permits) */
 	log_debug("policy: %s %s refused to uid %ld%s%s: %s",
@@ -628,15 +729,7 @@ route_allowed(const struct api_context *ctx, const struct route *rt,
 		  call->ca_rq->rq_principal.pr_jail[0] != '\0' ? " in jail "
 							       : "",
 		  call->ca_rq->rq_principal.pr_jail, why);
-	if (errno == ENOENT && rt->rt_handler == api_vms_put)
-		/* A declarative PUT of a name taken outside the caller's
-		 * jail fails as a POST of it does: VM names are one
-		 * namespace on the host (docs/access.md, "What a caller
-		 * can tell"), and "not found" would be no truer. */
-		problem_raise(rs, PROBLEM_CONFLICT, "name",
-			      "a VM named %s already exists",
-			      call->ca_params[0]);
-	else if (errno == ENOENT)
+	if (errno == ENOENT)
 		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "%s", why);
 	else
 		problem_raise(rs, PROBLEM_FORBIDDEN, NULL, "%s", why);
@@ -666,6 +759,7 @@ route_dispatch(const struct api_context *ctx, const struct api_request *rq,
 	const struct route *rt;
 	json_t *body = NULL;
 	unsigned allowed;
+	int foreign;
 
 	/* Not the parameter buffer: 2 KiB to zero on every request. */
 	memset(call.ca_params, 0, sizeof(call.ca_params));
@@ -691,7 +785,8 @@ route_dispatch(const struct api_context *ctx, const struct api_request *rq,
 		allow_header(rs, allowed);
 		return;
 	}
-	if (route_allowed(ctx, rt, &call, rs) != 0)
+	if ((foreign = route_vm_key(ctx, rt, &call, rs)) < 0 ||
+	    route_allowed(ctx, rt, &call, foreign, rs) != 0)
 		return;
 	if (rq->rq_query_overflow) {
 		problem_raise(rs, PROBLEM_INVALID_QUERY, NULL,

@@ -44,15 +44,16 @@ vcpus_op_begin(struct vcpus_op *op, const struct api_context *ctx,
 	       const struct api_call *call, const char *id_str,
 	       unsigned *nvcpus, struct api_response *rs)
 {
-	const char *name = call->ca_params[0];
+	const char *name = call->ca_params[0], *key = call->ca_vm;
 	char echo[REGS_JSON_ECHO_MAX + 4];
 	struct vm_spec spec;
 
 	memset(op, 0, sizeof(*op));
 	op->op_ctx = ctx;
 	op->op_name = name;
+	op->op_key = key;
 	if (!name_valid(name) ||
-	    vmreg_get_vm_spec(ctx->ac_vmreg, name, &spec) != 0) {
+	    vmreg_get_vm_spec(ctx->ac_vmreg, key, &spec) != 0) {
 		regs_json_echo(name, strlen(name), echo, sizeof(echo));
 		problem_raise(rs, PROBLEM_NOT_FOUND, NULL, "no VM named %s",
 			      echo);
@@ -71,7 +72,7 @@ vcpus_op_begin(struct vcpus_op *op, const struct api_context *ctx,
 		return -1;
 	}
 	if (op->op_id >= spec.vs_vcpus &&
-	    !vmrun_is_running(ctx->ac_vmrun, name)) {
+	    !vmrun_is_running(ctx->ac_vmrun, key)) {
 		problem_raise(rs, PROBLEM_NOT_FOUND, NULL,
 			      "VM %s has no vCPU %u; its vCPUs are 0 to %u",
 			      name, op->op_id, spec.vs_vcpus - 1);
@@ -150,7 +151,7 @@ int
 vcpus_op_call(struct vcpus_op *op, enum vmrun_need need,
 	      int (*fn)(struct runner *, void *), void *arg)
 {
-	return vmrun_with_runner(op->op_ctx->ac_vmrun, op->op_name, need, fn,
+	return vmrun_with_runner(op->op_ctx->ac_vmrun, op->op_key, need, fn,
 				 arg, op->op_why, sizeof(op->op_why));
 }
 

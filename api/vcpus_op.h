@@ -39,7 +39,8 @@
  */
 struct vcpus_op {
 	const struct api_context *op_ctx;
-	const char *op_name;       /* the VM */
+	const char *op_name;       /* the VM, as the caller names it */
+	const char *op_key;        /* its key (api_call's ca_vm) */
 	unsigned op_id;            /* the vCPU */
 	enum problem_kind op_kind; /* when op_kind_set */
 	int op_kind_set;

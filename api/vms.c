@@ -46,19 +46,22 @@ vms_limits(const struct api_context *ctx, struct vm_spec_limits *lim)
 	lim->sl_max_memory_mib = ctx->ac_max_memory_mib;
 }
 
-/* Answers a representation with its ETag (and Location when created). */
+/*
+ * Answers a representation with its ETag (and Location when created: the
+ * VM of key as rq's caller names it).
+ */
 static void
 vms_reply_doc(struct api_response *rs, int status, struct vmreg_doc *doc,
-	      const char *name)
+	      const struct api_request *rq, const char *key)
 {
-	char etag[32], location[LIMIT_NAME_LEN + 16];
+	char etag[32], location[2 * LIMIT_NAME_LEN + 32];
 
 	api_response_take(rs, status, doc->vd_body, doc->vd_len);
 	doc->vd_body = NULL;
 	etag_format(doc->vd_revision, etag);
 	api_response_header(rs, "ETag", etag);
 	if (status == 201) {
-		snprintf(location, sizeof(location), "/v1/vms/%s", name);
+		api_vm_location(rq, key, "", location, sizeof(location));
 		api_response_header(rs, "Location", location);
 	}
 }
@@ -197,6 +200,37 @@ vms_autostart_allowed(const struct api_context *ctx, const char *name,
 	return -1;
 }
 
+/*
+ * A list's cursor ?after= as the key it stands for: a VM name in the one
+ * scope listed (jail), or a key when every scope is (jail NULL).
+ * Anything else was never handed out, and is a mistake to say so: 0, or
+ * -1 with the 400 answered.
+ */
+static int
+vms_cursor(const char *jail, const char *after, char key[VMKEY_SIZE],
+	   struct api_response *rs)
+{
+	char scope[LIMIT_NAME_LEN + 1] = "";
+	const char *name = after;
+
+	if (jail == NULL && strchr(after, '/') != NULL &&
+	    (size_t)(strchr(after, '/') - after) < sizeof(scope)) {
+		vmkey_jail(after, scope);
+		name = vmkey_name(after);
+		jail = scope;
+		if (scope[0] == '\0')
+			name = after; /* "/x": no jail, not a cursor */
+	}
+	if (vmkey_make(key, jail, name) == 0)
+		return 0;
+	problem_raise(rs, PROBLEM_INVALID_QUERY, "after",
+		      "after must be the \"next\" of the previous page (a "
+		      "VM name%s), not \"%s\"",
+		      jail == NULL ? ", or JAIL/NAME for a jail's VM" : "",
+		      after);
+	return -1;
+}
+
 void
 api_vms_list(const struct api_context *ctx, const struct api_call *call,
 	     struct api_response *rs)
@@ -206,12 +240,14 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 	char label_buf[LIMIT_LABEL_FILTERS][LIMIT_LABEL_KEY_LEN + 1];
 	struct vmreg_filter f = {.vf_labels = labels,
 				 .vf_limit = LIMIT_PAGE_DEFAULT};
+	const struct principal *pr = &rq->rq_principal;
 	struct vms_visibility vis;
 	enum vm_state want;
-	const char *inm;
-	char *body, *end, etag[96];
+	const char *inm, *after = NULL;
+	char *body, *end, etag[96], jail[LIMIT_NAME_LEN + 1];
+	char cursor[VMKEY_SIZE];
 	size_t len;
-	int q;
+	int q, scope;
 
 	for (q = 0; q < rq->rq_nquery; q++) {
 		const char *k = rq->rq_query[q].kv_key;
@@ -235,18 +271,7 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 			}
 			f.vf_limit = n;
 		} else if (strcmp(k, "after") == 0) {
-			/* A cursor is a page's last name: anything else was
-			 * never handed out, and is a mistake to say so. */
-			if (!name_valid(v)) {
-				problem_raise(rs, PROBLEM_INVALID_QUERY,
-					      "after",
-					      "after must be a VM name (the "
-					      "\"next\" of the previous page), "
-					      "not \"%s\"",
-					      v);
-				return;
-			}
-			f.vf_after = v;
+			after = v;
 		} else if (strcmp(k, "state") == 0) {
 			if (vm_state_parse(v, &want) != 0) {
 				problem_raise(rs, PROBLEM_INVALID_QUERY,
@@ -284,8 +309,21 @@ api_vms_list(const struct api_context *ctx, const struct api_call *call,
 			labels[f.vf_nlabels].vl_value = eq + 1;
 			f.vf_nlabels++;
 		}
-		/* The router let through only these four. */
+		/* The router let through only these and jail. */
 	}
+	/* One scope: the caller's, or the one ?jail= names (a scope the
+	 * caller may not name lists nothing it may see); host root without
+	 * ?jail= lists every scope, and its cursors are keys. */
+	if ((scope = api_vm_scope(ctx, rq, jail, rs)) < 0)
+		return;
+	if (scope > 0)
+		f.vf_jail = api_query(rq, "jail");
+	else if (api_query(rq, "jail") != NULL || !policy_is_host_root(pr))
+		f.vf_jail = jail;
+	if (after != NULL && vms_cursor(f.vf_jail, after, cursor, rs) != 0)
+		return;
+	if (after != NULL)
+		f.vf_after = cursor;
 	/* Callers see the VMs the policy lets them see: filtered, not
 	 * refused. */
 	vis.vv_ctx = ctx;
@@ -340,12 +378,14 @@ vms_write_error(struct api_response *rs, int err, const char *name)
 	}
 }
 
+/* The owner of a VM rq defines in jail (api_vm_scope's): the caller. */
 static void
-vms_owner(const struct api_request *rq, struct vmreg_owner *owner)
+vms_owner(const struct api_request *rq, const char *jail,
+	  struct vmreg_owner *owner)
 {
 	owner->vo_uid = rq->rq_principal.pr_uid;
 	owner->vo_gid = rq->rq_principal.pr_gid;
-	owner->vo_jail = rq->rq_principal.pr_jail;
+	owner->vo_jail = jail;
 }
 
 void
@@ -361,7 +401,9 @@ api_vms_create(const struct api_context *ctx, const struct api_call *call,
 	const json_t *gi = json_object_get(call->ca_body, "guestinfo");
 	json_t *body = NULL, *spec = NULL;
 	const char *name;
+	char jail[LIMIT_NAME_LEN + 1], key[VMKEY_SIZE];
 	size_t nkeys = 0;
+	int scope;
 
 	/* The first guestinfo keys come with the spec, not in it. */
 	if (gi != NULL &&
@@ -381,17 +423,28 @@ api_vms_create(const struct api_context *ctx, const struct api_call *call,
 	if (api_guestinfo_keys(gi, &keys, &nkeys, rs) != 0)
 		goto out;
 	name = json_string_value(json_object_get(spec, "name"));
+	if ((scope = api_vm_scope(ctx, call->ca_rq, jail, rs)) != 0) {
+		if (scope > 0)
+			problem_raise(rs, PROBLEM_FORBIDDEN, "jail",
+				      "only host root may define VMs in a "
+				      "jail not its own");
+		goto out;
+	}
+	if (vmkey_make(key, jail, name) != 0) {
+		problem_invalid_name(rs, "name", name);
+		goto out;
+	}
 	if (vms_ppt_allowed(ctx, call, &typed, spec, rs) != 0)
 		goto out;
-	vms_owner(call->ca_rq, &owner);
+	vms_owner(call->ca_rq, jail, &owner);
 	if (vms_autostart_allowed(ctx, name, &typed, owner.vo_uid,
 				  owner.vo_jail, rs) != 0)
 		goto out;
-	if (vmreg_create_keys(ctx->ac_vmreg, name, spec, &owner, keys, nkeys,
+	if (vmreg_create_keys(ctx->ac_vmreg, key, spec, &owner, keys, nkeys,
 			      &doc) != 0)
 		vms_write_error(rs, errno, name);
 	else
-		vms_reply_doc(rs, 201, &doc, name);
+		vms_reply_doc(rs, 201, &doc, call->ca_rq, key);
 out:
 	free(keys);
 	json_decref(spec);
@@ -402,12 +455,12 @@ void
 api_vms_get(const struct api_context *ctx, const struct api_call *call,
 	    struct api_response *rs)
 {
-	const char *name = call->ca_params[0];
+	const char *name = call->ca_params[0], *key = call->ca_vm;
 	const char *inm = api_header(call->ca_rq, "If-None-Match");
 	struct vmreg_doc doc = {0};
 	char etag[32];
 
-	if (vmreg_get(ctx->ac_vmreg, name, &doc) != 0) {
+	if (vmreg_get(ctx->ac_vmreg, key, &doc) != 0) {
 		vms_write_error(rs, errno, name);
 		return;
 	}
@@ -418,7 +471,7 @@ api_vms_get(const struct api_context *ctx, const struct api_call *call,
 		api_response_header(rs, "ETag", etag);
 		return;
 	}
-	vms_reply_doc(rs, 200, &doc, name);
+	vms_reply_doc(rs, 200, &doc, call->ca_rq, key);
 }
 
 /*
@@ -456,20 +509,21 @@ vms_apply(const struct api_context *ctx, const struct api_call *call,
 	  const char *name, json_t *spec, const struct vm_spec *typed,
 	  const char *if_match, int create_only, struct api_response *rs)
 {
+	const char *key = call->ca_vm;
 	struct vmreg_owner owner;
 	struct vmreg_doc doc = {0};
 	int attempt;
 
 	if (vms_ppt_allowed(ctx, call, typed, spec, rs) != 0)
 		return;
-	vms_owner(call->ca_rq, &owner);
+	vms_owner(call->ca_rq, call->ca_vm_jail, &owner);
 	for (attempt = 0; attempt < VMS_WRITE_RETRIES; attempt++) {
 		json_t *cur = NULL;
 		uint64_t rev = 0, spec_rev = 0;
 		uid_t uid = 0;
 		char jail[65] = "";
 		int exists =
-		    vmreg_get_spec_owned(ctx->ac_vmreg, name, &cur, &rev,
+		    vmreg_get_spec_owned(ctx->ac_vmreg, key, &cur, &rev,
 					 &spec_rev, &uid, jail) == 0;
 
 		if ((create_only && exists) ||
@@ -493,9 +547,10 @@ vms_apply(const struct api_context *ctx, const struct api_call *call,
 		if (exists && json_equal(cur, (json_t *)spec)) {
 			/* Applying what is there changes nothing. */
 			json_decref(cur);
-			if (vmreg_get(ctx->ac_vmreg, name, &doc) == 0) {
+			if (vmreg_get(ctx->ac_vmreg, key, &doc) == 0) {
 				if (doc.vd_revision == rev) {
-					vms_reply_doc(rs, 200, &doc, name);
+					vms_reply_doc(rs, 200, &doc,
+						      call->ca_rq, key);
 					return;
 				}
 				free(doc.vd_body);
@@ -504,15 +559,15 @@ vms_apply(const struct api_context *ctx, const struct api_call *call,
 			continue; /* changed or deleted meanwhile */
 		}
 		json_decref(cur);
-		if (!exists && vmreg_create(ctx->ac_vmreg, name, spec, &owner,
-					    &doc) == 0) {
-			vms_reply_doc(rs, 201, &doc, name);
+		if (!exists &&
+		    vmreg_create(ctx->ac_vmreg, key, spec, &owner, &doc) == 0) {
+			vms_reply_doc(rs, 201, &doc, call->ca_rq, key);
 			return;
 		}
 		/* Only the version checked above is replaced. */
 		if (exists &&
-		    vmreg_replace(ctx->ac_vmreg, name, spec, rev, &doc) == 0) {
-			vms_reply_doc(rs, 200, &doc, name);
+		    vmreg_replace(ctx->ac_vmreg, key, spec, rev, &doc) == 0) {
+			vms_reply_doc(rs, 200, &doc, call->ca_rq, key);
 			return;
 		}
 		/* Lost a race with another write: precondition or retry. */
@@ -538,14 +593,15 @@ vms_apply(const struct api_context *ctx, const struct api_call *call,
  * the current version; 0 when the request may go on.
  */
 static int
-vms_precheck(const struct api_context *ctx, const char *name,
+vms_precheck(const struct api_context *ctx, const struct api_call *call,
 	     const char *if_match, int create_only, uint64_t *matched,
 	     struct api_response *rs)
 {
+	const char *name = call->ca_params[0], *key = call->ca_vm;
 	uint64_t rev = 0, spec_rev = 0;
 	uid_t uid;
 	char jail[65];
-	int exists = vmreg_get_spec_owned(ctx->ac_vmreg, name, NULL, &rev,
+	int exists = vmreg_get_spec_owned(ctx->ac_vmreg, key, NULL, &rev,
 					  &spec_rev, &uid, jail) == 0;
 
 	if (create_only && exists) {
@@ -586,7 +642,7 @@ api_vms_put(const struct api_context *ctx, const struct api_call *call,
 		return;
 	}
 	/* Preconditions first (RFC 9110 13.2.2); vms_apply checks again. */
-	if (vms_precheck(ctx, name, api_header(call->ca_rq, "If-Match"),
+	if (vms_precheck(ctx, call, api_header(call->ca_rq, "If-Match"),
 			 inm != NULL, NULL, rs) != 0)
 		return;
 	vms_limits(ctx, &lim);
@@ -608,18 +664,18 @@ void
 api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 	      struct api_response *rs)
 {
-	const char *name = call->ca_params[0];
+	const char *name = call->ca_params[0], *key = call->ca_vm;
 	const char *if_match = api_header(call->ca_rq, "If-Match");
 	const json_t *patch = call->ca_body;
 	struct vm_spec_limits lim;
 	struct vm_spec_error err;
 	struct vmreg_doc doc = {0};
 	struct vm_spec typed;
-	const char *key;
+	const char *member;
 	json_t *value;
 	int attempt;
 
-	if (vms_precheck(ctx, name, if_match, 0, NULL, rs) != 0)
+	if (vms_precheck(ctx, call, if_match, 0, NULL, rs) != 0)
 		return;
 	if (!json_is_object(patch)) {
 		problem_raise(rs, PROBLEM_VALIDATION, NULL,
@@ -628,13 +684,13 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 	}
 	if (api_guestinfo_not_here(patch, rs) != 0)
 		return;
-	json_object_foreach ((json_t *)patch, key, value) {
-		if (vm_spec_is_readonly_field(key)) {
-			problem_raise(rs, PROBLEM_VALIDATION, key,
-				      "%s: is read-only", key);
+	json_object_foreach ((json_t *)patch, member, value) {
+		if (vm_spec_is_readonly_field(member)) {
+			problem_raise(rs, PROBLEM_VALIDATION, member,
+				      "%s: is read-only", member);
 			return;
 		}
-		if (strcmp(key, "name") == 0 &&
+		if (strcmp(member, "name") == 0 &&
 		    (!json_is_string(value) ||
 		     strcmp(json_string_value(value), name) != 0)) {
 			problem_raise(rs, PROBLEM_VALIDATION, "name",
@@ -652,7 +708,7 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 		char jail[65];
 		int same;
 
-		if (vmreg_get_spec_owned(ctx->ac_vmreg, name, &cur, &rev,
+		if (vmreg_get_spec_owned(ctx->ac_vmreg, key, &cur, &rev,
 					 &spec_rev, &uid, jail) != 0) {
 			if (if_match != NULL)
 				vms_precondition_failed(rs, "If-Match", name);
@@ -694,16 +750,16 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 		}
 		same = json_equal(cur, spec);
 		json_decref(cur);
-		if (same ? vmreg_get(ctx->ac_vmreg, name, &doc) == 0
-			 : vmreg_replace(ctx->ac_vmreg, name, spec, rev,
-					 &doc) == 0) {
+		if (same ? vmreg_get(ctx->ac_vmreg, key, &doc) == 0
+			 : vmreg_replace(ctx->ac_vmreg, key, spec, rev, &doc) ==
+			       0) {
 			json_decref(spec);
 			if (same && doc.vd_revision != rev) {
 				free(doc.vd_body); /* changed meanwhile */
 				doc.vd_body = NULL;
 				continue;
 			}
-			vms_reply_doc(rs, 200, &doc, name);
+			vms_reply_doc(rs, 200, &doc, call->ca_rq, key);
 			return;
 		}
 		json_decref(spec);
@@ -723,7 +779,7 @@ void
 api_vms_delete(const struct api_context *ctx, const struct api_call *call,
 	       struct api_response *rs)
 {
-	const char *name = call->ca_params[0];
+	const char *name = call->ca_params[0], *key = call->ca_vm;
 	const char *if_match = api_header(call->ca_rq, "If-Match");
 	int attempt;
 
@@ -732,7 +788,7 @@ api_vms_delete(const struct api_context *ctx, const struct api_call *call,
 		uid_t uid = 0;
 		char jail[65] = "";
 		int exists =
-		    vmreg_get_spec_owned(ctx->ac_vmreg, name, NULL, &rev,
+		    vmreg_get_spec_owned(ctx->ac_vmreg, key, NULL, &rev,
 					 &spec_rev, &uid, jail) == 0;
 
 		if (if_match != NULL &&
@@ -749,8 +805,8 @@ api_vms_delete(const struct api_context *ctx, const struct api_call *call,
 			return;
 		/* Exactly the version whose owner was checked. */
 		if ((ctx->ac_vmrun != NULL
-			 ? vmrun_delete(ctx->ac_vmrun, name, rev)
-			 : vmreg_delete(ctx->ac_vmreg, name, rev)) == 0) {
+			 ? vmrun_delete(ctx->ac_vmrun, key, rev)
+			 : vmreg_delete(ctx->ac_vmreg, key, rev)) == 0) {
 			rs->rs_status = 204;
 			return;
 		}

@@ -1,5 +1,7 @@
 #include "base/names.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/limits.h"
@@ -57,4 +59,39 @@ name_search(const void *base, size_t n,
 	}
 	*at = lo;
 	return 0;
+}
+
+int
+vmkey_make(char key[VMKEY_SIZE], const char *jail, const char *name)
+{
+	if (!name_valid(name) ||
+	    (jail != NULL && jail[0] != '\0' && !name_valid(jail))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (jail == NULL || jail[0] == '\0')
+		snprintf(key, VMKEY_SIZE, "%s", name);
+	else
+		snprintf(key, VMKEY_SIZE, "%s/%s", jail, name);
+	return 0;
+}
+
+const char *
+vmkey_name(const char *key)
+{
+	const char *slash = strchr(key, '/');
+
+	return slash != NULL ? slash + 1 : key;
+}
+
+void
+vmkey_jail(const char *key, char jail[LIMIT_NAME_LEN + 1])
+{
+	const char *slash = strchr(key, '/');
+	size_t n = slash != NULL ? (size_t)(slash - key) : 0;
+
+	if (n > LIMIT_NAME_LEN)
+		n = LIMIT_NAME_LEN;
+	memcpy(jail, key, n);
+	jail[n] = '\0';
 }

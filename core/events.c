@@ -782,18 +782,18 @@ events_sub_free(struct events_sub *s)
 
 int
 events_daemon_started(struct db *db, const char *version,
-		      const char (*stopped)[65], size_t n)
+		      const char (*stopped)[VMKEY_SIZE], size_t n)
 {
-	json_t *doc, *names;
+	json_t *doc;
 	char *text;
-	size_t i;
 	int rc;
 
-	names = json_array();
-	for (i = 0; names != NULL && i < n; i++)
-		json_array_append_new(names, json_string(stopped[i]));
-	doc = json_pack("{s:s, s:{s:o}}", "version", version, "reconciled",
-			"stopped", names);
+	/* Every caller sees this event: a count, not the VMs' names, which
+	 * would tell a jail the names of VMs outside it.  Each VM's own
+	 * vm.stopped names it to whoever may see that VM. */
+	(void)stopped;
+	doc = json_pack("{s:s, s:{s:I}}", "version", version, "reconciled",
+			"stopped", (json_int_t)n);
 	text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
 	if (text == NULL) {

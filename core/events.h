@@ -90,12 +90,13 @@ int events_sub_watch(struct events_sub *s, void (*wake)(void *), void *arg);
 void events_sub_free(struct events_sub *s);
 
 /*
- * Records "daemon.started": this version, and the VMs (n names) start-up
- * found recorded as running with no run behind them, now stopped (each
- * has its own vm.stopped event).  Durable when it returns 0.
+ * Records "daemon.started": this version, and how many VMs (n keys)
+ * start-up found recorded as running with no run behind them, now
+ * stopped (each has its own vm.stopped event, which names it).  Durable
+ * when it returns 0.
  */
 int events_daemon_started(struct db *db, const char *version,
-			  const char (*stopped)[65], size_t n);
+			  const char (*stopped)[VMKEY_SIZE], size_t n);
 
 /* For /metrics: events published since start, subscribers now. */
 void events_stats(struct events *ev, uint64_t *emitted, uint64_t *subscribers);

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "base/names.h"
 #include "vmm-driver/backdoor.h"
 
 struct db;
@@ -37,7 +38,7 @@ int guestinfo_value_valid(const char *value, size_t len, char *why,
 struct guestinfo_channel {
 	struct backdoor_store gc_store; /* for runner_config.rc_guestinfo */
 	struct db *gc_db;
-	char gc_vm[65];
+	char gc_vm[VMKEY_SIZE]; /* the VM's key */
 };
 
 void guestinfo_channel_init(struct guestinfo_channel *gc, struct db *db,

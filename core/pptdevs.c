@@ -307,7 +307,7 @@ pptdevs_release(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func,
 {
 	struct db_pptdev_row *r;
 	struct pcihost_dev d;
-	char vm[65];
+	char vm[VMKEY_SIZE];
 	int err;
 
 	pthread_mutex_lock(&p->pp_lock);
@@ -409,9 +409,9 @@ pptdevs_keep_live(enum vm_state s)
 
 int
 pptdevs_holder(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func,
-	       const char *except, char vm[65])
+	       const char *except, char vm[VMKEY_SIZE])
 {
-	char(*names)[65] = NULL, dev[16];
+	char(*names)[VMKEY_SIZE] = NULL, dev[16];
 	size_t n = 0, i, j;
 	int found = 0;
 

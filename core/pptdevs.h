@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "base/names.h"
 #include "core/pcihost.h"
 #include "core/spec.h"
 #include "vmm-driver/ppt.h"
@@ -41,10 +42,11 @@ struct pptdev_info {
 	struct pcihost_dev pi_dev; /* absent: only bus/slot/func, address */
 	int pi_present;            /* the host shows it now */
 	int pi_reserved;
-	int pi_bound;            /* the daemon bound it to vfio-pci */
-	char pi_orig_driver[64]; /* its driver before that, "" none */
-	int64_t pi_reserved_ms;  /* when it was reserved, 0 if not */
-	char pi_assigned[65];    /* the VM it is attached to, "" none */
+	int pi_bound;                 /* the daemon bound it to vfio-pci */
+	char pi_orig_driver[64];      /* its driver before that, "" none */
+	int64_t pi_reserved_ms;       /* when it was reserved, 0 if not */
+	char pi_assigned[VMKEY_SIZE]; /* the VM (key) it is attached to, "" none
+				       */
 };
 
 /*
@@ -104,7 +106,7 @@ int pptdevs_check_spec(struct pptdevs *p, const json_t *spec, size_t *index,
  * is one, 0 when not.
  */
 int pptdevs_holder(struct pptdevs *p, unsigned bus, unsigned slot,
-		   unsigned func, const char *except, char vm[65]);
+		   unsigned func, const char *except, char vm[VMKEY_SIZE]);
 
 /*
  * The devices a run of spec is given, for the attach: out[i] for its

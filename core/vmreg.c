@@ -22,7 +22,7 @@
  * a data race in the memory model's terms; no json_t crosses threads.
  */
 struct vmrec {
-	char vr_name[65];
+	char vr_name[VMKEY_SIZE]; /* the VM's key (base/names.h) */
 	json_t *vr_spec;
 	json_t *vr_status; /* status details as stored */
 	uid_t vr_owner_uid;
@@ -547,8 +547,13 @@ vmreg_create_keys(struct vmreg *reg, const char *name, json_t *spec,
 	}
 	memset(&row, 0, sizeof(row));
 	snprintf(row.vr_name, sizeof(row.vr_name), "%s", name);
-	snprintf(row.vr_jail, sizeof(row.vr_jail), "%s",
-		 owner->vo_jail != NULL ? owner->vo_jail : "");
+	/* A VM lives in its key's scope: its owner's jail is that one. */
+	vmkey_jail(name, row.vr_jail);
+	if (strcmp(row.vr_jail, owner->vo_jail != NULL ? owner->vo_jail : "") !=
+	    0) {
+		errno = EINVAL;
+		return -1;
+	}
 	row.vr_owner_uid = owner->vo_uid;
 	row.vr_owner_gid = owner->vo_gid;
 	row.vr_state = VM_DEFINED;
@@ -670,8 +675,8 @@ vmreg_delete(struct vmreg *reg, const char *name, uint64_t expect_revision)
 }
 
 int
-vmreg_names(struct vmreg *reg, int (*keep)(enum vm_state), char (**names)[65],
-	    size_t *n)
+vmreg_names(struct vmreg *reg, int (*keep)(enum vm_state),
+	    char (**names)[VMKEY_SIZE], size_t *n)
 {
 	size_t i, k = 0;
 
@@ -685,7 +690,7 @@ vmreg_names(struct vmreg *reg, int (*keep)(enum vm_state), char (**names)[65],
 	for (i = 0; i < reg->vg_n; i++) {
 		if (keep != NULL && !keep(reg->vg_recs[i]->vr_state))
 			continue;
-		memcpy((*names)[k++], reg->vg_recs[i]->vr_name, 65);
+		memcpy((*names)[k++], reg->vg_recs[i]->vr_name, VMKEY_SIZE);
 	}
 	pthread_rwlock_unlock(&reg->vg_lock);
 	*n = k;
@@ -713,6 +718,8 @@ vmrec_matches(const struct vmrec *rec, const struct vmreg_filter *f)
 	size_t i;
 
 	if (f->vf_state != NULL && rec->vr_state != *f->vf_state)
+		return 0;
+	if (f->vf_jail != NULL && strcmp(rec->vr_jail, f->vf_jail) != 0)
 		return 0;
 	if (f->vf_visible != NULL &&
 	    !f->vf_visible(f->vf_cls, rec->vr_owner_uid, rec->vr_jail))
@@ -773,6 +780,12 @@ vmreg_list(struct vmreg *reg, const struct vmreg_filter *f, char **body,
 		i = vmreg_find(reg, f->vf_after, &found);
 		if (found)
 			i++;
+	} else if (f->vf_jail != NULL && f->vf_jail[0] != '\0') {
+		/* A jail's VMs are the keys from "JAIL/" on. */
+		char from[VMKEY_SIZE];
+
+		snprintf(from, sizeof(from), "%s/", f->vf_jail);
+		i = vmreg_find(reg, from, &found);
 	}
 	for (; i < reg->vg_n && !err; i++) {
 		const struct vmrec *rec = reg->vg_recs[i];
@@ -789,12 +802,17 @@ vmreg_list(struct vmreg *reg, const struct vmreg_filter *f, char **body,
 		last = rec;
 		count++;
 	}
-	/* The cursor is the page's last name; names need no escaping. */
-	if (!err && more)
+	/* The cursor is the page's last key, or its name within the one
+	 * jail listed; neither needs escaping. */
+	if (!err && more) {
+		const char *cursor = f->vf_jail != NULL
+					 ? vmkey_name(last->vr_name)
+					 : last->vr_name;
+
 		err = buf_add(&b, "],\"next\":\"", 10) != 0 ||
-		      buf_add(&b, last->vr_name, strlen(last->vr_name)) != 0 ||
+		      buf_add(&b, cursor, strlen(cursor)) != 0 ||
 		      buf_add(&b, "\"}", 2) != 0;
-	else if (!err)
+	} else if (!err)
 		err = buf_add(&b, "],\"next\":null}", 14) != 0;
 	pthread_rwlock_unlock(&reg->vg_lock);
 	if (err)

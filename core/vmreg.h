@@ -8,6 +8,10 @@
  * Each VM's JSON representation is rendered once per change and kept, so
  * a read is a lookup and a copy.
  *
+ * A VM is named here by its key (base/names.h): "web1" for the host's,
+ * "j1/web1" for jail j1's; every `name` below is a key, and the jail a
+ * VM is created in is its key's.
+ *
  * Locking: one rwlock guards the sorted array of records; records are
  * immutable once published (a change publishes a new record).
  */
@@ -20,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "base/names.h"
 #include "base/vm_state.h"
 #include "core/spec.h"
 
@@ -74,14 +79,14 @@ int vmreg_get_vm_spec(struct vmreg *reg, const char *name, struct vm_spec *out);
 struct vmreg_owner {
 	uid_t vo_uid;
 	gid_t vo_gid;
-	const char *vo_jail; /* "" outside any jail */
+	const char *vo_jail; /* "" outside any jail; the key's jail */
 };
 
 /*
  * Defines VM name with a validated, normalized spec.  The registry keeps
  * a reference to spec as the published version's: the caller must not
- * change it afterwards.  EEXIST: the name is taken.  ENOSPC: LIMIT_VMS
- * reached.
+ * change it afterwards.  EEXIST: the key is taken.  ENOSPC: LIMIT_VMS
+ * reached.  EINVAL: owner's jail is not the key's.
  * On success *doc holds the new representation.
  */
 int vmreg_create(struct vmreg *reg, const char *name, json_t *spec,
@@ -158,11 +163,11 @@ int vmreg_get_state(struct vmreg *reg, const char *name, enum vm_state *state,
 		    json_t **status);
 
 /*
- * The names of the VMs whose state keep answers 1 for (keep NULL: every
- * VM), in name order, as a new array the caller frees.  -1 ENOMEM.
+ * The keys of the VMs whose state keep answers 1 for (keep NULL: every
+ * VM), in key order, as a new array the caller frees.  -1 ENOMEM.
  */
 int vmreg_names(struct vmreg *reg, int (*keep)(enum vm_state),
-		char (**names)[65], size_t *n);
+		char (**names)[VMKEY_SIZE], size_t *n);
 
 /*
  * The number of VMs in jail ("": outside any jail) into *n, under the
@@ -180,16 +185,22 @@ struct vmreg_filter {
 	const enum vm_state *vf_state;       /* NULL: any */
 	const struct vmreg_label *vf_labels; /* all must match */
 	size_t vf_nlabels;
-	const char *vf_after; /* names > after; NULL: from start */
-	size_t vf_limit;      /* >= 1 */
+	/* Keys > after; NULL: from the start.  With vf_jail set, the key
+	 * of that jail's VM of this name (vmkey_make). */
+	const char *vf_after;
+	size_t vf_limit; /* >= 1 */
 	/* When set, only VMs for which it answers 1 (access control). */
 	int (*vf_visible)(void *cls, uid_t owner_uid, const char *jail);
 	void *vf_cls;
+	/* Only the VMs of this jail ("": the host's); NULL: every scope.
+	 * Set, the cursor "next" is a name in it rather than a key. */
+	const char *vf_jail;
 };
 
 /*
- * A page of VMs in name order, as {"items": [...], "next": "name"|null}.
- * next is the last name of this page when more VMs match after it.
+ * A page of VMs in key order, as {"items": [...], "next": "cursor"|null}.
+ * next is the last key of this page when more VMs match after it (its
+ * name only, with vf_jail set).
  * The caller frees *body.
  */
 int vmreg_list(struct vmreg *reg, const struct vmreg_filter *filter,

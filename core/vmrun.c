@@ -34,7 +34,7 @@ _Static_assert((uint64_t)LIMIT_LINUX_MEMORY_MIB << 20 == LXBOOT_MEMORY_MAX,
 
 /* One VM's runtime. */
 struct vmrt {
-	char vt_name[65];
+	char vt_name[VMKEY_SIZE]; /* the VM's key */
 	struct vmrun *vt_vr;
 	unsigned vt_refs;           /* guarded by vr_lock */
 	int vt_listed;              /* in the table; guarded by vr_lock */
@@ -362,7 +362,7 @@ vmrun_open(struct vmrun **out, struct vmreg *reg, struct images *im,
 	struct vmrun *vr = calloc(1, sizeof(*vr));
 	sigset_t all, old;
 	size_t i, n;
-	char(*names)[65];
+	char(*names)[VMKEY_SIZE];
 	int rc;
 
 	if (vr == NULL)
@@ -470,7 +470,7 @@ vmrun_autostart_note(struct vmrun *vr, const char *name, const char *result,
 void
 vmrun_autostart(struct vmrun *vr, vmrun_autostart_fn allowed, void *arg)
 {
-	char(*names)[65], why[512], jail[65];
+	char(*names)[VMKEY_SIZE], why[512], jail[65];
 	struct vmrun_quota quota;
 	size_t i, n;
 
@@ -490,7 +490,7 @@ vmrun_autostart(struct vmrun *vr, vmrun_autostart_fn allowed, void *arg)
 		 * a member's VM would run detached, which members may not. */
 		quota.vq_max_runs = 0;
 		if (allowed != NULL &&
-		    allowed(arg, names[i], quota.vq_uid, jail,
+		    allowed(arg, vmkey_name(names[i]), quota.vq_uid, jail,
 			    &quota.vq_max_runs, why, sizeof(why)) != 0) {
 			log_warnx("vm %s: autostart refused: %s", names[i],
 				  why);
@@ -568,11 +568,13 @@ vmrun_lookup(struct vmrun *vr, const char *name, unsigned what,
 		return 0;
 	err = errno;
 	if (err == ENOENT)
-		snprintf(why, len, "no VM named %s", name);
+		snprintf(why, len, "no VM named %s", vmkey_name(name));
 	else if (err == EINVAL)
-		snprintf(why, len, "VM %s's stored spec cannot run", name);
+		snprintf(why, len, "VM %s's stored spec cannot run",
+			 vmkey_name(name));
 	else
-		snprintf(why, len, "reading VM %s: %s", name, strerror(err));
+		snprintf(why, len, "reading VM %s: %s", vmkey_name(name),
+			 strerror(err));
 	errno = err;
 	return -1;
 }
@@ -604,7 +606,8 @@ vmrun_enter(struct vmrun *vr, const char *name, unsigned what,
 	if (vmrun_lookup(vr, name, 0, v, why, len) != 0)
 		return NULL;
 	if ((vt = vmrt_lock(vr, name)) == NULL) {
-		snprintf(why, len, "no memory for VM %s's runtime", name);
+		snprintf(why, len, "no memory for VM %s's runtime",
+			 vmkey_name(name));
 		return NULL;
 	}
 	if (vmrun_lookup(vr, name, what, v, why, len) != 0) {
@@ -618,7 +621,7 @@ static int
 vmrun_busy(const char *name, enum vm_state state, const char *op, char *why,
 	   size_t len)
 {
-	snprintf(why, len, "VM %s is %s; it cannot %s now", name,
+	snprintf(why, len, "VM %s is %s; it cannot %s now", vmkey_name(name),
 		 vm_state_name(state), op);
 	errno = EBUSY;
 	return -1;
@@ -631,7 +634,8 @@ vmrun_busy(const char *name, enum vm_state state, const char *op, char *why,
 static int
 vmrun_already(const char *name, enum vm_state state, char *why, size_t len)
 {
-	snprintf(why, len, "VM %s is already %s", name, vm_state_name(state));
+	snprintf(why, len, "VM %s is already %s", vmkey_name(name),
+		 vm_state_name(state));
 	errno = EALREADY;
 	return -1;
 }
@@ -958,7 +962,8 @@ vmrun_start_as(struct vmrun *vr, const char *name,
 	if (vt->vt_console == NULL &&
 	    (vt->vt_console =
 		 console_new(VMRUN_CONSOLE_OUT, VMRUN_CONSOLE_IN)) == NULL) {
-		snprintf(why, len, "no memory for VM %s's console", name);
+		snprintf(why, len, "no memory for VM %s's console",
+			 vmkey_name(name));
 		goto unpin;
 	}
 
@@ -1103,8 +1108,8 @@ vmrun_simple(struct vmrun *vr, const char *name, const char *opname,
 	}
 	if (op(vt->vt_runner) != 0) {
 		err = errno;
-		snprintf(why, len, "%s of VM %s failed: %s", opname, name,
-			 strerror(err));
+		snprintf(why, len, "%s of VM %s failed: %s", opname,
+			 vmkey_name(name), strerror(err));
 		errno = err;
 		goto out;
 	}

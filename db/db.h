@@ -22,14 +22,15 @@
 #include <sys/types.h>
 
 #include "base/limits.h"
+#include "base/names.h"
 #include "base/vm_state.h"
 
 struct db;
 
 /* One row of the vms table. Strings are owned by the row (malloc'd). */
 struct db_vm_row {
-	char vr_name[65];
-	char vr_jail[65]; /* "" outside any jail */
+	char vr_name[VMKEY_SIZE]; /* the VM's key (base/names.h) */
+	char vr_jail[65];         /* "" outside any jail */
 	uid_t vr_owner_uid;
 	gid_t vr_owner_gid;
 	char *vr_spec;          /* normalized spec, JSON text */
@@ -317,7 +318,7 @@ int db_audit_list(struct db *db, int64_t before, size_t limit,
 
 /* One guestinfo key of a VM (db/db_guestinfo.c). */
 struct db_guestinfo_row {
-	char gr_vm[65];
+	char gr_vm[VMKEY_SIZE]; /* the VM's key */
 	char gr_key[LIMIT_GUESTINFO_KEY_LEN + 1];
 	char *gr_value; /* gr_len bytes and a NUL; the row's (malloc'd) */
 	size_t gr_len;
@@ -446,7 +447,7 @@ struct db_event {
 	int64_t ev_time_ms;
 	char ev_type[32];
 	enum db_event_scope ev_scope;
-	char ev_vm[65];       /* the VM it is about, "" none */
+	char ev_vm[65];       /* the VM it is about (its name), "" none */
 	char ev_jail[65];     /* that VM's jail */
 	int64_t ev_owner_uid; /* that VM's owner, -1 none */
 	const char *ev_data;  /* the JSON document, id included */

@@ -145,6 +145,8 @@ db_ev_render(struct db_ev_buf *b, const struct db_actor *ac, int64_t now,
 	if (in->ei_vm != NULL) {
 		db_ev_puts(b, ",\"vm\":");
 		db_ev_str(b, in->ei_vm);
+		db_ev_puts(b, ",\"jail\":");
+		db_ev_str(b, in->ei_jail != NULL ? in->ei_jail : "");
 	}
 	if (in->ei_revision != 0) {
 		db_ev_puts(b, ",\"revision\":");
@@ -238,30 +240,36 @@ db_event_add(struct db *db, struct db_job *job, const struct db_event_in *in)
 {
 	struct db_ev_buf b = {NULL, 0, 0};
 	struct db_event_node *en;
+	struct db_event_in out = *in;
 	char jail[65] = "";
 	int64_t owner = in->ei_owner_uid, now = timefmt_now_ms(), id;
 	sqlite3_stmt *st;
 	int rc;
 
-	if (in->ei_vm != NULL && in->ei_jail != NULL)
-		snprintf(jail, sizeof(jail), "%s", in->ei_jail);
-	else if (in->ei_vm != NULL) {
-		/* The VM's owner and jail, for who may see it. */
-		if (db_prepare(
-			&db->db_wconn,
-			"SELECT jail, owner_uid FROM vms WHERE name = ?1",
-			&st) == -1)
+	if (in->ei_vm != NULL && in->ei_jail == NULL) {
+		/* The VM's owner, for who may see it. */
+		if (db_prepare(&db->db_wconn,
+			       "SELECT owner_uid FROM vms WHERE name = ?1",
+			       &st) == -1)
 			return -1;
 		sqlite3_bind_text(st, 1, in->ei_vm, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			(void)db_column_copy(st, 0, jail, sizeof(jail));
-			owner = sqlite3_column_int64(st, 1);
-		}
+		if (rc == SQLITE_ROW)
+			owner = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			return db_fail(db->db_wconn.dc_sql, rc, "event's vm");
 	}
+	if (in->ei_vm != NULL) {
+		/* ei_vm is the VM's key: an event names the VM by its name
+		 * and jail, as every output does, and is stored so. */
+		vmkey_jail(in->ei_vm, jail);
+		out.ei_vm = vmkey_name(in->ei_vm);
+		out.ei_jail = jail;
+		if (in->ei_target == in->ei_vm)
+			out.ei_target = out.ei_vm;
+	}
+	in = &out;
 	if (db_ev_render(&b, &job->j_actor, now, in) == -1) {
 		free(b.b_data);
 		return -1;

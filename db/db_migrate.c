@@ -229,6 +229,62 @@ static const struct db_migration db_migrations[] = {
      "DROP TABLE events;"
      "ALTER TABLE events_9 RENAME TO events;"
      "PRAGMA user_version = 9;"},
+    {10,
+     /*
+      * A VM namespace per jail (docs/access.md, "What a caller can
+      * tell"): vms.name becomes the VM's key, its name for a host VM
+      * and "JAIL/NAME" for a jail's (base/names.h), so the host and
+      * each jail may each have a web1.  Up to 129 bytes, and the key
+      * agrees with the jail column.  guestinfo.vm follows its VM's key;
+      * it is copied first and refers to the new table, so that no
+      * DROP cascades into a key.  events.vm stays the VM's name with
+      * events.jail its scope, as before; an event's document gains the
+      * "jail" member new events have.  Run identities and passthrough
+      * assignments live in a VM's row (status, spec) and move with it.
+      */
+     "CREATE TABLE vms_10 ("
+     " name TEXT NOT NULL PRIMARY KEY"
+     "  CHECK (length(name) BETWEEN 1 AND 129),"
+     " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
+     " owner_uid INTEGER NOT NULL CHECK (owner_uid >= 0),"
+     " owner_gid INTEGER NOT NULL CHECK (owner_gid >= 0),"
+     " spec TEXT NOT NULL,"
+     " state TEXT NOT NULL DEFAULT 'defined' CHECK ("
+     "  state = 'defined' OR state = 'starting' OR state = 'running' OR"
+     "  state = 'paused' OR state = 'stopping' OR state = 'stopped' OR"
+     "  state = 'crashed'),"
+     " status TEXT NOT NULL DEFAULT '{}',"
+     " generation INTEGER NOT NULL CHECK (generation >= 1),"
+     " revision INTEGER NOT NULL CHECK (revision >= 1),"
+     " created_ms INTEGER NOT NULL,"
+     " updated_ms INTEGER NOT NULL,"
+     " CHECK (CASE WHEN jail = '' THEN instr(name, '/') = 0"
+     "  ELSE substr(name, 1, length(jail) + 1) = jail || '/' END))"
+     " WITHOUT ROWID;"
+     "INSERT INTO vms_10 SELECT"
+     " CASE WHEN jail = '' THEN name ELSE jail || '/' || name END,"
+     " jail, owner_uid, owner_gid, spec, state, status, generation,"
+     " revision, created_ms, updated_ms FROM vms;"
+     "CREATE TABLE guestinfo_10 ("
+     " vm TEXT NOT NULL REFERENCES vms_10 (name) ON DELETE CASCADE,"
+     " key TEXT NOT NULL CHECK (length(key) BETWEEN 1 AND 128),"
+     " value BLOB NOT NULL CHECK (length(value) <= 65536),"
+     " revision INTEGER NOT NULL UNIQUE CHECK (revision >= 1),"
+     " updated_ms INTEGER NOT NULL,"
+     " updated_by TEXT NOT NULL CHECK (updated_by IN ('api', 'guest')),"
+     " PRIMARY KEY (vm, key)) WITHOUT ROWID;"
+     "INSERT INTO guestinfo_10 SELECT"
+     " CASE WHEN v.jail = '' THEN g.vm ELSE v.jail || '/' || g.vm END,"
+     " g.key, g.value, g.revision, g.updated_ms, g.updated_by"
+     " FROM guestinfo AS g JOIN vms AS v ON v.name = g.vm;"
+     "DROP TABLE guestinfo;"
+     "DROP TABLE vms;"
+     "ALTER TABLE vms_10 RENAME TO vms;"
+     "ALTER TABLE guestinfo_10 RENAME TO guestinfo;"
+     "UPDATE events SET data = json_set(data, '$.jail', jail)"
+     " WHERE vm != '' AND json_valid(data)"
+     " AND json_type(data, '$.jail') IS NULL;"
+     "PRAGMA user_version = 10;"},
 };
 
 #define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))

@@ -462,7 +462,7 @@ main(int argc, char **argv)
 	struct vmrun *vmrun = NULL;
 	struct events *events = NULL;
 	struct events_opts evopt;
-	char(*was_live)[65] = NULL;
+	char(*was_live)[VMKEY_SIZE] = NULL;
 	size_t nwas_live = 0;
 	char images_dir[4096], cache_dir[4096];
 	char reason[512];

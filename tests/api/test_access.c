@@ -363,7 +363,6 @@ struct access_row {
 #define IMAGES_ROOT "only host root may upload or delete images"
 /* What the hello guest prints: a monitor-mode start streamed it. */
 #define HELLO "Hello from vmmapid guest"
-#define TAKEN(vm) "a VM named " vm " already exists"
 #define AUTOSTART ",\"autostart\":true"
 #define NO_AUTOSTART(vm, uid)                                                  \
 	"VM " vm " cannot have autostart: its owner, uid " uid                 \
@@ -486,19 +485,34 @@ static const struct access_row access_rows[] = {
      "owner.uid=0 owner.jail=j1", NULL},
     {AS_J1MEMBER, "POST", "/v1/vms", VM("j1mine", "hello"), 201, NULL,
      "owner.uid=4242 owner.jail=j1", NULL},
-    /* VM names are one namespace on the host: a jail's definition of a
-     * name taken outside it fails the same way, POST or PUT, and says
-     * nothing of the VM (#14, finding 13; docs/access.md). */
-    {AS_J1ROOT, "POST", "/v1/vms", VM("rootvm", "hello"), 409, TAKEN("rootvm"),
-     "field=name", NULL},
-    {AS_J1ROOT, "PUT", "/v1/vms/rootvm", VM("rootvm", "hello"), 409,
-     TAKEN("rootvm"), "field=name", NULL},
-    {AS_J1MEMBER, "PUT", "/v1/vms/mine", VM("mine", "spin"), 409, TAKEN("mine"),
-     "field=name", NULL},
+    /* Each jail is a VM namespace of its own: a jail's definition of a
+     * name the host has makes the jail's own VM, POST or PUT, and the
+     * host's stays as it was (#14, finding 13; docs/access.md).  Gone
+     * again below, so that the rows after see what they did before. */
+    {AS_J1ROOT, "POST", "/v1/vms", VM("rootvm", "hello"), 201, NULL,
+     "name=rootvm owner.jail=j1 boot.image=hello.bin", NULL},
+    {AS_J1ROOT, "PUT", "/v1/vms/rootvm", VM("rootvm", "hello"), 200, NULL,
+     "owner.jail=j1", NULL},
+    {AS_J1MEMBER, "PUT", "/v1/vms/mine", VM("mine", "spin"), 201, NULL,
+     "owner.uid=4242 owner.jail=j1 boot.image=spin.bin", NULL},
     {AS_J1ROOT, "PUT", "/v1/vms/j1vm", VM("j1vm", "hello"), 200, NULL,
      "owner.jail=j1", NULL},
-    {AS_J1ROOT, "PATCH", "/v1/vms/rootvm", "{\"description\":\"x\"}", 404,
-     "rootvm", NULL, NULL},
+    {AS_J1ROOT, "PATCH", "/v1/vms/rootvm", "{\"description\":\"x\"}", 200, NULL,
+     "owner.jail=j1 description=x", NULL},
+    {AS_J1ROOT, "GET", "/v1/vms", NULL, 200, NULL, NULL,
+     "j1vm j1mine rootvm mine"},
+    {AS_ROOT, "GET", "/v1/vms/rootvm", NULL, 200, NULL,
+     "owner.jail= boot.image=spin.bin description=", NULL},
+    {AS_ROOT, "GET", "/v1/vms/rootvm?jail=j1", NULL, 200, NULL,
+     "owner.jail=j1 boot.image=hello.bin description=x", NULL},
+    {AS_ROOT, "GET", "/v1/vms/mine?jail=j1", NULL, 200, NULL,
+     "owner.uid=4242 owner.jail=j1", NULL},
+    {AS_MEMBER, "GET", "/v1/vms/mine?jail=j1", NULL, 404, "no VM named mine",
+     NULL, NULL},
+    {AS_J1ROOT, "DELETE", "/v1/vms/rootvm", NULL, 204, NULL, NULL, NULL},
+    {AS_J1MEMBER, "DELETE", "/v1/vms/mine", NULL, 204, NULL, NULL, NULL},
+    {AS_ROOT, "GET", "/v1/vms/rootvm", NULL, 200, NULL, "owner.jail=", NULL},
+    {AS_ROOT, "GET", "/v1/vms/mine", NULL, 200, NULL, "owner.uid=4242", NULL},
     {AS_J0ROOT, "POST", "/v1/vms", VM("j0vm", "spin"), 403, NO_VMM("j0"), NULL,
      NULL},
     {AS_J1ROOT, "POST", "/v1/vms", VM_PPT("j1ppt"), 403,
@@ -526,7 +540,9 @@ static const struct access_row access_rows[] = {
     {AS_JPMEMBER, "GET", "/v1/vms", NULL, 200, NULL, NULL, ""},
     /* Reading one VM and its console. */
     {AS_ROOT, "GET", "/v1/vms/mine", NULL, 200, NULL, "owner.uid=4242", NULL},
-    {AS_ROOT, "GET", "/v1/vms/j1vm", NULL, 200, NULL, "owner.jail=j1", NULL},
+    {AS_ROOT, "GET", "/v1/vms/j1vm", NULL, 404, "j1vm", NULL, NULL},
+    {AS_ROOT, "GET", "/v1/vms/j1vm?jail=j1", NULL, 200, NULL,
+     "name=j1vm owner.jail=j1", NULL},
     {AS_MEMBER, "GET", "/v1/vms/mine", NULL, 200, NULL,
      "owner.uid=4242 owner.gid=4242 owner.jail=", NULL},
     {AS_MEMBERP, "GET", "/v1/vms/minep", NULL, 200, NULL,
@@ -583,7 +599,8 @@ static const struct access_row access_rows[] = {
     {AS_J1MEMBER, "POST", "/v1/vms/j1mine/start?mode=monitor", NULL, 200, HELLO,
      NULL, NULL},
     {AS_J1ROOT, "POST", "/v1/vms/j1vm/start", NULL, 200, NULL, NULL, NULL},
-    {AS_J0ROOT, "POST", "/v1/vms/j1vm/start", NULL, 404, "j1vm", NULL, NULL},
+    {AS_J0ROOT, "POST", "/v1/vms/j1vm/start", NULL, 403, NO_VMM("j0"), NULL,
+     NULL},
 
     /* Stop, delete, change, console input, registers: one's own VMs. */
     {AS_MEMBER, "POST", "/v1/vms/rootvm/stop", NULL, 403, ACT(0, "rootvm"),
@@ -638,7 +655,7 @@ static const struct access_row access_rows[] = {
     {AS_J1ROOT, "GET", "/v1/vms/j1mine/console", NULL, 200, HELLO, NULL, NULL},
     {AS_J1ROOT, "POST", "/v1/vms/j1mine/stop", NULL, 200, NULL,
      "status.state=stopped", NULL},
-    {AS_J0ROOT, "DELETE", "/v1/vms/j1vm", NULL, 404, "j1vm", NULL, NULL},
+    {AS_J0ROOT, "DELETE", "/v1/vms/j1vm", NULL, 403, NO_VMM("j0"), NULL, NULL},
     {AS_J1ROOT, "DELETE", "/v1/vms/j1mine", NULL, 204, NULL, NULL, NULL},
     {AS_J1MEMBER, "GET", "/v1/vms", NULL, 200, NULL, NULL, ""},
 
@@ -1062,11 +1079,11 @@ test_access__jail_root_starts_detached_and_members_monitor_inside_it(
 	assert_status(
 	    harness_req_as(h, &jroot, "POST", "/v1/vms/j1root/start", NULL),
 	    200);
-	harness_wait_vm_state(h, "j1root", "running", WAIT_MS);
+	harness_wait_vm_state(h, "j1root?jail=j1", "running", WAIT_MS);
 	assert_status(harness_req_as(h, &jroot, "POST",
 				     "/v1/vms/j1root/stop?force=1", NULL),
 		      200);
-	harness_wait_vm_state(h, "j1root", "stopped", WAIT_MS);
+	harness_wait_vm_state(h, "j1root?jail=j1", "stopped", WAIT_MS);
 	/* A member in the jail: monitor mode only, as on the host. */
 	assert_forbidden(
 	    harness_req_as(h, &jmember, "POST", "/v1/vms/j1mine/start", NULL),
@@ -1079,7 +1096,7 @@ test_access__jail_root_starts_detached_and_members_monitor_inside_it(
 	assert_int_equal(harness_child_status(c), 200);
 	t0 = now_ms();
 	harness_child_kill(c);
-	took = wait_stopped(h, "j1mine", t0);
+	took = wait_stopped(h, "j1mine?jail=j1", t0);
 	if (took > MONITOR_END_MS)
 		fail_msg("the monitor-mode VM in the jail stopped %lld ms "
 			 "after its client died (at most %d expected)",
@@ -1132,7 +1149,7 @@ test_access__jail_without_allow_vmm_is_403_naming_it(struct harness *h)
 			 "jail j1 lacks allow_vmm");
 	assert_forbidden(harness_req_as(h, &jroot, "GET", "/v1/vms", NULL),
 			 "jail j1 lacks allow_vmm");
-	assert_not_found(harness_get(h, "/v1/vms/j1vm"), "j1vm");
+	assert_not_found(harness_get(h, "/v1/vms/j1vm?jail=j1"), "j1vm");
 	/* Granted, it takes effect for the next request. */
 	put_jail(h, "j1", 1, 0, jail_sock(h, "j1"), 200);
 	assert_status(harness_req_as(h, &jroot, "POST", "/v1/vms",
@@ -1143,7 +1160,7 @@ test_access__jail_without_allow_vmm_is_403_naming_it(struct harness *h)
 	assert_forbidden(
 	    harness_req_as(h, &jroot, "DELETE", "/v1/vms/j1vm", NULL),
 	    "jail j1 lacks allow_vmm");
-	assert_status(harness_get(h, "/v1/vms/j1vm"), 200);
+	assert_status(harness_get(h, "/v1/vms/j1vm?jail=j1"), 200);
 }
 
 static void
@@ -1253,7 +1270,8 @@ test_access__jail_token_over_tcp_is_like_the_jail_socket(struct harness *h)
 	r = tcp_req(h, mtok, "POST", "/v1/vms/j1mine/start", NULL);
 	assert_problem(r, 403, "mode");
 	assert_forbidden(r, "monitor mode");
-	assert_json_str(harness_get(h, "/v1/vms/j1vm"), "owner.jail", "j1");
+	assert_json_str(harness_get(h, "/v1/vms/j1vm?jail=j1"), "owner.jail",
+			"j1");
 }
 
 static void
@@ -1271,8 +1289,8 @@ test_access__deleting_a_jail_with_vms_is_409(struct harness *h)
 	r = harness_req(h, "DELETE", "/v1/jails/j1", NULL, NULL);
 	assert_problem_naming(r, 409, "j1", (const char *)NULL);
 	assert_status(harness_get(h, "/v1/jails/j1"), 200);
-	assert_status(harness_req(h, "DELETE", "/v1/vms/j1vm", NULL, NULL),
-		      204);
+	assert_status(
+	    harness_req(h, "DELETE", "/v1/vms/j1vm?jail=j1", NULL, NULL), 204);
 	assert_status(harness_req(h, "DELETE", "/v1/jails/j1", NULL, NULL),
 		      204);
 	assert_not_found(harness_get(h, "/v1/jails/j1"), "j1");
@@ -1336,6 +1354,259 @@ test_access__the_bootstrap_admin_token_is_host_root(struct harness *h)
 	assert_status(tcp_req(h, NULL, "GET", "/v1/health", NULL), 200);
 }
 
+/* ---- a VM namespace per jail (#14, finding 13) ---- */
+
+/* A spin VM named name with a description saying whose it is. */
+static const char *
+ns_vm(struct harness *h, const char *name, const char *whose)
+{
+	char extra[64];
+
+	snprintf(extra, sizeof(extra), "\"description\":\"%s\"", whose);
+	return vm_body(h, name, extra);
+}
+
+/* method path as id (NULL: host root on h's own socket). */
+static struct harness_response *
+ns_req(struct harness *h, const struct harness_identity *id, const char *method,
+       const char *path, const char *body)
+{
+	return id == NULL ? harness_req(h, method, path, body, NULL)
+			  : harness_req_as(h, id, method, path, body);
+}
+
+/* GET path as id: 200 with owner.jail and description as given. */
+static void
+ns_expect(struct harness *h, const struct harness_identity *id,
+	  const char *path, const char *jail, const char *whose)
+{
+	struct harness_response *r = ns_req(h, id, "GET", path, NULL);
+
+	assert_status(r, 200);
+	assert_json_str(r, "owner.jail", jail);
+	assert_json_str(r, "description", whose);
+}
+
+/*
+ * r (about a VM named a) and s (about one named b) are the same answer
+ * but for the name: one status, the same members, one detail.
+ */
+static void
+ns_assert_alike(const struct harness_response *r, const char *a,
+		const struct harness_response *s, const char *b)
+{
+	const char *k, *dr = json_str(r, "detail"), *ds = json_str(s, "detail");
+	char want[512], *at;
+	json_t *v;
+
+	if (r->hr_status != s->hr_status)
+		fail_msg("%s %s -> %ld but %s %s -> %ld: %s | %s", r->hr_method,
+			 r->hr_path, r->hr_status, s->hr_method, s->hr_path,
+			 s->hr_status, r->hr_body, s->hr_body);
+	if (json_is_object(r->hr_json) != json_is_object(s->hr_json))
+		fail_msg("%s and %s: one body is JSON, the other not",
+			 r->hr_path, s->hr_path);
+	if (json_is_object(r->hr_json)) {
+		if (json_object_size(r->hr_json) !=
+		    json_object_size(s->hr_json))
+			fail_msg("%s and %s: members differ: %s | %s",
+				 r->hr_path, s->hr_path, r->hr_body,
+				 s->hr_body);
+		json_object_foreach (r->hr_json, k, v)
+			if (json_object_get(s->hr_json, k) == NULL)
+				fail_msg("%s has %s, %s not", r->hr_path, k,
+					 s->hr_path);
+	}
+	if (dr == NULL && ds == NULL)
+		return;
+	assert_non_null(dr);
+	assert_non_null(ds);
+	snprintf(want, sizeof(want), "%s", dr);
+	if ((at = strstr(want, a)) != NULL) {
+		char tail[512];
+
+		snprintf(tail, sizeof(tail), "%s", at + strlen(a));
+		snprintf(at, sizeof(want) - (size_t)(at - want), "%s%s", b,
+			 tail);
+	}
+	if (strcmp(want, ds) != 0)
+		fail_msg("details differ but for the name: \"%s\" | \"%s\"", dr,
+			 ds);
+}
+
+static void
+test_access__the_host_and_each_jail_have_a_vm_namespace_of_their_own(
+    struct harness *h)
+{
+	struct harness_identity j1, j1m, j2;
+	struct harness_response *r, *s;
+	static const char *const methods[] = {"GET", "DELETE"};
+	char pa[128], pb[128];
+	size_t i;
+
+	harness_need_root(h);
+	harness_put_guest(h, "spin");
+	put_jail(h, "j1", 1, 0, jail_sock(h, "j1"), 201);
+	put_jail(h, "j2", 1, 0, jail_sock(h, "j2"), 201);
+	j1 = via(&root_id, jail_sock(h, "j1"));
+	j1m = via(&member, jail_sock(h, "j1"));
+	j2 = via(&root_id, jail_sock(h, "j2"));
+
+	/* Three web1s: the host's, j1's (PUT) and j2's (POST). */
+	r = ns_req(h, NULL, "PUT", "/v1/vms/web1", ns_vm(h, "web1", "host"));
+	assert_status(r, 201);
+	assert_header(r, "Location", "/v1/vms/web1");
+	r = ns_req(h, &j1, "PUT", "/v1/vms/web1", ns_vm(h, "web1", "j1"));
+	assert_status(r, 201);
+	assert_header(r, "Location", "/v1/vms/web1");
+	assert_json_str(r, "name", "web1");
+	r = ns_req(h, &j2, "POST", "/v1/vms", ns_vm(h, "web1", "j2"));
+	assert_status(r, 201);
+	assert_header(r, "Location", "/v1/vms/web1");
+	/* Each caller sees its own; host root names a jail's with ?jail=. */
+	ns_expect(h, NULL, "/v1/vms/web1", "", "host");
+	ns_expect(h, &j1, "/v1/vms/web1", "j1", "j1");
+	ns_expect(h, &j1, "/v1/vms/web1?jail=j1", "j1", "j1");
+	ns_expect(h, &j2, "/v1/vms/web1", "j2", "j2");
+	ns_expect(h, NULL, "/v1/vms/web1?jail=j1", "j1", "j1");
+	ns_expect(h, NULL, "/v1/vms/web1?jail=j2", "j2", "j2");
+	assert_not_found(harness_get(h, "/v1/vms/web1?jail=j9"),
+			 "no jail named j9");
+	assert_problem(harness_get(h, "/v1/vms/web1?jail=j%211"), 400, "jail");
+	assert_problem(harness_get(h, "/v1/vms/web1?jail"), 400, "jail");
+	assert_problem(harness_get(h, "/v1/vms/web1?jail="), 400, "jail");
+	assert_problem(harness_get(h, "/v1/vms?jail="), 400, "jail");
+	assert_problem(harness_get(h, "/v1/vms/web1/console?jail=a/b"), 400,
+		       "jail");
+	/* A jail's declarative PUT replaces its own VM, not the host's. */
+	assert_status(
+	    ns_req(h, &j1, "PUT", "/v1/vms/web1", ns_vm(h, "web1", "j1 again")),
+	    200);
+	ns_expect(h, NULL, "/v1/vms/web1", "", "host");
+	ns_expect(h, NULL, "/v1/vms/web1?jail=j1", "j1", "j1 again");
+	/* Host root defines in a jail: the jail's VM, root's there. */
+	r = ns_req(h, NULL, "PUT", "/v1/vms/web2?jail=j1",
+		   ns_vm(h, "web2", "by host root"));
+	assert_status(r, 201);
+	assert_header(r, "Location", "/v1/vms/web2?jail=j1");
+	assert_json_str(r, "owner.jail", "j1");
+	r = ns_req(h, NULL, "POST", "/v1/vms?jail=j2",
+		   ns_vm(h, "web2", "by host root"));
+	assert_status(r, 201);
+	assert_header(r, "Location", "/v1/vms/web2?jail=j2");
+	ns_expect(h, &j1, "/v1/vms/web2", "j1", "by host root");
+	assert_not_found(harness_get(h, "/v1/vms/web2"), "web2");
+	/* Lists: host root every scope, or one; a jail its own. */
+	assert_list(harness_get(h, "/v1/vms"), "web1 web1 web1 web2 web2");
+	assert_list(harness_get(h, "/v1/vms?jail=j1"), "web1 web2");
+	assert_list(ns_req(h, &j1, "GET", "/v1/vms", NULL), "web1 web2");
+	assert_list(ns_req(h, &j1, "GET", "/v1/vms?jail=j2", NULL), "");
+	assert_list(ns_req(h, &j1m, "GET", "/v1/vms", NULL), "");
+
+	/* Nothing a jail does tells whether the host has a name: hostonly
+	 * is the host's, nobody's is no one's; naming another jail is the
+	 * same as naming a VM nobody has. */
+	assert_status(ns_req(h, NULL, "PUT", "/v1/vms/hostonly",
+			     ns_vm(h, "hostonly", "host")),
+		      201);
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		r = ns_req(h, &j1, methods[i], "/v1/vms/hostonly", NULL);
+		s = ns_req(h, &j1, methods[i], "/v1/vms/nobody", NULL);
+		assert_status(r, 404);
+		ns_assert_alike(r, "hostonly", s, "nobody");
+		s = ns_req(h, &j1, methods[i], "/v1/vms/web1?jail=j2", NULL);
+		ns_assert_alike(r, "hostonly", s, "web1");
+		r = ns_req(h, &j1, methods[i], "/v1/vms/hostonly/guestinfo/k",
+			   NULL);
+		s = ns_req(h, &j1, methods[i], "/v1/vms/nobody/guestinfo/k",
+			   NULL);
+		assert_status(r, 404);
+		ns_assert_alike(r, "hostonly", s, "nobody");
+	}
+	r = ns_req(h, &j1, "POST", "/v1/vms/hostonly/start", NULL);
+	s = ns_req(h, &j1, "POST", "/v1/vms/nobody/start", NULL);
+	assert_status(r, 404);
+	ns_assert_alike(r, "hostonly", s, "nobody");
+	/* Defining either name makes the jail's own VM, alike. */
+	r = ns_req(h, &j1, "PUT", "/v1/vms/hostonly",
+		   ns_vm(h, "hostonly", "j1"));
+	s = ns_req(h, &j1, "PUT", "/v1/vms/nobody", ns_vm(h, "nobody", "j1"));
+	assert_status(r, 201);
+	ns_assert_alike(r, "hostonly", s, "nobody");
+	assert_status(ns_req(h, &j1, "DELETE", "/v1/vms/hostonly", NULL), 204);
+	assert_status(ns_req(h, &j1, "DELETE", "/v1/vms/nobody", NULL), 204);
+	r = ns_req(h, &j1, "POST", "/v1/vms", ns_vm(h, "hostonly", "j1"));
+	s = ns_req(h, &j1, "POST", "/v1/vms", ns_vm(h, "nobody", "j1"));
+	assert_status(r, 201);
+	ns_assert_alike(r, "hostonly", s, "nobody");
+	ns_expect(h, NULL, "/v1/vms/hostonly", "", "host");
+	/* A member of the host naming a jail: as a VM nobody has. */
+	snprintf(pa, sizeof(pa), "/v1/vms/web1?jail=j1");
+	snprintf(pb, sizeof(pb), "/v1/vms/nobody");
+	r = ns_req(h, &member, "GET", pa, NULL);
+	s = ns_req(h, &member, "GET", pb, NULL);
+	assert_status(r, 404);
+	ns_assert_alike(r, "web1", s, "nobody");
+
+	/* Guestinfo keys are each web1's own. */
+	assert_status(ns_req(h, NULL, "PUT", "/v1/vms/web1/guestinfo/role",
+			     "{\"value\":\"host\"}"),
+		      201);
+	r = ns_req(h, &j1, "PUT", "/v1/vms/web1/guestinfo/role",
+		   "{\"value\":\"j1\"}");
+	assert_status(r, 201);
+	assert_header(r, "Location", "/v1/vms/web1/guestinfo/role");
+	r = ns_req(h, NULL, "PUT", "/v1/vms/web1/guestinfo/other?jail=j2",
+		   "{\"value\":\"j2\"}");
+	assert_status(r, 201);
+	assert_header(r, "Location", "/v1/vms/web1/guestinfo/other?jail=j2");
+	assert_json_str(harness_get(h, "/v1/vms/web1/guestinfo/role"), "value",
+			"host");
+	assert_json_str(
+	    ns_req(h, &j1, "GET", "/v1/vms/web1/guestinfo/role", NULL), "value",
+	    "j1");
+	assert_json_str(harness_get(h, "/v1/vms/web1/guestinfo/role?jail=j1"),
+			"value", "j1");
+	assert_not_found(
+	    ns_req(h, &j2, "GET", "/v1/vms/web1/guestinfo/role", NULL), "role");
+
+	/* The jail's start, stop and delete act on its own web1. */
+	assert_status(ns_req(h, &j1, "POST", "/v1/vms/web1/start", NULL), 200);
+	harness_wait_vm_state(h, "web1?jail=j1", "running", WAIT_MS);
+	assert_json_str(harness_get(h, "/v1/vms/web1"), "status.state",
+			"defined");
+	assert_json_str(harness_get(h, "/v1/vms/web1?jail=j2"), "status.state",
+			"defined");
+	assert_status(harness_req(h, "POST",
+				  "/v1/vms/web1/stop?force=1&jail=j1", NULL,
+				  NULL),
+		      200);
+	harness_wait_vm_state(h, "web1?jail=j1", "stopped", WAIT_MS);
+	assert_status(ns_req(h, &j1, "DELETE", "/v1/vms/web1", NULL), 204);
+	assert_not_found(ns_req(h, &j1, "GET", "/v1/vms/web1", NULL), "web1");
+	ns_expect(h, NULL, "/v1/vms/web1", "", "host");
+	ns_expect(h, &j2, "/v1/vms/web1", "j2", "j2");
+	/* Host root deletes a jail's VM with ?jail=, the host's without. */
+	assert_status(
+	    harness_req(h, "DELETE", "/v1/vms/web2?jail=j2", NULL, NULL), 204);
+	ns_expect(h, &j1, "/v1/vms/web2", "j1", "by host root");
+
+	/* A restart keeps all of it. */
+	harness_restart(h);
+	ns_expect(h, NULL, "/v1/vms/web1", "", "host");
+	ns_expect(h, NULL, "/v1/vms/web1?jail=j2", "j2", "j2");
+	ns_expect(h, &j2, "/v1/vms/web1", "j2", "j2");
+	ns_expect(h, &j1, "/v1/vms/web2", "j1", "by host root");
+	assert_not_found(ns_req(h, &j1, "GET", "/v1/vms/web1", NULL), "web1");
+	assert_json_str(harness_get(h, "/v1/vms/web1/guestinfo/role"), "value",
+			"host");
+	assert_json_str(
+	    ns_req(h, &j2, "GET", "/v1/vms/web1/guestinfo/other", NULL),
+	    "value", "j2");
+	assert_list(harness_get(h, "/v1/vms"),
+		    "web1 web1 web2 hostonly hostonly nobody");
+}
+
 int
 main(void)
 {
@@ -1378,6 +1649,9 @@ main(void)
 		HARNESS_TCP, VMM_ARGS),
 	    HARNESS_CASE_ARGS(test_access__deleting_a_jail_with_vms_is_409, 0,
 			      VMM_ARGS),
+	    HARNESS_CASE_ARGS(
+		test_access__the_host_and_each_jail_have_a_vm_namespace_of_their_own,
+		0, VMM_ARGS),
 	    HARNESS_CASE_ARGS(test_access__an_expired_token_is_401, HARNESS_TCP,
 			      VMM_ARGS),
 	    HARNESS_CASE_ARGS(test_access__a_revoked_token_is_401_at_once,

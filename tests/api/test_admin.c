@@ -615,7 +615,8 @@ test_admin__jail_delete_waits_for_its_vms_and_tokens(struct harness *h)
 	assert_status(put_jail(h, "j1", 1, sock), 201);
 	/* Root in a jail with allow_vmm defines VMs there. */
 	assert_status(on_sock(h, sock, "POST", "/v1/vms", VM_BODY("jvm")), 201);
-	assert_json_str(harness_get(h, "/v1/vms/jvm"), "owner.jail", "j1");
+	assert_json_str(harness_get(h, "/v1/vms/jvm?jail=j1"), "owner.jail",
+			"j1");
 	assert_problem(harness_req(h, "DELETE", "/v1/jails/j1", NULL, NULL),
 		       409, NULL);
 	assert_status(on_sock(h, sock, "DELETE", "/v1/vms/jvm", NULL), 204);

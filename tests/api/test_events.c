@@ -1089,6 +1089,135 @@ test_events__pptdev_events_reach_jail_roots_with_allow_vmm_ppt(
 }
 
 /*
+ * What a jail j1's stream s must hold when the host and j1 each had a
+ * web1 (#14, finding 13): j1's web1 defined once, its key set, never
+ * deleted, then j1's marker; every event about a VM of j1, named as j1
+ * names it.  Nothing of the host's web1.
+ */
+static void
+ns_check_jail_stream(struct harness *h, struct sse *s)
+{
+	struct ev *evs;
+	size_t n, i, defined = 0, keys = 0;
+
+	sse_must_see(s, "\"vm\":\"marker\"");
+	n = sse_parse(h, s, &evs);
+	for (i = 0; i < n; i++) {
+		const char *vm =
+		    json_string_value(json_object_get(evs[i].e_data, "vm"));
+		const char *jail =
+		    json_string_value(json_object_get(evs[i].e_data, "jail"));
+
+		if (vm == NULL || jail == NULL || strcmp(jail, "j1") != 0 ||
+		    (strcmp(vm, "web1") != 0 && strcmp(vm, "marker") != 0) ||
+		    strcmp(evs[i].e_type, "vm.deleted") == 0)
+			fail_msg("jail j1's stream has event %s about vm %s "
+				 "of jail %s:\n%s",
+				 evs[i].e_type, vm ? vm : "(none)",
+				 jail ? jail : "(none)", s->s_buf);
+		defined += strcmp(evs[i].e_type, "vm.defined") == 0 &&
+			   strcmp(vm, "web1") == 0;
+		keys += strcmp(evs[i].e_type, "guestinfo.set") == 0;
+	}
+	ev_free(evs, n);
+	if (defined != 1 || keys != 1)
+		fail_msg("jail j1's stream has %zu vm.defined of web1 and %zu "
+			 "guestinfo.set, not one each:\n%s",
+			 defined, keys, s->s_buf);
+}
+
+/*
+ * The host and jail j1 each have a web1: j1's stream, live, replayed and
+ * replayed after a restart, has its own web1's events only; host root's
+ * has both, each with its jail.
+ */
+static void
+test_events__a_jails_stream_has_its_own_web1_only(struct harness *h)
+{
+	const char *path = "/v1/events?type=vm&type=guestinfo";
+	char body[1024], sock[400];
+	struct harness_identity j1 = {0, 0, NULL, 0, NULL};
+	struct sse *js, *hs;
+	struct ev *evs;
+	size_t n, i, host = 0, jail = 0, deleted = 0;
+
+	harness_need_root(h);
+	snprintf(sock, sizeof(sock), "%s/j1.sock", h->h_dir);
+	j1.hi_sock = sock;
+	snprintf(body, sizeof(body), "{\"allow_vmm\":true,\"socket\":\"%s\"}",
+		 sock);
+	assert_status(harness_req(h, "PUT", "/v1/jails/j1", body, NULL), 201);
+	js = sse_open_on(h, 0, sock, path, "");
+	hs = sse_open(h, 0, path, "");
+	sse_must_see(js, ": vmmapid events");
+	sse_must_see(hs, ": vmmapid events");
+
+	harness_define_vm(h, "web1", "hello.bin", "");
+	assert_status(harness_req_as(h, &j1, "PUT", "/v1/vms/web1",
+				     "{\"name\":\"web1\",\"memory_mib\":4,"
+				     "\"boot\":{\"kind\":\"flat\",\"image\":"
+				     "\"hello.bin\"}}"),
+		      201);
+	assert_status(harness_req(h, "PUT", "/v1/vms/web1/guestinfo/role",
+				  "{\"value\":\"host\"}", NULL),
+		      201);
+	assert_status(harness_req_as(h, &j1, "PUT",
+				     "/v1/vms/web1/guestinfo/role",
+				     "{\"value\":\"j1\"}"),
+		      201);
+	assert_status(harness_req(h, "DELETE", "/v1/vms/web1", NULL, NULL),
+		      204);
+	assert_status(harness_req_as(h, &j1, "POST", "/v1/vms",
+				     "{\"name\":\"marker\",\"memory_mib\":4,"
+				     "\"boot\":{\"kind\":\"flat\",\"image\":"
+				     "\"hello.bin\"}}"),
+		      201);
+	ns_check_jail_stream(h, js);
+	/* Host root's: both web1s, told apart by their jail. */
+	sse_must_see(hs, "\"vm\":\"marker\"");
+	n = sse_parse(h, hs, &evs);
+	for (i = 0; i < n; i++) {
+		const char *vm =
+		    json_string_value(json_object_get(evs[i].e_data, "vm"));
+		const char *j =
+		    json_string_value(json_object_get(evs[i].e_data, "jail"));
+		const char *target = json_string_value(json_object_get(
+		    json_object_get(evs[i].e_data, "target"), "name"));
+
+		if (vm == NULL || j == NULL)
+			fail_msg("event %s without vm or jail", evs[i].e_type);
+		if (strcmp(evs[i].e_type, "vm.defined") == 0 &&
+		    strcmp(vm, "web1") == 0) {
+			host += j[0] == '\0';
+			jail += strcmp(j, "j1") == 0;
+			assert_string_equal(target, "web1");
+		}
+		if (strcmp(evs[i].e_type, "vm.deleted") == 0) {
+			deleted++;
+			assert_string_equal(vm, "web1");
+			assert_string_equal(j, "");
+		}
+	}
+	ev_free(evs, n);
+	if (host != 1 || jail != 1 || deleted != 1)
+		fail_msg("host root's stream: %zu host web1, %zu j1 web1, %zu "
+			 "deleted:\n%s",
+			 host, jail, deleted, hs->s_buf);
+	sse_close(js);
+	sse_close(hs);
+	/* Replayed from the journal: the same. */
+	js = sse_open_on(h, 0, sock,
+			 "/v1/events?since=0&type=vm&type=guestinfo", "");
+	ns_check_jail_stream(h, js);
+	sse_close(js);
+	harness_restart(h);
+	js = sse_open_on(h, 0, sock,
+			 "/v1/events?since=0&type=vm&type=guestinfo", "");
+	ns_check_jail_stream(h, js);
+	sse_close(js);
+}
+
+/*
  * A reservation and its release are events in the journal (pptdev.*,
  * target "bus/slot/func"), which host root sees and a vmm member does
  * not (as GET /v1/pptdevs is not its to read).
@@ -1249,6 +1378,7 @@ main(void)
 	    HARNESS_CASE(
 		test_events__pptdev_events_reach_jail_roots_with_allow_vmm_ppt,
 		0),
+	    HARNESS_CASE(test_events__a_jails_stream_has_its_own_web1_only, 0),
 	    HARNESS_CASE_ARGS(test_events__idle_streams_get_keep_alive_comments,
 			      0, "--events-keepalive", "1"),
 	};

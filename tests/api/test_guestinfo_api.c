@@ -277,17 +277,27 @@ test_guestinfo__a_vm_is_created_with_its_first_keys_or_not_at_all(
 		       400, "guestinfo");
 }
 
-/* Starts vm in monitor mode and returns what its console said. */
+/*
+ * Starts vm of jail (NULL: the host's) in monitor mode, as host root, and
+ * returns what its console said.
+ */
 static const char *
-run_guest(struct harness *h, const char *vm)
+run_guest_in(struct harness *h, const char *vm, const char *jail)
 {
-	char *path = harness_alloc(h, 128);
+	char *path = harness_alloc(h, 160);
 	struct harness_response *r;
 
-	snprintf(path, 128, "/v1/vms/%s/start?mode=monitor", vm);
+	snprintf(path, 160, "/v1/vms/%s/start?mode=monitor%s%s", vm,
+		 jail != NULL ? "&jail=" : "", jail != NULL ? jail : "");
 	r = harness_req(h, "POST", path, NULL, NULL);
 	assert_status(r, 200);
 	return r->hr_body;
+}
+
+static const char *
+run_guest(struct harness *h, const char *vm)
+{
+	return run_guest_in(h, vm, NULL);
 }
 
 static void
@@ -333,6 +343,62 @@ test_guestinfo__what_the_guest_sets_the_api_returns(struct harness *h)
 	harness_restart(h);
 	assert_json_str(req(h, "GET", "setter", "fromguest", NULL), "value",
 			"hello");
+}
+
+/*
+ * The host and jail j1 each have a getter and a setter (#14, finding 13):
+ * each guest reads its own VM's key and sets its own, never the other
+ * scope's VM of the same name, on both sides of a restart.
+ */
+static void
+test_guestinfo__a_jails_guest_reads_and_sets_its_own_vms_keys(struct harness *h)
+{
+	static const char *const vm_in_j1[] = {
+	    "{\"name\":\"getter\",\"memory_mib\":4,\"boot\":{\"kind\":\"flat\","
+	    "\"image\":\"gi_get.bin\"}}",
+	    "{\"name\":\"setter\",\"memory_mib\":4,\"boot\":{\"kind\":\"flat\","
+	    "\"image\":\"gi_set.bin\"}}",
+	};
+	struct harness_response *r;
+	const char *out;
+	size_t i;
+
+	harness_put_guest(h, "gi_get");
+	harness_put_guest(h, "gi_set");
+	assert_status(
+	    harness_req(h, "PUT", "/v1/jails/j1", "{\"allow_vmm\":true}", NULL),
+	    201);
+	harness_define_vm(h, "getter", "gi_get.bin", "");
+	harness_define_vm(h, "setter", "gi_set.bin", "");
+	for (i = 0; i < 2; i++)
+		assert_status(harness_req(h, "POST", "/v1/vms?jail=j1",
+					  vm_in_j1[i], NULL),
+			      201);
+	assert_status(put(h, "getter", "k1", "the host's"), 201);
+	assert_status(
+	    put_body(h, "getter", "k1?jail=j1", "{\"value\":\"j1's\"}", NULL),
+	    201);
+	out = run_guest_in(h, "getter", "j1");
+	if (strstr(out, "k1=j1's\n") == NULL)
+		fail_msg("j1's getter printed \"%s\"", out);
+	out = run_guest(h, "getter");
+	if (strstr(out, "k1=the host's\n") == NULL)
+		fail_msg("the host's getter printed \"%s\"", out);
+	/* j1's setter sets j1's setter's key, not the host's. */
+	out = run_guest_in(h, "setter", "j1");
+	if (strstr(out, "1 \n") == NULL)
+		fail_msg("the guest's info-set was answered \"%s\"", out);
+	r = req(h, "GET", "setter", "fromguest?jail=j1", NULL);
+	assert_status(r, 200);
+	assert_json_str(r, "value", "hello");
+	assert_json_str(r, "updated_by", "guest");
+	assert_problem(req(h, "GET", "setter", "fromguest", NULL), 404, NULL);
+	harness_restart(h);
+	assert_json_str(req(h, "GET", "setter", "fromguest?jail=j1", NULL),
+			"value", "hello");
+	assert_problem(req(h, "GET", "setter", "fromguest", NULL), 404, NULL);
+	assert_json_str(req(h, "GET", "getter", "k1", NULL), "value",
+			"the host's");
 }
 
 /* What a guest may take for a whole run here (gi_big_get moves 64 KiB in
@@ -542,6 +608,9 @@ main(void)
 	    HARNESS_CASE(test_guestinfo__the_guest_reads_what_the_api_wrote, 0),
 	    HARNESS_CASE(test_guestinfo__what_the_guest_sets_the_api_returns,
 			 0),
+	    HARNESS_CASE(
+		test_guestinfo__a_jails_guest_reads_and_sets_its_own_vms_keys,
+		0),
 	    HARNESS_CASE(
 		test_guestinfo__a_64_kib_value_reaches_the_guest_whole_on_both_paths,
 		0),

@@ -284,9 +284,12 @@ test_hardening__a_nul_in_a_query_value_or_name_is_400(struct harness *h)
 static void
 test_hardening__a_cursor_that_is_not_a_name_is_400(struct harness *h)
 {
+	/* Host root lists every scope: its cursors are VM keys, a name
+	 * or JAIL/NAME (docs/api.md), and nothing else. */
 	static const char *const bad[] = {
 	    "/v1/vms?after=%ff%fe", "/v1/vms?after=!!!notacursor",
-	    "/v1/vms?after=",       "/v1/vms?after=a/b",
+	    "/v1/vms?after=",       "/v1/vms?after=a/b/c",
+	    "/v1/vms?after=/b",     "/v1/vms?after=a/",
 	    "/v1/vms?after=%20x",
 	};
 	size_t i;
@@ -296,7 +299,9 @@ test_hardening__a_cursor_that_is_not_a_name_is_400(struct harness *h)
 		      201);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_problem(harness_get(h, bad[i]), 400, "after");
-	/* A name is a cursor, whether or not a VM has it. */
+	/* A name is a cursor, whether or not a VM has it; so is a jail's
+	 * VM's key. */
+	assert_status(harness_get(h, "/v1/vms?after=a/b"), 200);
 	assert_status(harness_get(h, "/v1/vms?after=a0"), 200);
 	assert_json_str(harness_get(h, "/v1/vms?after=a0"), "items.0.name",
 			"a1");

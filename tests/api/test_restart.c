@@ -509,7 +509,7 @@ test_restart__a_refused_autostart_is_in_the_status(struct harness *h)
 		      200);
 	harness_restart(h);
 
-	r = harness_get(h, "/v1/vms/jvm");
+	r = harness_get(h, "/v1/vms/jvm?jail=j1");
 	assert_status(r, 200);
 	assert_json_str(r, "status.state", "defined");
 	assert_json_str(r, "status.autostart.result", "refused");

@@ -418,13 +418,13 @@ test_db__reopen_keeps_rows_and_schema(void **state)
 	struct fx *fx = *state;
 	struct db_vm_row row, got;
 
-	row_init(&row, "keep", "{\"memory\":64}");
+	row_init(&row, "j1/keep", "{\"memory\":64}");
 	snprintf(row.vr_jail, sizeof(row.vr_jail), "j1");
 	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), 0);
 	reopen(fx);
 	assert_int_equal(user_version(fx->f_tf.tf_db_path),
 			 db_schema_version());
-	assert_int_equal(stored(fx, "keep", &got), 0);
+	assert_int_equal(stored(fx, "j1/keep", &got), 0);
 	assert_string_equal(got.vr_jail, "j1");
 	assert_string_equal(got.vr_spec, "{\"memory\":64}");
 	assert_int_equal(got.vr_revision, row.vr_revision);
@@ -621,7 +621,7 @@ test_db__update_spec_bumps_generation_and_returns_stored_row(void **state)
 	struct fx *fx = *state;
 	struct db_vm_row row, upd, got;
 
-	row_init(&row, "vm", "{\"v\":1}");
+	row_init(&row, "j2/vm", "{\"v\":1}");
 	snprintf(row.vr_jail, sizeof(row.vr_jail), "j2");
 	row.vr_state = VM_STOPPED;
 	row.vr_status = strdup("{\"exit\":0}");
@@ -629,7 +629,7 @@ test_db__update_spec_bumps_generation_and_returns_stored_row(void **state)
 
 	/* only the name and the spec: the rest comes back as stored */
 	memset(&upd, 0, sizeof(upd));
-	snprintf(upd.vr_name, sizeof(upd.vr_name), "vm");
+	snprintf(upd.vr_name, sizeof(upd.vr_name), "j2/vm");
 	upd.vr_spec = strdup("{\"v\":2}");
 	assert_int_equal(db_vm_update_spec(fx->f_tf.tf_db, &upd, 0, NULL, NULL),
 			 0);
@@ -644,7 +644,7 @@ test_db__update_spec_bumps_generation_and_returns_stored_row(void **state)
 	assert_true(upd.vr_updated_ms >= row.vr_updated_ms);
 	assert_string_equal(upd.vr_spec, "{\"v\":2}");
 
-	assert_int_equal(stored(fx, "vm", &got), 0);
+	assert_int_equal(stored(fx, "j2/vm", &got), 0);
 	assert_string_equal(got.vr_spec, "{\"v\":2}");
 	assert_int_equal(got.vr_revision, upd.vr_revision);
 	assert_int_equal(got.vr_generation, 2);
@@ -771,20 +771,20 @@ test_db__delete_removes_row_and_hook_gets_stored_row(void **state)
 	struct db_vm_row row, got;
 
 	memset(&hc, 0, sizeof(hc));
-	row_init(&row, "gone", "{\"x\":1}");
+	row_init(&row, "j3/gone", "{\"x\":1}");
 	snprintf(row.vr_jail, sizeof(row.vr_jail), "j3");
 	assert_int_equal(db_vm_insert(fx->f_tf.tf_db, &row, NULL, NULL), 0);
-	assert_int_equal(db_vm_delete(fx->f_tf.tf_db, "gone", row.vr_revision,
-				      hook_copy, &hc),
+	assert_int_equal(db_vm_delete(fx->f_tf.tf_db, "j3/gone",
+				      row.vr_revision, hook_copy, &hc),
 			 0);
 	assert_int_equal(hc.hc_calls, 1);
-	assert_string_equal(hc.hc_row.vr_name, "gone");
+	assert_string_equal(hc.hc_row.vr_name, "j3/gone");
 	assert_string_equal(hc.hc_row.vr_jail, "j3");
 	assert_string_equal(hc.hc_row.vr_spec, "{\"x\":1}");
 	assert_int_equal(hc.hc_row.vr_owner_uid, 1000);
 	assert_int_equal(hc.hc_row.vr_revision, row.vr_revision);
 	assert_int_equal(hc.hc_row.vr_created_ms, row.vr_created_ms);
-	assert_int_equal(stored(fx, "gone", &got), -1);
+	assert_int_equal(stored(fx, "j3/gone", &got), -1);
 	db_vm_row_clear(&hc.hc_row);
 	db_vm_row_clear(&row);
 }
@@ -1719,6 +1719,170 @@ test_db__version_8_journal_is_migrated_with_its_counter(void **state)
 	assert_int_equal(newest, 11);
 }
 
+/* Each event's VM, jail and document, by id (db_event_list). */
+struct ev_seen {
+	char es_vm[16][65];
+	char es_jail[16][65];
+	char es_data[16][512];
+};
+
+static int
+ev_seen_each(void *arg, const struct db_event *e)
+{
+	struct ev_seen *es = arg;
+
+	if (e->ev_id >= 1 && e->ev_id < 16) {
+		snprintf(es->es_vm[e->ev_id], 65, "%s", e->ev_vm);
+		snprintf(es->es_jail[e->ev_id], 65, "%s", e->ev_jail);
+		snprintf(es->es_data[e->ev_id], 512, "%s", e->ev_data);
+	}
+	return 0;
+}
+
+/*
+ * Version 10 keys a VM by its jail and name (base/names.h): a version-9
+ * file's host VM keeps its name as key, a jail's VM becomes "JAIL/NAME",
+ * and each keeps its spec (passthrough devices with it), its status (its
+ * run identity), its revision and its guestinfo keys, which still go
+ * with their VM; its events keep the VM's name and gain its jail.
+ * Afterwards the host may have a VM of the jail's VM's name.
+ */
+static void
+test_db__version_9_vms_are_keyed_by_jail_and_name(void **state)
+{
+	struct fx *fx = *state;
+	struct db_guestinfo_row gi;
+	struct db_vm_row got;
+	struct ev_seen *es = calloc(1, sizeof(*es));
+	sqlite3 *sql;
+	const char *v9 =
+	    "DROP TABLE guestinfo;"
+	    "DROP TABLE vms;"
+	    "CREATE TABLE vms ("
+	    " name TEXT NOT NULL PRIMARY KEY"
+	    "  CHECK (length(name) BETWEEN 1 AND 64),"
+	    " jail TEXT NOT NULL DEFAULT '' CHECK (length(jail) <= 64),"
+	    " owner_uid INTEGER NOT NULL CHECK (owner_uid >= 0),"
+	    " owner_gid INTEGER NOT NULL CHECK (owner_gid >= 0),"
+	    " spec TEXT NOT NULL,"
+	    " state TEXT NOT NULL DEFAULT 'defined' CHECK ("
+	    "  state = 'defined' OR state = 'starting' OR state = 'running' OR"
+	    "  state = 'paused' OR state = 'stopping' OR state = 'stopped' OR"
+	    "  state = 'crashed'),"
+	    " status TEXT NOT NULL DEFAULT '{}',"
+	    " generation INTEGER NOT NULL CHECK (generation >= 1),"
+	    " revision INTEGER NOT NULL CHECK (revision >= 1),"
+	    " created_ms INTEGER NOT NULL,"
+	    " updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	    "CREATE TABLE guestinfo ("
+	    " vm TEXT NOT NULL REFERENCES vms (name) ON DELETE CASCADE,"
+	    " key TEXT NOT NULL CHECK (length(key) BETWEEN 1 AND 128),"
+	    " value BLOB NOT NULL CHECK (length(value) <= 65536),"
+	    " revision INTEGER NOT NULL UNIQUE CHECK (revision >= 1),"
+	    " updated_ms INTEGER NOT NULL,"
+	    " updated_by TEXT NOT NULL CHECK (updated_by IN ('api', 'guest')),"
+	    " PRIMARY KEY (vm, key)) WITHOUT ROWID;"
+	    "INSERT INTO vms VALUES ('web1', '', 1000, 100,"
+	    " '{\"name\":\"web1\",\"pptdevs\":[\"0/31/0\"]}', 'stopped',"
+	    " '{\"run\":1700000000000001}', 2, 5, 1, 2);"
+	    "INSERT INTO vms VALUES ('db1', 'j1', 0, 0, '{\"name\":\"db1\"}',"
+	    " 'defined', '{\"run\":1700000000000002}', 1, 6, 3, 4);"
+	    "INSERT INTO guestinfo VALUES ('web1', 'role', 'host', 7, 5, "
+	    "'api');"
+	    "INSERT INTO guestinfo VALUES ('db1', 'role', 'jail', 8, 6,"
+	    " 'guest');"
+	    "UPDATE meta SET revision = 8;"
+	    "DELETE FROM events;"
+	    "INSERT INTO events (id, time_ms, type, scope, vm, jail, owner_uid,"
+	    " data) VALUES (1, 1, 'vm.defined', 0, 'db1', 'j1', 0,"
+	    " '{\"type\":\"vm.defined\",\"vm\":\"db1\"}');"
+	    "INSERT INTO events (id, time_ms, type, scope, vm, jail, owner_uid,"
+	    " data) VALUES (2, 2, 'vm.defined', 0, 'web1', '', 1000,"
+	    " '{\"type\":\"vm.defined\",\"vm\":\"web1\"}');"
+	    "PRAGMA user_version = 9;";
+
+	assert_non_null(es);
+	db_close(fx->f_tf.tf_db);
+	fx->f_tf.tf_db = NULL;
+	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(sql, v9, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(sql);
+	assert_int_equal(user_version(fx->f_tf.tf_db_path), 9);
+
+	assert_int_equal(db_open(&fx->f_tf.tf_db, fx->f_tf.tf_db_path), 0);
+	assert_int_equal(user_version(fx->f_tf.tf_db_path),
+			 db_schema_version());
+	/* The host's VM, as it was. */
+	assert_int_equal(stored(fx, "web1", &got), 0);
+	assert_string_equal(got.vr_jail, "");
+	assert_int_equal(got.vr_owner_uid, 1000);
+	assert_int_equal(got.vr_state, VM_STOPPED);
+	assert_string_equal(got.vr_spec,
+			    "{\"name\":\"web1\",\"pptdevs\":[\"0/31/0\"]}");
+	assert_string_equal(got.vr_status, "{\"run\":1700000000000001}");
+	assert_int_equal(got.vr_revision, 5);
+	assert_int_equal(got.vr_generation, 2);
+	db_vm_row_clear(&got);
+	/* The jail's, under its key. */
+	assert_int_equal(stored(fx, "db1", &got), -1);
+	assert_int_equal(stored(fx, "j1/db1", &got), 0);
+	assert_string_equal(got.vr_jail, "j1");
+	assert_int_equal(got.vr_owner_uid, 0);
+	assert_string_equal(got.vr_spec, "{\"name\":\"db1\"}");
+	assert_string_equal(got.vr_status, "{\"run\":1700000000000002}");
+	assert_int_equal(got.vr_revision, 6);
+	assert_int_equal(got.vr_created_ms, 3);
+	db_vm_row_clear(&got);
+	/* Each VM's guestinfo key. */
+	assert_int_equal(db_guestinfo_get(fx->f_tf.tf_db, "web1", "role", &gi),
+			 0);
+	assert_string_equal(gi.gr_value, "host");
+	db_guestinfo_row_clear(&gi);
+	assert_int_equal(
+	    db_guestinfo_get(fx->f_tf.tf_db, "j1/db1", "role", &gi), 0);
+	assert_string_equal(gi.gr_value, "jail");
+	assert_int_equal(gi.gr_by_guest, 1);
+	db_guestinfo_row_clear(&gi);
+	/* Events keep the VM's name and scope, and now say the jail. */
+	assert_int_equal(
+	    db_event_list(fx->f_tf.tf_db, 0, INT64_MAX, 100, ev_seen_each, es),
+	    0);
+	assert_string_equal(es->es_vm[1], "db1");
+	assert_string_equal(es->es_jail[1], "j1");
+	assert_non_null(strstr(es->es_data[1], "\"jail\":\"j1\""));
+	assert_string_equal(es->es_vm[2], "web1");
+	assert_non_null(strstr(es->es_data[2], "\"jail\":\"\""));
+	/* The host may now have a db1 of its own; the jail's stays. */
+	insert(fx, "db1");
+	assert_int_equal(stored(fx, "j1/db1", &got), 0);
+	db_vm_row_clear(&got);
+	/* A key goes with its VM, and only with it (the reference moved
+	 * to the new table). */
+	assert_int_equal(db_vm_delete(fx->f_tf.tf_db, "j1/db1", 0, NULL, NULL),
+			 0);
+	assert_int_equal(
+	    db_guestinfo_get(fx->f_tf.tf_db, "j1/db1", "role", &gi), -1);
+	assert_int_equal(db_guestinfo_get(fx->f_tf.tf_db, "web1", "role", &gi),
+			 0);
+	db_guestinfo_row_clear(&gi);
+	/* A key and its jail must agree. */
+	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
+	assert_int_not_equal(
+	    sqlite3_exec(sql,
+			 "INSERT INTO vms VALUES ('j2/x', 'j1', 0, 0, '{}',"
+			 " 'defined', '{}', 1, 99, 1, 1)",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_not_equal(
+	    sqlite3_exec(sql,
+			 "INSERT INTO vms VALUES ('j2/x', '', 0, 0, '{}',"
+			 " 'defined', '{}', 1, 99, 1, 1)",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(sql);
+	free(es);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1733,6 +1897,7 @@ main(void)
 	    T(test_db__reopen_keeps_rows_and_schema),
 	    T(test_db__version_4_file_is_migrated_with_its_rows),
 	    T(test_db__version_8_journal_is_migrated_with_its_counter),
+	    T(test_db__version_9_vms_are_keyed_by_jail_and_name),
 	    T(test_db__newer_user_version_is_refused_with_eproto),
 	    T(test_db__ping_answers),
 	    T(test_db__insert_assigns_revision_generation_and_times),

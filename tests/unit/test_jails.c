@@ -428,9 +428,11 @@ create_vm(struct vmreg *reg, const char *name, const char *jail_name)
 	struct vmreg_owner owner = {1000, 1000, jail_name};
 	struct vmreg_doc doc = {0};
 	json_t *spec = json_pack("{s:s, s:i}", "name", name, "vcpus", 1);
+	char key[VMKEY_SIZE];
 
 	assert_non_null(spec);
-	if (vmreg_create(reg, name, spec, &owner, &doc) != 0)
+	assert_int_equal(vmkey_make(key, jail_name, name), 0);
+	if (vmreg_create(reg, key, spec, &owner, &doc) != 0)
 		fail_msg("create %s: %s", name, strerror(errno));
 	json_decref(spec);
 	free(doc.vd_body);
@@ -458,7 +460,7 @@ test_jails__vms_are_counted_per_jail(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(vmreg_count_in_jail(reg, "j", &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(vmreg_delete(reg, "a", 0), 0);
+	assert_int_equal(vmreg_delete(reg, "j1/a", 0), 0);
 	assert_int_equal(vmreg_count_in_jail(reg, "j1", &n), 0);
 	assert_int_equal(n, 1);
 	vmreg_close(reg);

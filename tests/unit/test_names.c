@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <string.h>
 
 #include "base/limits.h"
@@ -67,6 +68,41 @@ test_names__valid_is_the_rule_of_every_name(void **state)
 	assert_false(name_valid(name));
 }
 
+/* A VM's key: its name on the host, JAIL/NAME in a jail, and back. */
+static void
+test_names__a_vm_key_is_its_name_or_jail_slash_name(void **state)
+{
+	char key[VMKEY_SIZE], jail[LIMIT_NAME_LEN + 1], longest[65];
+
+	(void)state;
+	assert_int_equal(vmkey_make(key, "", "web1"), 0);
+	assert_string_equal(key, "web1");
+	assert_int_equal(vmkey_make(key, NULL, "web1"), 0);
+	assert_string_equal(key, "web1");
+	vmkey_jail(key, jail);
+	assert_string_equal(jail, "");
+	assert_string_equal(vmkey_name(key), "web1");
+	assert_int_equal(vmkey_make(key, "j1", "web1"), 0);
+	assert_string_equal(key, "j1/web1");
+	vmkey_jail(key, jail);
+	assert_string_equal(jail, "j1");
+	assert_string_equal(vmkey_name(key), "web1");
+	/* Both parts at the limit fit. */
+	memset(longest, 'x', LIMIT_NAME_LEN);
+	longest[LIMIT_NAME_LEN] = '\0';
+	assert_int_equal(vmkey_make(key, longest, longest), 0);
+	assert_int_equal(strlen(key), 2 * LIMIT_NAME_LEN + 1);
+	vmkey_jail(key, jail);
+	assert_string_equal(jail, longest);
+	assert_string_equal(vmkey_name(key), longest);
+	/* Neither part may be other than a name. */
+	assert_int_equal(vmkey_make(key, "j1", "a/b"), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(vmkey_make(key, "j/1", "a"), -1);
+	assert_int_equal(vmkey_make(key, "j1", ""), -1);
+	assert_int_equal(vmkey_make(key, "-j", "a"), -1);
+}
+
 int
 main(void)
 {
@@ -76,6 +112,8 @@ main(void)
 	    cmocka_unit_test(
 		test_names__check_takes_the_extra_bytes_and_the_length_given),
 	    cmocka_unit_test(test_names__valid_is_the_rule_of_every_name),
+	    cmocka_unit_test(
+		test_names__a_vm_key_is_its_name_or_jail_slash_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -118,7 +118,7 @@ test_pptdevs_core__a_live_vms_device_is_not_released(void **state)
 {
 	struct fx *fx = *state;
 	struct pptdev_info pi;
-	char why[256], vm[65];
+	char why[256], vm[VMKEY_SIZE];
 	int created;
 
 	assert_int_equal(pptdevs_reserve(fx->f_ppt, 0, 31, 0, &created, &pi,

@@ -200,7 +200,7 @@ test_vmreg__create_renders_the_representation(void **state)
 	json_t *rep;
 
 	assert_int_equal(vmreg_count(fx->f_reg), 0);
-	assert_int_equal(vmreg_create(fx->f_reg, "web1", spec, &owner, &doc),
+	assert_int_equal(vmreg_create(fx->f_reg, "j1/web1", spec, &owner, &doc),
 			 0);
 	assert_int_equal(vmreg_count(fx->f_reg), 1);
 	assert_true(doc.vd_revision > 0);
@@ -533,7 +533,7 @@ static void
 test_vmreg__list_pages_follow_next(void **state)
 {
 	struct fx *fx = *state;
-	struct vmreg_filter f = {NULL, NULL, 0, NULL, 2, NULL, NULL};
+	struct vmreg_filter f = {NULL, NULL, 0, NULL, 2, NULL, NULL, NULL};
 	struct page pg;
 
 	/* Inserted out of order: pages come in name order. */
@@ -560,7 +560,7 @@ static void
 test_vmreg__list_of_exactly_limit_has_no_next(void **state)
 {
 	struct fx *fx = *state;
-	struct vmreg_filter f = {NULL, NULL, 0, NULL, 3, NULL, NULL};
+	struct vmreg_filter f = {NULL, NULL, 0, NULL, 3, NULL, NULL, NULL};
 	struct page pg;
 
 	create(fx, "a", NULL);
@@ -575,7 +575,7 @@ static void
 test_vmreg__list_of_nothing_is_empty(void **state)
 {
 	struct fx *fx = *state;
-	struct vmreg_filter f = {NULL, NULL, 0, NULL, 100, NULL, NULL};
+	struct vmreg_filter f = {NULL, NULL, 0, NULL, 100, NULL, NULL, NULL};
 	char *body = NULL;
 	size_t len = 0;
 
@@ -589,7 +589,7 @@ static void
 test_vmreg__list_after_a_missing_name_starts_past_it(void **state)
 {
 	struct fx *fx = *state;
-	struct vmreg_filter f = {NULL, NULL, 0, "bb", 10, NULL, NULL};
+	struct vmreg_filter f = {NULL, NULL, 0, "bb", 10, NULL, NULL, NULL};
 	struct page pg;
 
 	create(fx, "a", NULL);
@@ -621,7 +621,7 @@ static void
 test_vmreg__list_items_are_the_representations(void **state)
 {
 	struct fx *fx = *state;
-	struct vmreg_filter f = {NULL, NULL, 0, NULL, 10, NULL, NULL};
+	struct vmreg_filter f = {NULL, NULL, 0, NULL, 10, NULL, NULL, NULL};
 	struct vmreg_doc doc = {0};
 	char *body = NULL;
 	size_t len = 0;
@@ -645,7 +645,7 @@ test_vmreg__list_filters_by_state(void **state)
 {
 	struct fx *fx = *state;
 	enum vm_state want = VM_RUNNING;
-	struct vmreg_filter f = {&want, NULL, 0, NULL, 10, NULL, NULL};
+	struct vmreg_filter f = {&want, NULL, 0, NULL, 10, NULL, NULL, NULL};
 	struct page pg;
 
 	create(fx, "a", NULL);
@@ -683,7 +683,7 @@ test_vmreg__list_filters_by_every_label_given(void **state)
 	struct vmreg_label prod_eu[] = {{"env", "prod"}, {"zone", "eu"}};
 	struct vmreg_label none[] = {{"missing", ""}};
 	struct vmreg_label empty[] = {{"tier", ""}};
-	struct vmreg_filter f = {NULL, prod, 1, NULL, 10, NULL, NULL};
+	struct vmreg_filter f = {NULL, prod, 1, NULL, 10, NULL, NULL, NULL};
 	struct page pg;
 
 	create(fx, "a", "{\"env\":\"prod\",\"zone\":\"eu\"}");
@@ -712,7 +712,7 @@ test_vmreg__filtered_pages_count_only_matches(void **state)
 {
 	struct fx *fx = *state;
 	struct vmreg_label prod[] = {{"env", "prod"}};
-	struct vmreg_filter f = {NULL, prod, 1, NULL, 2, NULL, NULL};
+	struct vmreg_filter f = {NULL, prod, 1, NULL, 2, NULL, NULL, NULL};
 	struct page pg;
 	char cursor[80];
 
@@ -807,7 +807,7 @@ test_vmreg__state_filter_sees_set_state_at_once(void **state)
 {
 	struct fx *fx = *state;
 	enum vm_state want = VM_PAUSED;
-	struct vmreg_filter f = {&want, NULL, 0, NULL, 10, NULL, NULL};
+	struct vmreg_filter f = {&want, NULL, 0, NULL, 10, NULL, NULL, NULL};
 	json_t *status = json_object();
 	struct page pg;
 
@@ -1079,6 +1079,86 @@ test_vmreg__racing_creates_of_one_name_let_one_win(void **state)
 	assert_int_equal(vmreg_count(((struct fx *)*state)->f_reg), 1);
 }
 
+/* Creates VM name in jail (a key of its own) as uid 0 there. */
+static void
+create_in(struct fx *fx, const char *jail, const char *name)
+{
+	struct vmreg_owner owner = {0, 0, jail};
+	json_t *spec = spec_new(name, 1, NULL);
+	struct vmreg_doc doc = {0};
+	char key[VMKEY_SIZE];
+
+	assert_int_equal(vmkey_make(key, jail, name), 0);
+	if (vmreg_create(fx->f_reg, key, spec, &owner, &doc) != 0)
+		fail_msg("create %s: %s", key, strerror(errno));
+	json_decref(spec);
+	free(doc.vd_body);
+}
+
+/*
+ * The host and each jail are namespaces: web1 of each is its own VM, a
+ * jail's list and its cursors are its names, and a VM's owner is in its
+ * key's jail or it is not created.
+ */
+static void
+test_vmreg__each_jail_is_a_namespace_of_its_own(void **state)
+{
+	struct fx *fx = *state;
+	struct vmreg_filter f = {NULL, NULL, 0, NULL, 1, NULL, NULL, NULL};
+	struct vmreg_owner wrong = {0, 0, "j2"};
+	json_t *spec = spec_new("web1", 1, NULL);
+	struct vmreg_doc doc = {0};
+	uid_t uid;
+	char jail[65];
+	size_t n;
+	struct page pg;
+
+	create(fx, "web1", NULL);
+	create_in(fx, "j1", "web1");
+	create_in(fx, "j1", "web2");
+	create_in(fx, "j2", "web1");
+	assert_int_equal(vmreg_count(fx->f_reg), 4);
+	assert_int_equal(vmreg_get_owner(fx->f_reg, "web1", &uid, jail), 0);
+	assert_int_equal(uid, 1000);
+	assert_string_equal(jail, "");
+	assert_int_equal(vmreg_get_owner(fx->f_reg, "j1/web1", &uid, jail), 0);
+	assert_int_equal(uid, 0);
+	assert_string_equal(jail, "j1");
+	assert_int_equal(vmreg_count_in_jail(fx->f_reg, "j1", &n), 0);
+	assert_int_equal(n, 2);
+	/* An owner outside the key's scope: refused, nothing made. */
+	assert_int_equal(vmreg_create(fx->f_reg, "j1/web3", spec, &wrong, &doc),
+			 -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(vmreg_count(fx->f_reg), 4);
+	/* One jail's list, a page at a time, by name. */
+	f.vf_jail = "j1";
+	list(fx, &f, &pg);
+	assert_string_equal(pg.p_names, "web1");
+	assert_string_equal(pg.p_next, "web1");
+	f.vf_after = "j1/web1";
+	list(fx, &f, &pg);
+	assert_string_equal(pg.p_names, "web2");
+	assert_string_equal(pg.p_next, "");
+	/* The host's alone; every scope, by key. */
+	f.vf_jail = "";
+	f.vf_after = NULL;
+	f.vf_limit = 10;
+	list(fx, &f, &pg);
+	assert_string_equal(pg.p_names, "web1");
+	f.vf_jail = NULL;
+	f.vf_limit = 2;
+	list(fx, &f, &pg);
+	assert_string_equal(pg.p_names, "web1,web2");
+	assert_string_equal(pg.p_next, "j1/web2");
+	/* Deleting one web1 leaves the others. */
+	assert_int_equal(vmreg_delete(fx->f_reg, "j1/web1", 0), 0);
+	assert_int_equal(vmreg_get_owner(fx->f_reg, "web1", &uid, jail), 0);
+	assert_int_equal(vmreg_get_owner(fx->f_reg, "j2/web1", &uid, jail), 0);
+	assert_int_equal(vmreg_get_owner(fx->f_reg, "j1/web1", &uid, jail), -1);
+	json_decref(spec);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1086,6 +1166,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(test_vmreg__create_renders_the_representation),
+	    T(test_vmreg__each_jail_is_a_namespace_of_its_own),
 	    T(test_vmreg__state_details_render_escaped_and_survive_restart),
 	    T(test_vmreg__get_returns_what_create_returned),
 	    T(test_vmreg__get_of_missing_vm_is_enoent),

@@ -343,8 +343,9 @@ test_vms_owner__a_patch_checked_on_ones_own_vm_does_not_change_its_successor(
 
 /*
  * The handlers check the version they write even when called without a
- * router check at all: a jail's caller gets 404 for a host VM, another
- * member 403, and nothing changes.
+ * router check at all: a jail's caller handed a host VM's key (which the
+ * router never makes for it) gets 404, another member 403, and nothing
+ * changes.
  */
 static void
 test_vms_owner__handlers_refuse_a_vm_outside_the_callers_reach(void **state)
@@ -374,6 +375,7 @@ test_vms_owner__handlers_refuse_a_vm_outside_the_callers_reach(void **state)
 		memset(&call, 0, sizeof(call));
 		call.ca_rq = &rq;
 		call.ca_params[0] = "x";
+		snprintf(call.ca_vm, sizeof(call.ca_vm), "x");
 		call.ca_body = body;
 
 		memset(&rs, 0, sizeof(rs));
