@@ -63,15 +63,23 @@ main_limits(const struct config *cf, struct api_context *ctx)
 
 	if (cpus < 1)
 		cpus = 1;
-	ctx->ac_max_vcpus = (unsigned)cpus;
+	/* Like hw.vmm.maxcpu: the host's CPUs by default, never past what
+	 * a VM may have; more than the host's CPUs only when asked. */
+	ctx->ac_max_vcpus =
+	    cpus < VMM_MAX_VCPUS ? (unsigned)cpus : VMM_MAX_VCPUS;
 	ctx->ac_max_memory_mib = mem_mib;
 	if (cf->cf_max_vcpus != 0) {
-		if (cf->cf_max_vcpus > (unsigned)cpus) {
-			log_warnx("--max-vcpus %u is more than the host's %ld "
-				  "CPUs",
-				  cf->cf_max_vcpus, cpus);
+		if (cf->cf_max_vcpus > VMM_MAX_VCPUS) {
+			log_warnx("--max-vcpus %u is more than the %u vCPUs "
+				  "a VM may have",
+				  cf->cf_max_vcpus, VMM_MAX_VCPUS);
 			return -1;
 		}
+		if (cf->cf_max_vcpus > (unsigned)cpus)
+			log_info("--max-vcpus %u is more than the host's %ld "
+				 "CPUs: a VM may have more vCPUs than there "
+				 "are CPUs, and they share them",
+				 cf->cf_max_vcpus, cpus);
 		ctx->ac_max_vcpus = cf->cf_max_vcpus;
 	}
 	if (cf->cf_max_memory_mib != 0) {

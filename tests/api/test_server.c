@@ -782,6 +782,37 @@ expect_start_up_error(struct harness *h, const char *flag, const char *value)
 	assert_true(log_mentions(h, value, 0));
 }
 
+/*
+ * --max-vcpus may go past the host's CPUs (this machine has fewer than
+ * 64), as hw.vmm.maxcpu may: the vCPUs then share the CPUs.  Such a VM
+ * runs; past what a VM may have (64) the daemon does not start.
+ */
+static void
+test_server__max_vcpus_may_be_more_than_the_host_has(struct harness *h)
+{
+	struct harness_response *r = harness_get(h, "/v1");
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	assert_status(r, 200);
+	assert_json_int(r, "limits.vcpus", 64);
+	if (cpus >= 64)
+		harness_skip(h, "this host has 64 CPUs or more: no "
+				"vCPU count past its CPUs to try");
+	assert_true(log_mentions(h, "more than the host's", 0));
+	r = harness_req(h, "POST", "/v1/vms",
+			"{\"name\":\"wide\",\"vcpus\":65,\"boot\":{\"kind\":"
+			"\"flat\",\"image\":\"hello.bin\"}}",
+			NULL);
+	assert_problem(r, 400, "vcpus");
+	harness_put_guest(h, "hello");
+	harness_define_vm(h, "many", "hello.bin", "\"vcpus\":64");
+	r = harness_req(h, "POST", "/v1/vms/many/start", NULL, NULL);
+	assert_status(r, 200);
+	r = harness_wait_vm_state(h, "many", "stopped", 30000);
+	assert_json_str(r, "status.exit_reason",
+			"halted with interrupts disabled");
+}
+
 static void
 test_server__bad_flags_fail_at_start_up(struct harness *h)
 {
@@ -789,6 +820,7 @@ test_server__bad_flags_fail_at_start_up(struct harness *h)
 	expect_start_up_error(h, "--listen", "ftp:nowhere");
 	expect_start_up_error(h, "--access-log", "maybe");
 	expect_start_up_error(h, "--max-vcpus", "lots");
+	expect_start_up_error(h, "--max-vcpus", "65");
 	expect_start_up_error(h, "--log-level", "chatty");
 	/* An origin is scheme://host[:port] as browsers send it. */
 	expect_start_up_error(h, "--cors-origin", "https://dash.example.org/");
@@ -839,6 +871,9 @@ main(void)
 			 HARNESS_TCP),
 	    HARNESS_CASE_ARGS(test_server__max_vcpus_flag_limits_specs, 0,
 			      "--max-vcpus", "1"),
+	    HARNESS_CASE_ARGS(
+		test_server__max_vcpus_may_be_more_than_the_host_has, 0,
+		"--max-vcpus", "64"),
 	    HARNESS_CASE_ARGS(test_server__max_memory_flag_limits_specs, 0,
 			      "--max-memory-mib", "128"),
 	    HARNESS_CASE_ARGS(test_server__access_log_on_logs_each_request, 0,
