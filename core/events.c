@@ -69,8 +69,9 @@ struct events {
 	struct db *ev_db;
 	struct events_opts ev_opts;
 	pthread_mutex_t ev_lock;
-	pthread_cond_t ev_cond; /* the keep-alive thread's sleep */
-	int64_t ev_last;        /* the newest id handed to subscribers */
+	pthread_cond_t ev_cond;   /* the keep-alive thread's sleep */
+	int64_t ev_last;          /* the newest id handed to subscribers */
+	pthread_cond_t ev_caught; /* ev_last moved on */
 	/*
 	 * Events committed and not yet handed out, oldest first, under
 	 * ev_qlock: the writer only queues them, so a commit never waits
@@ -80,7 +81,8 @@ struct events {
 	pthread_mutex_t ev_qlock;
 	pthread_cond_t ev_qcond; /* on CLOCK_MONOTONIC */
 	struct events_item *ev_pending, **ev_pending_tail;
-	int64_t ev_lost; /* first id not queued (out of memory), 0 none */
+	int64_t ev_lost;      /* first id not queued (out of memory), 0 none */
+	int64_t ev_published; /* the newest id committed (queued or lost) */
 	int ev_qstopping;
 	pthread_t ev_dispatcher;
 	struct events_sub *ev_subs;
@@ -197,6 +199,8 @@ events_publish(void *arg, const struct db_event *e)
 
 	atomic_fetch_add_explicit(&ev->ev_emitted, 1, memory_order_relaxed);
 	pthread_mutex_lock(&ev->ev_qlock);
+	if (e->ev_id > ev->ev_published)
+		ev->ev_published = e->ev_id;
 	if (it == NULL) {
 		log_warnx("events: out of memory for event %" PRId64
 			  "; subscribers get a gap",
@@ -302,6 +306,7 @@ events_dispatch_main(void *arg)
 			ev->ev_last = last;
 		if (lost > ev->ev_last)
 			ev->ev_last = lost;
+		pthread_cond_broadcast(&ev->ev_caught);
 		gap_us = ev->ev_nsubs * EVENTS_COALESCE_US_PER_SUB;
 		pthread_mutex_unlock(&ev->ev_lock);
 		next_us = events_mono_us() + (gap_us < EVENTS_COALESCE_MAX_US
@@ -381,6 +386,7 @@ events_open(struct events **out, struct db *db, const struct events_opts *o)
 		ev->ev_opts.eo_keepalive_s = 15;
 	pthread_mutex_init(&ev->ev_lock, NULL);
 	pthread_cond_init(&ev->ev_cond, NULL);
+	pthread_cond_init(&ev->ev_caught, NULL);
 	pthread_mutex_init(&ev->ev_qlock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -394,7 +400,7 @@ events_open(struct events **out, struct db *db, const struct events_opts *o)
 		log_warn("events: the journal");
 		goto fail;
 	}
-	ev->ev_last = newest;
+	ev->ev_last = ev->ev_published = newest;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&ev->ev_dispatcher, NULL, events_dispatch_main, ev);
@@ -413,6 +419,7 @@ fail:
 			      o->eo_max_age_s * 1000);
 	pthread_cond_destroy(&ev->ev_qcond);
 	pthread_mutex_destroy(&ev->ev_qlock);
+	pthread_cond_destroy(&ev->ev_caught);
 	pthread_cond_destroy(&ev->ev_cond);
 	pthread_mutex_destroy(&ev->ev_lock);
 	free(ev);
@@ -427,6 +434,7 @@ events_close(struct events *ev)
 	pthread_mutex_lock(&ev->ev_lock);
 	ev->ev_stopping = 1;
 	pthread_cond_signal(&ev->ev_cond);
+	pthread_cond_broadcast(&ev->ev_caught);
 	pthread_mutex_unlock(&ev->ev_lock);
 	pthread_join(ev->ev_thread, NULL);
 	events_dispatch_stop(ev); /* hands out what is left first */
@@ -434,6 +442,7 @@ events_close(struct events *ev)
 		log_warnx("events: subscribers left at close");
 	pthread_cond_destroy(&ev->ev_qcond);
 	pthread_mutex_destroy(&ev->ev_qlock);
+	pthread_cond_destroy(&ev->ev_caught);
 	pthread_cond_destroy(&ev->ev_cond);
 	pthread_mutex_destroy(&ev->ev_lock);
 	free(ev);
@@ -461,12 +470,34 @@ events_filter_free(struct events_filter *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/*
+ * Waits until what was committed up to published has been handed out
+ * (the dispatcher's batch is at most EVENTS_COALESCE_MAX_US away), so a
+ * subscription's seam is after every change committed before it: a
+ * client that saw a change answered, then subscribed, neither gets that
+ * change's event live nor has its id refused as one from the future.
+ * Not longer than a second (an event lost to memory may keep ev_last
+ * short of it).  ev_lock.
+ */
+static void
+events_catch_up(struct events *ev, int64_t published)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 1;
+	while (ev->ev_last < published && !ev->ev_stopping)
+		if (pthread_cond_timedwait(&ev->ev_caught, &ev->ev_lock, &ts) ==
+		    ETIMEDOUT)
+			break;
+}
+
 int
 events_subscribe(struct events *ev, int64_t since, struct events_filter *f,
 		 struct events_sub **out, int64_t *oldest, int64_t *newest)
 {
 	struct events_sub *s;
-	int64_t first = 0, last = 0;
+	int64_t first = 0, last = 0, published;
 
 	if (since >= 0 && db_event_bounds(ev->ev_db, &first, &last) != 0) {
 		events_filter_free(f);
@@ -490,7 +521,11 @@ events_subscribe(struct events *ev, int64_t since, struct events_filter *f,
 	pthread_mutex_init(&s->sb_lock, NULL);
 	s->sb_last_ms = timefmt_now_ms();
 
+	pthread_mutex_lock(&ev->ev_qlock);
+	published = ev->ev_published;
+	pthread_mutex_unlock(&ev->ev_qlock);
 	pthread_mutex_lock(&ev->ev_lock);
+	events_catch_up(ev, published);
 	*newest = ev->ev_last;
 	if (first == 0)
 		first = ev->ev_last + 1; /* none kept: the next one */
