@@ -114,7 +114,7 @@ static int
 events_parse_query(const struct api_request *rq, struct events_filter *f,
 		   int64_t *since, struct api_response *rs)
 {
-	size_t nt = 0, nv = 0;
+	size_t nt = 0, nv = 0, nj = 0;
 	int i;
 
 	for (i = 0; i < rq->rq_nquery; i++) {
@@ -150,6 +150,17 @@ events_parse_query(const struct api_request *rq, struct events_filter *f,
 				return -1;
 			}
 			if (events_strv_add(&f->ef_vms, &nv, v) != 0)
+				goto nomem;
+		} else if (strcmp(k, "jail") == 0) {
+			/* Not checked against the jails there are: the
+			 * journal keeps events of jails since deleted. */
+			if (!name_valid(v)) {
+				problem_raise(rs, PROBLEM_INVALID_QUERY, k,
+					      "jail \"%s\" is not a jail name",
+					      v);
+				return -1;
+			}
+			if (events_strv_add(&f->ef_jails, &nj, v) != 0)
 				goto nomem;
 		}
 		/* access_token: server/ read it already. */
@@ -265,4 +276,5 @@ fail:
 		f.ef_free(f.ef_arg);
 	events_strv_free(f.ef_types);
 	events_strv_free(f.ef_vms);
+	events_strv_free(f.ef_jails);
 }

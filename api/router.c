@@ -63,7 +63,7 @@ static const struct route routes[] = {
     /* Server-Sent Events: filtered per event by what the caller may
      * read, like a list.  R_QTOKEN: EventSource sends no headers. */
     {"/v1/events", API_GET, api_events_get, R_QTOKEN, POL_VM_LIST,
-     "since,type*,vm*,access_token"},
+     "since,type*,vm*,jail*,access_token"},
     {"/v1/host/pvbus", API_GET, api_host_pvbus, 0, POL_ANY, NULL},
     /* The host's hypervisor's key store: host root's. */
     {"/v1/host/pvbus/{n}/keys/{key}", API_GET, api_host_pvbus_key, 0, POL_ADMIN,

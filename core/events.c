@@ -153,6 +153,10 @@ events_match(const struct events_sub *s, const struct db_event *e)
 	if (f->ef_vms != NULL &&
 	    (e->ev_vm[0] == '\0' || !events_list_has(f->ef_vms, e->ev_vm, 0)))
 		return 0;
+	if (f->ef_jails != NULL &&
+	    (e->ev_vm[0] == '\0' ||
+	     !events_list_has(f->ef_jails, e->ev_jail, 0)))
+		return 0;
 	return f->ef_may == NULL || f->ef_may(f->ef_arg, e);
 }
 
@@ -467,6 +471,7 @@ events_filter_free(struct events_filter *f)
 		f->ef_free(f->ef_arg);
 	events_strv_free(f->ef_types);
 	events_strv_free(f->ef_vms);
+	events_strv_free(f->ef_jails);
 	memset(f, 0, sizeof(*f));
 }
 

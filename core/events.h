@@ -68,6 +68,7 @@ struct events_filter {
 	void (*ef_free)(void *arg);
 	char **ef_types; /* owned, NULL-terminated; NULL: every type */
 	char **ef_vms;   /* owned, NULL-terminated; NULL: every VM */
+	char **ef_jails; /* the VMs' jails, as ef_vms; NULL: every scope */
 };
 
 /*

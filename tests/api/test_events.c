@@ -610,6 +610,7 @@ test_events__bad_query_values_are_400(struct harness *h)
 	    {"since=", "since"},    {"since=1&since=2", "since"},
 	    {"type=VM", "type"},    {"type=vm.", "type"},
 	    {"vm=a%2Fb", "vm"},     {"vm=", "vm"},
+	    {"jail=a%2Fb", "jail"}, {"jail=", "jail"},
 	    {"follow=1", "follow"},
 	};
 	const char *hdr[] = {"Last-Event-ID: x1", NULL};
@@ -1258,6 +1259,22 @@ test_events__a_jails_stream_has_its_own_web1_only(struct harness *h)
 			 "deleted:\n%s",
 			 host, jail, deleted, hs->s_buf);
 	sse_close(js);
+	sse_close(hs);
+	/* Host root narrows by jail: j1's web1 and marker, not the host's
+	 * web1; a jail that never was matches nothing. */
+	hs = sse_open(h, 0, "/v1/events?since=0&jail=j1&vm=web1&vm=marker", "");
+	sse_must_see(hs, "\"vm\":\"marker\"");
+	n = sse_parse(h, hs, &evs);
+	for (i = 0; i < n; i++)
+		assert_string_equal(
+		    json_string_value(json_object_get(evs[i].e_data, "jail")),
+		    "j1");
+	assert_int_equal(n, 3); /* web1 defined, its key set, marker */
+	ev_free(evs, n);
+	sse_close(hs);
+	hs = sse_open(h, 0, "/v1/events?since=0&jail=nosuch", "");
+	sse_must_see(hs, ": vmmapid events");
+	assert_false(sse_pump(hs, 300) && strstr(hs->s_buf, "id: ") != NULL);
 	sse_close(hs);
 	/* Replayed from the journal: the same. */
 	js = sse_open_on(h, 0, sock,
