@@ -343,7 +343,10 @@ api_guestinfo_put(const struct api_context *ctx, const struct api_call *call,
 	}
 	guestinfo_reply(rs, created ? 201 : 200, &row);
 	if (created && rs->rs_status == 201) {
-		char location[256], sub[LIMIT_GUESTINFO_KEY_LEN + 16];
+		/* /v1/vms/NAME/guestinfo/KEY?jail=JAIL */
+		char location[8 + LIMIT_NAME_LEN + 11 +
+			      LIMIT_GUESTINFO_KEY_LEN + 6 + LIMIT_NAME_LEN + 1],
+		    sub[LIMIT_GUESTINFO_KEY_LEN + 16];
 
 		snprintf(sub, sizeof(sub), "/guestinfo/%s", key);
 		api_vm_location(call->ca_rq, call->ca_vm, sub, location,

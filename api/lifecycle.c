@@ -140,11 +140,17 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 
 		/* A run started otherwise has no monitor to hand over. */
 		if (err == EALREADY) {
+			char console[8 + LIMIT_NAME_LEN + 8 + 6 +
+				     LIMIT_NAME_LEN + 1];
+
+			api_vm_location(call->ca_rq, key, "/console", console,
+					sizeof(console));
 			snprintf(why, sizeof(why),
 				 "VM %s is already running; monitor mode "
 				 "starts a run of its own (follow this one's "
-				 "console: GET /v1/vms/%s/console?follow=1)",
-				 name, name);
+				 "console: GET %s%sfollow=1)",
+				 name, console,
+				 strchr(console, '?') != NULL ? "&" : "?");
 			err = EBUSY;
 		}
 		lifecycle_reply(ctx, "start", key, -1, err, why, rs);

@@ -585,6 +585,7 @@ api_vm_scope(const struct api_context *ctx, const struct api_request *rq,
 	const struct principal *pr = &rq->rq_principal;
 	const char *want = NULL;
 	struct jail_info ji;
+	size_t left = 0;
 	int i, given = 0;
 
 	snprintf(jail, LIMIT_NAME_LEN + 1, "%s", pr->pr_jail);
@@ -599,7 +600,8 @@ api_vm_scope(const struct api_context *ctx, const struct api_request *rq,
 		want = "";
 	if (!name_valid(want)) {
 		if (rs != NULL)
-			problem_invalid_name(rs, "jail", want);
+			problem_raise(rs, PROBLEM_INVALID_QUERY, "jail",
+				      "jail \"%s\" is not a jail name", want);
 		return -1;
 	}
 	if (strcmp(want, pr->pr_jail) == 0)
@@ -608,7 +610,13 @@ api_vm_scope(const struct api_context *ctx, const struct api_request *rq,
 		/* Another scope's VMs do not exist for this caller; whether
 		 * the jail does is not its business either. */
 		return 1;
-	if (ctx->ac_jails == NULL || jails_get(ctx->ac_jails, want, &ji) != 0) {
+	/* A jail deleted while one of its VMs was being made leaves that
+	 * VM: host root may still name it, to delete it. */
+	if ((ctx->ac_jails == NULL ||
+	     jails_get(ctx->ac_jails, want, &ji) != 0) &&
+	    (ctx->ac_vmreg == NULL ||
+	     vmreg_count_in_jail(ctx->ac_vmreg, want, &left) != 0 ||
+	     left == 0)) {
 		if (rs != NULL)
 			problem_raise(rs, PROBLEM_NOT_FOUND, "jail",
 				      "no jail named %s", want);

@@ -317,10 +317,12 @@ pptdevs_release(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func,
 		goto fail;
 	}
 	if (pptdevs_holder(p, bus, slot, func, NULL, vm)) {
+		/* No VM named: the caller may be a jail's root, and the VM
+		 * another scope's (api/pptdevs.c names it to whom may see). */
 		snprintf(why, len,
-			 "VM %s is running with %u/%u/%u; stop it before "
+			 "%u/%u/%u is in use by a running VM; stop it before "
 			 "releasing the device",
-			 vm, bus, slot, func);
+			 bus, slot, func);
 		err = EBUSY;
 		goto fail;
 	}

@@ -1042,10 +1042,10 @@ vmrun_start_as(struct vmrun *vr, const char *name,
 		runner_cancel(runner);
 		if (rec_err == ENOENT)
 			snprintf(why, len, "VM %s was deleted while it started",
-				 name);
+				 vmkey_name(name));
 		else
 			snprintf(why, len, "recording VM %s as running: %s",
-				 name, strerror(rec_err));
+				 vmkey_name(name), strerror(rec_err));
 		errno = rec_err;
 		goto unpin;
 	}
@@ -1244,7 +1244,7 @@ vmrun_with_runner(struct vmrun *vr, const char *name, enum vmrun_need need,
 	    (need == VMRUN_NEED_PAUSED
 		 ? v.vv_state != VM_PAUSED
 		 : v.vv_state != VM_RUNNING && v.vv_state != VM_PAUSED)) {
-		snprintf(why, len, "VM %s is %s; %s", name,
+		snprintf(why, len, "VM %s is %s; %s", vmkey_name(name),
 			 vm_state_name(v.vv_state),
 			 need == VMRUN_NEED_PAUSED
 			     ? "pause it first"
@@ -1256,7 +1256,7 @@ vmrun_with_runner(struct vmrun *vr, const char *name, enum vmrun_need need,
 		if (runner_pause(vt->vt_runner) != 0) {
 			err = errno;
 			snprintf(why, len, "VM %s could not be paused: %s",
-				 name, strerror(err));
+				 vmkey_name(name), strerror(err));
 			errno = err == EINVAL ? EBUSY : err;
 			goto out;
 		}

@@ -1478,6 +1478,13 @@ test_access__the_host_and_each_jail_have_a_vm_namespace_of_their_own(
 	assert_problem(harness_get(h, "/v1/vms?jail="), 400, "jail");
 	assert_problem(harness_get(h, "/v1/vms/web1/console?jail=a/b"), 400,
 		       "jail");
+	/* The runner's sentences name the VM as its caller does, never by
+	 * its key (j1/web1): here a stopped VM's registers. */
+	r = ns_req(h, &j1, "GET", "/v1/vms/web1/vcpus/0/registers", NULL);
+	assert_problem(r, 409, NULL);
+	if (strstr(r->hr_body, "VM web1 is defined") == NULL ||
+	    strstr(r->hr_body, "j1/") != NULL)
+		fail_msg("a jail caller sees a key: %s", r->hr_body);
 	/* A jail's declarative PUT replaces its own VM, not the host's. */
 	assert_status(
 	    ns_req(h, &j1, "PUT", "/v1/vms/web1", ns_vm(h, "web1", "j1 again")),
@@ -1573,6 +1580,13 @@ test_access__the_host_and_each_jail_have_a_vm_namespace_of_their_own(
 	/* The jail's start, stop and delete act on its own web1. */
 	assert_status(ns_req(h, &j1, "POST", "/v1/vms/web1/start", NULL), 200);
 	harness_wait_vm_state(h, "web1?jail=j1", "running", WAIT_MS);
+	/* A monitor start of it points host root at its console, in j1. */
+	r = harness_req(h, "POST", "/v1/vms/web1/start?mode=monitor&jail=j1",
+			NULL, NULL);
+	assert_problem(r, 409, NULL);
+	if (strstr(r->hr_body, "GET /v1/vms/web1/console?jail=j1&follow=1") ==
+	    NULL)
+		fail_msg("no way to j1's console: %s", r->hr_body);
 	assert_json_str(harness_get(h, "/v1/vms/web1"), "status.state",
 			"defined");
 	assert_json_str(harness_get(h, "/v1/vms/web1?jail=j2"), "status.state",

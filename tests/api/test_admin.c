@@ -14,6 +14,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "harness.h"
 
 #define VM_BODY(name)                                                          \
@@ -640,6 +642,77 @@ test_admin__jail_delete_waits_for_its_vms_and_tokens(struct harness *h)
 	assert_int_equal(access(sock, F_OK), -1);
 }
 
+/*
+ * A jail deleted while one of its VMs was being made (the count of its
+ * VMs and the make do not share a lock) leaves that VM behind: host root
+ * still names it with ?jail= to see and delete it.  Made here by taking
+ * the jail's row out of the database while the daemon is stopped.
+ */
+static void
+test_admin__a_vm_left_by_a_deleted_jail_can_still_be_deleted(struct harness *h)
+{
+	const char *sock = sock_path(h, "j1.sock");
+	sqlite3 *db = NULL;
+	char *err = NULL;
+
+	harness_need_root(h);
+	assert_status(put_jail(h, "j1", 1, sock), 201);
+	assert_status(on_sock(h, sock, "POST", "/v1/vms", VM_BODY("jvm")), 201);
+	harness_stop(h);
+	if (sqlite3_open(h->h_db, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, "DELETE FROM jails WHERE name = 'j1'", NULL, NULL,
+			 &err) != SQLITE_OK)
+		fail_msg("removing jail j1: %s",
+			 err ? err : sqlite3_errmsg(db));
+	sqlite3_close(db);
+	harness_start(h, NULL);
+
+	assert_problem(harness_get(h, "/v1/jails/j1"), 404, NULL);
+	assert_json_str(harness_get(h, "/v1/vms/jvm?jail=j1"), "owner.jail",
+			"j1");
+	assert_json_str(harness_get(h, "/v1/vms?jail=j1"), "items.0.name",
+			"jvm");
+	assert_status(
+	    harness_req(h, "DELETE", "/v1/vms/jvm?jail=j1", NULL, NULL), 204);
+	/* Gone with it: the jail is no scope to name any more. */
+	assert_problem(harness_get(h, "/v1/vms?jail=j1"), 404, "jail");
+	assert_problem(harness_get(h, "/v1/vms/jvm?jail=never"), 404, "jail");
+}
+
+/*
+ * The longest Location there is: a guestinfo key of 128 bytes of a VM
+ * named with 64 in a jail named with 64, made by host root, so the URL
+ * carries ?jail=.  It was cut at 255 bytes, naming another jail.
+ */
+static void
+test_admin__the_longest_location_is_whole(struct harness *h)
+{
+	char jail[65], name[65], key[129], path[512], want[512], body[256];
+	struct harness_response *r;
+
+	memset(jail, 'j', 64);
+	jail[64] = '\0';
+	memset(name, 'n', 64);
+	name[64] = '\0';
+	memset(key, 'k', 128);
+	key[128] = '\0';
+	assert_status(put_jail(h, jail, 1, NULL), 201);
+	snprintf(path, sizeof(path), "/v1/vms?jail=%s", jail);
+	snprintf(body, sizeof(body),
+		 "{\"name\":\"%s\",\"memory_mib\":4,\"boot\":{\"kind\":"
+		 "\"flat\",\"image\":\"hello.bin\"}}",
+		 name);
+	assert_status(harness_req(h, "POST", path, body, NULL), 201);
+	snprintf(path, sizeof(path), "/v1/vms/%s/guestinfo/%s?jail=%s", name,
+		 key, jail);
+	r = harness_req(h, "PUT", path, "{\"value\":\"v\"}", NULL);
+	assert_status(r, 201);
+	snprintf(want, sizeof(want), "/v1/vms/%s/guestinfo/%s?jail=%s", name,
+		 key, jail);
+	assert_header(r, "Location", want);
+	assert_status(harness_get(h, want), 200);
+}
+
 static void
 test_admin__moving_a_jail_socket_ends_its_streams_and_serves_on(
     struct harness *h)
@@ -907,6 +980,10 @@ main(void)
 			 0),
 	    HARNESS_CASE(
 		test_admin__a_jail_socket_lost_at_start_is_retried_by_a_put, 0),
+	    HARNESS_CASE(
+		test_admin__a_vm_left_by_a_deleted_jail_can_still_be_deleted,
+		0),
+	    HARNESS_CASE(test_admin__the_longest_location_is_whole, 0),
 	    HARNESS_CASE(test_admin__jail_delete_waits_for_its_vms_and_tokens,
 			 0),
 	    HARNESS_CASE(

@@ -137,7 +137,10 @@ test_pptdevs_core__a_live_vms_device_is_not_released(void **state)
 	assert_int_equal(pptdevs_release(fx->f_ppt, 0, 31, 0, why, sizeof(why)),
 			 -1);
 	assert_int_equal(errno, EBUSY);
-	assert_non_null(strstr(why, "VM a "));
+	/* No VM named: the caller may be a jail's root, and "a" another
+	 * scope's (api/pptdevs.c names the holder to whom may see it). */
+	assert_non_null(strstr(why, "in use by a running VM"));
+	assert_null(strstr(why, "VM a "));
 	assert_int_equal(pptdevs_get(fx->f_ppt, 0, 31, 0, &pi), 0);
 	assert_true(pi.pi_reserved);
 	set_state(fx, "a", VM_PAUSED);
