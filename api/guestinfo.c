@@ -343,10 +343,8 @@ api_guestinfo_put(const struct api_context *ctx, const struct api_call *call,
 	}
 	guestinfo_reply(rs, created ? 201 : 200, &row);
 	if (created && rs->rs_status == 201) {
-		/* /v1/vms/NAME/guestinfo/KEY?jail=JAIL */
-		char location[8 + LIMIT_NAME_LEN + 11 +
-			      LIMIT_GUESTINFO_KEY_LEN + 6 + LIMIT_NAME_LEN + 1],
-		    sub[LIMIT_GUESTINFO_KEY_LEN + 16];
+		char sub[LIMIT_GUESTINFO_KEY_LEN + 16],
+		    location[API_VM_LOCATION_SIZE(sizeof(sub))];
 
 		snprintf(sub, sizeof(sub), "/guestinfo/%s", key);
 		api_vm_location(call->ca_rq, call->ca_vm, sub, location,

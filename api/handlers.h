@@ -49,6 +49,10 @@ int api_vm_scope(const struct api_context *ctx, const struct api_request *rq,
 void api_vm_location(const struct api_request *rq, const char *key,
 		     const char *sub, char *buf, size_t len);
 
+/* The size of api_vm_location's longest URL with a sub of sub_len. */
+#define API_VM_LOCATION_SIZE(sub_len)                                          \
+	(sizeof("/v1/vms/?jail=") + 2 * LIMIT_NAME_LEN + (sub_len))
+
 typedef void (*api_handler)(const struct api_context *ctx,
 			    const struct api_call *call,
 			    struct api_response *rs);

@@ -140,8 +140,7 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 
 		/* A run started otherwise has no monitor to hand over. */
 		if (err == EALREADY) {
-			char console[8 + LIMIT_NAME_LEN + 8 + 6 +
-				     LIMIT_NAME_LEN + 1];
+			char console[API_VM_LOCATION_SIZE(sizeof("/console"))];
 
 			api_vm_location(call->ca_rq, key, "/console", console,
 					sizeof(console));

@@ -54,7 +54,7 @@ static void
 vms_reply_doc(struct api_response *rs, int status, struct vmreg_doc *doc,
 	      const struct api_request *rq, const char *key)
 {
-	char etag[32], location[2 * LIMIT_NAME_LEN + 32];
+	char etag[32], location[API_VM_LOCATION_SIZE(0)];
 
 	api_response_take(rs, status, doc->vd_body, doc->vd_len);
 	doc->vd_body = NULL;
@@ -211,10 +211,10 @@ vms_cursor(const char *jail, const char *after, char key[VMKEY_SIZE],
 	   struct api_response *rs)
 {
 	char scope[LIMIT_NAME_LEN + 1] = "";
-	const char *name = after;
+	const char *name = after, *slash = strchr(after, '/');
 
-	if (jail == NULL && strchr(after, '/') != NULL &&
-	    (size_t)(strchr(after, '/') - after) < sizeof(scope)) {
+	if (jail == NULL && slash != NULL &&
+	    (size_t)(slash - after) < sizeof(scope)) {
 		vmkey_jail(after, scope);
 		name = vmkey_name(after);
 		jail = scope;
