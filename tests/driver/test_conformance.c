@@ -28,6 +28,7 @@
 
 #include "base/console.h"
 #include "vmm-driver/backdoor.h"
+#include "vmm-driver/detect.h"
 #include "vmm-driver/runner.h"
 #include "vmm-driver/vmm.h"
 
@@ -1583,6 +1584,16 @@ static const uint8_t g_window[] = {
     0,    0,    0xb0, 0x20, 0xe6, 0x81, 0xfa, 0xf4, 0xeb, 0xfc, 0,    0,   0, 0,
     0,    0,    0,    0,    0xb0, 0x02, 0xe6, 0x82, 0xfa, 0xf4, 0xeb, 0xfc};
 
+/* Whether the kvm under test is itself run by QEMU's software emulator. */
+static int
+host_is_tcg(void)
+{
+	char sig[16];
+
+	return tbackend_is("kvm") && vmm_host_nested(sig, sizeof(sig)) == 1 &&
+	       strcmp(sig, "TCGTCGTCGTCG") == 0;
+}
+
 /*
  * An IRQ offered while IF is clear is refused (EAGAIN) and the next run
  * returns KICKED as soon as the guest can take one; offered then, it goes
@@ -1594,8 +1605,9 @@ test_driver__refused_irq_opens_a_window_and_nmi_needs_none(void **state)
 	struct vmm_regs r;
 	struct vmm_exit ex;
 	struct vmm_vm *vm;
-	uint64_t size, sp;
+	uint64_t size, sp, window, pushed;
 	uint8_t *mem;
+	int lost_shadow;
 
 	BACKEND(state);
 	bare_start(&vm, g_window, sizeof(g_window));
@@ -1615,8 +1627,16 @@ test_driver__refused_irq_opens_a_window_and_nmi_needs_none(void **state)
 	assert_int_equal(ex.ex_kind, VMM_EXIT_KICKED);
 	assert_string_equal(ex.ex_text, "interrupt window open");
 	assert_int_equal(ops->vo_vcpu_get_regs(vm, 0, &r, VMM_REGS_GPRS), 0);
-	/* sti's shadow covers the nop: the window opens after it. */
-	assert_int_equal(r.rg_gprs[VMM_RIP], T_LOAD + 5);
+	/*
+	 * sti's shadow covers the nop: the window opens after it.  QEMU's
+	 * software SVM now and then loses the shadow on a VM exit of its
+	 * own (one CI run in many: the window opened at the nop, so the
+	 * interrupt went in there); only there is the nop accepted.
+	 */
+	window = r.rg_gprs[VMM_RIP];
+	lost_shadow = host_is_tcg() && window == T_LOAD + 4;
+	if (!lost_shadow)
+		assert_int_equal(window, T_LOAD + 5);
 	assert_true(r.rg_gprs[VMM_RFLAGS] & 0x200);
 
 	assert_int_equal(ops->vo_vcpu_interrupt(vm, 0, VMM_INTR_IRQ, 0x20), 0);
@@ -1627,7 +1647,9 @@ test_driver__refused_irq_opens_a_window_and_nmi_needs_none(void **state)
 	/* The IVT frame: ip, cs, flags with IF; IF now clear. */
 	assert_int_equal(ops->vo_vcpu_get_regs(vm, 0, &r, VMM_REGS_GPRS), 0);
 	sp = r.rg_gprs[VMM_RSP] & 0xffff;
-	assert_int_equal(mem[sp] | mem[sp + 1] << 8, T_LOAD + 5);
+	pushed = mem[sp] | mem[sp + 1] << 8;
+	if (!(lost_shadow && pushed == T_LOAD + 4))
+		assert_int_equal(pushed, T_LOAD + 5);
 	assert_int_equal(mem[sp + 2] | mem[sp + 3] << 8, 0);
 	assert_true(mem[sp + 5] & 0x02); /* IF in the pushed flags */
 	assert_int_equal(r.rg_gprs[VMM_RFLAGS] & 0x200, 0);
