@@ -69,6 +69,10 @@ test_cors__preflight_of_an_allowed_origin_is_204_without_a_token(
 		   "Authorization"));
 	assert_non_null(strstr(
 	    harness_header(r, "Access-Control-Allow-Headers"), "If-Match"));
+	/* A fetch()-based event stream client resumes with it. */
+	assert_non_null(
+	    strstr(harness_header(r, "Access-Control-Allow-Headers"),
+		   "Last-Event-ID"));
 	assert_header(r, "Access-Control-Max-Age", "600");
 	assert_header(r, "Vary", "Origin");
 	/* The collection answers other methods. */
