@@ -155,9 +155,7 @@ events_parse_query(const struct api_request *rq, struct events_filter *f,
 			/* Not checked against the jails there are: the
 			 * journal keeps events of jails since deleted. */
 			if (!name_valid(v)) {
-				problem_raise(rs, PROBLEM_INVALID_QUERY, k,
-					      "jail \"%s\" is not a jail name",
-					      v);
+				problem_invalid_name_query(rs, k, v);
 				return -1;
 			}
 			if (events_strv_add(&f->ef_jails, &nj, v) != 0)

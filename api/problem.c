@@ -251,11 +251,26 @@ problem_errno(struct api_response *rs, int err, const char *fmt, ...)
 	problem_fill(rs, problem_kind_from_errno(err), NULL, detail);
 }
 
-void
-problem_invalid_name(struct api_response *rs, const char *field, const char *s)
+/* field's value s breaks the name rule (base/names.h): the rule stated. */
+static void
+problem_name_rule(struct api_response *rs, enum problem_kind k,
+		  const char *field, const char *s)
 {
-	problem_raise(rs, PROBLEM_VALIDATION, field,
+	problem_raise(rs, k, field,
 		      "%s: \"%s\" is not a valid name: a letter or digit, "
 		      "then up to %d letters, digits, '.', '_' or '-'",
 		      field, s, LIMIT_NAME_LEN - 1);
+}
+
+void
+problem_invalid_name(struct api_response *rs, const char *field, const char *s)
+{
+	problem_name_rule(rs, PROBLEM_VALIDATION, field, s);
+}
+
+void
+problem_invalid_name_query(struct api_response *rs, const char *field,
+			   const char *s)
+{
+	problem_name_rule(rs, PROBLEM_INVALID_QUERY, field, s);
 }

@@ -86,6 +86,10 @@ enum problem_kind problem_kind_from_errno(int err);
 void problem_invalid_name(struct api_response *rs, const char *field,
 			  const char *s);
 
+/* The same for a query parameter: invalid-query, not validation. */
+void problem_invalid_name_query(struct api_response *rs, const char *field,
+				const char *s);
+
 /* problem_raise() with the kind err means and no field. */
 void problem_errno(struct api_response *rs, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -600,8 +600,7 @@ api_vm_scope(const struct api_context *ctx, const struct api_request *rq,
 		want = "";
 	if (!name_valid(want)) {
 		if (rs != NULL)
-			problem_raise(rs, PROBLEM_INVALID_QUERY, "jail",
-				      "jail \"%s\" is not a jail name", want);
+			problem_invalid_name_query(rs, "jail", want);
 		return -1;
 	}
 	if (strcmp(want, pr->pr_jail) == 0)

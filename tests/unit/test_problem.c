@@ -210,6 +210,15 @@ test_problem__an_invalid_name_states_the_rule(void **state)
 			    "'-'");
 	json_decref(doc);
 	api_response_clear(&rs);
+	/* The same rule for a query parameter is invalid-query. */
+	memset(&rs, 0, sizeof(rs));
+	problem_invalid_name_query(&rs, "jail", "-x");
+	doc = check_problem(&rs, PROBLEM_INVALID_QUERY);
+	assert_string_equal(member_string(doc, "field"), "jail");
+	assert_non_null(strstr(member_string(doc, "detail"),
+			       "is not a valid name: a letter or digit"));
+	json_decref(doc);
+	api_response_clear(&rs);
 }
 
 static void
