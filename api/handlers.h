@@ -221,10 +221,11 @@ void api_pptdevs_delete(const struct api_context *, const struct api_call *,
 int api_pptdevs_spec_ok(const struct api_context *ctx, const json_t *spec,
 			struct api_response *rs);
 /*
- * The same for call's VM's stored spec before a start, and no other live
- * VM's spec names one of its devices: 0, or -1 with a 422 or a 409
- * naming the VM that has it (as the caller may be told of it).  0 when
- * there is no such VM (the start answers that).
+ * The same for call's VM's stored spec before a start, and no other VM's
+ * run holds one of its devices: 0, or -1 with a 422 or a 409 naming the
+ * VM that has it (as the caller may be told of it).  0 when there is no
+ * such VM (the start answers that).  A check before the start, whose own
+ * claim (core/pptdevs.h) decides a race.
  */
 int api_pptdevs_start_ok(const struct api_context *ctx,
 			 const struct api_call *call, struct api_response *rs);

@@ -67,6 +67,20 @@ lifecycle_reply(const struct api_context *ctx, const char *api_op,
 	api_response_header(rs, "ETag", etag);
 }
 
+/*
+ * A start that failed with err (EBUSY) because another VM's run took one
+ * of its passthrough devices after api_pptdevs_start_ok looked: answered
+ * as that check answers, naming the holder as this caller may be told
+ * of it.  1 when answered so.
+ */
+static int
+lifecycle_device_taken(const struct api_context *ctx,
+		       const struct api_call *call, int err,
+		       struct api_response *rs)
+{
+	return err == EBUSY && api_pptdevs_start_ok(ctx, call, rs) != 0;
+}
+
 /* What a monitor-mode response needs to end its run. */
 struct lifecycle_monitor {
 	struct vmrun *lm_vmrun;
@@ -125,6 +139,8 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	if (!monitor) {
 		rc = vmrun_start(ctx->ac_vmrun, key, &quota, NULL, why,
 				 sizeof(why));
+		if (rc != 0 && lifecycle_device_taken(ctx, call, errno, rs))
+			return;
 		lifecycle_reply(ctx, "start", key, rc, errno, why, rs);
 		return;
 	}
@@ -138,6 +154,10 @@ api_vms_start(const struct api_context *ctx, const struct api_call *call,
 	    0) {
 		int err = errno;
 
+		if (lifecycle_device_taken(ctx, call, err, rs)) {
+			console_free(c);
+			return;
+		}
 		/* A run started otherwise has no monitor to hand over. */
 		if (err == EALREADY) {
 			char console[API_VM_LOCATION_SIZE(sizeof("/console"))];

@@ -10,22 +10,28 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "base/vm_state.h"
-#include "core/vmreg.h"
 #include "db/db.h"
 
 /* A PCI-to-PCI bridge's class and subclass. */
 #define PPTDEVS_CLASS_BRIDGE 0x0604
 
+/* A device a run holds: pptdevs_claim to pptdevs_unclaim. */
+struct pptdevs_claim {
+	unsigned pc_key; /* pptdevs_key */
+	char pc_vm[VMKEY_SIZE];
+};
+
 struct pptdevs {
 	struct db *pp_db;
-	struct vmreg *pp_reg;
 	char *pp_root;
 	int pp_bind;
 	pthread_mutex_t pp_lock;
-	/* Guarded by pp_lock: the reservations, in (bus, slot, func) order. */
+	/* Guarded by pp_lock: the reservations, in (bus, slot, func) order,
+	 * and the claims of runs (in no order). */
 	struct db_pptdev_row *pp_res;
 	size_t pp_nres;
+	struct pptdevs_claim *pp_claims;
+	size_t pp_nclaims;
 };
 
 /* A device's place in (bus, slot, func) order, for sorting and search. */
@@ -51,6 +57,20 @@ pptdevs_find(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func)
 	for (i = 0; i < p->pp_nres; i++)
 		if (pptdevs_row_key(&p->pp_res[i]) == k)
 			return &p->pp_res[i];
+	return NULL;
+}
+
+/* The claim on bus/slot/func under pp_lock, or NULL. */
+static const struct pptdevs_claim *
+pptdevs_claim_of(const struct pptdevs *p, unsigned bus, unsigned slot,
+		 unsigned func)
+{
+	unsigned k = pptdevs_key(bus, slot, func);
+	size_t i;
+
+	for (i = 0; i < p->pp_nclaims; i++)
+		if (p->pp_claims[i].pc_key == k)
+			return &p->pp_claims[i];
 	return NULL;
 }
 
@@ -81,8 +101,8 @@ pptdevs_load_one(void *arg, const struct db_pptdev_row *row)
 }
 
 int
-pptdevs_open(struct pptdevs **out, struct db *db, struct vmreg *reg,
-	     const char *sysfs_root, int bind)
+pptdevs_open(struct pptdevs **out, struct db *db, const char *sysfs_root,
+	     int bind)
 {
 	struct pptdevs *p;
 
@@ -93,7 +113,6 @@ pptdevs_open(struct pptdevs **out, struct db *db, struct vmreg *reg,
 		return -1;
 	}
 	p->pp_db = db;
-	p->pp_reg = reg;
 	p->pp_bind = bind;
 	pthread_mutex_init(&p->pp_lock, NULL);
 	if (db != NULL && db_pptdev_load_all(db, pptdevs_load_one, p) != 0) {
@@ -111,24 +130,33 @@ pptdevs_close(struct pptdevs *p)
 		return;
 	pthread_mutex_destroy(&p->pp_lock);
 	free(p->pp_res);
+	free(p->pp_claims);
 	free(p->pp_root);
 	free(p);
 }
 
-/* What a reservation adds to a device's info. */
+/* What a reservation, and a run's claim, add to a device's info; under
+ * pp_lock. */
 static void
-pptdevs_info_res(struct pptdev_info *pi, const struct db_pptdev_row *r)
+pptdevs_info_res(const struct pptdevs *p, struct pptdev_info *pi,
+		 const struct db_pptdev_row *r)
 {
+	const struct pptdevs_claim *c =
+	    pptdevs_claim_of(p, r->pr_bus, r->pr_slot, r->pr_func);
+
 	pi->pi_reserved = 1;
 	pi->pi_bound = r->pr_bound;
 	memcpy(pi->pi_orig_driver, r->pr_orig_driver,
 	       sizeof(pi->pi_orig_driver));
 	pi->pi_reserved_ms = r->pr_created_ms;
+	if (c != NULL)
+		memcpy(pi->pi_assigned, c->pc_vm, sizeof(pi->pi_assigned));
 }
 
-/* A reserved device the host no longer shows. */
+/* A reserved device the host no longer shows; under pp_lock. */
 static void
-pptdevs_info_absent(struct pptdev_info *pi, const struct db_pptdev_row *r)
+pptdevs_info_absent(const struct pptdevs *p, struct pptdev_info *pi,
+		    const struct db_pptdev_row *r)
 {
 	memset(pi, 0, sizeof(*pi));
 	pi->pi_dev.pd_bus = r->pr_bus;
@@ -137,19 +165,7 @@ pptdevs_info_absent(struct pptdev_info *pi, const struct db_pptdev_row *r)
 	pi->pi_dev.pd_iommu_group = -1;
 	memcpy(pi->pi_dev.pd_address, r->pr_address,
 	       sizeof(pi->pi_dev.pd_address));
-	pptdevs_info_res(pi, r);
-}
-
-/*
- * pi_assigned: the live VM whose spec names a reserved device (without
- * pp_lock: pptdevs_holder takes the registry's).
- */
-static void
-pptdevs_info_assigned(struct pptdevs *p, struct pptdev_info *pi)
-{
-	if (pi->pi_reserved)
-		(void)pptdevs_holder(p, pi->pi_dev.pd_bus, pi->pi_dev.pd_slot,
-				     pi->pi_dev.pd_func, NULL, pi->pi_assigned);
+	pptdevs_info_res(p, pi, r);
 }
 
 int
@@ -185,7 +201,7 @@ pptdevs_list(struct pptdevs *p, struct pptdev_info **list, size_t *n)
 		if (j == i &&
 		    (r = pptdevs_find(p, devs[i].pd_bus, devs[i].pd_slot,
 				      devs[i].pd_func)) != NULL)
-			pptdevs_info_res(&v[k], r);
+			pptdevs_info_res(p, &v[k], r);
 	}
 	for (i = 0; i < p->pp_nres; i++) {
 		size_t j;
@@ -196,12 +212,10 @@ pptdevs_list(struct pptdevs *p, struct pptdev_info **list, size_t *n)
 					devs[j].pd_func))
 				break;
 		if (j == nd)
-			pptdevs_info_absent(&v[k++], &p->pp_res[i]);
+			pptdevs_info_absent(p, &v[k++], &p->pp_res[i]);
 	}
 	pthread_mutex_unlock(&p->pp_lock);
 	free(devs);
-	for (i = 0; i < k; i++)
-		pptdevs_info_assigned(p, &v[i]);
 	*list = v;
 	*n = k;
 	return 0;
@@ -224,16 +238,15 @@ pptdevs_get(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func,
 		out->pi_dev = d;
 		out->pi_present = 1;
 		if (r != NULL)
-			pptdevs_info_res(out, r);
+			pptdevs_info_res(p, out, r);
 	} else if (r != NULL) {
-		pptdevs_info_absent(out, r);
+		pptdevs_info_absent(p, out, r);
 	}
 	pthread_mutex_unlock(&p->pp_lock);
 	if (!found && r == NULL) {
 		errno = ENOENT;
 		return -1;
 	}
-	pptdevs_info_assigned(p, out);
 	return 0;
 }
 
@@ -269,7 +282,9 @@ pptdevs_reserve(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func,
 	row.pr_slot = slot;
 	row.pr_func = func;
 	memcpy(row.pr_address, d.pd_address, sizeof(row.pr_address));
-	if (p->pp_bind) {
+	/* Bound only by us, and so given back only by us: a device that is
+	 * vfio-pci's already stays vfio-pci's after its release. */
+	if (p->pp_bind && strcmp(d.pd_driver, PCIHOST_VFIO_DRIVER) != 0) {
 		if (pcihost_bind_vfio(p->pp_root, &d, why, len) == -1) {
 			err = errno;
 			goto fail;
@@ -307,7 +322,6 @@ pptdevs_release(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func,
 {
 	struct db_pptdev_row *r;
 	struct pcihost_dev d;
-	char vm[VMKEY_SIZE];
 	int err;
 
 	pthread_mutex_lock(&p->pp_lock);
@@ -316,7 +330,7 @@ pptdevs_release(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func,
 		err = ENOENT;
 		goto fail;
 	}
-	if (pptdevs_holder(p, bus, slot, func, NULL, vm)) {
+	if (pptdevs_claim_of(p, bus, slot, func) != NULL) {
 		/* No VM named: the caller may be a jail's root, and the VM
 		 * another scope's (api/pptdevs.c names it to whom may see). */
 		snprintf(why, len,
@@ -403,46 +417,90 @@ pptdevs_check_spec(struct pptdevs *p, const json_t *spec, size_t *index,
 	return 0;
 }
 
-static int
-pptdevs_keep_live(enum vm_state s)
-{
-	return vm_state_is_live(s);
-}
-
 int
 pptdevs_holder(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func,
 	       const char *except, char vm[VMKEY_SIZE])
 {
-	char(*names)[VMKEY_SIZE] = NULL, dev[16];
-	size_t n = 0, i, j;
-	int found = 0;
+	const struct pptdevs_claim *c;
+	int found;
 
-	if (p->pp_reg == NULL ||
-	    vmreg_names(p->pp_reg, pptdevs_keep_live, &names, &n) != 0)
-		return 0;
-	snprintf(dev, sizeof(dev), "%u/%u/%u", bus, slot, func);
-	for (i = 0; i < n && !found; i++) {
-		json_t *spec = NULL, *devs;
-		uint64_t rev;
-
-		if ((except != NULL && strcmp(names[i], except) == 0) ||
-		    vmreg_get_spec(p->pp_reg, names[i], &spec, &rev) != 0)
-			continue;
-		devs = json_object_get(spec, "pptdevs");
-		for (j = 0; j < json_array_size(devs); j++) {
-			const char *s =
-			    json_string_value(json_array_get(devs, j));
-
-			if (s != NULL && strcmp(s, dev) == 0) {
-				memcpy(vm, names[i], 65);
-				found = 1;
-				break;
-			}
-		}
-		json_decref(spec);
-	}
-	free(names);
+	pthread_mutex_lock(&p->pp_lock);
+	c = pptdevs_claim_of(p, bus, slot, func);
+	found = c != NULL && (except == NULL || strcmp(c->pc_vm, except) != 0);
+	if (found)
+		memcpy(vm, c->pc_vm, VMKEY_SIZE);
+	pthread_mutex_unlock(&p->pp_lock);
 	return found;
+}
+
+int
+pptdevs_claim(struct pptdevs *p, const struct vm_spec *spec, const char *vm,
+	      char holder[VMKEY_SIZE], char *why, size_t len)
+{
+	const struct pptdevs_claim *c;
+	struct pptdevs_claim *v;
+	size_t i;
+	int err;
+
+	pthread_mutex_lock(&p->pp_lock);
+	for (i = 0; i < spec->vs_npptdevs; i++) {
+		const unsigned *b = spec->vs_pptdevs[i];
+
+		if (pptdevs_find(p, b[0], b[1], b[2]) == NULL) {
+			snprintf(why, len,
+				 "PCI device %u/%u/%u is not reserved (PUT "
+				 "/v1/pptdevs/%u/%u/%u)",
+				 b[0], b[1], b[2], b[0], b[1], b[2]);
+			err = ENOENT;
+			goto fail;
+		}
+		if ((c = pptdevs_claim_of(p, b[0], b[1], b[2])) != NULL) {
+			/* Not named here: the caller may be another
+			 * scope's (api/pptdevs.c names it to whom may see). */
+			memcpy(holder, c->pc_vm, VMKEY_SIZE);
+			snprintf(why, len,
+				 "PCI device %u/%u/%u is in use by another "
+				 "running VM (GET /v1/pptdevs/%u/%u/%u says "
+				 "which)",
+				 b[0], b[1], b[2], b[0], b[1], b[2]);
+			err = EBUSY;
+			goto fail;
+		}
+	}
+	if ((v = realloc(p->pp_claims, (p->pp_nclaims + spec->vs_npptdevs + 1) *
+					   sizeof(*v))) == NULL) {
+		snprintf(why, len, "no memory to claim the VM's PCI devices");
+		err = ENOMEM;
+		goto fail;
+	}
+	p->pp_claims = v;
+	for (i = 0; i < spec->vs_npptdevs; i++) {
+		const unsigned *b = spec->vs_pptdevs[i];
+
+		v[p->pp_nclaims].pc_key = pptdevs_key(b[0], b[1], b[2]);
+		snprintf(v[p->pp_nclaims].pc_vm, VMKEY_SIZE, "%s", vm);
+		p->pp_nclaims++;
+	}
+	pthread_mutex_unlock(&p->pp_lock);
+	return 0;
+fail:
+	pthread_mutex_unlock(&p->pp_lock);
+	errno = err;
+	return -1;
+}
+
+void
+pptdevs_unclaim(struct pptdevs *p, const char *vm)
+{
+	size_t i = 0;
+
+	pthread_mutex_lock(&p->pp_lock);
+	while (i < p->pp_nclaims)
+		if (strcmp(p->pp_claims[i].pc_vm, vm) == 0)
+			p->pp_claims[i] = p->pp_claims[--p->pp_nclaims];
+		else
+			i++;
+	pthread_mutex_unlock(&p->pp_lock);
 }
 
 int

@@ -6,14 +6,17 @@
  * vfio-pci, remembering the driver it had so that a release gives it
  * back.
  *
- * A device is assigned to the live VM whose spec names it (pi_assigned):
+ * A device is assigned to the VM whose run was given it (pi_assigned):
  * only the kvm backend starts such a VM, after pptdevs_for_run found the
- * device attachable, and attaches it (vmm-driver/ppt.h) for the run; a
- * release is refused meanwhile.
+ * device attachable and pptdevs_claim made it that run's, and attaches it
+ * (vmm-driver/ppt.h) for the run; pptdevs_unclaim gives it back when the
+ * run has ended.  What a VM's spec says now does not count: a PATCH of a
+ * running VM's pptdevs changes its next run, not which devices this one
+ * holds.  A release is refused while a run holds the device.
  *
- * Locking: pp_lock guards the reservation cache and serializes
- * reservations and releases (their sysfs writes and database rows go
- * together).
+ * Locking: pp_lock guards the reservation cache and the claims, and
+ * serializes reservations, releases and claims (a release and a start
+ * cannot both win a device).
  */
 #ifndef VMMAPID_CORE_PPTDEVS_H
 #define VMMAPID_CORE_PPTDEVS_H
@@ -34,7 +37,6 @@
 #define PPTDEVS_LOADER_VARS 3
 
 struct db;
-struct vmreg;
 struct pptdevs;
 
 /* One device: what the host shows and what vmmapid made of it. */
@@ -45,18 +47,18 @@ struct pptdev_info {
 	int pi_bound;                 /* the daemon bound it to vfio-pci */
 	char pi_orig_driver[64];      /* its driver before that, "" none */
 	int64_t pi_reserved_ms;       /* when it was reserved, 0 if not */
-	char pi_assigned[VMKEY_SIZE]; /* the VM (key) it is attached to, "" none
-				       */
+	char pi_assigned[VMKEY_SIZE]; /* the VM (key) whose run holds it, ""
+				       * none */
 };
 
 /*
  * Opens the registry on db's reservations, reading devices under
  * sysfs_root ("/sys" on a real host), binding them to vfio-pci on
- * reservation only when bind.  reg is where live VMs' specs are read.
- * -1 with errno.
+ * reservation only when bind.  No run holds a device yet.  -1 with
+ * errno.
  */
-int pptdevs_open(struct pptdevs **out, struct db *db, struct vmreg *reg,
-		 const char *sysfs_root, int bind);
+int pptdevs_open(struct pptdevs **out, struct db *db, const char *sysfs_root,
+		 int bind);
 void pptdevs_close(struct pptdevs *p);
 
 /*
@@ -85,8 +87,9 @@ int pptdevs_reserve(struct pptdevs *p, unsigned bus, unsigned slot,
 /*
  * Releases bus/slot/func, durably, giving it back to its driver when the
  * daemon had bound it (and runs with --ppt-bind).  -1 with errno and
- * why: ENOENT (not reserved), EBUSY (a live VM's spec names it: why
- * names the VM), EIO and others (a write failed; it stays reserved).
+ * why: ENOENT (not reserved), EBUSY (a run holds it; why does not name
+ * the VM, which may be another scope's), EIO and others (a write
+ * failed; it stays reserved).
  */
 int pptdevs_release(struct pptdevs *p, unsigned bus, unsigned slot,
 		    unsigned func, char *why, size_t len);
@@ -101,12 +104,23 @@ int pptdevs_check_spec(struct pptdevs *p, const json_t *spec, size_t *index,
 		       char *why, size_t len);
 
 /*
- * The live VM (starting, running, paused, stopping) whose spec names
- * bus/slot/func, other than except (NULL: none), into vm: 1 when there
- * is one, 0 when not.
+ * The VM whose run holds bus/slot/func (pptdevs_claim), other than except
+ * (NULL: none), into vm: 1 when there is one, 0 when not.
  */
 int pptdevs_holder(struct pptdevs *p, unsigned bus, unsigned slot,
 		   unsigned func, const char *except, char vm[VMKEY_SIZE]);
+
+/*
+ * Makes every device of spec's pptdevs VM vm's run's, all or none, so
+ * that no other run is given them and none is released until
+ * pptdevs_unclaim.  0, or -1 with why naming the device: ENOENT (not
+ * reserved), EBUSY (another VM's run holds it; *holder its key).
+ */
+int pptdevs_claim(struct pptdevs *p, const struct vm_spec *spec, const char *vm,
+		  char holder[VMKEY_SIZE], char *why, size_t len);
+
+/* Gives back every device VM vm's run holds (none: nothing). */
+void pptdevs_unclaim(struct pptdevs *p, const char *vm);
 
 /*
  * The devices a run of spec is given, for the attach: out[i] for its

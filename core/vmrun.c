@@ -248,10 +248,15 @@ vmrun_record(struct vmrun *vr, const char *name, enum vm_state state,
 	return vmrun_record_on(vr, name, state, NULL, set);
 }
 
-/* Unpins and frees the images of vt's run, when it has any.  vt_lock. */
+/*
+ * Gives back what vt's run holds, when it holds anything: its images'
+ * pins (and frees them) and its passthrough devices.  vt_lock.
+ */
 static void
-vmrt_release_images(struct vmrun *vr, struct vmrt *vt)
+vmrt_release(struct vmrun *vr, struct vmrt *vt)
 {
+	if (vr->vr_pptdevs != NULL)
+		pptdevs_unclaim(vr->vr_pptdevs, vt->vt_name);
 	if (vt->vt_image_name[0] != '\0')
 		images_unpin(vr->vr_images, vt->vt_image_name);
 	if (vt->vt_initrd_name[0] != '\0')
@@ -279,7 +284,7 @@ vmrun_finish(struct vmrun *vr, struct vmrt *vt)
 
 	runner_free(vt->vt_runner);
 	vmrt_set_runner(vr, vt, NULL);
-	vmrt_release_images(vr, vt);
+	vmrt_release(vr, vt);
 	timefmt_rfc3339(timefmt_now_ms(), now, sizeof(now));
 	set = json_pack("{s:s, s:s, s:o}", "stopped_at", now, "exit_reason",
 			ex->re_reason, "exit_status",
@@ -692,7 +697,8 @@ vmrun_linux_why(const struct vm_spec *spec, int err, char *why, size_t len)
  * runner's sentence ("" when it gave none).  Returns the errno the start
  * answers: EINVAL (the definition cannot run) for what the Linux loader
  * found wrong with the kernel, initrd or command line, whose sentence it
- * is then, else err.  vt_lock held.
+ * is then, and for a passthrough device the runner could not attach
+ * (ENXIO, its sentence), else err.  vt_lock held.
  */
 static int
 vmrun_start_failed(struct vmrun *vr, const char *name,
@@ -702,8 +708,13 @@ vmrun_start_failed(struct vmrun *vr, const char *name,
 {
 	json_t *set;
 
-	if (spec->vs_boot == VM_BOOT_LINUX &&
-	    vmrun_linux_why(spec, err, why, len)) {
+	if (err == ENXIO && setup_why[0] != '\0') {
+		/* A device the VM cannot be given (vmm-driver/ppt.c says
+		 * which and why): the definition cannot run here. */
+		snprintf(why, len, "%s", setup_why);
+		err = EINVAL;
+	} else if (spec->vs_boot == VM_BOOT_LINUX &&
+		   vmrun_linux_why(spec, err, why, len)) {
 		/* The loader's own sentence says more than ours. */
 		if (setup_why[0] != '\0')
 			snprintf(why, len, "kernel image %s: %s",
@@ -769,7 +780,7 @@ vmrun_has_feature(const struct vmm_ops *ops, const char *feature)
 /*
  * Pins image name (what it is for: "image", "kernel image", ...) and
  * reads it into *buf when it has at most max bytes; its name goes into
- * pinned (65 bytes), which vmrt_release_images unpins.  -1 with why and
+ * pinned (65 bytes), which vmrt_release unpins.  -1 with why and
  * errno: EINVAL when it does not exist or does not fit (fits says in
  * what), else the store's errno.
  */
@@ -804,7 +815,7 @@ vmrun_image_load(struct vmrun *vr, const char *what, const char *name,
  * Loads a Linux boot's kernel and initrd (pinned, in vt_image and
  * vt_initrd) and fills vt_linux, the loader's configuration the runner
  * borrows for the run.  -1 with why and errno as vmrun_image_load; what
- * is pinned by then is vmrt_release_images's to unpin.  vt_lock held.
+ * is pinned by then is vmrt_release's to unpin.  vt_lock held.
  */
 static int
 vmrun_linux_prepare(struct vmrun *vr, struct vmrt *vt,
@@ -856,14 +867,19 @@ vmrun_linux_prepare(struct vmrun *vr, struct vmrt *vt,
 }
 
 /*
- * The host devices a run of spec is given (out), or -1 with why:
+ * The host devices a run of VM name's spec is given (out), made that
+ * run's (pptdevs_claim; vmrt_release gives them back), or -1 with why:
  * ENOTSUP where the backend cannot attach them, EINVAL for a device that
- * cannot be attached (pptdevs_for_run says why).
+ * cannot be attached (pptdevs_for_run says why), EBUSY for one another
+ * VM's run holds.
  */
 static int
-vmrun_ppt_prepare(struct vmrun *vr, const struct vm_spec *spec,
-		  struct ppt_dev_config *out, char *why, size_t len)
+vmrun_ppt_prepare(struct vmrun *vr, const char *name,
+		  const struct vm_spec *spec, struct ppt_dev_config *out,
+		  char *why, size_t len)
 {
+	char holder[VMKEY_SIZE];
+
 	if (!vmrun_has_feature(vr->vr_ops, VMRUN_FEATURE_PPT)) {
 		snprintf(why, len,
 			 "PCI passthrough needs the kvm backend (one whose "
@@ -878,7 +894,15 @@ vmrun_ppt_prepare(struct vmrun *vr, const struct vm_spec *spec,
 		errno = ENOTSUP;
 		return -1;
 	}
-	return pptdevs_for_run(vr->vr_pptdevs, spec, out, why, len);
+	if (pptdevs_for_run(vr->vr_pptdevs, spec, out, why, len) != 0)
+		return -1;
+	if (pptdevs_claim(vr->vr_pptdevs, spec, name, holder, why, len) != 0) {
+		/* Released since pptdevs_for_run looked: not runnable. */
+		if (errno == ENOENT)
+			errno = EINVAL;
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -944,7 +968,7 @@ vmrun_start_as(struct vmrun *vr, const char *name,
 		goto out;
 	}
 	if (spec->vs_npptdevs > 0 &&
-	    vmrun_ppt_prepare(vr, spec, pptdevs, why, len) != 0)
+	    vmrun_ppt_prepare(vr, name, spec, pptdevs, why, len) != 0)
 		goto out;
 	memory = spec->vs_memory_mib << 20;
 	if (spec->vs_boot == VM_BOOT_LINUX) {
@@ -957,7 +981,7 @@ vmrun_start_as(struct vmrun *vr, const char *name,
 				     memory - spec->vs_load_address, fits,
 				     vt->vt_image_name, &vt->vt_image,
 				     &image_len, why, len) != 0)
-			goto out;
+			goto unpin;
 	}
 	if (vt->vt_console == NULL &&
 	    (vt->vt_console =
@@ -1059,7 +1083,7 @@ vmrun_start_as(struct vmrun *vr, const char *name,
 
 unpin:
 	err = errno;
-	vmrt_release_images(vr, vt);
+	vmrt_release(vr, vt);
 	errno = err;
 out:
 	err = errno;

@@ -681,8 +681,7 @@ main(int argc, char **argv)
 	 * Once the policy knows the jails: it decides whose VMs may.  The
 	 * passthrough devices first: an autostarted VM may be given some.
 	 */
-	if (pptdevs_open(&pptdevs, db, reg, cf.cf_sysfs_root, cf.cf_ppt_bind) !=
-	    0) {
+	if (pptdevs_open(&pptdevs, db, cf.cf_sysfs_root, cf.cf_ppt_bind) != 0) {
 		log_warn("loading PCI passthrough reservations");
 		goto out;
 	}

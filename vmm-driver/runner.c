@@ -1088,7 +1088,7 @@ runner_setup(struct runner *r)
 			    ppt_attach(r->r_ops, vm, r->r_pptdevs,
 				       r->r_npptdevs, 1, &r->r_ppt, r->r_why,
 				       r->r_why_len) != 0)
-				err = EINVAL;
+				err = ENXIO;
 			else if (runner_linux_load(r, vm, r->r_why,
 						   r->r_why_len) != 0)
 				err = errno;
@@ -1098,7 +1098,7 @@ runner_setup(struct runner *r)
 			   ppt_attach(r->r_ops, vm, r->r_pptdevs, r->r_npptdevs,
 				      0, &r->r_ppt, r->r_why,
 				      r->r_why_len) != 0) {
-			err = EINVAL;
+			err = ENXIO;
 		}
 	}
 

@@ -91,10 +91,9 @@ struct runner_config {
 	 * rebooted (on_reboot: stop)").  Linux VMs only. */
 	int rc_reboot_restarts;
 	/* PCI devices handed to the guest through VFIO (vmm-driver/ppt.h),
-	 * rc_npptdevs of them (copied), attached when the VM is made; a
-	 * device that cannot be is a set-up failure with EINVAL and the
-	 * reason in rc_why.  Flat boots only (a Linux VM's reboot makes a
-	 * new backend VM): EINVAL from runner_begin otherwise. */
+	 * rc_npptdevs of them (copied), attached when the VM is made (a
+	 * Linux VM's again after each reboot); a device that cannot be is
+	 * a set-up failure with ENXIO and the reason in rc_why. */
 	const struct ppt_dev_config *rc_pptdevs;
 	unsigned rc_npptdevs;
 	/* Where a set-up that fails says why in a sentence (lxboot_load's,

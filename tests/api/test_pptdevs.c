@@ -379,6 +379,70 @@ test_pptdevs__ppt_bind_hands_the_device_to_vfio_pci_and_back(struct harness *h)
 			    "0000:00:1f.0");
 }
 
+/*
+ * A device already on vfio-pci when reserved with --ppt-bind was not
+ * bound by the daemon, so its release leaves it there: nothing unbound,
+ * nothing probed, the override untouched.
+ */
+static void
+test_pptdevs__a_device_on_vfio_pci_already_stays_there_after_release(
+    struct harness *h)
+{
+	const char *root = host_tree(h);
+	struct harness_response *r;
+	const char *ovr = "bus/pci/devices/0000:03:00.0/driver_override";
+
+	sysfs_tree_device(root, "0000:03:00.0", 0x10de, 0x1eb8, 0x030200,
+			  "vfio-pci", 9);
+	sysfs_tree_driver(root, "vfio-pci");
+	start_on(h, root, 1);
+	sysfs_tree_put(root, "bus/pci/drivers_probe", "");
+	r = dev_req(h, "PUT", "3/0/0");
+	assert_status(r, 201);
+	assert_json_str(r, "driver", "vfio-pci");
+	/* Not the daemon's doing: no driver to go back to. */
+	assert_true(
+	    json_is_null(json_object_get(r->hr_json, "original_driver")));
+	assert_string_equal(sysfs_tree_read(h, root, ovr), "(null)\n");
+	assert_status(dev_req(h, "DELETE", "3/0/0"), 204);
+	assert_string_equal(sysfs_tree_read(h, root, ovr), "(null)\n");
+	assert_string_equal(
+	    sysfs_tree_read(h, root, "bus/pci/drivers/vfio-pci/unbind"), "");
+	assert_string_equal(sysfs_tree_read(h, root, "bus/pci/drivers_probe"),
+			    "");
+}
+
+/*
+ * A device is assigned to the run it was given, not to whatever a VM's
+ * spec says now: a running VM whose pptdevs a PATCH changed (to take
+ * effect at its next start) holds nothing it was not started with, so
+ * the device shows no holder and its release is a 204.
+ */
+static void
+test_pptdevs__a_patch_of_a_running_vm_assigns_it_nothing(struct harness *h)
+{
+	struct harness_response *r;
+
+	start_on(h, host_tree(h), 0);
+	harness_put_guest(h, "spin");
+	harness_define_vm(h, "r1", "spin.bin", "");
+	assert_status(harness_req(h, "POST", "/v1/vms/r1/start", NULL, NULL),
+		      200);
+	assert_status(dev_req(h, "PUT", "6/5/0"), 201);
+	r = harness_req(h, "PATCH", "/v1/vms/r1", "{\"pptdevs\":[\"6/5/0\"]}",
+			"Content-Type: application/merge-patch+json", NULL);
+	assert_status(r, 200);
+	assert_true(json_is_true(json_object_get(
+	    json_object_get(r->hr_json, "status"), "pending_restart")));
+	assert_true(json_is_null(json_object_get(
+	    dev_req(h, "GET", "6/5/0")->hr_json, "assigned_to")));
+	assert_true(json_is_null(json_object_get(
+	    item(harness_get(h, "/v1/pptdevs"), "6/5/0"), "assigned_to")));
+	assert_status(dev_req(h, "DELETE", "6/5/0"), 204);
+	assert_json_str(harness_get(h, "/v1/vms/r1"), "status.state",
+			"running");
+}
+
 static void
 test_pptdevs__a_spec_may_name_only_reserved_devices(struct harness *h)
 {
@@ -516,6 +580,12 @@ main(void)
 			 HARNESS_NOSTART),
 	    HARNESS_CASE(
 		test_pptdevs__ppt_bind_hands_the_device_to_vfio_pci_and_back,
+		HARNESS_NOSTART),
+	    HARNESS_CASE(
+		test_pptdevs__a_device_on_vfio_pci_already_stays_there_after_release,
+		HARNESS_NOSTART),
+	    HARNESS_CASE(
+		test_pptdevs__a_patch_of_a_running_vm_assigns_it_nothing,
 		HARNESS_NOSTART),
 	    HARNESS_CASE(test_pptdevs__a_spec_may_name_only_reserved_devices,
 			 HARNESS_NOSTART),
