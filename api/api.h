@@ -119,6 +119,7 @@ struct policy;
 struct jails;
 struct auth;
 struct pptdevs;
+struct vm_guard;
 struct events;
 
 /* What handlers need from the daemon; set once at start-up. */
@@ -142,6 +143,9 @@ struct api_context {
 	struct auth *ac_auth;
 	struct pptdevs *ac_pptdevs; /* PCI passthrough devices */
 	struct events *ac_events;   /* GET /v1/events (core/events.h) */
+	/* Routes on one VM hold its key's guard (api/vm_guard.h); NULL:
+	 * none (tests of the router alone). */
+	struct vm_guard *ac_vm_guard;
 	/* Refused-request records per caller (api/audit.c); NULL: no bound. */
 	struct audit_rate *ac_audit_rate;
 	/* Starts / stops the listener on a jail's socket (server/). */

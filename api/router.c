@@ -19,6 +19,7 @@
 #include "api/problem.h"
 #include "api/response.h"
 #include "api/routes.h"
+#include "api/vm_guard.h"
 #include "base/names.h"
 #include "core/jails.h"
 #include "core/vmreg.h"
@@ -35,6 +36,7 @@ enum {
 	R_VM = 1 << 7,         /* {name} is a VM: the policy checks it */
 	R_BODY_BIG = 1 << 8,   /* a JSON body up to LIMIT_BODY_BIG_BYTES */
 	R_QTOKEN = 1 << 9,     /* takes its token as ?access_token= too */
+	R_VM_DELETE = 1 << 10, /* deletes the VM: holds its guard alone */
 };
 
 struct route {
@@ -82,8 +84,10 @@ static const struct route routes[] = {
      R_BLOCKS | R_DBWRITE | R_BODY_JSON | R_VM, POL_VM_WRITE, NULL},
     {"/v1/vms/{name}", API_PATCH, api_vms_patch,
      R_BLOCKS | R_DBWRITE | R_BODY_MERGE | R_VM, POL_VM_WRITE, NULL},
-    {"/v1/vms/{name}", API_DELETE, api_vms_delete, R_BLOCKS | R_DBWRITE | R_VM,
-     POL_VM_WRITE, NULL},
+    /* Not R_DBWRITE: a delete may wait for the requests in flight on its
+     * VM (api/vm_guard.h), so never on the event thread. */
+    {"/v1/vms/{name}", API_DELETE, api_vms_delete,
+     R_BLOCKS | R_VM | R_VM_DELETE, POL_VM_WRITE, NULL},
     /* R_DBWRITE: besides its one commit, a start waits only for the VM's
      * set-up, which runs meanwhile (core/vmrun.c). */
     {"/v1/vms/{name}/start", API_POST, api_vms_start,
@@ -758,15 +762,72 @@ route_actor(const struct principal *pr)
 	db_actor_set(&a);
 }
 
+/*
+ * Enters call's VM's guard (api/vm_guard.h), before the policy looks at
+ * the VM: 0, or -1 with the 409 (or 503) answered.
+ */
+static int
+route_guard(const struct api_context *ctx, const struct api_call *call,
+	    int deleting, struct api_response *rs)
+{
+	const char *name = call->ca_params[0];
+
+	if ((deleting ? vm_guard_enter_delete(ctx->ac_vm_guard, call->ca_vm,
+					      VM_GUARD_DELETE_WAIT_MS)
+		      : vm_guard_enter(ctx->ac_vm_guard, call->ca_vm)) == 0)
+		return 0;
+	if (errno == EBUSY)
+		problem_raise(rs, PROBLEM_INVALID_STATE, NULL,
+			      "VM %s is being deleted; ask again once that "
+			      "DELETE has been answered",
+			      name);
+	else if (errno == ETIMEDOUT)
+		problem_raise(rs, PROBLEM_INVALID_STATE, NULL,
+			      "VM %s still has requests in progress after %d "
+			      "s (a stop waiting for its guest, or another "
+			      "DELETE); ask again once they have been "
+			      "answered",
+			      name, VM_GUARD_DELETE_WAIT_MS / 1000);
+	else
+		problem_errno(rs, errno, "guarding VM %s", name);
+	return -1;
+}
+
+/* The rest of a matched request, once its VM (if any) is guarded. */
+static void
+route_call(const struct api_context *ctx, const struct route *rt,
+	   struct api_call *call, int foreign, struct api_response *rs)
+{
+	const struct api_request *rq = call->ca_rq;
+	json_t *body = NULL;
+
+	if (route_allowed(ctx, rt, call, foreign, rs) != 0)
+		return;
+	if (rq->rq_query_overflow) {
+		problem_raise(rs, PROBLEM_INVALID_QUERY, NULL,
+			      "more than %d query arguments", API_MAX_QUERY);
+		return;
+	}
+	if (route_query_ok(rt, rq, rs) != 0)
+		return;
+	if ((rt->rt_flags & (R_BODY_JSON | R_BODY_MERGE)) &&
+	    parse_body(rt, rq, &body, rs) != 0)
+		return;
+	call->ca_body = body;
+	route_actor(&rq->rq_principal);
+	rt->rt_handler(ctx, call, rs);
+	db_actor_set(NULL);
+	json_decref(body);
+}
+
 static void
 route_dispatch(const struct api_context *ctx, const struct api_request *rq,
 	       struct api_response *rs)
 {
 	struct api_call call;
 	const struct route *rt;
-	json_t *body = NULL;
 	unsigned allowed;
-	int foreign;
+	int foreign, deleting;
 
 	/* Not the parameter buffer: 2 KiB to zero on every request. */
 	memset(call.ca_params, 0, sizeof(call.ca_params));
@@ -792,24 +853,18 @@ route_dispatch(const struct api_context *ctx, const struct api_request *rq,
 		allow_header(rs, allowed);
 		return;
 	}
-	if ((foreign = route_vm_key(ctx, rt, &call, rs)) < 0 ||
-	    route_allowed(ctx, rt, &call, foreign, rs) != 0)
+	if ((foreign = route_vm_key(ctx, rt, &call, rs)) < 0)
 		return;
-	if (rq->rq_query_overflow) {
-		problem_raise(rs, PROBLEM_INVALID_QUERY, NULL,
-			      "more than %d query arguments", API_MAX_QUERY);
+	if (!(rt->rt_flags & R_VM) || call.ca_params[0] == NULL || foreign ||
+	    ctx->ac_vm_guard == NULL) {
+		route_call(ctx, rt, &call, foreign, rs);
 		return;
 	}
-	if (route_query_ok(rt, rq, rs) != 0)
+	deleting = (rt->rt_flags & R_VM_DELETE) != 0;
+	if (route_guard(ctx, &call, deleting, rs) != 0)
 		return;
-	if ((rt->rt_flags & (R_BODY_JSON | R_BODY_MERGE)) &&
-	    parse_body(rt, rq, &body, rs) != 0)
-		return;
-	call.ca_body = body;
-	route_actor(&rq->rq_principal);
-	rt->rt_handler(ctx, &call, rs);
-	db_actor_set(NULL);
-	json_decref(body);
+	route_call(ctx, rt, &call, 0, rs);
+	vm_guard_leave(ctx->ac_vm_guard, call.ca_vm, deleting);
 	return;
 
 unauthorized:

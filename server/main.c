@@ -23,6 +23,7 @@
 #include "api/metrics.h"
 #include "api/policy.h"
 #include "api/routes.h"
+#include "api/vm_guard.h"
 #include "base/limits.h"
 #include "base/log.h"
 #include "base/sha256.h"
@@ -629,8 +630,10 @@ main(int argc, char **argv)
 	ctx.ac_openapi_len = vmmapid_openapi_len;
 	ctx.ac_started_at_ms = (uint64_t)timefmt_now_ms();
 	if ((ctx.ac_audit_rate =
-		 api_audit_rate_new(LIMIT_AUDIT_REFUSED_PER_MINUTE)) == NULL) {
-		log_warn("the audit log's rate of refused requests");
+		 api_audit_rate_new(LIMIT_AUDIT_REFUSED_PER_MINUTE)) == NULL ||
+	    (ctx.ac_vm_guard = vm_guard_new()) == NULL) {
+		log_warn("the audit log's rate of refused requests, the VM "
+			 "guard");
 		goto out;
 	}
 
@@ -713,6 +716,7 @@ out:
 	/* No request is left: what the last minutes did not keep is said. */
 	api_audit_rate_flush(&ctx, 0);
 	api_audit_rate_free(ctx.ac_audit_rate);
+	vm_guard_free(ctx.ac_vm_guard);
 	for (i = 0; i < nsocks; i++)
 		listen_close(&socks[i]);
 	/* Every TLS session went with its listener. */

@@ -615,6 +615,53 @@ test_lifecycle__a_start_during_a_graceful_stop_is_409_naming_stopping(
 }
 
 /*
+ * Issue #14, finding 2, for the routes besides PUT, PATCH and DELETE: a
+ * request on a VM acts on the VM the policy looked at.  A DELETE sent
+ * while another request on its VM is in flight (a stop waiting out its
+ * timeout) waits for it instead of deleting underneath it; meanwhile new
+ * requests on the VM, a definition of the name among them, are 409
+ * "being deleted", so no one can define the name again before the
+ * request in flight has acted.  Then the stop answers, and the delete
+ * (the VM stopped by then) is a 204.  Without the guard the delete
+ * answered at once: 409 while the VM was stopping.
+ */
+static void
+test_lifecycle__a_delete_waits_for_the_requests_in_flight_on_its_vm(
+    struct harness *h)
+{
+	struct harness_stream *stop, *del;
+	struct harness_response *r = NULL;
+	long long t0;
+
+	harness_put_guest(h, "spin");
+	harness_define_vm(h, "spin", "spin.bin", "");
+	assert_op_ok(vm_op(h, "spin", "start", ""), "running");
+	stop = harness_stream_open(h, "POST", "/v1/vms/spin/stop?timeout=2",
+				   NULL, 0, 30000);
+	harness_wait_vm_state(h, "spin", "stopping", 2000);
+	del = harness_stream_open(h, "DELETE", "/v1/vms/spin", NULL, 0, 30000);
+	/* Once the delete has entered, the VM's routes are refused. */
+	for (t0 = now_ms(); now_ms() - t0 < 1500;) {
+		r = get_vm(h, "spin");
+		if (r->hr_status == 409)
+			break;
+		assert_int_equal(r->hr_status, 200);
+		assert_json_str(r, "status.state", "stopping");
+	}
+	assert_conflict_naming(r, "being deleted");
+	assert_conflict_naming(
+	    harness_req(h, "PUT", "/v1/vms/spin",
+			"{\"name\":\"spin\",\"memory_mib\":4,\"boot\":{"
+			"\"kind\":\"flat\",\"image\":\"spin.bin\"}}",
+			NULL),
+	    "being deleted");
+	assert_conflict_naming(vm_op(h, "spin", "start", ""), "being deleted");
+	assert_op_ok(harness_stream_end(stop, 30000, NULL), "stopped");
+	assert_status(harness_stream_end(del, 30000, NULL), 204);
+	assert_status(get_vm(h, "spin"), 404);
+}
+
+/*
  * Asked again for where the VM is, start, pause and resume succeed and do
  * nothing; a start of a paused VM, or a monitor-mode start of a running
  * one, is still a conflict.
@@ -1259,6 +1306,9 @@ main(void)
 		0),
 	    HARNESS_CASE(
 		test_lifecycle__a_start_during_a_graceful_stop_is_409_naming_stopping,
+		0),
+	    HARNESS_CASE(
+		test_lifecycle__a_delete_waits_for_the_requests_in_flight_on_its_vm,
 		0),
 	    HARNESS_CASE(
 		test_lifecycle__repeated_starts_pauses_and_resumes_change_nothing,

@@ -980,7 +980,6 @@ static const struct {
     {API_POST, "/v1/vms"},
     {API_PUT, "/v1/vms/web1"},
     {API_PATCH, "/v1/vms/web1"},
-    {API_DELETE, "/v1/vms/web1"},
     {API_POST, "/v1/vms/web1/start"},
 };
 
@@ -990,6 +989,8 @@ static const struct {
 	const char *ir_path;
 } other_waits[] = {
     {API_GET, "/v1/health"},
+    /* It may wait for the requests in flight on its VM (vm_guard.h). */
+    {API_DELETE, "/v1/vms/web1"},
     {API_POST, "/v1/vms/web1/stop"},
     {API_POST, "/v1/vms/web1/reset"},
     {API_POST, "/v1/vms/web1/pause"},
