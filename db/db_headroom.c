@@ -8,9 +8,11 @@
  * Decisions:
  *   - A batch of writes that fails with ENOSPC while the headroom is held
  *     frees it (ftruncate to 0) and runs once more (db_writer.c).  Any
- *     write may use it: creates are kept off it by --disk-reserve-mib,
- *     which api/ checks before a create or an upload (db_space_check),
- *     and the floor is far above the headroom.
+ *     write may use it: creates and uploads are kept off it by
+ *     db_space_check, which api/ asks before each: while the headroom is
+ *     released they must leave its bytes free besides --disk-reserve-mib,
+ *     so that even a floor below the headroom (1 MiB, say) lets no
+ *     create eat what the deletes need.
  *   - It is allocated before the database is opened, and kept from one
  *     run to the next: a daemon started on a full disk could not open
  *     its database at all (SQLite makes -shm and the WAL at open), and
@@ -139,7 +141,9 @@ db_space_check(struct db *db, uint64_t floor)
 			avail -= db->db_hr_bytes;
 		}
 	}
-	if (avail < floor) {
+	/* Released, its bytes are free but the deletes': not the creates'. */
+	if (avail <
+	    floor + (atomic_load(&db->db_hr_held) ? 0 : db->db_hr_bytes)) {
 		errno = ENOSPC;
 		return -1;
 	}

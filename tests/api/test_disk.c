@@ -76,7 +76,7 @@ struct disk {
  * state there.
  */
 static void
-disk_mount(struct harness *h, struct disk *d)
+disk_mount_reserve(struct harness *h, struct disk *d, const char *reserve_mib)
 {
 	if (no_mounts[0] != '\0')
 		harness_skip(h, "%s", no_mounts);
@@ -98,8 +98,15 @@ disk_mount(struct harness *h, struct disk *d)
 	d->d_args[2] = "--db";
 	d->d_args[3] = d->d_db;
 	d->d_args[4] = "--disk-reserve-mib";
-	d->d_args[5] = "4";
+	d->d_args[5] = reserve_mib;
 	d->d_args[6] = NULL;
+}
+
+/* disk_mount_reserve with --disk-reserve-mib 4. */
+static void
+disk_mount(struct harness *h, struct disk *d)
+{
+	disk_mount_reserve(h, d, "4");
 }
 
 static void
@@ -176,6 +183,35 @@ test_disk__on_a_full_disk_deletes_work_and_creates_are_507(struct harness *h)
 		assert_non_null(strstr(log, "releasing the headroom"));
 		free(log);
 	}
+	umount2(d.d_state, MNT_DETACH);
+}
+
+/*
+ * A floor below the headroom (1 MiB against 8): on a disk that filled
+ * while the daemon was stopped, it starts by releasing the headroom,
+ * which leaves 8 MiB free; creates and uploads must still be 507, since
+ * those bytes are the deletes' (they answered 201 before).
+ */
+static void
+test_disk__a_reserve_below_the_headroom_keeps_creates_off_it(struct harness *h)
+{
+	static char image[64 * 1024];
+	struct disk d;
+
+	disk_mount_reserve(h, &d, "1");
+	harness_start(h, d.d_args);
+	assert_status(harness_req(h, "POST", "/v1/vms",
+				  "{\"name\":\"vm0\"," VM_BOOT "}", NULL),
+		      201);
+	harness_stop(h);
+	fill(d.d_filler);
+	harness_start(h, d.d_args);
+	assert_507(harness_req(h, "POST", "/v1/vms",
+			       "{\"name\":\"new\"," VM_BOOT "}", NULL));
+	assert_507(harness_put_image(h, "more.bin", image, sizeof(image)));
+	assert_status(harness_req(h, "DELETE", "/v1/vms/vm0", NULL, NULL), 204);
+	harness_stop(h);
+	assert_integrity_ok(d.d_db);
 	umount2(d.d_state, MNT_DETACH);
 }
 
@@ -274,6 +310,9 @@ main(void)
 	    HARNESS_CASE(
 		test_disk__on_a_full_disk_a_token_is_revoked_and_a_jail_deleted_for_good,
 		HARNESS_NOSTART | HARNESS_TCP),
+	    HARNESS_CASE(
+		test_disk__a_reserve_below_the_headroom_keeps_creates_off_it,
+		HARNESS_NOSTART),
 	};
 
 	if (geteuid() != 0)
