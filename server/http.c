@@ -597,6 +597,26 @@ http_plain_refused(struct http_req *hr, char *detail, size_t len)
 	return 1;
 }
 
+/*
+ * The path of a request target: itself in origin form ("/v1/vms"), the
+ * part after the authority in absolute form ("http://host/v1/vms",
+ * which RFC 9112, 3.2.2, says a server must accept; "/" when nothing
+ * follows the authority).  The query is libmicrohttpd's already.
+ */
+static const char *
+http_origin_form(const char *url)
+{
+	size_t scheme = strncasecmp(url, "http://", 7) == 0    ? 7
+			: strncasecmp(url, "https://", 8) == 0 ? 8
+							       : 0;
+	const char *path;
+
+	if (scheme == 0)
+		return url;
+	path = url + scheme + strcspn(url + scheme, "/?#");
+	return *path == '/' ? path : "/";
+}
+
 /* The first call: set up, and refuse what can be refused unread. */
 static enum MHD_Result
 http_begin(struct http_listener *l, struct MHD_Connection *conn,
@@ -627,7 +647,7 @@ http_begin(struct http_listener *l, struct MHD_Connection *conn,
 	/* Known now, so that early answers are logged in full. */
 	hr->hr_api.rq_method_name = method;
 	hr->hr_api.rq_method = m;
-	hr->hr_api.rq_path = url;
+	hr->hr_api.rq_path = http_origin_form(url);
 	api_route_resolve(&hr->hr_api);
 	*con_cls = hr;
 	atomic_fetch_add(&l->hl_srv->hs_inflight, 1);

@@ -240,6 +240,41 @@ test_hardening__plain_chunked_and_content_length_bodies_still_work(
 		fail_msg("a create with Content-Length: %s", buf);
 }
 
+/*
+ * A request target in absolute form (RFC 9112, 3.2.2: a server must
+ * accept it) is the same request as its path: the scheme and authority
+ * are dropped, the query kept.
+ */
+static void
+test_hardening__an_absolute_form_target_is_its_path(struct harness *h)
+{
+	char buf[8192];
+
+	harness_define_vm(h, "abs1", "hello.bin", "");
+	raw_exchange(h,
+		     "GET http://localhost/v1/vms/abs1 HTTP/1.1\r\n"
+		     "Host: localhost\r\nConnection: close\r\n\r\n",
+		     buf, sizeof(buf), 2000);
+	if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0 ||
+	    strstr(buf, "\"name\":\"abs1\"") == NULL)
+		fail_msg("GET http://localhost/v1/vms/abs1: %s", buf);
+	raw_exchange(h,
+		     "GET HTTPS://localhost:8080/v1/vms?limit=1 HTTP/1.1\r\n"
+		     "Host: localhost\r\nConnection: close\r\n\r\n",
+		     buf, sizeof(buf), 2000);
+	if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0 ||
+	    strstr(buf, "\"next\"") == NULL)
+		fail_msg("GET HTTPS://localhost:8080/v1/vms?limit=1: %s", buf);
+	/* Nothing after the authority: "/", which is no resource. */
+	raw_exchange(h,
+		     "GET http://localhost HTTP/1.1\r\n"
+		     "Host: localhost\r\nConnection: close\r\n\r\n",
+		     buf, sizeof(buf), 2000);
+	if (strncmp(buf, "HTTP/1.1 404 ", 13) != 0 ||
+	    strstr(buf, "no resource at /\"") == NULL)
+		fail_msg("GET http://localhost: %s", buf);
+}
+
 /* %00 */
 
 static void
@@ -522,6 +557,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    HARNESS_CASE(
 		test_hardening__a_nul_in_the_path_is_400_not_a_shorter_name, 0),
+	    HARNESS_CASE(test_hardening__an_absolute_form_target_is_its_path,
+			 0),
 	    HARNESS_CASE(test_hardening__a_nul_in_an_upload_name_stores_nothing,
 			 0),
 	    HARNESS_CASE(test_hardening__a_nul_in_a_query_value_or_name_is_400,
