@@ -244,11 +244,11 @@ http_hold(struct http_req *hr)
 		   (unsigned long long)limits_held());
 	if (rc == -1)
 		problem_raise(rs, PROBLEM_UNAVAILABLE, NULL,
-			      "the answer is %zu bytes, and %s already has "
-			      "as many bytes of answers not yet read as its "
-			      "share of --response-budget-mib allows (a "
-			      "quarter of %llu MiB); read those first, or "
-			      "ask for less (?limit=)",
+			      "the answer is %zu bytes: with the answers %s "
+			      "has not read yet, more than its share of "
+			      "--response-budget-mib allows (a quarter of "
+			      "%llu MiB); read those first, or ask for less "
+			      "(?limit=)",
 			      n, who, (unsigned long long)(lc.lc_budget >> 20));
 	else
 		problem_raise(rs, PROBLEM_UNAVAILABLE, NULL,
