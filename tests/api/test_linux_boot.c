@@ -468,7 +468,8 @@ test_linux_boot__what_cannot_boot_is_422_saying_why(struct harness *h)
  * lines (version, our command line, our e820 map), the initramfs's
  * marker, a typed line echoed, and power-off through the debug-exit
  * port ending the VM stopped with the guest's status.  Before that, a
- * command line over the kernel's own limit (2047 bytes) is a 422.
+ * command line over the kernel's own limit (2047 bytes), and an initrd
+ * that does not fit in memory, are 422s.
  */
 static void
 test_linux_boot__boots_to_its_initramfs_echoes_a_line_and_powers_off(
@@ -489,6 +490,28 @@ test_linux_boot__boots_to_its_initramfs_echoes_a_line_and_powers_off(
 		 MEMORY_MIB, CMDLINE);
 	assert_status(harness_req(h, "POST", "/v1/vms", body, NULL), 201);
 	assert_start_422(h, "long", "command line");
+	/* An initrd bigger than the memory left above the kernel (96 MiB
+	 * in 128, the kernel taking up to 80 with its init_size): a 422
+	 * before the guest runs, never a guest that hangs. */
+	{
+		size_t big = 96u << 20;
+		char *zeros = calloc(1, big);
+
+		assert_non_null(zeros);
+		assert_status(harness_put_image(h, "big.img", zeros, big), 201);
+		free(zeros);
+	}
+	assert_status(harness_req(h, "POST", "/v1/vms",
+				  "{\"name\":\"bigrd\",\"memory_mib\":128,"
+				  "\"boot\":{\"kind\":\"linux\","
+				  "\"kernel\":\"bzImage\",\"initrd\":"
+				  "\"big.img\",\"cmdline\":\"" CMDLINE "\"}}",
+				  NULL),
+		      201);
+	assert_start_422(h, "bigrd",
+			 "the initrd (100663296 bytes) does not fit");
+	assert_status(
+	    harness_req(h, "DELETE", "/v1/images/big.img", NULL, NULL), 204);
 
 	define_linux(h, "deb", CMDLINE, "", "");
 	t0 = now_ms();
