@@ -240,6 +240,25 @@ test_hardening__plain_chunked_and_content_length_bodies_still_work(
 		fail_msg("a create with Content-Length: %s", buf);
 }
 
+/* GET target over a raw socket answers status with needle in it. */
+static void
+expect_get(struct harness *h, const char *target, const char *status,
+	   const char *needle)
+{
+	char rq[512], buf[8192];
+
+	snprintf(rq, sizeof(rq),
+		 "GET %s HTTP/1.1\r\nHost: localhost\r\n"
+		 "Connection: close\r\n\r\n",
+		 target);
+	raw_exchange(h, rq, buf, sizeof(buf), 2000);
+	if (strncmp(buf, "HTTP/1.1 ", 9) != 0 ||
+	    strncmp(buf + 9, status, strlen(status)) != 0 ||
+	    strstr(buf, needle) == NULL)
+		fail_msg("GET %s: not %s with %s: %s", target, status, needle,
+			 buf);
+}
+
 /*
  * A request target in absolute form (RFC 9112, 3.2.2: a server must
  * accept it) is the same request as its path: the scheme and authority
@@ -248,31 +267,13 @@ test_hardening__plain_chunked_and_content_length_bodies_still_work(
 static void
 test_hardening__an_absolute_form_target_is_its_path(struct harness *h)
 {
-	char buf[8192];
-
 	harness_define_vm(h, "abs1", "hello.bin", "");
-	raw_exchange(h,
-		     "GET http://localhost/v1/vms/abs1 HTTP/1.1\r\n"
-		     "Host: localhost\r\nConnection: close\r\n\r\n",
-		     buf, sizeof(buf), 2000);
-	if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0 ||
-	    strstr(buf, "\"name\":\"abs1\"") == NULL)
-		fail_msg("GET http://localhost/v1/vms/abs1: %s", buf);
-	raw_exchange(h,
-		     "GET HTTPS://localhost:8080/v1/vms?limit=1 HTTP/1.1\r\n"
-		     "Host: localhost\r\nConnection: close\r\n\r\n",
-		     buf, sizeof(buf), 2000);
-	if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0 ||
-	    strstr(buf, "\"next\"") == NULL)
-		fail_msg("GET HTTPS://localhost:8080/v1/vms?limit=1: %s", buf);
+	expect_get(h, "http://localhost/v1/vms/abs1", "200 ",
+		   "\"name\":\"abs1\"");
+	expect_get(h, "HTTPS://localhost:8080/v1/vms?limit=1", "200 ",
+		   "\"next\"");
 	/* Nothing after the authority: "/", which is no resource. */
-	raw_exchange(h,
-		     "GET http://localhost HTTP/1.1\r\n"
-		     "Host: localhost\r\nConnection: close\r\n\r\n",
-		     buf, sizeof(buf), 2000);
-	if (strncmp(buf, "HTTP/1.1 404 ", 13) != 0 ||
-	    strstr(buf, "no resource at /\"") == NULL)
-		fail_msg("GET http://localhost: %s", buf);
+	expect_get(h, "http://localhost", "404 ", "no resource at /\"");
 }
 
 /* %00 */
