@@ -11,7 +11,9 @@
  *     them, percent-encoded again outside [A-Za-z0-9-._~/] (query: also
  *     '/'), so every record is ASCII and the query's structure survives
  *     values holding '&' or '='; at most AUDIT_PATH_MAX bytes, the rest
- *     cut and marked with "...".
+ *     cut and marked with "...".  An access_token's value is never
+ *     written ("access_token=REDACTED"), whatever the route: a bearer
+ *     token in the database would be in every backup.
  *   - An unidentified caller is uid and gid -1.
  *   - Paging: ?limit= (1 to LIMIT_PAGE_MAX, default LIMIT_PAGE_DEFAULT)
  *     and ?before=<id>, the "next" of the previous page.
@@ -101,7 +103,12 @@ audit_target(const struct api_request *rq, struct audit_buf *b)
 		audit_put_encoded(b, rq->rq_query[i].kv_key, 0);
 		if (rq->rq_query[i].kv_value != NULL) {
 			audit_putc(b, '=');
-			audit_put_encoded(b, rq->rq_query[i].kv_value, 0);
+			audit_put_encoded(
+			    b,
+			    strcmp(rq->rq_query[i].kv_key, "access_token") == 0
+				? "REDACTED"
+				: rq->rq_query[i].kv_value,
+			    0);
 		}
 	}
 	if (b->ab_cut) {
