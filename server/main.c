@@ -375,11 +375,16 @@ main_reload(struct config *cf, int argc, char **argv)
 	next.cf_metrics_token = NULL;
 	config_free(&next);
 	log_info("SIGHUP: reloaded: log level %s, access log %s, %d CORS "
-		 "origin(s), metrics %s%s",
+		 "origin(s), metrics %s%s, %u connections and %u streams per "
+		 "caller, header timeout %u s, response budget %llu MiB",
 		 cf->cf_verbose ? "debug" : "info",
 		 cf->cf_access_log ? "on" : "off", cf->cf_ncors,
 		 cf->cf_metrics_anonymous ? "anonymous" : "host root",
-		 cf->cf_metrics_token != NULL ? " and token" : "");
+		 cf->cf_metrics_token != NULL ? " and token" : "",
+		 (unsigned)cf->cf_conns_per_caller,
+		 (unsigned)cf->cf_streams_per_caller,
+		 (unsigned)cf->cf_header_timeout,
+		 (unsigned long long)cf->cf_response_budget_mib);
 }
 
 /* vmrun_autostart's question, answered by the access policy. */
