@@ -150,7 +150,7 @@ vmrec_from_row(const struct db_vm_row *row, json_t *spec)
 	rec->vr_state = row->vr_state;
 	rec->vr_revision = row->vr_revision;
 	rec->vr_generation = row->vr_generation;
-	rec->vr_spec_revision = row->vr_revision;
+	rec->vr_spec_revision = row->vr_spec_revision;
 	rec->vr_owner_uid = row->vr_owner_uid;
 	snprintf(rec->vr_jail, sizeof(rec->vr_jail), "%s", row->vr_jail);
 	rec->vr_spec = spec != NULL ? json_incref(spec)

@@ -38,7 +38,11 @@ struct db_vm_row {
 	char *vr_status;        /* status details, JSON text ("{}" if none) */
 	uint64_t vr_generation; /* bumped when the spec changes */
 	uint64_t vr_revision;   /* unique across the database, never reused */
-	int64_t vr_created_ms;  /* Unix epoch milliseconds */
+	/* The revision that wrote the spec (the create or the last spec
+	 * change); the revisions from it to vr_revision are state changes
+	 * of the same definition (If-Match, core/vmreg.c). */
+	uint64_t vr_spec_revision;
+	int64_t vr_created_ms; /* Unix epoch milliseconds */
 	int64_t vr_updated_ms;
 };
 

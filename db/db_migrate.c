@@ -285,6 +285,14 @@ static const struct db_migration db_migrations[] = {
      " WHERE vm != '' AND json_valid(data)"
      " AND json_type(data, '$.jail') IS NULL;"
      "PRAGMA user_version = 10;"},
+    /* 11: the revision that wrote each VM's spec, so that If-Match
+     * across a restart is about the definition as it is within one run
+     * (it was kept in memory only: after a restart any tag from before
+     * a state change failed).  0 for rows from before: their newest
+     * revision stands in, as before. */
+    {11, "ALTER TABLE vms ADD COLUMN spec_revision INTEGER NOT NULL"
+	 " DEFAULT 0 CHECK (spec_revision >= 0);"
+	 "PRAGMA user_version = 11;"},
 };
 
 #define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))

@@ -28,7 +28,7 @@
 /* The column order db_vm_row_read expects. */
 #define DB_VM_COLUMNS                                                          \
 	"name, jail, owner_uid, owner_gid, spec, state, status, generation, "  \
-	"revision, created_ms, updated_ms"
+	"revision, created_ms, updated_ms, spec_revision"
 
 /*
  * One vms write, in the caller's frame: the writer job's j_arg, with the
@@ -82,6 +82,11 @@ db_vm_row_read(sqlite3_stmt *st, struct db_vm_row *row, int copy)
 	row->vr_revision = (uint64_t)sqlite3_column_int64(st, 8);
 	row->vr_created_ms = sqlite3_column_int64(st, 9);
 	row->vr_updated_ms = sqlite3_column_int64(st, 10);
+	/* 0: written before schema 11, which has not kept it (the newest
+	 * revision stands in, as it did). */
+	row->vr_spec_revision = (uint64_t)sqlite3_column_int64(st, 11);
+	if (row->vr_spec_revision == 0)
+		row->vr_spec_revision = row->vr_revision;
 	spec = (const char *)sqlite3_column_text(st, 4);
 	status = (const char *)sqlite3_column_text(st, 6);
 	if (spec == NULL || status == NULL) {
@@ -261,7 +266,7 @@ db_vm_row_inserted(const struct db_vm_row *in, uint64_t revision, int64_t now,
 {
 	*out = *in;
 	out->vr_generation = 1;
-	out->vr_revision = revision;
+	out->vr_revision = out->vr_spec_revision = revision;
 	out->vr_created_ms = out->vr_updated_ms = now;
 	out->vr_spec = strdup(in->vr_spec);
 	out->vr_status = strdup(in->vr_status != NULL ? in->vr_status : "{}");
@@ -345,7 +350,7 @@ db_vm_insert_run(struct db *db, struct db_job *job)
 	now = timefmt_now_ms();
 	st = db_stmt(&db->db_wconn, DB_STMT_VM_INSERT,
 		     "INSERT INTO vms (" DB_VM_COLUMNS ") VALUES (?1, ?2, ?3, "
-		     "?4, ?5, ?6, ?7, 1, ?8, ?9, ?9)");
+		     "?4, ?5, ?6, ?7, 1, ?8, ?9, ?9, ?8)");
 	if (st == NULL)
 		return -1;
 	if ((rc = sqlite3_bind_text(st, 1, in->vr_name, -1, SQLITE_STATIC)) !=
@@ -416,8 +421,8 @@ db_vm_update_spec_run(struct db *db, struct db_job *job)
 		return -1;
 	st = db_stmt(&db->db_wconn, DB_STMT_VM_UPDATE_SPEC,
 		     "UPDATE vms SET spec = ?2, generation = generation + 1, "
-		     "revision = ?3, updated_ms = ?4 WHERE name = ?1 "
-		     "RETURNING " DB_VM_COLUMNS);
+		     "revision = ?3, spec_revision = ?3, updated_ms = ?4 "
+		     "WHERE name = ?1 RETURNING " DB_VM_COLUMNS);
 	if (st == NULL)
 		return -1;
 	if ((rc = sqlite3_bind_text(st, 1, in->vr_name, -1, SQLITE_STATIC)) !=

@@ -758,6 +758,47 @@ test_lifecycle__if_match_is_about_the_definition_not_the_run(struct harness *h)
 }
 
 /*
+ * The same across a daemon restart: a tag read before the VM's state
+ * changed and the daemon restarted still matches while the definition
+ * is the same (the revision that wrote the spec is on disk, schema 11),
+ * and one from before a change of the definition still does not.
+ */
+static void
+test_lifecycle__if_match_holds_across_a_restart(struct harness *h)
+{
+	struct harness_response *read, *r;
+	char hdr[128], stale[128];
+
+	harness_put_guest(h, "spin");
+	harness_define_vm(h, "spin", "spin.bin", "");
+	snprintf(stale, sizeof(stale), "If-Match: %s",
+		 harness_header(get_vm(h, "spin"), "ETag"));
+	assert_status(harness_req(h, "PATCH", "/v1/vms/spin",
+				  "{\"description\": \"one\"}",
+				  "Content-Type: application/merge-patch+json",
+				  NULL),
+		      200);
+	read = get_vm(h, "spin");
+	snprintf(hdr, sizeof(hdr), "If-Match: %s",
+		 harness_header(read, "ETag"));
+	assert_op_ok(vm_op(h, "spin", "start", ""), "running");
+	assert_op_ok(vm_op(h, "spin", "stop", "?force=1"), "stopped");
+	harness_restart(h);
+	r = get_vm(h, "spin");
+	if (etag_number(r) == etag_number(read))
+		fail_msg("the run took no new revision: %s", r->hr_body);
+	r = harness_req(h, "PATCH", "/v1/vms/spin", "{\"description\": \"\"}",
+			"Content-Type: application/merge-patch+json", stale,
+			NULL);
+	assert_problem(r, 412, NULL);
+	r = harness_req(
+	    h, "PATCH", "/v1/vms/spin", "{\"description\": \"two\"}",
+	    "Content-Type: application/merge-patch+json", hdr, NULL);
+	assert_status(r, 200);
+	assert_json_int(r, "generation", 3);
+}
+
+/*
  * Needs no guest: a stop of a defined VM is done already; pause, resume
  * and reset need a run.
  */
@@ -1319,6 +1360,7 @@ main(void)
 	    HARNESS_CASE(
 		test_lifecycle__if_match_is_about_the_definition_not_the_run,
 		0),
+	    HARNESS_CASE(test_lifecycle__if_match_holds_across_a_restart, 0),
 	    HARNESS_CASE(
 		test_lifecycle__start_with_a_missing_image_is_422_and_changes_nothing,
 		0),

@@ -461,7 +461,9 @@ test_db__version_4_file_is_migrated_with_its_rows(void **state)
 	    " status TEXT NOT NULL DEFAULT '{}', generation INTEGER NOT NULL,"
 	    " revision INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
 	    " updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
-	    "INSERT INTO vms_v4 SELECT * FROM vms;"
+	    "INSERT INTO vms_v4 SELECT name, jail, owner_uid, owner_gid, spec,"
+	    " state, status, generation, revision, created_ms, updated_ms"
+	    " FROM vms;"
 	    "DROP TABLE vms;"
 	    "ALTER TABLE vms_v4 RENAME TO vms;"
 	    "PRAGMA user_version = 4;";
