@@ -16,6 +16,11 @@
  *    to the moment the last subscriber had its vm.defined event (p50,
  *    p99, max).
  *
+ * Besides the daemon's CPU time (from /proc), the client's own: its
+ * writers' and its reader's thread CPU time, since on a machine where
+ * client and daemon share the CPUs what the reader spends is taken from
+ * the creates as surely as what the daemon spends.
+ *
  * Prints one "key value" line per figure.  Exits 1 on any failure.
  */
 #include <errno.h>
@@ -97,6 +102,17 @@ cpu_s(int pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* The calling thread's CPU time so far, in seconds. */
+static double
+thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == -1)
+		die("clock_gettime");
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static long
 rss_kib(int pid)
 {
@@ -120,6 +136,7 @@ static double *t201; /* per create: when its 201 came */
 
 struct writer {
 	int w_index;
+	double w_cpu_s; /* the thread's CPU time, when it ended */
 };
 
 /* Reads one response on fd (Content-Length framed); its status. */
@@ -173,12 +190,16 @@ writer_main(void *arg)
 		t201[i] = now_us();
 	}
 	close(fd);
+	w->w_cpu_s = thread_cpu_s();
 	return NULL;
 }
 
-/* Runs the creates of phase p; returns the wall time in µs. */
+/*
+ * Runs the creates of phase p; returns the wall time in µs, and the
+ * writers' CPU time in *cpu_s.
+ */
 static double
-creates(const char *p)
+creates(const char *p, double *cpu_s)
 {
 	pthread_t t[64];
 	struct writer w[64];
@@ -192,8 +213,11 @@ creates(const char *p)
 		if (pthread_create(&t[k], NULL, writer_main, &w[k]) != 0)
 			die("pthread_create");
 	}
-	for (k = 0; k < nwriters; k++)
+	*cpu_s = 0;
+	for (k = 0; k < nwriters; k++) {
 		pthread_join(t[k], NULL);
+		*cpu_s += w[k].w_cpu_s;
+	}
 	return now_us() - t0;
 }
 
@@ -266,9 +290,10 @@ dechunk(struct sub *s, const char *in, size_t n, char *out)
 }
 
 static struct sub *subs;
-static int *got;       /* per create: subscribers that had its event */
-static double *t_last; /* per create: when the last of them had it */
-static int complete;   /* creates every subscriber had */
+static int *got;            /* per create: subscribers that had its event */
+static double *t_last;      /* per create: when the last of them had it */
+static int complete;        /* creates every subscriber had */
+static double reader_cpu_s; /* the reader thread's CPU time, when it ended */
 
 /* Finds "vm":"PHASE-N" in p[0..n) and counts them. */
 static void
@@ -310,7 +335,7 @@ reader_main(void *arg)
 			struct sub *s = evs[k].data.ptr;
 			size_t total, whole;
 			ssize_t r;
-			char *last;
+			char *last, *gap;
 
 			memcpy(buf, s->s_tail, s->s_tlen);
 			r = read(s->s_fd, raw, sizeof(raw));
@@ -328,17 +353,16 @@ reader_main(void *arg)
 				    dechunk(s, raw, (size_t)r, buf + total);
 			}
 			buf[total] = '\0';
-			if (strstr(buf, "event: gap\n") != NULL) {
+			if ((gap = strstr(buf, "event: gap\n")) != NULL) {
 				fprintf(stderr,
 					"events_fanout: a subscriber fell "
 					"behind its buffer (--events-buffer) "
 					"and got a gap:\n%s\n",
-					strstr(buf, "event: gap\n"));
+					gap);
 				exit(1);
 			}
 			/* Only whole events (up to the last blank line);
 			 * the rest waits for the next read. */
-			buf[total] = '\0';
 			for (whole = 0, last = buf + total;
 			     (last = memrchr(buf, '\n',
 					     (size_t)(last - buf))) != NULL;)
@@ -356,6 +380,7 @@ reader_main(void *arg)
 			s->s_tlen = total - whole;
 		}
 	}
+	reader_cpu_s = thread_cpu_s();
 	return NULL;
 }
 
@@ -372,7 +397,7 @@ main(int argc, char **argv)
 {
 	int opt, pid = 0, i, ep;
 	long rss0, rss1;
-	double wall1, wall2, *lat, cpu0, cpu1, cpu2, cpu3;
+	double wall1, wall2, *lat, cpu0, cpu1, cpu2, cpu3, wcpu1, wcpu2;
 	pthread_t reader;
 	char buf[4096];
 
@@ -416,7 +441,7 @@ main(int argc, char **argv)
 
 	/* 1. Creates alone. */
 	cpu0 = cpu_s(pid);
-	wall1 = creates("p1");
+	wall1 = creates("p1", &wcpu1);
 	cpu1 = cpu_s(pid);
 
 	/* 2. Idle subscribers. */
@@ -465,7 +490,7 @@ main(int argc, char **argv)
 	cpu2 = cpu_s(pid);
 	if (pthread_create(&reader, NULL, reader_main, &ep) != 0)
 		die("pthread_create");
-	wall2 = creates("p2");
+	wall2 = creates("p2", &wcpu2);
 	pthread_join(reader, NULL);
 	cpu3 = cpu_s(pid);
 	for (i = 0; i < ncreates; i++)
@@ -485,6 +510,11 @@ main(int argc, char **argv)
 	printf("daemon_cpu_us_per_delivery %.2f\n",
 	       ((cpu3 - cpu2) - (cpu1 - cpu0)) * 1e6 /
 		   ((double)ncreates * nsubs));
+	printf("client_writers_cpu_ms_without %.1f\n", wcpu1 * 1e3);
+	printf("client_writers_cpu_ms_with %.1f\n", wcpu2 * 1e3);
+	printf("client_reader_cpu_ms %.1f\n", reader_cpu_s * 1e3);
+	printf("client_reader_cpu_us_per_delivery %.2f\n",
+	       reader_cpu_s * 1e6 / ((double)ncreates * nsubs));
 	printf("delivery_ms_p50 %.2f\n", lat[ncreates / 2] / 1e3);
 	printf("delivery_ms_p99 %.2f\n", lat[ncreates * 99 / 100] / 1e3);
 	printf("delivery_ms_max %.2f\n", lat[ncreates - 1] / 1e3);
