@@ -17,6 +17,7 @@
 #include "api/problem.h"
 #include "base/names.h"
 #include "core/events.h"
+#include "db/db.h"
 
 /* Bytes of a stream's send buffer (api_stream.st_block). */
 #define EVENTS_STREAM_BLOCK 2048
@@ -232,6 +233,15 @@ api_events_get(const struct api_context *ctx, const struct api_call *call,
 	f.ef_may = events_viewer_may;
 	f.ef_arg = vw;
 	f.ef_free = free;
+	if (since > 0 && db_lost(ctx->ac_db, DB_LOST_EVENT, (uint64_t)since)) {
+		problem_raise(rs, PROBLEM_EVENTS_GONE, "since",
+			      "event %" PRId64 " was handed out before this "
+			      "database was restored from a backup that does "
+			      "not have it; start over: read the state, then "
+			      "stream without since or Last-Event-ID",
+			      since);
+		goto fail;
+	}
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		problem_errno(rs, ENOMEM, "out of memory");
 		goto fail;

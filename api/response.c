@@ -123,6 +123,14 @@ etag_match_tag(const char *header, int exists, const char *want, int weak)
 int
 etag_match_since(const char *header, int exists, uint64_t first, uint64_t last)
 {
+	return etag_match_since_except(header, exists, first, last, NULL, NULL);
+}
+
+int
+etag_match_since_except(const char *header, int exists, uint64_t first,
+			uint64_t last, int (*gone)(const void *, uint64_t),
+			const void *arg)
+{
 	const char *p = header;
 
 	while (*p != '\0') {
@@ -141,7 +149,7 @@ etag_match_since(const char *header, int exists, uint64_t first, uint64_t last)
 		for (q = p + 1; *q >= '0' && *q <= '9' && q - p <= 19; q++)
 			v = v * 10 + (unsigned long long)(*q - '0');
 		if (exists && q > p + 1 && *q == '"' && p[1] != '0' &&
-		    v >= first && v <= last)
+		    v >= first && v <= last && (gone == NULL || !gone(arg, v)))
 			return 1;
 		if ((q = strchr(p + 1, '"')) == NULL)
 			return 0;

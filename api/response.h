@@ -55,4 +55,12 @@ int etag_match_tag(const char *header, int exists, const char *want, int weak);
 int etag_match_since(const char *header, int exists, uint64_t first,
 		     uint64_t last);
 
+/*
+ * etag_match_since, where a revision gone(arg, revision) answers 1 for
+ * (one a restore left out, db_lost) matches nothing.
+ */
+int etag_match_since_except(const char *header, int exists, uint64_t first,
+			    uint64_t last, int (*gone)(const void *, uint64_t),
+			    const void *arg);
+
 #endif

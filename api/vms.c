@@ -35,9 +35,30 @@
 #include "base/names.h"
 #include "core/vmreg.h"
 #include "core/vmrun.h"
+#include "db/db.h"
 
 /* Attempts of a write without precondition that keeps losing races. */
 #define VMS_WRITE_RETRIES 8
+
+/* A revision a restore left out (db_lost): etag_match_since_except's. */
+static int
+vms_revision_gone(const void *db, uint64_t revision)
+{
+	return db_lost(db, DB_LOST_REVISION, revision);
+}
+
+/*
+ * If-Match on a VM write: a revision from the one that wrote the spec to
+ * the newest, but none a restore left out (those were another
+ * timeline's, and may be this one's numbers for other definitions).
+ */
+static int
+vms_if_match(const struct api_context *ctx, const char *if_match, int exists,
+	     uint64_t spec_rev, uint64_t rev)
+{
+	return etag_match_since_except(if_match, exists, spec_rev, rev,
+				       vms_revision_gone, ctx->ac_db);
+}
 
 static void
 vms_limits(const struct api_context *ctx, struct vm_spec_limits *lim)
@@ -528,7 +549,7 @@ vms_apply(const struct api_context *ctx, const struct api_call *call,
 
 		if ((create_only && exists) ||
 		    (if_match != NULL &&
-		     !etag_match_since(if_match, exists, spec_rev, rev))) {
+		     !vms_if_match(ctx, if_match, exists, spec_rev, rev))) {
 			json_decref(cur);
 			vms_precondition_failed(
 			    rs, create_only ? "If-None-Match" : "If-Match",
@@ -609,7 +630,7 @@ vms_precheck(const struct api_context *ctx, const struct api_call *call,
 		return -1;
 	}
 	if (if_match != NULL &&
-	    !etag_match_since(if_match, exists, spec_rev, rev)) {
+	    !vms_if_match(ctx, if_match, exists, spec_rev, rev)) {
 		vms_precondition_failed(rs, "If-Match", name);
 		return -1;
 	}
@@ -717,7 +738,7 @@ api_vms_patch(const struct api_context *ctx, const struct api_call *call,
 			return;
 		}
 		if (if_match != NULL &&
-		    !etag_match_since(if_match, 1, spec_rev, rev)) {
+		    !vms_if_match(ctx, if_match, 1, spec_rev, rev)) {
 			json_decref(cur);
 			vms_precondition_failed(rs, "If-Match", name);
 			return;
@@ -792,7 +813,7 @@ api_vms_delete(const struct api_context *ctx, const struct api_call *call,
 					 &spec_rev, &uid, jail) == 0;
 
 		if (if_match != NULL &&
-		    !etag_match_since(if_match, exists, spec_rev, rev)) {
+		    !vms_if_match(ctx, if_match, exists, spec_rev, rev)) {
 			vms_precondition_failed(rs, "If-Match", name);
 			return;
 		}

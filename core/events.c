@@ -532,8 +532,9 @@ events_subscribe(struct events *ev, int64_t since, struct events_filter *f,
 	pthread_mutex_lock(&ev->ev_lock);
 	events_catch_up(ev, published);
 	*newest = ev->ev_last;
-	if (first == 0)
-		first = ev->ev_last + 1; /* none kept: the next one */
+	if (first == 0) /* none kept: the next one */
+		first = (int64_t)db_lost_next(ev->ev_db, DB_LOST_EVENT,
+					      (uint64_t)ev->ev_last);
 	*oldest = first;
 	if (since > ev->ev_last) {
 		pthread_mutex_unlock(&ev->ev_lock);
@@ -541,7 +542,9 @@ events_subscribe(struct events *ev, int64_t since, struct events_filter *f,
 		errno = ERANGE;
 		return -1;
 	}
-	if (since >= 0 && since < ev->ev_last && since + 1 < first) {
+	if (since >= 0 && since < ev->ev_last &&
+	    (int64_t)db_lost_next(ev->ev_db, DB_LOST_EVENT, (uint64_t)since) <
+		first) {
 		pthread_mutex_unlock(&ev->ev_lock);
 		events_sub_free(s);
 		errno = ESTALE;
@@ -616,9 +619,11 @@ events_replay_each(void *arg, const struct db_event *e)
 	struct events_item *it;
 	int rc = 0;
 
-	/* Committed ids are contiguous (a rollback takes its id back):
-	 * one missing was pruned after we looked. */
-	if (e->ev_id != s->sb_cursor + 1) {
+	/* Committed ids are contiguous (a rollback takes its id back), but
+	 * for what a restore left out (db_lost_next): one missing was
+	 * pruned after we looked. */
+	if ((uint64_t)e->ev_id != db_lost_next(s->sb_hub->ev_db, DB_LOST_EVENT,
+					       (uint64_t)s->sb_cursor)) {
 		rp->rp_pruned = 1;
 		return 1;
 	}

@@ -240,6 +240,7 @@ db_free(struct db *db)
 	pthread_cond_destroy(&db->db_async_cond);
 	if (db->db_hr_fd >= 0)
 		close(db->db_hr_fd);
+	free(db->db_lost);
 	free(db->db_path);
 	free(db);
 }
@@ -287,7 +288,7 @@ db_open(struct db **out, const char *path)
 	/* After the migrations, so the reader sees the schema. */
 	if (db_conn_open(db, &db->db_rconn, SQLITE_OPEN_READONLY) == -1)
 		goto fail;
-	if (db_vm_load_revision(db) == -1)
+	if (db_restore_check(db) == -1 || db_vm_load_revision(db) == -1)
 		goto fail;
 	if (db_writer_start(db) == -1)
 		goto fail;

@@ -173,6 +173,21 @@ void db_write_stats(struct db *db, uint64_t *commits, uint64_t *writes);
  * VM and key in it has one at most that); *size: its bytes.  -1 with
  * errno (the file is removed).
  */
+/*
+ * What a restore from a backup left out (db_restore.c): revisions and
+ * event ids that the database's lost timeline may have handed out and it
+ * will never hand out again.
+ */
+enum db_lost_kind { DB_LOST_REVISION, DB_LOST_EVENT };
+
+/* 1 when value (a revision or an event id) is one a restore left out. */
+int db_lost(const struct db *db, enum db_lost_kind kind, uint64_t value);
+
+/* The value that can follow value: value + 1, or past what a restore
+ * left out when that begins at value + 1. */
+uint64_t db_lost_next(const struct db *db, enum db_lost_kind kind,
+		      uint64_t value);
+
 int db_backup(struct db *db, const char *dest, uint64_t *revision,
 	      uint64_t *size);
 

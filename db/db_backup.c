@@ -81,9 +81,17 @@ db_backup(struct db *db, const char *dest, uint64_t *revision, uint64_t *size)
 			err = ENOSPC;
 		goto fail;
 	}
-	/* The revision, read from the copy: what it holds, whatever was
-	 * committed since.  Closing it folds its own WAL (the copy keeps the
-	 * source's WAL mode) into the file, which is then synced. */
+	/* Marked as a copy: the daemon that opens it is a restore
+	 * (db_restore.c).  The revision, read from the copy: what it holds,
+	 * whatever was committed since.  Closing it folds its own WAL (the
+	 * copy keeps the source's WAL mode) into the file, which is then
+	 * synced. */
+	if (sqlite3_exec(dst, "UPDATE meta SET copy = 1 WHERE id = 1", NULL,
+			 NULL, NULL) != SQLITE_OK) {
+		log_warnx("db: backup to %s: marking it a copy: %s", dest,
+			  sqlite3_errmsg(dst));
+		goto fail;
+	}
 	if (db_backup_revision(dst, revision) != 0) {
 		log_warnx("db: backup to %s: no revision in the copy", dest);
 		goto fail;

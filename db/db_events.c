@@ -195,6 +195,44 @@ db_ev_node(int64_t id, const char *doc, size_t len)
 	return en;
 }
 
+/*
+ * The id at and below which the journal keeps none of its newest keep
+ * ids: the newest id (the sequence's) less keep, counting only ids that
+ * can exist (db_restore.c's ranges are none).  0 or less: keep them all.
+ * Writer thread.
+ */
+static int64_t
+db_event_cut(struct db *db, int64_t keep)
+{
+	sqlite3_stmt *st;
+	int64_t cut = 0;
+	size_t i;
+
+	if (db_prepare(&db->db_wconn,
+		       "SELECT coalesce(max(seq), 0) FROM sqlite_sequence "
+		       "WHERE name = 'events'",
+		       &st) == -1)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		cut = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	/* Down from the newest: the ranges, in ascending order, from the
+	 * last. */
+	for (i = db->db_nlost; i > 0 && keep > 0; i--) {
+		const struct db_lost_range *r = &db->db_lost[i - 1];
+
+		if (r->lr_kind != DB_LOST_EVENT || (int64_t)r->lr_lo > cut)
+			continue;
+		if ((int64_t)r->lr_hi < cut) {
+			if (cut - (int64_t)r->lr_hi >= keep)
+				break;
+			keep -= cut - (int64_t)r->lr_hi;
+		}
+		cut = (int64_t)r->lr_lo - 1;
+	}
+	return cut - keep;
+}
+
 /* Removes what is past the journal's bounds.  Writer thread. */
 static int
 db_event_prune(struct db *db)
@@ -204,13 +242,12 @@ db_event_prune(struct db *db)
 	int rc;
 
 	if (db->db_ev_keep > 0) {
-		if (db_prepare(
-			&db->db_wconn,
-			"DELETE FROM events WHERE id <= (SELECT seq FROM "
-			"sqlite_sequence WHERE name = 'events') - ?1",
-			&st) == -1)
+		/* The newest db_ev_keep ids, counted past what a restore
+		 * left out (db_restore.c): ids are contiguous but for that. */
+		if (db_prepare(&db->db_wconn,
+			       "DELETE FROM events WHERE id <= ?1", &st) == -1)
 			return -1;
-		sqlite3_bind_int64(st, 1, db->db_ev_keep);
+		sqlite3_bind_int64(st, 1, db_event_cut(db, db->db_ev_keep));
 		rc = sqlite3_step(st);
 		sqlite3_finalize(st);
 		if (rc != SQLITE_DONE)

@@ -183,7 +183,28 @@ struct db {
 	int db_hr_fd;
 	uint64_t db_hr_bytes;
 	atomic_int db_hr_held; /* its space is allocated */
+	/* Revisions and event ids a restore left out (db_restore.c): set
+	 * at open, read-only after. */
+	struct db_lost_range *db_lost;
+	size_t db_nlost;
 };
+
+/* db_restore.c */
+
+/* Values handed out by a timeline a restored database does not have. */
+struct db_lost_range {
+	enum db_lost_kind lr_kind;
+	uint64_t lr_lo, lr_hi;
+};
+
+/*
+ * At open, after the migrations and before the revision counter is
+ * loaded: when the database is a copy POST /v1/admin/backup made (a
+ * restore), moves the revision counter and the events' id sequence past
+ * any value the lost timeline can have handed out, and records the
+ * ranges skipped; then loads every range recorded.  -1 with errno.
+ */
+int db_restore_check(struct db *db);
 
 /* db_stmt.c */
 

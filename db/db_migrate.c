@@ -293,6 +293,24 @@ static const struct db_migration db_migrations[] = {
     {11, "ALTER TABLE vms ADD COLUMN spec_revision INTEGER NOT NULL"
 	 " DEFAULT 0 CHECK (spec_revision >= 0);"
 	 "PRAGMA user_version = 11;"},
+    /* 12: a backup's copy says it is one (meta.copy = 1, set in the copy
+     * by db_backup), so that the daemon that opens it, a restore, moves
+     * the revision counter and the event ids past the lost timeline's
+     * and records what it skipped (db_restore.c).  meta is made anew
+     * rather than altered, whatever columns the old one has. */
+    {12, "CREATE TABLE meta_12 ("
+	 " id INTEGER PRIMARY KEY CHECK (id = 1),"
+	 " revision INTEGER NOT NULL CHECK (revision >= 0),"
+	 " copy INTEGER NOT NULL DEFAULT 0 CHECK (copy IN (0, 1)));"
+	 "INSERT INTO meta_12 (id, revision) SELECT id, revision FROM meta;"
+	 "DROP TABLE meta;"
+	 "ALTER TABLE meta_12 RENAME TO meta;"
+	 "CREATE TABLE IF NOT EXISTS lost ("
+	 " kind TEXT NOT NULL CHECK (kind IN ('revision', 'event')),"
+	 " lo INTEGER NOT NULL CHECK (lo >= 1),"
+	 " hi INTEGER NOT NULL CHECK (hi >= lo),"
+	 " at_ms INTEGER NOT NULL);"
+	 "PRAGMA user_version = 12;"},
 };
 
 #define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))

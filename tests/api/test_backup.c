@@ -2,7 +2,8 @@
  * POST /v1/admin/backup: a consistent copy made while writes go on, and
  * the restore procedure of docs/operations.md (stop, replace, start):
  * the restored daemon has exactly the VMs whose creation the copy's
- * revision covers.
+ * revision covers, and never hands out again the revisions and event ids
+ * of what was written after the copy.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -11,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "harness.h"
 
@@ -193,6 +196,124 @@ test_backup__copy_under_writes_restores_what_its_revision_says(
 	assert_true(before > 0 && after > 0);
 }
 
+/* The newest event id in the database file at path (read-only). */
+static long long
+events_newest(const char *path)
+{
+	sqlite3 *sql = NULL;
+	sqlite3_stmt *st = NULL;
+	long long id = -1;
+
+	if (sqlite3_open_v2(path, &sql, SQLITE_OPEN_READONLY, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_prepare_v2(sql, "SELECT coalesce(max(id), 0) FROM events",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(sql);
+	if (id < 0)
+		fail_msg("no events in %s", path);
+	return id;
+}
+
+/* The revision in r's ETag. */
+static unsigned long long
+etag_of(const struct harness_response *r)
+{
+	const char *e = harness_header(r, "ETag");
+
+	if (e == NULL || *e != '"')
+		fail_msg("%s %s: no ETag", r->hr_method, r->hr_path);
+	return strtoull(e + 1, NULL, 10);
+}
+
+/*
+ * What was written after the copy is lost by a restore, and so are its
+ * numbers: a Last-Event-ID from it is 410 saying why (before this, it
+ * resumed on the restored journal's next events, which are other
+ * events), an If-Match tag from it matches nothing (before, it matched
+ * once the restored VM's revisions had come that far), while the
+ * copy's own last event and a tag read before the copy still work.
+ */
+static void
+test_backup__a_restore_never_hands_out_the_lost_timeline_s_numbers(
+    struct harness *h)
+{
+	struct harness_response *r;
+	struct harness_stream *s;
+	char copy[HARNESS_PATH_MAX + 64], side[HARNESS_PATH_MAX + 8];
+	char hdr[96], path[96], *log;
+	unsigned long long before, lost;
+	long long copied, newest;
+
+	harness_put_guest(h, "hello");
+	harness_define_vm(h, "keep", "hello.bin", "");
+	before = etag_of(harness_get(h, "/v1/vms/keep"));
+	r = harness_req(h, "POST", "/v1/admin/backup", NULL, NULL);
+	assert_status(r, 201);
+	snprintf(copy, sizeof(copy), "%s/%s", h->h_dir,
+		 json_string_value(json_object_get(r->hr_json, "name")));
+	copied = events_newest(copy);
+	r = harness_req(h, "PATCH", "/v1/vms/keep",
+			"{\"description\": \"after the copy\"}",
+			"Content-Type: application/merge-patch+json", NULL);
+	assert_status(r, 200);
+	lost = etag_of(r);
+	newest = events_newest(h->h_db);
+	assert_true(newest > copied);
+
+	harness_stop(h);
+	assert_int_equal(rename(copy, h->h_db), 0);
+	snprintf(side, sizeof(side), "%s-wal", h->h_db);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", h->h_db);
+	unlink(side);
+	harness_start(h, NULL);
+	log = harness_read_log(h);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "a restore"));
+	free(log);
+
+	snprintf(hdr, sizeof(hdr), "Last-Event-ID: %lld", newest);
+	r = harness_req(h, "GET", "/v1/events", NULL, hdr, NULL);
+	assert_problem(r, 410, NULL);
+	assert_non_null(strstr(r->hr_body, "restored from a backup"));
+	/* The copy's own last event: the stream goes on from it. */
+	snprintf(path, sizeof(path), "/v1/events?since=%lld", copied);
+	s = harness_stream_open(h, "GET", path, NULL, 0, 10000);
+	assert_status(harness_req(h, "POST", "/v1/vms/keep/start", NULL, NULL),
+		      200);
+	assert_true(harness_stream_wait_for(s, "vm.started", 5000));
+	harness_stream_abort(s);
+	harness_wait_vm_state(h, "keep", "stopped", 10000);
+	assert_true(etag_of(harness_get(h, "/v1/vms/keep")) > lost);
+
+	snprintf(hdr, sizeof(hdr), "If-Match: \"%llu\"", lost);
+	assert_problem(harness_req(h, "PATCH", "/v1/vms/keep",
+				   "{\"description\": \"x\"}",
+				   "Content-Type: application/merge-patch+json",
+				   hdr, NULL),
+		       412, NULL);
+	snprintf(hdr, sizeof(hdr), "If-Match: \"%llu\"", before);
+	assert_status(harness_req(h, "PATCH", "/v1/vms/keep",
+				  "{\"description\": \"y\"}",
+				  "Content-Type: application/merge-patch+json",
+				  hdr, NULL),
+		      200);
+	/* A restart of the restored file is no second restore, and still
+	 * knows what was lost. */
+	harness_restart(h);
+	log = harness_read_log(h);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "a restore"));
+	assert_null(strstr(strstr(log, "a restore") + 1, "a restore"));
+	free(log);
+	snprintf(hdr, sizeof(hdr), "Last-Event-ID: %lld", newest);
+	assert_problem(harness_req(h, "GET", "/v1/events", NULL, hdr, NULL),
+		       410, NULL);
+}
+
 static void
 test_backup__is_host_roots(struct harness *h)
 {
@@ -208,6 +329,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    HARNESS_CASE(
+		test_backup__a_restore_never_hands_out_the_lost_timeline_s_numbers,
+		0),
 	    HARNESS_CASE(
 		test_backup__copy_under_writes_restores_what_its_revision_says,
 		0),

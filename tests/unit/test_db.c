@@ -1655,6 +1655,75 @@ test_db__journal_keeps_the_newest_events_and_never_reuses_ids(void **state)
 	assert_int_equal(n2, newest + 1);
 }
 
+/*
+ * A file marked as a backup's copy (meta.copy = 1, as db_backup marks
+ * it) opened as the database is a restore: the revision counter and the
+ * event ids move past the wall clock in microseconds, what they skip is
+ * recorded (db_lost, db_lost_next), the mark is cleared, and
+ * --events-keep still keeps the newest n events across the skip.
+ */
+static void
+test_db__a_restored_copy_skips_what_its_lost_timeline_handed_out(void **state)
+{
+	struct fx *fx = *state;
+	struct db_vm_row got;
+	int64_t oldest, newest, before;
+	sqlite3 *sql;
+	char name[8];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "r%d", i);
+		insert(fx, name);
+	}
+	assert_int_equal(db_event_bounds(fx->f_tf.tf_db, &oldest, &before), 0);
+	db_close(fx->f_tf.tf_db);
+	fx->f_tf.tf_db = NULL;
+	assert_int_equal(sqlite3_open(fx->f_tf.tf_db_path, &sql), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(sql, "UPDATE meta SET copy = 1", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(sql);
+	assert_int_equal(db_open(&fx->f_tf.tf_db, fx->f_tf.tf_db_path), 0);
+
+	/* Nothing is lost of what the copy has; what follows it is. */
+	assert_false(db_lost(fx->f_tf.tf_db, DB_LOST_EVENT, (uint64_t)before));
+	assert_true(
+	    db_lost(fx->f_tf.tf_db, DB_LOST_EVENT, (uint64_t)before + 1));
+	assert_true(db_lost(fx->f_tf.tf_db, DB_LOST_REVISION, 4));
+	assert_false(db_lost(fx->f_tf.tf_db, DB_LOST_REVISION, 3));
+	insert(fx, "r3");
+	assert_int_equal(stored(fx, "r3", &got), 0);
+	assert_true(got.vr_revision > 1000000000000000ull);
+	assert_true(
+	    db_lost(fx->f_tf.tf_db, DB_LOST_REVISION, got.vr_revision - 1));
+	db_vm_row_clear(&got);
+	assert_int_equal(db_event_bounds(fx->f_tf.tf_db, &oldest, &newest), 0);
+	assert_true(newest > 1000000000000000ll);
+	assert_int_equal((int64_t)db_lost_next(fx->f_tf.tf_db, DB_LOST_EVENT,
+					       (uint64_t)before),
+			 newest);
+	assert_int_equal((int64_t)db_lost_next(fx->f_tf.tf_db, DB_LOST_EVENT,
+					       (uint64_t)newest),
+			 newest + 1);
+	/* The newest two: the copy's last and the restore's first. */
+	assert_int_equal(db_event_config(fx->f_tf.tf_db, NULL, NULL, 2, 0), 0);
+	assert_int_equal(db_event_bounds(fx->f_tf.tf_db, &oldest, &newest), 0);
+	assert_int_equal(oldest, before);
+	assert_int_equal(db_event_config(fx->f_tf.tf_db, NULL, NULL, 0, 0), 0);
+
+	/* Opened again: no second move, the ranges still known. */
+	before = newest;
+	db_close(fx->f_tf.tf_db);
+	fx->f_tf.tf_db = NULL;
+	assert_int_equal(db_open(&fx->f_tf.tf_db, fx->f_tf.tf_db_path), 0);
+	assert_true(
+	    db_lost(fx->f_tf.tf_db, DB_LOST_EVENT, (uint64_t)oldest + 1));
+	insert(fx, "r4");
+	assert_int_equal(db_event_bounds(fx->f_tf.tf_db, &oldest, &newest), 0);
+	assert_int_equal(newest, before + 1);
+}
+
 /* Collects the scopes of the events db_event_list hands out. */
 static int
 scope_each(void *arg, const struct db_event *e)
@@ -1694,7 +1763,8 @@ test_db__version_8_journal_is_migrated_with_its_counter(void **state)
 	    "DROP TABLE events;"
 	    "ALTER TABLE events_8 RENAME TO events;"
 	    /* Ids up to 10 were handed out, the newest pruned. */
-	    "UPDATE sqlite_sequence SET seq = 10 WHERE name = 'events';"
+	    "UPDATE sqlite_sequence SET seq = 10 WHERE name = "
+	    "'events';"
 	    "PRAGMA user_version = 8;";
 
 	insert(fx, "m1");
@@ -1935,6 +2005,7 @@ main(void)
 	    T(test_db__vm_load_stops_on_callback_result),
 	    T(test_db__each_write_is_one_event_and_a_refused_one_none),
 	    T(test_db__journal_keeps_the_newest_events_and_never_reuses_ids),
+	    T(test_db__a_restored_copy_skips_what_its_lost_timeline_handed_out),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
