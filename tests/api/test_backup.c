@@ -86,6 +86,24 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The restore of docs/operations.md: stop, the copy in the database's
+ * place (its old WAL and shared memory gone), start.
+ */
+static void
+restore(struct harness *h, const char *copy)
+{
+	char side[HARNESS_PATH_MAX + 8];
+
+	harness_stop(h);
+	assert_int_equal(rename(copy, h->h_db), 0);
+	snprintf(side, sizeof(side), "%s-wal", h->h_db);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", h->h_db);
+	unlink(side);
+	harness_start(h, NULL);
+}
+
 /* Whether the list holds a VM named name. */
 static int
 listed(const json_t *items, const char *name)
@@ -108,7 +126,7 @@ test_backup__copy_under_writes_restores_what_its_revision_says(
 	struct writer_arg wa[WRITERS];
 	pthread_t th[WRITERS];
 	struct harness_response *r;
-	char copy[HARNESS_PATH_MAX + 64], side[HARNESS_PATH_MAX + 8];
+	char copy[HARNESS_PATH_MAX + 64];
 	const json_t *items;
 	uint64_t revision;
 	struct stat st;
@@ -154,14 +172,7 @@ test_backup__copy_under_writes_restores_what_its_revision_says(
 	    (uint64_t)st.st_size,
 	    (uint64_t)json_integer_value(json_object_get(r->hr_json, "size")));
 
-	/* The restore of docs/operations.md: stop, replace, start. */
-	harness_stop(h);
-	assert_int_equal(rename(copy, h->h_db), 0);
-	snprintf(side, sizeof(side), "%s-wal", h->h_db);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", h->h_db);
-	unlink(side);
-	harness_start(h, NULL);
+	restore(h, copy);
 	r = harness_get(h, "/v1/vms?limit=1000");
 	assert_status(r, 200);
 	items = json_object_get(r->hr_json, "items");
@@ -242,7 +253,7 @@ test_backup__a_restore_never_hands_out_the_lost_timeline_s_numbers(
 {
 	struct harness_response *r;
 	struct harness_stream *s;
-	char copy[HARNESS_PATH_MAX + 64], side[HARNESS_PATH_MAX + 8];
+	char copy[HARNESS_PATH_MAX + 64];
 	char hdr[96], path[96], *log;
 	unsigned long long before, lost;
 	long long copied, newest;
@@ -263,13 +274,7 @@ test_backup__a_restore_never_hands_out_the_lost_timeline_s_numbers(
 	newest = events_newest(h->h_db);
 	assert_true(newest > copied);
 
-	harness_stop(h);
-	assert_int_equal(rename(copy, h->h_db), 0);
-	snprintf(side, sizeof(side), "%s-wal", h->h_db);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", h->h_db);
-	unlink(side);
-	harness_start(h, NULL);
+	restore(h, copy);
 	log = harness_read_log(h);
 	assert_non_null(log);
 	assert_non_null(strstr(log, "a restore"));
