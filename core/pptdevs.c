@@ -435,7 +435,7 @@ pptdevs_holder(struct pptdevs *p, unsigned bus, unsigned slot, unsigned func,
 
 int
 pptdevs_claim(struct pptdevs *p, const struct vm_spec *spec, const char *vm,
-	      char holder[VMKEY_SIZE], char *why, size_t len)
+	      char *why, size_t len)
 {
 	const struct pptdevs_claim *c;
 	struct pptdevs_claim *v;
@@ -457,7 +457,6 @@ pptdevs_claim(struct pptdevs *p, const struct vm_spec *spec, const char *vm,
 		if ((c = pptdevs_claim_of(p, b[0], b[1], b[2])) != NULL) {
 			/* Not named here: the caller may be another
 			 * scope's (api/pptdevs.c names it to whom may see). */
-			memcpy(holder, c->pc_vm, VMKEY_SIZE);
 			snprintf(why, len,
 				 "PCI device %u/%u/%u is in use by another "
 				 "running VM (GET /v1/pptdevs/%u/%u/%u says "
@@ -559,7 +558,6 @@ pptdevs_for_run(struct pptdevs *p, const struct vm_spec *spec,
 {
 	struct pcihost_dev *devs = NULL;
 	size_t nd, i, j, k;
-	int reserved;
 
 	if (pcihost_scan(p->pp_root, &devs, &nd) == -1) {
 		snprintf(why, len, "reading the host's PCI devices failed: %s",
@@ -575,16 +573,6 @@ pptdevs_for_run(struct pptdevs *p, const struct vm_spec *spec,
 			if (devs[j].pd_bus == b[0] && devs[j].pd_slot == b[1] &&
 			    devs[j].pd_func == b[2])
 				d = &devs[j];
-		pthread_mutex_lock(&p->pp_lock);
-		reserved = pptdevs_find(p, b[0], b[1], b[2]) != NULL;
-		pthread_mutex_unlock(&p->pp_lock);
-		if (!reserved) {
-			snprintf(why, len,
-				 "PCI device %u/%u/%u is not reserved (PUT "
-				 "/v1/pptdevs/%u/%u/%u)",
-				 b[0], b[1], b[2], b[0], b[1], b[2]);
-			goto invalid;
-		}
 		if (d == NULL) {
 			snprintf(why, len,
 				 "PCI device %u/%u/%u is reserved but the host "

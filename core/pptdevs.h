@@ -7,8 +7,8 @@
  * back.
  *
  * A device is assigned to the VM whose run was given it (pi_assigned):
- * only the kvm backend starts such a VM, after pptdevs_for_run found the
- * device attachable and pptdevs_claim made it that run's, and attaches it
+ * only the kvm backend starts such a VM, after pptdevs_claim made the
+ * device that run's and pptdevs_for_run found it attachable, and attaches it
  * (vmm-driver/ppt.h) for the run; pptdevs_unclaim gives it back when the
  * run has ended.  What a VM's spec says now does not count: a PATCH of a
  * running VM's pptdevs changes its next run, not which devices this one
@@ -114,17 +114,18 @@ int pptdevs_holder(struct pptdevs *p, unsigned bus, unsigned slot,
  * Makes every device of spec's pptdevs VM vm's run's, all or none, so
  * that no other run is given them and none is released until
  * pptdevs_unclaim.  0, or -1 with why naming the device: ENOENT (not
- * reserved), EBUSY (another VM's run holds it; *holder its key).
+ * reserved), EBUSY (another VM's run holds it: pptdevs_holder names it).
  */
 int pptdevs_claim(struct pptdevs *p, const struct vm_spec *spec, const char *vm,
-		  char holder[VMKEY_SIZE], char *why, size_t len);
+		  char *why, size_t len);
 
 /* Gives back every device VM vm's run holds (none: nothing). */
 void pptdevs_unclaim(struct pptdevs *p, const char *vm);
 
 /*
  * The devices a run of spec is given, for the attach: out[i] for its
- * i-th.  Each must be reserved, shown by the host, in an IOMMU group,
+ * i-th.  Each (reserved: pptdevs_claim says so) must be shown by the
+ * host, in an IOMMU group,
  * bound to vfio-pci, and its group may hold no device the spec does not
  * name (VFIO hands a group over whole).  0, or -1 with EINVAL and why
  * naming the device and what to do.

@@ -878,8 +878,6 @@ vmrun_ppt_prepare(struct vmrun *vr, const char *name,
 		  const struct vm_spec *spec, struct ppt_dev_config *out,
 		  char *why, size_t len)
 {
-	char holder[VMKEY_SIZE];
-
 	if (!vmrun_has_feature(vr->vr_ops, VMRUN_FEATURE_PPT)) {
 		snprintf(why, len,
 			 "PCI passthrough needs the kvm backend (one whose "
@@ -894,12 +892,15 @@ vmrun_ppt_prepare(struct vmrun *vr, const char *name,
 		errno = ENOTSUP;
 		return -1;
 	}
-	if (pptdevs_for_run(vr->vr_pptdevs, spec, out, why, len) != 0)
-		return -1;
-	if (pptdevs_claim(vr->vr_pptdevs, spec, name, holder, why, len) != 0) {
-		/* Released since pptdevs_for_run looked: not runnable. */
+	/* Claimed first: the claim is what says, under the lock releases
+	 * take, that each device is reserved and no other run's. */
+	if (pptdevs_claim(vr->vr_pptdevs, spec, name, why, len) != 0) {
 		if (errno == ENOENT)
-			errno = EINVAL;
+			errno = EINVAL; /* not reserved: not runnable */
+		return -1;
+	}
+	if (pptdevs_for_run(vr->vr_pptdevs, spec, out, why, len) != 0) {
+		pptdevs_unclaim(vr->vr_pptdevs, name);
 		return -1;
 	}
 	return 0;

@@ -109,6 +109,21 @@ disk_mount(struct harness *h, struct disk *d)
 	disk_mount_reserve(h, d, "4");
 }
 
+/*
+ * Someone else fills the file system, to the last byte, while the
+ * daemon is stopped: a clean stop checkpoints the WAL and removes it, so
+ * the daemon starts with no space for its WAL (which it preallocates
+ * while it can: no space after that is needed while it runs), only the
+ * headroom beside the database.
+ */
+static void
+fill_while_stopped(struct harness *h, const struct disk *d)
+{
+	harness_stop(h);
+	fill(d->d_filler);
+	harness_start(h, d->d_args);
+}
+
 static void
 test_disk__on_a_full_disk_deletes_work_and_creates_are_507(struct harness *h)
 {
@@ -132,16 +147,7 @@ test_disk__on_a_full_disk_deletes_work_and_creates_are_507(struct harness *h)
 			      201);
 	}
 
-	/*
-	 * Someone else fills the file system, to the last byte, while the
-	 * daemon is stopped: a clean stop checkpoints the WAL and removes
-	 * it, so the daemon starts with no space for its WAL (which it
-	 * preallocates while it can: no space after that is needed while
-	 * it runs), only the headroom beside the database.
-	 */
-	harness_stop(h);
-	fill(d.d_filler);
-	harness_start(h, d.d_args);
+	fill_while_stopped(h, &d);
 	assert_507(harness_req(h, "POST", "/v1/vms",
 			       "{\"name\":\"new\"," VM_BOOT "}", NULL));
 	assert_507(harness_req(h, "PUT", "/v1/vms/new2",
@@ -203,9 +209,7 @@ test_disk__a_reserve_below_the_headroom_keeps_creates_off_it(struct harness *h)
 	assert_status(harness_req(h, "POST", "/v1/vms",
 				  "{\"name\":\"vm0\"," VM_BOOT "}", NULL),
 		      201);
-	harness_stop(h);
-	fill(d.d_filler);
-	harness_start(h, d.d_args);
+	fill_while_stopped(h, &d);
 	assert_507(harness_req(h, "POST", "/v1/vms",
 			       "{\"name\":\"new\"," VM_BOOT "}", NULL));
 	assert_507(harness_put_image(h, "more.bin", image, sizeof(image)));

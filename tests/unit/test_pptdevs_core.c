@@ -126,7 +126,7 @@ test_pptdevs_core__a_held_device_is_not_released(void **state)
 	reserve(fx, 0, 31, 0);
 	assert_int_equal(pptdevs_holder(fx->f_ppt, 0, 31, 0, NULL, vm), 0);
 	assert_int_equal(
-	    pptdevs_claim(fx->f_ppt, &spec, "j1/a", vm, why, sizeof(why)), 0);
+	    pptdevs_claim(fx->f_ppt, &spec, "j1/a", why, sizeof(why)), 0);
 	assert_int_equal(pptdevs_holder(fx->f_ppt, 0, 31, 0, NULL, vm), 1);
 	assert_string_equal(vm, "j1/a");
 	/* A's own start does not find itself. */
@@ -160,19 +160,20 @@ test_pptdevs_core__a_claim_is_all_or_none_and_one_run_per_device(void **state)
 
 	reserve(fx, 0, 31, 0);
 	reserve(fx, 0, 30, 0);
-	assert_int_equal(
-	    pptdevs_claim(fx->f_ppt, &a, "a", vm, why, sizeof(why)), 0);
+	assert_int_equal(pptdevs_claim(fx->f_ppt, &a, "a", why, sizeof(why)),
+			 0);
 	/* b wants 0/31/0, free, and 0/30/0, a's: it gets neither. */
-	assert_int_equal(
-	    pptdevs_claim(fx->f_ppt, &b, "b", vm, why, sizeof(why)), -1);
+	assert_int_equal(pptdevs_claim(fx->f_ppt, &b, "b", why, sizeof(why)),
+			 -1);
 	assert_int_equal(errno, EBUSY);
-	assert_string_equal(vm, "a");
 	assert_non_null(strstr(why, "0/30/0 is in use by another running VM"));
+	assert_int_equal(pptdevs_holder(fx->f_ppt, 0, 30, 0, "b", vm), 1);
+	assert_string_equal(vm, "a");
 	assert_int_equal(pptdevs_holder(fx->f_ppt, 0, 31, 0, NULL, vm), 0);
 	/* Once a's run gave it back, b's claim takes both. */
 	pptdevs_unclaim(fx->f_ppt, "a");
-	assert_int_equal(
-	    pptdevs_claim(fx->f_ppt, &b, "b", vm, why, sizeof(why)), 0);
+	assert_int_equal(pptdevs_claim(fx->f_ppt, &b, "b", why, sizeof(why)),
+			 0);
 	assert_int_equal(pptdevs_holder(fx->f_ppt, 0, 31, 0, NULL, vm), 1);
 	assert_string_equal(vm, "b");
 	assert_int_equal(pptdevs_holder(fx->f_ppt, 0, 30, 0, NULL, vm), 1);
@@ -193,8 +194,8 @@ test_pptdevs_core__a_claim_needs_every_device_reserved(void **state)
 	char why[256], vm[VMKEY_SIZE];
 
 	reserve(fx, 0, 31, 0);
-	assert_int_equal(
-	    pptdevs_claim(fx->f_ppt, &b, "b", vm, why, sizeof(why)), -1);
+	assert_int_equal(pptdevs_claim(fx->f_ppt, &b, "b", why, sizeof(why)),
+			 -1);
 	assert_int_equal(errno, ENOENT);
 	assert_non_null(strstr(why, "0/30/0 is not reserved"));
 	assert_int_equal(pptdevs_holder(fx->f_ppt, 0, 31, 0, NULL, vm), 0);
